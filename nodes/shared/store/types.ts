@@ -1,0 +1,200 @@
+/**
+ * The Convergent store contract. Two implementations (SQLite through node:sqlite, PostgreSQL
+ * through pg) pass the same contract suite (test/store). Everything durable the nodes know
+ * lives behind this interface; SQL lives only in nodes/shared/store.
+ *
+ * Batching rule: every "many" method takes a list and costs O(list / chunk) queries.
+ * Times are epoch milliseconds (numbers) at this boundary.
+ */
+import type { Channel, Purpose } from '../contact';
+
+export type ConsentStatus = 'granted' | 'withdrawn' | 'pending';
+
+/** What a person agreed to (or withdrew), and the proof. GDPR art. 7: who, when, how, what wording. */
+export interface ConsentEvidence {
+	/** Where consent was collected: web form URL, 'whatsapp-keyword', 'import:crm-2026-05', ... */
+	source: string;
+	/** The exact wording shown, or a version label of it. */
+	wording?: string;
+	/** sha256 of the wording (computed when wording is given). */
+	wordingHash?: string;
+	wordingVersion?: string;
+	ipAddress?: string;
+	userAgent?: string;
+	/** Who recorded it: 'contact', 'agent:maria', 'workflow:123'. */
+	actor?: string;
+	/** Anything else the caller wants kept with the event. */
+	extra?: Record<string, unknown>;
+}
+
+export interface ConsentEventInput {
+	contactId: string;
+	channel: Channel;
+	purpose: Purpose;
+	/** The address the consent is for (phone, e-mail...). Optional: kept for evidence and erase. */
+	address?: string;
+	action: 'grant' | 'withdraw' | 'request' | 'confirm';
+	evidence: ConsentEvidence;
+	/** When the person acted (epoch ms); defaults to now. */
+	occurredAt?: number;
+	/** For 'request' (double opt-in): token hash and expiry. */
+	confirmTokenHash?: string;
+	confirmExpiresAt?: number;
+}
+
+export interface ConsentState {
+	contactId: string;
+	channel: Channel;
+	purpose: Purpose;
+	status: ConsentStatus;
+	updatedAt: number;
+}
+
+export interface ConsentLedgerEntry extends ConsentEventInput {
+	id: number;
+	occurredAt: number;
+	recordedAt: number;
+}
+
+export interface ConsentKey {
+	contactId: string;
+	channel: Channel;
+	purpose: Purpose;
+}
+
+export interface SuppressionEntry {
+	/** Normalised address: lower-case e-mail, E.164 phone, token... */
+	address: string;
+	channel?: Channel; // undefined = all channels
+	reason: 'bounced' | 'complained' | 'manual' | 'unsubscribed' | 'erased' | string;
+	note?: string;
+	createdAt?: number;
+}
+
+export type TouchStatus = 'reserved' | 'sent' | 'failed';
+
+export interface TouchRecord {
+	idempotencyKey: string;
+	contactId: string;
+	channel: Channel;
+	purpose: Purpose;
+	campaign?: string;
+	status: TouchStatus;
+	providerMessageId?: string;
+	errorCode?: string;
+	errorMessage?: string;
+	deliveryStatus?: string;
+	createdAt: number;
+	updatedAt: number;
+}
+
+/** A rolling-window frequency cap, e.g. max 2 marketing messages per 7 days on all channels. */
+export interface FrequencyCapRule {
+	/** Stable id shown in blocked reasons, e.g. 'marketing-2-per-7d'. */
+	id: string;
+	max: number;
+	windowMs: number;
+	/** undefined = all channels */
+	channel?: Channel;
+	/** undefined = all purposes */
+	purpose?: Purpose;
+}
+
+export interface ReservationRequest {
+	idempotencyKey: string;
+	contactId: string;
+	channel: Channel;
+	purpose: Purpose;
+	campaign?: string;
+	/** Caps that apply to this touch (already filtered: transactional exemption is the caller's). */
+	caps: FrequencyCapRule[];
+}
+
+export type ReservationResult =
+	| { idempotencyKey: string; outcome: 'reserved' }
+	/** The key exists already: nothing new reserved. `existing` says what happened to it. */
+	| { idempotencyKey: string; outcome: 'duplicate'; existing: TouchRecord }
+	/** A cap is full. retryAt = when the oldest counted touch leaves the window. */
+	| { idempotencyKey: string; outcome: 'capped'; capId: string; retryAt: number };
+
+export interface InboundRecord {
+	contactId: string;
+	channel: Channel;
+	at: number;
+}
+
+export interface ContactExport {
+	contactId: string;
+	consentLedger: ConsentLedgerEntry[];
+	consentStates: ConsentState[];
+	suppressions: SuppressionEntry[];
+	touches: TouchRecord[];
+	inbound: InboundRecord[];
+	/** Tables added by later nodes (journey, forms, conversations...) contribute here by name. */
+	[other: string]: unknown;
+}
+
+export interface Store {
+	readonly dialect: 'sqlite' | 'postgres';
+
+	/** Applies pending migrations (idempotent; safe when two processes start at once). */
+	init(): Promise<void>;
+	close(): Promise<void>;
+
+	// Consent ledger (append-only) + current state.
+	recordConsent(events: ConsentEventInput[]): Promise<ConsentLedgerEntry[]>;
+	getConsentStates(keys: ConsentKey[]): Promise<Map<string, ConsentState>>; // key: consentKeyString
+	/** Double opt-in: finds the pending request by token hash; single use; checks expiry. */
+	confirmConsent(
+		tokenHash: string,
+		evidence: ConsentEvidence,
+		now?: number,
+	): Promise<
+		| { outcome: 'confirmed'; entry: ConsentLedgerEntry }
+		| { outcome: 'expired' | 'unknown' | 'used' }
+	>;
+
+	// Suppression.
+	addSuppressions(entries: SuppressionEntry[]): Promise<void>;
+	removeSuppressions(entries: Array<{ address: string; channel?: Channel }>): Promise<number>;
+	/** Returns the suppressions that match any of the addresses (channel-specific or global). */
+	findSuppressions(addresses: string[]): Promise<SuppressionEntry[]>;
+
+	// Touch log: atomic cap + idempotency reservation, then the outcome.
+	reserveTouches(requests: ReservationRequest[], now?: number): Promise<ReservationResult[]>;
+	completeTouch(
+		idempotencyKey: string,
+		outcome:
+			| { status: 'sent'; providerMessageId?: string }
+			| { status: 'failed'; errorCode?: string; errorMessage?: string },
+	): Promise<void>;
+	/** Frees a reservation that was never attempted (e.g. a later node blocked it). */
+	releaseTouch(idempotencyKey: string): Promise<void>;
+	getTouches(idempotencyKeys: string[]): Promise<Map<string, TouchRecord>>;
+	/** Records delivery state (delivered/read/failed) from a status webhook. */
+	updateDeliveryStatus(providerMessageId: string, deliveryStatus: string): Promise<boolean>;
+
+	// Inbound log (service windows).
+	recordInbound(records: InboundRecord[]): Promise<void>;
+	/** Last inbound time per contact+channel; key: `${contactId}\u0000${channel}` */
+	getLastInbound(keys: Array<{ contactId: string; channel: Channel }>): Promise<Map<string, number>>;
+
+	/** Webhook de-duplication: returns the ids that were NOT seen before, and records them. */
+	markProcessed(scope: string, ids: string[]): Promise<Set<string>>;
+
+	// Data subject rights.
+	exportContact(contactId: string): Promise<ContactExport>;
+	/** Removes personal data; leaves a non-identifying tombstone (hashed addresses) so an erased
+	 *  address is not silently re-consented by an old import. */
+	eraseContact(contactId: string, addresses: string[]): Promise<{ tablesTouched: number }>;
+	/** True when the (normalised) address belongs to an erased contact. */
+	findErasedAddresses(addresses: string[]): Promise<Set<string>>;
+}
+
+export function consentKeyString(key: ConsentKey): string {
+	return `${key.contactId}\u0000${key.channel}\u0000${key.purpose}`;
+}
+
+export function inboundKeyString(contactId: string, channel: Channel): string {
+	return `${contactId}\u0000${channel}`;
+}
