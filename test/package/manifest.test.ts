@@ -1,0 +1,81 @@
+/**
+ * The package as n8n sees it: after `npm run build` every file the n8n manifest lists exists,
+ * n8n's own loader loads every node and credential, and each description follows n8n's
+ * conventions (codex file, light/dark icons present in dist, operations with actions, named outputs).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
+
+import { PROJECT_ROOT, getRegistry } from '../harness';
+
+const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
+const listed: string[] = [...pkg.n8n.nodes, ...pkg.n8n.credentials];
+
+describe('package manifest', () => {
+	it('is an n8n community package', () => {
+		expect(pkg.keywords).toContain('n8n-community-node-package');
+		expect(pkg.n8n.n8nNodesApiVersion).toBe(1);
+		expect(pkg.files).toEqual(['dist']);
+		expect(pkg.peerDependencies).toEqual({ 'n8n-workflow': '*' });
+		expect(pkg.license).toBe('MIT');
+	});
+
+	it.each(listed.map((p) => [p]))('npm run build produced %s', (file) => {
+		expect(file.startsWith('dist/')).toBe(true);
+		expect(fs.existsSync(path.join(PROJECT_ROOT, file))).toBe(true);
+	});
+
+	it('n8n loads every listed node and credential', async () => {
+		const registry = await getRegistry();
+		expect(registry.ownNodeTypes().length).toBe(pkg.n8n.nodes.length);
+		expect(registry.ownCredentialTypes().length).toBe(pkg.n8n.credentials.length);
+	});
+});
+
+function iconFiles(icon: INodeTypeDescription['icon']): string[] {
+	if (!icon) return [];
+	const values = typeof icon === 'string' ? [icon] : [icon.light, icon.dark];
+	return values.map((v) => String(v).replace(/^file:/, ''));
+}
+
+const nodeFiles = (pkg.n8n.nodes as string[]).map((file) => [path.basename(file, '.node.js'), file]);
+
+(nodeFiles.length ? describe.each(nodeFiles) : describe.skip.each([['(none yet)', '']]))('node %s', (_name, file) => {
+	const abs = path.join(PROJECT_ROOT, file);
+	let description: INodeTypeDescription;
+	beforeAll(() => {
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const mod = require(abs);
+		const NodeClass = Object.values(mod)[0] as new () => { description: INodeTypeDescription };
+		description = new NodeClass().description;
+	});
+
+	it('has a codex file beside it naming the node', () => {
+		const codex = abs.replace(/\.js$/, '.json');
+		expect(fs.existsSync(codex)).toBe(true);
+		const json = JSON.parse(fs.readFileSync(codex, 'utf8'));
+		expect(json.node).toBe(`${pkg.name}.${description.name}`);
+		expect(json.categories.length).toBeGreaterThan(0);
+	});
+
+	it('has light and dark icons that exist in dist', () => {
+		expect(typeof description.icon).toBe('object');
+		for (const icon of iconFiles(description.icon)) {
+			expect(fs.existsSync(path.join(path.dirname(abs), icon))).toBe(true);
+		}
+	});
+
+	it('declares outputs honestly and every operation has an action', () => {
+		if (Array.isArray(description.outputs) && description.outputs.length > 1) {
+			expect(description.outputNames?.length).toBe(description.outputs.length);
+		}
+		const operations = description.properties.filter((p: INodeProperties) => p.name === 'operation');
+		for (const op of operations) {
+			for (const option of op.options ?? []) {
+				expect(option).toHaveProperty('action');
+				expect(String((option as { value: string }).value)).toMatch(/^[a-z][a-zA-Z0-9]*$/);
+			}
+		}
+	});
+});
