@@ -21,9 +21,11 @@ describe('package manifest', () => {
 		expect(pkg.license).toBe('MIT');
 	});
 
-	it.each(listed.map((p) => [p]))('npm run build produced %s', (file) => {
-		expect(file.startsWith('dist/')).toBe(true);
-		expect(fs.existsSync(path.join(PROJECT_ROOT, file))).toBe(true);
+	it('npm run build produced every file the manifest lists', () => {
+		const missing = listed.filter(
+			(file) => !file.startsWith('dist/') || !fs.existsSync(path.join(PROJECT_ROOT, file)),
+		);
+		expect(missing).toEqual([]);
 	});
 
 	it('n8n loads every listed node and credential', async () => {
