@@ -1,0 +1,147 @@
+/**
+ * Meta Graph API send endpoints as WhatsApp Cloud, Messenger and Instagram speak them, with
+ * Meta's own success and error bodies: 131047 (outside the 24 h window, produced by the mock
+ * itself for free-form WhatsApp messages), 130429 (throughput), 131056 (pair rate), 100, 190.
+ */
+import { randomBytes } from 'node:crypto';
+
+import { MockServer, bearer, type MockResponse, type RecordedRequest } from './base';
+
+export function metaError(
+	status: number,
+	code: number,
+	message: string,
+	extra: { type?: string; subcode?: number; details?: string } = {},
+): MockResponse {
+	return {
+		status,
+		body: {
+			error: {
+				message,
+				type: extra.type ?? 'OAuthException',
+				code,
+				...(extra.subcode ? { error_subcode: extra.subcode } : {}),
+				error_data: { messaging_product: 'whatsapp', details: extra.details ?? message },
+				fbtrace_id: randomBytes(8).toString('base64url'),
+			},
+		},
+	};
+}
+
+const WINDOW_MS = 24 * 3600 * 1000;
+
+export class MetaGraphMock extends MockServer {
+	accessToken = 'meta-test-token';
+	phoneNumberId = '106540352242922';
+	pageId = '104000000000001';
+	private lastInbound = new Map<string, number>();
+	private lastToRecipient = new Map<string, number>();
+	/** Enforce Meta's ~1 message per 6 s to the same person (131056) when true. */
+	pairRateLimit = false;
+
+	constructor() {
+		super();
+		// Messenger / Instagram first: 'me' would otherwise match the phone-number-id route.
+		this.route('POST', '/{version}/me/messages', (req) => this.messenger(req));
+		this.route('POST', '/{version}/{phoneNumberId}/messages', (req, p) => this.whatsapp(req, p.phoneNumberId));
+		this.route('GET', '/{version}/me', (req) =>
+			this.authorised(req) ? { status: 200, body: { id: this.pageId, name: 'Test Page' } } : this.unauthorised(),
+		);
+		this.route('GET', '/{version}/{phoneNumberId}', (req, p) =>
+			this.authorised(req)
+				? {
+						status: 200,
+						body: { id: p.phoneNumberId, display_phone_number: '+1 555 010 0000', verified_name: 'Test Business' },
+					}
+				: this.unauthorised(),
+		);
+	}
+
+	/** When the person last wrote (opens the 24 h window). Unknown = never. */
+	setLastInbound(waIdOrPsid: string, at: number) {
+		this.lastInbound.set(waIdOrPsid.replace(/^\+/, ''), at);
+	}
+
+	protected rateLimitResponse(): MockResponse {
+		return metaError(429, 130429, '(#130429) Rate limit hit', {
+			details: 'Cloud API message throughput has been reached.',
+		});
+	}
+
+	private authorised(req: RecordedRequest): boolean {
+		return (bearer(req) ?? req.query.get('access_token')) === this.accessToken;
+	}
+
+	private unauthorised(): MockResponse {
+		return metaError(401, 190, 'Error validating access token: Session has expired or is invalid', {
+			subcode: 463,
+		});
+	}
+
+	private whatsapp(req: RecordedRequest, phoneNumberId: string): MockResponse {
+		if (!this.authorised(req)) return this.unauthorised();
+		if (phoneNumberId !== this.phoneNumberId) {
+			return metaError(400, 100, `(#100) Unsupported post request. Object with ID '${phoneNumberId}' does not exist`, {
+				type: 'GraphMethodException',
+				subcode: 33,
+			});
+		}
+		const b = req.body;
+		if (!b || b.messaging_product !== 'whatsapp') return metaError(400, 100, '(#100) The parameter messaging_product is required.');
+		if (!b.to) return metaError(400, 100, '(#100) The parameter to is required.');
+		const known = ['text', 'template', 'image', 'document', 'audio', 'video', 'interactive', 'location', 'reaction', 'sticker'];
+		if (!known.includes(b.type ?? 'text')) return metaError(400, 100, `(#100) Param type must be one of {${known.join(', ')}}`);
+		const to = String(b.to).replace(/^\+/, '');
+		if ((b.type ?? 'text') === 'text') {
+			const text = b.text?.body;
+			if (typeof text !== 'string' || text === '') return metaError(400, 100, '(#100) The parameter text[\'body\'] is required.');
+			if (text.length > 4096) return metaError(400, 100, '(#100) Param text[\'body\'] must be at most 4096 characters long.');
+		}
+		const now = Date.now();
+		const freeForm = b.type !== 'template';
+		const last = this.lastInbound.get(to);
+		if (freeForm && (last === undefined || now - last > WINDOW_MS)) {
+			return metaError(400, 131047, 'Re-engagement message', {
+				details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+			});
+		}
+		if (this.pairRateLimit) {
+			const prev = this.lastToRecipient.get(to);
+			if (prev !== undefined && now - prev < 6000) {
+				return metaError(400, 131056, '(Business Account, Consumer Account) pair rate limit hit', {
+					details: 'Too many messages sent from the sender phone number to the same recipient phone number in a short period of time.',
+				});
+			}
+			this.lastToRecipient.set(to, now);
+		}
+		return {
+			status: 200,
+			body: {
+				messaging_product: 'whatsapp',
+				contacts: [{ input: String(b.to), wa_id: to }],
+				messages: [{ id: `wamid.${randomBytes(24).toString('base64url')}` }],
+			},
+		};
+	}
+
+	private messenger(req: RecordedRequest): MockResponse {
+		if (!this.authorised(req)) return this.unauthorised();
+		const b = req.body;
+		const id = b?.recipient?.id;
+		if (!id) return metaError(400, 100, '(#100) The parameter recipient is required');
+		const text: unknown = b.message?.text;
+		if (typeof text === 'string' && text.length > 2000) {
+			return metaError(400, 100, '(#100) Length of param message[text] must be less than or equal to 2000');
+		}
+		const type = b.messaging_type ?? 'RESPONSE';
+		const last = this.lastInbound.get(String(id));
+		const now = Date.now();
+		if (type !== 'MESSAGE_TAG' && (last === undefined || now - last > WINDOW_MS)) {
+			return metaError(400, 10, '(#10) This message is sent outside of allowed window.', { subcode: 2018278 });
+		}
+		if (type === 'MESSAGE_TAG' && b.tag === 'HUMAN_AGENT' && (last === undefined || now - last > 7 * WINDOW_MS)) {
+			return metaError(400, 10, '(#10) This message is sent outside of allowed window.', { subcode: 2018278 });
+		}
+		return { status: 200, body: { recipient_id: String(id), message_id: `m_${randomBytes(18).toString('base64url')}` } };
+	}
+}
