@@ -45,6 +45,12 @@ export default [
 		},
 	},
 	{
+		// The functional core knows nothing of n8n (DESIGN.md): it throws plain errors, and the
+		// node adapters turn them into NodeOperationError / NodeApiError with the item index.
+		files: ['nodes/shared/**/*.ts'],
+		rules: { '@n8n/community-nodes/require-node-api-error': 'off' },
+	},
+	{
 		files: ['package.json'],
 		languageOptions: { parser: tseslint.parser, parserOptions: { extraFileExtensions: ['.json'] } },
 		plugins: { 'n8n-nodes-base': n8nNodesBase },

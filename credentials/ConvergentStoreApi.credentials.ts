@@ -1,0 +1,99 @@
+import type { Icon, ICredentialType, INodeProperties } from 'n8n-workflow';
+
+/**
+ * Where the Convergent store lives: the embedded SQLite file (one n8n instance) or PostgreSQL
+ * (n8n queue mode: every worker must see the same consent, caps and send log). Nodes without
+ * this credential use the embedded default. Tested by the nodes' `convergentStoreApiTest`.
+ */
+export class ConvergentStoreApi implements ICredentialType {
+	name = 'convergentStoreApi';
+
+	displayName = 'Convergent Store API';
+
+	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+
+	documentationUrl = 'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#readme';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'Storage Type',
+			name: 'storageType',
+			type: 'options',
+			options: [
+				{
+					name: 'Embedded (SQLite File)',
+					value: 'embedded',
+					description: 'A file in the n8n user folder. Right for a single n8n instance.',
+				},
+				{
+					name: 'PostgreSQL',
+					value: 'postgres',
+					description: 'Shared by every n8n worker. Needed in queue mode.',
+				},
+			],
+			default: 'embedded',
+		},
+		{
+			displayName: 'Database File Path',
+			name: 'databasePath',
+			type: 'string',
+			default: '',
+			placeholder: '~/.n8n/convergent-store.sqlite',
+			description: 'Leave empty for convergent-store.sqlite in the n8n user folder',
+			displayOptions: { show: { storageType: ['embedded'] } },
+		},
+		{
+			displayName: 'Host',
+			name: 'host',
+			type: 'string',
+			default: 'localhost',
+			displayOptions: { show: { storageType: ['postgres'] } },
+		},
+		{
+			displayName: 'Port',
+			name: 'port',
+			type: 'number',
+			default: 5432,
+			displayOptions: { show: { storageType: ['postgres'] } },
+		},
+		{
+			displayName: 'Database',
+			name: 'database',
+			type: 'string',
+			default: 'postgres',
+			displayOptions: { show: { storageType: ['postgres'] } },
+		},
+		{
+			displayName: 'User',
+			name: 'user',
+			type: 'string',
+			default: 'postgres',
+			displayOptions: { show: { storageType: ['postgres'] } },
+		},
+		{
+			displayName: 'Password',
+			name: 'password',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			displayOptions: { show: { storageType: ['postgres'] } },
+		},
+		{
+			displayName: 'SSL',
+			name: 'ssl',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to connect with TLS',
+			displayOptions: { show: { storageType: ['postgres'] } },
+		},
+		{
+			displayName: 'Schema',
+			name: 'schema',
+			type: 'string',
+			default: '',
+			placeholder: 'convergent',
+			description: 'PostgreSQL schema for the store tables. Leave empty for the default (public).',
+			displayOptions: { show: { storageType: ['postgres'] } },
+		},
+	];
+}

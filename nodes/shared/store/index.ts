@@ -1,0 +1,81 @@
+/**
+ * openStore(config): the Convergent store a node uses, initialised (migrated) once per process
+ * and cached per configuration, so nodes can call it on every execution at no cost.
+ */
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
+
+import { PostgresDb, type PostgresConfig } from './postgres';
+import { SqlStore } from './sql-store';
+import { SqliteDb, defaultSqlitePath } from './sqlite';
+import type { Store } from './types';
+
+export type StoreConfig = { type: 'embedded'; path?: string } | ({ type: 'postgres' } & PostgresConfig);
+
+const open = new Map<string, Promise<SqlStore>>();
+
+function cacheKey(config: StoreConfig): string {
+	if (config.type === 'embedded') return `sqlite:${config.path || defaultSqlitePath()}`;
+	return `pg:${config.user}@${config.host}:${config.port}/${config.database}/${config.schema ?? ''}/${config.ssl ? 'ssl' : ''}`;
+}
+
+/** A message that says what to check, and never includes the password. */
+export function describeConnectionError(config: StoreConfig, error: unknown): string {
+	const reason = (error as Error)?.message ?? String(error);
+	if (config.type === 'embedded') {
+		return `Could not open the embedded Convergent store at ${config.path || defaultSqlitePath()}: ${reason}. Check that the folder is writable (Database File Path).`;
+	}
+	const safe = config.password ? reason.split(config.password).join('***') : reason;
+	return `Could not connect to PostgreSQL at ${config.host}:${config.port} (database "${config.database}", user "${config.user}"): ${safe}. Check Host, Port, Database, User and Password in the Convergent Store credential.`;
+}
+
+export async function openStore(config: StoreConfig = { type: 'embedded' }): Promise<Store> {
+	const key = cacheKey(config);
+	let pending = open.get(key);
+	if (!pending) {
+		pending = (async () => {
+			const db =
+				config.type === 'embedded'
+					? new SqliteDb(config.path || defaultSqlitePath())
+					: new PostgresDb(config);
+			const store = new SqlStore(db, config.type === 'postgres' ? config.schema : undefined);
+			try {
+				await store.init();
+			} catch (error) {
+				await db.close().catch(() => {});
+				throw new Error(describeConnectionError(config, error));
+			}
+			return store;
+		})();
+		open.set(key, pending);
+		pending.catch(() => open.delete(key));
+	}
+	return await pending;
+}
+
+/** Closes every cached store (tests, shutdown). */
+export async function closeAllStores(): Promise<void> {
+	const all = [...open.values()];
+	open.clear();
+	await Promise.all(all.map(async (p) => (await p.catch(() => undefined))?.close()));
+}
+
+/** Turns the "Convergent Store" credential's data into a StoreConfig. */
+export function storeConfigFromCredential(data: ICredentialDataDecryptedObject | undefined): StoreConfig {
+	if (!data || data.storageType !== 'postgres') {
+		const path = typeof data?.databasePath === 'string' ? data.databasePath.trim() : '';
+		return { type: 'embedded', path: path || undefined };
+	}
+	return {
+		type: 'postgres',
+		host: String(data.host ?? 'localhost'),
+		port: Number(data.port ?? 5432),
+		database: String(data.database ?? 'postgres'),
+		user: String(data.user ?? 'postgres'),
+		password: typeof data.password === 'string' ? data.password : undefined,
+		ssl: data.ssl === true,
+		schema: typeof data.schema === 'string' && data.schema.trim() ? data.schema.trim() : undefined,
+	};
+}
+
+export { SqlStore } from './sql-store';
+export type { Store } from './types';

@@ -1,0 +1,139 @@
+/**
+ * Versioned migrations, applied automatically at first use. Each entry is applied once, in
+ * order, inside a transaction; two processes starting at once are serialised (PostgreSQL:
+ * an advisory lock; SQLite: BEGIN IMMEDIATE), so neither breaks the other.
+ * Later modules (journey, engagement, AI cache, conversations, forms) append their entries.
+ * `{{id}}` becomes an auto-increment primary key in each dialect.
+ */
+import type { Dialect, SqlDb } from './db';
+
+export interface Migration {
+	id: string;
+	sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+	{
+		id: '001_consent_touch_inbound',
+		sql: `
+CREATE TABLE IF NOT EXISTS consent_events (
+	id {{id}},
+	contact_id TEXT NOT NULL,
+	channel TEXT NOT NULL,
+	purpose TEXT NOT NULL,
+	address TEXT,
+	action TEXT NOT NULL,
+	source TEXT NOT NULL,
+	wording TEXT,
+	wording_hash TEXT,
+	wording_version TEXT,
+	ip_address TEXT,
+	user_agent TEXT,
+	actor TEXT,
+	extra TEXT,
+	occurred_at BIGINT NOT NULL,
+	recorded_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS consent_events_contact ON consent_events (contact_id, occurred_at);
+CREATE TABLE IF NOT EXISTS consent_state (
+	contact_id TEXT NOT NULL,
+	channel TEXT NOT NULL,
+	purpose TEXT NOT NULL,
+	status TEXT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (contact_id, channel, purpose)
+);
+CREATE TABLE IF NOT EXISTS consent_tokens (
+	token_hash TEXT PRIMARY KEY,
+	contact_id TEXT NOT NULL,
+	channel TEXT NOT NULL,
+	purpose TEXT NOT NULL,
+	address TEXT,
+	expires_at BIGINT NOT NULL,
+	used_at BIGINT,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS consent_tokens_contact ON consent_tokens (contact_id);
+CREATE TABLE IF NOT EXISTS suppressions (
+	address TEXT NOT NULL,
+	channel TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	note TEXT,
+	created_at BIGINT NOT NULL,
+	PRIMARY KEY (address, channel)
+);
+CREATE TABLE IF NOT EXISTS touches (
+	idempotency_key TEXT PRIMARY KEY,
+	contact_id TEXT NOT NULL,
+	channel TEXT NOT NULL,
+	purpose TEXT NOT NULL,
+	campaign TEXT,
+	status TEXT NOT NULL,
+	provider_message_id TEXT,
+	error_code TEXT,
+	error_message TEXT,
+	delivery_status TEXT,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS touches_contact_time ON touches (contact_id, created_at);
+CREATE INDEX IF NOT EXISTS touches_provider_id ON touches (provider_message_id);
+CREATE TABLE IF NOT EXISTS inbound (
+	contact_id TEXT NOT NULL,
+	channel TEXT NOT NULL,
+	last_at BIGINT NOT NULL,
+	PRIMARY KEY (contact_id, channel)
+);
+CREATE TABLE IF NOT EXISTS processed_ids (
+	scope TEXT NOT NULL,
+	id TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	PRIMARY KEY (scope, id)
+);
+CREATE TABLE IF NOT EXISTS erased_addresses (
+	address_hash TEXT PRIMARY KEY,
+	erased_at BIGINT NOT NULL
+);
+`,
+	},
+];
+
+/** Tables holding personal data by contact: export reads them, erase deletes from them. */
+export const CONTACT_TABLES: Array<{ table: string; column: string; exportAs: string }> = [
+	{ table: 'consent_events', column: 'contact_id', exportAs: 'consentLedgerRows' },
+	{ table: 'consent_state', column: 'contact_id', exportAs: 'consentStateRows' },
+	{ table: 'consent_tokens', column: 'contact_id', exportAs: 'consentTokens' },
+	{ table: 'touches', column: 'contact_id', exportAs: 'touchRows' },
+	{ table: 'inbound', column: 'contact_id', exportAs: 'inboundRows' },
+];
+
+function render(sql: string, dialect: Dialect): string {
+	return sql.replace(
+		/\{\{id\}\}/g,
+		dialect === 'sqlite' ? 'INTEGER PRIMARY KEY AUTOINCREMENT' : 'BIGSERIAL PRIMARY KEY',
+	);
+}
+
+export async function migrate(db: SqlDb, schema?: string): Promise<string[]> {
+	const applied: string[] = [];
+	await db.transaction(async (tx) => {
+		if (tx.dialect === 'postgres') {
+			// Serialises concurrent first starts (several workers) until this transaction ends.
+			await tx.query("SELECT pg_advisory_xact_lock(hashtext('convergent-store-migrations'))");
+			if (schema) await tx.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+		}
+		await tx.exec(
+			'CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)',
+		);
+		const done = new Set(
+			(await tx.query<{ id: string }>('SELECT id FROM schema_migrations')).map((r) => r.id),
+		);
+		for (const m of MIGRATIONS) {
+			if (done.has(m.id)) continue;
+			await tx.exec(render(m.sql, tx.dialect));
+			await tx.run('INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)', [m.id, Date.now()]);
+			applied.push(m.id);
+		}
+	});
+	return applied;
+}

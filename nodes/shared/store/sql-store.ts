@@ -1,0 +1,558 @@
+/**
+ * The Store contract implemented once over SqlDb, for SQLite and PostgreSQL alike.
+ * Every list method works in chunks: a fixed number of statements per chunk, never per item.
+ */
+import { createHash } from 'node:crypto';
+
+import type { Channel } from '../contact';
+import { chunks, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
+import { CONTACT_TABLES, migrate } from './migrations';
+import type {
+	ConsentEventInput,
+	ConsentEvidence,
+	ConsentKey,
+	ConsentLedgerEntry,
+	ConsentState,
+	ConsentStatus,
+	ContactExport,
+	InboundRecord,
+	ReservationRequest,
+	ReservationResult,
+	Store,
+	SuppressionEntry,
+	TouchRecord,
+} from './types';
+import { consentKeyString, inboundKeyString } from './types';
+
+const CHUNK = 300;
+
+export function sha256(text: string): string {
+	return createHash('sha256').update(text).digest('hex');
+}
+
+/** How erased addresses are remembered: a hash, never the address itself. */
+export function addressHash(address: string): string {
+	return sha256(`convergent-erased:${address.trim().toLowerCase()}`);
+}
+
+const STATUS_AFTER: Record<ConsentEventInput['action'], ConsentStatus> = {
+	grant: 'granted',
+	withdraw: 'withdrawn',
+	request: 'pending',
+	confirm: 'granted',
+};
+
+type Row = Record<string, unknown>;
+const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
+
+function toTouch(r: Row): TouchRecord {
+	return {
+		idempotencyKey: String(r.idempotency_key),
+		contactId: String(r.contact_id),
+		channel: r.channel as Channel,
+		purpose: String(r.purpose),
+		campaign: str(r.campaign),
+		status: r.status as TouchRecord['status'],
+		providerMessageId: str(r.provider_message_id),
+		errorCode: str(r.error_code),
+		errorMessage: str(r.error_message),
+		deliveryStatus: str(r.delivery_status),
+		createdAt: Number(r.created_at),
+		updatedAt: Number(r.updated_at),
+	};
+}
+
+function toLedger(r: Row): ConsentLedgerEntry {
+	const evidence: ConsentEvidence = { source: String(r.source) };
+	if (r.wording != null) evidence.wording = String(r.wording);
+	if (r.wording_hash != null) evidence.wordingHash = String(r.wording_hash);
+	if (r.wording_version != null) evidence.wordingVersion = String(r.wording_version);
+	if (r.ip_address != null) evidence.ipAddress = String(r.ip_address);
+	if (r.user_agent != null) evidence.userAgent = String(r.user_agent);
+	if (r.actor != null) evidence.actor = String(r.actor);
+	if (r.extra != null) evidence.extra = JSON.parse(String(r.extra));
+	return {
+		id: Number(r.id),
+		contactId: String(r.contact_id),
+		channel: r.channel as Channel,
+		purpose: String(r.purpose),
+		address: str(r.address),
+		action: r.action as ConsentEventInput['action'],
+		evidence,
+		occurredAt: Number(r.occurred_at),
+		recordedAt: Number(r.recorded_at),
+	};
+}
+
+export class SqlStore implements Store {
+	private initialised?: Promise<void>;
+
+	constructor(
+		readonly db: SqlDb,
+		private readonly schema?: string,
+	) {}
+
+	get dialect() {
+		return this.db.dialect;
+	}
+
+	init(): Promise<void> {
+		this.initialised ??= migrate(this.db, this.schema).then(() => undefined);
+		return this.initialised;
+	}
+
+	async close(): Promise<void> {
+		await this.db.close();
+	}
+
+	// ---- consent -------------------------------------------------------------------------
+
+	async recordConsent(events: ConsentEventInput[]): Promise<ConsentLedgerEntry[]> {
+		const now = Date.now();
+		const out: ConsentLedgerEntry[] = [];
+		for (const chunk of chunks(events, CHUNK)) {
+			await this.db.transaction(async (tx) => {
+				const rows: SqlParam[] = [];
+				for (const e of chunk) {
+					const ev = e.evidence;
+					const wordingHash = ev.wordingHash ?? (ev.wording ? sha256(ev.wording) : null);
+					rows.push(
+						e.contactId, e.channel, e.purpose, e.address ?? null, e.action, ev.source,
+						ev.wording ?? null, wordingHash, ev.wordingVersion ?? null, ev.ipAddress ?? null,
+						ev.userAgent ?? null, ev.actor ?? null, ev.extra ? JSON.stringify(ev.extra) : null,
+						e.occurredAt ?? now, now,
+					);
+				}
+				const inserted = await tx.query<Row>(
+					`INSERT INTO consent_events (contact_id, channel, purpose, address, action, source, wording,
+						wording_hash, wording_version, ip_address, user_agent, actor, extra, occurred_at, recorded_at)
+					VALUES ${valuesList(chunk.length, 15)} RETURNING *`,
+					rows,
+				);
+				out.push(...inserted.map(toLedger));
+
+				// Current state: the last event per key wins; a request never downgrades a grant.
+				const last = new Map<string, ConsentEventInput>();
+				for (const e of chunk) last.set(consentKeyString(e), e);
+				const keys = [...last.values()];
+				const current = await this.consentStatesTx(tx, keys);
+				const upserts: SqlParam[] = [];
+				let count = 0;
+				for (const e of keys) {
+					const existing = current.get(consentKeyString(e));
+					if (e.action === 'request' && existing?.status === 'granted') continue;
+					upserts.push(e.contactId, e.channel, e.purpose, STATUS_AFTER[e.action], e.occurredAt ?? now);
+					count++;
+				}
+				if (count) {
+					await tx.run(
+						`INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at)
+						VALUES ${valuesList(count, 5)}
+						ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+						upserts,
+					);
+				}
+				const tokens = chunk.filter((e) => e.action === 'request' && e.confirmTokenHash);
+				if (tokens.length) {
+					const params: SqlParam[] = [];
+					for (const e of tokens) {
+						params.push(e.confirmTokenHash!, e.contactId, e.channel, e.purpose, e.address ?? null,
+							e.confirmExpiresAt ?? now + 7 * 86400_000, now);
+					}
+					await tx.run(
+						`INSERT INTO consent_tokens (token_hash, contact_id, channel, purpose, address, expires_at, created_at)
+						VALUES ${valuesList(tokens.length, 7)}`,
+						params,
+					);
+				}
+			});
+		}
+		return out;
+	}
+
+	private async consentStatesTx(db: SqlDb, keys: ConsentKey[]): Promise<Map<string, ConsentState>> {
+		const map = new Map<string, ConsentState>();
+		for (const chunk of chunks(keys, CHUNK)) {
+			const params: SqlParam[] = [];
+			for (const k of chunk) params.push(k.contactId, k.channel, k.purpose);
+			const rows = await db.query<Row>(
+				`SELECT contact_id, channel, purpose, status, updated_at FROM consent_state
+				WHERE (contact_id, channel, purpose) IN (VALUES ${valuesList(chunk.length, 3)})`,
+				params,
+			);
+			for (const r of rows) {
+				const state: ConsentState = {
+					contactId: String(r.contact_id),
+					channel: r.channel as Channel,
+					purpose: String(r.purpose),
+					status: r.status as ConsentStatus,
+					updatedAt: Number(r.updated_at),
+				};
+				map.set(consentKeyString(state), state);
+			}
+		}
+		return map;
+	}
+
+	async getConsentStates(keys: ConsentKey[]): Promise<Map<string, ConsentState>> {
+		const unique = new Map(keys.map((k) => [consentKeyString(k), k]));
+		return await this.consentStatesTx(this.db, [...unique.values()]);
+	}
+
+	async confirmConsent(tokenHash: string, evidence: ConsentEvidence, now = Date.now()) {
+		return await this.db.transaction(async (tx) => {
+			const [token] = await tx.query<Row>('SELECT * FROM consent_tokens WHERE token_hash = $1', [tokenHash]);
+			if (!token) return { outcome: 'unknown' as const };
+			if (token.used_at !== null && token.used_at !== undefined) return { outcome: 'used' as const };
+			if (Number(token.expires_at) < now) return { outcome: 'expired' as const };
+			const { changes } = await tx.run(
+				'UPDATE consent_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL',
+				[now, tokenHash],
+			);
+			if (changes !== 1) return { outcome: 'used' as const };
+			const [entry] = await this.recordConsentIn(tx, {
+				contactId: String(token.contact_id),
+				channel: token.channel as Channel,
+				purpose: String(token.purpose),
+				address: str(token.address),
+				action: 'confirm',
+				evidence,
+				occurredAt: now,
+			});
+			return { outcome: 'confirmed' as const, entry };
+		});
+	}
+
+	/** recordConsent inside an open transaction (SQLite/PG transactions nest into the outer one). */
+	private async recordConsentIn(tx: SqlDb, event: ConsentEventInput): Promise<ConsentLedgerEntry[]> {
+		const inner = new SqlStore(tx);
+		return await inner.recordConsent([event]);
+	}
+
+	// ---- suppression ---------------------------------------------------------------------
+
+	async addSuppressions(entries: SuppressionEntry[]): Promise<void> {
+		const now = Date.now();
+		for (const chunk of chunks(entries, CHUNK)) {
+			const params: SqlParam[] = [];
+			for (const e of chunk) params.push(e.address, e.channel ?? '', e.reason, e.note ?? null, e.createdAt ?? now);
+			await this.db.run(
+				`INSERT INTO suppressions (address, channel, reason, note, created_at) VALUES ${valuesList(chunk.length, 5)}
+				ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, note = excluded.note`,
+				params,
+			);
+		}
+	}
+
+	async removeSuppressions(entries: Array<{ address: string; channel?: Channel }>): Promise<number> {
+		let removed = 0;
+		for (const chunk of chunks(entries, CHUNK)) {
+			const params: SqlParam[] = [];
+			for (const e of chunk) params.push(e.address, e.channel ?? '');
+			const r = await this.db.run(
+				`DELETE FROM suppressions WHERE (address, channel) IN (VALUES ${valuesList(chunk.length, 2)})`,
+				params,
+			);
+			removed += r.changes;
+		}
+		return removed;
+	}
+
+	async findSuppressions(addresses: string[]): Promise<SuppressionEntry[]> {
+		const out: SuppressionEntry[] = [];
+		for (const chunk of chunks([...new Set(addresses)], CHUNK)) {
+			const rows = await this.db.query<Row>(
+				`SELECT address, channel, reason, note, created_at FROM suppressions WHERE address IN (${placeholders(chunk.length)})`,
+				chunk,
+			);
+			for (const r of rows) {
+				out.push({
+					address: String(r.address),
+					channel: r.channel ? (r.channel as Channel) : undefined,
+					reason: String(r.reason),
+					note: str(r.note),
+					createdAt: Number(r.created_at),
+				});
+			}
+		}
+		return out;
+	}
+
+	// ---- touches -------------------------------------------------------------------------
+
+	async reserveTouches(requests: ReservationRequest[], now = Date.now()): Promise<ReservationResult[]> {
+		const results: ReservationResult[] = [];
+		for (const chunk of chunks(requests, CHUNK)) {
+			results.push(...(await this.db.transaction((tx) => this.reserveChunk(tx, chunk, now))));
+		}
+		return results;
+	}
+
+	private async reserveChunk(tx: SqlDb, chunk: ReservationRequest[], now: number): Promise<ReservationResult[]> {
+		const contacts = [...new Set(chunk.map((r) => r.contactId))].sort();
+		if (tx.dialect === 'postgres') {
+			// Per-contact locks, taken in a fixed order: two workers reserving for the same contact
+			// are serialised; different contacts do not wait for each other.
+			await tx.query(
+				`SELECT pg_advisory_xact_lock(hashtext(c)) FROM (SELECT unnest($1::text[]) AS c ORDER BY 1) s`,
+				[contacts as unknown as SqlParam],
+			);
+		}
+		const keys = chunk.map((r) => r.idempotencyKey);
+		const existing = new Map<string, TouchRecord>();
+		for (const r of await tx.query<Row>(
+			`SELECT * FROM touches WHERE idempotency_key IN (${placeholders(keys.length)})`,
+			keys,
+		)) {
+			existing.set(String(r.idempotency_key), toTouch(r));
+		}
+		const maxWindow = Math.max(0, ...chunk.flatMap((r) => r.caps.map((c) => c.windowMs)));
+		// Touches counted by caps, per contact: reserved or sent (failed ones do not count).
+		const counted = new Map<string, Array<{ channel: string; purpose: string; at: number }>>();
+		if (maxWindow > 0) {
+			const rows = await tx.query<Row>(
+				`SELECT contact_id, channel, purpose, created_at FROM touches
+				WHERE contact_id IN (${placeholders(contacts.length, 2)}) AND created_at > $1 AND status IN ('reserved', 'sent')`,
+				[now - maxWindow, ...contacts],
+			);
+			for (const r of rows) {
+				const list = counted.get(String(r.contact_id)) ?? [];
+				list.push({ channel: String(r.channel), purpose: String(r.purpose), at: Number(r.created_at) });
+				counted.set(String(r.contact_id), list);
+			}
+		}
+		const results: ReservationResult[] = [];
+		const inserts: SqlParam[] = [];
+		let insertCount = 0;
+		for (const req of chunk) {
+			const prior = existing.get(req.idempotencyKey);
+			if (prior) {
+				results.push({ idempotencyKey: req.idempotencyKey, outcome: 'duplicate', existing: prior });
+				continue;
+			}
+			const touches = counted.get(req.contactId) ?? [];
+			let capped: ReservationResult | undefined;
+			for (const cap of req.caps) {
+				const inWindow = touches
+					.filter(
+						(t) =>
+							t.at > now - cap.windowMs &&
+							(cap.channel === undefined || t.channel === cap.channel) &&
+							(cap.purpose === undefined || t.purpose === cap.purpose),
+					)
+					.map((t) => t.at)
+					.sort((a, b) => a - b);
+				if (inWindow.length >= cap.max) {
+					// Room again when enough of the oldest touches have left the window.
+					const retryAt = inWindow[inWindow.length - cap.max] + cap.windowMs;
+					if (!capped || retryAt > (capped as { retryAt: number }).retryAt) {
+						capped = { idempotencyKey: req.idempotencyKey, outcome: 'capped', capId: cap.id, retryAt };
+					}
+				}
+			}
+			if (capped) {
+				results.push(capped);
+				continue;
+			}
+			touches.push({ channel: req.channel, purpose: req.purpose, at: now });
+			counted.set(req.contactId, touches);
+			existing.set(req.idempotencyKey, {
+				idempotencyKey: req.idempotencyKey,
+				contactId: req.contactId,
+				channel: req.channel,
+				purpose: req.purpose,
+				campaign: req.campaign,
+				status: 'reserved',
+				createdAt: now,
+				updatedAt: now,
+			});
+			inserts.push(req.idempotencyKey, req.contactId, req.channel, req.purpose, req.campaign ?? null, 'reserved', now, now);
+			insertCount++;
+			results.push({ idempotencyKey: req.idempotencyKey, outcome: 'reserved' });
+		}
+		if (insertCount) {
+			await tx.run(
+				`INSERT INTO touches (idempotency_key, contact_id, channel, purpose, campaign, status, created_at, updated_at)
+				VALUES ${valuesList(insertCount, 8)}`,
+				inserts,
+			);
+		}
+		return results;
+	}
+
+	async completeTouch(
+		idempotencyKey: string,
+		outcome:
+			| { status: 'sent'; providerMessageId?: string }
+			| { status: 'failed'; errorCode?: string; errorMessage?: string },
+	): Promise<void> {
+		const now = Date.now();
+		if (outcome.status === 'sent') {
+			await this.db.run(
+				`UPDATE touches SET status = 'sent', provider_message_id = $1, error_code = NULL, error_message = NULL, updated_at = $2
+				WHERE idempotency_key = $3`,
+				[outcome.providerMessageId ?? null, now, idempotencyKey],
+			);
+		} else {
+			await this.db.run(
+				`UPDATE touches SET status = 'failed', error_code = $1, error_message = $2, updated_at = $3
+				WHERE idempotency_key = $4 AND status <> 'sent'`,
+				[outcome.errorCode ?? null, outcome.errorMessage ?? null, now, idempotencyKey],
+			);
+		}
+	}
+
+	async releaseTouch(idempotencyKey: string): Promise<void> {
+		await this.db.run("DELETE FROM touches WHERE idempotency_key = $1 AND status = 'reserved'", [idempotencyKey]);
+	}
+
+	async getTouches(idempotencyKeys: string[]): Promise<Map<string, TouchRecord>> {
+		const map = new Map<string, TouchRecord>();
+		for (const chunk of chunks([...new Set(idempotencyKeys)], CHUNK)) {
+			const rows = await this.db.query<Row>(
+				`SELECT * FROM touches WHERE idempotency_key IN (${placeholders(chunk.length)})`,
+				chunk,
+			);
+			for (const r of rows) map.set(String(r.idempotency_key), toTouch(r));
+		}
+		return map;
+	}
+
+	async updateDeliveryStatus(providerMessageId: string, deliveryStatus: string): Promise<boolean> {
+		const r = await this.db.run(
+			'UPDATE touches SET delivery_status = $1, updated_at = $2 WHERE provider_message_id = $3',
+			[deliveryStatus, Date.now(), providerMessageId],
+		);
+		return r.changes > 0;
+	}
+
+	// ---- inbound -------------------------------------------------------------------------
+
+	async recordInbound(records: InboundRecord[]): Promise<void> {
+		const latest = new Map<string, InboundRecord>();
+		for (const r of records) {
+			const k = inboundKeyString(r.contactId, r.channel);
+			const prev = latest.get(k);
+			if (!prev || prev.at < r.at) latest.set(k, r);
+		}
+		for (const chunk of chunks([...latest.values()], CHUNK)) {
+			const params: SqlParam[] = [];
+			for (const r of chunk) params.push(r.contactId, r.channel, r.at);
+			await this.db.run(
+				`INSERT INTO inbound (contact_id, channel, last_at) VALUES ${valuesList(chunk.length, 3)}
+				ON CONFLICT (contact_id, channel) DO UPDATE SET last_at = CASE WHEN excluded.last_at > inbound.last_at THEN excluded.last_at ELSE inbound.last_at END`,
+				params,
+			);
+		}
+	}
+
+	async getLastInbound(keys: Array<{ contactId: string; channel: Channel }>): Promise<Map<string, number>> {
+		const map = new Map<string, number>();
+		const unique = [...new Map(keys.map((k) => [inboundKeyString(k.contactId, k.channel), k])).values()];
+		for (const chunk of chunks(unique, CHUNK)) {
+			const params: SqlParam[] = [];
+			for (const k of chunk) params.push(k.contactId, k.channel);
+			const rows = await this.db.query<Row>(
+				`SELECT contact_id, channel, last_at FROM inbound WHERE (contact_id, channel) IN (VALUES ${valuesList(chunk.length, 2)})`,
+				params,
+			);
+			for (const r of rows) map.set(inboundKeyString(String(r.contact_id), r.channel as Channel), Number(r.last_at));
+		}
+		return map;
+	}
+
+	// ---- de-duplication ------------------------------------------------------------------
+
+	async markProcessed(scope: string, ids: string[]): Promise<Set<string>> {
+		const fresh = new Set<string>();
+		const now = Date.now();
+		for (const chunk of chunks([...new Set(ids)], CHUNK)) {
+			const params: SqlParam[] = [];
+			for (const id of chunk) params.push(scope, id, now);
+			const rows = await this.db.query<Row>(
+				`INSERT INTO processed_ids (scope, id, at) VALUES ${valuesList(chunk.length, 3)}
+				ON CONFLICT (scope, id) DO NOTHING RETURNING id`,
+				params,
+			);
+			for (const r of rows) fresh.add(String(r.id));
+		}
+		return fresh;
+	}
+
+	// ---- data subject rights -------------------------------------------------------------
+
+	async exportContact(contactId: string): Promise<ContactExport> {
+		const ledger = await this.db.query<Row>(
+			'SELECT * FROM consent_events WHERE contact_id = $1 ORDER BY occurred_at, id',
+			[contactId],
+		);
+		const states = await this.db.query<Row>('SELECT * FROM consent_state WHERE contact_id = $1', [contactId]);
+		const addresses = [...new Set(ledger.map((r) => r.address).filter((a): a is string => typeof a === 'string'))];
+		const touches = await this.db.query<Row>('SELECT * FROM touches WHERE contact_id = $1 ORDER BY created_at', [contactId]);
+		const inbound = await this.db.query<Row>('SELECT * FROM inbound WHERE contact_id = $1', [contactId]);
+		const result: ContactExport = {
+			contactId,
+			consentLedger: ledger.map(toLedger),
+			consentStates: states.map((r) => ({
+				contactId,
+				channel: r.channel as Channel,
+				purpose: String(r.purpose),
+				status: r.status as ConsentStatus,
+				updatedAt: Number(r.updated_at),
+			})),
+			suppressions: addresses.length ? await this.findSuppressions(addresses) : [],
+			touches: touches.map(toTouch),
+			inbound: inbound.map((r) => ({ contactId, channel: r.channel as Channel, at: Number(r.last_at) })),
+		};
+		for (const extra of CONTACT_TABLES.filter((t) => !t.table.startsWith('consent_') && !['touches', 'inbound'].includes(t.table))) {
+			result[extra.exportAs] = await this.db.query(`SELECT * FROM ${extra.table} WHERE ${extra.column} = $1`, [contactId]);
+		}
+		return result;
+	}
+
+	async eraseContact(contactId: string, addresses: string[]): Promise<{ tablesTouched: number }> {
+		return await this.db.transaction(async (tx) => {
+			const known = await tx.query<Row>(
+				'SELECT DISTINCT address FROM consent_events WHERE contact_id = $1 AND address IS NOT NULL',
+				[contactId],
+			);
+			const all = [...new Set([...addresses, ...known.map((r) => String(r.address))].map((a) => a.trim()).filter(Boolean))];
+			let tablesTouched = 0;
+			for (const { table, column } of CONTACT_TABLES) {
+				const r = await tx.run(`DELETE FROM ${table} WHERE ${column} = $1`, [contactId]);
+				if (r.changes) tablesTouched++;
+			}
+			if (all.length) {
+				const r = await tx.run(`DELETE FROM suppressions WHERE address IN (${placeholders(all.length)})`, all);
+				if (r.changes) tablesTouched++;
+				const params: SqlParam[] = [];
+				const now = Date.now();
+				const hashes = [...new Set(all.map(addressHash))];
+				for (const h of hashes) params.push(h, now);
+				await tx.run(
+					`INSERT INTO erased_addresses (address_hash, erased_at) VALUES ${valuesList(hashes.length, 2)}
+					ON CONFLICT (address_hash) DO UPDATE SET erased_at = excluded.erased_at`,
+					params,
+				);
+			}
+			return { tablesTouched };
+		});
+	}
+
+	async findErasedAddresses(addresses: string[]): Promise<Set<string>> {
+		const found = new Set<string>();
+		const byHash = new Map<string, string[]>();
+		for (const a of new Set(addresses)) {
+			const h = addressHash(a);
+			byHash.set(h, [...(byHash.get(h) ?? []), a]);
+		}
+		for (const chunk of chunks([...byHash.keys()], CHUNK)) {
+			const rows = await this.db.query<Row>(
+				`SELECT address_hash FROM erased_addresses WHERE address_hash IN (${placeholders(chunk.length)})`,
+				chunk,
+			);
+			for (const r of rows) for (const a of byHash.get(String(r.address_hash)) ?? []) found.add(a);
+		}
+		return found;
+	}
+}

@@ -1,0 +1,141 @@
+/**
+ * Embedded store backend: Node's built-in node:sqlite (no native addon to install), one file in
+ * the n8n user folder, WAL, BEGIN IMMEDIATE for writes so reservations are atomic even when
+ * several processes share the file.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { Mutex, type SqlDb, type SqlParam } from './db';
+
+// node:sqlite is loaded lazily so that merely loading the package on an older Node does not fail.
+type Statement = {
+	all(...params: SqlParam[]): Record<string, unknown>[];
+	run(...params: SqlParam[]): { changes: number | bigint };
+};
+type DatabaseSync = {
+	prepare(sql: string): Statement;
+	exec(sql: string): void;
+	close(): void;
+};
+
+/** Where n8n keeps its data: N8N_USER_FOLDER (or the home folder), then `.n8n`. */
+export function n8nUserFolder(): string {
+	return path.join(process.env.N8N_USER_FOLDER ?? os.homedir(), '.n8n');
+}
+
+export function defaultSqlitePath(): string {
+	return path.join(n8nUserFolder(), 'convergent-store.sqlite');
+}
+
+const toSqlite = (sql: string) => sql.replace(/\$(\d+)/g, '?$1');
+
+export class SqliteDb implements SqlDb {
+	readonly dialect = 'sqlite' as const;
+	queryCount = 0;
+	private readonly db: DatabaseSync;
+	private readonly statements = new Map<string, Statement>();
+	private readonly mutex = new Mutex();
+
+	constructor(readonly file: string) {
+		fs.mkdirSync(path.dirname(file), { recursive: true });
+		const { DatabaseSync } = require('node:sqlite') as { DatabaseSync: new (f: string) => DatabaseSync };
+		this.db = new DatabaseSync(file);
+		this.db.exec('PRAGMA busy_timeout = 10000');
+		this.db.exec('PRAGMA journal_mode = WAL');
+		this.db.exec('PRAGMA synchronous = NORMAL');
+		this.db.exec('PRAGMA foreign_keys = ON');
+	}
+
+	private prepare(sql: string): Statement {
+		let stmt = this.statements.get(sql);
+		if (!stmt) {
+			stmt = this.db.prepare(toSqlite(sql));
+			if (this.statements.size > 500) this.statements.clear();
+			this.statements.set(sql, stmt);
+		}
+		return stmt;
+	}
+
+	async query<T = Record<string, unknown>>(sql: string, params: SqlParam[] = []): Promise<T[]> {
+		this.queryCount++;
+		return this.prepare(sql).all(...params.map(bind)) as T[];
+	}
+
+	/** Writes outside a transaction wait for any open one, so they never join it by accident. */
+	async run(sql: string, params: SqlParam[] = []): Promise<{ changes: number }> {
+		return await this.mutex.lock(async () => this.runNow(sql, params));
+	}
+
+	runNow(sql: string, params: SqlParam[]): { changes: number } {
+		this.queryCount++;
+		const r = this.prepare(sql).run(...params.map(bind));
+		return { changes: Number(r.changes) };
+	}
+
+	async exec(sql: string): Promise<void> {
+		await this.mutex.lock(async () => this.execNow(sql));
+	}
+
+	execNow(sql: string): void {
+		this.queryCount++;
+		this.db.exec(sql);
+	}
+
+	async transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T> {
+		return await this.mutex.lock(async () => {
+			this.db.exec('BEGIN IMMEDIATE');
+			try {
+				const result = await fn(new SqliteTx(this));
+				this.db.exec('COMMIT');
+				return result;
+			} catch (error) {
+				this.db.exec('ROLLBACK');
+				throw error;
+			}
+		});
+	}
+
+	async close(): Promise<void> {
+		this.statements.clear();
+		this.db.close();
+	}
+}
+
+function bind(value: SqlParam): SqlParam {
+	return typeof value === 'boolean' ? (value ? 1 : 0) : value;
+}
+
+/** The handle a transaction's body uses: same connection, no mutex (it holds it already). */
+class SqliteTx implements SqlDb {
+	readonly dialect = 'sqlite' as const;
+
+	constructor(private readonly db: SqliteDb) {}
+
+	get queryCount() {
+		return this.db.queryCount;
+	}
+
+	set queryCount(v: number) {
+		this.db.queryCount = v;
+	}
+
+	async query<T = Record<string, unknown>>(sql: string, params: SqlParam[] = []): Promise<T[]> {
+		return await this.db.query<T>(sql, params);
+	}
+
+	async run(sql: string, params: SqlParam[] = []): Promise<{ changes: number }> {
+		return this.db.runNow(sql, params);
+	}
+
+	async exec(sql: string): Promise<void> {
+		this.db.execNow(sql);
+	}
+
+	async transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T> {
+		return await fn(this);
+	}
+
+	async close(): Promise<void> {}
+}

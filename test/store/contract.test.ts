@@ -1,0 +1,223 @@
+/**
+ * The Store contract, run against SQLite and PostgreSQL alike.
+ */
+import { Worker } from 'node:worker_threads';
+import path from 'node:path';
+
+import type { SqlStore } from '../../nodes/shared/store/sql-store';
+import type { FrequencyCapRule, ReservationRequest } from '../../nodes/shared/store/types';
+import { consentKeyString } from '../../nodes/shared/store/types';
+import { backends, dropSchema, type Backend } from './helpers';
+
+const DAY = 86400_000;
+const STORE_MODULE = path.resolve(__dirname, '../../dist/nodes/shared/store/index.js');
+
+/** Runs code in a worker thread: its own connection, truly concurrent with the test's. */
+function inWorker(code: string, data: Record<string, unknown>): Promise<unknown> {
+	return new Promise((resolve, reject) => {
+		const w = new Worker(code, { eval: true, workerData: { storeModule: STORE_MODULE, ...data } });
+		w.once('message', (m) => (m && m.error ? reject(new Error(m.error)) : resolve(m)));
+		w.once('error', reject);
+	});
+}
+const T0 = Date.UTC(2026, 10, 2, 10, 0, 0);
+const marketing2per7d: FrequencyCapRule = { id: 'marketing-2-per-7d', max: 2, windowMs: 7 * DAY, purpose: 'marketing' };
+const push1perDay: FrequencyCapRule = { id: 'push-1-per-day', max: 1, windowMs: DAY, channel: 'push' };
+
+function req(contactId: string, key: string, extra: Partial<ReservationRequest> = {}): ReservationRequest {
+	return { idempotencyKey: key, contactId, channel: 'sms', purpose: 'marketing', caps: [marketing2per7d], ...extra };
+}
+
+describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
+	let backend: Backend;
+	let store: SqlStore;
+
+	beforeAll(async () => {
+		backend = makeBackend();
+		store = await backend.open();
+	});
+	afterAll(async () => backend.cleanup());
+
+	it('migrations are idempotent, and two processes migrating a new store at once both come up', async () => {
+		await store.init();
+		expect((await store.db.query<{ id: string }>('SELECT id FROM schema_migrations')).map((r) => r.id)).toEqual([
+			'001_consent_touch_inbound',
+		]);
+		const fresh = backend.config.type === 'embedded'
+			? { ...backend.config, path: backend.config.path.replace(/\.sqlite$/, '-fresh.sqlite') }
+			: { ...backend.config, schema: `${backend.config.schema}_fresh` };
+		const code = `
+			const { parentPort, workerData } = require('node:worker_threads');
+			const { openStore } = require(workerData.storeModule);
+			openStore(workerData.config)
+				.then(async (s) => { const n = (await s.db.query('SELECT id FROM schema_migrations')).length; await s.close(); parentPort.postMessage(n); })
+				.catch((e) => parentPort.postMessage('error: ' + e.message));
+		`;
+		const results = await Promise.all([0, 1].map(() => inWorker(code, { config: fresh })));
+		expect(results).toEqual([1, 1]);
+		if (fresh.type === 'postgres') await dropSchema(fresh.schema!);
+	});
+
+	it('consent: grant -> granted, withdraw -> withdrawn, re-grant -> granted; the ledger keeps every event with evidence', async () => {
+		const key = { contactId: 'c-ledger', channel: 'sms' as const, purpose: 'marketing' };
+		const wording = 'Yes, send me offers by SMS (max 2 a week).';
+		await store.recordConsent([{ ...key, address: '+34600111222', action: 'grant', evidence: { source: 'web-form', wording, ipAddress: '203.0.113.9', actor: 'contact' }, occurredAt: T0 }]);
+		expect((await store.getConsentStates([key])).get(consentKeyString(key))?.status).toBe('granted');
+		await store.recordConsent([{ ...key, action: 'withdraw', evidence: { source: 'sms-keyword', wording: 'STOP' }, occurredAt: T0 + 1000 }]);
+		expect((await store.getConsentStates([key])).get(consentKeyString(key))?.status).toBe('withdrawn');
+		await store.recordConsent([{ ...key, action: 'grant', evidence: { source: 'sms-keyword', wording: 'START' }, occurredAt: T0 + 2000 }]);
+		expect((await store.getConsentStates([key])).get(consentKeyString(key))?.status).toBe('granted');
+		const exported = await store.exportContact('c-ledger');
+		expect(exported.consentLedger.map((e) => e.action)).toEqual(['grant', 'withdraw', 'grant']);
+		expect(exported.consentLedger[0].evidence).toMatchObject({ source: 'web-form', wording, ipAddress: '203.0.113.9', actor: 'contact' });
+		expect(exported.consentLedger[0].evidence.wordingHash).toMatch(/^[0-9a-f]{64}$/);
+	});
+
+	it('double opt-in: a request stays pending until confirmed once; a second use and an expired token are refused', async () => {
+		const key = { contactId: 'c-doi', channel: 'email' as const, purpose: 'marketing' };
+		await store.recordConsent([{ ...key, address: 'ana@example.com', action: 'request', evidence: { source: 'signup' }, confirmTokenHash: 'h-valid', confirmExpiresAt: T0 + DAY }]);
+		expect((await store.getConsentStates([key])).get(consentKeyString(key))?.status).toBe('pending');
+		expect((await store.confirmConsent('h-unknown', { source: 'confirm-link' }, T0)).outcome).toBe('unknown');
+		const ok = await store.confirmConsent('h-valid', { source: 'confirm-link', ipAddress: '198.51.100.7' }, T0 + 1000);
+		expect(ok.outcome).toBe('confirmed');
+		expect((await store.getConsentStates([key])).get(consentKeyString(key))?.status).toBe('granted');
+		expect((await store.confirmConsent('h-valid', { source: 'confirm-link' }, T0 + 2000)).outcome).toBe('used');
+		await store.recordConsent([{ ...key, contactId: 'c-doi-2', action: 'request', evidence: { source: 'signup' }, confirmTokenHash: 'h-old', confirmExpiresAt: T0 }]);
+		expect((await store.confirmConsent('h-old', { source: 'confirm-link' }, T0 + 1)).outcome).toBe('expired');
+	});
+
+	it('suppressions: global and per channel, removable', async () => {
+		await store.addSuppressions([
+			{ address: 'bounce@example.com', channel: 'email', reason: 'bounced' },
+			{ address: '+34600000001', reason: 'manual', note: 'asked by phone' },
+		]);
+		const found = await store.findSuppressions(['bounce@example.com', '+34600000001', 'ok@example.com']);
+		expect(found.map((f) => [f.address, f.channel, f.reason]).sort()).toEqual([
+			['+34600000001', undefined, 'manual'],
+			['bounce@example.com', 'email', 'bounced'],
+		]);
+		expect(await store.removeSuppressions([{ address: '+34600000001' }])).toBe(1);
+		expect(await store.findSuppressions(['+34600000001'])).toEqual([]);
+	});
+
+	it('reservations: caps over a rolling window, retryAt when the oldest leaves it, failed touches do not count', async () => {
+		const c = 'c-caps';
+		const r1 = await store.reserveTouches([req(c, 'k1')], T0);
+		const r2 = await store.reserveTouches([req(c, 'k2')], T0 + DAY);
+		expect([r1[0].outcome, r2[0].outcome]).toEqual(['reserved', 'reserved']);
+		const r3 = await store.reserveTouches([req(c, 'k3')], T0 + 2 * DAY);
+		expect(r3[0]).toEqual({ idempotencyKey: 'k3', outcome: 'capped', capId: 'marketing-2-per-7d', retryAt: T0 + 7 * DAY });
+		await store.completeTouch('k1', { status: 'failed', errorCode: '131047' });
+		expect((await store.reserveTouches([req(c, 'k3')], T0 + 2 * DAY))[0].outcome).toBe('reserved');
+		// Transactional touches of the same contact are not counted by a marketing cap.
+		expect((await store.reserveTouches([req(c, 't1', { purpose: 'transactional', caps: [] })], T0 + 2 * DAY))[0].outcome).toBe('reserved');
+		// After the window, room again.
+		expect((await store.reserveTouches([req(c, 'k4')], T0 + 8 * DAY + 1))[0].outcome).toBe('reserved');
+	});
+
+	it('reservations in one batch count each other, and the same key twice is a duplicate carrying the earlier record', async () => {
+		const res = await store.reserveTouches(
+			[req('c-batch', 'b1', { channel: 'push', caps: [push1perDay] }), req('c-batch', 'b2', { channel: 'push', caps: [push1perDay] }), req('c-other', 'b3', { channel: 'push', caps: [push1perDay] })],
+			T0,
+		);
+		expect(res.map((r) => r.outcome)).toEqual(['reserved', 'capped', 'reserved']);
+		await store.completeTouch('b1', { status: 'sent', providerMessageId: 'projects/p/messages/1' });
+		const again = await store.reserveTouches([req('c-batch', 'b1', { channel: 'push', caps: [push1perDay] })], T0 + 10);
+		expect(again[0].outcome).toBe('duplicate');
+		expect(again[0].outcome === 'duplicate' && again[0].existing.status).toBe('sent');
+		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'delivered')).toBe(true);
+		expect((await store.getTouches(['b1'])).get('b1')?.deliveryStatus).toBe('delivered');
+		await store.releaseTouch('b3');
+		expect((await store.getTouches(['b3'])).size).toBe(0);
+	});
+
+	it('inbound log keeps the latest time per contact and channel', async () => {
+		await store.recordInbound([
+			{ contactId: 'c-in', channel: 'whatsapp', at: T0 },
+			{ contactId: 'c-in', channel: 'whatsapp', at: T0 + 5000 },
+			{ contactId: 'c-in', channel: 'messenger', at: T0 + 1 },
+		]);
+		await store.recordInbound([{ contactId: 'c-in', channel: 'whatsapp', at: T0 + 10 }]);
+		const last = await store.getLastInbound([
+			{ contactId: 'c-in', channel: 'whatsapp' },
+			{ contactId: 'c-in', channel: 'messenger' },
+			{ contactId: 'nobody', channel: 'whatsapp' },
+		]);
+		expect([...last.values()].sort()).toEqual([T0 + 1, T0 + 5000]);
+	});
+
+	it('markProcessed returns only ids never seen, even when two callers race', async () => {
+		const other = await backend.open();
+		const ids = Array.from({ length: 50 }, (_, i) => `wamid.${i}`);
+		const [a, b] = await Promise.all([store.markProcessed('wa', ids), other.markProcessed('wa', ids)]);
+		expect(a.size + b.size).toBe(50);
+		expect([...(await store.markProcessed('wa', ['wamid.1', 'wamid.new']))]).toEqual(['wamid.new']);
+	});
+
+	it('erase removes every e-mail and phone from every table and keeps a hashed tombstone', async () => {
+		const id = 'c-erase';
+		await store.recordConsent([
+			{ contactId: id, channel: 'email', purpose: 'marketing', address: 'erase.me@example.com', action: 'grant', evidence: { source: 'web', ipAddress: '192.0.2.1', extra: { email: 'erase.me@example.com' } } },
+			{ contactId: id, channel: 'sms', purpose: 'marketing', address: '+34611222333', action: 'grant', evidence: { source: 'web' } },
+		]);
+		await store.addSuppressions([{ address: 'erase.me@example.com', channel: 'email', reason: 'complained' }]);
+		await store.reserveTouches([req(id, 'erase-k1', { channel: 'email' })], T0);
+		await store.recordInbound([{ contactId: id, channel: 'sms', at: T0 }]);
+		await store.eraseContact(id, []);
+
+		const tables = (await store.db.query<{ name: string }>(
+			store.dialect === 'sqlite'
+				? "SELECT name FROM sqlite_master WHERE type = 'table'"
+				: 'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()',
+		)).map((t) => t.name);
+		expect(tables.length).toBeGreaterThanOrEqual(8);
+		for (const table of tables) {
+			const rows = await store.db.query<Record<string, unknown>>(`SELECT * FROM ${table}`);
+			const text = JSON.stringify(rows);
+			expect(text).not.toContain('erase.me@example.com');
+			expect(text).not.toContain('+34611222333');
+			expect(text).not.toContain(id);
+		}
+		const exported = await store.exportContact(id);
+		expect([exported.consentLedger, exported.consentStates, exported.touches, exported.inbound]).toEqual([[], [], [], []]);
+		expect(await store.findErasedAddresses(['erase.me@example.com', '+34611222333', 'other@example.com'])).toEqual(
+			new Set(['erase.me@example.com', '+34611222333']),
+		);
+	});
+
+	it('batches: 2,000 keys cost a handful of queries, not one per key', async () => {
+		const keys = Array.from({ length: 2000 }, (_, i) => ({ contactId: `bulk-${i}`, channel: 'sms' as const, purpose: 'marketing' }));
+		const before = store.db.queryCount;
+		await store.getConsentStates(keys);
+		const reads = store.db.queryCount - before;
+		const before2 = store.db.queryCount;
+		await store.reserveTouches(keys.map((k, i) => req(k.contactId, `bulk-k-${i}`)), T0);
+		const reserves = store.db.queryCount - before2;
+		expect(reads).toBeLessThanOrEqual(Math.ceil(2000 / 300));
+		expect(reserves).toBeLessThanOrEqual(Math.ceil(2000 / 300) * 5);
+	});
+
+	it('THE RACE: two processes reserving for one contact under a cap of 1 -> exactly one wins, every round', async () => {
+		const rounds = 25;
+		const code = `
+			const { parentPort, workerData } = require('node:worker_threads');
+			const { openStore } = require(workerData.storeModule);
+			(async () => {
+				const store = await openStore(workerData.config);
+				const wins = [];
+				for (let round = 0; round < workerData.rounds; round++) {
+					await new Promise((r) => setTimeout(r, 2));
+					const [res] = await store.reserveTouches([{ idempotencyKey: 'race-' + workerData.me + '-' + round,
+						contactId: 'racer-' + round, channel: 'sms', purpose: 'marketing',
+						caps: [{ id: 'one', max: 1, windowMs: 86400000 }] }]);
+					wins.push(res.outcome === 'reserved');
+				}
+				await store.close();
+				parentPort.postMessage(wins);
+			})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+		`;
+		const run = (me: string) => inWorker(code, { config: backend.config, rounds, me }) as Promise<boolean[]>;
+		const [a, b] = await Promise.all([run('a'), run('b')]);
+		for (let round = 0; round < rounds; round++) expect(Number(a[round]) + Number(b[round])).toBe(1);
+	});
+});
