@@ -1,0 +1,40 @@
+/**
+ * Address normalisation: E.164 phones (libphonenumber-js, full metadata) and e-mails.
+ * Results carry the field, the value and what to do, so nodes can raise errors a marketer can act on.
+ */
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+
+export type Normalised<K extends string> =
+	| ({ ok: true } & Record<K, string>)
+	| { ok: false; value: string; message: string };
+
+export function normalizePhone(raw: string, defaultCountry?: string): Normalised<'e164'> {
+	const value = String(raw ?? '').trim();
+	const parsed = value
+		? parsePhoneNumberFromString(value, defaultCountry ? (defaultCountry.toUpperCase() as CountryCode) : undefined)
+		: undefined;
+	if (!parsed || !parsed.isValid()) {
+		return {
+			ok: false,
+			value,
+			message: `"${value}" is not a valid phone number. Use international format with the country code, e.g. +34600111222.`,
+		};
+	}
+	return { ok: true, e164: parsed.number };
+}
+
+/** The ISO country of an E.164 number, when it has one. */
+export function phoneCountry(e164: string): string | undefined {
+	return parsePhoneNumberFromString(e164)?.country;
+}
+
+const EMAIL = /^[^\s@"(),:;<>[\\\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+export function normalizeEmail(raw: string): Normalised<'email'> {
+	const value = String(raw ?? '').trim();
+	const email = value.toLowerCase();
+	if (email.length > 254 || !EMAIL.test(email)) {
+		return { ok: false, value, message: `"${value}" is not a valid email address, e.g. ana@example.com.` };
+	}
+	return { ok: true, email };
+}

@@ -1,0 +1,174 @@
+/**
+ * The consent gate: the one place where a batch of intended touches is checked against the
+ * Convergent store and the policy core, and (when asked) reserved under the frequency caps.
+ * Consent Guard's Check and Touchpoint both call this; neither has a copy of it.
+ *
+ * Cost: a fixed number of store queries per chunk of requests (consent states, suppressions,
+ * erased addresses, last inbound, one reservation transaction), never one per item.
+ * Fails closed: a store error rejects the whole call; nothing is reported as allowed.
+ */
+import { createHash } from 'node:crypto';
+
+import type { Channel, Contact, Purpose } from '../contact';
+import { WINDOWED_CHANNELS } from '../contact';
+import type { ConsentKey, FrequencyCapRule, ReservationRequest, Store } from '../store/types';
+import { consentKeyString, inboundKeyString } from '../store/types';
+import type { PolicySettings } from './evaluate';
+import { capsFor, checkAddress, evaluatePolicy } from './evaluate';
+import { blocked, type BlockedResult } from './reasons';
+
+export type MessageKind = 'free-form' | 'template' | 'tagged';
+
+export interface GateRequest {
+	contact: Contact;
+	channel: Channel;
+	purpose: Purpose;
+	campaign?: string;
+	messageKind?: MessageKind;
+	/** Reserve a slot under the caps for an allowed touch (default true). */
+	reserve?: boolean;
+	/** Default: hash of contact, campaign, channel and purpose (see defaultIdempotencyKey). */
+	idempotencyKey?: string;
+}
+
+export interface GateSettings extends PolicySettings {
+	caps: FrequencyCapRule[];
+}
+
+export type GateDecision =
+	| {
+			allowed: true;
+			zone?: string;
+			zoneSource?: string;
+			idempotencyKey: string;
+			/** True when this key was already reserved or sent by an earlier run. */
+			deduplicated: boolean;
+			previousStatus?: string;
+	  }
+	| (BlockedResult & { allowed: false; idempotencyKey: string });
+
+export function defaultIdempotencyKey(parts: {
+	contactId: string;
+	channel: string;
+	purpose: string;
+	campaign?: string;
+	content?: string;
+}): string {
+	return createHash('sha256')
+		.update(
+			[parts.contactId, parts.campaign ?? '', parts.channel, parts.purpose, parts.content ?? ''].join('\u0000'),
+		)
+		.digest('hex')
+		.slice(0, 40);
+}
+
+export async function checkBatch(
+	store: Store,
+	requests: GateRequest[],
+	settings: GateSettings,
+): Promise<GateDecision[]> {
+	const keys = requests.map(
+		(r) =>
+			r.idempotencyKey ??
+			defaultIdempotencyKey({
+				contactId: r.contact.id,
+				channel: r.channel,
+				purpose: r.purpose,
+				campaign: r.campaign,
+			}),
+	);
+
+	const consentKeys: ConsentKey[] = requests.map((r) => ({
+		contactId: r.contact.id,
+		channel: r.channel,
+		purpose: r.purpose,
+	}));
+	// Suppressions and erasures are kept under normalised addresses (E.164, lower-case e-mail).
+	const normalised = requests.map((r) => checkAddress(r.contact, r.channel).address);
+	const addresses = [...new Set(normalised.filter((a): a is string => !!a))];
+	const windowed = requests
+		.filter((r) => WINDOWED_CHANNELS.includes(r.channel))
+		.map((r) => ({ contactId: r.contact.id, channel: r.channel }));
+
+	const [consent, suppressions, erased, lastInbound] = await Promise.all([
+		store.getConsentStates(consentKeys),
+		store.findSuppressions(addresses),
+		store.findErasedAddresses(addresses),
+		windowed.length ? store.getLastInbound(windowed) : Promise.resolve(new Map<string, number>()),
+	]);
+	const suppressedBy = new Map<string, typeof suppressions>();
+	for (const s of suppressions) {
+		const list = suppressedBy.get(s.address) ?? [];
+		list.push(s);
+		suppressedBy.set(s.address, list);
+	}
+
+	const decisions: GateDecision[] = new Array(requests.length);
+	const toReserve: Array<{ index: number; request: ReservationRequest }> = [];
+	requests.forEach((r, i) => {
+		const address = normalised[i];
+		const result = evaluatePolicy(
+			{ contact: r.contact, channel: r.channel, purpose: r.purpose, messageKind: r.messageKind ?? 'free-form' },
+			{
+				consent: consent.get(consentKeyString(consentKeys[i])),
+				suppressed: address ? suppressedBy.get(address) : undefined,
+				erased: address ? erased.has(address) : false,
+				lastInboundAt: lastInbound.get(inboundKeyString(r.contact.id, r.channel)),
+			},
+			settings,
+		);
+		if (!result.allowed) {
+			decisions[i] = { ...result, allowed: false, idempotencyKey: keys[i] };
+			return;
+		}
+		decisions[i] = {
+			allowed: true,
+			zone: result.zone,
+			zoneSource: result.zoneSource,
+			idempotencyKey: keys[i],
+			deduplicated: false,
+		};
+		if (r.reserve !== false) {
+			toReserve.push({
+				index: i,
+				request: {
+					idempotencyKey: keys[i],
+					contactId: r.contact.id,
+					channel: r.channel,
+					purpose: r.purpose,
+					campaign: r.campaign,
+					caps: capsFor(r.channel, r.purpose, settings.caps, settings),
+				},
+			});
+		}
+	});
+
+	if (toReserve.length) {
+		const results = await store.reserveTouches(
+			toReserve.map((t) => t.request),
+			settings.now,
+		);
+		results.forEach((res, j) => {
+			const { index } = toReserve[j];
+			const previous = decisions[index];
+			if (res.outcome === 'capped') {
+				const cap = settings.caps.find((c) => c.id === res.capId);
+				decisions[index] = {
+					...blocked('FREQUENCY_CAP', {
+						channel: requests[index].channel,
+						purpose: requests[index].purpose,
+						contactId: requests[index].contact.id,
+						cap,
+						retryAt: res.retryAt,
+					}),
+					allowed: false,
+					idempotencyKey: keys[index],
+				};
+			} else if (res.outcome === 'duplicate' && previous.allowed) {
+				previous.deduplicated = true;
+				previous.previousStatus = res.existing.status;
+			}
+		});
+	}
+	return decisions;
+}

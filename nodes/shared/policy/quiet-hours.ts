@@ -1,0 +1,66 @@
+/**
+ * Quiet hours in the contact's local time. A rule allows sending between `start` and `end`
+ * (HH:mm, local; a window may cross midnight), optionally never on Sundays or weekends.
+ * retryAt is the next allowed instant, computed in local time with luxon, so it is right on
+ * daylight-saving change days (a window opening at 08:00 opens at 08:00 local, not 24 h later).
+ */
+import { DateTime } from 'luxon';
+
+import type { Channel } from '../contact';
+
+export interface QuietHoursRule {
+	/** Allowed from, local HH:mm (inclusive). */
+	start: string;
+	/** Allowed until, local HH:mm (exclusive). */
+	end: string;
+	noSunday?: boolean;
+	noWeekend?: boolean;
+}
+
+/** Defaults: SMS (TCPA 8:00-21:00), WhatsApp, push, Messenger, Instagram the same; email none. */
+export const DEFAULT_QUIET_HOURS: Partial<Record<Channel, QuietHoursRule>> = {
+	sms: { start: '08:00', end: '21:00' },
+	whatsapp: { start: '08:00', end: '21:00' },
+	push: { start: '08:00', end: '21:00' },
+	messenger: { start: '08:00', end: '21:00' },
+	instagram: { start: '08:00', end: '21:00' },
+};
+
+export function parseHHmm(value: string, field: string): number {
+	const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(String(value).trim());
+	if (!m) throw new Error(`${field} "${value}" is not a time of day. Use HH:mm, e.g. 08:00.`);
+	return Number(m[1]) * 60 + Number(m[2]);
+}
+
+function dayAllowed(dt: DateTime, rule: QuietHoursRule): boolean {
+	if (rule.noWeekend && dt.weekday >= 6) return false;
+	if (rule.noSunday && dt.weekday === 7) return false;
+	return true;
+}
+
+function inWindow(minute: number, start: number, end: number): boolean {
+	if (start === end) return true;
+	return start < end ? minute >= start && minute < end : minute >= start || minute < end;
+}
+
+export function checkQuietHours(
+	nowMs: number,
+	zone: string,
+	rule: QuietHoursRule | undefined,
+): { allowed: true } | { allowed: false; retryAt: number; localTime: string } {
+	if (!rule) return { allowed: true };
+	const start = parseHHmm(rule.start, 'Quiet hours start');
+	const end = parseHHmm(rule.end, 'Quiet hours end');
+	const local = DateTime.fromMillis(nowMs, { zone });
+	const minute = local.hour * 60 + local.minute;
+	if (dayAllowed(local, rule) && inWindow(minute, start, end)) return { allowed: true };
+	// The next opening: today's or a following day's start, on an allowed day, in local time.
+	for (let d = 0; d <= 8; d++) {
+		const day = local.startOf('day').plus({ days: d });
+		const opening = day.set({ hour: Math.floor(start / 60), minute: start % 60 });
+		if (opening.toMillis() <= nowMs) continue;
+		if (!dayAllowed(opening, rule)) continue;
+		return { allowed: false, retryAt: opening.toMillis(), localTime: local.toFormat('HH:mm') };
+	}
+	return { allowed: false, retryAt: nowMs + 7 * 86400_000, localTime: local.toFormat('HH:mm') };
+}

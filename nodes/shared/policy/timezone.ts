@@ -1,0 +1,66 @@
+/**
+ * A contact's IANA time zone: the one on the contact if valid; else the zone of the phone's
+ * country when that country has exactly one; else the default. Countries with several zones
+ * (or with overseas territories on the same calling code) always fall back to the default.
+ */
+import { IANAZone } from 'luxon';
+
+import { phoneCountry } from '../address';
+
+/**
+ * Countries whose national numbering plan spans one IANA zone (checked against tzdata's
+ * zone1970.tab). Any country not listed here is treated as multi-zone (e.g. US, CA, MX, BR,
+ * RU, AU, ID, KZ, MN, CL, EC, ES (Canaries), PT (Azores), CD, AR... -> default zone).
+ */
+const SINGLE_ZONE: Record<string, string> = {
+	AD: 'Europe/Andorra', AE: 'Asia/Dubai', AT: 'Europe/Vienna', BE: 'Europe/Brussels', BG: 'Europe/Sofia',
+	CH: 'Europe/Zurich', CO: 'America/Bogota', CR: 'America/Costa_Rica', CY: 'Asia/Nicosia', CZ: 'Europe/Prague',
+	DE: 'Europe/Berlin', DK: 'Europe/Copenhagen', DO: 'America/Santo_Domingo', EE: 'Europe/Tallinn', EG: 'Africa/Cairo',
+	FI: 'Europe/Helsinki', FR: 'Europe/Paris', GB: 'Europe/London', GH: 'Africa/Accra', GR: 'Europe/Athens',
+	GT: 'America/Guatemala', HK: 'Asia/Hong_Kong', HR: 'Europe/Zagreb', HU: 'Europe/Budapest', IE: 'Europe/Dublin',
+	IL: 'Asia/Jerusalem', IN: 'Asia/Kolkata', IS: 'Atlantic/Reykjavik', IT: 'Europe/Rome', JP: 'Asia/Tokyo',
+	KE: 'Africa/Nairobi', KR: 'Asia/Seoul', LT: 'Europe/Vilnius', LU: 'Europe/Luxembourg', LV: 'Europe/Riga',
+	MA: 'Africa/Casablanca', MT: 'Europe/Malta', MY: 'Asia/Kuala_Lumpur', NG: 'Africa/Lagos', NL: 'Europe/Amsterdam',
+	NO: 'Europe/Oslo', NZ: 'Pacific/Auckland', PA: 'America/Panama', PE: 'America/Lima', PH: 'Asia/Manila',
+	PK: 'Asia/Karachi', PL: 'Europe/Warsaw', PY: 'America/Asuncion', QA: 'Asia/Qatar', RO: 'Europe/Bucharest',
+	RS: 'Europe/Belgrade', SA: 'Asia/Riyadh', SE: 'Europe/Stockholm', SG: 'Asia/Singapore', SI: 'Europe/Ljubljana',
+	SK: 'Europe/Bratislava', SV: 'America/El_Salvador', TH: 'Asia/Bangkok', TR: 'Europe/Istanbul', TW: 'Asia/Taipei',
+	UA: 'Europe/Kyiv', UY: 'America/Montevideo', VE: 'America/Caracas', VN: 'Asia/Ho_Chi_Minh', ZA: 'Africa/Johannesburg',
+};
+
+export type ZoneSource = 'contact' | 'phone-country' | 'default';
+
+export class InvalidZoneError extends Error {
+	constructor(
+		readonly field: string,
+		readonly value: string,
+	) {
+		super(`"${value}" is not a valid IANA time zone. Use a name such as Europe/Madrid or America/New_York.`);
+	}
+}
+
+const validity = new Map<string, boolean>();
+export function isValidZone(zone: string): boolean {
+	let ok = validity.get(zone);
+	if (ok === undefined) {
+		ok = IANAZone.isValidZone(zone);
+		validity.set(zone, ok);
+	}
+	return ok;
+}
+
+export function resolveZone(
+	contact: { timeZone?: string; phone?: string },
+	defaultZone: string,
+): { zone: string; source: ZoneSource } {
+	if (contact.timeZone) {
+		if (!isValidZone(contact.timeZone)) throw new InvalidZoneError('timeZone', contact.timeZone);
+		return { zone: contact.timeZone, source: 'contact' };
+	}
+	if (contact.phone) {
+		const country = phoneCountry(contact.phone);
+		const zone = country ? SINGLE_ZONE[country] : undefined;
+		if (zone) return { zone, source: 'phone-country' };
+	}
+	return { zone: defaultZone, source: 'default' };
+}
