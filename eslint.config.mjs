@@ -65,6 +65,11 @@ export default [
 			// The shared contact mapping and store credential are defined once in nodes/shared and
 			// spread into every node (DESIGN.md: one home per concept), which this rule cannot see.
 			'n8n-nodes-base/node-class-description-credentials-name-unsuffixed': 'off',
+			// These older rules demand the string 'main'; n8n's newer community rule set demands
+			// NodeConnectionTypes.Main (node-connection-type-literal). We follow the newer one.
+			'n8n-nodes-base/node-class-description-inputs-wrong-regular-node': 'off',
+			'n8n-nodes-base/node-class-description-inputs-wrong-trigger-node': 'off',
+			'n8n-nodes-base/node-class-description-outputs-wrong': 'off',
 		},
 	},
 	{

@@ -8,7 +8,21 @@ export type Normalised<K extends string> =
 	| ({ ok: true } & Record<K, string>)
 	| { ok: false; value: string; message: string };
 
+// Parsing with full metadata costs tens of microseconds; the same numbers recur across runs.
+const phoneCache = new Map<string, Normalised<'e164'>>();
+
 export function normalizePhone(raw: string, defaultCountry?: string): Normalised<'e164'> {
+	const key = `${defaultCountry ?? ''}|${raw}`;
+	let hit = phoneCache.get(key);
+	if (!hit) {
+		hit = parsePhone(raw, defaultCountry);
+		if (phoneCache.size >= 100_000) phoneCache.clear();
+		phoneCache.set(key, hit);
+	}
+	return hit;
+}
+
+function parsePhone(raw: string, defaultCountry?: string): Normalised<'e164'> {
 	const value = String(raw ?? '').trim();
 	const parsed = value
 		? parsePhoneNumberFromString(value, defaultCountry ? (defaultCountry.toUpperCase() as CountryCode) : undefined)

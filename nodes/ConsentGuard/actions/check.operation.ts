@@ -1,0 +1,310 @@
+/**
+ * Check: per item, consent for the channel and purpose, suppression, the 24 h service window,
+ * quiet hours in the contact's zone, and frequency caps (reserved atomically in the store).
+ * Allowed items carry `consent`; blocked ones `blocked` { reason, message, retryAt }.
+ * Parameters are read once per execution (expressions per item only where the marketer wrote one).
+ */
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { normalizeEmail, normalizePhone } from '../../shared/address';
+import { isChannel, type Channel, type Contact } from '../../shared/contact';
+import { compileContactReader, ContactMappingError, resolveContactMapping } from '../../shared/n8n/contact-mapping';
+import { updateDisplayOptions } from '../../shared/n8n/display-options';
+import { compileFieldPath } from '../../shared/n8n/field-path';
+import { parameterReader } from '../../shared/n8n/params';
+import { getStore } from '../../shared/n8n/store';
+import {
+	DEFAULT_QUIET_HOURS,
+	checkBatch,
+	isValidZone,
+	parseCapRule,
+	parseHHmm,
+	type GateRequest,
+	type GateSettings,
+	type QuietHoursRule,
+} from '../../shared/policy';
+import type { FrequencyCapRule } from '../../shared/store/types';
+import { channelFieldProperty, channelOptions, channelProperty, customPurposeProperty, purposeProperty } from './common';
+
+const properties: INodeProperties[] = [
+	channelProperty,
+	channelFieldProperty,
+	purposeProperty,
+	customPurposeProperty,
+	{
+		displayName: 'Campaign',
+		name: 'campaign',
+		type: 'string',
+		default: '',
+		placeholder: 'spring-sale-2026',
+		description: 'Campaign name, kept in the send log. Part of the default idempotency key.',
+	},
+	{
+		displayName: 'Message Kind',
+		name: 'messageKind',
+		type: 'options',
+		options: [
+			{ name: 'Free-Form Message', value: 'free-form', description: 'Needs an inbound message from the person in the last 24 h' },
+			{ name: 'Approved Template (WhatsApp)', value: 'template', description: 'Allowed outside the 24 h window' },
+			{ name: 'Human Agent Tag (Messenger, Instagram)', value: 'tagged', description: 'A human reply up to 7 days after the last message' },
+		],
+		default: 'free-form',
+		displayOptions: { show: { channel: ['whatsapp', 'messenger', 'instagram', 'fromField'] } },
+	},
+	{
+		displayName: 'Frequency Caps',
+		name: 'frequencyCaps',
+		type: 'fixedCollection',
+		typeOptions: { multipleValues: true },
+		placeholder: 'Add Cap',
+		default: { caps: [{ maxMessages: 2, per: 7, unit: 'days', channel: 'all', purpose: 'marketing' }] },
+		description: 'Rolling-window limits counted from the send log (sent and reserved messages)',
+		options: [
+			{
+				displayName: 'Cap',
+				name: 'caps',
+				values: [
+					{
+						displayName: 'Channel',
+						name: 'channel',
+						type: 'options',
+						options: [{ name: 'All Channels', value: 'all' }, ...channelOptions],
+						default: 'all',
+					},
+					{ displayName: 'Max Messages', name: 'maxMessages', type: 'number', default: 2, typeOptions: { minValue: 1 } },
+					{ displayName: 'Per', name: 'per', type: 'number', default: 7, typeOptions: { minValue: 1 } },
+					{ displayName: 'Purpose', name: 'purpose', type: 'string', default: 'marketing', description: 'Purpose the cap counts, or "all"' },
+					{
+						displayName: 'Unit',
+						name: 'unit',
+						type: 'options',
+						options: [
+							{ name: 'Hours', value: 'hours' },
+							{ name: 'Days', value: 'days' },
+							{ name: 'Weeks', value: 'weeks' },
+						],
+						default: 'days',
+					},
+				],
+			},
+		],
+	},
+	{
+		displayName: 'Quiet Hours',
+		name: 'quietHours',
+		type: 'collection',
+		placeholder: 'Change quiet hours',
+		default: {},
+		description: 'Sending is allowed only inside these local hours in the contact\'s time zone (default 08:00-21:00 on SMS, WhatsApp, push, Messenger and Instagram; none on email)',
+		options: [
+			{ displayName: 'Allowed From', name: 'start', type: 'string', default: '08:00', placeholder: '08:00' },
+			{ displayName: 'Allowed Until', name: 'end', type: 'string', default: '21:00', placeholder: '21:00' },
+			{ displayName: 'Apply to Email', name: 'applyToEmail', type: 'boolean', default: false, description: 'Whether email also waits for the allowed hours' },
+			{ displayName: 'Default Time Zone', name: 'defaultTimeZone', type: 'string', default: 'UTC', placeholder: 'Europe/Madrid', description: 'Used when the contact has no time zone and their phone\'s country has several zones' },
+			{ displayName: 'Enabled', name: 'enabled', type: 'boolean', default: true, description: 'Whether quiet hours are enforced' },
+			{ displayName: 'No Sundays', name: 'noSunday', type: 'boolean', default: false, description: 'Whether Sundays are quiet all day (e.g. France)' },
+			{ displayName: 'No Weekends', name: 'noWeekend', type: 'boolean', default: false, description: 'Whether Saturdays and Sundays are quiet all day' },
+		],
+	},
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add option',
+		default: {},
+		options: [
+			{
+				displayName: 'Transactional Is Exempt',
+				name: 'transactionalExempt',
+				type: 'boolean',
+				default: true,
+				description: 'Whether the Transactional purpose skips consent, caps and quiet hours (suppression and the service window still apply)',
+			},
+			{
+				displayName: 'Reserve Send',
+				name: 'reserve',
+				type: 'boolean',
+				default: true,
+				description: 'Whether an allowed item reserves its place under the caps, so two executions cannot both pass a cap of 1. Touchpoint completes the reservation.',
+			},
+			{
+				displayName: 'Idempotency Key Field',
+				name: 'idempotencyKeyField',
+				type: 'string',
+				default: '',
+				placeholder: 'message.key',
+				description: 'Path to your own key per message. Default: a hash of contact, campaign, channel and purpose.',
+			},
+		],
+	},
+];
+
+export const description = updateDisplayOptions({ show: { operation: ['check'] } }, properties);
+
+interface CheckSettings {
+	gate: GateSettings;
+	reserve: boolean;
+}
+
+function readSettings(ctx: IExecuteFunctions): CheckSettings {
+	const node = ctx.getNode();
+	const capsParam = ctx.getNodeParameter('frequencyCaps', 0, {}) as { caps?: IDataObject[] };
+	const caps: FrequencyCapRule[] = [];
+	for (const [i, fields] of (capsParam.caps ?? []).entries()) {
+		try {
+			caps.push(parseCapRule(fields as Parameters<typeof parseCapRule>[0]));
+		} catch (error) {
+			throw new NodeOperationError(node, `Frequency Caps, cap ${i + 1}: ${(error as Error).message}`);
+		}
+	}
+	const qh = ctx.getNodeParameter('quietHours', 0, {}) as IDataObject;
+	const quietHours: Partial<Record<Channel, QuietHoursRule>> = {};
+	const defaultZone = String(qh.defaultTimeZone ?? 'UTC');
+	if (!isValidZone(defaultZone)) {
+		throw new NodeOperationError(node, `Default Time Zone "${defaultZone}" is not a valid IANA time zone`, {
+			description: 'Use a name such as Europe/Madrid or America/New_York.',
+		});
+	}
+	if (qh.enabled !== false) {
+		const start = String(qh.start ?? '08:00');
+		const end = String(qh.end ?? '21:00');
+		try {
+			parseHHmm(start, 'Allowed From');
+			parseHHmm(end, 'Allowed Until');
+		} catch (error) {
+			throw new NodeOperationError(node, (error as Error).message);
+		}
+		for (const channel of Object.keys(DEFAULT_QUIET_HOURS) as Channel[]) {
+			quietHours[channel] = { start, end, noSunday: qh.noSunday === true, noWeekend: qh.noWeekend === true };
+		}
+		if (qh.applyToEmail === true) quietHours.email = { ...quietHours.sms! };
+	}
+	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
+	return {
+		reserve: options.reserve !== false,
+		gate: {
+			now: Date.now(),
+			caps,
+			quietHours,
+			defaultZone,
+			transactionalExempt: options.transactionalExempt !== false,
+			transactionalPurposes: ['transactional'],
+		},
+	};
+}
+
+/** Validates one item's input; throws an Error naming the field and the value. */
+function validateInput(contact: Contact, channel: string): void {
+	if (!isChannel(channel)) {
+		throw new ContactMappingError('channel', channel, `Unknown channel "${channel}"`, 'Use one of whatsapp, messenger, instagram, sms, push, email.');
+	}
+	if (contact.phone && (channel === 'sms' || channel === 'whatsapp')) {
+		const p = normalizePhone(contact.phone);
+		if (!p.ok) throw new ContactMappingError('phone', contact.phone, `Invalid phone "${contact.phone}"`, p.message);
+		contact.phone = p.e164;
+	}
+	if (contact.email && channel === 'email') {
+		const e = normalizeEmail(contact.email);
+		if (!e.ok) throw new ContactMappingError('email', contact.email, `Invalid email "${contact.email}"`, e.message);
+		contact.email = e.email;
+	}
+	if (contact.timeZone && !isValidZone(contact.timeZone)) {
+		throw new ContactMappingError('timeZone', contact.timeZone, `Unknown time zone "${contact.timeZone}"`, 'Use an IANA name such as Europe/Madrid.');
+	}
+}
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+	const allowed: INodeExecutionData[] = [];
+	const blockedOut: INodeExecutionData[] = [];
+	const settings = readSettings(this);
+	const mapping = resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject);
+	const readContact = compileContactReader(mapping);
+	const channelParam = this.getNodeParameter('channel', 0) as string;
+	const channelOf = channelParam === 'fromField'
+		? compileFieldPath(this.getNodeParameter('channelField', 0, 'channel') as string)
+		: () => channelParam;
+	const purposeParam = this.getNodeParameter('purpose', 0) as string;
+	const purpose = purposeParam === 'custom' ? (this.getNodeParameter('customPurpose', 0, '') as string).trim() : purposeParam;
+	if (!purpose) throw new NodeOperationError(this.getNode(), 'Custom Purpose is empty', { description: 'Name the purpose, e.g. product-research.' });
+	const campaignOf = parameterReader<string>(this, 'campaign', '');
+	const messageKind = (channelParam === 'sms' || channelParam === 'push' || channelParam === 'email')
+		? 'free-form'
+		: (this.getNodeParameter('messageKind', 0, 'free-form') as GateRequest['messageKind']);
+	const keyField = String((this.getNodeParameter('options', 0, {}) as IDataObject).idempotencyKeyField ?? '').trim();
+	const keyOf = keyField ? compileFieldPath(keyField) : undefined;
+
+	const requests: GateRequest[] = [];
+	const indexOf: number[] = [];
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const contact = readContact(items[i].json);
+			const channel = String(channelOf(items[i].json) ?? '');
+			validateInput(contact, channel);
+			const key = keyOf ? keyOf(items[i].json) : undefined;
+			requests.push({
+				contact,
+				channel: channel as Channel,
+				purpose,
+				campaign: campaignOf(i) || undefined,
+				messageKind,
+				reserve: settings.reserve,
+				idempotencyKey: key === undefined || key === null || key === '' ? undefined : String(key),
+			});
+			indexOf.push(i);
+		} catch (error) {
+			const e = error as ContactMappingError;
+			const nodeError = new NodeOperationError(this.getNode(), e.message, {
+				itemIndex: i,
+				description: e.hint ?? 'Check the Contact Fields mapping.',
+			});
+			if (!this.continueOnFail()) throw nodeError;
+			// Fail closed: an item we could not check goes to Blocked, never to Allowed.
+			blockedOut.push({
+				json: { ...items[i].json, error: nodeError.message, description: nodeError.description ?? '' },
+				pairedItem: { item: i },
+			});
+		}
+	}
+
+	const store = await getStore(this);
+	const decisions = requests.length ? await checkBatch(store, requests, settings.gate) : [];
+	decisions.forEach((d, j) => {
+		const i = indexOf[j];
+		const r = requests[j];
+		if (d.allowed) {
+			allowed.push({
+				json: {
+					...items[i].json,
+					consent: {
+						allowed: true,
+						channel: r.channel,
+						purpose: r.purpose,
+						campaign: r.campaign ?? null,
+						idempotencyKey: d.idempotencyKey,
+						reserved: settings.reserve,
+						deduplicated: d.deduplicated,
+						...(d.previousStatus ? { previousStatus: d.previousStatus } : {}),
+						...(d.zone ? { timeZone: d.zone, timeZoneSource: d.zoneSource } : {}),
+					},
+				},
+				pairedItem: { item: i },
+			});
+		} else {
+			blockedOut.push({
+				json: {
+					...items[i].json,
+					blocked: {
+						reason: d.reason,
+						message: d.message,
+						retryAt: d.retryAt ?? null,
+						channel: r.channel,
+						purpose: r.purpose,
+					},
+				},
+				pairedItem: { item: i },
+			});
+		}
+	});
+	return [allowed, blockedOut];
+}

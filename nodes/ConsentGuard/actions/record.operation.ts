@@ -1,0 +1,215 @@
+/**
+ * Record Consent (grant / withdraw / request with double opt-in) and Confirm (the single-use
+ * token from the confirmation link). Every event lands in the append-only ledger with its
+ * evidence: source, exact wording (hashed), version, IP, user agent, actor, time.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { normalizeEmail, normalizePhone } from '../../shared/address';
+import { channelAddress, isChannel, type Channel } from '../../shared/contact';
+import { compileContactReader, resolveContactMapping } from '../../shared/n8n/contact-mapping';
+import { updateDisplayOptions } from '../../shared/n8n/display-options';
+import { compileFieldPath } from '../../shared/n8n/field-path';
+import { parameterReader } from '../../shared/n8n/params';
+import { getStore } from '../../shared/n8n/store';
+import type { ConsentEventInput, ConsentEvidence } from '../../shared/store/types';
+import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from './common';
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+const evidenceProperties: INodeProperties[] = [
+	{
+		displayName: 'Source',
+		name: 'source',
+		type: 'string',
+		default: 'n8n',
+		required: true,
+		placeholder: 'https://shop.example/signup',
+		description: 'Where the consent was given: form URL, keyword, import name... Kept as evidence.',
+	},
+	{
+		displayName: 'Evidence',
+		name: 'evidence',
+		type: 'collection',
+		placeholder: 'Add evidence',
+		default: {},
+		options: [
+			{ displayName: 'Actor', name: 'actor', type: 'string', default: 'contact', description: 'Who recorded it: contact, agent:maria, import' },
+			{ displayName: 'IP Address Field', name: 'ipAddressField', type: 'string', default: '', placeholder: 'request.ip' },
+			{ displayName: 'User Agent Field', name: 'userAgentField', type: 'string', default: '', placeholder: 'request.userAgent' },
+			{ displayName: 'Wording', name: 'wording', type: 'string', typeOptions: { rows: 2 }, default: '', description: 'The exact text the person agreed to (stored with its SHA-256)' },
+			{ displayName: 'Wording Version', name: 'wordingVersion', type: 'string', default: '', placeholder: 'v3-2026-05' },
+		],
+	},
+];
+
+const recordProperties: INodeProperties[] = [
+	channelProperty,
+	channelFieldProperty,
+	purposeProperty,
+	customPurposeProperty,
+	{
+		displayName: 'Action',
+		name: 'consentAction',
+		type: 'options',
+		options: [
+			{ name: 'Grant', value: 'grant', description: 'The person agreed' },
+			{ name: 'Withdraw', value: 'withdraw', description: 'The person opted out' },
+			{ name: 'Request (Double Opt-In)', value: 'request', description: 'Pending until the person confirms with the link token' },
+		],
+		default: 'grant',
+	},
+	...evidenceProperties,
+	{
+		displayName: 'Confirmation Link Valid For (Hours)',
+		name: 'confirmationValidHours',
+		type: 'number',
+		default: 48,
+		typeOptions: { minValue: 1 },
+		displayOptions: { show: { consentAction: ['request'] } },
+	},
+];
+
+const confirmProperties: INodeProperties[] = [
+	{
+		displayName: 'Token Field',
+		name: 'tokenField',
+		type: 'string',
+		typeOptions: { password: true },
+		default: 'query.token',
+		description: 'Path to the confirmation token in the item (e.g. the query of the confirm webhook)',
+	},
+	...evidenceProperties.map((p) => (p.name === 'source' ? { ...p, default: 'confirmation-link' } : p)),
+];
+
+export const description = [
+	...updateDisplayOptions({ show: { operation: ['recordConsent'] } }, recordProperties),
+	...updateDisplayOptions({ show: { operation: ['confirmConsent'] } }, confirmProperties),
+];
+
+function readEvidence(ctx: IExecuteFunctions, json: IDataObject, itemIndex: number, sourceOf: (i: number) => string): ConsentEvidence {
+	const ev = ctx.getNodeParameter('evidence', itemIndex, {}) as IDataObject;
+	const evidence: ConsentEvidence = { source: sourceOf(itemIndex) };
+	if (ev.wording) evidence.wording = String(ev.wording);
+	if (ev.wordingVersion) evidence.wordingVersion = String(ev.wordingVersion);
+	if (ev.actor) evidence.actor = String(ev.actor);
+	if (ev.ipAddressField) {
+		const ip = compileFieldPath(String(ev.ipAddressField))(json);
+		if (ip !== undefined && ip !== null) evidence.ipAddress = String(ip);
+	}
+	if (ev.userAgentField) {
+		const ua = compileFieldPath(String(ev.userAgentField))(json);
+		if (ua !== undefined && ua !== null) evidence.userAgent = String(ua);
+	}
+	return evidence;
+}
+
+export async function executeRecord(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+	const readContact = compileContactReader(resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject));
+	const channelParam = this.getNodeParameter('channel', 0) as string;
+	const channelOf = channelParam === 'fromField'
+		? compileFieldPath(this.getNodeParameter('channelField', 0, 'channel') as string)
+		: () => channelParam;
+	const purposeParam = this.getNodeParameter('purpose', 0) as string;
+	const purpose = purposeParam === 'custom' ? (this.getNodeParameter('customPurpose', 0, '') as string).trim() : purposeParam;
+	const action = this.getNodeParameter('consentAction', 0) as ConsentEventInput['action'];
+	const sourceOf = parameterReader<string>(this, 'source', 'n8n');
+	const expiryHours = action === 'request' ? (this.getNodeParameter('confirmationValidHours', 0, 48) as number) : 0;
+	const store = await getStore(this);
+
+	const events: ConsentEventInput[] = [];
+	const tokens: Array<string | undefined> = [];
+	const indexOf: number[] = [];
+	const out: INodeExecutionData[] = [];
+	const now = Date.now();
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const contact = readContact(items[i].json);
+			const channel = String(channelOf(items[i].json) ?? '');
+			if (!isChannel(channel)) {
+				throw new NodeOperationError(this.getNode(), `Unknown channel "${channel}"`, { itemIndex: i, description: 'Use one of whatsapp, messenger, instagram, sms, push, email.' });
+			}
+			let address = channelAddress(contact, channel as Channel);
+			if (address && channel === 'email') {
+				const e = normalizeEmail(address);
+				if (!e.ok) throw new NodeOperationError(this.getNode(), `Invalid email "${address}"`, { itemIndex: i, description: e.message });
+				address = e.email;
+			} else if (address && (channel === 'sms' || (channel === 'whatsapp' && contact.phone))) {
+				const p = normalizePhone(address);
+				if (!p.ok) throw new NodeOperationError(this.getNode(), `Invalid phone "${address}"`, { itemIndex: i, description: p.message });
+				address = p.e164;
+			}
+			const evidence = readEvidence(this, items[i].json, i, sourceOf);
+			if (!evidence.source.trim()) throw new NodeOperationError(this.getNode(), 'Source is empty', { itemIndex: i, description: 'Say where the consent came from; it is the evidence regulators ask for.' });
+			const event: ConsentEventInput = { contactId: contact.id, channel: channel as Channel, purpose, address, action, evidence, occurredAt: now };
+			let token: string | undefined;
+			if (action === 'request') {
+				token = randomBytes(24).toString('base64url');
+				event.confirmTokenHash = hashToken(token);
+				event.confirmExpiresAt = now + expiryHours * 3600_000;
+			}
+			events.push(event);
+			tokens.push(token);
+			indexOf.push(i);
+		} catch (error) {
+			const nodeError = error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+			if (!this.continueOnFail()) throw nodeError;
+			out.push({ json: { ...items[i].json, error: nodeError.message }, pairedItem: { item: i } });
+		}
+	}
+	const entries = await store.recordConsent(events);
+	entries.forEach((entry, j) => {
+		const i = indexOf[j];
+		const status = action === 'withdraw' ? 'withdrawn' : action === 'request' ? 'pending' : 'granted';
+		const json: IDataObject = {
+			...items[i].json,
+			consentRecord: {
+				id: entry.id,
+				contactId: entry.contactId,
+				channel: entry.channel,
+				purpose: entry.purpose,
+				action: entry.action,
+				status,
+				recordedAt: new Date(entry.recordedAt).toISOString(),
+				wordingHash: entry.evidence.wordingHash ?? null,
+			},
+		};
+		if (tokens[j]) {
+			json.confirmation = { token: tokens[j], expiresAt: new Date(events[j].confirmExpiresAt!).toISOString() };
+		}
+		out.push({ json, pairedItem: { item: i } });
+	});
+	return [out];
+}
+
+export async function executeConfirm(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+	const tokenOf = compileFieldPath(this.getNodeParameter('tokenField', 0, 'query.token') as string);
+	const sourceOf = parameterReader<string>(this, 'source', 'confirmation-link');
+	const store = await getStore(this);
+	const out: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		const token = tokenOf(items[i].json);
+		if (typeof token !== 'string' || token.trim() === '') {
+			const error = new NodeOperationError(this.getNode(), `No confirmation token at "${this.getNodeParameter('tokenField', 0)}"`, {
+				itemIndex: i,
+				description: 'Point Token Field at the token from the confirmation link, e.g. query.token.',
+			});
+			if (!this.continueOnFail()) throw error;
+			out.push({ json: { ...items[i].json, error: error.message }, pairedItem: { item: i } });
+			continue;
+		}
+		const result = await store.confirmConsent(hashToken(token.trim()), readEvidence(this, items[i].json, i, sourceOf));
+		const confirmation: IDataObject = { outcome: result.outcome, confirmed: result.outcome === 'confirmed' };
+		if (result.outcome === 'confirmed') {
+			Object.assign(confirmation, {
+				contactId: result.entry.contactId,
+				channel: result.entry.channel,
+				purpose: result.entry.purpose,
+			});
+		}
+		out.push({ json: { ...items[i].json, confirmation }, pairedItem: { item: i } });
+	}
+	return [out];
+}

@@ -1,0 +1,30 @@
+import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import * as check from './check.operation';
+import * as contactData from './contact-data.operation';
+import * as record from './record.operation';
+import * as suppression from './suppression.operation';
+
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const operation = this.getNodeParameter('operation', 0) as string;
+	switch (operation) {
+		case 'check':
+			return await check.execute.call(this, items);
+		case 'recordConsent':
+			return await record.executeRecord.call(this, items);
+		case 'confirmConsent':
+			return await record.executeConfirm.call(this, items);
+		case 'addSuppression':
+			return await suppression.execute.call(this, items, true);
+		case 'removeSuppression':
+			return await suppression.execute.call(this, items, false);
+		case 'exportContact':
+			return await contactData.execute.call(this, items, false);
+		case 'eraseContact':
+			return await contactData.execute.call(this, items, true);
+		default:
+			throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known`);
+	}
+}

@@ -1,0 +1,233 @@
+/**
+ * Consent Guard through the harness: every reason code, the ledger, double opt-in, bad input,
+ * and two executions racing for one contact under a cap of 1 (SQLite and PostgreSQL).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { DateTime } from 'luxon';
+import type { IDataObject } from 'n8n-workflow';
+
+import { openStore } from '../../nodes/shared/store';
+import { manualWorkflow, runWorkflow } from '../harness';
+import { PG_AVAILABLE, PG_BASE, dropSchema } from '../store/helpers';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-guard-'));
+let n = 0;
+/** A fresh embedded store per test: the credential points at its own file. */
+function freshStore() {
+	const databasePath = path.join(dir, `store-${++n}.sqlite`);
+	return { credentials: { convergentStoreApi: { storageType: 'embedded', databasePath } }, databasePath };
+}
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const guard = (operation: string, parameters: IDataObject = {}, extra: IDataObject = {}) => ({
+	type: 'consentGuard',
+	name: 'Guard',
+	parameters: { operation, ...parameters },
+	credentials: { convergentStoreApi: 'Store' },
+	...extra,
+});
+
+async function run(items: IDataObject[], operation: string, parameters: IDataObject, creds: ReturnType<typeof freshStore>, extra: IDataObject = {}) {
+	const result = await runWorkflow(manualWorkflow({ items, node: guard(operation, parameters, extra) as never }), {
+		credentials: creds.credentials,
+	});
+	if (result.error) throw result.error;
+	return result;
+}
+
+const ana = { contact: { id: 'ana', phone: '+34600111222', email: 'Ana@Example.com', timeZone: 'UTC' } };
+const ben = { contact: { id: 'ben', phone: '+34600333444', email: 'ben@example.com', timeZone: 'UTC' } };
+const noQuiet = { quietHours: { enabled: false } };
+
+describe('Consent Guard: Check', () => {
+	it('fails closed: no consent record -> Blocked NO_CONSENT; after Record Consent (grant) -> Allowed', async () => {
+		const s = freshStore();
+		const before = await run([ana, ben], 'check', { channel: 'sms', ...noQuiet }, s);
+		expect(before.json('Guard', 0)).toEqual([]);
+		expect(before.json('Guard', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual(['NO_CONSENT', 'NO_CONSENT']);
+		expect(before.items('Guard', 1).map((i) => i.pairedItem)).toEqual([{ item: 0 }, { item: 1 }]);
+		expect(String((before.json('Guard', 1)[0].blocked as IDataObject).message)).toContain('Record consent first');
+
+		await run([ana], 'recordConsent', { channel: 'sms', consentAction: 'grant', source: 'https://shop.example/signup', evidence: { wording: 'Yes to SMS offers', ipAddressField: 'ip' } }, s);
+		const after = await run([ana, ben], 'check', { channel: 'sms', ...noQuiet }, s);
+		expect(after.json('Guard', 0).map((j) => (j.contact as IDataObject).id)).toEqual(['ana']);
+		expect((after.json('Guard', 0)[0].consent as IDataObject).allowed).toBe(true);
+		expect(after.items('Guard', 0)[0].pairedItem).toEqual({ item: 0 });
+		expect(after.json('Guard', 1).map((j) => (j.contact as IDataObject).id)).toEqual(['ben']);
+	});
+
+	it('withdraw after grant blocks (WITHDRAWN); re-grant allows; export shows the evidence trail', async () => {
+		const s = freshStore();
+		const params = { channel: 'sms', ...noQuiet, frequencyCaps: { caps: [] } };
+		await run([ana], 'recordConsent', { channel: 'sms', consentAction: 'grant', source: 'web-form', evidence: { wording: 'Yes to SMS offers', wordingVersion: 'v1' } }, s);
+		await run([ana], 'recordConsent', { channel: 'sms', consentAction: 'withdraw', source: 'sms-keyword', evidence: { wording: 'STOP' } }, s);
+		const blocked = await run([ana], 'check', params, s);
+		expect((blocked.json('Guard', 1)[0].blocked as IDataObject).reason).toBe('WITHDRAWN');
+		await run([ana], 'recordConsent', { channel: 'sms', consentAction: 'grant', source: 'sms-keyword', evidence: { wording: 'START' } }, s);
+		const allowed = await run([ana], 'check', params, s);
+		expect(allowed.json('Guard', 0)).toHaveLength(1);
+		const exported = await run([ana], 'exportContact', {}, s);
+		const ledger = ((exported.json('Guard', 0)[0].data as IDataObject).consentLedger as IDataObject[]);
+		expect(ledger.map((e) => [e.action, (e.evidence as IDataObject).source, (e.evidence as IDataObject).wording])).toEqual([
+			['grant', 'web-form', 'Yes to SMS offers'],
+			['withdraw', 'sms-keyword', 'STOP'],
+			['grant', 'sms-keyword', 'START'],
+		]);
+	});
+
+	it('double opt-in: pending until confirmed (PENDING_CONFIRMATION), the token works once', async () => {
+		const s = freshStore();
+		const req = await run([ana], 'recordConsent', { channel: 'email', consentAction: 'request', source: 'newsletter-form' }, s);
+		const token = (req.json('Guard', 0)[0].confirmation as IDataObject).token as string;
+		expect(token.length).toBeGreaterThanOrEqual(32);
+		const pending = await run([ana], 'check', { channel: 'email' }, s);
+		expect((pending.json('Guard', 1)[0].blocked as IDataObject).reason).toBe('PENDING_CONFIRMATION');
+		const confirm = await run([{ query: { token } }, { query: { token } }, { query: { token: 'forged' } }], 'confirmConsent', {}, s);
+		expect(confirm.json('Guard', 0).map((j) => (j.confirmation as IDataObject).outcome)).toEqual(['confirmed', 'used', 'unknown']);
+		const ok = await run([ana], 'check', { channel: 'email' }, s);
+		expect(ok.json('Guard', 0)).toHaveLength(1);
+	});
+
+	it('SUPPRESSED on the suppression list (normalised address), honoured until removed', async () => {
+		const s = freshStore();
+		await run([ana], 'recordConsent', { channel: 'email', consentAction: 'grant', source: 'web' }, s);
+		await run([{ address: ' ANA@example.com ' }], 'addSuppression', { addressField: 'address', suppressionChannel: 'email', reason: 'bounced' }, s);
+		const res = await run([ana], 'check', { channel: 'email' }, s);
+		expect(res.json('Guard', 1)[0].blocked).toMatchObject({ reason: 'SUPPRESSED' });
+		expect(String((res.json('Guard', 1)[0].blocked as IDataObject).message)).toContain('bounced');
+		await run([{ address: 'ana@example.com' }], 'removeSuppression', { addressField: 'address', suppressionChannel: 'email' }, s);
+		expect((await run([ana], 'check', { channel: 'email' }, s)).json('Guard', 0)).toHaveLength(1);
+	});
+
+	it('FREQUENCY_CAP: with 1 push per day, the second of two items for one contact waits, with retryAt', async () => {
+		const s = freshStore();
+		const anaPush = { contact: { ...ana.contact, pushToken: 'tok-ana' }, campaign: 'a' };
+		await run([anaPush], 'recordConsent', { channel: 'push', consentAction: 'grant', source: 'app' }, s);
+		const caps = { caps: [{ maxMessages: 1, per: 1, unit: 'days', channel: 'push', purpose: 'all' }] };
+		const res = await run(
+			[{ ...anaPush, campaign: 'a' }, { ...anaPush, campaign: 'b' }],
+			'check',
+			{ channel: 'push', campaign: '={{ $json.campaign }}', frequencyCaps: caps, ...noQuiet },
+			s,
+		);
+		expect(res.json('Guard', 0).map((j) => j.campaign)).toEqual(['a']);
+		const blocked = res.json('Guard', 1)[0].blocked as IDataObject;
+		expect(blocked.reason).toBe('FREQUENCY_CAP');
+		const retryAt = Date.parse(String(blocked.retryAt));
+		expect(retryAt - Date.now()).toBeGreaterThan(23 * 3600_000);
+		expect(retryAt - Date.now()).toBeLessThanOrEqual(24 * 3600_000);
+		// Re-running the same check is idempotent: the same key is recognised, not counted twice.
+		const again = await run([{ ...anaPush, campaign: 'a' }], 'check', { channel: 'push', campaign: '={{ $json.campaign }}', frequencyCaps: caps, ...noQuiet }, s);
+		expect((again.json('Guard', 0)[0].consent as IDataObject).deduplicated).toBe(true);
+	});
+
+	it('QUIET_HOURS in the contact\'s own zone, with the next allowed instant', async () => {
+		const s = freshStore();
+		// A fixed-offset zone where it is now between 00:00 and 06:59 local.
+		const now = DateTime.utc();
+		const offset = [...Array(27).keys()].map((k) => k - 12).find((o) => {
+			const h = now.setZone(`UTC${o >= 0 ? '+' : ''}${o}`).hour;
+			return h >= 0 && h < 7;
+		})!;
+		const zone = `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`; // Etc/ signs are inverted
+		const night = { contact: { ...ana.contact, timeZone: zone } };
+		const day = { contact: { ...ben.contact, timeZone: 'UTC' } };
+		await run([night, day], 'recordConsent', { channel: 'sms', consentAction: 'grant', source: 'web' }, s);
+		const res = await run([night, day], 'check', { channel: 'sms', frequencyCaps: { caps: [] }, quietHours: { start: '07:00', end: '23:59' } }, s);
+		const blocked = res.json('Guard', 1).find((j) => (j.contact as IDataObject).id === 'ana')!.blocked as IDataObject;
+		expect(blocked.reason).toBe('QUIET_HOURS');
+		expect(DateTime.fromISO(String(blocked.retryAt)).setZone(zone).toFormat('HH:mm')).toBe('07:00');
+		expect(String(blocked.message)).toContain(zone);
+	});
+
+	it('WINDOW_CLOSED for free-form WhatsApp without a recent inbound message; a template passes', async () => {
+		const s = freshStore();
+		await run([ana, ben], 'recordConsent', { channel: 'whatsapp', consentAction: 'grant', source: 'web' }, s);
+		const store = await openStore({ type: 'embedded', path: s.databasePath });
+		await store.recordInbound([{ contactId: 'ben', channel: 'whatsapp', at: Date.now() - 3600_000 }]);
+		const res = await run([ana, ben], 'check', { channel: 'whatsapp', messageKind: 'free-form', ...noQuiet }, s);
+		expect(res.json('Guard', 0).map((j) => (j.contact as IDataObject).id)).toEqual(['ben']);
+		const blocked = res.json('Guard', 1)[0].blocked as IDataObject;
+		expect(blocked.reason).toBe('WINDOW_CLOSED');
+		expect(String(blocked.message)).toContain('approved template');
+		const template = await run([ana], 'check', { channel: 'whatsapp', messageKind: 'template', campaign: 't', ...noQuiet }, s);
+		expect(template.json('Guard', 0)).toHaveLength(1);
+	});
+
+	it('INVALID_ADDRESS when the contact has no address on the channel', async () => {
+		const s = freshStore();
+		const res = await run([{ contact: { id: 'no-phone', email: 'x@example.com' } }], 'check', { channel: 'sms' }, s);
+		expect(res.json('Guard', 1)[0].blocked).toMatchObject({ reason: 'INVALID_ADDRESS' });
+	});
+
+	it('transactional purpose needs no marketing consent but still honours suppression', async () => {
+		const s = freshStore();
+		await run([{ address: '+34600333444' }], 'addSuppression', { addressField: 'address', reason: 'manual' }, s);
+		const res = await run([ana, ben], 'check', { channel: 'sms', purpose: 'transactional' }, s);
+		expect(res.json('Guard', 0).map((j) => (j.contact as IDataObject).id)).toEqual(['ana']);
+		expect(res.json('Guard', 1)[0].blocked).toMatchObject({ reason: 'SUPPRESSED' });
+	});
+
+	it('bad input: each bad item becomes an error naming the field and value; the others are checked', async () => {
+		const s = freshStore();
+		await run([ana], 'recordConsent', { channel: 'sms', consentAction: 'grant', source: 'web' }, s);
+		const items = [
+			{ contact: { id: 'p', phone: '12345' } },
+			{ contact: { id: 'z', phone: '+34600999000', timeZone: 'Mars/Olympus' } },
+			{ contact: { phone: '+34600999001' } },
+			{ contact: { id: 'c', phone: '+34600999002' }, channel: 'fax' },
+			ana,
+		];
+		const run2 = await run(items.map((i) => ({ channel: 'sms', ...i })), 'check', { channel: 'fromField', channelField: 'channel', ...noQuiet }, s, { continueOnFail: true });
+		const blockedOut = run2.json('Guard', 1);
+		expect(blockedOut.find((j) => String(j.error).includes('12345'))).toBeDefined();
+		expect(blockedOut.find((j) => String(j.error).includes('Mars/Olympus'))).toBeDefined();
+		expect(blockedOut.find((j) => String(j.error).includes('contact.id'))).toBeDefined();
+		expect(blockedOut.find((j) => String(j.error).includes('"fax"'))).toBeDefined();
+		expect(run2.json('Guard', 0).map((j) => (j.contact as IDataObject).id)).toEqual(['ana']);
+		expect(run2.items('Guard', 0)[0].pairedItem).toEqual({ item: 4 });
+	});
+
+	it('without continueOnFail, bad input stops the node with an error naming the field and value', async () => {
+		const s = freshStore();
+		const res = await runWorkflow(manualWorkflow({ items: [{ contact: { id: 'p', phone: '12345' } }], node: guard('check', { channel: 'sms' }) as never }), { credentials: s.credentials });
+		expect(res.nodeError('Guard')?.message).toContain('12345');
+	});
+
+	it('erase leaves no email or phone, and the output does not repeat them', async () => {
+		const s = freshStore();
+		await run([ana], 'recordConsent', { channel: 'email', consentAction: 'grant', source: 'web', evidence: { ipAddressField: 'ip' } }, s);
+		const erased = await run([ana], 'eraseContact', {}, s);
+		expect(JSON.stringify(erased.json('Guard', 0))).not.toMatch(/example\.com|600111222/i);
+		const store = await openStore({ type: 'embedded', path: s.databasePath });
+		const exported = await store.exportContact('ana');
+		expect(exported.consentLedger).toEqual([]);
+		const res = await run([ana], 'check', { channel: 'email' }, s);
+		expect(res.json('Guard', 1)[0].blocked).toMatchObject({ reason: 'SUPPRESSED' });
+	});
+});
+
+describe.each([
+	['sqlite', () => freshStore().credentials],
+	...(PG_AVAILABLE
+		? [['postgres', () => ({ convergentStoreApi: { storageType: 'postgres', ...PG_BASE, schema: `cm_race_${randomBytes(4).toString('hex')}` } })] as const]
+		: []),
+] as Array<[string, () => Record<string, IDataObject>]>)('Consent Guard race on %s', (_name, makeCreds) => {
+	it('two executions racing for one contact under a cap of 1 -> exactly one allowed', async () => {
+		const credentials = makeCreds();
+		const params = { channel: 'sms', purpose: 'transactional', options: { transactionalExempt: false }, frequencyCaps: { caps: [{ maxMessages: 1, per: 1, unit: 'days', channel: 'all', purpose: 'all' }] }, ...noQuiet, campaign: '={{ $json.campaign }}' };
+		await runWorkflow(manualWorkflow({ items: [ana], node: guard('recordConsent', { channel: 'sms', purpose: 'transactional', consentAction: 'grant', source: 'web' }) as never }), { credentials });
+		for (let round = 0; round < 5; round++) {
+			const wf = (c: string) => manualWorkflow({ items: [{ ...ana, contact: { ...ana.contact, id: `racer-${round}` }, campaign: c }], node: guard('check', params) as never });
+			await runWorkflow(manualWorkflow({ items: [{ contact: { ...ana.contact, id: `racer-${round}` } }], node: guard('recordConsent', { channel: 'sms', purpose: 'transactional', consentAction: 'grant', source: 'web' }) as never }), { credentials });
+			const [a, b] = await Promise.all([runWorkflow(wf('x'), { credentials }), runWorkflow(wf('y'), { credentials })]);
+			expect(a.json('Guard', 0).length + b.json('Guard', 0).length).toBe(1);
+			expect([...a.json('Guard', 1), ...b.json('Guard', 1)].map((j) => (j.blocked as IDataObject).reason)).toEqual(['FREQUENCY_CAP']);
+		}
+		const pg = credentials.convergentStoreApi;
+		if (pg.storageType === 'postgres') await dropSchema(String(pg.schema));
+	});
+});
