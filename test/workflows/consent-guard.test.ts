@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
-import type { IDataObject } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { openStore } from '../../nodes/shared/store';
 import { manualWorkflow, runWorkflow } from '../harness';
@@ -213,9 +213,9 @@ describe('Consent Guard: Check', () => {
 describe.each([
 	['sqlite', () => freshStore().credentials],
 	...(PG_AVAILABLE
-		? [['postgres', () => ({ convergentStoreApi: { storageType: 'postgres', ...PG_BASE, schema: `cm_race_${randomBytes(4).toString('hex')}` } })] as const]
+		? [['postgres', () => ({ convergentStoreApi: { storageType: 'postgres', ...(PG_BASE as ICredentialDataDecryptedObject), schema: `cm_race_${randomBytes(4).toString('hex')}` } })] as const]
 		: []),
-] as Array<[string, () => Record<string, IDataObject>]>)('Consent Guard race on %s', (_name, makeCreds) => {
+] as Array<[string, () => Record<string, ICredentialDataDecryptedObject>]>)('Consent Guard race on %s', (_name, makeCreds) => {
 	it('two executions racing for one contact under a cap of 1 -> exactly one allowed', async () => {
 		const credentials = makeCreds();
 		const params = { channel: 'sms', purpose: 'transactional', options: { transactionalExempt: false }, frequencyCaps: { caps: [{ maxMessages: 1, per: 1, unit: 'days', channel: 'all', purpose: 'all' }] }, ...noQuiet, campaign: '={{ $json.campaign }}' };

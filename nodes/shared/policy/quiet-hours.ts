@@ -43,12 +43,24 @@ function inWindow(minute: number, start: number, end: number): boolean {
 	return start < end ? minute >= start && minute < end : minute >= start || minute < end;
 }
 
-export function checkQuietHours(
-	nowMs: number,
-	zone: string,
-	rule: QuietHoursRule | undefined,
-): { allowed: true } | { allowed: false; retryAt: number; localTime: string } {
+type QuietResult = { allowed: true } | { allowed: false; retryAt: number; localTime: string };
+
+// A batch checks thousands of contacts at one `now` in a handful of zones: decide once per zone.
+const memo = new Map<string, QuietResult>();
+
+export function checkQuietHours(nowMs: number, zone: string, rule: QuietHoursRule | undefined): QuietResult {
 	if (!rule) return { allowed: true };
+	const key = `${nowMs}|${zone}|${rule.start}|${rule.end}|${rule.noSunday ? 1 : 0}${rule.noWeekend ? 1 : 0}`;
+	let result = memo.get(key);
+	if (!result) {
+		result = computeQuietHours(nowMs, zone, rule);
+		if (memo.size > 10_000) memo.clear();
+		memo.set(key, result);
+	}
+	return result;
+}
+
+function computeQuietHours(nowMs: number, zone: string, rule: QuietHoursRule): QuietResult {
 	const start = parseHHmm(rule.start, 'Quiet hours start');
 	const end = parseHHmm(rule.end, 'Quiet hours end');
 	const local = DateTime.fromMillis(nowMs, { zone });

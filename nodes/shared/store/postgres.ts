@@ -95,16 +95,12 @@ export class PostgresDb extends PgBase {
 			max: config.max ?? 5,
 			connectionTimeoutMillis: 10000,
 			types: typeParser,
+			// The schema is set for every connection at connect time, before any query runs.
+			options: config.schema ? `-c search_path=${quoteIdent(config.schema)}` : undefined,
 		};
 		this.pool = new Pool(poolConfig);
 		// An idle client that errors (server restart) must not crash the n8n process.
 		this.pool.on('error', () => {});
-		if (config.schema) {
-			const schema = quoteIdent(config.schema);
-			this.pool.on('connect', (client) => {
-				void client.query(`SET search_path TO ${schema}`);
-			});
-		}
 	}
 
 	protected async exec_(sql: string, params: SqlParam[]) {

@@ -171,14 +171,16 @@ export class SqlStore implements Store {
 	}
 
 	private async consentStatesTx(db: SqlDb, keys: ConsentKey[]): Promise<Map<string, ConsentState>> {
+		// Look up by contact id (the primary key's prefix, indexed in both databases), then keep
+		// the wanted channel/purpose pairs: row-value IN lists defeat SQLite's index.
+		const wanted = new Set(keys.map(consentKeyString));
+		const contacts = [...new Set(keys.map((k) => k.contactId))];
 		const map = new Map<string, ConsentState>();
-		for (const chunk of chunks(keys, CHUNK)) {
-			const params: SqlParam[] = [];
-			for (const k of chunk) params.push(k.contactId, k.channel, k.purpose);
+		for (const chunk of chunks(contacts, CHUNK)) {
 			const rows = await db.query<Row>(
 				`SELECT contact_id, channel, purpose, status, updated_at FROM consent_state
-				WHERE (contact_id, channel, purpose) IN (VALUES ${valuesList(chunk.length, 3)})`,
-				params,
+				WHERE contact_id IN (${placeholders(chunk.length)})`,
+				chunk,
 			);
 			for (const r of rows) {
 				const state: ConsentState = {
@@ -188,7 +190,8 @@ export class SqlStore implements Store {
 					status: r.status as ConsentStatus,
 					updatedAt: Number(r.updated_at),
 				};
-				map.set(consentKeyString(state), state);
+				const key = consentKeyString(state);
+				if (wanted.has(key)) map.set(key, state);
 			}
 		}
 		return map;
@@ -447,16 +450,17 @@ export class SqlStore implements Store {
 	}
 
 	async getLastInbound(keys: Array<{ contactId: string; channel: Channel }>): Promise<Map<string, number>> {
+		const wanted = new Set(keys.map((k) => inboundKeyString(k.contactId, k.channel)));
 		const map = new Map<string, number>();
-		const unique = [...new Map(keys.map((k) => [inboundKeyString(k.contactId, k.channel), k])).values()];
-		for (const chunk of chunks(unique, CHUNK)) {
-			const params: SqlParam[] = [];
-			for (const k of chunk) params.push(k.contactId, k.channel);
+		for (const chunk of chunks([...new Set(keys.map((k) => k.contactId))], CHUNK)) {
 			const rows = await this.db.query<Row>(
-				`SELECT contact_id, channel, last_at FROM inbound WHERE (contact_id, channel) IN (VALUES ${valuesList(chunk.length, 2)})`,
-				params,
+				`SELECT contact_id, channel, last_at FROM inbound WHERE contact_id IN (${placeholders(chunk.length)})`,
+				chunk,
 			);
-			for (const r of rows) map.set(inboundKeyString(String(r.contact_id), r.channel as Channel), Number(r.last_at));
+			for (const r of rows) {
+				const key = inboundKeyString(String(r.contact_id), r.channel as Channel);
+				if (wanted.has(key)) map.set(key, Number(r.last_at));
+			}
 		}
 		return map;
 	}
