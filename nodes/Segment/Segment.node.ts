@@ -1,0 +1,301 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { compileFieldPath } from '../shared/n8n/field-path';
+import { DEFAULT_WEIGHTS, decayedScore, tierOf, type EngagementEvent } from '../shared/segment/engagement';
+import { RFM_SEGMENTS, scoreRfm, type RfmInput } from '../shared/segment/rfm';
+import { compileSegments, toNumber, toTime, type Condition, type SegmentRule } from '../shared/segment/rules';
+
+/** Outputs as n8n's Switch v3 declares them: one per segment (rules) or per RFM segment. */
+const configuredOutputs = (parameters: IDataObject) => {
+	if (parameters.operation === 'rfm') {
+		return ['Champions', 'Loyal', 'Potential loyalist', 'New', 'Promising', 'Need attention', 'About to sleep', 'Cannot lose them', 'At risk', 'Hibernating', 'Lost'].map(
+			(name) => ({ type: 'main', displayName: name }),
+		);
+	}
+	if (parameters.operation === 'engagementScore') return [{ type: 'main' }];
+	const segments = ((parameters.segments as IDataObject)?.values as IDataObject[] | undefined) ?? [];
+	const outputs = segments.map((s, i) => ({ type: 'main', displayName: String(s.name || `Segment ${i + 1}`) }));
+	outputs.push({ type: 'main', displayName: 'No Segment' });
+	return outputs;
+};
+
+const operatorOptions = [
+	{ name: 'Before Date', value: 'dateBefore' },
+	{ name: 'Between', value: 'between' },
+	{ name: 'Contains', value: 'contains' },
+	{ name: 'Equals', value: 'equals' },
+	{ name: 'Exists', value: 'exists' },
+	{ name: 'Greater Than', value: 'gt' },
+	{ name: 'Greater Than or Equal', value: 'gte' },
+	{ name: 'In List (Comma-Separated)', value: 'inList' },
+	{ name: 'Is Empty', value: 'isEmpty' },
+	{ name: 'Less Than', value: 'lt' },
+	{ name: 'Less Than or Equal', value: 'lte' },
+	{ name: 'Matches Regex', value: 'regex' },
+	{ name: 'Not Equals', value: 'notEquals' },
+	{ name: 'Not Exists', value: 'notExists' },
+	{ name: 'Older Than N Days', value: 'olderThanDays' },
+	{ name: 'After Date', value: 'dateAfter' },
+	{ name: 'Starts With', value: 'startsWith' },
+	{ name: 'Within Last N Days', value: 'withinLastDays' },
+];
+
+export class Segment implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Segment',
+		name: 'segment',
+		icon: { light: 'file:segment.svg', dark: 'file:segment.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"]}}',
+		description: 'Route contacts by rules, RFM segments or engagement score',
+		defaults: { name: 'Segment' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: `={{(${configuredOutputs})($parameter)}}`,
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Engagement Score', value: 'engagementScore', action: 'Score engagement with decay' },
+					{ name: 'RFM', value: 'rfm', action: 'Score and route by RFM segment' },
+					{ name: 'Route by Rules', value: 'routeByRules', action: 'Route contacts by segment rules' },
+				],
+				default: 'routeByRules',
+			},
+			{
+				displayName: 'Segments',
+				name: 'segments',
+				placeholder: 'Add Segment',
+				type: 'fixedCollection',
+				typeOptions: { multipleValues: true, sortable: true },
+				default: {},
+				description: 'Checked in order. Field paths address item data directly (e.g. contact.country), no expressions needed.',
+				displayOptions: { show: { operation: ['routeByRules'] } },
+				options: [
+					{
+						displayName: 'Segment',
+						name: 'values',
+						values: [
+							{
+								displayName: 'Combine',
+								name: 'combine',
+								type: 'options',
+								options: [
+									{ name: 'All Conditions (AND)', value: 'and' },
+									{ name: 'Any Condition (OR)', value: 'or' },
+								],
+								default: 'and',
+							},
+							{
+								displayName: 'Conditions',
+								name: 'conditions',
+								type: 'fixedCollection',
+								typeOptions: { multipleValues: true },
+								placeholder: 'Add Condition',
+								default: {},
+								options: [
+									{
+										displayName: 'Condition',
+										name: 'condition',
+										values: [
+											{ displayName: 'Field', name: 'field', type: 'string', default: '', placeholder: 'contact.country' },
+											{ displayName: 'Operator', name: 'operator', type: 'options', options: operatorOptions, default: 'equals' },
+											{ displayName: 'Upper Value', name: 'value2', type: 'string', default: '', description: 'For Between: the upper bound (inclusive)' },
+											{ displayName: 'Value', name: 'value', type: 'string', default: '' },
+										],
+									},
+								],
+							},
+							{ displayName: 'Name', name: 'name', type: 'string', default: '', placeholder: 'VIP Spain', description: 'Shown as the output name on the canvas' },
+						],
+					},
+				],
+			},
+			{
+				displayName: 'Mode',
+				name: 'mode',
+				type: 'options',
+				options: [
+					{ name: 'First Match', value: 'firstMatch', description: 'Each item goes to the first segment it matches' },
+					{ name: 'All Matches', value: 'allMatches', description: 'Each item goes to every segment it matches' },
+				],
+				default: 'firstMatch',
+				displayOptions: { show: { operation: ['routeByRules'] } },
+			},
+			{
+				displayName: 'Case Sensitive',
+				name: 'caseSensitive',
+				type: 'boolean',
+				default: false,
+				description: 'Whether text comparisons respect upper and lower case',
+				displayOptions: { show: { operation: ['routeByRules'] } },
+			},
+			{
+				displayName: 'Source',
+				name: 'rfmSource',
+				type: 'options',
+				options: [
+					{ name: 'Fields on the Item', value: 'fields' },
+					{ name: 'List of Orders', value: 'orders' },
+				],
+				default: 'fields',
+				displayOptions: { show: { operation: ['rfm'] } },
+			},
+			{ displayName: 'Last Order Date Field', name: 'lastOrderField', type: 'string', default: 'lastOrderAt', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
+			{ displayName: 'Order Count Field', name: 'orderCountField', type: 'string', default: 'orderCount', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
+			{ displayName: 'Total Spent Field', name: 'totalSpentField', type: 'string', default: 'totalSpent', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
+			{ displayName: 'Orders Field', name: 'ordersField', type: 'string', default: 'orders', description: 'Path to a list of orders, each with a date and an amount', displayOptions: { show: { operation: ['rfm'], rfmSource: ['orders'] } } },
+			{ displayName: 'Order Date Key', name: 'orderDateKey', type: 'string', default: 'date', displayOptions: { show: { operation: ['rfm'], rfmSource: ['orders'] } } },
+			{ displayName: 'Order Amount Key', name: 'orderAmountKey', type: 'string', default: 'amount', displayOptions: { show: { operation: ['rfm'], rfmSource: ['orders'] } } },
+			{ displayName: 'Events Field', name: 'eventsField', type: 'string', default: 'events', description: 'Path to a list of events, each with a type and a time', displayOptions: { show: { operation: ['engagementScore'] } } },
+			{ displayName: 'Event Type Key', name: 'eventTypeKey', type: 'string', default: 'type', displayOptions: { show: { operation: ['engagementScore'] } } },
+			{ displayName: 'Event Time Key', name: 'eventTimeKey', type: 'string', default: 'at', displayOptions: { show: { operation: ['engagementScore'] } } },
+			{
+				displayName: 'Weights',
+				name: 'weights',
+				type: 'string',
+				default: 'open=1, click=3, reply=5, visit=2, purchase=10',
+				description: 'Event type=weight pairs, comma-separated',
+				displayOptions: { show: { operation: ['engagementScore'] } },
+			},
+			{ displayName: 'Half-Life (Days)', name: 'halfLifeDays', type: 'number', default: 14, typeOptions: { minValue: 0.1 }, displayOptions: { show: { operation: ['engagementScore'] } } },
+			{ displayName: 'Warm From Score', name: 'warmFrom', type: 'number', default: 5, displayOptions: { show: { operation: ['engagementScore'] } } },
+			{ displayName: 'Hot From Score', name: 'hotFrom', type: 'number', default: 20, displayOptions: { show: { operation: ['engagementScore'] } } },
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const operation = this.getNodeParameter('operation', 0) as string;
+		if (operation === 'rfm') return rfm.call(this, items);
+		if (operation === 'engagementScore') return engagement.call(this, items);
+		return routeByRules.call(this, items);
+	}
+}
+
+function routeByRules(this: IExecuteFunctions, items: INodeExecutionData[]): INodeExecutionData[][] {
+	// Rules cannot depend on the item (they are compiled once): read them at index 0.
+	const raw = ((this.getNodeParameter('segments', 0, {}) as IDataObject).values as IDataObject[] | undefined) ?? [];
+	const segments: SegmentRule[] = raw.map((s, i) => ({
+		name: String(s.name || `Segment ${i + 1}`),
+		combine: s.combine === 'or' ? 'or' : 'and',
+		conditions: (((s.conditions as IDataObject)?.condition as IDataObject[] | undefined) ?? []).map((c) => ({
+			field: String(c.field ?? ''),
+			operator: c.operator as Condition['operator'],
+			value: c.value === undefined ? undefined : String(c.value),
+			value2: c.value2 === undefined ? undefined : String(c.value2),
+		})),
+	}));
+	const mode = this.getNodeParameter('mode', 0, 'firstMatch') as 'firstMatch' | 'allMatches';
+	let match: (json: unknown) => number[];
+	try {
+		match = compileSegments(segments, { mode, caseSensitive: this.getNodeParameter('caseSensitive', 0, false) as boolean });
+	} catch (error) {
+		throw new NodeOperationError(this.getNode(), (error as Error).message, { description: 'Fix the segment rule; nothing was routed.' });
+	}
+	const names = segments.map((s) => s.name);
+	const outputs: INodeExecutionData[][] = Array.from({ length: segments.length + 1 }, () => []);
+	for (let i = 0; i < items.length; i++) {
+		const hits = match(items[i].json);
+		const segmentNames = hits.map((h) => names[h]);
+		const json = { ...items[i].json, segment: segmentNames[0] ?? null, segments: segmentNames };
+		if (hits.length === 0) outputs[segments.length].push({ json, pairedItem: { item: i } });
+		for (const h of hits) outputs[h].push({ json, pairedItem: { item: i } });
+	}
+	return outputs;
+}
+
+function rfm(this: IExecuteFunctions, items: INodeExecutionData[]): INodeExecutionData[][] {
+	const source = this.getNodeParameter('rfmSource', 0) as string;
+	const now = Date.now();
+	const rows: RfmInput[] = [];
+	const ok: number[] = [];
+	const outputs: INodeExecutionData[][] = RFM_SEGMENTS.map(() => []);
+	const fail = (i: number, message: string, description: string) => {
+		const error = new NodeOperationError(this.getNode(), message, { itemIndex: i, description });
+		if (!this.continueOnFail()) throw error;
+		outputs[RFM_SEGMENTS.length - 1].push({ json: { ...items[i].json, error: message }, pairedItem: { item: i } });
+	};
+	if (source === 'orders') {
+		const ordersOf = compileFieldPath(this.getNodeParameter('ordersField', 0) as string);
+		const dateKey = this.getNodeParameter('orderDateKey', 0) as string;
+		const amountKey = this.getNodeParameter('orderAmountKey', 0) as string;
+		for (let i = 0; i < items.length; i++) {
+			const orders = ordersOf(items[i].json);
+			if (!Array.isArray(orders)) {
+				fail(i, `Orders field is not a list (found ${JSON.stringify(orders) ?? 'nothing'})`, 'Point Orders Field at a list of orders.');
+				continue;
+			}
+			let last = 0;
+			let total = 0;
+			for (const o of orders as IDataObject[]) {
+				last = Math.max(last, toTime(o?.[dateKey]) ?? 0);
+				total += toNumber(o?.[amountKey]) ?? 0;
+			}
+			rows.push({ recencyDays: last ? (now - last) / 86400_000 : Number.MAX_SAFE_INTEGER, frequency: orders.length, monetary: total });
+			ok.push(i);
+		}
+	} else {
+		const lastOf = compileFieldPath(this.getNodeParameter('lastOrderField', 0) as string);
+		const countOf = compileFieldPath(this.getNodeParameter('orderCountField', 0) as string);
+		const spentOf = compileFieldPath(this.getNodeParameter('totalSpentField', 0) as string);
+		for (let i = 0; i < items.length; i++) {
+			const last = toTime(lastOf(items[i].json));
+			const count = toNumber(countOf(items[i].json));
+			const spent = toNumber(spentOf(items[i].json));
+			if (last === undefined || count === undefined || spent === undefined) {
+				fail(i, `Item ${i} lacks a last order date, order count or total spent (${JSON.stringify({ last: lastOf(items[i].json), count: countOf(items[i].json), spent: spentOf(items[i].json) })})`, 'Check the three field paths; dates may be ISO strings or epoch numbers.');
+				continue;
+			}
+			rows.push({ recencyDays: (now - last) / 86400_000, frequency: count, monetary: spent });
+			ok.push(i);
+		}
+	}
+	scoreRfm(rows).forEach((r, k) => {
+		const i = ok[k];
+		const { segment, ...scores } = r;
+		outputs[RFM_SEGMENTS.indexOf(segment)].push({
+			json: { ...items[i].json, rfm: { ...scores, recencyDays: Math.round(r.recencyDays * 10) / 10, segment } },
+			pairedItem: { item: i },
+		});
+	});
+	return outputs;
+}
+
+function engagement(this: IExecuteFunctions, items: INodeExecutionData[]): INodeExecutionData[][] {
+	const eventsOf = compileFieldPath(this.getNodeParameter('eventsField', 0) as string);
+	const typeKey = this.getNodeParameter('eventTypeKey', 0) as string;
+	const timeKey = this.getNodeParameter('eventTimeKey', 0) as string;
+	const weights: Record<string, number> = {};
+	for (const pair of String(this.getNodeParameter('weights', 0, '')).split(',')) {
+		if (!pair.trim()) continue;
+		const [k, v] = pair.split('=').map((x) => x.trim());
+		const w = Number(v);
+		if (!k || !Number.isFinite(w)) {
+			throw new NodeOperationError(this.getNode(), `Weights: "${pair.trim()}" is not type=number`, { description: `Write pairs like ${Object.entries(DEFAULT_WEIGHTS).map(([a, b]) => `${a}=${b}`).join(', ')}` });
+		}
+		weights[k] = w;
+	}
+	const halfLife = this.getNodeParameter('halfLifeDays', 0) as number;
+	const warmFrom = this.getNodeParameter('warmFrom', 0) as number;
+	const hotFrom = this.getNodeParameter('hotFrom', 0) as number;
+	const now = Date.now();
+	const out: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		const raw = eventsOf(items[i].json);
+		const list = Array.isArray(raw) ? (raw as IDataObject[]) : [];
+		const events: EngagementEvent[] = [];
+		for (const e of list) {
+			const at = toTime(e?.[timeKey]);
+			if (at !== undefined) events.push({ type: String(e?.[typeKey] ?? ''), at });
+		}
+		const score = decayedScore(events, weights, halfLife, now);
+		out.push({ json: { ...items[i].json, engagement: { score, tier: tierOf(score, warmFrom, hotFrom), events: events.length } }, pairedItem: { item: i } });
+	}
+	return [out];
+}

@@ -1,0 +1,222 @@
+/**
+ * Segment rules compiled once per execution into plain functions: no expression evaluation per
+ * item (n8n's Switch node evaluates each condition as an expression in an isolated VM).
+ *
+ * Coercion rules (documented in the README):
+ * - Numbers: a number, or a string that is a finite number ("10" == 10); anything else fails a
+ *   numeric comparison (never throws per item).
+ * - Dates: ISO 8601 strings, epoch milliseconds (numbers > 1e11) or epoch seconds (numbers <= 1e11).
+ * - Text: equals / contains / starts with compare strings; case-insensitive unless asked.
+ * - Missing fields (undefined or null) fail every operator except "not exists" and "is empty"
+ *   (and "not equals", which is true for a missing field).
+ */
+import { compileFieldPath } from '../n8n/field-path';
+
+export const OPERATORS = [
+	'equals', 'notEquals', 'contains', 'startsWith', 'inList', 'gt', 'gte', 'lt', 'lte', 'between',
+	'exists', 'notExists', 'isEmpty', 'dateBefore', 'dateAfter', 'withinLastDays', 'olderThanDays', 'regex',
+] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+export interface Condition {
+	field: string;
+	operator: Operator;
+	value?: string;
+	/** For between: the upper bound. */
+	value2?: string;
+}
+
+export interface SegmentRule {
+	name: string;
+	combine: 'and' | 'or';
+	conditions: Condition[];
+}
+
+export class RuleError extends Error {
+	constructor(
+		readonly segment: string,
+		readonly conditionIndex: number,
+		message: string,
+	) {
+		super(`Segment "${segment}", condition ${conditionIndex + 1}: ${message}`);
+	}
+}
+
+export function toNumber(v: unknown): number | undefined {
+	if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+	if (typeof v === 'string' && v.trim() !== '') {
+		const n = Number(v);
+		return Number.isFinite(n) ? n : undefined;
+	}
+	return undefined;
+}
+
+export function toTime(v: unknown): number | undefined {
+	if (typeof v === 'number' && Number.isFinite(v)) return v > 1e11 ? v : v * 1000;
+	if (typeof v === 'string' && v.trim() !== '') {
+		const n = Number(v);
+		if (Number.isFinite(n)) return n > 1e11 ? n : n * 1000;
+		const t = Date.parse(v);
+		return Number.isNaN(t) ? undefined : t;
+	}
+	if (v instanceof Date) return v.getTime();
+	return undefined;
+}
+
+const isMissing = (v: unknown) => v === undefined || v === null;
+const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+
+type Predicate = (json: unknown) => boolean;
+
+function compileCondition(c: Condition, segment: string, index: number, now: number, caseSensitive: boolean): Predicate {
+	if (!c.field || !c.field.trim()) throw new RuleError(segment, index, 'Field is empty: give the path to a field, e.g. contact.country');
+	const get = compileFieldPath(c.field);
+	const fold = (s: string) => (caseSensitive ? s : s.toLowerCase());
+	const needNumber = (raw: string | undefined, label: string) => {
+		const n = toNumber(raw);
+		if (n === undefined) throw new RuleError(segment, index, `${label} "${raw ?? ''}" is not a number`);
+		return n;
+	};
+	const needTime = (raw: string | undefined) => {
+		const t = toTime(raw);
+		if (t === undefined) throw new RuleError(segment, index, `Value "${raw ?? ''}" is not a date (use ISO 8601, e.g. 2026-01-31)`);
+		return t;
+	};
+	const value = c.value ?? '';
+	switch (c.operator) {
+		case 'equals': {
+			const n = toNumber(value);
+			const s = fold(value);
+			return (j) => {
+				const v = get(j);
+				if (isMissing(v)) return false;
+				if (n !== undefined && toNumber(v) !== undefined) return toNumber(v) === n;
+				if (typeof v === 'boolean') return String(v) === value.trim().toLowerCase();
+				return fold(text(v)) === s;
+			};
+		}
+		case 'notEquals': {
+			const eq = compileCondition({ ...c, operator: 'equals' }, segment, index, now, caseSensitive);
+			return (j) => !eq(j);
+		}
+		case 'contains': {
+			const s = fold(value);
+			return (j) => {
+				const v = get(j);
+				if (isMissing(v)) return false;
+				if (Array.isArray(v)) return v.some((x) => fold(text(x)) === s);
+				return fold(text(v)).includes(s);
+			};
+		}
+		case 'startsWith': {
+			const s = fold(value);
+			return (j) => {
+				const v = get(j);
+				return !isMissing(v) && fold(text(v)).startsWith(s);
+			};
+		}
+		case 'inList': {
+			const list = new Set(value.split(',').map((x) => fold(x.trim())).filter((x) => x !== ''));
+			return (j) => {
+				const v = get(j);
+				return !isMissing(v) && list.has(fold(text(v)));
+			};
+		}
+		case 'gt':
+		case 'gte':
+		case 'lt':
+		case 'lte': {
+			const n = needNumber(c.value, 'Value');
+			const op = c.operator;
+			return (j) => {
+				const v = toNumber(get(j));
+				if (v === undefined) return false;
+				return op === 'gt' ? v > n : op === 'gte' ? v >= n : op === 'lt' ? v < n : v <= n;
+			};
+		}
+		case 'between': {
+			const lo = needNumber(c.value, 'Value');
+			const hi = needNumber(c.value2, 'Upper Value');
+			return (j) => {
+				const v = toNumber(get(j));
+				return v !== undefined && v >= lo && v <= hi;
+			};
+		}
+		case 'exists':
+			return (j) => !isMissing(get(j));
+		case 'notExists':
+			return (j) => isMissing(get(j));
+		case 'isEmpty':
+			return (j) => {
+				const v = get(j);
+				if (isMissing(v)) return true;
+				if (typeof v === 'string') return v.trim() === '';
+				if (Array.isArray(v)) return v.length === 0;
+				if (typeof v === 'object') return Object.keys(v as object).length === 0;
+				return false;
+			};
+		case 'dateBefore':
+		case 'dateAfter': {
+			const t = needTime(c.value);
+			const before = c.operator === 'dateBefore';
+			return (j) => {
+				const v = toTime(get(j));
+				return v !== undefined && (before ? v < t : v > t);
+			};
+		}
+		case 'withinLastDays':
+		case 'olderThanDays': {
+			const days = needNumber(c.value, 'Days');
+			const limit = now - days * 86400_000;
+			const within = c.operator === 'withinLastDays';
+			return (j) => {
+				const v = toTime(get(j));
+				return v !== undefined && (within ? v >= limit && v <= now : v < limit);
+			};
+		}
+		case 'regex': {
+			let re: RegExp;
+			try {
+				re = new RegExp(value, caseSensitive ? '' : 'i');
+			} catch (error) {
+				throw new RuleError(segment, index, `Regex "${value}" is invalid: ${(error as Error).message}`);
+			}
+			return (j) => {
+				const v = get(j);
+				return !isMissing(v) && re.test(text(v));
+			};
+		}
+		default:
+			throw new RuleError(segment, index, `Unknown operator "${String(c.operator)}"`);
+	}
+}
+
+/**
+ * Compiles ordered segments into one function returning the indexes of matching segments
+ * (first match only, or all matches).
+ */
+export function compileSegments(
+	segments: SegmentRule[],
+	options: { mode: 'firstMatch' | 'allMatches'; now?: number; caseSensitive?: boolean },
+): (json: unknown) => number[] {
+	const now = options.now ?? Date.now();
+	const compiled = segments.map((s) => {
+		if (!s.name.trim()) throw new RuleError('(unnamed)', 0, 'Every segment needs a name');
+		const preds = s.conditions.map((c, i) => compileCondition(c, s.name, i, now, options.caseSensitive === true));
+		if (preds.length === 0) return () => true;
+		return s.combine === 'or' ? (j: unknown) => preds.some((p) => p(j)) : (j: unknown) => preds.every((p) => p(j));
+	});
+	const NONE: number[] = [];
+	if (options.mode === 'firstMatch') {
+		const hits = compiled.map((_, i) => [i]);
+		return (json) => {
+			for (let i = 0; i < compiled.length; i++) if (compiled[i](json)) return hits[i];
+			return NONE;
+		};
+	}
+	return (json) => {
+		const out: number[] = [];
+		for (let i = 0; i < compiled.length; i++) if (compiled[i](json)) out.push(i);
+		return out;
+	};
+}

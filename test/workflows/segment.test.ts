@@ -1,0 +1,84 @@
+/**
+ * Segment through the harness: outputs per segment plus "No Segment", first/all matches,
+ * RFM routing to the named segments, engagement scores; pairedItem on every item.
+ */
+import type { IDataObject } from 'n8n-workflow';
+
+import { getRegistry, manualWorkflow, runWorkflow, PACKAGE_NAME } from '../harness';
+
+const segments = {
+	values: [
+		{ name: 'VIP Spain', combine: 'and', conditions: { condition: [{ field: 'contact.country', operator: 'equals', value: 'es' }, { field: 'spent', operator: 'gte', value: '1000' }] } },
+		{ name: 'Iberia', combine: 'or', conditions: { condition: [{ field: 'contact.country', operator: 'inList', value: 'ES,PT' }] } },
+	],
+};
+const items = [
+	{ contact: { id: 1, country: 'ES' }, spent: '1500' },
+	{ contact: { id: 2, country: 'PT' }, spent: 10 },
+	{ contact: { id: 3, country: 'FR' }, spent: 5000 },
+	{ contact: { id: 4 } },
+];
+
+describe('Segment node', () => {
+	it('names its outputs after the segments, as on the canvas', async () => {
+		const registry = await getRegistry();
+		const type = registry.nodeTypes.getByNameAndVersion(`${PACKAGE_NAME}.segment`, 1);
+		expect(String(type.description.outputs)).toContain('No Segment');
+	});
+
+	it('first match: each item in one output, unmatched to "No Segment", with segment fields and pairedItem', async () => {
+		const run = await runWorkflow(manualWorkflow({ items, node: { type: 'segment', parameters: { operation: 'routeByRules', segments } } }));
+		expect(run.error).toBeUndefined();
+		const ids = (o: number) => run.json('Segment', o).map((j) => (j.contact as IDataObject).id);
+		expect([ids(0), ids(1), ids(2)]).toEqual([[1], [2], [3, 4]]);
+		expect(run.json('Segment', 0)[0]).toMatchObject({ segment: 'VIP Spain', segments: ['VIP Spain'] });
+		expect(run.json('Segment', 2)[0]).toMatchObject({ segment: null, segments: [] });
+		expect(run.items('Segment', 2).map((i) => i.pairedItem)).toEqual([{ item: 2 }, { item: 3 }]);
+	});
+
+	it('all matches: an item goes to every segment it matches', async () => {
+		const run = await runWorkflow(manualWorkflow({ items, node: { type: 'segment', parameters: { operation: 'routeByRules', segments, mode: 'allMatches' } } }));
+		expect(run.json('Segment', 1).map((j) => (j.contact as IDataObject).id)).toEqual([1, 2]);
+		expect(run.json('Segment', 1)[0].segments).toEqual(['VIP Spain', 'Iberia']);
+	});
+
+	it('a bad rule stops the node with an error naming segment, condition and value', async () => {
+		const bad = { values: [{ name: 'Big', combine: 'and', conditions: { condition: [{ field: 'spent', operator: 'gt', value: 'lots' }] } }] };
+		const run = await runWorkflow(manualWorkflow({ items, node: { type: 'segment', parameters: { operation: 'routeByRules', segments: bad } } }));
+		expect(run.nodeError('Segment')?.message).toBe('Segment "Big", condition 1: Value "lots" is not a number');
+	});
+
+	it('RFM from a list of orders routes to the named segments', async () => {
+		const day = 86400_000;
+		const now = Date.now();
+		const order = (daysAgo: number, amount: number) => ({ date: new Date(now - daysAgo * day).toISOString(), amount });
+		const customers = [
+			{ id: 'champ', orders: Array.from({ length: 20 }, (_, k) => order(2 + k, 100)) },
+			{ id: 'gone', orders: Array.from({ length: 18 }, (_, k) => order(300 + k, 100)) },
+			{ id: 'new', orders: [order(5, 20)] },
+			{ id: 'lost', orders: [order(400, 25), order(420, 25)] },
+			{ id: 'mid', orders: Array.from({ length: 8 }, (_, k) => order(60 + k, 62.5)) },
+		];
+		const run = await runWorkflow(manualWorkflow({ items: customers, node: { type: 'segment', parameters: { operation: 'rfm', rfmSource: 'orders' } } }));
+		const where = (name: string) => run.json('Segment', ['Champions', 'Loyal', 'Potential loyalist', 'New', 'Promising', 'Need attention', 'About to sleep', 'Cannot lose them', 'At risk', 'Hibernating', 'Lost'].indexOf(name)).map((j) => j.id);
+		expect(where('Champions')).toEqual(['champ']);
+		expect(where('At risk')).toEqual(['gone']);
+		expect(where('Promising')).toEqual(['new']);
+		expect(where('Lost')).toEqual(['lost']);
+		expect(where('Loyal')).toEqual(['mid']);
+		expect(run.json('Segment', 0)[0].rfm).toMatchObject({ r: 5, f: 5, m: 5, score: '555', frequency: 20, monetary: 2000 });
+	});
+
+	it('engagement score with decay and tiers', async () => {
+		const now = Date.now();
+		const run = await runWorkflow(manualWorkflow({
+			items: [
+				{ id: 'a', events: [{ type: 'purchase', at: now }, { type: 'click', at: now - 14 * 86400_000 }] },
+				{ id: 'b', events: [{ type: 'open', at: new Date(now).toISOString() }] },
+			],
+			node: { type: 'segment', parameters: { operation: 'engagementScore', halfLifeDays: 14, warmFrom: 5, hotFrom: 11 } },
+		}));
+		expect(run.json('Segment', 0).map((j) => (j.engagement as IDataObject).tier)).toEqual(['hot', 'cold']);
+		expect((run.json('Segment', 0)[0].engagement as IDataObject).score).toBeCloseTo(11.5, 2);
+	});
+});
