@@ -3,6 +3,7 @@
  * the n8n manifest in package.json (PackageDirectoryLoader, as n8n loads a community package),
  * n8n-nodes-base lazily from its known/types JSON (Manual Trigger, Webhook, Switch, Wait...).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { LazyPackageDirectoryLoader, PackageDirectoryLoader } from 'n8n-core';
 import type {
@@ -14,7 +15,19 @@ import type {
 } from 'n8n-workflow';
 import { NodeHelpers } from 'n8n-workflow';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+/** The package root: the nearest folder up from here whose package.json is this package. */
+function findRoot(): string {
+	let dir = __dirname;
+	for (;;) {
+		const file = path.join(dir, 'package.json');
+		if (fs.existsSync(file) && JSON.parse(fs.readFileSync(file, 'utf8')).name === 'n8n-nodes-convergent-marketing') return dir;
+		const up = path.dirname(dir);
+		if (up === dir) throw new Error('Cannot find the package root of n8n-nodes-convergent-marketing');
+		dir = up;
+	}
+}
+
+export const PROJECT_ROOT = findRoot();
 export const PACKAGE_NAME: string = require(path.join(PROJECT_ROOT, 'package.json')).name;
 const NODES_BASE_DIR = path.dirname(require.resolve('n8n-nodes-base/package.json'));
 
