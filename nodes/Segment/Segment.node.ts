@@ -1,8 +1,10 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+
 import { compileFieldPath } from '../shared/n8n/field-path';
-import { DEFAULT_WEIGHTS, decayedScore, tierOf, type EngagementEvent } from '../shared/segment/engagement';
+import { DEFAULT_WEIGHTS, decayedScore, decayForward, tierOf, type EngagementEvent } from '../shared/segment/engagement';
 import { RFM_SEGMENTS, scoreRfm, type RfmInput } from '../shared/segment/rfm';
 import { compileSegments, toNumber, toTime, type Condition, type SegmentRule } from '../shared/segment/rules';
 
@@ -54,6 +56,7 @@ export class Segment implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: `={{(${configuredOutputs})($parameter)}}`,
+		credentials: [{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' }],
 		properties: [
 			{
 				displayName: 'Operation',
@@ -164,16 +167,33 @@ export class Segment implements INodeType {
 				displayOptions: { show: { operation: ['engagementScore'] } },
 			},
 			{ displayName: 'Half-Life (Days)', name: 'halfLifeDays', type: 'number', default: 14, typeOptions: { minValue: 0.1 }, displayOptions: { show: { operation: ['engagementScore'] } } },
+			{
+				displayName: 'Keep Scores in Store',
+				name: 'persist',
+				type: 'boolean',
+				default: false,
+				description: 'Whether scores accumulate across runs in the Convergent store: the stored score decays to now, and only events newer than the last run are added',
+				displayOptions: { show: { operation: ['engagementScore'] } },
+			},
+			{
+				displayName: 'Contact ID Field',
+				name: 'contactIdField',
+				type: 'string',
+				default: 'contact.id',
+				displayOptions: { show: { operation: ['engagementScore'], persist: [true] } },
+			},
 			{ displayName: 'Warm From Score', name: 'warmFrom', type: 'number', default: 5, displayOptions: { show: { operation: ['engagementScore'] } } },
 			{ displayName: 'Hot From Score', name: 'hotFrom', type: 'number', default: 20, displayOptions: { show: { operation: ['engagementScore'] } } },
 		],
 	};
 
+	methods = { credentialTest: { convergentStoreApiTest } };
+
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const operation = this.getNodeParameter('operation', 0) as string;
 		if (operation === 'rfm') return rfm.call(this, items);
-		if (operation === 'engagementScore') return engagement.call(this, items);
+		if (operation === 'engagementScore') return await engagement.call(this, items);
 		return routeByRules.call(this, items);
 	}
 }
@@ -267,7 +287,7 @@ function rfm(this: IExecuteFunctions, items: INodeExecutionData[]): INodeExecuti
 	return outputs;
 }
 
-function engagement(this: IExecuteFunctions, items: INodeExecutionData[]): INodeExecutionData[][] {
+async function engagement(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
 	const eventsOf = compileFieldPath(this.getNodeParameter('eventsField', 0) as string);
 	const typeKey = this.getNodeParameter('eventTypeKey', 0) as string;
 	const timeKey = this.getNodeParameter('eventTimeKey', 0) as string;
@@ -285,17 +305,43 @@ function engagement(this: IExecuteFunctions, items: INodeExecutionData[]): INode
 	const warmFrom = this.getNodeParameter('warmFrom', 0) as number;
 	const hotFrom = this.getNodeParameter('hotFrom', 0) as number;
 	const now = Date.now();
+	const persist = this.getNodeParameter('persist', 0, false) as boolean;
+	const idOf = persist ? compileFieldPath(this.getNodeParameter('contactIdField', 0, 'contact.id') as string) : undefined;
+	const ids: Array<string | undefined> = items.map((item) => {
+		const id = idOf?.(item.json);
+		return id === undefined || id === null || id === '' ? undefined : String(id);
+	});
+	if (persist) {
+		const missing = ids.findIndex((id) => id === undefined);
+		if (missing !== -1) {
+			throw new NodeOperationError(this.getNode(), `No contact ID at "${this.getNodeParameter('contactIdField', 0)}"`, {
+				itemIndex: missing,
+				description: 'Kept scores need a stable contact ID: set Contact ID Field.',
+			});
+		}
+	}
+	const store = persist ? await getStore(this) : undefined;
+	const previous = store ? await store.getEngagement(ids as string[]) : new Map<string, { score: number; updatedAt: number }>();
 	const out: INodeExecutionData[] = [];
+	const saved: Array<{ contactId: string; score: number; updatedAt: number }> = [];
 	for (let i = 0; i < items.length; i++) {
 		const raw = eventsOf(items[i].json);
 		const list = Array.isArray(raw) ? (raw as IDataObject[]) : [];
+		const prior = ids[i] ? previous.get(ids[i]!) : undefined;
 		const events: EngagementEvent[] = [];
 		for (const e of list) {
 			const at = toTime(e?.[timeKey]);
-			if (at !== undefined) events.push({ type: String(e?.[typeKey] ?? ''), at });
+			// With kept scores, events already counted by an earlier run are not added again.
+			if (at !== undefined && (!prior || at > prior.updatedAt)) events.push({ type: String(e?.[typeKey] ?? ''), at });
 		}
-		const score = decayedScore(events, weights, halfLife, now);
-		out.push({ json: { ...items[i].json, engagement: { score, tier: tierOf(score, warmFrom, hotFrom), events: events.length } }, pairedItem: { item: i } });
+		let score = decayedScore(events, weights, halfLife, now);
+		if (prior) score = Math.round((score + decayForward(prior.score, prior.updatedAt, now, halfLife)) * 1000) / 1000;
+		if (persist) saved.push({ contactId: ids[i]!, score, updatedAt: now });
+		out.push({
+			json: { ...items[i].json, engagement: { score, tier: tierOf(score, warmFrom, hotFrom), events: events.length, ...(persist ? { carriedOver: prior ? true : false } : {}) } },
+			pairedItem: { item: i },
+		});
 	}
+	if (store) await store.saveEngagement(saved);
 	return [out];
 }

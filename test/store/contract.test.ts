@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 
+import { MIGRATIONS } from '../../nodes/shared/store/migrations';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import type { FrequencyCapRule, ReservationRequest } from '../../nodes/shared/store/types';
 import { consentKeyString } from '../../nodes/shared/store/types';
@@ -40,9 +41,9 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 
 	it('migrations are idempotent, and two processes migrating a new store at once both come up', async () => {
 		await store.init();
-		expect((await store.db.query<{ id: string }>('SELECT id FROM schema_migrations')).map((r) => r.id)).toEqual([
-			'001_consent_touch_inbound',
-		]);
+		expect((await store.db.query<{ id: string }>('SELECT id FROM schema_migrations ORDER BY id')).map((r) => r.id)).toEqual(
+			MIGRATIONS.map((m) => m.id),
+		);
 		const fresh = backend.config.type === 'embedded'
 			? { ...backend.config, path: backend.config.path.replace(/\.sqlite$/, '-fresh.sqlite') }
 			: { ...backend.config, schema: `${backend.config.schema}_fresh` };
@@ -54,7 +55,7 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 				.catch((e) => parentPort.postMessage('error: ' + e.message));
 		`;
 		const results = await Promise.all([0, 1].map(() => inWorker(code, { config: fresh })));
-		expect(results).toEqual([1, 1]);
+		expect(results).toEqual([MIGRATIONS.length, MIGRATIONS.length]);
 		if (fresh.type === 'postgres') await dropSchema(fresh.schema!);
 	});
 
@@ -129,6 +130,15 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect((await store.getTouches(['b1'])).get('b1')?.deliveryStatus).toBe('delivered');
 		await store.releaseTouch('b3');
 		expect((await store.getTouches(['b3'])).size).toBe(0);
+	});
+
+	it('engagement scores are kept per contact and exported', async () => {
+		await store.saveEngagement([{ contactId: 'c-eng', score: 7.5, updatedAt: T0 }, { contactId: 'c-eng2', score: 1, updatedAt: T0 }]);
+		await store.saveEngagement([{ contactId: 'c-eng', score: 9, updatedAt: T0 + 1 }]);
+		const got = await store.getEngagement(['c-eng', 'c-eng2', 'nobody']);
+		expect(got.get('c-eng')).toEqual({ score: 9, updatedAt: T0 + 1 });
+		expect(got.size).toBe(2);
+		expect((await store.exportContact('c-eng')).engagement).toHaveLength(1);
 	});
 
 	it('inbound log keeps the latest time per contact and channel', async () => {

@@ -81,4 +81,23 @@ describe('Segment node', () => {
 		expect(run.json('Segment', 0).map((j) => (j.engagement as IDataObject).tier)).toEqual(['hot', 'cold']);
 		expect((run.json('Segment', 0)[0].engagement as IDataObject).score).toBeCloseTo(11.5, 2);
 	});
+
+	it('kept scores accumulate across runs without counting the same event twice', async () => {
+		const fs = await import('node:fs');
+		const os = await import('node:os');
+		const path = await import('node:path');
+		const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-eng-')), 's.sqlite');
+		const credentials = { convergentStoreApi: { storageType: 'embedded', databasePath } };
+		const now = Date.now();
+		const node = { type: 'segment', parameters: { operation: 'engagementScore', persist: true, halfLifeDays: 14 }, credentials: { convergentStoreApi: 'Store' } };
+		const first = [{ contact: { id: 'a' }, events: [{ type: 'purchase', at: now - 1000 }] }];
+		const r1 = await runWorkflow(manualWorkflow({ items: first, node }), { credentials });
+		expect((r1.json('Segment', 0)[0].engagement as IDataObject).score).toBeCloseTo(10, 2);
+		// Same event again plus a new click: only the click is added to the carried-over score.
+		const second = [{ contact: { id: 'a' }, events: [{ type: 'purchase', at: now - 1000 }, { type: 'click', at: Date.now() + 5 }] }];
+		const r2 = await runWorkflow(manualWorkflow({ items: second, node }), { credentials });
+		const e2 = r2.json('Segment', 0)[0].engagement as IDataObject;
+		expect(e2.score).toBeCloseTo(13, 2);
+		expect(e2).toMatchObject({ events: 1, carriedOver: true });
+	});
 });

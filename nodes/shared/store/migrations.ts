@@ -96,6 +96,16 @@ CREATE TABLE IF NOT EXISTS erased_addresses (
 );
 `,
 	},
+	{
+		id: '002_engagement',
+		sql: `
+CREATE TABLE IF NOT EXISTS engagement (
+	contact_id TEXT PRIMARY KEY,
+	score DOUBLE PRECISION NOT NULL,
+	updated_at BIGINT NOT NULL
+);
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */
@@ -105,6 +115,7 @@ export const CONTACT_TABLES: Array<{ table: string; column: string; exportAs: st
 	{ table: 'consent_tokens', column: 'contact_id', exportAs: 'consentTokens' },
 	{ table: 'touches', column: 'contact_id', exportAs: 'touchRows' },
 	{ table: 'inbound', column: 'contact_id', exportAs: 'inboundRows' },
+	{ table: 'engagement', column: 'contact_id', exportAs: 'engagement' },
 ];
 
 function render(sql: string, dialect: Dialect): string {

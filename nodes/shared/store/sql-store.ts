@@ -483,6 +483,33 @@ export class SqlStore implements Store {
 		return fresh;
 	}
 
+	// ---- engagement ----------------------------------------------------------------------
+
+	async getEngagement(contactIds: string[]): Promise<Map<string, { score: number; updatedAt: number }>> {
+		const map = new Map<string, { score: number; updatedAt: number }>();
+		for (const chunk of chunks([...new Set(contactIds)], CHUNK)) {
+			const rows = await this.db.query<Row>(
+				`SELECT contact_id, score, updated_at FROM engagement WHERE contact_id IN (${placeholders(chunk.length)})`,
+				chunk,
+			);
+			for (const r of rows) map.set(String(r.contact_id), { score: Number(r.score), updatedAt: Number(r.updated_at) });
+		}
+		return map;
+	}
+
+	async saveEngagement(rows: Array<{ contactId: string; score: number; updatedAt: number }>): Promise<void> {
+		const latest = new Map(rows.map((r) => [r.contactId, r]));
+		for (const chunk of chunks([...latest.values()], CHUNK)) {
+			const params: SqlParam[] = [];
+			for (const r of chunk) params.push(r.contactId, r.score, r.updatedAt);
+			await this.db.run(
+				`INSERT INTO engagement (contact_id, score, updated_at) VALUES ${valuesList(chunk.length, 3)}
+				ON CONFLICT (contact_id) DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at`,
+				params,
+			);
+		}
+	}
+
 	// ---- data subject rights -------------------------------------------------------------
 
 	async exportContact(contactId: string): Promise<ContactExport> {

@@ -182,6 +182,10 @@ export interface Store {
 	/** Webhook de-duplication: returns the ids that were NOT seen before, and records them. */
 	markProcessed(scope: string, ids: string[]): Promise<Set<string>>;
 
+	// Engagement scores carried across runs (Segment > Engagement Score).
+	getEngagement(contactIds: string[]): Promise<Map<string, { score: number; updatedAt: number }>>;
+	saveEngagement(rows: Array<{ contactId: string; score: number; updatedAt: number }>): Promise<void>;
+
 	// Data subject rights.
 	exportContact(contactId: string): Promise<ContactExport>;
 	/** Removes personal data; leaves a non-identifying tombstone (hashed addresses) so an erased
