@@ -57,3 +57,10 @@ export class Mutex {
 		}
 	}
 }
+
+/** Inserts many rows in one multi-row VALUES statement. `tail` e.g. "ON CONFLICT (a) DO NOTHING". */
+export async function insertRows(db: SqlDb, head: string, width: number, rows: SqlParam[][], tail = ''): Promise<number> {
+	if (rows.length === 0) return 0;
+	const r = await db.run(`${head} VALUES ${valuesList(rows.length, width)} ${tail}`, rows.flat());
+	return r.changes;
+}

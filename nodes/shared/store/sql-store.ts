@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 
 import type { Channel } from '../contact';
-import { chunks, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
+import { chunks, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
 import { CONTACT_TABLES, migrate } from './migrations';
 import type {
 	ConsentEventInput,
@@ -136,22 +136,19 @@ export class SqlStore implements Store {
 				for (const e of chunk) last.set(consentKeyString(e), e);
 				const keys = [...last.values()];
 				const current = await this.consentStatesTx(tx, keys);
-				const upserts: SqlParam[] = [];
-				let count = 0;
+				const upserts: SqlParam[][] = [];
 				for (const e of keys) {
 					const existing = current.get(consentKeyString(e));
 					if (e.action === 'request' && existing?.status === 'granted') continue;
-					upserts.push(e.contactId, e.channel, e.purpose, STATUS_AFTER[e.action], e.occurredAt ?? now);
-					count++;
+					upserts.push([e.contactId, e.channel, e.purpose, STATUS_AFTER[e.action], e.occurredAt ?? now]);
 				}
-				if (count) {
-					await tx.run(
-						`INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at)
-						VALUES ${valuesList(count, 5)}
-						ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
-						upserts,
-					);
-				}
+				await insertRows(
+					tx,
+					'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at)',
+					5,
+					upserts,
+					'ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at',
+				);
 				const tokens = chunk.filter((e) => e.action === 'request' && e.confirmTokenHash);
 				if (tokens.length) {
 					const params: SqlParam[] = [];
@@ -315,7 +312,7 @@ export class SqlStore implements Store {
 		if (maxWindow > 0) {
 			const rows = await tx.query<Row>(
 				`SELECT contact_id, channel, purpose, created_at FROM touches
-				WHERE contact_id IN (${placeholders(contacts.length, 2)}) AND created_at > $1 AND status IN ('reserved', 'sent')`,
+				WHERE created_at > $1 AND contact_id IN (${placeholders(contacts.length, 2)}) AND status IN ('reserved', 'sent')`,
 				[now - maxWindow, ...contacts],
 			);
 			for (const r of rows) {
@@ -325,8 +322,7 @@ export class SqlStore implements Store {
 			}
 		}
 		const results: ReservationResult[] = [];
-		const inserts: SqlParam[] = [];
-		let insertCount = 0;
+		const inserts: SqlParam[][] = [];
 		for (const req of chunk) {
 			const prior = existing.get(req.idempotencyKey);
 			if (prior) {
@@ -369,17 +365,15 @@ export class SqlStore implements Store {
 				createdAt: now,
 				updatedAt: now,
 			});
-			inserts.push(req.idempotencyKey, req.contactId, req.channel, req.purpose, req.campaign ?? null, 'reserved', now, now);
-			insertCount++;
+			inserts.push([req.idempotencyKey, req.contactId, req.channel, req.purpose, req.campaign ?? null, 'reserved', now, now]);
 			results.push({ idempotencyKey: req.idempotencyKey, outcome: 'reserved' });
 		}
-		if (insertCount) {
-			await tx.run(
-				`INSERT INTO touches (idempotency_key, contact_id, channel, purpose, campaign, status, created_at, updated_at)
-				VALUES ${valuesList(insertCount, 8)}`,
-				inserts,
-			);
-		}
+		await insertRows(
+			tx,
+			'INSERT INTO touches (idempotency_key, contact_id, channel, purpose, campaign, status, created_at, updated_at)',
+			8,
+			inserts,
+		);
 		return results;
 	}
 
