@@ -106,6 +106,37 @@ CREATE TABLE IF NOT EXISTS engagement (
 );
 `,
 	},
+	{
+		id: '003_journey',
+		sql: `
+CREATE TABLE IF NOT EXISTS journey_state (
+	journey TEXT NOT NULL,
+	contact_id TEXT NOT NULL,
+	stage TEXT NOT NULL,
+	entered_at BIGINT NOT NULL,
+	goal_reached_at BIGINT,
+	exited_at BIGINT,
+	PRIMARY KEY (journey, contact_id)
+);
+CREATE TABLE IF NOT EXISTS journey_events (
+	journey TEXT NOT NULL,
+	event_id TEXT NOT NULL,
+	contact_id TEXT NOT NULL,
+	event TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	PRIMARY KEY (journey, event_id)
+);
+CREATE TABLE IF NOT EXISTS journey_transitions (
+	id {{id}},
+	journey TEXT NOT NULL,
+	contact_id TEXT NOT NULL,
+	from_stage TEXT,
+	to_stage TEXT NOT NULL,
+	at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journey_transitions_journey ON journey_transitions (journey, contact_id, at);
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */
@@ -116,6 +147,9 @@ export const CONTACT_TABLES: Array<{ table: string; column: string; exportAs: st
 	{ table: 'touches', column: 'contact_id', exportAs: 'touchRows' },
 	{ table: 'inbound', column: 'contact_id', exportAs: 'inboundRows' },
 	{ table: 'engagement', column: 'contact_id', exportAs: 'engagement' },
+	{ table: 'journey_state', column: 'contact_id', exportAs: 'journeyStates' },
+	{ table: 'journey_events', column: 'contact_id', exportAs: 'journeyEvents' },
+	{ table: 'journey_transitions', column: 'contact_id', exportAs: 'journeyTransitions' },
 ];
 
 function render(sql: string, dialect: Dialect): string {

@@ -186,6 +186,16 @@ export interface Store {
 	getEngagement(contactIds: string[]): Promise<Map<string, { score: number; updatedAt: number }>>;
 	saveEngagement(rows: Array<{ contactId: string; score: number; updatedAt: number }>): Promise<void>;
 
+	// Journeys (Journey node). `apply` is the journey core's transition function.
+	trackJourneyEvents<R extends { state: JourneyStateRow }>(
+		journey: string,
+		events: Array<{ eventId: string; contactId: string; event: string; at: number }>,
+		apply: (state: JourneyStateRow | undefined, event: string, at: number) => R,
+	): Promise<Array<{ duplicate: true } | { duplicate: false; result: R }>>;
+	getJourneyStates(journey: string, contactIds: string[]): Promise<Map<string, JourneyStateRow>>;
+	getJourneyTransitions(journey: string, contactId?: string): Promise<JourneyTransitionRow[]>;
+	getAllJourneyStates(journey: string): Promise<Array<JourneyStateRow & { contactId: string }>>;
+
 	// Data subject rights.
 	exportContact(contactId: string): Promise<ContactExport>;
 	/** Removes personal data; leaves a non-identifying tombstone (hashed addresses) so an erased
@@ -201,4 +211,18 @@ export function consentKeyString(key: ConsentKey): string {
 
 export function inboundKeyString(contactId: string, channel: Channel): string {
 	return `${contactId}\u0000${channel}`;
+}
+
+export interface JourneyStateRow {
+	stage: string;
+	enteredAt: number;
+	goalReachedAt?: number;
+	exitedAt?: number;
+}
+
+export interface JourneyTransitionRow {
+	contactId: string;
+	fromStage: string | null;
+	toStage: string;
+	at: number;
 }

@@ -1,0 +1,206 @@
+import { createHash } from 'node:crypto';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { compileFieldPath } from '../shared/n8n/field-path';
+import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+import { applyEvent, DEFAULT_STAGES, DefinitionError, funnel, validateDefinition, type JourneyDefinition } from '../shared/journey/journey';
+import { funnelHtml, funnelSvg } from '../shared/journey/report';
+import { toTime } from '../shared/segment/rules';
+
+const configuredOutputs = (parameters: IDataObject) => {
+	if (parameters.operation !== 'routeByStage') return [{ type: 'main' }];
+	const stages = String(parameters.stages ?? 'Awareness, Interest, Consideration, Conversion, Loyalty, Advocacy')
+		.split(',')
+		.map((s) => s.trim())
+		.filter((s) => s !== '');
+	return [...stages.map((s) => ({ type: 'main', displayName: s })), { type: 'main', displayName: 'Not in Journey' }];
+};
+
+export class Journey implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Journey',
+		name: 'journey',
+		icon: { light: 'file:journey.svg', dark: 'file:journey.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"] + ": " + $parameter["journeyName"]}}',
+		description: 'Track each contact\'s customer-journey stage, route by stage and report the funnel',
+		defaults: { name: 'Journey' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: `={{(${configuredOutputs})($parameter)}}`,
+		credentials: [{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' }],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Funnel Report', value: 'funnelReport', action: 'Report the journey funnel' },
+					{ name: 'Get Contact Journey', value: 'getContactJourney', action: 'Get a contact s journey path' },
+					{ name: 'Route by Stage', value: 'routeByStage', action: 'Route contacts by their journey stage' },
+					{ name: 'Track Event', value: 'trackEvent', action: 'Track an event and move the contact s stage' },
+				],
+				default: 'trackEvent',
+			},
+			{ displayName: 'Journey Name', name: 'journeyName', type: 'string', default: 'Customer Journey', required: true, description: 'Several journeys can live in one store, by name' },
+			{ displayName: 'Stages', name: 'stages', type: 'string', default: DEFAULT_STAGES.join(', '), description: 'Stage names in order, comma-separated' },
+			{
+				displayName: 'Moves',
+				name: 'moves',
+				type: 'fixedCollection',
+				typeOptions: { multipleValues: true },
+				placeholder: 'Add Move',
+				default: { move: [{ event: 'clicked', stage: 'Interest' }, { event: 'purchased', stage: 'Conversion' }] },
+				description: 'Which event moves a contact to which stage',
+				displayOptions: { show: { operation: ['trackEvent'] } },
+				options: [
+					{
+						displayName: 'Move',
+						name: 'move',
+						values: [
+							{ displayName: 'Event', name: 'event', type: 'string', default: '', placeholder: 'clicked' },
+							{ displayName: 'To Stage', name: 'stage', type: 'string', default: '', placeholder: 'Interest' },
+						],
+					},
+				],
+			},
+			{ displayName: 'Allow Moving Backwards', name: 'allowBackwards', type: 'boolean', default: false, description: 'Whether an event may move a contact to an earlier stage', displayOptions: { show: { operation: ['trackEvent'] } } },
+			{ displayName: 'Goal Stage', name: 'goalStage', type: 'string', default: 'Conversion', description: 'Reaching it (or a later stage) sets goalReached, once per contact', displayOptions: { show: { operation: ['trackEvent'] } } },
+			{ displayName: 'Exit Events', name: 'exitEvents', type: 'string', default: 'unsubscribed', description: 'Comma-separated events that take a contact out of the journey', displayOptions: { show: { operation: ['trackEvent'] } } },
+			{ displayName: 'Max Days in a Stage', name: 'maxDaysInStage', type: 'number', default: 0, description: 'Contacts longer than this in a stage are marked overdue (0 = no limit)', displayOptions: { show: { operation: ['trackEvent'] } } },
+			{ displayName: 'Contact ID Field', name: 'contactIdField', type: 'string', default: 'contact.id', displayOptions: { show: { operation: ['trackEvent', 'routeByStage', 'getContactJourney'] } } },
+			{ displayName: 'Event Field', name: 'eventField', type: 'string', default: 'event.type', displayOptions: { show: { operation: ['trackEvent'] } } },
+			{ displayName: 'Event ID Field', name: 'eventIdField', type: 'string', default: 'event.id', description: 'A re-delivered event with the same ID is recorded once. Without one, contact + event + time is used.', displayOptions: { show: { operation: ['trackEvent'] } } },
+			{ displayName: 'Event Time Field', name: 'eventTimeField', type: 'string', default: 'event.at', description: 'ISO date or epoch; now when missing', displayOptions: { show: { operation: ['trackEvent'] } } },
+			{ displayName: 'Include HTML Report', name: 'includeHtml', type: 'boolean', default: false, description: 'Whether to add a self-contained HTML report with the chart and table', displayOptions: { show: { operation: ['funnelReport'] } } },
+		],
+	};
+
+	methods = { credentialTest: { convergentStoreApiTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const operation = this.getNodeParameter('operation', 0) as string;
+		const name = String(this.getNodeParameter('journeyName', 0)).trim();
+		const stages = String(this.getNodeParameter('stages', 0)).split(',').map((s) => s.trim()).filter((s) => s !== '');
+		const store = await getStore(this);
+		const idField = operation === 'funnelReport' ? '' : (this.getNodeParameter('contactIdField', 0) as string);
+		const idOf = compileFieldPath(idField || 'contact.id');
+		const contactId = (i: number) => {
+			const v = idOf(items[i].json);
+			if (v === undefined || v === null || v === '') {
+				throw new NodeOperationError(this.getNode(), `No contact ID at "${idField}" (found ${JSON.stringify(v) ?? 'nothing'})`, { itemIndex: i, description: 'Set Contact ID Field to where your items keep the contact\'s ID.' });
+			}
+			return String(v);
+		};
+
+		if (operation === 'trackEvent') {
+			const moves = ((this.getNodeParameter('moves', 0, {}) as IDataObject).move as IDataObject[] | undefined) ?? [];
+			let def: JourneyDefinition;
+			try {
+				def = validateDefinition({
+					name,
+					stages,
+					moves: Object.fromEntries(moves.map((m) => [String(m.event).trim(), String(m.stage).trim()])),
+					allowBackwards: this.getNodeParameter('allowBackwards', 0) as boolean,
+					goalStage: String(this.getNodeParameter('goalStage', 0, '')).trim() || undefined,
+					exitEvents: String(this.getNodeParameter('exitEvents', 0, '')).split(',').map((s) => s.trim()).filter(Boolean),
+					maxDaysInStage: this.getNodeParameter('maxDaysInStage', 0, 0) as number,
+				});
+			} catch (error) {
+				throw new NodeOperationError(this.getNode(), (error as Error).message, {
+					description: error instanceof DefinitionError ? 'Fix the journey definition; no event was recorded.' : undefined,
+				});
+			}
+			const eventOf = compileFieldPath(this.getNodeParameter('eventField', 0) as string);
+			const eventIdOf = compileFieldPath(this.getNodeParameter('eventIdField', 0) as string);
+			const timeOf = compileFieldPath(this.getNodeParameter('eventTimeField', 0) as string);
+			const now = Date.now();
+			const events = items.map((item, i) => {
+				const event = eventOf(item.json);
+				if (typeof event !== 'string' || event.trim() === '') {
+					throw new NodeOperationError(this.getNode(), `No event name at "${this.getNodeParameter('eventField', 0)}" (found ${JSON.stringify(event) ?? 'nothing'})`, { itemIndex: i });
+				}
+				const id = contactId(i);
+				const at = toTime(timeOf(item.json)) ?? now;
+				const rawId = eventIdOf(item.json);
+				const eventId = rawId === undefined || rawId === null || rawId === ''
+					? createHash('sha256').update(`${id}\u0000${event}\u0000${at}`).digest('hex').slice(0, 32)
+					: String(rawId);
+				return { eventId, contactId: id, event: event.trim(), at };
+			});
+			const results = await store.trackJourneyEvents(name, events, (state, event, at) => applyEvent(def, state, event, at));
+			return [
+				results.map((r, i) => ({
+					json: {
+						...items[i].json,
+						journey: r.duplicate
+							? { name, eventId: events[i].eventId, duplicate: true }
+							: {
+									name,
+									eventId: events[i].eventId,
+									duplicate: false,
+									previousStage: r.result.previousStage,
+									currentStage: r.result.currentStage,
+									moved: r.result.moved,
+									goalReached: r.result.goalReached,
+									exited: r.result.exited,
+									timeInPreviousStageHours: r.result.timeInPreviousStageMs === null ? null : Math.round((r.result.timeInPreviousStageMs / 3600_000) * 100) / 100,
+									overdue: r.result.overdue,
+									...(r.result.ignored ? { ignored: r.result.ignored } : {}),
+								},
+					},
+					pairedItem: { item: i },
+				})),
+			];
+		}
+
+		if (operation === 'routeByStage') {
+			const ids = items.map((_, i) => contactId(i));
+			const states = await store.getJourneyStates(name, ids);
+			const outputs: INodeExecutionData[][] = Array.from({ length: stages.length + 1 }, () => []);
+			ids.forEach((id, i) => {
+				const st = states.get(id);
+				const idx = st && st.exitedAt === undefined ? stages.indexOf(st.stage) : -1;
+				outputs[idx === -1 ? stages.length : idx].push({ json: { ...items[i].json, journeyStage: st?.stage ?? null, journeyExited: st?.exitedAt !== undefined }, pairedItem: { item: i } });
+			});
+			return outputs;
+		}
+
+		if (operation === 'getContactJourney') {
+			const out: INodeExecutionData[] = [];
+			for (let i = 0; i < items.length; i++) {
+				const id = contactId(i);
+				const path = await store.getJourneyTransitions(name, id);
+				const st = (await store.getJourneyStates(name, [id])).get(id);
+				out.push({
+					json: {
+						contactId: id,
+						journey: name,
+						currentStage: st?.stage ?? null,
+						exited: st?.exitedAt !== undefined,
+						goalReachedAt: st?.goalReachedAt ? new Date(st.goalReachedAt).toISOString() : null,
+						path: path.map((t) => ({ from: t.fromStage, to: t.toStage, at: new Date(t.at).toISOString() })),
+					},
+					pairedItem: { item: i },
+				});
+			}
+			return [out];
+		}
+
+		// funnelReport: one item for the whole journey.
+		const def = { name, stages, moves: {}, allowBackwards: false, exitEvents: [], maxDaysInStage: 0 };
+		const report = funnel(def, await store.getJourneyTransitions(name), await store.getAllJourneyStates(name));
+		const generatedAt = new Date().toISOString();
+		const binary: INodeExecutionData['binary'] = {
+			chart: await this.helpers.prepareBinaryData(Buffer.from(funnelSvg(name, report), 'utf8'), 'funnel.svg', 'image/svg+xml'),
+		};
+		if (this.getNodeParameter('includeHtml', 0, false)) {
+			binary.report = await this.helpers.prepareBinaryData(Buffer.from(funnelHtml(name, report, generatedAt), 'utf8'), 'funnel.html', 'text/html');
+		}
+		return [[{ json: { journey: name, generatedAt, stages: report as unknown as IDataObject[] }, binary, pairedItem: items.map((_, i) => ({ item: i })) }]];
+	}
+}
