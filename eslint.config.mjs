@@ -70,6 +70,10 @@ export default [
 			'n8n-nodes-base/node-class-description-inputs-wrong-regular-node': 'off',
 			'n8n-nodes-base/node-class-description-inputs-wrong-trigger-node': 'off',
 			'n8n-nodes-base/node-class-description-outputs-wrong': 'off',
+			// Touchpoint Trigger: Meta and Twilio webhooks are registered by the user in the
+			// provider's console (the node answers Meta's verification GET itself); the webhook
+			// credentials (app secret, auth token) give no API to register them per workflow.
+			'@n8n/community-nodes/webhook-lifecycle-complete': 'off',
 		},
 	},
 	{

@@ -91,7 +91,7 @@ export function useTempUserFolder(): string {
 	return process.env.N8N_USER_FOLDER;
 }
 
-function buildAdditionalData(
+export function buildAdditionalData(
 	hooks: ExecutionLifecycleHooks,
 	credentialsHelper: HarnessCredentialsHelper,
 	executionId: string,

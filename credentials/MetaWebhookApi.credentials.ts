@@ -1,0 +1,31 @@
+import type { Icon, ICredentialType, INodeProperties } from 'n8n-workflow';
+
+/** What Meta's webhooks need: the app secret (signatures) and the verify token (subscription). */
+export class MetaWebhookApi implements ICredentialType {
+	name = 'metaWebhookApi';
+
+	displayName = 'Meta Webhook API';
+
+	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+
+	documentationUrl = 'https://developers.facebook.com/docs/graph-api/webhooks/getting-started';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'App Secret',
+			name: 'appSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'App Dashboard > App settings > Basic > App secret. Verifies X-Hub-Signature-256 on every POST.',
+		},
+		{
+			displayName: 'Verify Token',
+			name: 'verifyToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'Any secret string; enter the same one in the webhook subscription so Meta\'s verification request is answered',
+		},
+	];
+}
