@@ -44,6 +44,8 @@ export class SmtpMock {
 		this.server = new SMTPServer({
 			authOptional: true,
 			disabledCommands: ['STARTTLS'],
+			// Pooled clients keep connections open: close them promptly when the test stops the server.
+			closeTimeout: 200,
 			logger: false,
 			onAuth: (auth, _session, cb) => {
 				if (auth.username === this.user && auth.password === this.pass) cb(null, { user: auth.username });

@@ -1,0 +1,18 @@
+import type { Icon, ICredentialType, INodeProperties } from 'n8n-workflow';
+
+/** Firebase Cloud Messaging HTTP v1 with a service-account JSON (tested by the Touchpoint node). */
+export class FcmServiceAccountApi implements ICredentialType {
+	name = 'fcmServiceAccountApi';
+
+	displayName = 'Firebase Cloud Messaging (Service Account) API';
+
+	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+
+	documentationUrl = 'https://firebase.google.com/docs/cloud-messaging/auth-server';
+
+	properties: INodeProperties[] = [
+		{ displayName: 'Service Account JSON', name: 'serviceAccountJson', type: 'string', typeOptions: { password: true, rows: 6 }, default: '', description: 'The key file from Firebase console > Project settings > Service accounts' },
+		{ displayName: 'Messages per Second', name: 'ratePerSecond', type: 'number', default: 500 },
+		{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: 'https://fcm.googleapis.com' },
+	];
+}

@@ -1,0 +1,276 @@
+import type {
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	IDataObject,
+	IExecuteFunctions,
+	INodeCredentialTestResult,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { buildRequest, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
+import { mapLimit } from '../shared/channels/limiter';
+import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
+import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
+import { compileFieldPath } from '../shared/n8n/field-path';
+import { parameterReader } from '../shared/n8n/params';
+import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+import { checkBatch, checkAddress, DEFAULT_QUIET_HOURS, defaultIdempotencyKey, type GateRequest } from '../shared/policy';
+import { properties } from './description';
+import { send, verifySmtp, type ChannelCredentials } from './transport';
+
+const CREDENTIAL_OF: Record<Channel, string> = {
+	whatsapp: 'whatsAppCloudApi',
+	messenger: 'metaPageApi',
+	instagram: 'metaPageApi',
+	sms: 'twilioMessagingApi',
+	push: 'fcmServiceAccountApi',
+	email: 'convergentSmtpApi',
+};
+const DEFAULT_RATE: Record<Channel, number> = { whatsapp: 80, messenger: 40, instagram: 40, sms: 1, push: 500, email: 20 };
+const FALL_THROUGH = new Set(['WINDOW_CLOSED', 'DEAD_TOKEN', 'INVALID_ADDRESS', 'UNSUBSCRIBED']);
+
+async function convergentSmtpApiTest(this: ICredentialTestFunctions, c: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	try {
+		await verifySmtp(c.data ?? {});
+		return { status: 'OK', message: 'The SMTP server accepted the connection' };
+	} catch (error) {
+		return { status: 'Error', message: `SMTP: ${(error as Error).message}. Check Host, Port, SSL/TLS, User and Password.` };
+	}
+}
+
+async function fcmServiceAccountApiTest(this: ICredentialTestFunctions, c: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	try {
+		const sa = JSON.parse(String(c.data?.serviceAccountJson ?? ''));
+		if (!sa.private_key || !sa.client_email || !sa.project_id) {
+			return { status: 'Error', message: 'Service Account JSON lacks private_key, client_email or project_id' };
+		}
+		return { status: 'OK', message: `Service account ${sa.client_email} for project ${sa.project_id}` };
+	} catch (error) {
+		return { status: 'Error', message: `Service Account JSON is not a Firebase service-account key file: ${(error as Error).message}` };
+	}
+}
+
+interface Pending {
+	i: number;
+	contact: Contact;
+	candidates: Channel[];
+	ci: number;
+	lastReason?: IDataObject;
+}
+
+export class Touchpoint implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Touchpoint',
+		name: 'touchpoint',
+		icon: { light: 'file:touchpoint.svg', dark: 'file:touchpoint.dark.svg' },
+		group: ['output'],
+		version: 1,
+		subtitle: '={{$parameter["channel"]}}',
+		description: 'Send over WhatsApp, Messenger, Instagram, SMS, push or email with consent, caps, windows and each channel\'s rules enforced; idempotent',
+		defaults: { name: 'Touchpoint' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Sent', 'Not Sent'],
+		credentials: [
+			{ name: 'whatsAppCloudApi', required: false },
+			{ name: 'metaPageApi', required: false },
+			{ name: 'twilioMessagingApi', required: false },
+			{ name: 'fcmServiceAccountApi', required: false, testedBy: 'fcmServiceAccountApiTest' },
+			{ name: 'convergentSmtpApi', required: false, testedBy: 'convergentSmtpApiTest' },
+			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
+		],
+		properties: [...properties.slice(0, 3), contactMappingProperty, ...properties.slice(3)],
+	};
+
+	methods = { credentialTest: { convergentStoreApiTest, convergentSmtpApiTest, fcmServiceAccountApiTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const node = this.getNode();
+		const sent: INodeExecutionData[] = [];
+		const notSent: INodeExecutionData[] = [];
+		const channelParam = this.getNodeParameter('channel', 0) as string;
+		const purpose = this.getNodeParameter('purpose', 0) as string;
+		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+		const dryRun = options.dryRun === true;
+		const maxRetries = Number(options.maxRetries ?? 5);
+		const readContact = compileContactReader(resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject));
+		const keyField = String(options.idempotencyKeyField ?? '').trim();
+		const keyOf = keyField ? compileFieldPath(keyField) : undefined;
+		const priority = channelParam === 'bestAvailable'
+			? String(this.getNodeParameter('channelPriority', 0)).split(',').map((c) => c.trim()).filter(Boolean)
+			: [channelParam];
+		for (const c of priority) if (!isChannel(c)) throw new NodeOperationError(node, `Unknown channel "${c}" in Channel Priority`, { description: 'Use whatsapp, messenger, instagram, sms, push, email.' });
+		const read = <T>(name: string, fallback: T) => parameterReader<T>(this, name, fallback);
+		const p = {
+			campaign: read('campaign', ''), text: read('text', ''), whatsappType: read('whatsappType', 'text'), templateName: read('templateName', ''),
+			templateLanguage: read('templateLanguage', 'en'), templateParameters: read('templateParameters', ''), mediaUrl: read('mediaUrl', ''),
+			messagingType: read('messagingType', 'RESPONSE'), quickReplies: read('quickReplies', ''), pushTitle: read('pushTitle', ''),
+			pushImageUrl: read('pushImageUrl', ''), pushData: read<unknown>('pushData', '{}'), pushTopic: read('pushTopic', ''), subject: read('subject', ''),
+			html: read('html', ''), unsubscribeUrl: read('unsubscribeUrl', ''), unsubscribeMailto: read('unsubscribeMailto', ''), postalAddress: read('postalAddress', ''),
+		};
+
+		// Credentials, loaded once per channel that is used.
+		const credCache = new Map<Channel, ChannelCredentials | null>();
+		const credsFor = async (channel: Channel): Promise<ChannelCredentials | null> => {
+			if (credCache.has(channel)) return credCache.get(channel)!;
+			const type = CREDENTIAL_OF[channel];
+			let result: ChannelCredentials | null = null;
+			if (node.credentials?.[type]) {
+				const data = (await this.getCredentials(type)) as IDataObject;
+				const rate = Number(options.ratePerSecond) || Number(data.ratePerSecond) || (channel === 'sms' && data.messagingServiceSid ? 10 : DEFAULT_RATE[channel]);
+				result = { type, data, key: `${type}:${node.credentials[type].id ?? node.credentials[type].name}:${data.phoneNumberId ?? data.from ?? data.messagingServiceSid ?? ''}`, ratePerSecond: rate };
+			}
+			credCache.set(channel, result);
+			return result;
+		};
+
+		const messageFor = (i: number, contact: Contact, channel: Channel): OutboundMessage => {
+			const to = channel === 'whatsapp' || channel === 'sms' || channel === 'email'
+				? (checkAddress(contact, channel).address ?? channelAddress(contact, channel) ?? '')
+				: (channelAddress(contact, channel) ?? '');
+			let data: Record<string, string> | undefined;
+			const rawData = p.pushData(i);
+			if (channel === 'push' && rawData) {
+				const parsed = typeof rawData === 'string' ? JSON.parse(rawData || '{}') : rawData;
+				data = Object.keys(parsed).length ? (parsed as Record<string, string>) : undefined;
+			}
+			const templateParams = p.templateParameters(i);
+			return {
+				channel, to, purpose, text: p.text(i),
+				whatsappType: p.whatsappType(i) as OutboundMessage['whatsappType'], templateName: p.templateName(i), templateLanguage: p.templateLanguage(i),
+				templateBodyParameters: templateParams ? templateParams.split('|').map((s) => s.trim()) : [], mediaUrl: p.mediaUrl(i),
+				messagingType: p.messagingType(i) as OutboundMessage['messagingType'], quickReplies: p.quickReplies(i) ? p.quickReplies(i).split(',').map((s) => s.trim()).filter(Boolean) : [],
+				maxSegments: Number(options.maxSegments ?? 3), title: p.pushTitle(i), imageUrl: p.pushImageUrl(i) || undefined, data, topic: p.pushTopic(i) || undefined,
+				subject: p.subject(i), html: p.html(i) || undefined, unsubscribeUrl: p.unsubscribeUrl(i) || undefined, unsubscribeMailto: p.unsubscribeMailto(i) || undefined,
+				postalAddress: p.postalAddress(i) || undefined,
+			};
+		};
+
+		const store = await getStore(this);
+		const notSentItem = (pd: Pending, info: IDataObject) =>
+			notSent.push({ json: { ...items[pd.i].json, touchpoint: { status: 'not_sent', ...info } }, pairedItem: { item: pd.i } });
+
+		let pending: Pending[] = [];
+		for (let i = 0; i < items.length; i++) {
+			try {
+				pending.push({ i, contact: readContact(items[i].json), candidates: priority as Channel[], ci: 0 });
+			} catch (error) {
+				const e = new NodeOperationError(node, (error as Error).message, { itemIndex: i, description: (error as { hint?: string }).hint });
+				if (!this.continueOnFail()) throw e;
+				notSent.push({ json: { ...items[i].json, error: e.message }, pairedItem: { item: i } });
+			}
+		}
+
+		while (pending.length) {
+			const round: Array<{ pd: Pending; channel: Channel; built: BuiltRequest; key: string; fromGuard: boolean; info?: IDataObject }> = [];
+			const next: Pending[] = [];
+			const advance = (pd: Pending, reason: IDataObject) => {
+				pd.lastReason = reason;
+				pd.ci++;
+				if (pd.ci < pd.candidates.length) next.push(pd);
+				else notSentItem(pd, reason);
+			};
+			for (const pd of pending) {
+				const channel = pd.candidates[pd.ci];
+				const multi = pd.candidates.length > 1;
+				if (multi && (!channelAddress(pd.contact, channel) || !(await credsFor(channel)))) {
+					advance(pd, { channel, reason: 'NO_ROUTE', message: `No ${channel} address or credential for this contact` });
+					continue;
+				}
+				const creds = await credsFor(channel);
+				if (!creds) {
+					throw new NodeOperationError(node, `No ${CREDENTIAL_OF[channel]} credential selected for ${channel}`, { description: 'Choose the credential for this channel on the node.' });
+				}
+				const ctx: BuildContext = {
+					apiVersion: String(creds.data.apiVersion ?? 'v21.0'), phoneNumberId: String(creds.data.phoneNumberId ?? ''),
+					accountSid: String(creds.data.accountSid ?? ''), smsFrom: String(creds.data.from ?? '') || undefined,
+					messagingServiceSid: String(creds.data.messagingServiceSid ?? '') || undefined, emailFrom: String(creds.data.fromEmail ?? '') || undefined,
+				};
+				let message: OutboundMessage;
+				try {
+					message = messageFor(pd.i, pd.contact, channel);
+				} catch (error) {
+					advance(pd, { channel, reason: 'INVALID_MESSAGE', message: `Push Data is not valid JSON: ${(error as Error).message}` });
+					continue;
+				}
+				const result = buildRequest(message, ctx);
+				if (!result.ok) {
+					advance(pd, { channel, reason: 'INVALID_MESSAGE', message: result.violations.map((v) => v.message).join(' '), violations: result.violations as unknown as IDataObject[] });
+					continue;
+				}
+				const consent = items[pd.i].json.consent as IDataObject | undefined;
+				const fromGuard = !!consent?.idempotencyKey && consent.channel === channel && consent.reserved === true;
+				const ownKey = keyOf?.(items[pd.i].json);
+				const key = fromGuard
+					? String(consent!.idempotencyKey)
+					: ownKey !== undefined && ownKey !== null && ownKey !== ''
+						? `${String(ownKey)}${multi ? `:${channel}` : ''}`
+						: defaultIdempotencyKey({ contactId: pd.contact.id, channel, purpose, campaign: p.campaign(pd.i) || undefined, content: JSON.stringify(result.built) });
+				round.push({ pd, channel, built: result.built, key, fromGuard, info: (result.built.kind === 'http' ? result.built.info : result.built.kind === 'fcm' ? result.built.info : undefined) as IDataObject | undefined });
+			}
+
+			// The consent policy, applied to every touch that Consent Guard did not reserve.
+			const now = Date.now();
+			const guarded = round.filter((r) => r.fromGuard);
+			const touches = await store.getTouches(guarded.map((r) => r.key));
+			const toGate = round.filter((r) => !r.fromGuard || !touches.has(r.key));
+			const gateRequests: GateRequest[] = toGate.map((r) => ({
+				contact: r.pd.contact, channel: r.channel, purpose, campaign: p.campaign(r.pd.i) || undefined, idempotencyKey: r.key, reserve: true,
+				messageKind: r.channel === 'whatsapp' && r.built.kind === 'http' && (r.built.request.json as IDataObject).type === 'template' ? 'template' : r.built.kind === 'http' && (r.built.request.json as IDataObject | undefined)?.messaging_type === 'MESSAGE_TAG' ? 'tagged' : 'free-form',
+			}));
+			const decisions = gateRequests.length
+				? await checkBatch(store, gateRequests, {
+					now, caps: [{ id: 'marketing-2-per-7d', max: 2, windowMs: 7 * 86400_000, purpose: 'marketing' }], quietHours: DEFAULT_QUIET_HOURS,
+					defaultZone: 'UTC', transactionalExempt: options.transactionalExempt !== false,
+				})
+				: [];
+			const ready: Array<(typeof round)[number] & { newlyReserved: boolean }> = [];
+			toGate.forEach((r, j) => {
+				const d = decisions[j];
+				if (!d.allowed) return advance(r.pd, { channel: r.channel, reason: d.reason, message: d.message, retryAt: d.retryAt ?? null });
+				if (d.deduplicated && d.previousStatus === 'sent') {
+					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true } }, pairedItem: { item: r.pd.i } });
+					return;
+				}
+				ready.push({ ...r, newlyReserved: !d.deduplicated });
+			});
+			for (const r of guarded.filter((g) => touches.has(g.key))) {
+				if (touches.get(r.key)!.status === 'sent') {
+					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true, providerMessageId: touches.get(r.key)!.providerMessageId ?? null } }, pairedItem: { item: r.pd.i } });
+				} else ready.push({ ...r, newlyReserved: false });
+			}
+
+			if (dryRun) {
+				for (const r of ready) {
+					if (r.newlyReserved) await store.releaseTouch(r.key);
+					const preview = r.built.kind === 'email' ? { email: r.built.email } : r.built.kind === 'fcm' ? { message: r.built.message } : { request: r.built.request };
+					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'dry_run', channel: r.channel, idempotencyKey: r.key, ...preview, ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
+				}
+				pending = next;
+				continue;
+			}
+
+			const outcomes = await mapLimit(ready, Number(options.concurrency ?? 20), async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries));
+			for (let k = 0; k < ready.length; k++) {
+				const r = ready[k];
+				const o = outcomes[k];
+				if (o.ok) {
+					await store.completeTouch(r.key, { status: 'sent', providerMessageId: o.providerMessageId });
+					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
+				} else {
+					await store.completeTouch(r.key, { status: 'failed', errorCode: o.error.code, errorMessage: o.error.message });
+					const info = { channel: r.channel, reason: o.error.reason ?? 'PROVIDER_ERROR', message: o.error.message, providerError: { code: o.error.code, httpStatus: o.error.httpStatus ?? null }, attempts: o.attempts };
+					if (r.pd.candidates.length > 1 && FALL_THROUGH.has(String(o.error.reason))) advance(r.pd, info);
+					else notSentItem(r.pd, info);
+				}
+			}
+			pending = next;
+		}
+		return [sent, notSent];
+	}
+}

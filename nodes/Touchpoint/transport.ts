@@ -1,0 +1,127 @@
+/**
+ * The only code in Touchpoint that talks to providers: Meta and Twilio over n8n's
+ * httpRequestWithAuthentication, FCM through @googleapis/fcm (OAuth token obtained from the
+ * service account's own token_uri), SMTP through nodemailer. Per-credential rate limit, retries
+ * with exponential backoff + jitter honouring Retry-After on 429 / 5xx / network errors;
+ * permanent errors are returned, never retried. Secrets never leave this file.
+ */
+import { createSign } from 'node:crypto';
+import { fcm } from '@googleapis/fcm';
+import nodemailer from 'nodemailer';
+import type { IExecuteFunctions, IDataObject } from 'n8n-workflow';
+
+import type { Channel } from '../shared/contact';
+import { classifyError, type ProviderError } from '../shared/channels/errors';
+import { acquire, backoffMs, pause } from '../shared/channels/limiter';
+import type { BuiltRequest } from '../shared/channels/requests';
+
+export type SendOutcome =
+	| { ok: true; providerMessageId: string; attempts: number }
+	| { ok: false; error: ProviderError; attempts: number };
+
+export interface ChannelCredentials {
+	type: string;
+	data: IDataObject;
+	/** Rate-limit key: one bucket per credential and sender. */
+	key: string;
+	ratePerSecond: number;
+}
+
+const tokens = new Map<string, { token: string; expires: number }>();
+
+async function fcmAccessToken(ctx: IExecuteFunctions, sa: Record<string, string>): Promise<string> {
+	const cacheKey = `${sa.client_email}|${sa.token_uri}`;
+	const hit = tokens.get(cacheKey);
+	if (hit && hit.expires > Date.now() + 60_000) return hit.token;
+	const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+	const now = Math.floor(Date.now() / 1000);
+	const tokenUri = sa.token_uri || 'https://oauth2.googleapis.com/token';
+	const unsigned = `${enc({ alg: 'RS256', typ: 'JWT', kid: sa.private_key_id })}.${enc({ iss: sa.client_email, scope: 'https://www.googleapis.com/auth/firebase.messaging', aud: tokenUri, iat: now, exp: now + 3600 })}`;
+	const assertion = `${unsigned}.${createSign('RSA-SHA256').update(unsigned).sign(sa.private_key, 'base64url')}`;
+	const res = (await ctx.helpers.httpRequest({
+		method: 'POST',
+		url: tokenUri,
+		body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString(),
+		headers: { 'content-type': 'application/x-www-form-urlencoded' },
+		json: true,
+	})) as { access_token: string; expires_in: number };
+	tokens.set(cacheKey, { token: res.access_token, expires: Date.now() + res.expires_in * 1000 });
+	return res.access_token;
+}
+
+const transports = new Map<string, nodemailer.Transporter>();
+
+function smtp(data: IDataObject): nodemailer.Transporter {
+	const key = `${data.host}:${data.port}:${data.user}`;
+	let t = transports.get(key);
+	if (!t) {
+		t = nodemailer.createTransport({
+			host: String(data.host),
+			port: Number(data.port),
+			secure: data.secure === true,
+			pool: true,
+			maxConnections: Number(data.maxConnections ?? 10),
+			...(data.user ? { auth: { user: String(data.user), pass: String(data.password ?? '') } } : {}),
+			tls: { rejectUnauthorized: true },
+		});
+		transports.set(key, t);
+	}
+	return t;
+}
+
+export async function verifySmtp(data: IDataObject): Promise<void> {
+	await smtp(data).verify();
+}
+
+async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials): Promise<string> {
+	if (built.kind === 'http') {
+		const base = String(creds.data.baseUrl ?? '').replace(/\/$/, '');
+		const r = built.request;
+		const response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, creds.type, {
+			method: r.method,
+			url: `${base}${r.path}`,
+			...(r.json ? { body: r.json, json: true } : { body: new URLSearchParams(r.form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, json: true }),
+		})) as IDataObject;
+		if (channel === 'whatsapp') return String(((response.messages as IDataObject[]) ?? [])[0]?.id ?? '');
+		if (channel === 'sms') return String(response.sid ?? '');
+		return String(response.message_id ?? '');
+	}
+	if (built.kind === 'fcm') {
+		const sa = JSON.parse(String(creds.data.serviceAccountJson)) as Record<string, string>;
+		const token = await fcmAccessToken(ctx, sa);
+		const client = fcm({ version: 'v1', rootUrl: `${String(creds.data.baseUrl ?? 'https://fcm.googleapis.com').replace(/\/$/, '')}/` });
+		const res = await client.projects.messages.send(
+			{ parent: `projects/${sa.project_id}`, requestBody: { message: built.message } },
+			{ headers: { Authorization: `Bearer ${token}` }, retry: false },
+		);
+		return String(res.data.name ?? '');
+	}
+	const info = await smtp(creds.data).sendMail({ ...built.email });
+	return String(info.messageId ?? '');
+}
+
+function statusAndBody(error: unknown): { status?: number; body?: unknown; retryAfter?: number } {
+	const e = error as IDataObject & { response?: IDataObject; httpCode?: string; responseCode?: number; cause?: IDataObject };
+	const response = (e.response ?? e.cause?.response) as IDataObject | undefined;
+	const headers = (response?.headers ?? {}) as IDataObject;
+	const status = Number(response?.status ?? response?.statusCode ?? e.httpCode ?? e.responseCode ?? NaN);
+	const body = response?.data ?? response?.body ?? e.description;
+	const ra = Number(typeof (headers as { get?: (n: string) => string }).get === 'function' ? (headers as unknown as Headers).get('retry-after') : headers['retry-after']);
+	return { status: Number.isFinite(status) ? status : undefined, body, retryAfter: Number.isFinite(ra) ? ra : undefined };
+}
+
+export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number): Promise<SendOutcome> {
+	for (let n = 0; ; n++) {
+		await acquire(creds.key, creds.ratePerSecond);
+		try {
+			return { ok: true, providerMessageId: await attempt(ctx, channel, built, creds), attempts: n + 1 };
+		} catch (error) {
+			const { status, body, retryAfter } = statusAndBody(error);
+			const classified = classifyError(channel, status, body);
+			if (!classified.retryable || n >= maxRetries) return { ok: false, error: classified, attempts: n + 1 };
+			const wait = backoffMs(n, retryAfter);
+			if (status === 429) pause(creds.key, wait);
+			await new Promise((r) => setTimeout(r, wait));
+		}
+	}
+}

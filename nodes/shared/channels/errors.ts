@@ -1,0 +1,63 @@
+/**
+ * Provider errors -> what to do: retry (rate limits, 5xx, network) or not, a stable code, a
+ * reason the "best available" fallback understands, and a sentence for the marketer.
+ */
+import type { Channel } from '../contact';
+
+export interface ProviderError {
+	retryable: boolean;
+	code: string;
+	/** WINDOW_CLOSED and DEAD_TOKEN make "best available" try the next channel. */
+	reason?: 'WINDOW_CLOSED' | 'DEAD_TOKEN' | 'RATE_LIMITED' | 'INVALID_ADDRESS' | 'UNSUBSCRIBED' | 'AUTH' | 'TEMPLATE' | 'REJECTED';
+	message: string;
+	httpStatus?: number;
+}
+
+type J = Record<string, any>;
+
+export function classifyError(channel: Channel, status: number | undefined, body: unknown): ProviderError {
+	const b = (typeof body === 'string' ? safeJson(body) : body) as J | undefined;
+	if (status === undefined) return { retryable: true, code: 'NETWORK', message: 'The provider could not be reached (network error)' };
+	if (channel === 'whatsapp' || channel === 'messenger' || channel === 'instagram') {
+		const e = b?.error ?? {};
+		const code = Number(e.code);
+		const detail = e.error_data?.details ?? e.message ?? '';
+		if (code === 131047 || (code === 10 && e.error_subcode === 2018278)) return { retryable: false, code: String(code), reason: 'WINDOW_CLOSED', httpStatus: status, message: `Outside the 24 h window (${code}): send an approved template (WhatsApp) or use the HUMAN_AGENT tag` };
+		if (code === 130429 || code === 131056 || code === 4 || code === 80007 || status === 429) return { retryable: true, code: String(code || 429), reason: 'RATE_LIMITED', httpStatus: status, message: `Rate limit (${code || 429}): retried with backoff` };
+		if (code === 190 || status === 401) return { retryable: false, code: String(code || 401), reason: 'AUTH', httpStatus: status, message: 'The access token is invalid or expired: update the credential' };
+		if (code === 132000 || code === 132001 || code === 132012) return { retryable: false, code: String(code), reason: 'TEMPLATE', httpStatus: status, message: `Template problem (${code}): ${detail}` };
+		if (code === 131026 || code === 131030) return { retryable: false, code: String(code), reason: 'INVALID_ADDRESS', httpStatus: status, message: `The recipient cannot receive this message (${code})` };
+		if (code === 131049) return { retryable: false, code: '131049', reason: 'REJECTED', httpStatus: status, message: 'Meta limited marketing messages to this user (131049): try later or another channel' };
+		if (status >= 500) return { retryable: true, code: String(code || status), httpStatus: status, message: `Provider error ${status}: retried` };
+		return { retryable: false, code: String(code || status), reason: 'REJECTED', httpStatus: status, message: `Rejected (${code || status}): ${detail}` };
+	}
+	if (channel === 'sms') {
+		const code = Number(b?.code);
+		if (status === 429 || code === 20429) return { retryable: true, code: String(code || 429), reason: 'RATE_LIMITED', httpStatus: status, message: 'Twilio rate limit: retried with backoff' };
+		if (code === 21211 || code === 21614) return { retryable: false, code: String(code), reason: 'INVALID_ADDRESS', httpStatus: status, message: `Invalid phone number (${code})` };
+		if (code === 21610) return { retryable: false, code: '21610', reason: 'UNSUBSCRIBED', httpStatus: status, message: 'The person replied STOP to this sender (21610): do not text them' };
+		if (status === 401 || code === 20003) return { retryable: false, code: String(code || 401), reason: 'AUTH', httpStatus: status, message: 'Twilio rejected the Account SID / Auth Token: update the credential' };
+		if (status >= 500) return { retryable: true, code: String(status), httpStatus: status, message: `Twilio error ${status}: retried` };
+		return { retryable: false, code: String(code || status), reason: 'REJECTED', httpStatus: status, message: `Rejected by Twilio (${code || status}): ${b?.message ?? ''}` };
+	}
+	if (channel === 'push') {
+		const e = b?.error ?? {};
+		const fcmCode = (e.details ?? []).find((d: J) => d.errorCode)?.errorCode ?? e.status;
+		if (fcmCode === 'UNREGISTERED' || status === 404) return { retryable: false, code: 'UNREGISTERED', reason: 'DEAD_TOKEN', httpStatus: status, message: 'The push token is no longer valid (UNREGISTERED): stop using it' };
+		if (fcmCode === 'QUOTA_EXCEEDED' || status === 429) return { retryable: true, code: 'QUOTA_EXCEEDED', reason: 'RATE_LIMITED', httpStatus: status, message: 'FCM quota exceeded: retried with backoff' };
+		if (fcmCode === 'UNAVAILABLE' || fcmCode === 'INTERNAL' || status >= 500) return { retryable: true, code: String(fcmCode ?? status), httpStatus: status, message: `FCM ${fcmCode ?? status}: retried` };
+		if (status === 401 || status === 403) return { retryable: false, code: String(fcmCode ?? status), reason: 'AUTH', httpStatus: status, message: 'FCM refused the service account: check the credential' };
+		return { retryable: false, code: String(fcmCode ?? status), reason: 'REJECTED', httpStatus: status, message: `FCM rejected the message: ${e.message ?? ''}` };
+	}
+	// email: SMTP reply codes
+	if (status >= 500) return { retryable: false, code: String(status), reason: status === 550 ? 'INVALID_ADDRESS' : 'REJECTED', httpStatus: status, message: `The mail server refused the message (${status})` };
+	return { retryable: true, code: String(status), httpStatus: status, message: `Temporary mail server error (${status}): retried` };
+}
+
+function safeJson(text: string): unknown {
+	try {
+		return JSON.parse(text);
+	} catch {
+		return undefined;
+	}
+}

@@ -1,0 +1,44 @@
+/**
+ * Each channel's hard limits and the checks on a message's content, in one home: Touchpoint
+ * validates before a request leaves, AI Content validates generated copy with the same code.
+ */
+import { smsInfo, SMS_LIMITS } from './sms';
+import type { Violation } from './violations';
+
+export const TEXT_LIMITS = {
+	whatsappText: 4096,
+	whatsappTemplateBody: 1024,
+	messenger: 2000,
+	instagram: 1000,
+	quickReplyTitle: 20,
+	quickReplies: 13,
+	pushPayloadBytes: 4096,
+	emailSubjectRecommended: 78,
+} as const;
+
+const chars = (s: string) => [...s].length;
+
+export function checkText(channel: 'whatsapp' | 'messenger' | 'instagram', text: string): Violation[] {
+	const max = channel === 'whatsapp' ? TEXT_LIMITS.whatsappText : channel === 'messenger' ? TEXT_LIMITS.messenger : TEXT_LIMITS.instagram;
+	if (!text || !text.trim()) return [{ code: 'EMPTY_TEXT', field: 'text', message: 'The message text is empty' }];
+	const n = chars(text);
+	return n > max ? [{ code: 'TEXT_TOO_LONG', field: 'text', message: `The text has ${n} characters; ${channel} allows ${max}. Shorten it.` }] : [];
+}
+
+export function checkSms(text: string, maxSegments: number): Violation[] {
+	if (!text || !text.trim()) return [{ code: 'EMPTY_TEXT', field: 'text', message: 'The SMS text is empty' }];
+	const info = smsInfo(text);
+	const out: Violation[] = [];
+	if (info.characters > SMS_LIMITS.providerMaxChars) {
+		out.push({ code: 'SMS_TOO_LONG', field: 'text', message: `The SMS has ${info.characters} characters; providers accept at most ${SMS_LIMITS.providerMaxChars}.` });
+	}
+	if (maxSegments > 0 && info.segments > maxSegments) {
+		const why = info.encoding === 'UCS-2' ? ` It is UCS-2 because of ${info.nonGsmCharacters.map((c) => JSON.stringify(c)).join(' ')}: replacing them makes segments of 153 characters instead of 67.` : '';
+		out.push({ code: 'TOO_MANY_SEGMENTS', field: 'text', message: `The SMS needs ${info.segments} ${info.encoding} segments; Max Segments is ${maxSegments}.${why}` });
+	}
+	return out;
+}
+
+export function payloadBytes(message: unknown): number {
+	return Buffer.byteLength(JSON.stringify(message), 'utf8');
+}

@@ -1,0 +1,180 @@
+/**
+ * Provider requests, built exactly as each API documents them, from one channel-neutral message.
+ * Pure: the transport sends what these return; Dry Run returns them.
+ */
+import type { Channel } from '../contact';
+import { checkSms, checkText, payloadBytes, TEXT_LIMITS } from './limits';
+import { smsInfo } from './sms';
+import type { Violation } from './violations';
+
+export interface OutboundMessage {
+	channel: Channel;
+	/** Channel address: E.164 phone, PSID, IGSID, FCM token or topic, e-mail. */
+	to: string;
+	purpose: string;
+	text?: string;
+	/** WhatsApp */
+	whatsappType?: 'text' | 'template' | 'image' | 'document';
+	templateName?: string;
+	templateLanguage?: string;
+	templateBodyParameters?: string[];
+	mediaUrl?: string;
+	caption?: string;
+	filename?: string;
+	/** Messenger / Instagram */
+	messagingType?: 'RESPONSE' | 'UPDATE' | 'MESSAGE_TAG';
+	quickReplies?: string[];
+	/** SMS */
+	maxSegments?: number;
+	statusCallback?: string;
+	/** Push */
+	title?: string;
+	imageUrl?: string;
+	data?: Record<string, string>;
+	topic?: string;
+	/** Email */
+	subject?: string;
+	html?: string;
+	from?: string;
+	replyTo?: string;
+	unsubscribeUrl?: string;
+	unsubscribeMailto?: string;
+	postalAddress?: string;
+}
+
+export interface HttpRequestSpec {
+	method: 'POST';
+	/** Relative to the credential's base URL. */
+	path: string;
+	json?: Record<string, unknown>;
+	form?: Record<string, string>;
+}
+
+export interface EmailSpec {
+	from: string;
+	to: string;
+	replyTo?: string;
+	subject: string;
+	text: string;
+	html?: string;
+	headers: Record<string, string>;
+}
+
+export type BuiltRequest =
+	| { kind: 'http'; request: HttpRequestSpec; info?: Record<string, unknown> }
+	| { kind: 'fcm'; message: Record<string, unknown>; info: { payloadBytes: number } }
+	| { kind: 'email'; email: EmailSpec };
+
+export interface BuildContext {
+	apiVersion: string;
+	phoneNumberId?: string;
+	accountSid?: string;
+	smsFrom?: string;
+	messagingServiceSid?: string;
+	emailFrom?: string;
+}
+
+export type BuildResult = { ok: true; built: BuiltRequest } | { ok: false; violations: Violation[] };
+
+const stripTags = (html: string) =>
+	html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, '').replace(/<br\s*\/?>/gi, '\n').replace(/<\/p>/gi, '\n\n').replace(/<[^>]+>/g, '').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/\n{3,}/g, '\n\n').trim();
+
+export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult {
+	const fail = (violations: Violation[]): BuildResult => ({ ok: false, violations });
+	switch (m.channel) {
+		case 'whatsapp': {
+			const type = m.whatsappType ?? 'text';
+			const to = m.to.replace(/^\+/, '');
+			const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to };
+			let json: Record<string, unknown>;
+			if (type === 'text') {
+				const v = checkText('whatsapp', m.text ?? '');
+				if (v.length) return fail(v);
+				json = { ...base, type: 'text', text: { preview_url: /https?:\/\//.test(m.text ?? ''), body: m.text } };
+			} else if (type === 'template') {
+				if (!m.templateName) return fail([{ code: 'NO_TEMPLATE', field: 'templateName', message: 'Template Name is empty: use the name of an approved template' }]);
+				const params = m.templateBodyParameters ?? [];
+				const bodyChars = params.join('').length;
+				if (bodyChars > TEXT_LIMITS.whatsappTemplateBody) return fail([{ code: 'TEMPLATE_TOO_LONG', field: 'templateBodyParameters', message: `Template parameters total ${bodyChars} characters; a template body allows ${TEXT_LIMITS.whatsappTemplateBody}` }]);
+				json = {
+					...base,
+					type: 'template',
+					template: {
+						name: m.templateName,
+						language: { code: m.templateLanguage || 'en' },
+						...(params.length ? { components: [{ type: 'body', parameters: params.map((text) => ({ type: 'text', text })) }] } : {}),
+					},
+				};
+			} else {
+				if (!m.mediaUrl) return fail([{ code: 'NO_MEDIA', field: 'mediaUrl', message: 'Media URL is empty' }]);
+				json = { ...base, type, [type]: { link: m.mediaUrl, ...(m.caption ? { caption: m.caption } : {}), ...(type === 'document' && m.filename ? { filename: m.filename } : {}) } };
+			}
+			return { ok: true, built: { kind: 'http', request: { method: 'POST', path: `/${ctx.apiVersion}/${ctx.phoneNumberId}/messages`, json } } };
+		}
+		case 'messenger':
+		case 'instagram': {
+			const v = checkText(m.channel, m.text ?? '');
+			const replies = m.quickReplies ?? [];
+			if (replies.length > TEXT_LIMITS.quickReplies) v.push({ code: 'TOO_MANY_QUICK_REPLIES', field: 'quickReplies', message: `${replies.length} quick replies; at most ${TEXT_LIMITS.quickReplies}` });
+			for (const r of replies) if ([...r].length > TEXT_LIMITS.quickReplyTitle) v.push({ code: 'QUICK_REPLY_TOO_LONG', field: 'quickReplies', message: `Quick reply "${r}" is longer than ${TEXT_LIMITS.quickReplyTitle} characters` });
+			const type = m.messagingType ?? 'RESPONSE';
+			if (type === 'MESSAGE_TAG' && m.purpose === 'marketing') v.push({ code: 'TAG_NOT_FOR_PROMOTION', field: 'messagingType', message: 'Message tags never carry promotions: a marketing message outside the 24 h window cannot be sent' });
+			if (v.length) return fail(v);
+			const message: Record<string, unknown> = { text: m.text };
+			if (replies.length) message.quick_replies = replies.map((title) => ({ content_type: 'text', title, payload: title.toUpperCase().replace(/[^A-Z0-9]+/g, '_') }));
+			const json: Record<string, unknown> = { recipient: { id: m.to }, messaging_type: type, message };
+			if (type === 'MESSAGE_TAG') json.tag = 'HUMAN_AGENT';
+			return { ok: true, built: { kind: 'http', request: { method: 'POST', path: `/${ctx.apiVersion}/me/messages`, json } } };
+		}
+		case 'sms': {
+			const v = checkSms(m.text ?? '', m.maxSegments ?? 0);
+			if (!/^\+[1-9]\d{6,14}$/.test(m.to)) v.push({ code: 'INVALID_ADDRESS', field: 'to', message: `"${m.to}" is not an E.164 number` });
+			if (!ctx.smsFrom && !ctx.messagingServiceSid) v.push({ code: 'NO_SENDER', field: 'from', message: 'The Twilio credential has neither a From number nor a Messaging Service SID' });
+			if (v.length) return fail(v);
+			const form: Record<string, string> = { To: m.to, Body: m.text! };
+			if (ctx.messagingServiceSid) form.MessagingServiceSid = ctx.messagingServiceSid;
+			else form.From = ctx.smsFrom!;
+			if (m.statusCallback) form.StatusCallback = m.statusCallback;
+			const info = smsInfo(m.text!);
+			return { ok: true, built: { kind: 'http', request: { method: 'POST', path: `/2010-04-01/Accounts/${ctx.accountSid}/Messages.json`, form }, info: { encoding: info.encoding, segments: info.segments } } };
+		}
+		case 'push': {
+			const message: Record<string, unknown> = m.topic ? { topic: m.topic } : { token: m.to };
+			if (!m.title && !m.text) return fail([{ code: 'EMPTY_PUSH', field: 'title', message: 'A push needs a title or a body' }]);
+			message.notification = { ...(m.title ? { title: m.title } : {}), ...(m.text ? { body: m.text } : {}), ...(m.imageUrl ? { image: m.imageUrl } : {}) };
+			if (m.data) {
+				const bad = Object.entries(m.data).find(([, v]) => typeof v !== 'string');
+				if (bad) return fail([{ code: 'DATA_NOT_STRING', field: 'data', message: `Push data value "${bad[0]}" must be text` }]);
+				message.data = m.data;
+			}
+			const bytes = payloadBytes(message);
+			if (bytes > TEXT_LIMITS.pushPayloadBytes) return fail([{ code: 'PAYLOAD_TOO_LARGE', field: 'data', message: `The push payload is ${bytes} bytes; FCM allows ${TEXT_LIMITS.pushPayloadBytes}` }]);
+			return { ok: true, built: { kind: 'fcm', message, info: { payloadBytes: bytes } } };
+		}
+		case 'email': {
+			const v: Violation[] = [];
+			const from = m.from || ctx.emailFrom;
+			if (!from) v.push({ code: 'NO_FROM', field: 'from', message: 'From Email is empty' });
+			if (!m.subject) v.push({ code: 'NO_SUBJECT', field: 'subject', message: 'Subject is empty' });
+			if (!m.html && !m.text) v.push({ code: 'EMPTY_EMAIL', field: 'text', message: 'The email has no body' });
+			const headers: Record<string, string> = {};
+			let text = m.text ?? stripTags(m.html ?? '');
+			let html = m.html;
+			if (m.purpose === 'marketing') {
+				if (!m.unsubscribeUrl || !/^https:\/\//.test(m.unsubscribeUrl)) v.push({ code: 'NO_ONE_CLICK_UNSUBSCRIBE', field: 'unsubscribeUrl', message: 'Marketing email needs an https one-click unsubscribe URL (RFC 8058)' });
+				if (!m.postalAddress) v.push({ code: 'NO_POSTAL_ADDRESS', field: 'postalAddress', message: 'Marketing email needs a postal address in the footer (CAN-SPAM)' });
+				if (m.unsubscribeUrl) {
+					headers['List-Unsubscribe'] = [`<${m.unsubscribeUrl}>`, ...(m.unsubscribeMailto ? [`<mailto:${m.unsubscribeMailto.replace(/^mailto:/, '')}>`] : [])].join(', ');
+					headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+				}
+				if (m.postalAddress) {
+					text = `${text}\n\n--\n${m.postalAddress}${m.unsubscribeUrl ? `\nUnsubscribe: ${m.unsubscribeUrl}` : ''}`;
+					if (html) html = `${html}\n<p style="font-size:12px;color:#666">${m.postalAddress.replace(/[<>&]/g, '')}${m.unsubscribeUrl ? ` · <a href="${m.unsubscribeUrl}">Unsubscribe</a>` : ''}</p>`;
+				}
+			}
+			if (v.length) return fail(v);
+			return { ok: true, built: { kind: 'email', email: { from: from!, to: m.to, ...(m.replyTo ? { replyTo: m.replyTo } : {}), subject: m.subject!, text, ...(html ? { html } : {}), headers } } };
+		}
+	}
+	return fail([{ code: 'UNKNOWN_CHANNEL', field: 'channel', message: `Unknown channel "${String(m.channel)}"` }]);
+}

@@ -1,0 +1,164 @@
+/**
+ * Touchpoint against the loopback provider mocks: the exact bodies/headers each provider receives,
+ * the policy before any request, idempotent re-runs, a 429 storm, best-available fallback, dry run.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { IDataObject } from 'n8n-workflow';
+
+import { openStore } from '../../nodes/shared/store';
+import type { Store } from '../../nodes/shared/store/types';
+import { manualWorkflow, runWorkflow } from '../harness';
+import { FcmMock, MetaGraphMock, SmtpMock, TwilioMock } from '../mocks';
+
+const meta = new MetaGraphMock();
+const twilio = new TwilioMock();
+const fcm = new FcmMock();
+const smtp = new SmtpMock();
+let store: Store;
+let credentials: Record<string, IDataObject>;
+const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-touch-')), 'store.sqlite');
+
+beforeAll(async () => {
+	await Promise.all([meta.start(), twilio.start(), fcm.start(), smtp.start()]);
+	store = await openStore({ type: 'embedded', path: databasePath });
+	credentials = {
+		convergentStoreApi: { storageType: 'embedded', databasePath },
+		whatsAppCloudApi: { accessToken: meta.accessToken, phoneNumberId: meta.phoneNumberId, apiVersion: 'v21.0', baseUrl: meta.baseUrl },
+		metaPageApi: { pageAccessToken: meta.accessToken, apiVersion: 'v21.0', baseUrl: meta.baseUrl },
+		twilioMessagingApi: { accountSid: twilio.accountSid, authToken: twilio.authToken, from: '+15550100000', ratePerSecond: 50, baseUrl: twilio.baseUrl },
+		fcmServiceAccountApi: { serviceAccountJson: JSON.stringify(fcm.serviceAccount()), baseUrl: fcm.baseUrl },
+		convergentSmtpApi: { host: '127.0.0.1', port: smtp.port, secure: false, user: smtp.user, password: smtp.pass, fromEmail: 'Shop <news@shop.example>' },
+	};
+});
+afterAll(async () => {
+	await Promise.all([meta.stop(), twilio.stop(), fcm.stop(), smtp.stop()]);
+});
+beforeEach(() => {
+	meta.reset();
+	twilio.reset();
+	fcm.reset();
+});
+
+const creds = { convergentStoreApi: 'Store', whatsAppCloudApi: 'WA', metaPageApi: 'Page', twilioMessagingApi: 'Twilio', fcmServiceAccountApi: 'FCM', convergentSmtpApi: 'SMTP' };
+let seq = 0;
+async function person(channels: string[], extra: IDataObject = {}) {
+	const id = `p${++seq}`;
+	const contact = { id, phone: `+3460011${String(1000 + seq).slice(-4)}`, email: `${id}@example.com`, psid: `psid-${id}`, pushToken: `tok-${id}`, timeZone: 'UTC', ...extra };
+	await store.recordConsent(channels.map((channel) => ({ contactId: id, channel: channel as never, purpose: 'marketing', action: 'grant', evidence: { source: 'test' } })));
+	return { contact };
+}
+const send = (items: IDataObject[], parameters: IDataObject) =>
+	runWorkflow(manualWorkflow({ items, node: { type: 'touchpoint', name: 'Send', parameters: { ...parameters, options: { ...(parameters.options as IDataObject), maxRetries: 8 } }, credentials: creds } }), { credentials: credentials as never });
+
+// Quiet hours are 08:00-21:00 in the contact's zone by default: pick a zone where it is daytime.
+const dayZone = (() => {
+	const h = new Date().getUTCHours();
+	return h >= 9 && h < 20 ? 'UTC' : `Etc/GMT${h < 9 ? '-' : '+'}${h < 9 ? 12 - h > 12 ? 12 : Math.min(12, 13 - h) : h - 12}`;
+})();
+
+describe('Touchpoint', () => {
+	it('WhatsApp template: the exact Cloud API body, Sent with the wamid; a re-run sends nothing (deduplicated)', async () => {
+		const a = await person(['whatsapp'], { timeZone: dayZone });
+		const params = { channel: 'whatsapp', whatsappType: 'template', templateName: 'cart_reminder', templateLanguage: 'es', templateParameters: 'Ana | 20%', campaign: 'cart' };
+		const run = await send([a], params);
+		expect(run.json('Send', 1)).toEqual([]);
+		expect(meta.requests).toHaveLength(1);
+		expect(meta.requests[0].headers.authorization).toBe(`Bearer ${meta.accessToken}`);
+		expect(meta.requests[0].body).toEqual({
+			messaging_product: 'whatsapp', recipient_type: 'individual', to: a.contact.phone.slice(1), type: 'template',
+			template: { name: 'cart_reminder', language: { code: 'es' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ana' }, { type: 'text', text: '20%' }] }] },
+		});
+		const tp = run.json('Send', 0)[0].touchpoint as IDataObject;
+		expect(tp).toMatchObject({ status: 'sent', channel: 'whatsapp', deduplicated: false });
+		expect(String(tp.providerMessageId)).toMatch(/^wamid\./);
+		expect(JSON.stringify(run.json('Send', 0))).not.toContain(meta.accessToken);
+		const again = await send([a], params);
+		expect(meta.requests).toHaveLength(1);
+		expect((again.json('Send', 0)[0].touchpoint as IDataObject).deduplicated).toBe(true);
+	});
+
+	it('free-form WhatsApp outside the 24 h window is Not Sent (WINDOW_CLOSED) and no request leaves; no consent -> NO_CONSENT', async () => {
+		const a = await person(['whatsapp'], { timeZone: dayZone });
+		const stranger = { contact: { id: 'nobody', phone: '+34600999111', timeZone: dayZone } };
+		const run = await send([a, stranger], { channel: 'whatsapp', whatsappType: 'text', text: 'Hola' });
+		expect(run.json('Send', 1).map((j) => (j.touchpoint as IDataObject).reason)).toEqual(['WINDOW_CLOSED', 'NO_CONSENT']);
+		expect(meta.requests).toHaveLength(0);
+	});
+
+	it('SMS: the exact Twilio form with basic auth, segment count; too many segments is Not Sent without a request', async () => {
+		const a = await person(['sms'], { timeZone: dayZone });
+		const b = await person(['sms'], { timeZone: dayZone });
+		const run = await send([{ ...a, msg: 'Hola Ana, 20% hoy' }, { ...b, msg: '😀'.repeat(200) }], { channel: 'sms', text: '={{ $json.msg }}', options: { maxSegments: 2 } });
+		expect(twilio.requests).toHaveLength(1);
+		expect(twilio.requests[0].body).toEqual({ To: a.contact.phone, From: '+15550100000', Body: 'Hola Ana, 20% hoy' });
+		expect(twilio.requests[0].headers.authorization).toBe('Basic ' + Buffer.from(`${twilio.accountSid}:${twilio.authToken}`).toString('base64'));
+		expect(run.json('Send', 0)[0].touchpoint).toMatchObject({ status: 'sent', segments: 1, encoding: 'GSM-7' });
+		const ns = run.json('Send', 1)[0].touchpoint as IDataObject;
+		expect(ns.reason).toBe('INVALID_MESSAGE');
+		expect(String(ns.message)).toMatch(/UCS-2 segments; Max Segments is 2/);
+	});
+
+	it('push via FCM HTTP v1 with OAuth; a dead token is Not Sent (DEAD_TOKEN)', async () => {
+		const a = await person(['push'], { timeZone: dayZone });
+		const dead = await person(['push'], { timeZone: dayZone });
+		fcm.addDeadToken(dead.contact.pushToken);
+		const run = await send([a, dead], { channel: 'push', pushTitle: 'Hi', text: 'Your cart misses you', pushData: '{"cart":"42"}' });
+		expect(fcm.tokensIssued).toBeGreaterThanOrEqual(1);
+		const sends = fcm.requests.filter((r) => r.path.endsWith('messages:send'));
+		expect(sends[0].body).toEqual({ message: { token: a.contact.pushToken, notification: { title: 'Hi', body: 'Your cart misses you' }, data: { cart: '42' } } });
+		expect(run.json('Send', 0)).toHaveLength(1);
+		expect(run.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'DEAD_TOKEN' });
+	});
+
+	it('marketing email over SMTP carries RFC 8058 one-click unsubscribe and the postal address; without them it is Not Sent', async () => {
+		const a = await person(['email']);
+		const b = await person(['email']);
+		const before = smtp.messages.length;
+		const run = await send([{ ...a, u: 'https://shop.example/u/1' }, { ...b, u: '' }], {
+			channel: 'email', subject: 'Spring offers', html: '<p>Hello <b>Ana</b></p>', unsubscribeUrl: '={{ $json.u }}', unsubscribeMailto: 'unsubscribe@shop.example', postalAddress: 'Shop SL, Calle Mayor 1, Madrid',
+		});
+		const [mail] = (await smtp.waitFor(before + 1)).slice(before);
+		expect(mail.to).toEqual([a.contact.email]);
+		expect(mail.headers.get('list-unsubscribe')?.[0]).toBe('<https://shop.example/u/1>, <mailto:unsubscribe@shop.example>');
+		expect(mail.headers.get('list-unsubscribe-post')).toEqual(['List-Unsubscribe=One-Click']);
+		expect(mail.raw).toContain('Calle Mayor 1');
+		expect(run.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE' });
+		expect(String((run.json('Send', 1)[0].touchpoint as IDataObject).message)).toContain('RFC 8058');
+	});
+
+	it('best available: falls through a dead push token and a closed WhatsApp window to SMS', async () => {
+		const a = await person(['push', 'whatsapp', 'sms'], { timeZone: dayZone });
+		fcm.addDeadToken(a.contact.pushToken);
+		const run = await send([a], { channel: 'bestAvailable', channelPriority: 'push, whatsapp, sms, email', text: 'Back in stock', pushTitle: 'News', whatsappType: 'text' });
+		expect(run.json('Send', 0)[0].touchpoint).toMatchObject({ status: 'sent', channel: 'sms' });
+		expect(meta.requests).toHaveLength(0);
+		expect(twilio.requests).toHaveLength(1);
+	});
+
+	it('dry run builds and returns the requests, sends nothing and logs nothing as sent', async () => {
+		const a = await person(['sms'], { timeZone: dayZone });
+		const run = await send([a], { channel: 'sms', text: 'Preview me', options: { dryRun: true } });
+		expect(twilio.requests).toHaveLength(0);
+		const tp = run.json('Send', 0)[0].touchpoint as IDataObject;
+		expect(tp).toMatchObject({ status: 'dry_run', segments: 1 });
+		expect((tp.request as IDataObject).form).toEqual({ To: a.contact.phone, From: '+15550100000', Body: 'Preview me' });
+		expect(JSON.stringify(tp)).not.toContain(twilio.authToken);
+		const real = await send([a], { channel: 'sms', text: 'Preview me' });
+		expect(real.json('Send', 0)[0].touchpoint).toMatchObject({ status: 'sent', deduplicated: false });
+	});
+
+	it('a 429 storm ends with every message delivered exactly once', async () => {
+		meta.setRateLimit(10);
+		const people = await Promise.all(Array.from({ length: 30 }, () => person(['whatsapp'], { timeZone: dayZone })));
+		const run = await send(people, { channel: 'whatsapp', whatsappType: 'template', templateName: 'promo', options: { ratePerSecond: 40 } });
+		expect(run.json('Send', 1)).toEqual([]);
+		expect(run.json('Send', 0)).toHaveLength(30);
+		const delivered = meta.requests.length - meta.rateLimited;
+		expect(delivered).toBe(30);
+		expect(meta.rateLimited).toBeGreaterThan(0);
+		const recipients = meta.requests.map((r) => r.body.to);
+		expect(new Set(recipients).size).toBe(30);
+	}, 60_000);
+});
