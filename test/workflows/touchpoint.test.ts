@@ -137,6 +137,21 @@ describe('Touchpoint', () => {
 		expect(twilio.requests).toHaveLength(1);
 	});
 
+	it('Messenger inside the window with quick replies; Instagram text over 1,000 characters is Not Sent', async () => {
+		const a = await person(['messenger', 'instagram'], { instagramId: 'ig-1', timeZone: dayZone });
+		meta.setLastInbound(a.contact.psid, Date.now() - 60_000);
+		await store.recordInbound([{ contactId: a.contact.id, channel: 'messenger', at: Date.now() - 60_000 }, { contactId: a.contact.id, channel: 'instagram', at: Date.now() - 60_000 }]);
+		const run = await send([a], { channel: 'messenger', text: '¿Qué día prefieres?', quickReplies: 'Lunes, Martes' });
+		expect(meta.requests[0].path).toBe('/v21.0/me/messages');
+		expect(meta.requests[0].body).toEqual({
+			recipient: { id: a.contact.psid }, messaging_type: 'RESPONSE',
+			message: { text: '¿Qué día prefieres?', quick_replies: [{ content_type: 'text', title: 'Lunes', payload: 'LUNES' }, { content_type: 'text', title: 'Martes', payload: 'MARTES' }] },
+		});
+		expect(run.json('Send', 0)[0].touchpoint).toMatchObject({ status: 'sent', channel: 'messenger' });
+		const ig = await send([a], { channel: 'instagram', text: 'x'.repeat(1001) });
+		expect(String((ig.json('Send', 1)[0].touchpoint as IDataObject).message)).toContain('1001 characters; instagram allows 1000');
+	});
+
 	it('dry run builds and returns the requests, sends nothing and logs nothing as sent', async () => {
 		const a = await person(['sms'], { timeZone: dayZone });
 		const run = await send([a], { channel: 'sms', text: 'Preview me', options: { dryRun: true } });
