@@ -27,6 +27,9 @@ export interface ChannelCredentials {
 	ratePerSecond: number;
 }
 
+/** Connection errors that prove the request never reached the provider: safe to retry. */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+
 const tokens = new Map<string, { token: string; expires: number }>();
 
 async function fcmAccessToken(ctx: IExecuteFunctions, sa: Record<string, string>): Promise<string> {
@@ -117,6 +120,15 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 			return { ok: true, providerMessageId: await attempt(ctx, channel, built, creds), attempts: n + 1 };
 		} catch (error) {
 			const { status, body, retryAfter } = statusAndBody(error);
+			const netCode = String((error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '');
+			if (status === undefined && !NEVER_SENT.has(netCode)) {
+				// The request may have reached the provider (reset, timeout): retrying could send twice.
+				return {
+					ok: false,
+					attempts: n + 1,
+					error: { retryable: false, code: netCode || 'UNKNOWN_OUTCOME', message: `The connection failed after the request may have been delivered (${netCode || 'unknown error'}); not retried to avoid a duplicate. Check the provider's message log.` },
+				};
+			}
 			const classified = classifyError(channel, status, body);
 			if (!classified.retryable || n >= maxRetries) return { ok: false, error: classified, attempts: n + 1 };
 			const wait = backoffMs(n, retryAfter);

@@ -152,6 +152,23 @@ describe('Touchpoint', () => {
 		expect(String((ig.json('Send', 1)[0].touchpoint as IDataObject).message)).toContain('1001 characters; instagram allows 1000');
 	});
 
+	it('a connection reset after the request left is not retried (no duplicate); a refused connection is', async () => {
+		const net = await import('node:net');
+		let received = 0;
+		const resetter = net.createServer((socket) => socket.once('data', () => { received++; socket.destroy(); }));
+		await new Promise<void>((r) => resetter.listen(0, '127.0.0.1', r));
+		const port = (resetter.address() as { port: number }).port;
+		const a = await person(['sms'], { timeZone: dayZone });
+		const resetCreds = { ...credentials, twilioMessagingApi: { ...credentials.twilioMessagingApi, baseUrl: `http://127.0.0.1:${port}` } };
+		const run = await runWorkflow(manualWorkflow({ items: [a], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'sms', text: 'x', options: { maxRetries: 3 } }, credentials: creds } }), { credentials: resetCreds as never });
+		expect(received).toBe(1);
+		expect(String((run.json('Send', 1)[0].touchpoint as IDataObject).message)).toContain('not retried to avoid a duplicate');
+		await new Promise<void>((r) => resetter.close(() => r()));
+		const b = await person(['sms'], { timeZone: dayZone });
+		const refused = await runWorkflow(manualWorkflow({ items: [b], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'sms', text: 'x', options: { maxRetries: 2 } }, credentials: creds } }), { credentials: resetCreds as never });
+		expect(refused.json('Send', 1)[0].touchpoint).toMatchObject({ attempts: 3 });
+	});
+
 	it('dry run builds and returns the requests, sends nothing and logs nothing as sent', async () => {
 		const a = await person(['sms'], { timeZone: dayZone });
 		const run = await send([a], { channel: 'sms', text: 'Preview me', options: { dryRun: true } });
