@@ -137,6 +137,24 @@ CREATE TABLE IF NOT EXISTS journey_transitions (
 CREATE INDEX IF NOT EXISTS journey_transitions_journey ON journey_transitions (journey, contact_id, at);
 `,
 	},
+	{
+		id: '004_ai',
+		sql: `
+CREATE TABLE IF NOT EXISTS ai_cache (
+	prompt_hash TEXT PRIMARY KEY,
+	response TEXT NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conversation_turns (
+	id {{id}},
+	contact_id TEXT NOT NULL,
+	role TEXT NOT NULL,
+	text TEXT NOT NULL,
+	at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversation_turns_contact ON conversation_turns (contact_id, at);
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */
@@ -150,6 +168,7 @@ export const CONTACT_TABLES: Array<{ table: string; column: string; exportAs: st
 	{ table: 'journey_state', column: 'contact_id', exportAs: 'journeyStates' },
 	{ table: 'journey_events', column: 'contact_id', exportAs: 'journeyEvents' },
 	{ table: 'journey_transitions', column: 'contact_id', exportAs: 'journeyTransitions' },
+	{ table: 'conversation_turns', column: 'contact_id', exportAs: 'conversation' },
 ];
 
 function render(sql: string, dialect: Dialect): string {

@@ -513,6 +513,49 @@ export class SqlStore implements Store {
 		}
 	}
 
+	// ---- AI cache and conversations ---------------------------------------------------------
+
+	async getCached(hashes: string[]): Promise<Map<string, string>> {
+		const map = new Map<string, string>();
+		for (const chunk of chunks([...new Set(hashes)], CHUNK)) {
+			const rows = await this.db.query<Row>(`SELECT prompt_hash, response FROM ai_cache WHERE prompt_hash IN (${placeholders(chunk.length)})`, chunk);
+			for (const r of rows) map.set(String(r.prompt_hash), String(r.response));
+		}
+		return map;
+	}
+
+	async putCached(entries: Array<{ hash: string; response: string }>): Promise<void> {
+		const now = Date.now();
+		const unique = [...new Map(entries.map((e) => [e.hash, e])).values()];
+		for (const chunk of chunks(unique, CHUNK)) {
+			await insertRows(this.db, 'INSERT INTO ai_cache (prompt_hash, response, created_at)', 3, chunk.map((e) => [e.hash, e.response, now]),
+				'ON CONFLICT (prompt_hash) DO UPDATE SET response = excluded.response, created_at = excluded.created_at');
+		}
+	}
+
+	async addTurns(turns: Array<{ contactId: string; role: 'user' | 'assistant'; text: string; at: number }>): Promise<void> {
+		for (const chunk of chunks(turns, CHUNK)) {
+			await insertRows(this.db, 'INSERT INTO conversation_turns (contact_id, role, text, at)', 4, chunk.map((t) => [t.contactId, t.role, t.text, t.at]));
+		}
+	}
+
+	async getTurns(contactIds: string[], limit: number): Promise<Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>> {
+		const map = new Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>();
+		for (const chunk of chunks([...new Set(contactIds)], CHUNK)) {
+			const rows = await this.db.query<Row>(
+				`SELECT contact_id, role, text, at FROM conversation_turns WHERE contact_id IN (${placeholders(chunk.length)}) ORDER BY at, id`,
+				chunk,
+			);
+			for (const r of rows) {
+				const list = map.get(String(r.contact_id)) ?? [];
+				list.push({ role: r.role as 'user' | 'assistant', text: String(r.text), at: Number(r.at) });
+				map.set(String(r.contact_id), list);
+			}
+		}
+		for (const [k, list] of map) map.set(k, list.slice(-limit));
+		return map;
+	}
+
 	// ---- journeys ------------------------------------------------------------------------
 
 	async trackJourneyEvents<R extends { state: JourneyStateRow }>(

@@ -196,6 +196,13 @@ export interface Store {
 	getJourneyTransitions(journey: string, contactId?: string): Promise<JourneyTransitionRow[]>;
 	getAllJourneyStates(journey: string): Promise<Array<JourneyStateRow & { contactId: string }>>;
 
+	// AI Content: response cache by prompt hash, and conversation history per contact.
+	getCached(hashes: string[]): Promise<Map<string, string>>;
+	putCached(entries: Array<{ hash: string; response: string }>): Promise<void>;
+	addTurns(turns: Array<{ contactId: string; role: 'user' | 'assistant'; text: string; at: number }>): Promise<void>;
+	/** The last `limit` turns of each contact, oldest first. */
+	getTurns(contactIds: string[], limit: number): Promise<Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>>;
+
 	// Data subject rights.
 	exportContact(contactId: string): Promise<ContactExport>;
 	/** Removes personal data; leaves a non-identifying tombstone (hashed addresses) so an erased

@@ -1,0 +1,262 @@
+import OpenAI from 'openai';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeApiError, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { copyMessages, copySchema, fillPlaceholders, fitCheck, promptHash, type CopyBrief, type CopyChannel, type Variant } from '../shared/ai/copy';
+import { classifyMessages, classifySchema, guardReply, REPLY_SCHEMA, replyMessages } from '../shared/ai/conversation';
+import { mapLimit } from '../shared/channels/limiter';
+import { compileFieldPath } from '../shared/n8n/field-path';
+import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+
+type Msg = { role: 'system' | 'user' | 'assistant'; content: string };
+interface Usage { inputTokens: number; outputTokens: number; calls: number }
+
+export class AiContent implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'AI Content',
+		name: 'aiContent',
+		icon: { light: 'file:aiContent.svg', dark: 'file:aiContent.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"]}}',
+		description: 'Write copy that fits the channel, answer chats with intent and hand-off, classify messages',
+		defaults: { name: 'AI Content' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'openAiCompatibleApi', required: true },
+			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
+		],
+		properties: [
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Classify', value: 'classify', action: 'Classify a message s intent' },
+					{ name: 'Generate Copy', value: 'generateCopy', action: 'Generate copy that fits a channel' },
+					{ name: 'Reply', value: 'reply', action: 'Reply to a conversation' },
+				],
+				default: 'generateCopy',
+			},
+			{ displayName: 'Model', name: 'model', type: 'string', default: 'gpt-4o-mini' },
+			{
+				displayName: 'Channel',
+				name: 'channel',
+				type: 'options',
+				options: [
+					{ name: 'Email (Subject, Preheader, Body)', value: 'email' },
+					{ name: 'Instagram Direct', value: 'instagram' },
+					{ name: 'Messenger', value: 'messenger' },
+					{ name: 'Push (Title, Body)', value: 'push' },
+					{ name: 'SMS', value: 'sms' },
+					{ name: 'WhatsApp Template Body', value: 'whatsappTemplate' },
+					{ name: 'WhatsApp Text', value: 'whatsapp' },
+				],
+				default: 'sms',
+				displayOptions: { show: { operation: ['generateCopy'] } },
+			},
+			{ displayName: 'Brief', name: 'brief', type: 'string', typeOptions: { rows: 3 }, default: '', placeholder: 'Spring sale: 20% off skincare until Sunday', displayOptions: { show: { operation: ['generateCopy'] } } },
+			{ displayName: 'Generate Once per Value Of', name: 'groupBy', type: 'string', default: '', placeholder: 'segment, contact.locale', description: 'Field paths: items sharing these values share one generation (comma-separated). Empty: one generation per item.', displayOptions: { show: { operation: ['generateCopy'] } } },
+			{ displayName: 'Placeholders', name: 'placeholders', type: 'string', default: '', placeholder: 'contact.firstName', description: 'Field paths the copy may use as {{path}}; filled per item after generation', displayOptions: { show: { operation: ['generateCopy'] } } },
+			{ displayName: 'Variants', name: 'variants', type: 'number', default: 1, typeOptions: { minValue: 1, maxValue: 5 }, description: 'Different versions for A/B tests', displayOptions: { show: { operation: ['generateCopy'] } } },
+			{
+				displayName: 'Brand Voice',
+				name: 'voice',
+				type: 'collection',
+				placeholder: 'Add voice option',
+				default: {},
+				displayOptions: { show: { operation: ['generateCopy'] } },
+				options: [
+					{ displayName: 'Call to Action', name: 'callToAction', type: 'string', default: '' },
+					{ displayName: 'Emoji', name: 'emoji', type: 'options', options: [{ name: 'None', value: 'none' }, { name: 'At Most One', value: 'some' }, { name: 'Free', value: 'free' }], default: 'some' },
+					{ displayName: 'Language', name: 'language', type: 'string', default: 'English' },
+					{ displayName: 'Tone', name: 'tone', type: 'string', default: '', placeholder: 'warm, playful, concise' },
+					{ displayName: 'Words to Avoid', name: 'avoidWords', type: 'string', default: '' },
+				],
+			},
+			{ displayName: 'Business Brief', name: 'systemBrief', type: 'string', typeOptions: { rows: 4 }, default: '', description: 'Facts and policies the assistant may use: opening hours, returns, prices', displayOptions: { show: { operation: ['reply'] } } },
+			{ displayName: 'Intents', name: 'intents', type: 'string', default: 'book, buy, support, unsubscribe', description: 'Comma-separated; "other" is added', displayOptions: { show: { operation: ['classify', 'reply'] } } },
+			{ displayName: 'Text Field', name: 'textField', type: 'string', default: 'text', description: 'Path to the person\'s message (a Touchpoint Trigger event has it in "text")', displayOptions: { show: { operation: ['reply', 'classify'] } } },
+			{ displayName: 'Contact ID Field', name: 'contactIdField', type: 'string', default: 'contactId', displayOptions: { show: { operation: ['reply'] } } },
+			{ displayName: 'History Turns', name: 'historyTurns', type: 'number', default: 10, displayOptions: { show: { operation: ['reply'] } } },
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add option',
+				default: {},
+				options: [
+					{ displayName: 'Bypass Cache', name: 'bypassCache', type: 'boolean', default: false, description: 'Whether to call the model even when the same prompt was answered before' },
+					{ displayName: 'Concurrency', name: 'concurrency', type: 'number', default: 4 },
+					{ displayName: 'Max Attempts', name: 'maxAttempts', type: 'number', default: 3, description: 'How often copy that breaks a channel limit is regenerated with the violation as feedback' },
+					{ displayName: 'Max Retries', name: 'maxRetries', type: 'number', default: 3, description: 'Retries on 429 / 5xx (the SDK honours Retry-After)' },
+					{ displayName: 'Max SMS Segments', name: 'maxSmsSegments', type: 'number', default: 1 },
+				],
+			},
+		],
+	};
+
+	methods = { credentialTest: { convergentStoreApiTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const node = this.getNode();
+		const operation = this.getNodeParameter('operation', 0) as string;
+		const model = this.getNodeParameter('model', 0) as string;
+		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+		const credentials = await this.getCredentials('openAiCompatibleApi');
+		// Always explicit: never from the environment.
+		const client = new OpenAI({
+			apiKey: String(credentials.apiKey),
+			baseURL: String(credentials.baseUrl || 'https://api.openai.com/v1'),
+			organization: credentials.organization ? String(credentials.organization) : null,
+			project: null,
+			maxRetries: Number(options.maxRetries ?? 3),
+		});
+		const concurrency = Math.max(1, Number(options.concurrency ?? 4));
+		const usage: Usage = { inputTokens: 0, outputTokens: 0, calls: 0 };
+
+		const complete = async (messages: Msg[], schema: Record<string, unknown>, name: string): Promise<{ data: unknown; usage: Usage }> => {
+			try {
+				const res = await client.chat.completions.create({
+					model,
+					messages,
+					response_format: { type: 'json_schema', json_schema: { name, schema, strict: true } },
+				});
+				const u = { inputTokens: res.usage?.prompt_tokens ?? 0, outputTokens: res.usage?.completion_tokens ?? 0, calls: 1 };
+				usage.inputTokens += u.inputTokens;
+				usage.outputTokens += u.outputTokens;
+				usage.calls++;
+				const content = res.choices[0]?.message?.content ?? '';
+				try {
+					return { data: JSON.parse(content), usage: u };
+				} catch {
+					throw new NodeOperationError(node, 'The model did not answer with JSON', { description: `It answered: ${content.slice(0, 200)}` });
+				}
+			} catch (error) {
+				if (error instanceof NodeOperationError) throw new NodeOperationError(node, error.message, { description: error.description ?? undefined });
+				const e = error as { status?: number; message?: string };
+				throw new NodeApiError(node, { message: e.message ?? String(error) }, {
+					httpCode: e.status ? String(e.status) : undefined,
+					message: `The model API failed${e.status ? ` (${e.status})` : ''}: ${e.message ?? ''}`.replace(String(credentials.apiKey), '***'),
+					description: 'Check the OpenAI-Compatible API credential (key, base URL) and the model name.',
+				});
+			}
+		};
+
+		if (operation === 'generateCopy') {
+			const channel = this.getNodeParameter('channel', 0) as CopyChannel;
+			const brief = String(this.getNodeParameter('brief', 0));
+			if (!brief.trim()) throw new NodeOperationError(node, 'Brief is empty', { description: 'Describe the offer or message the copy is for.' });
+			const voice = this.getNodeParameter('voice', 0, {}) as IDataObject;
+			const groupPaths = String(this.getNodeParameter('groupBy', 0, '')).split(',').map((s) => s.trim()).filter(Boolean);
+			const placeholders = String(this.getNodeParameter('placeholders', 0, '')).split(',').map((s) => s.trim()).filter(Boolean);
+			const variants = Number(this.getNodeParameter('variants', 0, 1));
+			const maxAttempts = Math.max(1, Number(options.maxAttempts ?? 3));
+			const maxSmsSegments = Number(options.maxSmsSegments ?? 1);
+			const getters = groupPaths.map((p) => [p, compileFieldPath(p)] as const);
+			const groups = new Map<string, { audience: Record<string, unknown>; items: number[] }>();
+			items.forEach((item, i) => {
+				const audience = Object.fromEntries(getters.map(([p, g]) => [p, g(item.json) ?? null]));
+				const key = groupPaths.length ? JSON.stringify(audience) : `item:${i}`;
+				const g = groups.get(key) ?? { audience, items: [] };
+				g.items.push(i);
+				groups.set(key, g);
+			});
+			const schema = copySchema(channel, variants);
+			const briefs = [...groups.values()].map((g): CopyBrief => ({
+				channel, brief, tone: voice.tone as string, avoidWords: voice.avoidWords as string, emoji: (voice.emoji as CopyBrief['emoji']) ?? 'some',
+				language: String(voice.language ?? 'English'), callToAction: voice.callToAction as string, variants, placeholders, maxSmsSegments, audience: g.audience,
+			}));
+			const hashes = briefs.map((b) => promptHash({ model, messages: copyMessages(b), schema }));
+			const store = await getStore(this);
+			const cached = options.bypassCache ? new Map<string, string>() : await store.getCached(hashes);
+			const results = await mapLimit(briefs, concurrency, async (b, k): Promise<{ variants?: Variant[]; error?: string; calls: number; cached: boolean; usage: Usage }> => {
+				const hit = cached.get(hashes[k]);
+				if (hit) return { variants: JSON.parse(hit) as Variant[], calls: 0, cached: true, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } };
+				const messages: Msg[] = copyMessages(b);
+				const u: Usage = { inputTokens: 0, outputTokens: 0, calls: 0 };
+				let problems: string[] = [];
+				for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+					const r = await complete(messages, schema, 'copy');
+					u.inputTokens += r.usage.inputTokens;
+					u.outputTokens += r.usage.outputTokens;
+					u.calls++;
+					const got = ((r.data as { variants?: Variant[] }).variants ?? []).slice(0, variants);
+					problems = got.length < variants ? [`Expected ${variants} variants, got ${got.length}`] : got.flatMap((v, n) => fitCheck(channel, v, maxSmsSegments).map((x) => `Variant ${n + 1}: ${x.message}`));
+					if (problems.length === 0) {
+						await store.putCached([{ hash: hashes[k], response: JSON.stringify(got) }]);
+						return { variants: got, calls: u.calls, cached: false, usage: u };
+					}
+					messages.push({ role: 'assistant', content: JSON.stringify(r.data) }, { role: 'user', content: `That breaks the channel's limits: ${problems.join(' ')} Rewrite all variants so they fit.` });
+				}
+				return { error: `After ${maxAttempts} attempts the copy still breaks the channel's limits: ${problems.join(' ')}`, calls: u.calls, cached: false, usage: u };
+			});
+			const out: INodeExecutionData[] = [];
+			[...groups.values()].forEach((g, k) => {
+				const r = results[k];
+				for (const i of g.items) {
+					const shared = g.items.length;
+					const itemUsage = { model, inputTokens: Math.round(r.usage.inputTokens / shared), outputTokens: Math.round(r.usage.outputTokens / shared), calls: i === g.items[0] ? r.calls : 0, cached: r.cached, sharedWith: shared };
+					if (r.error) {
+						const e = new NodeOperationError(node, r.error, { itemIndex: i, description: 'Loosen the brief, raise Max SMS Segments, or choose another channel.' });
+						if (!this.continueOnFail()) throw e;
+						out.push({ json: { ...items[i].json, error: r.error, usage: itemUsage }, pairedItem: { item: i } });
+						continue;
+					}
+					const get = (p: string) => compileFieldPath(p)(items[i].json);
+					const filled = r.variants!.map((v) => Object.fromEntries(Object.entries(v).map(([key, val]) => [key, fillPlaceholders(String(val), get)])) as unknown as Variant);
+					const after = filled.flatMap((v, n) => fitCheck(channel, v, maxSmsSegments).map((x) => `Variant ${n + 1} after personalisation: ${x.message}`));
+					if (after.length) {
+						const e = new NodeOperationError(node, after.join(' '), { itemIndex: i, description: 'A personalised value made the copy too long for the channel.' });
+						if (!this.continueOnFail()) throw e;
+						out.push({ json: { ...items[i].json, error: e.message, usage: itemUsage }, pairedItem: { item: i } });
+						continue;
+					}
+					out.push({ json: { ...items[i].json, copy: { channel, variants: filled as unknown as IDataObject[], ...filled[0] } as IDataObject, usage: itemUsage }, pairedItem: { item: i } });
+				}
+			});
+			return [out];
+		}
+
+		const textOf = compileFieldPath(this.getNodeParameter('textField', 0) as string);
+		const intents = String(this.getNodeParameter('intents', 0, '')).split(',').map((s) => s.trim()).filter(Boolean);
+		if (operation === 'classify') {
+			const results = await mapLimit(items, concurrency, async (item) => complete(classifyMessages(intents, String(textOf(item.json) ?? '')), classifySchema(intents), 'classification'));
+			return [results.map((r, i) => ({ json: { ...items[i].json, classification: r.data as IDataObject, usage: { model, ...r.usage } }, pairedItem: { item: i } }))];
+		}
+
+		// reply
+		const brief = String(this.getNodeParameter('systemBrief', 0));
+		const idOf = compileFieldPath(this.getNodeParameter('contactIdField', 0) as string);
+		const turns = Number(this.getNodeParameter('historyTurns', 0, 10));
+		const store = await getStore(this);
+		const ids = items.map((item, i) => {
+			const id = idOf(item.json);
+			if (id === undefined || id === null || id === '') throw new NodeOperationError(node, `No contact ID at "${this.getNodeParameter('contactIdField', 0)}"`, { itemIndex: i, description: 'Replies thread by contact: set Contact ID Field.' });
+			return String(id);
+		});
+		const history = await store.getTurns(ids, turns);
+		const schema = intents.length ? { ...REPLY_SCHEMA, properties: { ...REPLY_SCHEMA.properties, intent: { type: 'string', enum: [...intents, 'other'] } } } : REPLY_SCHEMA;
+		// Items of one contact are answered in order; different contacts in parallel.
+		const byContact = new Map<string, number[]>();
+		ids.forEach((id, i) => byContact.set(id, [...(byContact.get(id) ?? []), i]));
+		const answers = new Array<{ data: IDataObject; usage: Usage }>(items.length);
+		await mapLimit([...byContact.entries()], concurrency, async ([id, list]) => {
+			const h = [...(history.get(id) ?? [])];
+			for (const i of list) {
+				const text = String(textOf(items[i].json) ?? '');
+				const r = await complete(replyMessages(brief, h, text), schema, 'reply');
+				guardReply(r.data as IDataObject, brief);
+				answers[i] = { data: r.data as IDataObject, usage: r.usage };
+				const now = Date.now();
+				h.push({ role: 'user', text, at: now }, { role: 'assistant', text: String((r.data as IDataObject).reply ?? ''), at: now + 1 });
+				await store.addTurns([{ contactId: id, role: 'user', text, at: now }, { contactId: id, role: 'assistant', text: String((r.data as IDataObject).reply ?? ''), at: now + 1 }]);
+			}
+		});
+		return [answers.map((a, i) => ({ json: { ...items[i].json, ai: a.data, usage: { model, ...a.usage } }, pairedItem: { item: i } }))];
+	}
+}
