@@ -155,6 +155,21 @@ CREATE TABLE IF NOT EXISTS conversation_turns (
 CREATE INDEX IF NOT EXISTS conversation_turns_contact ON conversation_turns (contact_id, at);
 `,
 	},
+	{
+		id: '005_forms',
+		sql: `
+CREATE TABLE IF NOT EXISTS form_sessions (
+	form TEXT NOT NULL,
+	contact_id TEXT NOT NULL,
+	status TEXT NOT NULL,
+	step TEXT,
+	answers TEXT NOT NULL,
+	started_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (form, contact_id)
+);
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */
@@ -169,6 +184,7 @@ export const CONTACT_TABLES: Array<{ table: string; column: string; exportAs: st
 	{ table: 'journey_events', column: 'contact_id', exportAs: 'journeyEvents' },
 	{ table: 'journey_transitions', column: 'contact_id', exportAs: 'journeyTransitions' },
 	{ table: 'conversation_turns', column: 'contact_id', exportAs: 'conversation' },
+	{ table: 'form_sessions', column: 'contact_id', exportAs: 'formSessions' },
 ];
 
 function render(sql: string, dialect: Dialect): string {

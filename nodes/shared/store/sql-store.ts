@@ -15,6 +15,7 @@ import type {
 	ConsentState,
 	ConsentStatus,
 	ContactExport,
+	FormSession,
 	InboundRecord,
 	JourneyStateRow,
 	JourneyTransitionRow,
@@ -554,6 +555,35 @@ export class SqlStore implements Store {
 		}
 		for (const [k, list] of map) map.set(k, list.slice(-limit));
 		return map;
+	}
+
+	// ---- forms -----------------------------------------------------------------------------
+
+	async getFormSessions(form: string, contactIds: string[]): Promise<Map<string, FormSession>> {
+		const map = new Map<string, FormSession>();
+		for (const chunk of chunks([...new Set(contactIds)], CHUNK)) {
+			const rows = await this.db.query<Row>(`SELECT * FROM form_sessions WHERE form = $1 AND contact_id IN (${placeholders(chunk.length, 2)})`, [form, ...chunk]);
+			for (const r of rows) {
+				map.set(String(r.contact_id), {
+					status: r.status as FormSession['status'],
+					step: str(r.step),
+					answers: JSON.parse(String(r.answers)),
+					startedAt: Number(r.started_at),
+					updatedAt: Number(r.updated_at),
+				});
+			}
+		}
+		return map;
+	}
+
+	async saveFormSessions(form: string, sessions: Array<FormSession & { contactId: string }>): Promise<void> {
+		const latest = [...new Map(sessions.map((x) => [x.contactId, x])).values()];
+		for (const chunk of chunks(latest, CHUNK)) {
+			await insertRows(this.db, 'INSERT INTO form_sessions (form, contact_id, status, step, answers, started_at, updated_at)', 7,
+				chunk.map((x) => [form, x.contactId, x.status, x.step ?? null, JSON.stringify(x.answers), x.startedAt, x.updatedAt]),
+				`ON CONFLICT (form, contact_id) DO UPDATE SET status = excluded.status, step = excluded.step, answers = excluded.answers,
+				started_at = excluded.started_at, updated_at = excluded.updated_at`);
+		}
 	}
 
 	// ---- journeys ------------------------------------------------------------------------

@@ -203,6 +203,10 @@ export interface Store {
 	/** The last `limit` turns of each contact, oldest first. */
 	getTurns(contactIds: string[], limit: number): Promise<Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>>;
 
+	// Conversational forms: one session per form and contact.
+	getFormSessions(form: string, contactIds: string[]): Promise<Map<string, FormSession>>;
+	saveFormSessions(form: string, sessions: Array<FormSession & { contactId: string }>): Promise<void>;
+
 	// Data subject rights.
 	exportContact(contactId: string): Promise<ContactExport>;
 	/** Removes personal data; leaves a non-identifying tombstone (hashed addresses) so an erased
@@ -232,4 +236,13 @@ export interface JourneyTransitionRow {
 	fromStage: string | null;
 	toStage: string;
 	at: number;
+}
+
+export interface FormSession {
+	status: 'active' | 'completed' | 'cancelled';
+	/** Key of the question waiting for an answer. */
+	step?: string;
+	answers: Record<string, unknown>;
+	startedAt: number;
+	updatedAt: number;
 }

@@ -1,0 +1,236 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { isChannel, type Channel } from '../shared/contact';
+import { askText, nextQuestion, normaliseAnswer, parseChoices, type Question } from '../shared/form/form';
+import { compileFieldPath } from '../shared/n8n/field-path';
+import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+import { isValidZone } from '../shared/policy';
+import type { ConsentEventInput, FormSession } from '../shared/store/types';
+
+
+export class ConversationalForm implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Conversational Form',
+		name: 'conversationalForm',
+		icon: { light: 'file:conversationalForm.svg', dark: 'file:conversationalForm.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["formName"]}}',
+		description: 'Run a form as a chat over any channel: lead capture, bookings, surveys',
+		defaults: { name: 'Conversational Form' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Ask', 'Completed', 'Cancelled'],
+		credentials: [{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' }],
+		properties: [
+			{ displayName: 'Form Name', name: 'formName', type: 'string', default: 'Lead Capture', required: true, description: 'Sessions are kept per form and contact' },
+			{
+				displayName: 'Questions',
+				name: 'questions',
+				type: 'fixedCollection',
+				typeOptions: { multipleValues: true, sortable: true },
+				placeholder: 'Add Question',
+				default: {},
+				options: [
+					{
+						displayName: 'Question',
+						name: 'question',
+						values: [
+							{
+						displayName: 'Ask Only If Answer Is',
+						name: 'askIfValue',
+						type: 'string',
+						default: '',
+							},
+							{
+						displayName: 'Ask Only If Answer To',
+						name: 'askIfKey',
+						type: 'string',
+						default: '',
+						description: 'Key of an earlier question (skip logic)',
+							},
+							{
+						displayName: 'Choices',
+						name: 'choices',
+						type: 'string',
+						default: '',
+						placeholder: 'madrid:Madrid Centro, bcn:Barcelona',
+						description: 'For choice questions:	labels or ID:label pairs, comma-separated',
+							},
+							{
+						displayName: 'Is Consent Question',
+						name: 'consent',
+						type: 'boolean',
+						default: false,
+						description: 'Whether a yes/no answer records marketing consent on this channel, with the question as evidence',
+							},
+							{
+						displayName: 'Key',
+						name: 'key',
+						type: 'string',
+						default: '',
+						placeholder: 'email',
+						description: 'Name of the answer in the output',
+							},
+							{
+						displayName: 'Question',
+						name: 'text',
+						type: 'string',
+						default: '',
+						placeholder: 'What is your email?',
+							},
+							{
+						displayName: 'Re-Ask Message',
+						name: 'reAsk',
+						type: 'string',
+						default: 'Sorry, I did not get that.',
+						description: 'Sent before the question again when an answer is not valid',
+							},
+							{
+						displayName: 'Type',
+						name: 'type',
+						type: 'options',
+						options: [
+							{ name: 'Date', value: 'date' },
+							{ name: 'Date and Time', value: 'dateTime' },
+							{ name: 'Email', value: 'email' },
+							{ name: 'Multiple Choice', value: 'multipleChoice' },
+							{ name: 'Number', value: 'number' },
+							{ name: 'Phone', value: 'phone' },
+							{ name: 'Single Choice', value: 'singleChoice' },
+							{ name: 'Text', value: 'text' },
+							{ name: 'Time', value: 'time' },
+							{ name: 'Yes / No', value: 'yesNo' },
+						],
+						default: 'text',
+							},
+						],
+					},
+				],
+			},
+			{ displayName: 'Session Expires After (Hours)', name: 'expiryHours', type: 'number', default: 24, description: 'A session idle longer than this starts over' },
+			{ displayName: 'Cancel Words', name: 'cancelWords', type: 'string', default: 'cancel, cancelar, stop, salir, quit', description: 'Whole-message words that end the session (STOP-family keywords always do)' },
+			{
+				displayName: 'Fields',
+				name: 'fields',
+				type: 'collection',
+				placeholder: 'Change field path',
+				default: {},
+				description: 'Where the inbound event keeps its parts (defaults fit Touchpoint Trigger events)',
+				options: [
+					{ displayName: 'Channel Field', name: 'channelField', type: 'string', default: 'channel' },
+					{ displayName: 'Contact ID Field', name: 'contactIdField', type: 'string', default: 'contactId' },
+					{ displayName: 'Default Country', name: 'defaultCountry', type: 'string', default: '', placeholder: 'ES', description: 'For phone answers without a country code' },
+					{ displayName: 'Payload Field', name: 'payloadField', type: 'string', default: 'payload', description: 'Quick-reply / button payload' },
+					{ displayName: 'Text Field', name: 'textField', type: 'string', default: 'text' },
+					{ displayName: 'Time Zone', name: 'timeZone', type: 'string', default: 'UTC', description: 'Dates and times are read in this zone' },
+				],
+			},
+		],
+	};
+
+	methods = { credentialTest: { convergentStoreApiTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const node = this.getNode();
+		const form = String(this.getNodeParameter('formName', 0)).trim();
+		const raw = ((this.getNodeParameter('questions', 0, {}) as IDataObject).question as IDataObject[] | undefined) ?? [];
+		const questions: Question[] = raw.map((q, i) => {
+			const key = String(q.key ?? '').trim();
+			if (!key) throw new NodeOperationError(node, `Question ${i + 1} has no Key`, { description: 'Give every question a key, e.g. email.' });
+			const type = String(q.type) as Question['type'];
+			const choices = parseChoices(String(q.choices ?? ''));
+			if ((type === 'singleChoice' || type === 'multipleChoice') && choices.length === 0) {
+				throw new NodeOperationError(node, `Question "${key}" is a choice question without Choices`, { description: 'List the choices, comma-separated.' });
+			}
+			return { key, text: String(q.text ?? ''), type, choices, required: true, reAsk: String(q.reAsk ?? ''), askIfKey: String(q.askIfKey ?? '') || undefined, askIfValue: String(q.askIfValue ?? '') || undefined, consent: q.consent === true };
+		});
+		if (questions.length === 0) throw new NodeOperationError(node, 'The form has no questions', { description: 'Add at least one question.' });
+		const fields = this.getNodeParameter('fields', 0, {}) as IDataObject;
+		const zone = String(fields.timeZone ?? 'UTC');
+		if (!isValidZone(zone)) throw new NodeOperationError(node, `Time Zone "${zone}" is not a valid IANA time zone`);
+		const idOf = compileFieldPath(String(fields.contactIdField ?? 'contactId'));
+		const textOf = compileFieldPath(String(fields.textField ?? 'text'));
+		const payloadOf = compileFieldPath(String(fields.payloadField ?? 'payload'));
+		const channelOf = compileFieldPath(String(fields.channelField ?? 'channel'));
+		const expiryMs = Number(this.getNodeParameter('expiryHours', 0, 24)) * 3600_000;
+		const cancelWords = String(this.getNodeParameter('cancelWords', 0, '')).split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
+
+		const store = await getStore(this);
+		const ids = items.map((item, i) => {
+			const id = idOf(item.json);
+			if (id === undefined || id === null || id === '') throw new NodeOperationError(node, `No contact ID at "${fields.contactIdField ?? 'contactId'}"`, { itemIndex: i, description: 'Feed the form Touchpoint Trigger events, or set Contact ID Field.' });
+			return String(id);
+		});
+		const sessions = await store.getFormSessions(form, ids);
+		const ask: INodeExecutionData[] = [];
+		const completed: INodeExecutionData[] = [];
+		const cancelled: INodeExecutionData[] = [];
+		const consent: ConsentEventInput[] = [];
+		const now = Date.now();
+		const quickRepliesOk = (c: unknown) => c === 'whatsapp' || c === 'messenger' || c === 'instagram';
+
+		items.forEach((item, i) => {
+			const id = ids[i];
+			const text = String(textOf(item.json) ?? '');
+			const payload = payloadOf(item.json) === undefined || payloadOf(item.json) === null ? undefined : String(payloadOf(item.json));
+			const channel = channelOf(item.json);
+			let s = sessions.get(id);
+			const live = s && s.status === 'active' && now - s.updatedAt <= expiryMs;
+			const askOut = (q: Question, prefix: string | undefined, session: FormSession) => {
+				const m = askText(q, quickRepliesOk(channel));
+				ask.push({
+					json: { ...item.json, form: { name: form, step: q.key, answers: session.answers, resumed: prefix === undefined && session.startedAt !== now }, reply: { text: prefix ? `${prefix}\n${m.text}` : m.text, quickReplies: m.quickReplies } },
+					pairedItem: { item: i },
+				});
+			};
+			const isCancel = (item.json.keyword === 'stop') || cancelWords.includes(text.trim().toLowerCase());
+			if (live && isCancel) {
+				s = { ...s!, status: 'cancelled', updatedAt: now };
+				sessions.set(id, s);
+				cancelled.push({ json: { ...item.json, form: { name: form, answers: s.answers, cancelledAt: new Date(now).toISOString() } }, pairedItem: { item: i } });
+				return;
+			}
+			if (!live) {
+				if (isCancel) {
+					cancelled.push({ json: { ...item.json, form: { name: form, answers: {}, cancelledAt: new Date(now).toISOString() } }, pairedItem: { item: i } });
+					return;
+				}
+				const first = nextQuestion(questions, {});
+				s = { status: 'active', step: first!.key, answers: {}, startedAt: now, updatedAt: now };
+				sessions.set(id, s);
+				askOut(first!, undefined, s);
+				return;
+			}
+			const q = questions.find((x) => x.key === s!.step) ?? nextQuestion(questions, s!.answers)!;
+			const answer = normaliseAnswer(q, text, payload, { zone, now, defaultCountry: String(fields.defaultCountry ?? '') || undefined });
+			if (!answer.ok) {
+				s = { ...s!, updatedAt: now };
+				sessions.set(id, s);
+				askOut(q, q.reAsk || undefined, s);
+				ask[ask.length - 1].json.form = { ...(ask[ask.length - 1].json.form as IDataObject), invalid: answer.problem };
+				return;
+			}
+			const answers = { ...s!.answers, [q.key]: answer.value };
+			if (q.consent && typeof answer.value === 'boolean' && isChannel(channel)) {
+				consent.push({ contactId: id, channel: channel as Channel, purpose: 'marketing', action: answer.value ? 'grant' : 'withdraw', evidence: { source: `conversational-form:${form}`, wording: q.text, actor: 'contact', extra: { answer: text } }, occurredAt: now });
+			}
+			const next = nextQuestion(questions, answers, q.key);
+			if (next) {
+				s = { ...s!, step: next.key, answers, updatedAt: now };
+				sessions.set(id, s);
+				askOut(next, undefined, s);
+			} else {
+				s = { ...s!, status: 'completed', step: undefined, answers, updatedAt: now };
+				sessions.set(id, s);
+				completed.push({ json: { ...item.json, form: { name: form, answers, startedAt: new Date(s.startedAt).toISOString(), completedAt: new Date(now).toISOString() } }, pairedItem: { item: i } });
+			}
+		});
+		await store.saveFormSessions(form, [...new Set(ids)].map((id) => ({ contactId: id, ...sessions.get(id)! })));
+		if (consent.length) await store.recordConsent(consent);
+		return [ask, completed, cancelled];
+	}
+}
