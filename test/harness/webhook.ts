@@ -20,6 +20,8 @@ export interface WebhookServer {
 	runs: RunResult[];
 	/** Requests the trigger accepted without starting a run (duplicates, statuses). */
 	accepted: number;
+	/** Resolves when every request received so far has been handled (n8n answers before the run ends). */
+	settled(): Promise<void>;
 	stop(): Promise<void>;
 }
 
@@ -32,8 +34,8 @@ export async function startWebhookServer(
 	const triggerNode = workflowJson.nodes.find((n) => n.name === options.trigger) as INode;
 	if (!triggerNode) throw new Error(`No node "${options.trigger}" in the workflow`);
 	triggerNode.webhookId ??= 'harness-webhook';
-	const state: WebhookServer = { url: '', runs: [], accepted: 0, stop: async () => {} };
 	let queue = Promise.resolve();
+	const state: WebhookServer = { url: '', runs: [], accepted: 0, stop: async () => {}, settled: async () => { await new Promise((r) => setImmediate(r)); await queue; } };
 
 	const server = http.createServer((req, res) => {
 		const chunks: Buffer[] = [];

@@ -1,0 +1,125 @@
+/**
+ * The shipped templates (workflows/*.json): every parameter exists in the node's description at
+ * that typeVersion, and each template runs in the harness against the loopback mocks, including
+ * a blocked path.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { IDataObject, INode, INodeProperties } from 'n8n-workflow';
+
+import { metaSignature } from '../../nodes/shared/inbound/signatures';
+import { openStore } from '../../nodes/shared/store';
+import { getRegistry, PROJECT_ROOT, runWorkflow, type WorkflowJson } from '../harness';
+import { startWebhookServer } from '../harness/webhook';
+import { MetaGraphMock, OpenAIMock } from '../mocks';
+
+const DIR = path.join(PROJECT_ROOT, 'workflows');
+const templates = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
+const load = (f: string) => JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as WorkflowJson;
+
+function unknownParameters(props: INodeProperties[], params: IDataObject, where: string): string[] {
+	const out: string[] = [];
+	for (const [key, value] of Object.entries(params)) {
+		const candidates = props.filter((p) => p.name === key);
+		if (candidates.length === 0) {
+			out.push(`${where}.${key}`);
+			continue;
+		}
+		for (const p of candidates) {
+			if (p.type === 'collection' && value && typeof value === 'object') {
+				out.push(...unknownParameters((p.options ?? []) as INodeProperties[], value as IDataObject, `${where}.${key}`));
+			}
+		}
+	}
+	return out;
+}
+
+describe('templates', () => {
+	it('there are templates, each a valid n8n workflow with sticky notes', () => {
+		expect(templates.length).toBeGreaterThanOrEqual(1);
+		for (const f of templates) {
+			const wf = load(f);
+			expect(wf.nodes.some((n) => n.type === 'n8n-nodes-base.stickyNote')).toBe(true);
+			for (const n of wf.nodes) if (!n.type.startsWith('n8n-nodes-base.')) expect(n.type).toMatch(/^n8n-nodes-convergent-marketing\.[a-zA-Z]+$/);
+			for (const [src, c] of Object.entries(wf.connections)) {
+				expect(wf.nodes.find((n) => n.name === src)).toBeDefined();
+				for (const out of c.main) for (const link of out ?? []) expect(wf.nodes.find((n) => n.name === link.node)).toBeDefined();
+			}
+		}
+	});
+
+	it.each(templates.map((f) => [f]))('%s: every parameter exists in its node\'s description at that typeVersion', async (f) => {
+		const registry = await getRegistry();
+		const problems: string[] = [];
+		for (const n of load(f).nodes as INode[]) {
+			const type = registry.nodeTypes.getByNameAndVersion(n.type, n.typeVersion);
+			problems.push(...unknownParameters(type.description.properties, n.parameters as IDataObject, n.name));
+		}
+		expect(problems).toEqual([]);
+	});
+});
+
+describe('template: WhatsApp lead capture', () => {
+	const meta = new MetaGraphMock();
+	const ai = new OpenAIMock();
+	const APP_SECRET = 'abcdefabcdefabcdefabcdefabcdef12';
+	const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-tpl1-')), 'store.sqlite');
+	let credentials: Record<string, IDataObject>;
+	beforeAll(async () => {
+		await Promise.all([meta.start(), ai.start()]);
+		credentials = {
+			metaWebhookApi: { appSecret: APP_SECRET, verifyToken: 'v' },
+			whatsAppCloudApi: { accessToken: meta.accessToken, phoneNumberId: meta.phoneNumberId, apiVersion: 'v21.0', baseUrl: meta.baseUrl },
+			openAiCompatibleApi: { apiKey: ai.apiKey, baseUrl: `${ai.baseUrl}/v1` },
+			convergentStoreApi: { storageType: 'embedded', databasePath },
+		};
+	});
+	afterAll(async () => Promise.all([meta.stop(), ai.stop()]));
+
+	it('captures a lead over chat, records consent, moves the journey; STOP withdraws and is confirmed once', async () => {
+		const server = await startWebhookServer(load('whatsapp-lead-capture.json'), { trigger: 'WhatsApp Inbound', credentials: credentials as never });
+		let n = 0;
+		const write = async (text: string) => {
+			meta.setLastInbound('34611222333', Date.now());
+			const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', changes: [{ field: 'messages', value: { metadata: { phone_number_id: meta.phoneNumberId }, contacts: [{ profile: { name: 'Lia' }, wa_id: '34611222333' }], messages: [{ from: '34611222333', id: `wamid.t1.${++n}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }] } }] }] });
+			const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, body) }, body });
+			expect(res.status).toBe(200);
+			await server.settled();
+			const run = server.runs.at(-1);
+			if (run?.error) throw run.error;
+			const last = meta.requests.at(-1);
+			return last?.body?.text?.body as string | undefined;
+		};
+		try {
+			expect(await write('Hola')).toBe('Hi! What is your name?');
+			expect(await write('Lia')).toBe('Thanks! What is your email?');
+			expect(await write('lia@example')).toBe('That does not look like an email address.\nThanks! What is your email?');
+			expect(await write('lia@example.com')).toContain('What are you interested in?');
+			expect(await write('1')).toBe('May we send you offers on WhatsApp? (yes/no)');
+			expect(await write('yes')).toBe('Thank you Lia! A beauty advisor will write to you soon.');
+			const store = await openStore({ type: 'embedded', path: databasePath });
+			expect((await store.getJourneyStates('Lead to Customer', ['+34611222333'])).get('+34611222333')?.stage).toBe('Interest');
+			const consent = () => store.getConsentStates([{ contactId: '+34611222333', channel: 'whatsapp', purpose: 'marketing' }]);
+			expect([...(await consent()).values()][0].status).toBe('granted');
+
+			const before = meta.requests.length;
+			expect(await write('STOP')).toBe('You will not get more messages from us. Reply START to subscribe again.');
+			expect(meta.requests.length).toBe(before + 1);
+			expect([...(await consent()).values()][0].status).toBe('withdrawn');
+			// Blocked path: a marketing message to the opted-out person does not leave.
+			const blocked = await runWorkflow({
+				nodes: [
+					{ id: 'm', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+					{ ...load('whatsapp-lead-capture.json').nodes.find((x) => x.name === 'Thank You')!, parameters: { channel: 'whatsapp', purpose: 'marketing', whatsappType: 'template', templateName: 'promo', contactFields: { idField: 'contactId', phoneField: 'contact.phone' }, options: {} } },
+				],
+				connections: { Start: { main: [[{ node: 'Thank You', type: 'main', index: 0 }]] } },
+				pinData: { Start: [{ json: { contactId: '+34611222333', contact: { phone: '+34611222333', timeZone: 'UTC' } } }] },
+			}, { credentials: credentials as never });
+			expect(blocked.json('Thank You', 1)[0].touchpoint).toMatchObject({ reason: 'WITHDRAWN' });
+			expect(meta.requests.length).toBe(before + 1);
+		} finally {
+			await server.stop();
+		}
+	});
+});
