@@ -12,7 +12,7 @@ import { metaSignature } from '../../nodes/shared/inbound/signatures';
 import { openStore } from '../../nodes/shared/store';
 import { getRegistry, PROJECT_ROOT, runWorkflow, type WorkflowJson } from '../harness';
 import { startWebhookServer } from '../harness/webhook';
-import { MetaGraphMock, OpenAIMock } from '../mocks';
+import { FcmMock, MetaGraphMock, OpenAIMock, SmtpMock, TwilioMock } from '../mocks';
 
 const DIR = path.join(PROJECT_ROOT, 'workflows');
 const templates = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
@@ -121,5 +121,65 @@ describe('template: WhatsApp lead capture', () => {
 		} finally {
 			await server.stop();
 		}
+	});
+});
+
+describe('template: Abandoned cart', () => {
+	const fcm = new FcmMock();
+	const meta = new MetaGraphMock();
+	const twilio = new TwilioMock();
+	const smtp = new SmtpMock();
+	const ai = new OpenAIMock();
+	const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-tpl2-')), 'store.sqlite');
+	let credentials: Record<string, IDataObject>;
+	beforeAll(async () => {
+		await Promise.all([fcm.start(), meta.start(), twilio.start(), smtp.start(), ai.start()]);
+		credentials = {
+			fcmServiceAccountApi: { serviceAccountJson: JSON.stringify(fcm.serviceAccount()), baseUrl: fcm.baseUrl },
+			whatsAppCloudApi: { accessToken: meta.accessToken, phoneNumberId: meta.phoneNumberId, apiVersion: 'v21.0', baseUrl: meta.baseUrl },
+			twilioMessagingApi: { accountSid: twilio.accountSid, authToken: twilio.authToken, from: '+15550100000', ratePerSecond: 20, baseUrl: twilio.baseUrl },
+			convergentSmtpApi: { host: '127.0.0.1', port: smtp.port, user: smtp.user, password: smtp.pass, fromEmail: 'Glow <news@glow.example>' },
+			openAiCompatibleApi: { apiKey: ai.apiKey, baseUrl: `${ai.baseUrl}/v1` },
+			convergentStoreApi: { storageType: 'embedded', databasePath },
+		};
+		ai.responder = (req) => {
+			const seg = JSON.parse(req.messages[1].content).audience.segment;
+			return { variants: [{ title: 'Your cart is waiting', text: `Hi {{body.contact.firstName}}, your cart is waiting${seg === 'High value' ? ': free shipping today' : ''}.` }] };
+		};
+	});
+	afterAll(async () => Promise.all([fcm.stop(), meta.stop(), twilio.stop(), smtp.stop(), ai.stop()]));
+
+	it('reminds consented contacts over the best channel, one AI call per segment; no consent -> Blocked, nothing generated or sent', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		// Daytime zone for the default quiet hours (08:00-21:00).
+		const h = new Date().getUTCHours();
+		const timeZone = h >= 9 && h < 20 ? 'UTC' : h < 9 ? `Etc/GMT-${Math.min(12, 12 - h)}` : `Etc/GMT+${Math.min(12, h - 12)}`;
+		const people = [
+			{ id: 'u1', firstName: 'Ana', pushToken: 'tok-u1', email: 'ana@example.com', value: 150 },
+			{ id: 'u2', firstName: 'Ben', pushToken: 'tok-dead', phone: '+34622000002', value: 30 },
+			{ id: 'u3', firstName: 'Cai', email: 'cai@example.com', value: 40 },
+			{ id: 'u4', firstName: 'Dora', pushToken: 'tok-u4', value: 500 },
+		];
+		fcm.addDeadToken('tok-dead');
+		await store.recordConsent([
+			{ contactId: 'u1', channel: 'push', purpose: 'marketing', action: 'grant', evidence: { source: 'app' } },
+			{ contactId: 'u2', channel: 'push', purpose: 'marketing', action: 'grant', evidence: { source: 'app' } },
+			{ contactId: 'u2', channel: 'sms', purpose: 'marketing', action: 'grant', evidence: { source: 'web' } },
+			{ contactId: 'u3', channel: 'email', purpose: 'marketing', action: 'grant', evidence: { source: 'web' } },
+		]);
+		const events = people.map((p) => ({ json: { body: { contact: { ...p, timeZone }, preferredChannel: p.id === 'u3' ? 'email' : 'push', cart: { value: p.value, url: 'https://shop.example/cart' }, at: new Date().toISOString() }, headers: {}, query: {} } }));
+		const run = await runWorkflow(load('abandoned-cart.json'), { startNode: 'Cart Abandoned', startItems: events, credentials: credentials as never });
+		expect(run.error).toBeUndefined();
+		expect(run.json('Consent Guard', 1).map((j) => [((j.body as IDataObject).contact as IDataObject).id, (j.blocked as IDataObject).reason])).toEqual([['u4', 'NO_CONSENT']]);
+		expect(ai.received).toBe(2);
+		const sent = [...run.json('Send Best Channel', 0), ...run.json('Send Best Channel', 0, 1)].map((j) => [((j.body as IDataObject).contact as IDataObject).id, (j.touchpoint as IDataObject).channel]);
+		expect(sent.sort()).toEqual([['u1', 'push'], ['u2', 'sms'], ['u3', 'email']]);
+		expect(twilio.requests[0].body.Body).toBe('Hi Ben, your cart is waiting.');
+		const push = fcm.requests.find((r) => r.body?.message?.token === 'tok-u1');
+		expect(push?.body.message.notification.body).toBe('Hi Ana, your cart is waiting: free shipping today.');
+		expect(fcm.requests.some((r) => r.body?.message?.token === 'tok-u4')).toBe(false);
+		const mails = await smtp.waitFor(1);
+		expect(mails[0].headers.get('list-unsubscribe-post')).toEqual(['List-Unsubscribe=One-Click']);
+		expect((await store.getJourneyStates('Shop', ['u1', 'u2', 'u3'])).size).toBe(3);
 	});
 });
