@@ -60,7 +60,7 @@ interface Pending {
 	contact: Contact;
 	candidates: Channel[];
 	ci: number;
-	lastReason?: IDataObject;
+	reasons: IDataObject[];
 }
 
 export class Touchpoint implements INodeType {
@@ -160,7 +160,7 @@ export class Touchpoint implements INodeType {
 		let pending: Pending[] = [];
 		for (let i = 0; i < items.length; i++) {
 			try {
-				pending.push({ i, contact: readContact(items[i].json), candidates: priority as Channel[], ci: 0 });
+				pending.push({ i, contact: readContact(items[i].json), candidates: priority as Channel[], ci: 0, reasons: [] });
 			} catch (error) {
 				const e = new NodeOperationError(node, (error as Error).message, { itemIndex: i, description: (error as { hint?: string }).hint });
 				if (!this.continueOnFail()) throw e;
@@ -172,10 +172,15 @@ export class Touchpoint implements INodeType {
 			const round: Array<{ pd: Pending; channel: Channel; built: BuiltRequest; key: string; fromGuard: boolean; info?: IDataObject }> = [];
 			const next: Pending[] = [];
 			const advance = (pd: Pending, reason: IDataObject) => {
-				pd.lastReason = reason;
+				pd.reasons.push(reason);
 				pd.ci++;
-				if (pd.ci < pd.candidates.length) next.push(pd);
-				else notSentItem(pd, reason);
+				if (pd.ci < pd.candidates.length) {
+					next.push(pd);
+					return;
+				}
+				// Report the most telling reason: a policy or provider answer beats "no address".
+				const main = pd.reasons.find((r) => r.reason !== 'NO_ROUTE') ?? reason;
+				notSentItem(pd, pd.reasons.length > 1 ? { ...main, tried: pd.reasons } : main);
 			};
 			for (const pd of pending) {
 				const channel = pd.candidates[pd.ci];
@@ -234,7 +239,10 @@ export class Touchpoint implements INodeType {
 			const ready: Array<(typeof round)[number] & { newlyReserved: boolean }> = [];
 			toGate.forEach((r, j) => {
 				const d = decisions[j];
-				if (!d.allowed) return advance(r.pd, { channel: r.channel, reason: d.reason, message: d.message, retryAt: d.retryAt ?? null });
+				if (!d.allowed) {
+					advance(r.pd, { channel: r.channel, reason: d.reason, message: d.message, retryAt: d.retryAt ?? null });
+					return;
+				}
 				if (d.deduplicated && d.previousStatus === 'sent') {
 					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true } }, pairedItem: { item: r.pd.i } });
 					return;
@@ -268,7 +276,7 @@ export class Touchpoint implements INodeType {
 					await store.completeTouch(r.key, { status: 'failed', errorCode: o.error.code, errorMessage: o.error.message });
 					const info = { channel: r.channel, reason: o.error.reason ?? 'PROVIDER_ERROR', message: o.error.message, providerError: { code: o.error.code, httpStatus: o.error.httpStatus ?? null }, attempts: o.attempts };
 					if (r.pd.candidates.length > 1 && FALL_THROUGH.has(String(o.error.reason))) advance(r.pd, info);
-					else notSentItem(r.pd, info);
+					else notSentItem(r.pd, r.pd.reasons.length ? { ...info, tried: [...r.pd.reasons, info] } : info);
 				}
 			}
 			pending = next;

@@ -183,3 +183,52 @@ describe('template: Abandoned cart', () => {
 		expect((await store.getJourneyStates('Shop', ['u1', 'u2', 'u3'])).size).toBe(3);
 	});
 });
+
+describe('template: Personalised recommendations', () => {
+	const fcm = new FcmMock();
+	const smtp = new SmtpMock();
+	const ai = new OpenAIMock();
+	const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-tpl6-')), 'store.sqlite');
+	let credentials: Record<string, IDataObject>;
+	beforeAll(async () => {
+		await Promise.all([fcm.start(), smtp.start(), ai.start()]);
+		credentials = {
+			fcmServiceAccountApi: { serviceAccountJson: JSON.stringify(fcm.serviceAccount()), baseUrl: fcm.baseUrl },
+			convergentSmtpApi: { host: '127.0.0.1', port: smtp.port, user: smtp.user, password: smtp.pass, fromEmail: 'Stream <hello@stream.example>' },
+			openAiCompatibleApi: { apiKey: ai.apiKey, baseUrl: `${ai.baseUrl}/v1` },
+			convergentStoreApi: { storageType: 'embedded', databasePath },
+		};
+		ai.responder = (req) => ({ variants: [{ title: 'New tonight', text: `{{body.contact.firstName}}, for a ${JSON.parse(req.messages[1].content).audience['engagement.tier']} viewer: Dark Waters S2` }] });
+	});
+	afterAll(async () => Promise.all([fcm.stop(), smtp.stop(), ai.stop()]));
+
+	it('scores engagement, writes one copy per tier, pushes by day and falls back to email at night (quiet hours); no consent -> Not Sent', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		const now = Date.now();
+		const utcHour = new Date().getUTCHours();
+		const zoneAt = (wanted: (h: number) => boolean) => {
+			for (let o = -12; o <= 12; o++) if (wanted((utcHour + o + 24) % 24)) return o === 0 ? 'UTC' : `Etc/GMT${o > 0 ? '-' : '+'}${Math.abs(o)}`;
+			return 'UTC';
+		};
+		const day = zoneAt((h) => h >= 10 && h < 19);
+		const night = zoneAt((h) => h >= 1 && h < 6);
+		const viewers = [
+			{ id: 'v1', firstName: 'Ana', pushToken: 'tok-v1', email: 'v1@example.com', timeZone: day, events: [{ type: 'purchase', at: now - 1000 }, { type: 'click', at: now - 2000 }, { type: 'visit', at: now - 3000 }] },
+			{ id: 'v2', firstName: 'Ben', pushToken: 'tok-v2', email: 'v2@example.com', timeZone: night, events: [{ type: 'open', at: now - 1000 }] },
+			{ id: 'v3', firstName: 'Cai', pushToken: 'tok-v3', timeZone: day, events: [{ type: 'click', at: now - 1000 }] },
+		];
+		await store.recordConsent(['v1', 'v2'].flatMap((id) => ['push', 'email'].map((channel) => ({ contactId: id, channel: channel as never, purpose: 'marketing', action: 'grant' as const, evidence: { source: 'app' } }))));
+		const items = viewers.map(({ events, ...contact }) => ({ json: { body: { contact, events }, headers: {}, query: {} } }));
+		const run = await runWorkflow(load('personalised-recommendations.json'), { startNode: 'Viewer Events', startItems: items, credentials: credentials as never });
+		expect(run.error).toBeUndefined();
+		expect(run.json('Engagement', 0).map((j) => (j.engagement as IDataObject).tier)).toEqual(['hot', 'cold', 'cold']);
+		expect(ai.received).toBe(2);
+		const sent = run.json('Push or Email', 0).map((j) => [((j.body as IDataObject).contact as IDataObject).id, (j.touchpoint as IDataObject).channel]);
+		expect(sent).toEqual([['v1', 'push'], ['v2', 'email']]);
+		expect(fcm.requests.find((r) => r.body?.message)?.body.message.notification.body).toBe('Ana, for a hot viewer: Dark Waters S2');
+		const notSent = run.json('Push or Email', 1)[0].touchpoint as IDataObject;
+		expect(notSent.reason).toBe('NO_CONSENT');
+		const mail = (await smtp.waitFor(1))[0];
+		expect(mail.to).toEqual(['v2@example.com']);
+	});
+});
