@@ -21,8 +21,8 @@ export class ConversationalForm implements INodeType {
 		defaults: { name: 'Conversational Form' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Ask', 'Completed', 'Cancelled'],
+		// A fourth output only when new sessions start on a condition (e.g. an AI Classify intent).
+		outputs: `={{ [{ "type": "main", "displayName": "Ask" }, { "type": "main", "displayName": "Completed" }, { "type": "main", "displayName": "Cancelled" }].concat($parameter.startWhen === "fieldMatches" ? [{ "type": "main", "displayName": "Not Started" }] : []) }}`,
 		credentials: [{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' }],
 		properties: [
 			{ displayName: 'Form Name', name: 'formName', type: 'string', default: 'Lead Capture', required: true, description: 'Sessions are kept per form and contact' },
@@ -57,14 +57,33 @@ export class ConversationalForm implements INodeType {
 						type: 'string',
 						default: '',
 						placeholder: 'madrid:Madrid Centro, bcn:Barcelona',
-						description: 'For choice questions:	labels or ID:label pairs, comma-separated',
+						description: 'For choice questions:\tlabels or ID:label pairs, comma-separated',
+							},
+							{
+						displayName: 'Consent Purpose',
+						name: 'consentPurpose',
+						type: 'options',
+						options: [
+									{
+										name: 'Marketing',
+										value: 'marketing',
+										description: 'Offers and news',
+									},
+									{
+										name: 'Service',
+										value: 'service',
+										description: 'Reminders and updates the person asked for, e.g. an appointment reminder',
+									},
+								],
+						default: 'marketing',
+						description: 'What a consent question\'s yes/no is recorded for',
 							},
 							{
 						displayName: 'Is Consent Question',
 						name: 'consent',
 						type: 'boolean',
 						default: false,
-						description: 'Whether a yes/no answer records marketing consent on this channel, with the question as evidence',
+						description: 'Whether a yes/no answer records consent on this channel (for the Consent Purpose), with the question as evidence',
 							},
 							{
 						displayName: 'Key',
@@ -93,22 +112,79 @@ export class ConversationalForm implements INodeType {
 						name: 'type',
 						type: 'options',
 						options: [
-							{ name: 'Date', value: 'date' },
-							{ name: 'Date and Time', value: 'dateTime' },
-							{ name: 'Email', value: 'email' },
-							{ name: 'Multiple Choice', value: 'multipleChoice' },
-							{ name: 'Number', value: 'number' },
-							{ name: 'Phone', value: 'phone' },
-							{ name: 'Single Choice', value: 'singleChoice' },
-							{ name: 'Text', value: 'text' },
-							{ name: 'Time', value: 'time' },
-							{ name: 'Yes / No', value: 'yesNo' },
-						],
+									{
+										name: 'Date',
+										value: 'date',
+									},
+									{
+										name: 'Date and Time',
+										value: 'dateTime',
+									},
+									{
+										name: 'Email',
+										value: 'email',
+									},
+									{
+										name: 'Multiple Choice',
+										value: 'multipleChoice',
+									},
+									{
+										name: 'Number',
+										value: 'number',
+									},
+									{
+										name: 'Phone',
+										value: 'phone',
+									},
+									{
+										name: 'Single Choice',
+										value: 'singleChoice',
+									},
+									{
+										name: 'Text',
+										value: 'text',
+									},
+									{
+										name: 'Time',
+										value: 'time',
+									},
+									{
+										name: 'Yes	/	No',
+										value: 'yesNo',
+									},
+					],
 						default: 'text',
 							},
-						],
+					],
 					},
 				],
+			},
+			{
+				displayName: 'Start New Sessions',
+				name: 'startWhen',
+				type: 'options',
+				options: [
+					{ name: 'On Any Message', value: 'always', description: 'Every message from a contact without an open session starts the form' },
+					{ name: 'When a Field Matches', value: 'fieldMatches', description: 'Only messages whose field has one of the values start it (e.g. an AI Classify intent); others go to Not Started' },
+				],
+				default: 'always',
+				description: 'Messages from contacts with an open session always continue it',
+			},
+			{
+				displayName: 'Start Field',
+				name: 'startField',
+				type: 'string',
+				default: 'classification.intent',
+				description: 'Path to the value that decides whether a new session starts',
+				displayOptions: { show: { startWhen: ['fieldMatches'] } },
+			},
+			{
+				displayName: 'Start Values',
+				name: 'startValues',
+				type: 'string',
+				default: 'book',
+				description: 'Values that start the form, comma-separated (case-insensitive). Empty: any value other than empty or false.',
+				displayOptions: { show: { startWhen: ['fieldMatches'] } },
 			},
 			{ displayName: 'Session Expires After (Hours)', name: 'expiryHours', type: 'number', default: 24, description: 'A session idle longer than this starts over' },
 			{ displayName: 'Cancel Words', name: 'cancelWords', type: 'string', default: 'cancel, cancelar, stop, salir, quit', description: 'Whole-message words that end the session (STOP-family keywords always do)' },
@@ -146,7 +222,7 @@ export class ConversationalForm implements INodeType {
 			if ((type === 'singleChoice' || type === 'multipleChoice') && choices.length === 0) {
 				throw new NodeOperationError(node, `Question "${key}" is a choice question without Choices`, { description: 'List the choices, comma-separated.' });
 			}
-			return { key, text: String(q.text ?? ''), type, choices, required: true, reAsk: String(q.reAsk ?? ''), askIfKey: String(q.askIfKey ?? '') || undefined, askIfValue: String(q.askIfValue ?? '') || undefined, consent: q.consent === true };
+			return { key, text: String(q.text ?? ''), type, choices, required: true, reAsk: String(q.reAsk ?? ''), askIfKey: String(q.askIfKey ?? '') || undefined, askIfValue: String(q.askIfValue ?? '') || undefined, consent: q.consent === true, consentPurpose: q.consentPurpose === 'service' ? 'service' : 'marketing' };
 		});
 		if (questions.length === 0) throw new NodeOperationError(node, 'The form has no questions', { description: 'Add at least one question.' });
 		const fields = this.getNodeParameter('fields', 0, {}) as IDataObject;
@@ -157,6 +233,17 @@ export class ConversationalForm implements INodeType {
 		const payloadOf = compileFieldPath(String(fields.payloadField ?? 'payload'));
 		const channelOf = compileFieldPath(String(fields.channelField ?? 'channel'));
 		const expiryMs = Number(this.getNodeParameter('expiryHours', 0, 24)) * 3600_000;
+		const startWhen = String(this.getNodeParameter('startWhen', 0, 'always'));
+		const startOf = startWhen === 'fieldMatches' ? compileFieldPath(String(this.getNodeParameter('startField', 0, 'classification.intent'))) : undefined;
+		const startValues = startOf
+			? String(this.getNodeParameter('startValues', 0, '')).split(',').map((v) => v.trim().toLowerCase()).filter(Boolean)
+			: [];
+		const starts = (json: IDataObject) => {
+			if (!startOf) return true;
+			const v = startOf(json);
+			if (startValues.length === 0) return v !== undefined && v !== null && v !== '' && v !== false;
+			return startValues.includes(String(v ?? '').trim().toLowerCase());
+		};
 		const cancelWords = String(this.getNodeParameter('cancelWords', 0, '')).split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
 
 		const store = await getStore(this);
@@ -169,6 +256,8 @@ export class ConversationalForm implements INodeType {
 		const ask: INodeExecutionData[] = [];
 		const completed: INodeExecutionData[] = [];
 		const cancelled: INodeExecutionData[] = [];
+		const notStarted: INodeExecutionData[] = [];
+		const changed = new Set<string>();
 		const consent: ConsentEventInput[] = [];
 		const now = Date.now();
 		const quickRepliesOk = (c: unknown) => c === 'whatsapp' || c === 'messenger' || c === 'instagram';
@@ -191,10 +280,15 @@ export class ConversationalForm implements INodeType {
 			if (live && isCancel) {
 				s = { ...s!, status: 'cancelled', updatedAt: now };
 				sessions.set(id, s);
+				changed.add(id);
 				cancelled.push({ json: { ...item.json, form: { name: form, answers: s.answers, cancelledAt: new Date(now).toISOString() } }, pairedItem: { item: i } });
 				return;
 			}
 			if (!live) {
+				if (!starts(item.json)) {
+					notStarted.push({ json: { ...item.json }, pairedItem: { item: i } });
+					return;
+				}
 				if (isCancel) {
 					cancelled.push({ json: { ...item.json, form: { name: form, answers: {}, cancelledAt: new Date(now).toISOString() } }, pairedItem: { item: i } });
 					return;
@@ -202,6 +296,7 @@ export class ConversationalForm implements INodeType {
 				const first = nextQuestion(questions, {});
 				s = { status: 'active', step: first!.key, answers: {}, startedAt: now, updatedAt: now };
 				sessions.set(id, s);
+				changed.add(id);
 				askOut(first!, undefined, s);
 				return;
 			}
@@ -210,27 +305,30 @@ export class ConversationalForm implements INodeType {
 			if (!answer.ok) {
 				s = { ...s!, updatedAt: now };
 				sessions.set(id, s);
+				changed.add(id);
 				askOut(q, q.reAsk || undefined, s);
 				ask[ask.length - 1].json.form = { ...(ask[ask.length - 1].json.form as IDataObject), invalid: answer.problem };
 				return;
 			}
 			const answers = { ...s!.answers, [q.key]: answer.value };
 			if (q.consent && typeof answer.value === 'boolean' && isChannel(channel)) {
-				consent.push({ contactId: id, channel: channel as Channel, purpose: 'marketing', action: answer.value ? 'grant' : 'withdraw', evidence: { source: `conversational-form:${form}`, wording: q.text, actor: 'contact', extra: { answer: text } }, occurredAt: now });
+				consent.push({ contactId: id, channel: channel as Channel, purpose: q.consentPurpose ?? 'marketing', action: answer.value ? 'grant' : 'withdraw', evidence: { source: `conversational-form:${form}`, wording: q.text, actor: 'contact', extra: { answer: text } }, occurredAt: now });
 			}
 			const next = nextQuestion(questions, answers, q.key);
 			if (next) {
 				s = { ...s!, step: next.key, answers, updatedAt: now };
 				sessions.set(id, s);
+				changed.add(id);
 				askOut(next, undefined, s);
 			} else {
 				s = { ...s!, status: 'completed', step: undefined, answers, updatedAt: now };
 				sessions.set(id, s);
+				changed.add(id);
 				completed.push({ json: { ...item.json, form: { name: form, answers, startedAt: new Date(s.startedAt).toISOString(), completedAt: new Date(now).toISOString() } }, pairedItem: { item: i } });
 			}
 		});
-		await store.saveFormSessions(form, [...new Set(ids)].map((id) => ({ contactId: id, ...sessions.get(id)! })));
+		if (changed.size) await store.saveFormSessions(form, [...changed].map((id) => ({ contactId: id, ...sessions.get(id)! })));
 		if (consent.length) await store.recordConsent(consent);
-		return [ask, completed, cancelled];
+		return startOf ? [ask, completed, cancelled, notStarted] : [ask, completed, cancelled];
 	}
 }

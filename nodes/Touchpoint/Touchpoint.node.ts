@@ -103,11 +103,21 @@ export class Touchpoint implements INodeType {
 		const readContact = compileContactReader(resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject));
 		const keyField = String(options.idempotencyKeyField ?? '').trim();
 		const keyOf = keyField ? compileFieldPath(keyField) : undefined;
-		const priority = channelParam === 'bestAvailable'
-			? String(this.getNodeParameter('channelPriority', 0)).split(',').map((c) => c.trim()).filter(Boolean)
-			: [channelParam];
-		for (const c of priority) if (!isChannel(c)) throw new NodeOperationError(node, `Unknown channel "${c}" in Channel Priority`, { description: 'Use whatsapp, messenger, instagram, sms, push, email.' });
 		const read = <T>(name: string, fallback: T) => parameterReader<T>(this, name, fallback);
+		// Channel Priority may be an expression (e.g. the contact's preferred channel first), so it is read per item.
+		const priorityParam = channelParam === 'bestAvailable' ? read('channelPriority', 'push, whatsapp, sms, email') : undefined;
+		const priorityOf = (i: number): Channel[] => {
+			if (!priorityParam) return [channelParam as Channel];
+			const list = String(priorityParam(i) ?? '').split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
+			const bad = list.find((c) => !isChannel(c));
+			if (bad !== undefined || list.length === 0) {
+				throw new NodeOperationError(node, `Unknown channel "${bad ?? ''}" in Channel Priority`, {
+					itemIndex: i,
+					description: 'List channels in order, comma-separated: whatsapp, messenger, instagram, sms, push, email.',
+				});
+			}
+			return [...new Set(list)] as Channel[];
+		};
 		const p = {
 			campaign: read('campaign', ''), text: read('text', ''), whatsappType: read('whatsappType', 'text'), templateName: read('templateName', ''),
 			templateLanguage: read('templateLanguage', 'en'), templateParameters: read('templateParameters', ''), mediaUrl: read('mediaUrl', ''),
@@ -160,9 +170,9 @@ export class Touchpoint implements INodeType {
 		let pending: Pending[] = [];
 		for (let i = 0; i < items.length; i++) {
 			try {
-				pending.push({ i, contact: readContact(items[i].json), candidates: priority as Channel[], ci: 0, reasons: [] });
+				pending.push({ i, contact: readContact(items[i].json), candidates: priorityOf(i), ci: 0, reasons: [] });
 			} catch (error) {
-				const e = new NodeOperationError(node, (error as Error).message, { itemIndex: i, description: (error as { hint?: string }).hint });
+				const e = error instanceof NodeOperationError ? error : new NodeOperationError(node, (error as Error).message, { itemIndex: i, description: (error as { hint?: string }).hint });
 				if (!this.continueOnFail()) throw e;
 				notSent.push({ json: { ...items[i].json, error: e.message }, pairedItem: { item: i } });
 			}

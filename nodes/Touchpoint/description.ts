@@ -19,7 +19,7 @@ export const properties: INodeProperties[] = [
 		],
 		default: 'whatsapp',
 	},
-	{ displayName: 'Channel Priority', name: 'channelPriority', type: 'string', default: 'push, whatsapp, sms, email', description: 'Channels to try in order, comma-separated', displayOptions: show(['bestAvailable']) },
+	{ displayName: 'Channel Priority', name: 'channelPriority', type: 'string', default: 'push, whatsapp, sms, email', description: 'Channels to try in order, comma-separated. Can be an expression per contact, e.g. {{ $json.preferredChannel }}, email.', displayOptions: show(['bestAvailable']) },
 	{
 		displayName: 'Purpose',
 		name: 'purpose',

@@ -26,6 +26,8 @@ export interface Question {
 	askIfValue?: string;
 	/** The answer is the person's consent (yes/no) to marketing on this channel. */
 	consent: boolean;
+	/** What a consent answer is recorded for (default marketing). */
+	consentPurpose?: 'marketing' | 'service';
 }
 
 /** "Lunes, Martes" or "mon:Monday, tue:Tuesday" -> choices with stable ids. */
