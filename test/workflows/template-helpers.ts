@@ -1,0 +1,53 @@
+/** Shared by the template tests: loading a template, time zones that are day or night right now, a loopback JSON API. */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+
+import { PROJECT_ROOT, type WorkflowJson } from '../harness';
+
+export const loadTemplate = (file: string) =>
+	JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'workflows', file), 'utf8')) as WorkflowJson;
+
+/** Points a template's HTTP Request node at a loopback server (templates ship with example.com URLs). */
+export function retarget(wf: WorkflowJson, nodeName: string, from: string, to: string): WorkflowJson {
+	const n = wf.nodes.find((x) => x.name === nodeName);
+	if (!n) throw new Error(`No node "${nodeName}"`);
+	n.parameters.url = String(n.parameters.url).replace(from, to);
+	return wf;
+}
+
+/** A fixed-offset zone whose local hour right now satisfies `wanted` (quiet hours are checked against the real clock). */
+export function zoneAt(wanted: (hour: number) => boolean): string {
+	const utcHour = new Date().getUTCHours();
+	for (let o = -12; o <= 12; o++) if (wanted((utcHour + o + 24) % 24)) return o === 0 ? 'UTC' : `Etc/GMT${o > 0 ? '-' : '+'}${Math.abs(o)}`;
+	throw new Error('No zone found');
+}
+
+/** A tiny JSON API on loopback (a CRM or shop backend): routes by exact path, records every path asked for. */
+export class JsonApi {
+	readonly hits: string[] = [];
+	baseUrl = '';
+	private server?: http.Server;
+	constructor(private readonly routes: (path: string) => unknown) {}
+
+	async start(): Promise<void> {
+		this.server = http.createServer((req, res) => {
+			const url = new URL(req.url ?? '/', 'http://x');
+			this.hits.push(url.pathname);
+			const body = this.routes(url.pathname);
+			res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' });
+			res.end(JSON.stringify(body ?? { error: 'not found' }));
+		});
+		await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+		this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+	}
+
+	async stop(): Promise<void> {
+		await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+	}
+}
+
+/** The text of a mail body, quoted-printable undone (nodemailer folds long HTML lines). */
+export const mailText = (body: string) =>
+	body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
