@@ -51,3 +51,27 @@ export class JsonApi {
 /** The text of a mail body, quoted-printable undone (nodemailer folds long HTML lines). */
 export const mailText = (body: string) =>
 	body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+
+/**
+ * Ten shop customers for the win-back template. Recency (days) and a frequency/money rank chosen
+ * so that (hand-checked against the RFM table): c1 Lost, c2 + c3 At risk, c4 Hibernating,
+ * c5 + c6 Need attention, c7 Loyal, c8-c10 Champions.
+ */
+export function winBackCustomers(timeZone: string) {
+	const shape: Array<[string, number, number]> = [
+		['c1', 400, 1], ['c2', 350, 5], ['c3', 300, 8], ['c4', 200, 2], ['c5', 150, 3],
+		['c6', 90, 4], ['c7', 60, 6], ['c8', 30, 7], ['c9', 10, 9], ['c10', 2, 10],
+	];
+	const names = ['Ana', 'Ben', 'Cai', 'Dan', 'Eva', 'Fer', 'Gil', 'Hal', 'Ivo', 'Jon'];
+	return shape.map(([id, days, rank], k) => ({
+		id, firstName: names[k], email: `${id}@example.com`, timeZone,
+		lastOrderAt: new Date(Date.now() - days * 86400_000).toISOString(), orderCount: rank, totalSpent: rank * 40,
+	}));
+}
+
+/** What the model "writes" for the win-back template: two email variants named after the segment. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const winBackCopy = (req: any) => {
+	const segment = JSON.parse(req.messages[1].content).audience['rfm.segment'];
+	return { variants: ['A', 'B'].map((v) => ({ subject: `${segment} ${v}`, preheader: 'We miss you', text: `{{firstName}}, ${segment} variant ${v}: 20% off this week.` })) };
+};

@@ -12,7 +12,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { openStore } from '../../nodes/shared/store';
 import { runWorkflow } from '../harness';
 import { OpenAIMock, SmtpMock } from '../mocks';
-import { JsonApi, loadTemplate, mailText, retarget, zoneAt } from './template-helpers';
+import { JsonApi, loadTemplate, mailText, retarget, winBackCopy, winBackCustomers, zoneAt } from './template-helpers';
 
 const DAY = 86400_000;
 
@@ -21,17 +21,7 @@ describe('template: Win-back', () => {
 	const ai = new OpenAIMock();
 	const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-tpl4-')), 'store.sqlite');
 	const timeZone = zoneAt((h) => h >= 10 && h < 19);
-	// Recency (days) and a frequency/money rank, chosen so that (hand-checked against the RFM table):
-	// c1 Lost, c2 + c3 At risk, c4 Hibernating, c5 + c6 Need attention, c7 Loyal, c8-c10 Champions.
-	const shape: Array<[string, number, number]> = [
-		['c1', 400, 1], ['c2', 350, 5], ['c3', 300, 8], ['c4', 200, 2], ['c5', 150, 3],
-		['c6', 90, 4], ['c7', 60, 6], ['c8', 30, 7], ['c9', 10, 9], ['c10', 2, 10],
-	];
-	const names = ['Ana', 'Ben', 'Cai', 'Dan', 'Eva', 'Fer', 'Gil', 'Hal', 'Ivo', 'Jon'];
-	const customers = shape.map(([id, days, rank], k) => ({
-		id, firstName: names[k], email: `${id}@example.com`, timeZone,
-		lastOrderAt: new Date(Date.now() - days * DAY).toISOString(), orderCount: rank, totalSpent: rank * 40,
-	}));
+	const customers = winBackCustomers(timeZone);
 	const shop = new JsonApi((p) => (p === '/api/customers' ? customers : undefined));
 	let credentials: Record<string, IDataObject>;
 	const template = () => retarget(loadTemplate('win-back.json'), 'Get Customers', 'https://shop.example.com', shop.baseUrl);
@@ -43,10 +33,7 @@ describe('template: Win-back', () => {
 			openAiCompatibleApi: { apiKey: ai.apiKey, baseUrl: `${ai.baseUrl}/v1` },
 			convergentStoreApi: { storageType: 'embedded', databasePath },
 		};
-		ai.responder = (req) => {
-			const segment = JSON.parse(req.messages[1].content).audience['rfm.segment'];
-			return { variants: ['A', 'B'].map((v) => ({ subject: `${segment} ${v}`, preheader: 'We miss you', text: `{{firstName}}, ${segment} variant ${v}: 20% off this week.` })) };
-		};
+		ai.responder = winBackCopy;
 	});
 	afterAll(async () => Promise.all([smtp.stop(), ai.stop(), shop.stop()]));
 
