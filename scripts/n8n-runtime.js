@@ -52,8 +52,11 @@ function run(cmd, args, options = {}, hint = undefined) {
 
 /** PATH with Node 24 first, and npm told where Node's headers are (for native rebuilds). */
 function runtimeEnv(extra = {}) {
+	// Not the test runner's NODE_ENV=test (n8n changes behaviour under it) nor its worker ids.
+	const { NODE_ENV: _nodeEnv, JEST_WORKER_ID: _jest, ...inherited } = process.env;
 	return {
-		...process.env,
+		...inherited,
+		NODE_ENV: 'production',
 		PATH: `${path.dirname(NODE_BIN)}${path.delimiter}${process.env.PATH}`,
 		npm_config_nodedir: NODE_HOME,
 		...extra,
@@ -191,6 +194,26 @@ function n8nCli(args, env, options = {}) {
 	return run(NODE_BIN, [N8N_BIN, ...args], { env, cwd: ROOT, quiet: options.quiet !== false, timeout: options.timeout ?? 300_000 });
 }
 
+/**
+ * Runs an n8n CLI command without blocking this process's event loop (needed when the command
+ * calls servers that live in this process, e.g. a test's loopback mocks). Resolves with the
+ * exit status and output; kills the command after `timeout` ms.
+ */
+function n8nCliAsync(args, env, { timeout = 300_000 } = {}) {
+	return new Promise((resolve) => {
+		const child = spawn(NODE_BIN, [N8N_BIN, ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+		let stdout = '';
+		let stderr = '';
+		child.stdout.on('data', (d) => (stdout += d));
+		child.stderr.on('data', (d) => (stderr += d));
+		const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+		child.on('exit', (status, signal) => {
+			clearTimeout(timer);
+			resolve({ status, signal, stdout, stderr });
+		});
+	});
+}
+
 /** Starts a long-running n8n process (start, worker, webhook). */
 function spawnN8n(args, env, options = {}) {
 	return spawn(NODE_BIN, [N8N_BIN, ...args], { env, cwd: ROOT, stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
@@ -238,5 +261,5 @@ function templateId(file) {
 
 module.exports = {
 	ROOT, PKG, N8N_VERSION, NODE_VERSION, RUNTIME, NODE_BIN, N8N_BIN,
-	ensureRuntime, installPackage, freePort, n8nEnv, n8nCli, spawnN8n, waitForHttp, templatesWithIds, templateId, runtimeEnv, log,
+	ensureRuntime, installPackage, freePort, n8nEnv, n8nCli, n8nCliAsync, spawnN8n, waitForHttp, templatesWithIds, templateId, runtimeEnv, log,
 };
