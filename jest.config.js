@@ -5,6 +5,8 @@ module.exports = {
 	testEnvironment: 'node',
 	roots: ['<rootDir>/nodes', '<rootDir>/test'],
 	testMatch: ['**/*.test.ts'],
+	// Real-n8n suites have their own commands (npm run test:e2e, npm run test:queue).
+	testPathIgnorePatterns: ['/node_modules/', '\\.e2e\\.test\\.ts$', '\\.queue\\.test\\.ts$'],
 	transform: {
 		'^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true, diagnostics: false }],
 		// n8n's Wait and Respond to Webhook nodes load sanitize-html, whose parser packages ship as ES

@@ -1,0 +1,190 @@
+/**
+ * The package inside a real n8n 2.40.7 (npm run test:e2e): installed as the Community Nodes
+ * installer would, templates and credentials imported with n8n's CLI, n8n started on free
+ * loopback ports. Checks through n8n's REST API that every node and credential is registered,
+ * sends a signed WhatsApp message to a published template's production webhook, runs a template
+ * with `n8n execute`, and opens the editor in headless Chromium (screenshot in test-artifacts/).
+ */
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { metaSignature } from '../../nodes/shared/inbound/signatures';
+import { closeAllStores, openStore } from '../../nodes/shared/store';
+import { MetaGraphMock, OpenAIMock, SmtpMock } from '../mocks';
+import { JsonApi, winBackCopy, winBackCustomers, zoneAt } from '../workflows/template-helpers';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const rt = require('../../scripts/n8n-runtime.js');
+
+const ROOT = path.resolve(__dirname, '../..');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const APP_SECRET = 'e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0';
+const OWNER = { email: 'owner@example.com', firstName: 'Ada', lastName: 'Owner', password: 'E2e-Passw0rd-long' };
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const lowerFirst = (s: string) => s[0].toLowerCase() + s.slice(1);
+const expectedNodes = (pkg.n8n.nodes as string[]).map((f) => `${pkg.name}.${lowerFirst(path.basename(f, '.node.js'))}`);
+const expectedCredentials = (pkg.n8n.credentials as string[]).map((f) => lowerFirst(path.basename(f, '.credentials.js')));
+
+describe('in a real n8n', () => {
+	const meta = new MetaGraphMock();
+	const ai = new OpenAIMock();
+	const smtp = new SmtpMock();
+	const timeZone = zoneAt((h) => h >= 10 && h < 19);
+	const customers = winBackCustomers(timeZone);
+	const shop = new JsonApi((p) => (p === '/api/customers' ? customers : undefined));
+	const userFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-e2e-'));
+	const databasePath = path.join(userFolder, 'convergent-store.sqlite');
+	let n8n: ChildProcess;
+	let output = '';
+	let baseUrl = '';
+	let env: NodeJS.ProcessEnv;
+	let ids: Record<string, string>;
+	let cookie = '';
+
+	const rest = async (p: string, init: RequestInit = {}) => {
+		const res = await fetch(`${baseUrl}${p}`, { ...init, headers: { 'content-type': 'application/json', cookie, ...(init.headers ?? {}) } });
+		const text = await res.text();
+		return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
+	};
+
+	beforeAll(async () => {
+		await rt.ensureRuntime();
+		rt.installPackage(userFolder);
+		await Promise.all([meta.start(), ai.start(), smtp.start(), shop.start()]);
+		ai.responder = winBackCopy;
+		const port = await rt.freePort();
+		baseUrl = `http://127.0.0.1:${port}`;
+		env = rt.n8nEnv({ userFolder, port, brokerPort: await rt.freePort(), extra: { N8N_ENCRYPTION_KEY: 'e2e-encryption-key-0123456789', WEBHOOK_URL: `${baseUrl}/` } });
+
+		// Credentials with the ids the templates reference, pointing at the loopback mocks.
+		const credentials = [
+			{ id: 'meta', name: 'Meta Webhook', type: 'metaWebhookApi', data: { appSecret: APP_SECRET, verifyToken: 'e2e-verify' } },
+			{ id: 'wa', name: 'WhatsApp Cloud', type: 'whatsAppCloudApi', data: { accessToken: meta.accessToken, phoneNumberId: meta.phoneNumberId, apiVersion: 'v21.0', baseUrl: meta.baseUrl } },
+			{ id: 'openai', name: 'OpenAI', type: 'openAiCompatibleApi', data: { apiKey: ai.apiKey, baseUrl: `${ai.baseUrl}/v1` } },
+			{ id: 'smtp', name: 'SMTP', type: 'convergentSmtpApi', data: { host: '127.0.0.1', port: smtp.port, user: smtp.user, password: smtp.pass, fromEmail: 'Glow <hello@glow.example>' } },
+			{ id: 'store', name: 'Convergent Store', type: 'convergentStoreApi', data: { storageType: 'embedded', databasePath } },
+		];
+		const credFile = path.join(userFolder, 'credentials.json');
+		fs.writeFileSync(credFile, JSON.stringify(credentials));
+		rt.n8nCli(['import:credentials', `--input=${credFile}`], env);
+		fs.rmSync(credFile);
+
+		const templatesDir = path.join(userFolder, 'templates');
+		ids = rt.templatesWithIds(templatesDir, (wf: { nodes: Array<{ name: string; parameters: Record<string, unknown> }> }, file: string) => {
+			if (file === 'win-back.json') {
+				const get = wf.nodes.find((n) => n.name === 'Get Customers')!;
+				get.parameters.url = String(get.parameters.url).replace('https://shop.example.com', shop.baseUrl);
+			}
+			return wf;
+		});
+		rt.n8nCli(['import:workflow', '--separate', `--input=${templatesDir}`], env);
+		rt.n8nCli(['publish:workflow', `--id=${ids['whatsapp-lead-capture.json']}`], env);
+
+		n8n = rt.spawnN8n(['start'], env);
+		n8n.stdout!.on('data', (d) => (output += d));
+		n8n.stderr!.on('data', (d) => (output += d));
+		try {
+			await rt.waitForHttp(`${baseUrl}/healthz/readiness`, { child: n8n, timeoutMs: 240_000 });
+		} catch (e) {
+			throw new Error(`${(e as Error).message}\n--- n8n output ---\n${output.slice(-4000)}`);
+		}
+		const setup = await rest('/rest/owner/setup', { method: 'POST', body: JSON.stringify(OWNER) });
+		expect(setup.status).toBe(200);
+		cookie = setup.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+	}, 1_500_000);
+
+	afterAll(async () => {
+		if (n8n && n8n.exitCode === null) {
+			const exited = new Promise((r) => n8n.once('exit', r));
+			n8n.kill('SIGTERM');
+			await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+			if (n8n.exitCode === null) n8n.kill('SIGKILL');
+		}
+		await closeAllStores();
+		await Promise.all([meta.stop(), ai.stop(), smtp.stop(), shop.stop()]);
+	}, 60_000);
+
+	it('registers every node and credential of the package (REST), and the imported templates', async () => {
+		const nodes = await rest('/types/nodes.json');
+		expect(nodes.status).toBe(200);
+		const names = new Set((nodes.json() as Array<{ name: string }>).map((n) => n.name));
+		for (const n of expectedNodes) expect(names).toContain(n);
+		const creds = await rest('/types/credentials.json');
+		const credNames = new Set((creds.json() as Array<{ name: string }>).map((c) => c.name));
+		for (const c of expectedCredentials) expect(credNames).toContain(c);
+		const workflows = await rest('/rest/workflows');
+		const listed = (workflows.json().data as Array<{ id: string }>).map((w) => w.id).sort();
+		expect(listed).toEqual(Object.values(ids).sort());
+	});
+
+	it('a signed WhatsApp message to the production webhook runs the lead-capture template; a forged one is refused', async () => {
+		const trigger = JSON.parse(fs.readFileSync(path.join(ROOT, 'workflows', 'whatsapp-lead-capture.json'), 'utf8')).nodes.find((n: { type: string }) => n.type.endsWith('.touchpointTrigger'));
+		const url = `${baseUrl}/webhook/${trigger.webhookId}/webhook`;
+		// Meta's subscription handshake.
+		const verify = await fetch(`${url}?hub.mode=subscribe&hub.verify_token=e2e-verify&hub.challenge=4711`);
+		expect(await verify.text()).toBe('4711');
+
+		const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', changes: [{ field: 'messages', value: { metadata: { phone_number_id: meta.phoneNumberId }, contacts: [{ profile: { name: 'Lia' }, wa_id: '34611777000' }], messages: [{ from: '34611777000', id: 'wamid.e2e.1', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Hola' } }] } }] }] });
+		meta.setLastInbound('34611777000', Date.now());
+		const forged = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature('not-the-app-secret', body) }, body });
+		expect(forged.status).toBeGreaterThanOrEqual(400);
+		const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, body) }, body });
+		expect(res.status).toBe(200);
+		const deadline = Date.now() + 60_000;
+		const sent = () => meta.requests.filter((r) => r.body?.to === '34611777000');
+		while (sent().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+		expect(sent().map((r) => r.body.text?.body)).toEqual(['Hi! What is your name?']);
+		// The same delivery again (Meta retries): handled once.
+		await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, body) }, body });
+		await new Promise((r) => setTimeout(r, 3000));
+		expect(sent()).toHaveLength(1);
+	});
+
+	it('`n8n execute` runs the win-back template against the mocks', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await store.recordConsent(customers.map((c) => ({ contactId: c.id, channel: 'email' as const, purpose: 'marketing', action: 'grant' as const, evidence: { source: 'checkout' } })));
+		await closeAllStores();
+		const cliEnv = { ...env, N8N_RUNNERS_BROKER_PORT: String(await rt.freePort()), N8N_PORT: String(await rt.freePort()) };
+		const r = await rt.n8nCliAsync(['execute', `--id=${ids['win-back.json']}`, '--rawOutput'], cliEnv, { timeout: 240_000 });
+		expect({ status: r.status, output: r.status === 0 ? '' : `${r.stdout}${r.stderr}`.slice(-3000) }).toEqual({ status: 0, output: '' });
+		const mails = await smtp.waitFor(3);
+		expect(mails.map((m) => m.to[0]).sort()).toEqual(['c2@example.com', 'c3@example.com', 'c4@example.com']);
+		expect(mails.map((m) => m.subject).sort()).toEqual(['At risk A', 'At risk B', 'Hibernating A']);
+		expect(ai.received).toBe(2);
+	});
+
+	it('the editor renders an imported template with the package\'s nodes and icons (headless Chromium)', async () => {
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const { chromium } = require('playwright-core');
+		const browser = await chromium.launch({
+			executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+			args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+		});
+		try {
+			const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+			await context.addCookies(cookie.split('; ').map((c) => {
+				const [name, ...v] = c.split('=');
+				return { name, value: v.join('='), url: baseUrl };
+			}));
+			const page = await context.newPage();
+			const id = ids['whatsapp-lead-capture.json'];
+			await page.goto(`${baseUrl}/workflow/${id}`, { waitUntil: 'domcontentloaded' });
+			await page.waitForSelector('[data-test-id="canvas-node"]', { timeout: 60_000 });
+			await page.waitForTimeout(1500);
+			const template = JSON.parse(fs.readFileSync(path.join(ROOT, 'workflows', 'whatsapp-lead-capture.json'), 'utf8'));
+			const ours = template.nodes.filter((n: { type: string }) => n.type.startsWith(`${pkg.name}.`)).length;
+			const icons: Array<{ src: string; loaded: boolean }> = await page.$$eval(`img[src*="${pkg.name}"]`, (imgs: Array<{ src: string; complete: boolean; naturalWidth: number }>) => imgs.map((i) => ({ src: i.src, loaded: i.complete && i.naturalWidth > 0 })));
+			expect(icons.length).toBeGreaterThanOrEqual(ours);
+			expect(icons.filter((i) => !i.loaded)).toEqual([]);
+			const text = await page.textContent('body');
+			expect(text).not.toMatch(/not currently installed|Install this node/i);
+			fs.mkdirSync(ARTIFACTS, { recursive: true });
+			await page.screenshot({ path: path.join(ARTIFACTS, 'editor-whatsapp-lead-capture.png') });
+			expect(fs.statSync(path.join(ARTIFACTS, 'editor-whatsapp-lead-capture.png')).size).toBeGreaterThan(10_000);
+		} finally {
+			await browser.close();
+		}
+	});
+});
