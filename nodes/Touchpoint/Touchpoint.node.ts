@@ -275,9 +275,23 @@ export class Touchpoint implements INodeType {
 				continue;
 			}
 
-			const outcomes = await mapLimit(ready, Number(options.concurrency ?? 20), async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries));
-			for (let k = 0; k < ready.length; k++) {
-				const r = ready[k];
+			// Claim before sending: of several executions holding one key (queue-mode workers, a
+			// retried execution), exactly one sends; a claim left by one that stopped mid-send is
+			// never sent again (the contact may have it already).
+			const claims = await store.claimTouches(ready.map((r) => r.key));
+			const claimed = ready.filter((r) => {
+				const c = claims.get(r.key);
+				if (c === 'claimed' || c === 'missing') return true;
+				if (c === 'sent') {
+					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true } }, pairedItem: { item: r.pd.i } });
+				} else {
+					notSentItem(r.pd, { channel: r.channel, reason: 'SEND_IN_PROGRESS', idempotencyKey: r.key, message: `Another execution claimed this message (idempotency key ${r.key}) and is sending it, or stopped while sending it. It is not sent again, so the contact never gets it twice.` });
+				}
+				return false;
+			});
+			const outcomes = await mapLimit(claimed, Number(options.concurrency ?? 20), async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries));
+			for (let k = 0; k < claimed.length; k++) {
+				const r = claimed[k];
 				const o = outcomes[k];
 				if (o.ok) {
 					await store.completeTouch(r.key, { status: 'sent', providerMessageId: o.providerMessageId });

@@ -132,6 +132,28 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect((await store.getTouches(['b3'])).size).toBe(0);
 	});
 
+	it('claims: of many callers claiming one reserved touch at once, exactly one may send; a claim counts under the caps and is never handed out again', async () => {
+		// PostgreSQL: separate pools, really concurrent. SQLite: one connection per process (as
+		// n8n has it; node:sqlite is synchronous), concurrent calls interleave on it.
+		const others: SqlStore[] = [];
+		for (let i = 0; i < 4; i++) others.push(backend.name === 'postgres' ? await backend.open() : store);
+		for (let round = 0; round < 5; round++) {
+			const key = `claim-${round}`;
+			expect((await store.reserveTouches([req(`c-claim-${round}`, key, { channel: 'push', caps: [push1perDay] })], T0))[0].outcome).toBe('reserved');
+			const results = await Promise.all([store, ...others].flatMap((s) => [s.claimTouches([key], T0 + 1), s.claimTouches([key], T0 + 1)]));
+			expect(results.map((m) => m.get(key)).filter((o) => o === 'claimed')).toHaveLength(1);
+			expect(new Set(results.map((m) => m.get(key)))).toEqual(new Set(['claimed', 'sending']));
+			// While it is being sent (or after a crash mid-send) the cap still counts it.
+			expect((await store.reserveTouches([req(`c-claim-${round}`, `${key}-next`, { channel: 'push', caps: [push1perDay] })], T0 + 2))[0].outcome).toBe('capped');
+		}
+		await store.completeTouch('claim-0', { status: 'sent', providerMessageId: 'wamid.claim' });
+		const after = await store.claimTouches(['claim-0', 'claim-1', 'never-reserved'], T0 + 3);
+		expect(Object.fromEntries(after)).toEqual({ 'claim-0': 'sent', 'claim-1': 'sending', 'never-reserved': 'missing' });
+		// A claimed touch is not released by a later node's release (only unclaimed reservations are).
+		await store.releaseTouch('claim-1');
+		expect((await store.getTouches(['claim-1'])).get('claim-1')?.status).toBe('sending');
+	});
+
 	it('engagement scores are kept per contact and exported', async () => {
 		await store.saveEngagement([{ contactId: 'c-eng', score: 7.5, updatedAt: T0 }, { contactId: 'c-eng2', score: 1, updatedAt: T0 }]);
 		await store.saveEngagement([{ contactId: 'c-eng', score: 9, updatedAt: T0 + 1 }]);

@@ -79,6 +79,32 @@ describe('Touchpoint', () => {
 		expect((again.json('Send', 0)[0].touchpoint as IDataObject).deduplicated).toBe(true);
 	});
 
+	it('two executions sending the same reserved message at the same moment (queue-mode workers): one request, the other is Not Sent SEND_IN_PROGRESS or deduplicated', async () => {
+		const a = await person(['whatsapp'], { timeZone: dayZone });
+		meta.setLastInbound(a.contact.phone, Date.now());
+		const key = `guard-key-${a.contact.id}`;
+		// What Consent Guard hands over: the key it reserved under the caps.
+		expect((await store.reserveTouches([{ idempotencyKey: key, contactId: a.contact.id, channel: 'whatsapp', purpose: 'marketing', caps: [] }]))[0].outcome).toBe('reserved');
+		const item = { ...a, consent: { idempotencyKey: key, channel: 'whatsapp', reserved: true, allowed: true } };
+		const params = { channel: 'whatsapp', whatsappType: 'text', text: 'Spring offer: 10% off today', campaign: 'spring' };
+		const runs = await Promise.all([send([item], params), send([item], params), send([item], params)]);
+		expect(meta.requests).toHaveLength(1);
+		const outcomes = runs.map((r) => (r.json('Send', 0)[0] ?? r.json('Send', 1)[0]).touchpoint as IDataObject);
+		expect(outcomes.filter((t) => t.status === 'sent' && t.deduplicated === false)).toHaveLength(1);
+		for (const t of outcomes.filter((o) => !(o.status === 'sent' && o.deduplicated === false))) {
+			expect(t.status === 'sent' ? t.deduplicated : t.reason).toBe(t.status === 'sent' ? true : 'SEND_IN_PROGRESS');
+		}
+		// An attempt that stopped mid-send (claimed, never completed) is not sent again by a retry.
+		const b = await person(['whatsapp'], { timeZone: dayZone });
+		meta.setLastInbound(b.contact.phone, Date.now());
+		const kb = `guard-key-${b.contact.id}`;
+		await store.reserveTouches([{ idempotencyKey: kb, contactId: b.contact.id, channel: 'whatsapp', purpose: 'marketing', caps: [] }]);
+		expect((await store.claimTouches([kb])).get(kb)).toBe('claimed');
+		const retry = await send([{ ...b, consent: { idempotencyKey: kb, channel: 'whatsapp', reserved: true, allowed: true } }], params);
+		expect(meta.requests).toHaveLength(1);
+		expect(retry.json('Send', 1)[0].touchpoint).toMatchObject({ status: 'not_sent', reason: 'SEND_IN_PROGRESS', idempotencyKey: kb });
+	});
+
 	it('free-form WhatsApp outside the 24 h window is Not Sent (WINDOW_CLOSED) and no request leaves; no consent -> NO_CONSENT', async () => {
 		const a = await person(['whatsapp'], { timeZone: dayZone });
 		const stranger = { contact: { id: 'nobody', phone: '+34600999111', timeZone: dayZone } };

@@ -322,7 +322,7 @@ export class SqlStore implements Store {
 		if (maxWindow > 0) {
 			const rows = await tx.query<Row>(
 				`SELECT contact_id, channel, purpose, created_at FROM touches
-				WHERE created_at > $1 AND contact_id IN (${placeholders(contacts.length, 2)}) AND status IN ('reserved', 'sent')`,
+				WHERE created_at > $1 AND contact_id IN (${placeholders(contacts.length, 2)}) AND status IN ('reserved', 'sending', 'sent')`,
 				[now - maxWindow, ...contacts],
 			);
 			for (const r of rows) {
@@ -407,6 +407,33 @@ export class SqlStore implements Store {
 				[outcome.errorCode ?? null, outcome.errorMessage ?? null, now, idempotencyKey],
 			);
 		}
+	}
+
+	async claimTouches(idempotencyKeys: string[], now = Date.now()): Promise<Map<string, 'claimed' | 'sending' | 'sent' | 'failed' | 'missing'>> {
+		const result = new Map<string, 'claimed' | 'sending' | 'sent' | 'failed' | 'missing'>();
+		for (const chunk of chunks([...new Set(idempotencyKeys)], CHUNK)) {
+			// One conditional UPDATE: a row moves from reserved to sending for exactly one caller.
+			const claimed = await this.db.transaction((tx) =>
+				tx.query<{ idempotency_key: string }>(
+					`UPDATE touches SET status = 'sending', updated_at = $1
+					WHERE status = 'reserved' AND idempotency_key IN (${placeholders(chunk.length, 2)}) RETURNING idempotency_key`,
+					[now, ...chunk],
+				),
+			);
+			for (const r of claimed) result.set(r.idempotency_key, 'claimed');
+			const rest = chunk.filter((k) => !result.has(k));
+			if (!rest.length) continue;
+			const rows = await this.db.query<{ idempotency_key: string; status: string }>(
+				`SELECT idempotency_key, status FROM touches WHERE idempotency_key IN (${placeholders(rest.length)})`,
+				rest,
+			);
+			const status = new Map(rows.map((r) => [r.idempotency_key, r.status]));
+			for (const k of rest) {
+				const s = status.get(k);
+				result.set(k, s === 'sent' || s === 'sending' || s === 'failed' ? s : s === 'reserved' ? 'sending' : 'missing');
+			}
+		}
+		return result;
 	}
 
 	async releaseTouch(idempotencyKey: string): Promise<void> {

@@ -71,7 +71,8 @@ export interface SuppressionEntry {
 	createdAt?: number;
 }
 
-export type TouchStatus = 'reserved' | 'sent' | 'failed';
+/** reserved (cap slot taken) -> sending (one execution claimed it) -> sent | failed. */
+export type TouchStatus = 'reserved' | 'sending' | 'sent' | 'failed';
 
 export interface TouchRecord {
 	idempotencyKey: string;
@@ -168,6 +169,13 @@ export interface Store {
 			| { status: 'sent'; providerMessageId?: string }
 			| { status: 'failed'; errorCode?: string; errorMessage?: string },
 	): Promise<void>;
+	/**
+	 * Claims reserved touches for sending: 'reserved' -> 'sending', atomically, so that of several
+	 * executions holding the same key (n8n queue mode, a retried execution) exactly one sends.
+	 * Returns per key: 'claimed' (send it), 'sent', 'sending' (another execution has it, or one
+	 * that stopped mid-send: never sent again), 'failed', or 'missing' (no reservation).
+	 */
+	claimTouches(idempotencyKeys: string[], now?: number): Promise<Map<string, 'claimed' | 'sending' | 'sent' | 'failed' | 'missing'>>;
 	/** Frees a reservation that was never attempted (e.g. a later node blocked it). */
 	releaseTouch(idempotencyKey: string): Promise<void>;
 	getTouches(idempotencyKeys: string[]): Promise<Map<string, TouchRecord>>;
