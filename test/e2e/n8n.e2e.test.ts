@@ -188,3 +188,39 @@ describe('in a real n8n', () => {
 		}
 	});
 });
+
+describe('npm start (the README\'s run command)', () => {
+	it('brings up n8n with every node of the package registered and the six templates imported', async () => {
+		const userFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-start-'));
+		const port = await rt.freePort();
+		const { spawn } = await import('node:child_process');
+		// scripts/start.js is what `npm start` runs after `npm run build` (done by test:e2e).
+		const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], { cwd: ROOT, env: { ...rt.runtimeEnv(), N8N_PORT: String(port), N8N_USER_FOLDER: userFolder }, stdio: ['ignore', 'pipe', 'pipe'] });
+		let output = '';
+		child.stdout.on('data', (d) => (output += d));
+		child.stderr.on('data', (d) => (output += d));
+		try {
+			const base = `http://127.0.0.1:${port}`;
+			try {
+				await rt.waitForHttp(`${base}/healthz/readiness`, { child, timeoutMs: 240_000 });
+			} catch (e) {
+				throw new Error(`${(e as Error).message}\n--- npm start output ---\n${output.slice(-4000)}`);
+			}
+			const setup = await fetch(`${base}/rest/owner/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(OWNER) });
+			expect(setup.status).toBe(200);
+			const cookie = setup.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+			const nodes = (await (await fetch(`${base}/types/nodes.json`, { headers: { cookie } })).json()) as Array<{ name: string }>;
+			const names = new Set(nodes.map((n) => n.name));
+			for (const n of expectedNodes) expect(names).toContain(n);
+			const workflows = ((await (await fetch(`${base}/rest/workflows`, { headers: { cookie } })).json()) as { data: Array<{ name: string }> }).data;
+			expect(workflows).toHaveLength(fs.readdirSync(path.join(ROOT, 'workflows')).filter((f) => f.endsWith('.json')).length);
+			expect(output).toContain('Ready: open http://localhost:');
+		} finally {
+			const exited = new Promise((r) => child.once('exit', r));
+			child.kill('SIGTERM');
+			await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+			if (child.exitCode === null) child.kill('SIGKILL');
+			fs.rmSync(userFolder, { recursive: true, force: true });
+		}
+	});
+});
