@@ -253,6 +253,9 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 				QUEUE_BULL_PREFIX: BULL_PREFIX,
 				WEBHOOK_URL: `${webhookUrl}/`,
 				OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
+				// A killed worker's executions keep their input data until this lock expires (see the
+				// SIGKILL test); 10 min instead of 1 so the recovery below never races n8n's failure.
+				QUEUE_WORKER_LOCK_DURATION: '600000',
 			},
 		});
 
@@ -294,7 +297,7 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 				baseline && one ? `\n  convergent flow / n8n's own Webhook -> NoOp (1 worker), events/s: ${(one.eventsPerSecond / baseline.eventsPerSecond).toFixed(2)}x` : '',
 				one && two ? `\n  2 workers / 1 worker, events/s: ${(two.eventsPerSecond / one.eventsPerSecond).toFixed(2)}x` : '',
 			].join('');
-			const kill = killFigures ? `\n  worker killed (SIGKILL) at 30 %: ${killFigures.orphans} executions left behind (${killFigures.statuses.join(', ') || 'none'}), re-run from their pinned trigger data (Debug in editor); contacts whose send was cut off after the claim and not resent: ${killFigures.uncertain}` : '';
+			const kill = killFigures ? `\n  worker killed (SIGKILL) at 30 %: ${killFigures.orphans} executions left behind (${killFigures.statuses.join(', ')}), re-run from their pinned trigger data (Debug in editor); contacts whose send was cut off after the claim and not resent: ${killFigures.uncertain}` : '';
 			process.stdout.write(`\nQueue mode figures (n8n 2.40.7, loopback, ${os.cpus().length} cores, worker concurrency ${WORKER_CONCURRENCY}, ${IN_FLIGHT} requests in flight):\n${lines.join('\n')}${ratio}${kill}\n\n`);
 		}
 		await closeAllStores();
@@ -368,14 +371,15 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		expect(killedAfter).toBeGreaterThan(0);
 		expect(victim.child.signalCode).toBe('SIGKILL');
 
-		// What n8n 2.40.7 does with the killed worker's executions: stalled jobs are not retried
-		// (Bull maxStalledCount 0) and nothing marks them crashed in queue mode, so they stay
-		// "running", or "new" (Queued) when the worker had taken the job but not started it. The
-		// surviving worker has finished all the others. n8n's Retry does not help here: it refuses
-		// "new" executions, and after Stop the retry inherits the cancellation error and fails at
-		// once. What works is the editor's "Debug in editor": the stuck executions' trigger data
-		// pinned to the trigger and the workflow run once more. The message-id idempotency keys
-		// make that re-run safe: a message the dead worker did send is not sent again.
+		// What n8n 2.40.7 does with the killed worker's executions: they stay Running (or Queued
+		// when the worker had taken the job but not started it) until their Bull lock expires;
+		// then, as n8n 2.x never retries a stalled job, the enqueuing process records them as
+		// failed (MaxStalledCountError) and their input data is replaced by the error. So recover
+		// them while they are stuck (this test holds the lock for 10 min, QUEUE_WORKER_LOCK_DURATION).
+		// n8n's Retry does not do it (it refuses Queued executions; after Stop the retry inherits
+		// the cancellation error). The editor's "Debug in editor" does: their trigger data pinned
+		// to the trigger and the workflow run once more; the message-id idempotency keys and the
+		// claim in Touchpoint make that safe for a message the dead worker had already sent.
 		const orphans = (await n8nDb.query(`SELECT id, status FROM execution_entity WHERE "workflowId" = $1 AND id > $2 AND status NOT IN ('success') ORDER BY id`, [WORKFLOW_ID, r.before])).rows as Array<{ id: string; status: string }>;
 		expect(orphans.length).toBeGreaterThan(0);
 		expect(orphans.filter((o) => o.status !== 'new' && o.status !== 'running')).toEqual([]);
@@ -388,10 +392,11 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		const flatted = require('flatted');
 		const pinned: Array<{ json: Record<string, unknown> }> = [];
+		type Items = Array<{ json: Record<string, unknown> }>;
 		for (const o of orphans) {
 			const execution = await api('GET', `/rest/executions/${o.id}`);
 			const data = flatted.parse(execution.data);
-			const stack = data.executionData.nodeExecutionStack as Array<{ node: { name: string }; data: { main: Array<Array<{ json: Record<string, unknown> }>> } }>;
+			const stack = data.executionData.nodeExecutionStack as Array<{ data: { main: Items[] } }>;
 			for (const item of stack[0].data.main[0]) pinned.push({ json: item.json });
 			await api('POST', `/rest/executions/${o.id}/stop`);
 		}
