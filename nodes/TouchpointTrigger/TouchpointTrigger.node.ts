@@ -10,10 +10,11 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { contactIdOf, normalizeMeta, normalizeTwilio } from '../shared/inbound/normalize';
-import { verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
+import type { ConversationEvent } from '../shared/contact';
+import { keywordConsentEvents, keywordMatcher } from '../shared/inbound/keywords';
+import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
+import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
-import type { ConsentEventInput } from '../shared/store/types';
 
 const HEX32 = /^[0-9a-f]{32}$/i;
 
@@ -69,8 +70,10 @@ export class TouchpointTrigger implements INodeType {
 				placeholder: 'Add option',
 				default: {},
 				options: [
-					{ displayName: 'Consent Purposes for Keywords', name: 'keywordPurposes', type: 'string', default: 'marketing, service', description: 'Purposes that STOP withdraws and START grants again on the channel, comma-separated' },
-					{ displayName: 'Extra Stop Words', name: 'extraStopWords', type: 'string', default: '', placeholder: 'BAJA, ARRET', description: 'More opt-out words (other languages), comma-separated' },
+					{ displayName: 'Consent Purposes for Keywords', name: 'keywordPurposes', type: 'string', default: 'marketing, service', description: 'Purposes that STOP withdraws on the channel, comma-separated. START restores only what a STOP withdrew; no keyword ever grants consent.' },
+					{ displayName: 'Extra Help Words', name: 'extraHelpWords', type: 'string', default: '', placeholder: 'AIUTO', description: 'More words flagged as a help request, comma-separated' },
+					{ displayName: 'Extra Start Words', name: 'extraStartWords', type: 'string', default: '', placeholder: 'RIATTIVA', description: 'More words that undo a STOP on the channel, comma-separated. They never grant consent that was not given.' },
+					{ displayName: 'Extra Stop Words', name: 'extraStopWords', type: 'string', default: '', placeholder: 'DESISCRIVERE, AFMELDEN', description: 'More opt-out words, comma-separated (English, Spanish, Italian, French, German and Portuguese words are built in)' },
 					{ displayName: 'Include Status Updates', name: 'includeStatuses', type: 'boolean', default: false, description: 'Whether sent / delivered / read / failed updates start the workflow too (they always update the send log)' },
 					{ displayName: 'Public URL', name: 'publicUrl', type: 'string', default: '', placeholder: 'https://n8n.example.com/webhook/…/webhook', description: 'The URL Twilio calls, when n8n runs behind a proxy that changes it (Twilio signs the URL)' },
 				],
@@ -85,12 +88,14 @@ export class TouchpointTrigger implements INodeType {
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		const req = this.getRequestObject();
 		const res = this.getResponseObject();
-		const extraStop = String(options.extraStopWords ?? '').split(',').map((w) => w.trim()).filter(Boolean);
+		const words = (name: string) => String(options[name] ?? '').split(',').map((w) => w.trim()).filter(Boolean);
+		const match = keywordMatcher({ extraStop: words('extraStopWords'), extraStart: words('extraStartWords'), extraHelp: words('extraHelpWords') });
 
 		if (provider === 'meta' && this.getWebhookName() === 'setup') {
 			const query = this.getQueryData() as IDataObject;
 			const credentials = await this.getCredentials('metaWebhookApi');
-			if (query['hub.mode'] === 'subscribe' && query['hub.verify_token'] && query['hub.verify_token'] === credentials.verifyToken) {
+			const token = query['hub.verify_token'];
+			if (query['hub.mode'] === 'subscribe' && typeof token === 'string' && token !== '' && safeEqual(token, String(credentials.verifyToken ?? ''))) {
 				res.status(200).type('text/plain').send(String(query['hub.challenge'] ?? ''));
 			} else {
 				res.status(403).type('text/plain').send('Verify token does not match');
@@ -99,53 +104,51 @@ export class TouchpointTrigger implements INodeType {
 		}
 
 		const rawBody: Buffer | string = (req as unknown as { rawBody?: Buffer }).rawBody ?? JSON.stringify(req.body ?? {});
-		let events;
+		let events: ConversationEvent[];
 		if (provider === 'meta') {
 			const credentials = await this.getCredentials('metaWebhookApi');
 			if (!verifyMetaSignature(String(credentials.appSecret), rawBody, this.getHeaderData()['x-hub-signature-256'])) {
 				res.status(401).type('text/plain').send('Invalid signature');
 				return { noWebhookResponse: true };
 			}
-			events = normalizeMeta(this.getBodyData() as IDataObject, extraStop);
+			events = normalizeMeta(this.getBodyData() as IDataObject, match);
 		} else {
 			const credentials = await this.getCredentials('twilioWebhookApi');
 			const form = Object.fromEntries(Object.entries(this.getBodyData() as IDataObject).map(([k, v]) => [k, String(v)]));
 			const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-			const url = String(options.publicUrl || '') || `${this.getNodeWebhookUrl('default')}${query}`;
+			const publicUrl = String(options.publicUrl || '').trim();
+			// Twilio signs the URL it called, query string included: keep the request's query when the
+			// Public URL (the proxy's address) has none of its own.
+			const url = publicUrl ? (publicUrl.includes('?') ? publicUrl : `${publicUrl}${query}`) : `${this.getNodeWebhookUrl('default')}${query}`;
 			if (!verifyTwilioSignature(String(credentials.authToken), url, form, this.getHeaderData()['x-twilio-signature'])) {
 				res.status(401).type('text/plain').send('Invalid signature');
 				return { noWebhookResponse: true };
 			}
-			events = normalizeTwilio(form, extraStop);
+			// The signature covers names and values run together: a request re-partitioned into other
+			// names and values can carry the same signature, so only Twilio's own shapes are accepted.
+			const problem = twilioFormProblem(form);
+			if (problem) {
+				res.status(400).type('text/plain').send(problem);
+				return { noWebhookResponse: true };
+			}
+			events = normalizeTwilio(form, match);
 		}
 
 		const store = await getStore(this);
 		const scope = `${provider}:${this.getWorkflow().id ?? ''}:${this.getNode().id}`;
-		const fresh = await store.markProcessed(scope, events.map((e) => `${e.kind === 'status' ? `status:${e.status}:` : ''}${e.providerMessageId}`));
-		const newEvents = events.filter((e) => fresh.has(`${e.kind === 'status' ? `status:${e.status}:` : ''}${e.providerMessageId}`));
-
-		const messages = newEvents.filter((e) => e.kind !== 'status');
+		const idOf = (e: ConversationEvent) => `${e.kind === 'status' ? `status:${e.status}:` : ''}${e.providerMessageId}`;
+		// What the person said is recorded before the message id is marked processed: when the store
+		// fails in between, the provider's re-delivery is not taken for a duplicate and a STOP is not lost.
+		const seen = await store.findProcessed(scope, events.map(idOf));
+		const unseen = events.filter((e) => !seen.has(idOf(e)));
+		const messages = unseen.filter((e) => e.kind !== 'status');
 		await store.recordInbound(messages.map((e) => ({ contactId: contactIdOf(e), channel: e.channel, at: Date.parse(e.timestamp) })));
-		for (const s of newEvents.filter((e) => e.kind === 'status')) await store.updateDeliveryStatus(s.providerMessageId, String(s.status));
-		const purposes = String(options.keywordPurposes ?? 'marketing, service').split(',').map((p) => p.trim()).filter(Boolean);
-		const consent: ConsentEventInput[] = [];
-		for (const e of messages) {
-			if (e.keyword !== 'stop' && e.keyword !== 'start') continue;
-			for (const purpose of purposes) {
-				consent.push({
-					contactId: contactIdOf(e),
-					channel: e.channel,
-					purpose,
-					address: e.contact.phone ?? e.contact.psid ?? e.contact.instagramId ?? e.contact.whatsappId,
-					action: e.keyword === 'stop' ? 'withdraw' : 'grant',
-					evidence: { source: `${e.channel}-keyword`, wording: e.text, actor: 'contact', extra: { providerMessageId: e.providerMessageId } },
-					occurredAt: Date.parse(e.timestamp),
-				});
-			}
-		}
-		if (consent.length) await store.recordConsent(consent);
+		for (const st of unseen.filter((e) => e.kind === 'status')) await store.updateDeliveryStatus(st.providerMessageId, String(st.status));
+		await store.recordConsent(await keywordConsentEvents(store, messages, String(options.keywordPurposes ?? 'marketing, service')));
+		const fresh = await store.markProcessed(scope, unseen.map(idOf));
+		const newEvents = unseen.filter((e) => fresh.has(idOf(e)));
+		const emitted = (options.includeStatuses ? newEvents : newEvents.filter((e) => e.kind !== 'status')).map(({ keywordConditional: _internal, ...e }) => e);
 
-		const emitted = options.includeStatuses ? newEvents : messages;
 		if (provider === 'twilio') res.status(200).type('text/xml').send('<Response></Response>');
 		if (emitted.length === 0) return provider === 'twilio' ? { noWebhookResponse: true } : {};
 		return {

@@ -102,6 +102,8 @@ export interface ConversationEvent {
 	referral?: Record<string, unknown>;
 	/** STOP / START / HELP family keyword recognised in the text. */
 	keyword?: 'stop' | 'start' | 'help';
+	/** Internal to the trigger: an opt-in word (YES) that counts only right after a STOP. Never emitted. */
+	keywordConditional?: true;
 	/** For kind 'status': sent | delivered | read | failed */
 	status?: string;
 	errors?: Array<{ code?: number | string; title?: string; message?: string }>;

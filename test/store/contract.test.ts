@@ -74,6 +74,53 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect(exported.consentLedger[0].evidence.wordingHash).toMatch(/^[0-9a-f]{64}$/);
 	});
 
+	it('consent state is the latest event by event time, whatever the arrival order; a tie in the same second is withdrawn', async () => {
+		const key = { contactId: 'c-order', channel: 'sms' as const, purpose: 'marketing' };
+		const state = async () => (await store.getConsentStates([key])).get(consentKeyString(key));
+		await store.recordConsent([{ ...key, action: 'withdraw', evidence: { source: 'sms-keyword', wording: 'STOP' }, keyword: 'stop', occurredAt: T0 + 5000 }]);
+		// A grant that happened before the STOP arrives late: still withdrawn.
+		await store.recordConsent([{ ...key, action: 'grant', evidence: { source: 'import', wording: 'Yes' }, occurredAt: T0 + 1000 }]);
+		expect(await state()).toMatchObject({ status: 'withdrawn', updatedAt: T0 + 5000 });
+		// A grant after the STOP wins.
+		await store.recordConsent([{ ...key, action: 'grant', evidence: { source: 'web-form', wording: 'Yes' }, occurredAt: T0 + 9000 }]);
+		expect(await state()).toMatchObject({ status: 'granted', updatedAt: T0 + 9000 });
+		// Grant and withdrawal in the same second, in either order and either batch: withdrawn.
+		const tie = { ...key, contactId: 'c-tie' };
+		await store.recordConsent([
+			{ ...tie, action: 'withdraw', evidence: { source: 'x' }, occurredAt: T0 + 100 },
+			{ ...tie, action: 'grant', evidence: { source: 'x' }, occurredAt: T0 + 900 },
+		]);
+		expect((await store.getConsentStates([tie])).get(consentKeyString(tie))?.status).toBe('withdrawn');
+		const tie2 = { ...key, contactId: 'c-tie2' };
+		await store.recordConsent([{ ...tie2, action: 'grant', evidence: { source: 'x' }, occurredAt: T0 + 200 }]);
+		await store.recordConsent([{ ...tie2, action: 'withdraw', evidence: { source: 'x' }, occurredAt: T0 + 100 }]);
+		expect((await store.getConsentStates([tie2])).get(consentKeyString(tie2))?.status).toBe('withdrawn');
+	});
+
+	it('restore (an opt-in keyword) undoes only a keyword STOP over a grant and never grants', async () => {
+		const st = async (k: { contactId: string; channel: 'sms'; purpose: string }) => (await store.getConsentStates([k])).get(consentKeyString(k))?.status;
+		const never = { contactId: 'c-restore-never', channel: 'sms' as const, purpose: 'marketing' };
+		await store.recordConsent([{ ...never, action: 'restore', keyword: 'start', evidence: { source: 'sms-keyword', wording: 'START' }, occurredAt: T0 }]);
+		expect(await st(never)).toBeUndefined();
+		await store.recordConsent([{ ...never, action: 'withdraw', keyword: 'stop', evidence: { source: 'sms-keyword', wording: 'STOP' }, occurredAt: T0 + 1000 }]);
+		await store.recordConsent([{ ...never, action: 'restore', keyword: 'start', evidence: { source: 'sms-keyword', wording: 'START' }, occurredAt: T0 + 2000 }]);
+		expect(await st(never)).toBe('withdrawn');
+
+		const granted = { ...never, contactId: 'c-restore-granted' };
+		await store.recordConsent([{ ...granted, action: 'grant', evidence: { source: 'web-form', wording: 'Yes' }, occurredAt: T0 }]);
+		await store.recordConsent([{ ...granted, action: 'withdraw', keyword: 'stop', evidence: { source: 'sms-keyword', wording: 'STOP' }, occurredAt: T0 + 1000 }]);
+		expect((await store.getConsentStates([granted])).get(consentKeyString(granted))).toMatchObject({ status: 'withdrawn', restorable: true });
+		await store.recordConsent([{ ...granted, action: 'restore', keyword: 'start', evidence: { source: 'sms-keyword', wording: 'START' }, occurredAt: T0 + 2000 }]);
+		expect(await st(granted)).toBe('granted');
+
+		// An unsubscribe that was not a keyword (web preference centre) is not undone by START.
+		const web = { ...never, contactId: 'c-restore-web' };
+		await store.recordConsent([{ ...web, action: 'grant', evidence: { source: 'web-form' }, occurredAt: T0 }]);
+		await store.recordConsent([{ ...web, action: 'withdraw', evidence: { source: 'preference-centre' }, occurredAt: T0 + 1000 }]);
+		await store.recordConsent([{ ...web, action: 'restore', keyword: 'start', evidence: { source: 'sms-keyword', wording: 'START' }, occurredAt: T0 + 2000 }]);
+		expect(await st(web)).toBe('withdrawn');
+	});
+
 	it('double opt-in: a request stays pending until confirmed once; a second use and an expired token are refused', async () => {
 		const key = { contactId: 'c-doi', channel: 'email' as const, purpose: 'marketing' };
 		await store.recordConsent([{ ...key, address: 'ana@example.com', action: 'request', evidence: { source: 'signup' }, confirmTokenHash: 'h-valid', confirmExpiresAt: T0 + DAY }]);

@@ -108,25 +108,70 @@ describe('Touchpoint Trigger (Meta)', () => {
 		}
 	});
 
-	it('STOP withdraws consent (Consent Guard then blocks WhatsApp); START re-allows', async () => {
-		const guard = (items: IDataObject[]) =>
-			runWorkflow(manualWorkflow({ items, node: { type: 'consentGuard', name: 'Guard', parameters: { operation: 'check', channel: 'whatsapp', messageKind: 'template', quietHours: { enabled: false }, frequencyCaps: { caps: [] }, campaign: '={{ $json.c }}' }, credentials: { convergentStoreApi: 'Store' } } }), { credentials });
+	const guardOn = (channel: string, purpose = 'marketing') => (items: IDataObject[]) =>
+		runWorkflow(manualWorkflow({ items, node: { type: 'consentGuard', name: 'Guard', parameters: { operation: 'check', channel, purpose, messageKind: 'template', quietHours: { enabled: false }, frequencyCaps: { caps: [] }, campaign: '={{ $json.c }}' }, credentials: { convergentStoreApi: 'Store' } } }), { credentials });
+	const grantOn = (contact: IDataObject, at: number, purpose = 'marketing') =>
+		runWorkflow(manualWorkflow({ items: [{ ...contact, at: new Date(at).toISOString() }], node: { type: 'consentGuard', parameters: { operation: 'recordConsent', channel: 'whatsapp', purpose, consentAction: 'grant', source: 'web', evidence: { wording: 'Yes, send me offers on WhatsApp' }, recordOptions: { occurredAtField: 'at' } }, credentials: { convergentStoreApi: 'Store' } } }), { credentials });
+	const textAt = (id: string, from: string, body: string, seconds: number) => ({ from, id, timestamp: String(seconds), type: 'text', text: { body } });
+	const stateOf = async (contactId: string, purpose: string) =>
+		(await (await openStore({ type: 'embedded', path: databasePath })).getConsentStates([{ contactId, channel: 'whatsapp', purpose }])).get(`${contactId}\u0000whatsapp\u0000${purpose}`)?.status;
+
+	it('STOP withdraws consent (Consent Guard then blocks WhatsApp); START restores exactly what the STOP withdrew', async () => {
+		const guard = guardOn('whatsapp');
 		const contact = { contact: { id: '+34600111222', phone: '+34600111222' } };
-		await runWorkflow(manualWorkflow({ items: [contact], node: { type: 'consentGuard', parameters: { operation: 'recordConsent', channel: 'whatsapp', consentAction: 'grant', source: 'web' }, credentials: { convergentStoreApi: 'Store' } } }), { credentials });
+		const t = Math.floor(Date.now() / 1000);
+		await grantOn(contact, (t - 60) * 1000);
 		expect((await guard([{ ...contact, c: '1' }])).json('Guard', 0)).toHaveLength(1);
 
-		await postMeta(server, waPayload([waText('wamid.STOP', '34600111222', ' Stop ')]));
+		await postMeta(server, waPayload([textAt('wamid.STOP', '34600111222', ' Stop ', t - 30)]));
 		expect(server.runs.at(-1)!.json('Inbound')[0]).toMatchObject({ keyword: 'stop', text: ' Stop ' });
 		expect((await guard([{ ...contact, c: '2' }])).json('Guard', 1)[0].blocked).toMatchObject({ reason: 'WITHDRAWN' });
 
-		await postMeta(server, waPayload([waText('wamid.START', '34600111222', 'START')]));
+		await postMeta(server, waPayload([textAt('wamid.START', '34600111222', 'START', t - 20)]));
 		expect((await guard([{ ...contact, c: '3' }])).json('Guard', 0)).toHaveLength(1);
+		// The service purpose was never granted: the STOP withdrew nothing there, so START restores nothing.
+		expect(await stateOf('+34600111222', 'service')).toBe('withdrawn');
 		const ledger = (await (await openStore({ type: 'embedded', path: databasePath })).exportContact('+34600111222')).consentLedger;
 		expect(ledger.filter((e) => e.channel === 'whatsapp' && e.purpose === 'marketing').sort((a, b) => a.id - b.id).map((e) => [e.action, e.evidence.source, e.evidence.wording])).toEqual([
-			['grant', 'web', undefined],
+			['grant', 'web', 'Yes, send me offers on WhatsApp'],
 			['withdraw', 'whatsapp-keyword', ' Stop '],
-			['grant', 'whatsapp-keyword', 'START'],
+			['restore', 'whatsapp-keyword', 'START'],
 		]);
+	});
+
+	it('a bare "yes" or START from someone who never opted in grants nothing; YES re-subscribes only right after a STOP', async () => {
+		const guard = guardOn('whatsapp');
+		const t = Math.floor(Date.now() / 1000);
+		const stranger = { contact: { id: '+34600222333', phone: '+34600222333' } };
+		for (const [i, word] of ['Yes', 'yes', 'START', 'Sí', 'UNSTOP'].entries()) {
+			await postMeta(server, waPayload([textAt(`wamid.yes.${i}`, '34600222333', word, t - 50 + i)]));
+		}
+		const blocked = (await guard([{ ...stranger, c: 'y' }])).json('Guard', 1);
+		expect(blocked.map((b) => (b.blocked as IDataObject).reason)).toEqual(['NO_CONSENT']);
+		expect(await stateOf('+34600222333', 'service')).toBeUndefined();
+		// A "yes" that is not a re-subscription is an ordinary answer: no keyword on the event.
+		expect(server.runs.at(-5)!.json('Inbound')[0].keyword).toBeUndefined();
+
+		// Granted, then STOP, then "Yes": restored (carriers treat YES after STOP as re-subscribe).
+		const ana = { contact: { id: '+34600333444', phone: '+34600333444' } };
+		await grantOn(ana, (t - 100) * 1000);
+		await postMeta(server, waPayload([textAt('wamid.ana.stop', '34600333444', 'STOP', t - 40)]));
+		await postMeta(server, waPayload([textAt('wamid.ana.yes', '34600333444', 'Yes', t - 30)]));
+		expect(server.runs.at(-1)!.json('Inbound')[0].keyword).toBe('start');
+		expect((await guard([{ ...ana, c: 'a' }])).json('Guard', 0)).toHaveLength(1);
+	});
+
+	it('consent follows event time, not arrival: a re-delivered START older than a later STOP leaves the person withdrawn', async () => {
+		const guard = guardOn('whatsapp');
+		const t = Math.floor(Date.now() / 1000);
+		const bo = { contact: { id: '+34600444555', phone: '+34600444555' } };
+		await grantOn(bo, (t - 300) * 1000);
+		await postMeta(server, waPayload([textAt('wamid.bo.stop1', '34600444555', 'STOP', t - 200)]));
+		// START at t-100, then STOP at t-50, but the STOP arrives first.
+		await postMeta(server, waPayload([textAt('wamid.bo.stop2', '34600444555', 'STOP', t - 50)]));
+		await postMeta(server, waPayload([textAt('wamid.bo.start', '34600444555', 'START', t - 100)]));
+		expect(await stateOf('+34600444555', 'marketing')).toBe('withdrawn');
+		expect((await guard([{ ...bo, c: 'b' }])).json('Guard', 1)[0].blocked).toMatchObject({ reason: 'WITHDRAWN' });
 	});
 
 	it('normalises Messenger messages, quick replies and ignores echoes', async () => {
@@ -168,6 +213,42 @@ describe('Touchpoint Trigger (Twilio SMS)', () => {
 		const store = await openStore({ type: 'embedded', path: databasePath });
 		const states = await store.getConsentStates([{ contactId: '+34600999888', channel: 'sms', purpose: 'marketing' }]);
 		expect([...states.values()][0].status).toBe('withdrawn');
+	});
+
+	it('a captured request re-cut into other names and values keeps its signature but is refused (400), and starts nothing', async () => {
+		const sid = 'SM' + 'b'.repeat(32);
+		const form = { Body: 'hi', From: '+34600999777', MessageSid: sid, NumMedia: '0', To: '+15550100000' };
+		const signature = twilioSignature(TWILIO_TOKEN, server.url, form);
+		// "…MessageSid" + "SMbbb…" + "NumMedia" + "0" + "To…" re-cut into a new MessageSid (which would
+		// pass de-duplication as a new message): the signed string is the same.
+		const recut = { Body: 'hi', From: '+34600999777', MessageSid: `${sid}NumMedia0`, To: '+15550100000' };
+		expect(twilioSignature(TWILIO_TOKEN, server.url, recut)).toBe(signature);
+		const runs = server.runs.length;
+		const res = await post(recut, signature);
+		expect(res.status).toBe(400);
+		expect(await res.text()).toMatch(/MessageSid/);
+		// A malformed SID in an otherwise valid request is refused as well.
+		const badSid = { ...form, MessageSid: 'SM123' };
+		expect((await post(badSid, twilioSignature(TWILIO_TOKEN, server.url, badSid))).status).toBe(400);
+		expect(server.runs.length).toBe(runs);
+	});
+
+	it('with Public URL set, a request whose URL has a query string is verified against the public URL plus that query', async () => {
+		const publicUrl = 'https://n8n.example.com/webhook/inbound-sms/webhook';
+		const s2 = await startWebhookServer(triggerWorkflow('twilio', { publicUrl }), { trigger: 'Inbound', credentials });
+		try {
+			const form = { MessageSid: 'SM' + 'c'.repeat(32), From: '+34600999666', To: '+15550100000', Body: 'Hola', NumMedia: '0' };
+			const query = '?tenant=acme&src=sms';
+			const res = await fetch(`${s2.url}${query}`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(TWILIO_TOKEN, `${publicUrl}${query}`, form) },
+				body: new URLSearchParams(form).toString(),
+			});
+			expect(res.status).toBe(200);
+			expect(s2.runs[0].json('Inbound')[0]).toMatchObject({ text: 'Hola', contactId: '+34600999666' });
+		} finally {
+			await s2.stop();
+		}
 	});
 
 	it('tolerates the URL with and without the default port', () => {

@@ -14,7 +14,9 @@ import { updateDisplayOptions } from '../../shared/n8n/display-options';
 import { compileFieldPath } from '../../shared/n8n/field-path';
 import { parameterReader } from '../../shared/n8n/params';
 import { getStore } from '../../shared/n8n/store';
+import { toTime } from '../../shared/segment/rules';
 import type { ConsentEventInput, ConsentEvidence } from '../../shared/store/types';
+import { consentKeyString } from '../../shared/store/types';
 import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from './common';
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -62,6 +64,24 @@ const recordProperties: INodeProperties[] = [
 		default: 'grant',
 	},
 	...evidenceProperties,
+	{
+		displayName: 'Options',
+		name: 'recordOptions',
+		type: 'collection',
+		placeholder: 'Add option',
+		default: {},
+		options: [
+			{
+				displayName: 'Occurred At Field',
+				name: 'occurredAtField',
+				type: 'string',
+				default: '',
+				placeholder: 'crm.consentDate',
+				requiresDataPath: 'single',
+				description: 'Path to when the person gave or withdrew consent (ISO 8601 or epoch), e.g. for an import. Default: now. Consent follows the latest event by this time, whatever order events are recorded in.',
+			},
+		],
+	},
 	{
 		displayName: 'Confirmation Link Valid For (Hours)',
 		name: 'confirmationValidHours',
@@ -117,6 +137,8 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 	const action = this.getNodeParameter('consentAction', 0) as ConsentEventInput['action'];
 	const sourceOf = parameterReader<string>(this, 'source', 'n8n');
 	const expiryHours = action === 'request' ? (this.getNodeParameter('confirmationValidHours', 0, 48) as number) : 0;
+	const occurredAtPath = String((this.getNodeParameter('recordOptions', 0, {}) as IDataObject).occurredAtField ?? '').trim();
+	const occurredAtOf = occurredAtPath ? compileFieldPath(occurredAtPath) : undefined;
 	const store = await getStore(this);
 
 	const events: ConsentEventInput[] = [];
@@ -143,7 +165,19 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 			}
 			const evidence = readEvidence(this, items[i].json, i, sourceOf);
 			if (!evidence.source.trim()) throw new NodeOperationError(this.getNode(), 'Source is empty', { itemIndex: i, description: 'Say where the consent came from; it is the evidence regulators ask for.' });
-			const event: ConsentEventInput = { contactId: contact.id, channel: channel as Channel, purpose, address, action, evidence, occurredAt: now };
+			let occurredAt = now;
+			if (occurredAtOf) {
+				const raw = occurredAtOf(items[i].json);
+				const at = typeof raw === 'string' && raw.length > 64 ? undefined : toTime(raw);
+				if (at === undefined || at > now + 5 * 60_000) {
+					throw new NodeOperationError(this.getNode(), `Occurred At "${String(raw).slice(0, 60)}" (field ${occurredAtPath}) is not a past date and time`, {
+						itemIndex: i,
+						description: 'Use an ISO 8601 date-time such as 2026-05-01T10:00:00Z, or epoch milliseconds or seconds, not in the future.',
+					});
+				}
+				occurredAt = at;
+			}
+			const event: ConsentEventInput = { contactId: contact.id, channel: channel as Channel, purpose, address, action, evidence, occurredAt };
 			let token: string | undefined;
 			if (action === 'request') {
 				token = randomBytes(24).toString('base64url');
@@ -160,9 +194,12 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 		}
 	}
 	const entries = await store.recordConsent(events);
+	// The status after the event: the latest event by event time decides, which for an old import
+	// may be an earlier withdrawal, not this event.
+	const states = await store.getConsentStates(events);
 	entries.forEach((entry, j) => {
 		const i = indexOf[j];
-		const status = action === 'withdraw' ? 'withdrawn' : action === 'request' ? 'pending' : 'granted';
+		const status = states.get(consentKeyString(events[j]))?.status ?? null;
 		const json: IDataObject = {
 			...items[i].json,
 			consentRecord: {

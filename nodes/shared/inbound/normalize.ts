@@ -6,7 +6,16 @@
  *   user id): "whatsapp:<id>"; Messenger: "messenger:<PSID>"; Instagram: "instagram:<IGSID>".
  */
 import type { ConversationChannel, ConversationEvent, MediaRef } from '../contact';
-import { detectKeyword } from './keywords';
+import { keywordMatcher, type KeywordMatch, type KeywordOptions } from './keywords';
+
+type Matcher = (text: string | undefined) => KeywordMatch | undefined;
+
+/** Sets `keyword` on the event; a conditional opt-in (YES) is marked so the trigger can decide. */
+function applyKeyword(e: ConversationEvent, match: KeywordMatch | undefined): void {
+	if (!match) return;
+	e.keyword = match.keyword;
+	if (match.conditional) e.keywordConditional = true;
+}
 
 type J = Record<string, any>;
 
@@ -19,8 +28,9 @@ export function contactIdOf(e: ConversationEvent): string {
 	return `instagram:${e.contact.instagramId}`;
 }
 
-function whatsappMessage(m: J, value: J, extraStop: string[]): ConversationEvent {
-	const profile = (value.contacts ?? []).find((c: J) => c.wa_id === m.from || c.user_id === m.from_user_id);
+function whatsappMessage(m: J, value: J, match: Matcher): ConversationEvent {
+	// Match on an id both sides actually carry (two undefined ids are not a match).
+	const profile = (value.contacts ?? []).find((c: J) => (m.from !== undefined && c.wa_id === m.from) || (m.from_user_id !== undefined && c.user_id === m.from_user_id));
 	const waId: string | undefined = m.from ?? profile?.wa_id;
 	const bsuid: string | undefined = m.from_user_id ?? m.user_id ?? profile?.user_id;
 	const e: ConversationEvent = {
@@ -65,8 +75,7 @@ function whatsappMessage(m: J, value: J, extraStop: string[]): ConversationEvent
 		if (e.kind === 'text' && !e.text) e.kind = 'referral';
 	}
 	if (m.context?.id) e.replyToId = m.context.id;
-	const keyword = e.kind === 'text' || e.kind === 'button' ? detectKeyword(e.text, extraStop) : undefined;
-	if (keyword) e.keyword = keyword;
+	if (e.kind === 'text' || e.kind === 'button') applyKeyword(e, match(e.text));
 	return e;
 }
 
@@ -83,7 +92,7 @@ function whatsappStatus(s: J, value: J): ConversationEvent {
 	};
 }
 
-function messagingEvent(channel: 'messenger' | 'instagram', m: J, extraStop: string[]): ConversationEvent[] {
+function messagingEvent(channel: 'messenger' | 'instagram', m: J, match: Matcher): ConversationEvent[] {
 	const sender = String(m.sender?.id ?? '');
 	const contact = channel === 'messenger' ? { psid: sender } : { instagramId: sender };
 	const base = { channel, contact, recipient: m.recipient?.id, timestamp: iso(Number(m.timestamp) / 1000) };
@@ -112,34 +121,35 @@ function messagingEvent(channel: 'messenger' | 'instagram', m: J, extraStop: str
 	}
 	if (msg.reply_to?.mid) e.replyToId = msg.reply_to.mid;
 	if (m.referral ?? msg.referral) e.referral = m.referral ?? msg.referral;
-	const keyword = e.text ? detectKeyword(e.text, extraStop) : undefined;
-	if (keyword) e.keyword = keyword;
+	applyKeyword(e, match(e.text));
 	return [e];
 }
 
 /** Meta webhook body (WhatsApp Cloud, Messenger, Instagram) -> events, in payload order. */
-export function normalizeMeta(body: J, extraStop: string[] = []): ConversationEvent[] {
+export function normalizeMeta(body: J, keywords: KeywordOptions | Matcher = {}): ConversationEvent[] {
+	const match = typeof keywords === 'function' ? keywords : keywordMatcher(keywords);
 	const out: ConversationEvent[] = [];
 	if (!body || !Array.isArray(body.entry)) return out;
 	if (body.object === 'whatsapp_business_account') {
 		for (const entry of body.entry) {
 			for (const change of entry.changes ?? []) {
 				const value = change.value ?? {};
-				for (const m of value.messages ?? []) out.push(whatsappMessage(m, value, extraStop));
+				for (const m of value.messages ?? []) out.push(whatsappMessage(m, value, match));
 				for (const s of value.statuses ?? []) out.push(whatsappStatus(s, value));
 			}
 		}
 	} else if (body.object === 'page' || body.object === 'instagram') {
 		const channel: ConversationChannel = body.object === 'page' ? 'messenger' : 'instagram';
 		for (const entry of body.entry) {
-			for (const m of entry.messaging ?? []) out.push(...messagingEvent(channel as 'messenger' | 'instagram', m, extraStop));
+			for (const m of entry.messaging ?? []) out.push(...messagingEvent(channel as 'messenger' | 'instagram', m, match));
 		}
 	}
 	return out;
 }
 
 /** Twilio incoming SMS or status callback (form fields) -> one event. */
-export function normalizeTwilio(form: Record<string, string>, extraStop: string[] = []): ConversationEvent[] {
+export function normalizeTwilio(form: Record<string, string>, keywords: KeywordOptions | Matcher = {}): ConversationEvent[] {
+	const match = typeof keywords === 'function' ? keywords : keywordMatcher(keywords);
 	const sid = form.MessageSid ?? form.SmsSid;
 	if (!sid) return [];
 	if (form.MessageStatus && !form.Body) {
@@ -151,7 +161,38 @@ export function normalizeTwilio(form: Record<string, string>, extraStop: string[
 		e.kind = 'media';
 		e.media = Array.from({ length: n }, (_, i) => ({ type: 'media', url: form[`MediaUrl${i}`], mimeType: form[`MediaContentType${i}`] }));
 	}
-	const keyword = detectKeyword(e.text, extraStop);
-	if (keyword) e.keyword = keyword;
+	applyKeyword(e, match(e.text));
 	return [e];
+}
+
+const TWILIO_MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
+const TWILIO_SIDS: Record<string, RegExp> = {
+	MessageSid: TWILIO_MESSAGE_SID,
+	SmsSid: TWILIO_MESSAGE_SID,
+	SmsMessageSid: TWILIO_MESSAGE_SID,
+	AccountSid: /^AC[0-9a-fA-F]{32}$/,
+	MessagingServiceSid: /^MG[0-9a-fA-F]{32}$/,
+};
+const TWILIO_PARAM = /^[A-Z][A-Za-z0-9]{0,40}$/;
+const TWILIO_ADDRESS = /^(whatsapp:|messenger:)?(\+[1-9]\d{4,14}|[A-Za-z0-9 ._-]{1,64})$/;
+
+/**
+ * Why a Twilio webhook form is not one Twilio sends, or undefined. The signature covers names and
+ * values run together without separators, so a captured request re-cut into other names and values
+ * keeps its signature: only Twilio's parameter names, SID formats and address shapes pass.
+ */
+export function twilioFormProblem(form: Record<string, string>): string | undefined {
+	for (const name of Object.keys(form)) {
+		if (!TWILIO_PARAM.test(name)) return `Unexpected parameter name "${name.slice(0, 40)}": not a Twilio webhook.`;
+	}
+	const sid = form.MessageSid ?? form.SmsSid;
+	if (!sid) return 'MessageSid is missing: not a Twilio message webhook.';
+	for (const [name, re] of Object.entries(TWILIO_SIDS)) {
+		if (form[name] !== undefined && !re.test(form[name])) return `${name} "${form[name].slice(0, 40)}" is not a Twilio SID.`;
+	}
+	if (form.SmsSid !== undefined && form.SmsSid !== sid) return 'SmsSid and MessageSid differ: not a Twilio message webhook.';
+	for (const name of ['From', 'To']) {
+		if (form[name] !== undefined && !TWILIO_ADDRESS.test(form[name])) return `${name} "${form[name].slice(0, 40)}" is not a phone number or sender id.`;
+	}
+	return undefined;
 }

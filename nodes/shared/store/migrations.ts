@@ -170,6 +170,15 @@ CREATE TABLE IF NOT EXISTS form_sessions (
 );
 `,
 	},
+	{
+		// Consent state is the fold of the ledger in event-time order; a keyword STOP over a grant is
+		// remembered as restorable so that START restores it and nothing else.
+		id: '006_consent_order',
+		sql: `
+ALTER TABLE consent_events ADD COLUMN keyword TEXT;
+ALTER TABLE consent_state ADD COLUMN restorable INTEGER NOT NULL DEFAULT 0;
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */

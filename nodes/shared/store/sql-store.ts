@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 
 import type { Channel } from '../contact';
 import { chunks, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
+import { foldConsent, type FoldEvent } from './consent-fold';
 import { CONTACT_TABLES, migrate } from './migrations';
 import type {
 	ConsentEventInput,
@@ -38,12 +39,6 @@ export function addressHash(address: string): string {
 	return sha256(`convergent-erased:${address.trim().toLowerCase()}`);
 }
 
-const STATUS_AFTER: Record<ConsentEventInput['action'], ConsentStatus> = {
-	grant: 'granted',
-	withdraw: 'withdrawn',
-	request: 'pending',
-	confirm: 'granted',
-};
 
 type Row = Record<string, unknown>;
 const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
@@ -88,6 +83,7 @@ function toLedger(r: Row): ConsentLedgerEntry {
 		purpose: String(r.purpose),
 		address: str(r.address),
 		action: r.action as ConsentEventInput['action'],
+		...(r.keyword != null ? { keyword: String(r.keyword) as 'stop' | 'start' } : {}),
 		evidence,
 		occurredAt: Number(r.occurred_at),
 		recordedAt: Number(r.recorded_at),
@@ -127,37 +123,51 @@ export class SqlStore implements Store {
 					const ev = e.evidence;
 					const wordingHash = ev.wordingHash ?? (ev.wording ? sha256(ev.wording) : null);
 					rows.push(
-						e.contactId, e.channel, e.purpose, e.address ?? null, e.action, ev.source,
+						e.contactId, e.channel, e.purpose, e.address ?? null, e.action, e.keyword ?? null, ev.source,
 						ev.wording ?? null, wordingHash, ev.wordingVersion ?? null, ev.ipAddress ?? null,
 						ev.userAgent ?? null, ev.actor ?? null, ev.extra ? JSON.stringify(ev.extra) : null,
 						e.occurredAt ?? now, now,
 					);
 				}
 				const inserted = await tx.query<Row>(
-					`INSERT INTO consent_events (contact_id, channel, purpose, address, action, source, wording,
+					`INSERT INTO consent_events (contact_id, channel, purpose, address, action, keyword, source, wording,
 						wording_hash, wording_version, ip_address, user_agent, actor, extra, occurred_at, recorded_at)
-					VALUES ${valuesList(chunk.length, 15)} RETURNING *`,
+					VALUES ${valuesList(chunk.length, 16)} RETURNING *`,
 					rows,
 				);
 				out.push(...inserted.map(toLedger));
 
-				// Current state: the last event per key wins; a request never downgrades a grant.
-				const last = new Map<string, ConsentEventInput>();
-				for (const e of chunk) last.set(consentKeyString(e), e);
-				const keys = [...last.values()];
-				const current = await this.consentStatesTx(tx, keys);
+				// Current state: the ledger folded in event-time order (consent-fold.ts). Events newer
+				// than the stored state apply on top of it; an older one (a late re-delivery) refolds
+				// that key's whole ledger, so arrival order never decides.
+				const byKey = new Map<string, { key: ConsentKey; events: FoldEvent[] }>();
+				chunk.forEach((e, seq) => {
+					const k = consentKeyString(e);
+					const entry = byKey.get(k) ?? { key: { contactId: e.contactId, channel: e.channel, purpose: e.purpose }, events: [] };
+					entry.events.push({ action: e.action, keyword: e.keyword, occurredAt: e.occurredAt ?? now, seq });
+					byKey.set(k, entry);
+				});
+				const current = await this.consentStatesTx(tx, [...byKey.values()].map((v) => v.key));
+				const late = [...byKey].filter(([k, v]) => {
+					const cur = current.get(k);
+					return cur && v.events.some((e) => Math.floor(e.occurredAt / 1000) <= Math.floor(cur.updatedAt / 1000));
+				});
+				const ledger = late.length ? await this.ledgerFoldEvents(tx, late.map(([, v]) => v.key)) : new Map<string, FoldEvent[]>();
 				const upserts: SqlParam[][] = [];
-				for (const e of keys) {
-					const existing = current.get(consentKeyString(e));
-					if (e.action === 'request' && existing?.status === 'granted') continue;
-					upserts.push([e.contactId, e.channel, e.purpose, STATUS_AFTER[e.action], e.occurredAt ?? now]);
+				for (const [k, v] of byKey) {
+					const cur = current.get(k);
+					const state = ledger.has(k)
+						? foldConsent(ledger.get(k)!)
+						: foldConsent(v.events, cur ? { status: cur.status, restorable: cur.restorable === true, updatedAt: cur.updatedAt } : undefined);
+					if (!state.status) continue;
+					upserts.push([v.key.contactId, v.key.channel, v.key.purpose, state.status, state.updatedAt, state.restorable ? 1 : 0]);
 				}
 				await insertRows(
 					tx,
-					'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at)',
-					5,
+					'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at, restorable)',
+					6,
 					upserts,
-					'ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at',
+					'ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, restorable = excluded.restorable',
 				);
 				const tokens = chunk.filter((e) => e.action === 'request' && e.confirmTokenHash);
 				if (tokens.length) {
@@ -177,6 +187,26 @@ export class SqlStore implements Store {
 		return out;
 	}
 
+	/** Every ledger event of these keys, as fold input (the ledger is indexed by contact). */
+	private async ledgerFoldEvents(db: SqlDb, keys: ConsentKey[]): Promise<Map<string, FoldEvent[]>> {
+		const wanted = new Set(keys.map(consentKeyString));
+		const map = new Map<string, FoldEvent[]>();
+		for (const chunk of chunks([...new Set(keys.map((k) => k.contactId))], CHUNK)) {
+			const rows = await db.query<Row>(
+				`SELECT id, contact_id, channel, purpose, action, keyword, occurred_at FROM consent_events WHERE contact_id IN (${placeholders(chunk.length)})`,
+				chunk,
+			);
+			for (const r of rows) {
+				const k = consentKeyString({ contactId: String(r.contact_id), channel: r.channel as Channel, purpose: String(r.purpose) });
+				if (!wanted.has(k)) continue;
+				const list = map.get(k) ?? [];
+				list.push({ action: r.action as ConsentEventInput['action'], keyword: str(r.keyword), occurredAt: Number(r.occurred_at), seq: Number(r.id) });
+				map.set(k, list);
+			}
+		}
+		return map;
+	}
+
 	private async consentStatesTx(db: SqlDb, keys: ConsentKey[]): Promise<Map<string, ConsentState>> {
 		// Look up by contact id (the primary key's prefix, indexed in both databases), then keep
 		// the wanted channel/purpose pairs: row-value IN lists defeat SQLite's index.
@@ -185,7 +215,7 @@ export class SqlStore implements Store {
 		const map = new Map<string, ConsentState>();
 		for (const chunk of chunks(contacts, CHUNK)) {
 			const rows = await db.query<Row>(
-				`SELECT contact_id, channel, purpose, status, updated_at FROM consent_state
+				`SELECT contact_id, channel, purpose, status, updated_at, restorable FROM consent_state
 				WHERE contact_id IN (${placeholders(chunk.length)})`,
 				chunk,
 			);
@@ -196,6 +226,7 @@ export class SqlStore implements Store {
 					purpose: String(r.purpose),
 					status: r.status as ConsentStatus,
 					updatedAt: Number(r.updated_at),
+					...(Number(r.restorable) === 1 ? { restorable: true } : {}),
 				};
 				const key = consentKeyString(state);
 				if (wanted.has(key)) map.set(key, state);
@@ -497,6 +528,15 @@ export class SqlStore implements Store {
 	}
 
 	// ---- de-duplication ------------------------------------------------------------------
+
+	async findProcessed(scope: string, ids: string[]): Promise<Set<string>> {
+		const seen = new Set<string>();
+		for (const chunk of chunks([...new Set(ids)], CHUNK)) {
+			const rows = await this.db.query<Row>(`SELECT id FROM processed_ids WHERE scope = $1 AND id IN (${placeholders(chunk.length, 2)})`, [scope, ...chunk]);
+			for (const r of rows) seen.add(String(r.id));
+		}
+		return seen;
+	}
 
 	async markProcessed(scope: string, ids: string[]): Promise<Set<string>> {
 		const fresh = new Set<string>();

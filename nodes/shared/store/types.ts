@@ -33,7 +33,14 @@ export interface ConsentEventInput {
 	purpose: Purpose;
 	/** The address the consent is for (phone, e-mail...). Optional: kept for evidence and erase. */
 	address?: string;
-	action: 'grant' | 'withdraw' | 'request' | 'confirm';
+	/**
+	 * grant / confirm: an explicit, worded opt-in. withdraw: an opt-out. request: double opt-in
+	 * pending. restore: an opt-in keyword (START, UNSTOP, YES...), which only undoes a keyword STOP
+	 * that withdrew a grant; it never grants a purpose that was not granted before.
+	 */
+	action: 'grant' | 'withdraw' | 'request' | 'confirm' | 'restore';
+	/** 'stop' on a withdrawal made by an opt-out keyword (a later restore may undo it). */
+	keyword?: 'stop' | 'start';
 	evidence: ConsentEvidence;
 	/** When the person acted (epoch ms); defaults to now. */
 	occurredAt?: number;
@@ -47,7 +54,10 @@ export interface ConsentState {
 	channel: Channel;
 	purpose: Purpose;
 	status: ConsentStatus;
+	/** When the event that decided the status occurred (not when it arrived). */
 	updatedAt: number;
+	/** Withdrawn by a keyword STOP over a grant: an opt-in keyword may restore it. */
+	restorable?: boolean;
 }
 
 export interface ConsentLedgerEntry extends ConsentEventInput {
@@ -189,6 +199,8 @@ export interface Store {
 
 	/** Webhook de-duplication: returns the ids that were NOT seen before, and records them. */
 	markProcessed(scope: string, ids: string[]): Promise<Set<string>>;
+	/** The ids already marked processed (read only). */
+	findProcessed(scope: string, ids: string[]): Promise<Set<string>>;
 
 	// Engagement scores carried across runs (Segment > Engagement Score).
 	getEngagement(contactIds: string[]): Promise<Map<string, { score: number; updatedAt: number }>>;

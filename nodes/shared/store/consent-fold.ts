@@ -1,0 +1,55 @@
+/**
+ * Current consent = the ledger folded in event-time order (when the person acted, not when the
+ * event arrived): a re-delivered START older than a later STOP changes nothing. Time is compared to
+ * the second (providers' webhooks carry seconds); events in the same second apply request, then
+ * grants and restores, then withdrawals: a tie resolves to withdrawn.
+ *
+ * - grant / confirm: granted (an explicit, worded opt-in).
+ * - withdraw: withdrawn; restorable only when a keyword STOP withdrew a grant.
+ * - request: pending, unless already granted (a request never downgrades a grant).
+ * - restore (START, UNSTOP, YES...): granted again only when restorable; otherwise nothing. A
+ *   keyword therefore never grants a purpose that was never granted.
+ */
+import type { ConsentEventInput, ConsentStatus } from './types';
+
+export interface FoldState {
+	status?: ConsentStatus;
+	restorable: boolean;
+	updatedAt: number;
+}
+
+export interface FoldEvent {
+	action: ConsentEventInput['action'];
+	keyword?: string | null;
+	occurredAt: number;
+	/** Ledger order, for events of the same instant and rank. */
+	seq: number;
+}
+
+const RANK: Record<ConsentEventInput['action'], number> = { request: 0, grant: 1, confirm: 1, restore: 1, withdraw: 2 };
+
+export function compareEvents(a: FoldEvent, b: FoldEvent): number {
+	return Math.floor(a.occurredAt / 1000) - Math.floor(b.occurredAt / 1000) || RANK[a.action] - RANK[b.action] || a.occurredAt - b.occurredAt || a.seq - b.seq;
+}
+
+export function applyConsentEvent(s: FoldState, e: FoldEvent): FoldState {
+	switch (e.action) {
+		case 'grant':
+		case 'confirm':
+			return { status: 'granted', restorable: false, updatedAt: e.occurredAt };
+		case 'withdraw': {
+			const restorable = e.keyword === 'stop' && (s.status === 'granted' || (s.status === 'withdrawn' && s.restorable));
+			return { status: 'withdrawn', restorable, updatedAt: e.occurredAt };
+		}
+		case 'request':
+			return s.status === 'granted' ? s : { status: 'pending', restorable: false, updatedAt: e.occurredAt };
+		case 'restore':
+			return s.status === 'withdrawn' && s.restorable ? { status: 'granted', restorable: false, updatedAt: e.occurredAt } : s;
+		default:
+			return s;
+	}
+}
+
+export function foldConsent(events: FoldEvent[], from: FoldState = { restorable: false, updatedAt: 0 }): FoldState {
+	return [...events].sort(compareEvents).reduce(applyConsentEvent, from);
+}
