@@ -5,10 +5,11 @@ import type {
 	IExecuteFunctions,
 	INodeCredentialTestResult,
 	INodeExecutionData,
+	INodeProperties,
 	INodeType,
 	INodeTypeDescription,
 } from 'n8n-workflow';
-import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+import { NodeApiError, NodeConnectionTypes, NodeOperationError, type JsonObject } from 'n8n-workflow';
 
 import { buildRequest, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
 import { mapLimit } from '../shared/channels/limiter';
@@ -17,7 +18,10 @@ import { compileContactReader, contactMappingProperty, resolveContactMapping } f
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { parameterReader } from '../shared/n8n/params';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
-import { checkBatch, checkAddress, DEFAULT_QUIET_HOURS, defaultIdempotencyKey, type GateRequest } from '../shared/policy';
+import type { ProviderError } from '../shared/channels/errors';
+import { failClosed } from '../shared/n8n/fail-closed';
+import { policyProperties, readPolicySettings } from '../shared/n8n/policy-settings';
+import { checkAddress, checkBatch, defaultIdempotencyKey, recheckStanding, type GateRequest } from '../shared/policy';
 import { properties } from './description';
 import { send, verifySmtp, type ChannelCredentials } from './transport';
 
@@ -33,6 +37,8 @@ const CREDENTIAL_OF: Record<Channel, string> = {
 const PACE = 0.95;
 const DEFAULT_RATE: Record<Channel, number> = { whatsapp: 80, messenger: 40, instagram: 40, sms: 1, push: 500, email: 20 };
 const FALL_THROUGH = new Set(['WINDOW_CLOSED', 'DEAD_TOKEN', 'INVALID_ADDRESS', 'UNSUBSCRIBED']);
+/** Provider answers that will fail every item: a broken credential or sender. */
+const FATAL = new Set(['AUTH', 'CONFIG']);
 
 async function convergentSmtpApiTest(this: ICredentialTestFunctions, c: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
 	try {
@@ -54,6 +60,13 @@ async function fcmServiceAccountApiTest(this: ICredentialTestFunctions, c: ICred
 		return { status: 'Error', message: `Service Account JSON is not a Firebase service-account key file: ${(error as Error).message}` };
 	}
 }
+
+const policyNotice: INodeProperties = {
+	displayName: 'The policy below applies to items that did not pass a Consent Guard Check first; for those that did, Touchpoint re-checks consent, suppression and erasure at send time',
+	name: 'policyNotice',
+	type: 'notice',
+	default: '',
+};
 
 interface Pending {
 	i: number;
@@ -85,16 +98,21 @@ export class Touchpoint implements INodeType {
 			{ name: 'convergentSmtpApi', required: false, testedBy: 'convergentSmtpApiTest' },
 			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
 		],
-		properties: [...properties.slice(0, 3), contactMappingProperty, ...properties.slice(3)],
+		properties: [...properties.slice(0, 3), contactMappingProperty, ...properties.slice(3, -1), policyNotice, ...policyProperties, ...properties.slice(-1)],
 	};
 
 	methods = { credentialTest: { convergentStoreApiTest, convergentSmtpApiTest, fcmServiceAccountApiTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		// Output 0 is Sent: no error may reach n8n's "continue" path, which copies the input there.
+		const outputs: INodeExecutionData[][] = [[], []];
+		return await failClosed(this, outputs, 1, async () => await sendAll.call(this, outputs[0], outputs[1]));
+	}
+}
+
+async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notSent: INodeExecutionData[]): Promise<void> {
 		const items = this.getInputData();
 		const node = this.getNode();
-		const sent: INodeExecutionData[] = [];
-		const notSent: INodeExecutionData[] = [];
 		const channelParam = this.getNodeParameter('channel', 0) as string;
 		const purpose = this.getNodeParameter('purpose', 0) as string;
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
@@ -163,6 +181,7 @@ export class Touchpoint implements INodeType {
 			};
 		};
 
+		const policy = { ...readPolicySettings(this), transactionalExempt: options.transactionalExempt !== false };
 		const store = await getStore(this);
 		const notSentItem = (pd: Pending, info: IDataObject) =>
 			notSent.push({ json: { ...items[pd.i].json, touchpoint: { status: 'not_sent', ...info } }, pairedItem: { item: pd.i } });
@@ -240,12 +259,7 @@ export class Touchpoint implements INodeType {
 				contact: r.pd.contact, channel: r.channel, purpose, campaign: p.campaign(r.pd.i) || undefined, idempotencyKey: r.key, reserve: true,
 				messageKind: r.channel === 'whatsapp' && r.built.kind === 'http' && (r.built.request.json as IDataObject).type === 'template' ? 'template' : r.built.kind === 'http' && (r.built.request.json as IDataObject | undefined)?.messaging_type === 'MESSAGE_TAG' ? 'tagged' : 'free-form',
 			}));
-			const decisions = gateRequests.length
-				? await checkBatch(store, gateRequests, {
-					now, caps: [{ id: 'marketing-2-per-7d', max: 2, windowMs: 7 * 86400_000, purpose: 'marketing' }], quietHours: DEFAULT_QUIET_HOURS,
-					defaultZone: 'UTC', transactionalExempt: options.transactionalExempt !== false,
-				})
-				: [];
+			const decisions = gateRequests.length ? await checkBatch(store, gateRequests, { ...policy, now }) : [];
 			const ready: Array<(typeof round)[number] & { newlyReserved: boolean }> = [];
 			toGate.forEach((r, j) => {
 				const d = decisions[j];
@@ -259,7 +273,27 @@ export class Touchpoint implements INodeType {
 				}
 				ready.push({ ...r, newlyReserved: !d.deduplicated });
 			});
-			for (const r of guarded.filter((g) => touches.has(g.key))) {
+			// A reservation is trusted only for the touch it was made for, and only while the person
+			// still stands where they stood: a STOP, suppression or erasure since then blocks the send.
+			const reservedEarlier = guarded.filter((g) => touches.has(g.key)).filter((r) => {
+				const t = touches.get(r.key)!;
+				if (t.contactId === r.pd.contact.id && t.channel === r.channel && t.purpose === purpose) return true;
+				notSentItem(r.pd, { channel: r.channel, reason: 'RESERVATION_MISMATCH', idempotencyKey: r.key, message: `The Consent Guard reservation ${r.key} was made for contact ${t.contactId} on ${t.channel} (${t.purpose}), not for contact ${r.pd.contact.id} on ${r.channel} (${purpose}): not sent. Check that the items reaching Touchpoint are the ones Consent Guard checked.` });
+				return false;
+			});
+			const standing = await recheckStanding(store, reservedEarlier.map((r) => ({ contact: r.pd.contact, channel: r.channel, purpose })), { ...policy, now });
+			const stillAllowed: typeof reservedEarlier = [];
+			for (const [j, r] of reservedEarlier.entries()) {
+				const d = standing[j];
+				if (d.allowed) {
+					stillAllowed.push(r);
+					continue;
+				}
+				// The reservation no longer stands: free its place under the caps.
+				if (touches.get(r.key)!.status === 'reserved') await store.releaseTouch(r.key);
+				advance(r.pd, { channel: r.channel, reason: d.reason, message: d.message, retryAt: d.retryAt ?? null });
+			}
+			for (const r of stillAllowed) {
 				if (touches.get(r.key)!.status === 'sent') {
 					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true, providerMessageId: touches.get(r.key)!.providerMessageId ?? null } }, pairedItem: { item: r.pd.i } });
 				} else ready.push({ ...r, newlyReserved: false });
@@ -290,6 +324,7 @@ export class Touchpoint implements INodeType {
 				return false;
 			});
 			const outcomes = await mapLimit(claimed, Number(options.concurrency ?? 20), async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries));
+			let fatal: { r: (typeof claimed)[number]; error: ProviderError } | undefined;
 			for (let k = 0; k < claimed.length; k++) {
 				const r = claimed[k];
 				const o = outcomes[k];
@@ -298,13 +333,23 @@ export class Touchpoint implements INodeType {
 					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
 				} else {
 					await store.completeTouch(r.key, { status: 'failed', errorCode: o.error.code, errorMessage: o.error.message });
+					if (FATAL.has(String(o.error.reason))) fatal ??= { r, error: o.error };
 					const info = { channel: r.channel, reason: o.error.reason ?? 'PROVIDER_ERROR', message: o.error.message, providerError: { code: o.error.code, httpStatus: o.error.httpStatus ?? null }, attempts: o.attempts };
 					if (r.pd.candidates.length > 1 && FALL_THROUGH.has(String(o.error.reason))) advance(r.pd, info);
 					else notSentItem(r.pd, r.pd.reasons.length ? { ...info, tried: [...r.pd.reasons, info] } : info);
 				}
 			}
+			// A broken credential or sender fails every item: the node fails (n8n's Error Workflow
+			// runs) unless continue-on-fail is on, where each item is on Not Sent with the reason.
+			if (fatal && !this.continueOnFail()) {
+				const { r, error } = fatal;
+				throw new NodeApiError(node, { code: error.code, message: error.message } as JsonObject, {
+					itemIndex: r.pd.i,
+					httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
+					message: `${r.channel} provider refused the credential or sender (${error.code}): ${error.message}`,
+					description: 'Nothing more is sent until the credential is fixed. Check the access token, account and sender (phone number ID, From, Messaging Service) in the credential.',
+				});
+			}
 			pending = next;
 		}
-		return [sent, notSent];
-	}
 }

@@ -62,11 +62,14 @@ describe('Consent Guard: Check', () => {
 	it('withdraw after grant blocks (WITHDRAWN); re-grant allows; export shows the evidence trail', async () => {
 		const s = freshStore();
 		const params = { channel: 'sms', ...noQuiet, frequencyCaps: { caps: [] } };
-		await run([ana], 'recordConsent', { channel: 'sms', consentAction: 'grant', source: 'web-form', evidence: { wording: 'Yes to SMS offers', wordingVersion: 'v1' } }, s);
-		await run([ana], 'recordConsent', { channel: 'sms', consentAction: 'withdraw', source: 'sms-keyword', evidence: { wording: 'STOP' } }, s);
+		// Consent follows event time to the second (a tie is a withdrawal): the three acts are seconds apart.
+		const at = (secondsAgo: number) => [{ ...ana, at: new Date(Date.now() - secondsAgo * 1000).toISOString() }];
+		const when = { recordOptions: { occurredAtField: 'at' } };
+		await run(at(30), 'recordConsent', { channel: 'sms', consentAction: 'grant', source: 'web-form', evidence: { wording: 'Yes to SMS offers', wordingVersion: 'v1' }, ...when }, s);
+		await run(at(20), 'recordConsent', { channel: 'sms', consentAction: 'withdraw', source: 'sms-keyword', evidence: { wording: 'STOP' }, ...when }, s);
 		const blocked = await run([ana], 'check', params, s);
 		expect((blocked.json('Guard', 1)[0].blocked as IDataObject).reason).toBe('WITHDRAWN');
-		await run([ana], 'recordConsent', { channel: 'sms', consentAction: 'grant', source: 'sms-keyword', evidence: { wording: 'START' } }, s);
+		await run(at(10), 'recordConsent', { channel: 'sms', consentAction: 'grant', source: 'web-form', evidence: { wording: 'Yes to SMS offers', wordingVersion: 'v1' }, ...when }, s);
 		const allowed = await run([ana], 'check', params, s);
 		expect(allowed.json('Guard', 0)).toHaveLength(1);
 		const exported = await run([ana], 'exportContact', {}, s);
@@ -74,7 +77,7 @@ describe('Consent Guard: Check', () => {
 		expect(ledger.map((e) => [e.action, (e.evidence as IDataObject).source, (e.evidence as IDataObject).wording])).toEqual([
 			['grant', 'web-form', 'Yes to SMS offers'],
 			['withdraw', 'sms-keyword', 'STOP'],
-			['grant', 'sms-keyword', 'START'],
+			['grant', 'web-form', 'Yes to SMS offers'],
 		]);
 	});
 

@@ -14,18 +14,9 @@ import { updateDisplayOptions } from '../../shared/n8n/display-options';
 import { compileFieldPath } from '../../shared/n8n/field-path';
 import { parameterReader } from '../../shared/n8n/params';
 import { getStore } from '../../shared/n8n/store';
-import {
-	DEFAULT_QUIET_HOURS,
-	checkBatch,
-	isValidZone,
-	parseCapRule,
-	parseHHmm,
-	type GateRequest,
-	type GateSettings,
-	type QuietHoursRule,
-} from '../../shared/policy';
-import type { FrequencyCapRule } from '../../shared/store/types';
-import { channelFieldProperty, channelOptions, channelProperty, customPurposeProperty, purposeProperty } from './common';
+import { policyProperties, readPolicySettings } from '../../shared/n8n/policy-settings';
+import { checkBatch, isValidZone, type GateRequest, type GateSettings } from '../../shared/policy';
+import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from './common';
 
 const properties: INodeProperties[] = [
 	channelProperty,
@@ -52,61 +43,7 @@ const properties: INodeProperties[] = [
 		default: 'free-form',
 		displayOptions: { show: { channel: ['whatsapp', 'messenger', 'instagram', 'fromField'] } },
 	},
-	{
-		displayName: 'Frequency Caps',
-		name: 'frequencyCaps',
-		type: 'fixedCollection',
-		typeOptions: { multipleValues: true },
-		placeholder: 'Add Cap',
-		default: { caps: [{ maxMessages: 2, per: 7, unit: 'days', channel: 'all', purpose: 'marketing' }] },
-		description: 'Rolling-window limits counted from the send log (sent and reserved messages)',
-		options: [
-			{
-				displayName: 'Cap',
-				name: 'caps',
-				values: [
-					{
-						displayName: 'Channel',
-						name: 'channel',
-						type: 'options',
-						options: [{ name: 'All Channels', value: 'all' }, ...channelOptions],
-						default: 'all',
-					},
-					{ displayName: 'Max Messages', name: 'maxMessages', type: 'number', default: 2, typeOptions: { minValue: 1 } },
-					{ displayName: 'Per', name: 'per', type: 'number', default: 7, typeOptions: { minValue: 1 } },
-					{ displayName: 'Purpose', name: 'purpose', type: 'string', default: 'marketing', description: 'Purpose the cap counts, or "all"' },
-					{
-						displayName: 'Unit',
-						name: 'unit',
-						type: 'options',
-						options: [
-							{ name: 'Hours', value: 'hours' },
-							{ name: 'Days', value: 'days' },
-							{ name: 'Weeks', value: 'weeks' },
-						],
-						default: 'days',
-					},
-				],
-			},
-		],
-	},
-	{
-		displayName: 'Quiet Hours',
-		name: 'quietHours',
-		type: 'collection',
-		placeholder: 'Change quiet hours',
-		default: {},
-		description: 'Sending is allowed only inside these local hours in the contact\'s time zone (default 08:00-21:00 on SMS, WhatsApp, push, Messenger and Instagram; none on email)',
-		options: [
-			{ displayName: 'Allowed From', name: 'start', type: 'string', default: '08:00', placeholder: '08:00' },
-			{ displayName: 'Allowed Until', name: 'end', type: 'string', default: '21:00', placeholder: '21:00' },
-			{ displayName: 'Apply to Email', name: 'applyToEmail', type: 'boolean', default: false, description: 'Whether email also waits for the allowed hours' },
-			{ displayName: 'Default Time Zone', name: 'defaultTimeZone', type: 'string', default: 'UTC', placeholder: 'Europe/Madrid', description: 'Used when the contact has no time zone and their phone\'s country has several zones' },
-			{ displayName: 'Enabled', name: 'enabled', type: 'boolean', default: true, description: 'Whether quiet hours are enforced' },
-			{ displayName: 'No Sundays', name: 'noSunday', type: 'boolean', default: false, description: 'Whether Sundays are quiet all day (e.g. France)' },
-			{ displayName: 'No Weekends', name: 'noWeekend', type: 'boolean', default: false, description: 'Whether Saturdays and Sundays are quiet all day' },
-		],
-	},
+	...policyProperties,
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -148,49 +85,10 @@ interface CheckSettings {
 }
 
 function readSettings(ctx: IExecuteFunctions): CheckSettings {
-	const node = ctx.getNode();
-	const capsParam = ctx.getNodeParameter('frequencyCaps', 0, {}) as { caps?: IDataObject[] };
-	const caps: FrequencyCapRule[] = [];
-	for (const [i, fields] of (capsParam.caps ?? []).entries()) {
-		try {
-			caps.push(parseCapRule(fields as Parameters<typeof parseCapRule>[0]));
-		} catch (error) {
-			throw new NodeOperationError(node, `Frequency Caps, cap ${i + 1}: ${(error as Error).message}`);
-		}
-	}
-	const qh = ctx.getNodeParameter('quietHours', 0, {}) as IDataObject;
-	const quietHours: Partial<Record<Channel, QuietHoursRule>> = {};
-	const defaultZone = String(qh.defaultTimeZone ?? 'UTC');
-	if (!isValidZone(defaultZone)) {
-		throw new NodeOperationError(node, `Default Time Zone "${defaultZone}" is not a valid IANA time zone`, {
-			description: 'Use a name such as Europe/Madrid or America/New_York.',
-		});
-	}
-	if (qh.enabled !== false) {
-		const start = String(qh.start ?? '08:00');
-		const end = String(qh.end ?? '21:00');
-		try {
-			parseHHmm(start, 'Allowed From');
-			parseHHmm(end, 'Allowed Until');
-		} catch (error) {
-			throw new NodeOperationError(node, (error as Error).message);
-		}
-		for (const channel of Object.keys(DEFAULT_QUIET_HOURS) as Channel[]) {
-			quietHours[channel] = { start, end, noSunday: qh.noSunday === true, noWeekend: qh.noWeekend === true };
-		}
-		if (qh.applyToEmail === true) quietHours.email = { ...quietHours.sms! };
-	}
 	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
 	return {
 		reserve: options.reserve !== false,
-		gate: {
-			now: Date.now(),
-			caps,
-			quietHours,
-			defaultZone,
-			transactionalExempt: options.transactionalExempt !== false,
-			transactionalPurposes: ['transactional'],
-		},
+		gate: { ...readPolicySettings(ctx), transactionalExempt: options.transactionalExempt !== false, transactionalPurposes: ['transactional'] },
 	};
 }
 

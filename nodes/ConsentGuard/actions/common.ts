@@ -2,14 +2,7 @@ import type { INodeProperties } from 'n8n-workflow';
 
 import { CHANNELS } from '../../shared/contact';
 
-export const channelOptions = [
-	{ name: 'WhatsApp', value: 'whatsapp' },
-	{ name: 'Messenger', value: 'messenger' },
-	{ name: 'Instagram Direct', value: 'instagram' },
-	{ name: 'SMS', value: 'sms' },
-	{ name: 'Push', value: 'push' },
-	{ name: 'Email', value: 'email' },
-];
+export { channelOptions } from '../../shared/n8n/channel-options';
 
 export const channelProperty: INodeProperties = {
 	displayName: 'Channel',

@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { failClosed } from '../../shared/n8n/fail-closed';
 import * as check from './check.operation';
 import * as contactData from './contact-data.operation';
 import * as record from './record.operation';
@@ -9,6 +10,16 @@ import * as suppression from './suppression.operation';
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const operation = this.getNodeParameter('operation', 0) as string;
+	// Check's output 0 is Allowed: no error may reach n8n's "continue" path, which copies the
+	// input there. Errors put every item on Blocked (or on the one output of the other operations).
+	const outputs: INodeExecutionData[][] = operation === 'check' ? [[], []] : [[]];
+	return await failClosed(this, outputs, outputs.length - 1, async () => {
+		const result = await route.call(this, operation, items);
+		result.forEach((out, k) => outputs[k].push(...out));
+	});
+}
+
+async function route(this: IExecuteFunctions, operation: string, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
 	switch (operation) {
 		case 'check':
 			return await check.execute.call(this, items);

@@ -8,7 +8,8 @@ export interface ProviderError {
 	retryable: boolean;
 	code: string;
 	/** WINDOW_CLOSED and DEAD_TOKEN make "best available" try the next channel. */
-	reason?: 'WINDOW_CLOSED' | 'DEAD_TOKEN' | 'RATE_LIMITED' | 'INVALID_ADDRESS' | 'UNSUBSCRIBED' | 'AUTH' | 'TEMPLATE' | 'REJECTED';
+	/** AUTH and CONFIG (a broken credential or sender) fail every item: Touchpoint fails the node. */
+	reason?: 'WINDOW_CLOSED' | 'DEAD_TOKEN' | 'RATE_LIMITED' | 'INVALID_ADDRESS' | 'UNSUBSCRIBED' | 'AUTH' | 'CONFIG' | 'TEMPLATE' | 'REJECTED';
 	message: string;
 	httpStatus?: number;
 }
@@ -25,6 +26,10 @@ export function classifyError(channel: Channel, status: number | undefined, body
 		if (code === 131047 || (code === 10 && e.error_subcode === 2018278)) return { retryable: false, code: String(code), reason: 'WINDOW_CLOSED', httpStatus: status, message: `Outside the 24 h window (${code}): send an approved template (WhatsApp) or use the HUMAN_AGENT tag` };
 		if (code === 130429 || code === 131056 || code === 4 || code === 80007 || status === 429) return { retryable: true, code: String(code || 429), reason: 'RATE_LIMITED', httpStatus: status, message: `Rate limit (${code || 429}): retried with backoff` };
 		if (code === 190 || status === 401) return { retryable: false, code: String(code || 401), reason: 'AUTH', httpStatus: status, message: 'The access token is invalid or expired: update the credential' };
+		// Wrong phone number ID / page (object does not exist), or a token without the permission.
+		if ((code === 100 && e.error_subcode === 33) || code === 200 || code === 3 || (code === 10 && e.error_subcode !== 2018278) || status === 403) {
+			return { retryable: false, code: String(code || status), reason: 'CONFIG', httpStatus: status, message: `The sender in the credential cannot send (${code || status}): check the phone number ID or page and the token's permissions. ${e.message ?? ''}`.trim() };
+		}
 		if (code === 132000 || code === 132001 || code === 132012) return { retryable: false, code: String(code), reason: 'TEMPLATE', httpStatus: status, message: `Template problem (${code}): ${detail}` };
 		if (code === 131026 || code === 131030) return { retryable: false, code: String(code), reason: 'INVALID_ADDRESS', httpStatus: status, message: `The recipient cannot receive this message (${code})` };
 		if (code === 131049) return { retryable: false, code: '131049', reason: 'REJECTED', httpStatus: status, message: 'Meta limited marketing messages to this user (131049): try later or another channel' };
@@ -37,6 +42,9 @@ export function classifyError(channel: Channel, status: number | undefined, body
 		if (code === 21211 || code === 21614) return { retryable: false, code: String(code), reason: 'INVALID_ADDRESS', httpStatus: status, message: `Invalid phone number (${code})` };
 		if (code === 21610) return { retryable: false, code: '21610', reason: 'UNSUBSCRIBED', httpStatus: status, message: 'The person replied STOP to this sender (21610): do not text them' };
 		if (status === 401 || code === 20003) return { retryable: false, code: String(code || 401), reason: 'AUTH', httpStatus: status, message: 'Twilio rejected the Account SID / Auth Token: update the credential' };
+		if (code === 21606 || code === 21212 || code === 21660 || code === 21703 || code === 21704 || code === 20404) {
+			return { retryable: false, code: String(code), reason: 'CONFIG', httpStatus: status, message: `Twilio refused the sender (${code}): check From or the Messaging Service SID in the credential. ${b?.message ?? ''}`.trim() };
+		}
 		if (status >= 500) return { retryable: true, code: String(status), httpStatus: status, message: `Twilio error ${status}: retried` };
 		return { retryable: false, code: String(code || status), reason: 'REJECTED', httpStatus: status, message: `Rejected by Twilio (${code || status}): ${b?.message ?? ''}` };
 	}
@@ -50,6 +58,7 @@ export function classifyError(channel: Channel, status: number | undefined, body
 		return { retryable: false, code: String(fcmCode ?? status), reason: 'REJECTED', httpStatus: status, message: `FCM rejected the message: ${e.message ?? ''}` };
 	}
 	// email: SMTP reply codes
+	if (status === 535 || status === 530 || status === 534) return { retryable: false, code: String(status), reason: 'AUTH', httpStatus: status, message: `The mail server refused the login (${status}): check User and Password in the credential` };
 	if (status >= 500) return { retryable: false, code: String(status), reason: status === 550 ? 'INVALID_ADDRESS' : 'REJECTED', httpStatus: status, message: `The mail server refused the message (${status})` };
 	return { retryable: true, code: String(status), httpStatus: status, message: `Temporary mail server error (${status}): retried` };
 }

@@ -32,6 +32,14 @@ export const DEFAULT_CONTACT_MAPPING: ContactMapping = {
 	localeField: 'contact.locale',
 };
 
+/** Longest value accepted per field: anything longer is bad input, refused before the store. */
+const MAX_LENGTH: Record<keyof ContactMapping, number> = {
+	idField: 256, emailField: 320, phoneField: 40, whatsappIdField: 128, psidField: 128,
+	instagramIdField: 128, pushTokenField: 4096, timeZoneField: 64, localeField: 35,
+};
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 const FIELDS: Array<[keyof ContactMapping, string, string]> = [
 	['idField', 'Contact ID Field', 'Path to the contact\'s stable ID in your data (CRM ID, customer number...)'],
 	['emailField', 'Email Field', 'Path to the email address'],
@@ -58,6 +66,7 @@ export const contactMappingProperty: INodeProperties = {
 		name,
 		type: 'string',
 		default: DEFAULT_CONTACT_MAPPING[name],
+		requiresDataPath: 'single' as const,
 		description,
 	})),
 };
@@ -91,13 +100,29 @@ export function compileContactReader(mapping: ContactMapping): (json: IDataObjec
 	const get = Object.fromEntries(
 		FIELDS.map(([key]) => [key, compileFieldPath(mapping[key])]),
 	) as Record<keyof ContactMapping, (json: unknown) => unknown>;
-	const str = (v: unknown): string | undefined => {
-		if (typeof v === 'string') return v.trim() === '' ? undefined : v.trim();
-		if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-		return undefined;
+	const read = (key: keyof ContactMapping, json: IDataObject): string | undefined => {
+		const v = get[key](json);
+		let s: string | undefined;
+		if (typeof v === 'string') s = v.trim() === '' ? undefined : v.trim();
+		else if (typeof v === 'number' && Number.isFinite(v)) s = String(v);
+		if (s === undefined) return undefined;
+		// Hostile or broken input stops at the item, before the store (a NUL byte fails a whole
+		// PostgreSQL batch; megabyte ids bloat every cache and index).
+		if (CONTROL.test(s) || s.length > MAX_LENGTH[key]) {
+			const shown = JSON.stringify(s.slice(0, 40)).replace(/\\u0000/g, '\\0') + (s.length > 40 ? `… (${s.length} characters)` : '');
+			throw new ContactMappingError(
+				mapping[key],
+				shown,
+				`Invalid value at "${mapping[key]}": ${shown}`,
+				CONTROL.test(s)
+					? 'It contains control characters (such as a NUL byte). Clean the field in an earlier step.'
+					: `It is longer than ${MAX_LENGTH[key]} characters. Check that the path points at the right field.`,
+			);
+		}
+		return s;
 	};
 	return (json) => {
-		const id = str(get.idField(json));
+		const id = read('idField', json);
 		if (id === undefined) {
 			throw new ContactMappingError(
 				mapping.idField,
@@ -107,21 +132,21 @@ export function compileContactReader(mapping: ContactMapping): (json: IDataObjec
 			);
 		}
 		const contact: Contact = { id };
-		const email = str(get.emailField(json));
+		const email = read('emailField', json);
 		if (email) contact.email = email;
-		const phone = str(get.phoneField(json));
+		const phone = read('phoneField', json);
 		if (phone) contact.phone = phone;
-		const whatsappId = str(get.whatsappIdField(json));
+		const whatsappId = read('whatsappIdField', json);
 		if (whatsappId) contact.whatsappId = whatsappId;
-		const psid = str(get.psidField(json));
+		const psid = read('psidField', json);
 		if (psid) contact.psid = psid;
-		const instagramId = str(get.instagramIdField(json));
+		const instagramId = read('instagramIdField', json);
 		if (instagramId) contact.instagramId = instagramId;
-		const pushToken = str(get.pushTokenField(json));
+		const pushToken = read('pushTokenField', json);
 		if (pushToken) contact.pushToken = pushToken;
-		const timeZone = str(get.timeZoneField(json));
+		const timeZone = read('timeZoneField', json);
 		if (timeZone) contact.timeZone = timeZone;
-		const locale = str(get.localeField(json));
+		const locale = read('localeField', json);
 		if (locale) contact.locale = locale;
 		return contact;
 	};

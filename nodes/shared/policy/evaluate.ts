@@ -14,7 +14,7 @@ import { normalizeEmail, normalizePhone } from '../address';
 import type { Channel, Contact, Purpose } from '../contact';
 import { WINDOWED_CHANNELS, channelAddress } from '../contact';
 import type { ConsentState, FrequencyCapRule, SuppressionEntry } from '../store/types';
-import { checkQuietHours, type QuietHoursRule } from './quiet-hours';
+import { checkQuietHours, checkQuietHoursAll, type QuietHoursRule } from './quiet-hours';
 import { blocked, type BlockedResult } from './reasons';
 import { resolveZone, type ZoneSource } from './timezone';
 
@@ -41,6 +41,7 @@ export interface PolicySettings {
 	transactionalExempt?: boolean;
 	/** Quiet hours per channel; a channel without a rule has none. */
 	quietHours?: Partial<Record<Channel, QuietHoursRule>>;
+	/** Used when neither the contact nor the phone's country gives one zone; unset = every zone of the country. */
 	defaultZone?: string;
 	windowHours?: number;
 	humanAgentDays?: number;
@@ -70,7 +71,12 @@ export function checkAddress(contact: Contact, channel: Channel): { address?: st
 	return { address: raw };
 }
 
-export function evaluatePolicy(input: PolicyInput, facts: PolicyFacts, settings: PolicySettings): PolicyResult {
+/**
+ * The part of the policy a person changes by what they do: address, suppression, erasure and
+ * consent (checks 1 to 3). Touchpoint re-checks it at send time for touches a Consent Guard
+ * reserved earlier (a STOP during a 3-day Wait must still stop the send).
+ */
+export function evaluateStanding(input: Omit<PolicyInput, 'messageKind'>, facts: PolicyFacts, settings: PolicySettings): PolicyResult {
 	const { contact, channel, purpose } = input;
 	const ctx = { contactId: contact.id, channel, purpose };
 	const fail = (b: BlockedResult): PolicyResult => ({ ...b, allowed: false });
@@ -82,13 +88,24 @@ export function evaluatePolicy(input: PolicyInput, facts: PolicyFacts, settings:
 	if (suppression) return fail(blocked('SUPPRESSED', { ...ctx, address, suppressionReason: suppression.reason }));
 	if (facts.erased) return fail(blocked('SUPPRESSED', { ...ctx, address, suppressionReason: 'erased on request' }));
 
-	const exempt = isExemptTransactional(purpose, settings);
-	if (!exempt) {
+	if (!isExemptTransactional(purpose, settings)) {
 		const status = facts.consent?.status;
 		if (!status) return fail(blocked('NO_CONSENT', ctx));
 		if (status === 'withdrawn') return fail(blocked('WITHDRAWN', ctx));
 		if (status === 'pending') return fail(blocked('PENDING_CONFIRMATION', ctx));
 	}
+	return { allowed: true, address };
+}
+
+export function evaluatePolicy(input: PolicyInput, facts: PolicyFacts, settings: PolicySettings): PolicyResult {
+	const { contact, channel, purpose } = input;
+	const ctx = { contactId: contact.id, channel, purpose };
+	const fail = (b: BlockedResult): PolicyResult => ({ ...b, allowed: false });
+
+	const standing = evaluateStanding(input, facts, settings);
+	if (!standing.allowed) return standing;
+	const { address } = standing;
+	const exempt = isExemptTransactional(purpose, settings);
 
 	if (WINDOWED_CHANNELS.includes(channel) && input.messageKind !== 'template') {
 		const hours = input.messageKind === 'tagged' ? (settings.humanAgentDays ?? 7) * 24 : (settings.windowHours ?? 24);
@@ -108,9 +125,19 @@ export function evaluatePolicy(input: PolicyInput, facts: PolicyFacts, settings:
 	const rule = settings.quietHours?.[channel];
 	if (rule && !exempt) {
 		// An invalid zone on the contact throws InvalidZoneError: bad input, not a policy decision.
-		({ zone, source: zoneSource } = resolveZone(contact, settings.defaultZone ?? 'UTC'));
-		const quiet = checkQuietHours(settings.now, zone, rule);
-		if (!quiet.allowed) return fail(blocked('QUIET_HOURS', { ...ctx, zone, retryAt: quiet.retryAt }));
+		const resolved = resolveZone(contact, settings.defaultZone);
+		({ zone, source: zoneSource } = resolved);
+		if (resolved.zones) {
+			const quiet = checkQuietHoursAll(settings.now, resolved.zones, rule);
+			if (!quiet.allowed) {
+				const zoneText = `every zone of the phone's country (${resolved.zones.join(', ')})`;
+				return fail(blocked('QUIET_HOURS', { ...ctx, zone: zoneText, retryAt: quiet.retryAt, problem: quiet.retryAt === undefined ? `The allowed hours never overlap in ${zoneText}: set the contact's time zone or a Default Time Zone.` : undefined }));
+			}
+			zone = resolved.zones.join(',');
+		} else {
+			const quiet = checkQuietHours(settings.now, zone, rule);
+			if (!quiet.allowed) return fail(blocked('QUIET_HOURS', { ...ctx, zone, retryAt: quiet.retryAt }));
+		}
 	}
 	return { allowed: true, zone, zoneSource, address };
 }

@@ -14,7 +14,7 @@ import { WINDOWED_CHANNELS } from '../contact';
 import type { ConsentKey, FrequencyCapRule, ReservationRequest, Store } from '../store/types';
 import { consentKeyString, inboundKeyString } from '../store/types';
 import type { PolicySettings } from './evaluate';
-import { capsFor, checkAddress, evaluatePolicy } from './evaluate';
+import { capsFor, checkAddress, evaluatePolicy, evaluateStanding, type PolicyResult } from './evaluate';
 import { blocked, type BlockedResult } from './reasons';
 
 export type MessageKind = 'free-form' | 'template' | 'tagged';
@@ -62,6 +62,52 @@ export function defaultIdempotencyKey(parts: {
 		.slice(0, 40);
 }
 
+/** The store facts the policy needs for a batch, in one query of each kind. */
+async function loadFacts(store: Store, requests: Array<Pick<GateRequest, 'contact' | 'channel' | 'purpose'>>, withInbound: boolean) {
+	const consentKeys: ConsentKey[] = requests.map((r) => ({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose }));
+	// Suppressions and erasures are kept under normalised addresses (E.164, lower-case e-mail).
+	const normalised = requests.map((r) => checkAddress(r.contact, r.channel).address);
+	const addresses = [...new Set(normalised.filter((a): a is string => !!a))];
+	const windowed = withInbound
+		? requests.filter((r) => WINDOWED_CHANNELS.includes(r.channel)).map((r) => ({ contactId: r.contact.id, channel: r.channel }))
+		: [];
+	const [consent, suppressions, erased, lastInbound] = await Promise.all([
+		store.getConsentStates(consentKeys),
+		store.findSuppressions(addresses),
+		store.findErasedAddresses(addresses),
+		windowed.length ? store.getLastInbound(windowed) : Promise.resolve(new Map<string, number>()),
+	]);
+	const suppressedBy = new Map<string, typeof suppressions>();
+	for (const s of suppressions) {
+		const list = suppressedBy.get(s.address) ?? [];
+		list.push(s);
+		suppressedBy.set(s.address, list);
+	}
+	return { consentKeys, normalised, consent, suppressedBy, erased, lastInbound };
+}
+
+/**
+ * For touches a Consent Guard Check reserved earlier: what the person may have changed since
+ * (a STOP, a suppression, an erasure during a Wait) is checked again at send time, in one batch.
+ * Caps were taken by the reservation and quiet hours by the Check's own settings; neither is redone.
+ */
+export async function recheckStanding(
+	store: Store,
+	requests: Array<Pick<GateRequest, 'contact' | 'channel' | 'purpose'>>,
+	settings: PolicySettings,
+): Promise<PolicyResult[]> {
+	if (!requests.length) return [];
+	const facts = await loadFacts(store, requests, false);
+	return requests.map((r, i) => {
+		const address = facts.normalised[i];
+		return evaluateStanding(r, {
+			consent: facts.consent.get(consentKeyString(facts.consentKeys[i])),
+			suppressed: address ? facts.suppressedBy.get(address) : undefined,
+			erased: address ? facts.erased.has(address) : false,
+		}, settings);
+	});
+}
+
 export async function checkBatch(
 	store: Store,
 	requests: GateRequest[],
@@ -78,30 +124,7 @@ export async function checkBatch(
 			}),
 	);
 
-	const consentKeys: ConsentKey[] = requests.map((r) => ({
-		contactId: r.contact.id,
-		channel: r.channel,
-		purpose: r.purpose,
-	}));
-	// Suppressions and erasures are kept under normalised addresses (E.164, lower-case e-mail).
-	const normalised = requests.map((r) => checkAddress(r.contact, r.channel).address);
-	const addresses = [...new Set(normalised.filter((a): a is string => !!a))];
-	const windowed = requests
-		.filter((r) => WINDOWED_CHANNELS.includes(r.channel))
-		.map((r) => ({ contactId: r.contact.id, channel: r.channel }));
-
-	const [consent, suppressions, erased, lastInbound] = await Promise.all([
-		store.getConsentStates(consentKeys),
-		store.findSuppressions(addresses),
-		store.findErasedAddresses(addresses),
-		windowed.length ? store.getLastInbound(windowed) : Promise.resolve(new Map<string, number>()),
-	]);
-	const suppressedBy = new Map<string, typeof suppressions>();
-	for (const s of suppressions) {
-		const list = suppressedBy.get(s.address) ?? [];
-		list.push(s);
-		suppressedBy.set(s.address, list);
-	}
+	const { consentKeys, normalised, consent, suppressedBy, erased, lastInbound } = await loadFacts(store, requests, true);
 
 	const decisions: GateDecision[] = new Array(requests.length);
 	const toReserve: Array<{ index: number; request: ReservationRequest }> = [];

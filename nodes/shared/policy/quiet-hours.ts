@@ -76,3 +76,23 @@ function computeQuietHours(nowMs: number, zone: string, rule: QuietHoursRule): Q
 	}
 	return { allowed: false, retryAt: nowMs + 7 * 86400_000, localTime: local.toFormat('HH:mm') };
 }
+
+/**
+ * Quiet hours that must hold in every one of `zones` (a phone country with several zones and no
+ * zone known for the person). retryAt is the first instant allowed everywhere; when the allowed
+ * hours never overlap across the zones, there is none and the result says so.
+ */
+export function checkQuietHoursAll(nowMs: number, zones: string[], rule: QuietHoursRule | undefined): QuietResult | { allowed: false; retryAt?: undefined; localTime: string } {
+	if (!rule || zones.length === 0) return { allowed: true };
+	const first = checkQuietHours(nowMs, zones[0], rule);
+	let t = nowMs;
+	for (let round = 0; round < 24; round++) {
+		const results = zones.map((z) => checkQuietHours(t, z, rule));
+		const waiting = results.filter((r): r is Extract<QuietResult, { allowed: false }> => !r.allowed);
+		if (waiting.length === 0) {
+			return t === nowMs ? { allowed: true } : { allowed: false, retryAt: t, localTime: first.allowed ? '' : first.localTime };
+		}
+		t = Math.max(...waiting.map((r) => r.retryAt));
+	}
+	return { allowed: false, localTime: first.allowed ? '' : first.localTime };
+}

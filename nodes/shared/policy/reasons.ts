@@ -70,7 +70,7 @@ export function blocked(reason: ReasonCode, ctx: ReasonContext): BlockedResult {
 				: `Frequency cap reached for contact ${ctx.contactId}. Next allowed ${retryAt}.`;
 			break;
 		case 'QUIET_HOURS':
-			message = `Quiet hours on ${ch} in ${ctx.zone}: next allowed ${retryAt}.`;
+			message = ctx.problem ?? `Quiet hours on ${ch} in ${ctx.zone}: next allowed ${retryAt}.`;
 			break;
 		case 'WINDOW_CLOSED':
 			message =

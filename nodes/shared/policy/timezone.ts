@@ -28,7 +28,30 @@ const SINGLE_ZONE: Record<string, string> = {
 	UA: 'Europe/Kyiv', UY: 'America/Montevideo', VE: 'America/Caracas', VN: 'Asia/Ho_Chi_Minh', ZA: 'Africa/Johannesburg',
 };
 
-export type ZoneSource = 'contact' | 'phone-country' | 'default';
+/**
+ * Countries whose numbers span several zones (tzdata zone1970.tab, main populated zones, east to
+ * west). Without a zone on the contact and without a Default Time Zone, quiet hours must hold in
+ * every one of them: an SMS to a New York number is never decided in UTC.
+ */
+export const COUNTRY_ZONES: Record<string, string[]> = {
+	US: ['America/New_York', 'America/Chicago', 'America/Denver', 'America/Phoenix', 'America/Los_Angeles', 'America/Anchorage', 'Pacific/Honolulu'],
+	CA: ['America/St_Johns', 'America/Halifax', 'America/Toronto', 'America/Winnipeg', 'America/Regina', 'America/Edmonton', 'America/Vancouver'],
+	MX: ['America/Cancun', 'America/Mexico_City', 'America/Chihuahua', 'America/Hermosillo', 'America/Tijuana'],
+	BR: ['America/Noronha', 'America/Sao_Paulo', 'America/Manaus', 'America/Rio_Branco'],
+	RU: ['Europe/Kaliningrad', 'Europe/Moscow', 'Europe/Samara', 'Asia/Yekaterinburg', 'Asia/Omsk', 'Asia/Novosibirsk', 'Asia/Irkutsk', 'Asia/Yakutsk', 'Asia/Vladivostok', 'Asia/Magadan', 'Asia/Kamchatka'],
+	AU: ['Australia/Sydney', 'Australia/Brisbane', 'Australia/Adelaide', 'Australia/Darwin', 'Australia/Perth'],
+	ID: ['Asia/Jayapura', 'Asia/Makassar', 'Asia/Jakarta'],
+	KZ: ['Asia/Almaty', 'Asia/Aqtobe'],
+	MN: ['Asia/Ulaanbaatar', 'Asia/Hovd'],
+	CL: ['America/Santiago', 'Pacific/Easter'],
+	EC: ['America/Guayaquil', 'Pacific/Galapagos'],
+	ES: ['Europe/Madrid', 'Atlantic/Canary'],
+	PT: ['Europe/Lisbon', 'Atlantic/Azores'],
+	AR: ['America/Argentina/Buenos_Aires'],
+	CD: ['Africa/Kinshasa', 'Africa/Lubumbashi'],
+};
+
+export type ZoneSource = 'contact' | 'phone-country' | 'phone-country-all-zones' | 'default';
 
 export class InvalidZoneError extends Error {
 	constructor(
@@ -49,18 +72,24 @@ export function isValidZone(zone: string): boolean {
 	return ok;
 }
 
+/**
+ * The zone(s) whose local time decides quiet hours: the contact's; else the phone country's single
+ * zone; else the Default Time Zone when one is set; else every zone of the phone's country (the
+ * strictest reading); else UTC.
+ */
 export function resolveZone(
 	contact: { timeZone?: string; phone?: string },
-	defaultZone: string,
-): { zone: string; source: ZoneSource } {
+	defaultZone?: string,
+): { zone: string; zones?: string[]; source: ZoneSource } {
 	if (contact.timeZone) {
 		if (!isValidZone(contact.timeZone)) throw new InvalidZoneError('timeZone', contact.timeZone);
 		return { zone: contact.timeZone, source: 'contact' };
 	}
-	if (contact.phone) {
-		const country = phoneCountry(contact.phone);
-		const zone = country ? SINGLE_ZONE[country] : undefined;
-		if (zone) return { zone, source: 'phone-country' };
-	}
-	return { zone: defaultZone, source: 'default' };
+	const country = contact.phone ? phoneCountry(contact.phone) : undefined;
+	const single = country ? SINGLE_ZONE[country] : undefined;
+	if (single) return { zone: single, source: 'phone-country' };
+	if (defaultZone) return { zone: defaultZone, source: 'default' };
+	const all = country ? COUNTRY_ZONES[country] : undefined;
+	if (all) return all.length === 1 ? { zone: all[0], source: 'phone-country' } : { zone: all[0], zones: all, source: 'phone-country-all-zones' };
+	return { zone: 'UTC', source: 'default' };
 }

@@ -19,8 +19,24 @@ function cacheKey(config: StoreConfig): string {
 }
 
 /** A message that says what to check, and never includes the password. */
+// n8n rewrites any error message that mentions a network error code (ECONNREFUSED...) into a
+// generic sentence, losing the host and port: say it in words instead.
+const NETWORK_WORDS: Record<string, string> = {
+	ECONNREFUSED: 'the connection was refused (nothing listens there)',
+	ENOTFOUND: 'the host name was not found',
+	EAI_AGAIN: 'the host name could not be looked up',
+	ETIMEDOUT: 'the connection timed out',
+	ECONNRESET: 'the server closed the connection',
+	EHOSTUNREACH: 'the host is unreachable',
+	ENETUNREACH: 'the network is unreachable',
+	ECONNABORTED: 'the connection was aborted',
+	EPIPE: 'the connection broke',
+};
+
 export function describeConnectionError(config: StoreConfig, error: unknown): string {
-	const reason = (error as Error)?.message ?? String(error);
+	const code = String((error as { code?: string })?.code ?? '');
+	let reason = NETWORK_WORDS[code] ?? (error as Error)?.message ?? String(error);
+	for (const [c, words] of Object.entries(NETWORK_WORDS)) reason = reason.replace(new RegExp(`\\b${c}\\b[^,;]*`, 'gi'), words);
 	if (config.type === 'embedded') {
 		return `Could not open the embedded Convergent store at ${config.path || defaultSqlitePath()}: ${reason}. Check that the folder is writable (Database File Path).`;
 	}
