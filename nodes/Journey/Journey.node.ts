@@ -104,7 +104,7 @@ export class Journey implements INodeType {
 				def = validateDefinition({
 					name,
 					stages,
-					moves: Object.fromEntries(moves.map((m) => [String(m.event).trim(), String(m.stage).trim()])),
+					moves: new Map(moves.map((m) => [String(m.event).trim(), String(m.stage).trim()])),
 					allowBackwards: this.getNodeParameter('allowBackwards', 0) as boolean,
 					goalStage: String(this.getNodeParameter('goalStage', 0, '')).trim() || undefined,
 					exitEvents: String(this.getNodeParameter('exitEvents', 0, '')).split(',').map((s) => s.trim()).filter(Boolean),
@@ -192,7 +192,7 @@ export class Journey implements INodeType {
 		}
 
 		// funnelReport: one item for the whole journey.
-		const def = { name, stages, moves: {}, allowBackwards: false, exitEvents: [], maxDaysInStage: 0 };
+		const def = { name, stages, moves: new Map<string, string>(), allowBackwards: false, exitEvents: [], maxDaysInStage: 0 };
 		const report = funnel(def, await store.getJourneyTransitions(name), await store.getAllJourneyStates(name));
 		const generatedAt = new Date().toISOString();
 		const binary: INodeExecutionData['binary'] = {

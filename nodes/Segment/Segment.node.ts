@@ -291,7 +291,7 @@ async function engagement(this: IExecuteFunctions, items: INodeExecutionData[]):
 	const eventsOf = compileFieldPath(this.getNodeParameter('eventsField', 0) as string);
 	const typeKey = this.getNodeParameter('eventTypeKey', 0) as string;
 	const timeKey = this.getNodeParameter('eventTimeKey', 0) as string;
-	const weights: Record<string, number> = {};
+	const weights = new Map<string, number>();
 	for (const pair of String(this.getNodeParameter('weights', 0, '')).split(',')) {
 		if (!pair.trim()) continue;
 		const [k, v] = pair.split('=').map((x) => x.trim());
@@ -299,7 +299,7 @@ async function engagement(this: IExecuteFunctions, items: INodeExecutionData[]):
 		if (!k || !Number.isFinite(w)) {
 			throw new NodeOperationError(this.getNode(), `Weights: "${pair.trim()}" is not type=number`, { description: `Write pairs like ${Object.entries(DEFAULT_WEIGHTS).map(([a, b]) => `${a}=${b}`).join(', ')}` });
 		}
-		weights[k] = w;
+		weights.set(k, w);
 	}
 	const halfLife = this.getNodeParameter('halfLifeDays', 0) as number;
 	const warmFrom = this.getNodeParameter('warmFrom', 0) as number;

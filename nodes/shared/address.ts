@@ -9,17 +9,30 @@ export type Normalised<K extends string> =
 	| { ok: false; value: string; message: string };
 
 // Parsing with full metadata costs tens of microseconds; the same numbers recur across runs.
+// Bounded by size, not only by count: only short inputs are parsed or cached (a phone number,
+// formatted, is far below 40 characters), so hostile megabyte strings cost nothing to keep.
 const phoneCache = new Map<string, Normalised<'e164'>>();
+const MAX_PHONE_INPUT = 40;
+const MAX_CACHED_PHONES = 100_000;
 
 export function normalizePhone(raw: string, defaultCountry?: string): Normalised<'e164'> {
-	const key = `${defaultCountry ?? ''}|${raw}`;
+	const text = String(raw ?? '');
+	if (text.length > MAX_PHONE_INPUT) {
+		return { ok: false, value: `${text.slice(0, 20)}… (${text.length} characters)`, message: `A phone number has at most ${MAX_PHONE_INPUT} characters; this value has ${text.length}. Use international format, e.g. +34600111222.` };
+	}
+	const key = `${defaultCountry ?? ''}|${text}`;
 	let hit = phoneCache.get(key);
 	if (!hit) {
-		hit = parsePhone(raw, defaultCountry);
-		if (phoneCache.size >= 100_000) phoneCache.clear();
+		hit = parsePhone(text, defaultCountry);
+		if (phoneCache.size >= MAX_CACHED_PHONES) phoneCache.clear();
 		phoneCache.set(key, hit);
 	}
 	return hit;
+}
+
+/** Entries in the phone cache (for the memory test). */
+export function phoneCacheSize(): number {
+	return phoneCache.size;
 }
 
 function parsePhone(raw: string, defaultCountry?: string): Normalised<'e164'> {

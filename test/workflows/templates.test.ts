@@ -167,7 +167,9 @@ describe('template: Abandoned cart', () => {
 			{ contactId: 'u2', channel: 'sms', purpose: 'marketing', action: 'grant', evidence: { source: 'web' } },
 			{ contactId: 'u3', channel: 'email', purpose: 'marketing', action: 'grant', evidence: { source: 'web' } },
 		]);
-		const events = people.map((p) => ({ json: { body: { contact: { ...p, timeZone }, preferredChannel: p.id === 'u3' ? 'email' : 'push', cart: { value: p.value, url: 'https://shop.example/cart' }, at: new Date().toISOString() }, headers: {}, query: {} } }));
+		// Cai's cart URL is hostile (a webhook body is anyone's input): it must not reach the email.
+		const cartUrl = (id: string) => (id === 'u3' ? 'javascript:alert(1)"><img src=x onerror=alert(2)>' : 'https://shop.example/cart');
+		const events = people.map((p) => ({ json: { body: { contact: { ...p, timeZone }, preferredChannel: p.id === 'u3' ? 'email' : 'push', cart: { value: p.value, url: cartUrl(p.id) }, at: new Date().toISOString() }, headers: {}, query: {} } }));
 		const run = await runWorkflow(load('abandoned-cart.json'), { startNode: 'Cart Abandoned', startItems: events, credentials: credentials as never });
 		expect(run.error).toBeUndefined();
 		expect(run.json('Consent Guard', 1).map((j) => [((j.body as IDataObject).contact as IDataObject).id, (j.blocked as IDataObject).reason])).toEqual([['u4', 'NO_CONSENT']]);
@@ -180,6 +182,10 @@ describe('template: Abandoned cart', () => {
 		expect(fcm.requests.some((r) => r.body?.message?.token === 'tok-u4')).toBe(false);
 		const mails = await smtp.waitFor(1);
 		expect(mails[0].headers.get('list-unsubscribe-post')).toEqual(['List-Unsubscribe=One-Click']);
+		// The body as a mailbox shows it (quoted-printable decoded).
+		const body = mails[0].body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+		expect(body).toContain('<a href="https://shop.example/cart">Back to your cart</a>');
+		expect(body).not.toMatch(/javascript:|onerror/);
 		expect((await store.getJourneyStates('Shop', ['u1', 'u2', 'u3'])).size).toBe(3);
 	});
 });

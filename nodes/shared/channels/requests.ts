@@ -79,6 +79,36 @@ export type BuildResult = { ok: true; built: BuiltRequest } | { ok: false; viola
 const stripTags = (html: string) =>
 	html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, '').replace(/<br\s*\/?>/gi, '\n').replace(/<\/p>/gi, '\n\n').replace(/<[^>]+>/g, '').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/\n{3,}/g, '\n\n').trim();
 
+/** Text placed into HTML (element content or a quoted attribute). */
+export function escapeHtml(text: string): string {
+	return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/**
+ * An absolute URL with one of the allowed schemes, normalised (percent-encoded); undefined when
+ * it is not one, or holds characters that could break out of a header or an attribute.
+ */
+export function safeUrl(raw: string, schemes: string[] = ['https:', 'http:']): string | undefined {
+	if (typeof raw !== 'string' || raw.length > 2048 || /[\s<>"'`\\]/.test(raw)) return undefined;
+	try {
+		const u = new URL(raw);
+		return schemes.includes(u.protocol) ? u.href : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+/** Links in an email body whose scheme is not http(s), mailto or tel (javascript:, data:...). */
+function unsafeLinks(html: string): string[] {
+	const bad: string[] = [];
+	for (const m of html.matchAll(/\b(?:href|src)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/gi)) {
+		const value = (m[1] ?? m[2] ?? m[3] ?? '').trim().replace(/&amp;/g, '&');
+		if (value === '' || value.startsWith('#') || value.startsWith('cid:')) continue;
+		if (!/^(https?:|mailto:|tel:)/i.test(value)) bad.push(value.slice(0, 60));
+	}
+	return bad;
+}
+
 export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult {
 	const fail = (violations: Violation[]): BuildResult => ({ ok: false, violations });
 	switch (m.channel) {
@@ -160,16 +190,25 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 			const headers: Record<string, string> = {};
 			let text = m.text ?? stripTags(m.html ?? '');
 			let html = m.html;
+			if (html) {
+				const bad = unsafeLinks(html);
+				if (bad.length) v.push({ code: 'UNSAFE_LINK', field: 'html', message: `The email links to ${bad.map((b) => `"${b}"`).join(', ')}: only http(s), mailto and tel links are sent. Check the link fields (e.g. a cart URL from a webhook).` });
+			}
 			if (m.purpose === 'marketing') {
-				if (!m.unsubscribeUrl || !/^https:\/\//.test(m.unsubscribeUrl)) v.push({ code: 'NO_ONE_CLICK_UNSUBSCRIBE', field: 'unsubscribeUrl', message: 'Marketing email needs an https one-click unsubscribe URL (RFC 8058)' });
+				// Normalised and checked: it goes into a header and an attribute, where a quote, a
+				// bracket or a line break would break out.
+				const unsubscribe = m.unsubscribeUrl ? safeUrl(m.unsubscribeUrl, ['https:']) : undefined;
+				const mailto = m.unsubscribeMailto ? m.unsubscribeMailto.replace(/^mailto:/, '') : undefined;
+				if (!unsubscribe) v.push({ code: 'NO_ONE_CLICK_UNSUBSCRIBE', field: 'unsubscribeUrl', message: m.unsubscribeUrl ? `One-Click Unsubscribe URL "${m.unsubscribeUrl.slice(0, 80)}" is not a plain https URL (RFC 8058)` : 'Marketing email needs an https one-click unsubscribe URL (RFC 8058)' });
+				if (mailto !== undefined && !/^[^\s<>@",;]+@[^\s<>@",;]+$/.test(mailto)) v.push({ code: 'BAD_UNSUBSCRIBE_MAILTO', field: 'unsubscribeMailto', message: `Unsubscribe Mailto "${mailto.slice(0, 80)}" is not an email address` });
 				if (!m.postalAddress) v.push({ code: 'NO_POSTAL_ADDRESS', field: 'postalAddress', message: 'Marketing email needs a postal address in the footer (CAN-SPAM)' });
-				if (m.unsubscribeUrl) {
-					headers['List-Unsubscribe'] = [`<${m.unsubscribeUrl}>`, ...(m.unsubscribeMailto ? [`<mailto:${m.unsubscribeMailto.replace(/^mailto:/, '')}>`] : [])].join(', ');
+				if (unsubscribe) {
+					headers['List-Unsubscribe'] = [`<${unsubscribe}>`, ...(mailto ? [`<mailto:${mailto}>`] : [])].join(', ');
 					headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
 				}
 				if (m.postalAddress) {
-					text = `${text}\n\n--\n${m.postalAddress}${m.unsubscribeUrl ? `\nUnsubscribe: ${m.unsubscribeUrl}` : ''}`;
-					if (html) html = `${html}\n<p style="font-size:12px;color:#666">${m.postalAddress.replace(/[<>&]/g, '')}${m.unsubscribeUrl ? ` · <a href="${m.unsubscribeUrl}">Unsubscribe</a>` : ''}</p>`;
+					text = `${text}\n\n--\n${m.postalAddress}${unsubscribe ? `\nUnsubscribe: ${unsubscribe}` : ''}`;
+					if (html) html = `${html}\n<p style="font-size:12px;color:#666">${escapeHtml(m.postalAddress)}${unsubscribe ? ` · <a href="${escapeHtml(unsubscribe)}">Unsubscribe</a>` : ''}</p>`;
 				}
 			}
 			if (v.length) return fail(v);

@@ -8,7 +8,7 @@ export interface JourneyDefinition {
 	name: string;
 	stages: string[];
 	/** Event name -> stage it moves the contact to. */
-	moves: Record<string, string>;
+	moves: Map<string, string>;
 	allowBackwards: boolean;
 	goalStage?: string;
 	exitEvents: string[];
@@ -27,7 +27,7 @@ export function validateDefinition(def: JourneyDefinition): JourneyDefinition {
 		if (seen.has(s)) throw new DefinitionError(`Stages lists "${s}" twice: stage names must be unique`);
 		seen.add(s);
 	}
-	for (const [event, stage] of Object.entries(def.moves)) {
+	for (const [event, stage] of def.moves) {
 		if (!seen.has(stage)) throw new DefinitionError(`Event "${event}" moves to stage "${stage}", which is not in Stages (${def.stages.join(', ')})`);
 	}
 	if (def.goalStage && !seen.has(def.goalStage)) {
@@ -70,12 +70,13 @@ export function applyEvent(def: JourneyDefinition, state: JourneyState | undefin
 		const next = { ...base, exitedAt: at };
 		return { state: next, previousStage: state?.stage ?? null, currentStage: next.stage, moved: false, goalReached: false, exited: true, timeInPreviousStageMs: null, overdue: false };
 	}
-	const target = def.moves[event] ?? (state ? undefined : def.stages[0]);
+	// Event names are item data: a Map, so "constructor" or "toString" is just an unmapped event.
+	const target = def.moves.get(event) ?? (state ? undefined : def.stages[0]);
 	if (!state) {
 		const st: JourneyState = { stage: target!, enteredAt: at };
 		const goal = goalIndex >= 0 && index(st.stage) >= goalIndex;
 		if (goal) st.goalReachedAt = at;
-		return { state: st, previousStage: null, currentStage: st.stage, moved: true, goalReached: goal, exited: false, timeInPreviousStageMs: null, overdue: false, ...(def.moves[event] ? {} : { ignored: 'unmapped-event' as const }) };
+		return { state: st, previousStage: null, currentStage: st.stage, moved: true, goalReached: goal, exited: false, timeInPreviousStageMs: null, overdue: false, ...(def.moves.has(event) ? {} : { ignored: 'unmapped-event' as const }) };
 	}
 	const overdue = overdueOf(state);
 	if (target === undefined || target === state.stage) {

@@ -37,7 +37,6 @@ const MAX_LENGTH: Record<keyof ContactMapping, number> = {
 	idField: 256, emailField: 320, phoneField: 40, whatsappIdField: 128, psidField: 128,
 	instagramIdField: 128, pushTokenField: 4096, timeZoneField: 64, localeField: 35,
 };
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const FIELDS: Array<[keyof ContactMapping, string, string]> = [

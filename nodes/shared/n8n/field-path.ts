@@ -6,6 +6,10 @@
 export type FieldGetter = (json: unknown) => unknown;
 
 const cache = new Map<string, FieldGetter>();
+const hasOwn = Object.prototype.hasOwnProperty;
+/** Own properties only: a path such as "contact.constructor" reads item data, never the prototype. */
+const own = (value: unknown, key: string | number): unknown =>
+	value !== null && typeof value === 'object' && hasOwn.call(value, key) ? (value as Record<string | number, unknown>)[key] : undefined;
 
 export function compileFieldPath(path: string): FieldGetter {
 	const trimmed = path.trim();
@@ -23,17 +27,18 @@ export function compileFieldPath(path: string): FieldGetter {
 	let getter: FieldGetter;
 	if (segments.length === 1) {
 		const key = segments[0];
-		getter = (json) => (json === null || json === undefined ? undefined : (json as Record<string | number, unknown>)[key]);
+		getter = (json) => own(json, key);
 	} else {
 		getter = (json) => {
 			let value: unknown = json;
 			for (const key of segments) {
-				if (value === null || value === undefined) return undefined;
-				value = (value as Record<string | number, unknown>)[key];
+				value = own(value, key);
+				if (value === undefined) return undefined;
 			}
 			return value;
 		};
 	}
+	if (cache.size >= 1000) cache.clear();
 	cache.set(trimmed, getter);
 	return getter;
 }

@@ -62,14 +62,24 @@ export class InvalidZoneError extends Error {
 	}
 }
 
+// Bounded by size: IANA names are short (the longest is ~30 characters); a longer string is not a
+// zone and is neither checked nor kept.
 const validity = new Map<string, boolean>();
+const MAX_ZONE_NAME = 64;
 export function isValidZone(zone: string): boolean {
+	if (typeof zone !== 'string' || zone.length === 0 || zone.length > MAX_ZONE_NAME) return false;
 	let ok = validity.get(zone);
 	if (ok === undefined) {
 		ok = IANAZone.isValidZone(zone);
+		if (validity.size >= 1000) validity.clear();
 		validity.set(zone, ok);
 	}
 	return ok;
+}
+
+/** Entries in the zone cache (for the memory test). */
+export function zoneCacheSize(): number {
+	return validity.size;
 }
 
 /**

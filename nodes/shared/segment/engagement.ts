@@ -18,13 +18,14 @@ export interface EngagementEvent {
 
 export function decayedScore(
 	events: EngagementEvent[],
-	weights: Record<string, number>,
+	weights: ReadonlyMap<string, number>,
 	halfLifeDays: number,
 	now: number,
 ): number {
 	let score = 0;
 	for (const e of events) {
-		const w = weights[e.type];
+		// Event types are item data: a Map, so "constructor" or "__proto__" weigh nothing.
+		const w = weights.get(e.type);
 		if (!w) continue;
 		const ageDays = Math.max(0, (now - e.at) / 86400_000);
 		score += w * Math.pow(0.5, ageDays / halfLifeDays);

@@ -9,7 +9,7 @@ const H = 3600_000;
 const def: JourneyDefinition = validateDefinition({
 	name: 'Shop',
 	stages: ['Awareness', 'Interest', 'Consideration', 'Conversion', 'Loyalty'],
-	moves: { visited: 'Awareness', clicked: 'Interest', carted: 'Consideration', purchased: 'Conversion', repurchased: 'Loyalty' },
+	moves: new Map(Object.entries({ visited: 'Awareness', clicked: 'Interest', carted: 'Consideration', purchased: 'Conversion', repurchased: 'Loyalty' })),
 	allowBackwards: false,
 	goalStage: 'Conversion',
 	exitEvents: ['unsubscribed'],
@@ -24,6 +24,16 @@ describe('transitions', () => {
 		expect(b).toMatchObject({ previousStage: 'Interest', currentStage: 'Conversion', moved: true, goalReached: true, timeInPreviousStageMs: 5 * H });
 		const c = applyEvent(def, b.state, 'repurchased', 6 * H);
 		expect(c).toMatchObject({ currentStage: 'Loyalty', goalReached: false });
+	});
+
+	it('event names that are Object.prototype members are ordinary unmapped events, not crashes or function source', () => {
+		for (const event of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+			const first = applyEvent(def, undefined, event, 0);
+			expect(first).toMatchObject({ currentStage: 'Awareness', ignored: 'unmapped-event' });
+			const st = applyEvent(def, { stage: 'Interest', enteredAt: 0 }, event, H);
+			expect(st.currentStage).toBe('Interest');
+			expect(typeof st.currentStage).toBe('string');
+		}
 	});
 
 	it('backwards moves are ignored unless allowed', () => {
@@ -43,7 +53,7 @@ describe('transitions', () => {
 	it('definition errors name the value', () => {
 		expect(() => validateDefinition({ ...def, stages: ['A', 'A'] })).toThrow('Stages lists "A" twice');
 		expect(() => validateDefinition({ ...def, goalStage: 'Nope' })).toThrow('Goal Stage "Nope" is not in Stages');
-		expect(() => validateDefinition({ ...def, moves: { x: 'Mars' } })).toThrow('Event "x" moves to stage "Mars"');
+		expect(() => validateDefinition({ ...def, moves: new Map([['x', 'Mars']]) })).toThrow('Event "x" moves to stage "Mars"');
 	});
 });
 

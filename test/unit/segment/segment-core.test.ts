@@ -104,9 +104,11 @@ describe('RFM', () => {
 describe('engagement decay', () => {
 	it('halves per half-life and weights by type', () => {
 		const day = 86400_000;
-		expect(decayedScore([{ type: 'click', at: NOW }], { click: 3 }, 14, NOW)).toBe(3);
-		expect(decayedScore([{ type: 'click', at: NOW - 14 * day }], { click: 3 }, 14, NOW)).toBe(1.5);
-		expect(decayedScore([{ type: 'purchase', at: NOW - 28 * day }, { type: 'open', at: NOW }, { type: 'unknown', at: NOW }], { purchase: 10, open: 1 }, 14, NOW)).toBe(3.5);
+		expect(decayedScore([{ type: 'click', at: NOW }], new Map([['click', 3]]), 14, NOW)).toBe(3);
+		expect(decayedScore([{ type: 'click', at: NOW - 14 * day }], new Map([['click', 3]]), 14, NOW)).toBe(1.5);
+		expect(decayedScore([{ type: 'purchase', at: NOW - 28 * day }, { type: 'open', at: NOW }, { type: 'unknown', at: NOW }], new Map([['purchase', 10], ['open', 1]]), 14, NOW)).toBe(3.5);
+		// Event types are item data: names of Object.prototype members weigh nothing.
+		expect(decayedScore(['constructor', 'toString', '__proto__', 'hasOwnProperty'].map((type) => ({ type, at: NOW })), new Map([['click', 3]]), 14, NOW)).toBe(0);
 		expect(decayForward(8, NOW - 7 * day, NOW, 7)).toBe(4);
 		expect([tierOf(1, 5, 20), tierOf(5, 5, 20), tierOf(25, 5, 20)]).toEqual(['cold', 'warm', 'hot']);
 	});
