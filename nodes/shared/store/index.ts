@@ -2,11 +2,13 @@
  * openStore(config): the Convergent store a node uses, initialised (migrated) once per process
  * and cached per configuration, so nodes can call it on every execution at no cost.
  */
+import { createHash } from 'node:crypto';
+
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
 import { PostgresDb, type PostgresConfig } from './postgres';
 import { SqlStore } from './sql-store';
-import { SqliteDb, defaultSqlitePath } from './sqlite';
+import { SqliteDb, defaultSqlitePath, resolveSqlitePath } from './sqlite';
 import type { Store } from './types';
 
 export type StoreConfig = { type: 'embedded'; path?: string } | ({ type: 'postgres' } & PostgresConfig);
@@ -14,14 +16,21 @@ export type StoreConfig = { type: 'embedded'; path?: string } | ({ type: 'postgr
 const open = new Map<string, Promise<SqlStore>>();
 
 function cacheKey(config: StoreConfig): string {
-	if (config.type === 'embedded') return `sqlite:${config.path || defaultSqlitePath()}`;
-	return `pg:${config.user}@${config.host}:${config.port}/${config.database}/${config.schema ?? ''}/${config.ssl ? 'ssl' : ''}`;
+	if (config.type === 'embedded') {
+		try {
+			return `sqlite:${resolveSqlitePath(config.path)}`;
+		} catch {
+			return `sqlite:${config.path}`;
+		}
+	}
+	const tls = config.ssl ? `ssl:${config.sslAllowSelfSigned ? 'unverified' : 'verified'}:${config.sslCa ? createHash('sha256').update(config.sslCa).digest('hex').slice(0, 16) : ''}` : '';
+	return `pg:${config.user}@${config.host}:${config.port}/${config.database}/${config.schema ?? ''}/${tls}`;
 }
 
 /** A message that says what to check, and never includes the password. */
-// n8n rewrites any error message that mentions a network error code (ECONNREFUSED...) into a
-// generic sentence, losing the host and port: say it in words instead.
-const NETWORK_WORDS: Record<string, string> = {
+// n8n rewrites any error message that mentions a Node.js error code (ECONNREFUSED, EACCES...)
+// into a generic sentence, losing the host, port or path: say it in words instead.
+const ERROR_WORDS: Record<string, string> = {
 	ECONNREFUSED: 'the connection was refused (nothing listens there)',
 	ENOTFOUND: 'the host name was not found',
 	EAI_AGAIN: 'the host name could not be looked up',
@@ -30,15 +39,23 @@ const NETWORK_WORDS: Record<string, string> = {
 	EHOSTUNREACH: 'the host is unreachable',
 	ENETUNREACH: 'the network is unreachable',
 	ECONNABORTED: 'the connection was aborted',
+	EADDRNOTAVAIL: 'the address is not available',
 	EPIPE: 'the connection broke',
+	ENOENT: 'no such file or folder',
+	EISDIR: 'it is a folder, not a file',
+	ENOTDIR: 'a part of the path is a file, not a folder',
+	EACCES: 'permission denied',
+	EPERM: 'operation not permitted',
+	EEXIST: 'it already exists',
+	EROFS: 'the file system is read-only',
 };
 
 export function describeConnectionError(config: StoreConfig, error: unknown): string {
-	const code = String((error as { code?: string })?.code ?? '');
-	let reason = NETWORK_WORDS[code] ?? (error as Error)?.message ?? String(error);
-	for (const [c, words] of Object.entries(NETWORK_WORDS)) reason = reason.replace(new RegExp(`\\b${c}\\b[^,;]*`, 'gi'), words);
+	// Node's file errors read "EACCES: permission denied, open '/x'": the words are there already.
+	let reason = ((error as Error)?.message ?? String(error)).replace(/^[A-Z_]{4,}: /, '').replace(/\bgetaddrinfo\s+/gi, '');
+	for (const [c, words] of Object.entries(ERROR_WORDS)) reason = reason.replace(new RegExp(`\\b${c}\\b`, 'gi'), words);
 	if (config.type === 'embedded') {
-		return `Could not open the embedded Convergent store at ${config.path || defaultSqlitePath()}: ${reason}. Check that the folder is writable (Database File Path).`;
+		return `Could not open the embedded Convergent store at ${config.path || defaultSqlitePath()}: ${reason}. Check Database File Path in the Convergent Store credential: a file in a folder n8n can write to.`;
 	}
 	const safe = config.password ? reason.split(config.password).join('***') : reason;
 	return `Could not connect to PostgreSQL at ${config.host}:${config.port} (database "${config.database}", user "${config.user}"): ${safe}. Check Host, Port, Database, User and Password in the Convergent Store credential.`;
@@ -49,10 +66,12 @@ export async function openStore(config: StoreConfig = { type: 'embedded' }): Pro
 	let pending = open.get(key);
 	if (!pending) {
 		pending = (async () => {
-			const db =
-				config.type === 'embedded'
-					? new SqliteDb(config.path || defaultSqlitePath())
-					: new PostgresDb(config);
+			let db: SqliteDb | PostgresDb;
+			try {
+				db = config.type === 'embedded' ? new SqliteDb(resolveSqlitePath(config.path)) : new PostgresDb(config);
+			} catch (error) {
+				throw new Error(describeConnectionError(config, error));
+			}
 			const store = new SqlStore(db, config.type === 'postgres' ? config.schema : undefined);
 			try {
 				await store.init();
@@ -89,6 +108,8 @@ export function storeConfigFromCredential(data: ICredentialDataDecryptedObject |
 		user: String(data.user ?? 'postgres'),
 		password: typeof data.password === 'string' ? data.password : undefined,
 		ssl: data.ssl === true,
+		sslCa: typeof data.sslCa === 'string' && data.sslCa.trim() ? data.sslCa : undefined,
+		sslAllowSelfSigned: data.sslAllowSelfSigned === true,
 		schema: typeof data.schema === 'string' && data.schema.trim() ? data.schema.trim() : undefined,
 	};
 }

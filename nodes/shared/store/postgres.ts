@@ -14,6 +14,10 @@ export interface PostgresConfig {
 	user: string;
 	password?: string;
 	ssl?: boolean;
+	/** PEM CA certificate(s) to verify the server with (default: the system's). */
+	sslCa?: string;
+	/** Encrypt without verifying the server (explicit opt-in). */
+	sslAllowSelfSigned?: boolean;
 	schema?: string;
 	max?: number;
 }
@@ -28,6 +32,15 @@ export function quoteIdent(name: string): string {
 		throw new Error(`Schema "${name}" is not a valid PostgreSQL identifier: use letters, digits and _`);
 	}
 	return `"${name}"`;
+}
+
+/** TLS for the pool: the server certificate is verified unless the user explicitly allows self-signed. */
+export function sslOptions(config: PostgresConfig): PoolConfig['ssl'] {
+	if (!config.ssl) return undefined;
+	return {
+		rejectUnauthorized: config.sslAllowSelfSigned !== true,
+		...(config.sslCa && config.sslCa.trim() ? { ca: config.sslCa } : {}),
+	};
 }
 
 abstract class PgBase implements SqlDb {
@@ -91,7 +104,7 @@ export class PostgresDb extends PgBase {
 			database: config.database,
 			user: config.user,
 			password: config.password || undefined,
-			ssl: config.ssl ? { rejectUnauthorized: false } : undefined,
+			ssl: sslOptions(config),
 			max: config.max ?? 5,
 			connectionTimeoutMillis: 10000,
 			types: typeParser,

@@ -29,6 +29,48 @@ export function defaultSqlitePath(): string {
 	return path.join(n8nUserFolder(), 'convergent-store.sqlite');
 }
 
+/** Kernel and device file systems: an SQLite file there hangs or corrupts, never works. */
+const FORBIDDEN_ROOTS = ['/proc', '/sys', '/dev'];
+
+/**
+ * The Database File Path as a user writes it, made absolute and checked: empty = the default;
+ * "~" and "~/x" = the home folder; a relative path is relative to the n8n user folder (not to
+ * whatever folder n8n was started in). Throws an Error naming the path and what to do.
+ */
+export function resolveSqlitePath(input?: string): string {
+	const raw = String(input ?? '').trim();
+	if (!raw) return defaultSqlitePath();
+	// eslint-disable-next-line no-control-regex
+	if (/[\u0000-\u001f]/.test(raw) || raw.length > 1024) throw new Error(`Database File Path "${raw.slice(0, 80)}" is not a usable file path`);
+	let resolved = raw === '~' || raw.startsWith('~/') ? path.join(os.homedir(), raw.slice(1)) : raw;
+	resolved = path.resolve(n8nUserFolder(), resolved);
+	const real = realParent(resolved);
+	for (const root of FORBIDDEN_ROOTS) {
+		if (real === root || real.startsWith(`${root}/`)) {
+			throw new Error(`Database File Path ${resolved} is under ${root}, a system folder where no database can live. Use a file in the n8n user folder, e.g. ${defaultSqlitePath()}`);
+		}
+	}
+	if (fs.existsSync(resolved) && fs.statSync(resolved).isDirectory()) {
+		throw new Error(`Database File Path ${resolved} is a folder. Give a file name, e.g. ${path.join(resolved, 'convergent-store.sqlite')}`);
+	}
+	return resolved;
+}
+
+/** The path with its existing part resolved through symbolic links (so a link into /proc is caught). */
+function realParent(p: string): string {
+	let existing = p;
+	const rest: string[] = [];
+	while (!fs.existsSync(existing) && path.dirname(existing) !== existing) {
+		rest.unshift(path.basename(existing));
+		existing = path.dirname(existing);
+	}
+	try {
+		return path.join(fs.realpathSync(existing), ...rest);
+	} catch {
+		return p;
+	}
+}
+
 /**
  * `$1, $2...` -> SQLite parameters. When they appear once each in order (almost always), plain
  * `?`: node:sqlite binds numbered `?NNN` parameters of a long VALUES list ~10x slower.

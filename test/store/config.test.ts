@@ -1,0 +1,131 @@
+/**
+ * Where the store lives, as a user writes it: the embedded file path (home folder, relative paths,
+ * system folders, folders) and PostgreSQL over TLS, verified by default. Errors name the path or
+ * the server and survive n8n's own rewriting of error messages.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { NodeOperationError, type INode } from 'n8n-workflow';
+
+import { closeAllStores, openStore, storeConfigFromCredential } from '../../nodes/shared/store';
+import { resolveSqlitePath } from '../../nodes/shared/store/sqlite';
+import { PG_AVAILABLE, PG_BASE } from './helpers';
+
+const node = { id: '1', name: 'Guard', type: 'x', typeVersion: 1, position: [0, 0], parameters: {} } as INode;
+/** What a marketer reads: the message after n8n's NodeOperationError has had its say. */
+const asNodeError = (e: unknown) => new NodeOperationError(node, (e as Error).message).message;
+
+describe('embedded store path', () => {
+	const userFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-path-'));
+	let previous: string | undefined;
+	beforeAll(() => {
+		previous = process.env.N8N_USER_FOLDER;
+		process.env.N8N_USER_FOLDER = userFolder;
+	});
+	afterAll(async () => {
+		if (previous === undefined) delete process.env.N8N_USER_FOLDER;
+		else process.env.N8N_USER_FOLDER = previous;
+		await closeAllStores();
+	});
+
+	it('~ is the home folder; a relative path is relative to the n8n user folder, not the working folder', () => {
+		expect(resolveSqlitePath('~/cm/store.sqlite')).toBe(path.join(os.homedir(), 'cm/store.sqlite'));
+		expect(resolveSqlitePath('data/store.sqlite')).toBe(path.join(userFolder, '.n8n', 'data', 'store.sqlite'));
+		expect(resolveSqlitePath('')).toBe(path.join(userFolder, '.n8n', 'convergent-store.sqlite'));
+		expect(resolveSqlitePath('  /tmp/x.sqlite ')).toBe('/tmp/x.sqlite');
+	});
+
+	it('a relative path opens under the user folder whatever the process\'s working folder is', async () => {
+		const cwd = process.cwd();
+		process.chdir(os.tmpdir());
+		try {
+			await openStore(storeConfigFromCredential({ storageType: 'embedded', databasePath: 'rel/convergent.sqlite' }));
+		} finally {
+			process.chdir(cwd);
+		}
+		expect(fs.existsSync(path.join(userFolder, '.n8n', 'rel', 'convergent.sqlite'))).toBe(true);
+		expect(fs.existsSync(path.join(os.tmpdir(), 'rel', 'convergent.sqlite'))).toBe(false);
+	});
+
+	it.each(['/proc/self/store.sqlite', '/sys/store.sqlite', '/dev/shm-not/store.sqlite'])('%s is refused at once (under /proc it used to hang), naming the path', async (p) => {
+		const started = Date.now();
+		const error = await openStore({ type: 'embedded', path: p }).then(() => undefined, (e) => e);
+		expect(Date.now() - started).toBeLessThan(2000);
+		expect(asNodeError(error)).toMatch(new RegExp(`${p.split('/')[1]}.*system folder`));
+		expect(asNodeError(error)).toContain(p);
+	});
+
+	it('a symbolic link into /proc is refused too', () => {
+		const link = path.join(userFolder, 'sneaky');
+		fs.symlinkSync('/proc/self', link);
+		expect(() => resolveSqlitePath(path.join(link, 'store.sqlite'))).toThrow(/system folder/);
+	});
+
+	it('a folder instead of a file, and a path through a file, say so with the path', async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-dir-'));
+		const folderError = await openStore({ type: 'embedded', path: dir }).then(() => undefined, (e) => e);
+		expect(asNodeError(folderError)).toContain(`${dir} is a folder`);
+		const file = path.join(dir, 'a-file');
+		fs.writeFileSync(file, 'x');
+		const throughFile = await openStore({ type: 'embedded', path: path.join(file, 'store.sqlite') }).then(() => undefined, (e) => e);
+		const message = asNodeError(throughFile);
+		expect(message).toContain(path.join(file, 'store.sqlite'));
+		expect(message).not.toMatch(/ENOTDIR|EEXIST|The file or directory/);
+	});
+});
+
+/** A TLS-terminating PostgreSQL proxy: answers SSLRequest with 'S', then relays to the real server. */
+async function tlsProxy(certDir: string): Promise<{ port: number; close: () => void }> {
+	const key = fs.readFileSync(path.join(certDir, 'key.pem'));
+	const cert = fs.readFileSync(path.join(certDir, 'cert.pem'));
+	const server = net.createServer((raw) => {
+		raw.once('data', (first) => {
+			// SSLRequest: length 8, code 80877103.
+			if (first.length !== 8 || first.readInt32BE(4) !== 80877103) return raw.destroy();
+			raw.write('S');
+			const secure = new tls.TLSSocket(raw, { isServer: true, key, cert });
+			const upstream = net.connect(PG_BASE.port, PG_BASE.host);
+			secure.pipe(upstream).pipe(secure);
+			const end = () => {
+				secure.destroy();
+				upstream.destroy();
+			};
+			secure.on('error', end);
+			upstream.on('error', end);
+		});
+		raw.on('error', () => raw.destroy());
+	});
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+(PG_AVAILABLE ? describe : describe.skip)('PostgreSQL over TLS', () => {
+	const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-tls-'));
+	let proxy: { port: number; close: () => void };
+	beforeAll(async () => {
+		execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+			'-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem')], { stdio: 'ignore' });
+		proxy = await tlsProxy(certDir);
+	});
+	afterAll(async () => {
+		await closeAllStores();
+		proxy.close();
+	});
+	const cred = (extra: Record<string, unknown>) => storeConfigFromCredential({ storageType: 'postgres', host: '127.0.0.1', port: proxy.port, database: PG_BASE.database, user: PG_BASE.user, password: PG_BASE.password ?? '', ssl: true, schema: 'cm_tls_test', ...extra });
+
+	it('verifies the server certificate by default: a self-signed server is refused', async () => {
+		const error = await openStore(cred({})).then(() => undefined, (e) => e);
+		expect(asNodeError(error)).toMatch(/Could not connect to PostgreSQL at 127\.0\.0\.1:\d+.*self[- ]signed/i);
+	});
+
+	it('accepts it with its CA certificate, and with the explicit Allow Self-Signed option', async () => {
+		const withCa = await openStore(cred({ sslCa: fs.readFileSync(path.join(certDir, 'cert.pem'), 'utf8') }));
+		expect(withCa.dialect).toBe('postgres');
+		const unverified = await openStore(cred({ sslAllowSelfSigned: true }));
+		expect(unverified.dialect).toBe('postgres');
+	});
+});
