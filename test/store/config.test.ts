@@ -85,7 +85,10 @@ async function tlsProxy(certDir: string): Promise<{ port: number; close: () => v
 	const server = net.createServer((raw) => {
 		raw.once('data', (first) => {
 			// SSLRequest: length 8, code 80877103.
-			if (first.length !== 8 || first.readInt32BE(4) !== 80877103) return raw.destroy();
+			if (first.length !== 8 || first.readInt32BE(4) !== 80877103) {
+				raw.destroy();
+				return;
+			}
 			raw.write('S');
 			const secure = new tls.TLSSocket(raw, { isServer: true, key, cert });
 			const upstream = net.connect(PG_BASE.port, PG_BASE.host);

@@ -10,6 +10,8 @@
  * - Missing fields (undefined or null) fail every operator except "not exists" and "is empty"
  *   (and "not equals", which is true for a missing field).
  */
+import { RE2JS } from 're2js';
+
 import { compileFieldPath } from '../n8n/field-path';
 
 export const OPERATORS = [
@@ -175,15 +177,18 @@ function compileCondition(c: Condition, segment: string, index: number, now: num
 			};
 		}
 		case 'regex': {
-			let re: RegExp;
+			// RE2 (re2js, pure JavaScript): matching time is linear in the value's length, so a
+			// pattern such as ^(\w+\s?)*$ cannot stall n8n on hostile item data, as JavaScript's
+			// backtracking engine does. RE2 has no lookaround and no backreferences.
+			let re: RE2JS;
 			try {
-				re = new RegExp(value, caseSensitive ? '' : 'i');
+				re = RE2JS.compile(value, caseSensitive ? 0 : RE2JS.CASE_INSENSITIVE);
 			} catch (error) {
-				throw new RuleError(segment, index, `Regex "${value}" is invalid: ${(error as Error).message}`);
+				throw new RuleError(segment, index, `Regex "${value}" is invalid: ${(error as Error).message}. Patterns use RE2 syntax (no lookahead, lookbehind or backreferences).`);
 			}
 			return (j) => {
 				const v = get(j);
-				return !isMissing(v) && re.test(text(v));
+				return !isMissing(v) && re.matcher(text(v)).find();
 			};
 		}
 		default:

@@ -50,6 +50,19 @@ describe('operators and coercion', () => {
 		expect(() => test1({ field: ' ', operator: 'exists' }, {})).toThrow(/Field is empty/);
 	});
 
+	it('regex runs in linear time: a pattern that backtracks exponentially in JavaScript answers at once on hostile data', () => {
+		// ^(\w+\s?)*$ on 40 word characters and a "!" takes 2^40 steps with backtracking (hours).
+		const c = { field: 'name', operator: 'regex' as const, value: '^(\\w+\\s?)*$' };
+		expect(test1(c, { name: `${'a'.repeat(40)}!` })).toBe(false);
+		expect(test1(c, { name: 'Ana Maria Lopez' })).toBe(true);
+		expect(test1(c, { name: `${'ab '.repeat(100_000)}!` })).toBe(false);
+	});
+
+	it('regex uses RE2 syntax: lookaround and backreferences are refused with a sentence that says so', () => {
+		expect(() => test1({ field: 'e', operator: 'regex', value: '^(?=.*@)' }, {})).toThrow(/RE2 syntax/);
+		expect(() => test1({ field: 'e', operator: 'regex', value: '(a)\\1' }, {})).toThrow(/RE2 syntax/);
+	});
+
 	it('first match vs all matches, AND vs OR', () => {
 		const segments = [
 			{ name: 'VIP', combine: 'and' as const, conditions: [{ field: 'spent', operator: 'gte' as const, value: '1000' }, { field: 'country', operator: 'equals' as const, value: 'ES' }] },
