@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeApiError, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { copyMessages, copySchema, fillPlaceholders, fitCheck, promptHash, type CopyBrief, type CopyChannel, type Variant } from '../shared/ai/copy';
+import { copyMessages, copySchema, fillPlaceholders, fitCheck, promptHash, unknownPlaceholders, type CopyBrief, type CopyChannel, type Variant } from '../shared/ai/copy';
 import { classifyMessages, classifySchema, guardReply, REPLY_SCHEMA, replyMessages } from '../shared/ai/conversation';
 import { mapLimit } from '../shared/channels/limiter';
 import { compileFieldPath } from '../shared/n8n/field-path';
@@ -116,6 +116,13 @@ export class AiContent implements INodeType {
 			project: null,
 			maxRetries: Number(options.maxRetries ?? 3),
 		});
+		const apiKey = String(credentials.apiKey ?? '');
+		const redact = (text: string) => {
+			let out = apiKey.length >= 8 ? text.split(apiKey).join('***') : text;
+			// Also a recognisable part of it (servers often show the first and last characters).
+			if (apiKey.length >= 16) for (const part of [apiKey.slice(0, 12), apiKey.slice(-12)]) out = out.split(part).join('***');
+			return out;
+		};
 		const concurrency = Math.max(1, Number(options.concurrency ?? 4));
 		const usage: Usage = { inputTokens: 0, outputTokens: 0, calls: 0 };
 
@@ -139,9 +146,12 @@ export class AiContent implements INodeType {
 			} catch (error) {
 				if (error instanceof NodeOperationError) throw new NodeOperationError(node, error.message, { description: error.description ?? undefined });
 				const e = error as { status?: number; message?: string };
-				throw new NodeApiError(node, { message: e.message ?? String(error) }, {
+				// A compatible server may echo the key (whole or in part, several times): every
+				// occurrence is masked, in the message and in the response kept on the error.
+				const raw = redact(e.message ?? String(error));
+				throw new NodeApiError(node, { message: raw }, {
 					httpCode: e.status ? String(e.status) : undefined,
-					message: `The model API failed${e.status ? ` (${e.status})` : ''}: ${e.message ?? ''}`.replace(String(credentials.apiKey), '***'),
+					message: `The model API failed${e.status ? ` (${e.status})` : ''}: ${raw}`,
 					description: 'Check the OpenAI-Compatible API credential (key, base URL) and the model name.',
 				});
 			}
@@ -186,7 +196,10 @@ export class AiContent implements INodeType {
 					u.outputTokens += r.usage.outputTokens;
 					u.calls++;
 					const got = ((r.data as { variants?: Variant[] }).variants ?? []).slice(0, variants);
-					problems = got.length < variants ? [`Expected ${variants} variants, got ${got.length}`] : got.flatMap((v, n) => fitCheck(channel, v, maxSmsSegments).map((x) => `Variant ${n + 1}: ${x.message}`));
+					problems = got.length < variants ? [`Expected ${variants} variants, got ${got.length}`] : got.flatMap((v, n) => [
+						...fitCheck(channel, v, maxSmsSegments).map((x) => `Variant ${n + 1}: ${x.message}`),
+						...Object.values(v).flatMap((val) => unknownPlaceholders(String(val), placeholders)).map((p) => `Variant ${n + 1} uses {{${p}}}, which is not one of the placeholders you may use (${placeholders.length ? placeholders.map((x) => `{{${x}}}`).join(', ') : 'none'}).`),
+					]);
 					if (problems.length === 0) {
 						await store.putCached([{ hash: hashes[k], response: JSON.stringify(got) }]);
 						return { variants: got, calls: u.calls, cached: false, usage: u };
@@ -208,7 +221,7 @@ export class AiContent implements INodeType {
 						continue;
 					}
 					const get = (p: string) => compileFieldPath(p)(items[i].json);
-					const filled = r.variants!.map((v) => Object.fromEntries(Object.entries(v).map(([key, val]) => [key, fillPlaceholders(String(val), get)])) as unknown as Variant);
+					const filled = r.variants!.map((v) => Object.fromEntries(Object.entries(v).map(([key, val]) => [key, fillPlaceholders(String(val), get, placeholders)])) as unknown as Variant);
 					const after = filled.flatMap((v, n) => fitCheck(channel, v, maxSmsSegments).map((x) => `Variant ${n + 1} after personalisation: ${x.message}`));
 					if (after.length) {
 						const e = new NodeOperationError(node, after.join(' '), { itemIndex: i, description: 'A personalised value made the copy too long for the channel.' });
@@ -224,9 +237,21 @@ export class AiContent implements INodeType {
 
 		const textOf = compileFieldPath(this.getNodeParameter('textField', 0) as string);
 		const intents = String(this.getNodeParameter('intents', 0, '')).split(',').map((s) => s.trim()).filter(Boolean);
+		// One bad item (or one failed call) is that item's error, not the batch's.
+		const perItem = async <T>(i: number, fn: () => Promise<T>): Promise<T | { error: NodeOperationError | NodeApiError }> => {
+			try {
+				return await fn();
+			} catch (error) {
+				const e = error instanceof NodeOperationError || error instanceof NodeApiError ? error : new NodeOperationError(node, error as Error, { itemIndex: i });
+				if (!this.continueOnFail()) throw e;
+				return { error: e };
+			}
+		};
+		const errorItem = (i: number, e: { message: string; description?: string | null }) => ({ json: { ...items[i].json, error: e.message, ...(e.description ? { description: e.description } : {}) }, pairedItem: { item: i } });
+
 		if (operation === 'classify') {
-			const results = await mapLimit(items, concurrency, async (item) => complete(classifyMessages(intents, String(textOf(item.json) ?? '')), classifySchema(intents), 'classification'));
-			return [results.map((r, i) => ({ json: { ...items[i].json, classification: r.data as IDataObject, usage: { model, ...r.usage } }, pairedItem: { item: i } }))];
+			const results = await mapLimit(items, concurrency, async (item, i) => perItem(i, async () => complete(classifyMessages(intents, String(textOf(item.json) ?? '')), classifySchema(intents), 'classification')));
+			return [results.map((r, i) => ('error' in r ? errorItem(i, r.error) : { json: { ...items[i].json, classification: r.data as IDataObject, usage: { model, ...r.usage } }, pairedItem: { item: i } }))];
 		}
 
 		// reply
@@ -234,22 +259,34 @@ export class AiContent implements INodeType {
 		const idOf = compileFieldPath(this.getNodeParameter('contactIdField', 0) as string);
 		const turns = Number(this.getNodeParameter('historyTurns', 0, 10));
 		const store = await getStore(this);
-		const ids = items.map((item, i) => {
-			const id = idOf(item.json);
-			if (id === undefined || id === null || id === '') throw new NodeOperationError(node, `No contact ID at "${this.getNodeParameter('contactIdField', 0)}"`, { itemIndex: i, description: 'Replies thread by contact: set Contact ID Field.' });
-			return String(id);
-		});
-		const history = await store.getTurns(ids, turns);
+		const ids: Array<string | undefined> = [];
+		const failed = new Map<number, { message: string; description?: string | null }>();
+		for (let i = 0; i < items.length; i++) {
+			const id = idOf(items[i].json);
+			if (id === undefined || id === null || id === '') {
+				const e = new NodeOperationError(node, `No contact ID at "${this.getNodeParameter('contactIdField', 0)}"`, { itemIndex: i, description: 'Replies thread by contact: set Contact ID Field.' });
+				if (!this.continueOnFail()) throw e;
+				failed.set(i, e);
+				ids.push(undefined);
+			} else ids.push(String(id));
+		}
+		const history = await store.getTurns(ids.filter((id): id is string => id !== undefined), turns);
 		const schema = intents.length ? { ...REPLY_SCHEMA, properties: { ...REPLY_SCHEMA.properties, intent: { type: 'string', enum: [...intents, 'other'] } } } : REPLY_SCHEMA;
 		// Items of one contact are answered in order; different contacts in parallel.
 		const byContact = new Map<string, number[]>();
-		ids.forEach((id, i) => byContact.set(id, [...(byContact.get(id) ?? []), i]));
-		const answers = new Array<{ data: IDataObject; usage: Usage }>(items.length);
+		ids.forEach((id, i) => {
+			if (id !== undefined) byContact.set(id, [...(byContact.get(id) ?? []), i]);
+		});
+		const answers = new Array<{ data: IDataObject; usage: Usage } | undefined>(items.length);
 		await mapLimit([...byContact.entries()], concurrency, async ([id, list]) => {
 			const h = [...(history.get(id) ?? [])];
 			for (const i of list) {
 				const text = String(textOf(items[i].json) ?? '');
-				const r = await complete(replyMessages(brief, h, text), schema, 'reply');
+				const r = await perItem(i, async () => complete(replyMessages(brief, h, text), schema, 'reply'));
+				if ('error' in r) {
+					failed.set(i, r.error);
+					continue;
+				}
 				guardReply(r.data as IDataObject, brief);
 				answers[i] = { data: r.data as IDataObject, usage: r.usage };
 				const now = Date.now();
@@ -257,6 +294,6 @@ export class AiContent implements INodeType {
 				await store.addTurns([{ contactId: id, role: 'user', text, at: now }, { contactId: id, role: 'assistant', text: String((r.data as IDataObject).reply ?? ''), at: now + 1 }]);
 			}
 		});
-		return [answers.map((a, i) => ({ json: { ...items[i].json, ai: a.data, usage: { model, ...a.usage } }, pairedItem: { item: i } }))];
+		return [items.map((_, i) => (failed.has(i) || !answers[i] ? errorItem(i, failed.get(i) ?? { message: 'No answer' }) : { json: { ...items[i].json, ai: answers[i]!.data, usage: { model, ...answers[i]!.usage } }, pairedItem: { item: i } }))];
 	}
 }

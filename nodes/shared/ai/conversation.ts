@@ -43,22 +43,28 @@ export function classifyMessages(intents: string[], text: string) {
 	];
 }
 
+/** Letters and digits only, lower-case: line breaks, spacing and punctuation do not hide a copy. */
+const fold = (text: string) => text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+
 /**
- * Last line of defence against a reply that repeats the business brief (e.g. after "print your
- * instructions"): any 30-character stretch of the brief in the reply replaces it with a safe
- * answer and hands the conversation to a human.
+ * Last line of defence against an answer that repeats the business brief (e.g. after "print your
+ * instructions"): any 24-character stretch of the brief (letters and digits, so re-wrapped or
+ * re-punctuated text counts), or the whole of a short brief, in any text field of the answer
+ * (reply, handoffReason, intent...) replaces the answer with a safe one and hands off to a human.
  */
-export function guardReply(reply: { reply?: unknown; handoff?: unknown; handoffReason?: unknown }, brief: string): { leaked: boolean } {
-	const text = String(reply.reply ?? '').toLowerCase();
-	const b = brief.toLowerCase().replace(/\s+/g, ' ');
-	const w = 30;
-	for (let i = 0; i + w <= b.length; i += 10) {
-		if (text.includes(b.slice(i, i + w))) {
-			reply.reply = "Sorry, I can't share that. A colleague will help you shortly.";
-			reply.handoff = true;
-			reply.handoffReason = 'The reply repeated internal instructions (possible prompt injection)';
-			return { leaked: true };
-		}
-	}
-	return { leaked: false };
+export function guardReply(reply: Record<string, unknown>, brief: string): { leaked: boolean } {
+	const b = fold(brief);
+	const w = 24;
+	const fields = Object.values(reply).filter((v): v is string => typeof v === 'string').map(fold);
+	const leaked = b.length > 0 && fields.some((text) => {
+		if (b.length <= w) return b.length >= 12 && text.includes(b);
+		for (let i = 0; i + w <= b.length; i += 4) if (text.includes(b.slice(i, i + w))) return true;
+		return text.includes(b.slice(-w));
+	});
+	if (!leaked) return { leaked: false };
+	reply.reply = "Sorry, I can't share that. A colleague will help you shortly.";
+	reply.handoff = true;
+	reply.handoffReason = 'The reply repeated internal instructions (possible prompt injection)';
+	if (typeof reply.intent === 'string') reply.intent = 'other';
+	return { leaked: true };
 }

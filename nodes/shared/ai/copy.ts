@@ -124,11 +124,25 @@ export function promptHash(parts: unknown): string {
 	return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
-/** Fills {{path}} placeholders from the item; unknown ones stay visible so they are noticed. */
-export function fillPlaceholders(text: string, get: (path: string) => unknown): string {
-	return text.replace(/\{\{\s*([\w.[\]]+)\s*\}\}/g, (m, path: string) => {
-		if (/^\d+$/.test(path)) return m; // WhatsApp template variables
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/**
+ * Fills {{path}} placeholders from the item, only for the paths the marketer listed in
+ * Placeholders: a path the model made up (say {{internal.margin}}) is never read from the item.
+ * An allowed one with no value stays visible so it is noticed. {{1}}, {{2}} (WhatsApp template
+ * variables) stay as they are.
+ */
+export function fillPlaceholders(text: string, get: (path: string) => unknown, allowed: readonly string[]): string {
+	const allow = new Set(allowed);
+	return text.replace(PLACEHOLDER, (m, path: string) => {
+		if (/^\d+$/.test(path) || !allow.has(path)) return m;
 		const v = get(path);
 		return v === undefined || v === null ? m : String(v);
 	});
+}
+
+/** Placeholders in generated copy that are not on the allow-list (nor template variables). */
+export function unknownPlaceholders(text: string, allowed: readonly string[]): string[] {
+	const allow = new Set(allowed);
+	return [...text.matchAll(PLACEHOLDER)].map((m) => m[1]).filter((p) => !/^\d+$/.test(p) && !allow.has(p));
 }
