@@ -247,13 +247,23 @@ export class ConversationalForm implements INodeType {
 		const cancelWords = String(this.getNodeParameter('cancelWords', 0, '')).split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
 
 		const store = await getStore(this);
+		const ask: INodeExecutionData[] = [];
+		// One bad item is that item's error (continue-on-fail: on Ask, without a reply, so nothing is
+		// sent for it), never the batch's.
+		const itemError = (i: number, error: unknown) => {
+			const e = error instanceof NodeOperationError ? error : new NodeOperationError(node, error as Error, { itemIndex: i });
+			if (!this.continueOnFail()) throw e;
+			ask.push({ json: { ...items[i].json, error: e.message, ...(e.description ? { description: e.description } : {}) }, pairedItem: { item: i } });
+		};
 		const ids = items.map((item, i) => {
 			const id = idOf(item.json);
-			if (id === undefined || id === null || id === '') throw new NodeOperationError(node, `No contact ID at "${fields.contactIdField ?? 'contactId'}"`, { itemIndex: i, description: 'Feed the form Touchpoint Trigger events, or set Contact ID Field.' });
+			if (id === undefined || id === null || id === '' || String(id).length > 256) {
+				itemError(i, new NodeOperationError(node, `No contact ID at "${fields.contactIdField ?? 'contactId'}" (found ${JSON.stringify(id)?.slice(0, 60) ?? 'nothing'})`, { itemIndex: i, description: 'Feed the form Touchpoint Trigger events, or set Contact ID Field.' }));
+				return undefined;
+			}
 			return String(id);
 		});
-		const sessions = await store.getFormSessions(form, ids);
-		const ask: INodeExecutionData[] = [];
+		const sessions = await store.getFormSessions(form, ids.filter((id): id is string => id !== undefined));
 		const completed: INodeExecutionData[] = [];
 		const cancelled: INodeExecutionData[] = [];
 		const notStarted: INodeExecutionData[] = [];
@@ -264,6 +274,14 @@ export class ConversationalForm implements INodeType {
 
 		items.forEach((item, i) => {
 			const id = ids[i];
+			if (id === undefined) return;
+			try {
+				step(item, i, id);
+			} catch (error) {
+				itemError(i, error);
+			}
+		});
+		function step(item: INodeExecutionData, i: number, id: string) {
 			const text = String(textOf(item.json) ?? '');
 			const payload = payloadOf(item.json) === undefined || payloadOf(item.json) === null ? undefined : String(payloadOf(item.json));
 			const channel = channelOf(item.json);
@@ -326,9 +344,11 @@ export class ConversationalForm implements INodeType {
 				changed.add(id);
 				completed.push({ json: { ...item.json, form: { name: form, answers, startedAt: new Date(s.startedAt).toISOString(), completedAt: new Date(now).toISOString() } }, pairedItem: { item: i } });
 			}
-		});
+		}
 		if (changed.size) await store.saveFormSessions(form, [...changed].map((id) => ({ contactId: id, ...sessions.get(id)! })));
 		if (consent.length) await store.recordConsent(consent);
-		return startOf ? [ask, completed, cancelled, notStarted] : [ask, completed, cancelled];
+		// Items leave in input order (error items were placed first).
+		const inOrder = (out: INodeExecutionData[]) => out.sort((a, b) => (a.pairedItem as { item: number }).item - (b.pairedItem as { item: number }).item);
+		return (startOf ? [ask, completed, cancelled, notStarted] : [ask, completed, cancelled]).map(inOrder);
 	}
 }

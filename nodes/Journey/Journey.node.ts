@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { compileFieldPath } from '../shared/n8n/field-path';
+import { failClosed } from '../shared/n8n/fail-closed';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { applyEvent, DEFAULT_STAGES, DefinitionError, funnel, validateDefinition, type JourneyDefinition } from '../shared/journey/journey';
 import { funnelHtml, funnelSvg } from '../shared/journey/report';
@@ -82,11 +83,30 @@ export class Journey implements INodeType {
 	methods = { credentialTest: { convergentStoreApiTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
 		const operation = this.getNodeParameter('operation', 0) as string;
-		const name = String(this.getNodeParameter('journeyName', 0)).trim();
 		const stages = String(this.getNodeParameter('stages', 0)).split(',').map((s) => s.trim()).filter((s) => s !== '');
+		// Route by Stage's outputs start with the first stage: an error must not land there through
+		// n8n's continue path (which copies the input to output 0), but on Not in Journey.
+		const outputs: INodeExecutionData[][] = Array.from({ length: operation === 'routeByStage' ? stages.length + 1 : 1 }, () => []);
+		return await failClosed(this, outputs, outputs.length - 1, async () => {
+			const result = await runJourney.call(this, operation, stages);
+			result.forEach((out, k) => outputs[k].push(...out));
+		});
+	}
+}
+
+async function runJourney(this: IExecuteFunctions, operation: string, stages: string[]): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const name = String(this.getNodeParameter('journeyName', 0)).trim();
 		const store = await getStore(this);
+		// One bad item is that item's error (continue-on-fail), never the batch's.
+		const errors = new Map<number, NodeOperationError>();
+		const itemError = (i: number, error: unknown) => {
+			const e = error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+			if (!this.continueOnFail()) throw e;
+			errors.set(i, e);
+		};
+		const errorItem = (i: number): INodeExecutionData => ({ json: { ...items[i].json, error: errors.get(i)!.message, ...(errors.get(i)!.description ? { description: errors.get(i)!.description } : {}) }, pairedItem: { item: i } });
 		const idField = operation === 'funnelReport' ? '' : (this.getNodeParameter('contactIdField', 0) as string);
 		const idOf = compileFieldPath(idField || 'contact.id');
 		const contactId = (i: number) => {
@@ -119,29 +139,38 @@ export class Journey implements INodeType {
 			const eventIdOf = compileFieldPath(this.getNodeParameter('eventIdField', 0) as string);
 			const timeOf = compileFieldPath(this.getNodeParameter('eventTimeField', 0) as string);
 			const now = Date.now();
-			const events = items.map((item, i) => {
-				const event = eventOf(item.json);
-				if (typeof event !== 'string' || event.trim() === '') {
-					throw new NodeOperationError(this.getNode(), `No event name at "${this.getNodeParameter('eventField', 0)}" (found ${JSON.stringify(event) ?? 'nothing'})`, { itemIndex: i });
+			const events: Array<{ i: number; eventId: string; contactId: string; event: string; at: number }> = [];
+			items.forEach((item, i) => {
+				try {
+					const event = eventOf(item.json);
+					if (typeof event !== 'string' || event.trim() === '' || event.length > 200) {
+						throw new NodeOperationError(this.getNode(), `No event name at "${this.getNodeParameter('eventField', 0)}" (found ${JSON.stringify(event)?.slice(0, 80) ?? 'nothing'})`, { itemIndex: i, description: 'Point Event Field at a short text such as "purchased".' });
+					}
+					const id = contactId(i);
+					const at = toTime(timeOf(item.json)) ?? now;
+					const rawId = eventIdOf(item.json);
+					const eventId = rawId === undefined || rawId === null || rawId === ''
+						? createHash('sha256').update(`${id}\u0000${event}\u0000${at}`).digest('hex').slice(0, 32)
+						: String(rawId);
+					events.push({ i, eventId, contactId: id, event: event.trim(), at });
+				} catch (error) {
+					itemError(i, error);
 				}
-				const id = contactId(i);
-				const at = toTime(timeOf(item.json)) ?? now;
-				const rawId = eventIdOf(item.json);
-				const eventId = rawId === undefined || rawId === null || rawId === ''
-					? createHash('sha256').update(`${id}\u0000${event}\u0000${at}`).digest('hex').slice(0, 32)
-					: String(rawId);
-				return { eventId, contactId: id, event: event.trim(), at };
 			});
-			const results = await store.trackJourneyEvents(name, events, (state, event, at) => applyEvent(def, state, event, at));
+			const tracked = await store.trackJourneyEvents(name, events, (state, event, at) => applyEvent(def, state, event, at));
+			const resultOf = new Map(events.map((e, k) => [e.i, { r: tracked[k], e }]));
 			return [
-				results.map((r, i) => ({
+				items.map((_, i) => {
+					if (errors.has(i)) return errorItem(i);
+					const { r, e } = resultOf.get(i)!;
+					return {
 					json: {
 						...items[i].json,
 						journey: r.duplicate
-							? { name, eventId: events[i].eventId, duplicate: true }
+							? { name, eventId: e.eventId, duplicate: true }
 							: {
 									name,
-									eventId: events[i].eventId,
+									eventId: e.eventId,
 									duplicate: false,
 									previousStage: r.result.previousStage,
 									currentStage: r.result.currentStage,
@@ -154,15 +183,27 @@ export class Journey implements INodeType {
 								},
 					},
 					pairedItem: { item: i },
-				})),
+				};
+				}),
 			];
 		}
 
 		if (operation === 'routeByStage') {
-			const ids = items.map((_, i) => contactId(i));
-			const states = await store.getJourneyStates(name, ids);
+			const ids = items.map((_, i) => {
+				try {
+					return contactId(i);
+				} catch (error) {
+					itemError(i, error);
+					return undefined;
+				}
+			});
+			const states = await store.getJourneyStates(name, ids.filter((id): id is string => id !== undefined));
 			const outputs: INodeExecutionData[][] = Array.from({ length: stages.length + 1 }, () => []);
 			ids.forEach((id, i) => {
+				if (id === undefined) {
+					outputs[stages.length].push(errorItem(i));
+					return;
+				}
 				const st = states.get(id);
 				const idx = st && st.exitedAt === undefined ? stages.indexOf(st.stage) : -1;
 				outputs[idx === -1 ? stages.length : idx].push({ json: { ...items[i].json, journeyStage: st?.stage ?? null, journeyExited: st?.exitedAt !== undefined }, pairedItem: { item: i } });
@@ -173,7 +214,14 @@ export class Journey implements INodeType {
 		if (operation === 'getContactJourney') {
 			const out: INodeExecutionData[] = [];
 			for (let i = 0; i < items.length; i++) {
-				const id = contactId(i);
+				let id: string;
+				try {
+					id = contactId(i);
+				} catch (error) {
+					itemError(i, error);
+					out.push(errorItem(i));
+					continue;
+				}
 				const path = await store.getJourneyTransitions(name, id);
 				const st = (await store.getJourneyStates(name, [id])).get(id);
 				out.push({
@@ -203,4 +251,3 @@ export class Journey implements INodeType {
 		}
 		return [[{ json: { journey: name, generatedAt, stages: report as unknown as IDataObject[] }, binary, pairedItem: items.map((_, i) => ({ item: i })) }]];
 	}
-}

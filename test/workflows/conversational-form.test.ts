@@ -32,6 +32,16 @@ const say = async (contactId: string, text: string, extra: IDataObject = {}, p: 
 const reply = (r: { ask?: IDataObject }) => (r.ask?.reply as IDataObject)?.text;
 
 describe('Conversational Form', () => {
+	it('one item without a contact id is that item\'s error with continue-on-fail (no reply to send); the others get their question', async () => {
+		const items = [{ channel: 'whatsapp', contactId: 'zoe', text: 'hola' }, { channel: 'whatsapp', text: 'no id' }];
+		const run = await runWorkflow(manualWorkflow({ items, node: { type: 'conversationalForm', name: 'Form', parameters: params({ formName: 'PerItem' }), credentials: { convergentStoreApi: 'Store' }, continueOnFail: true } }), { credentials });
+		expect(run.error).toBeUndefined();
+		const ask = run.json('Form', 0);
+		expect(ask.map((j) => (j.reply as IDataObject | undefined)?.text ?? `error: ${String(j.error)}`)).toEqual(['What is your name?', expect.stringMatching(/^error: No contact ID/)]);
+		const strict = await runWorkflow(manualWorkflow({ items, node: { type: 'conversationalForm', name: 'Form', parameters: params({ formName: 'PerItem2' }), credentials: { convergentStoreApi: 'Store' } } }), { credentials });
+		expect(strict.error?.message).toMatch(/No contact ID/);
+	});
+
 	it('runs a full conversation: re-asks invalid answers, skips by logic, normalises answers, records consent', async () => {
 		expect(reply(await say('ana', 'hola'))).toBe('What is your name?');
 		expect(reply(await say('ana', 'Ana'))).toBe('Your email?');

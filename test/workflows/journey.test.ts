@@ -37,6 +37,20 @@ describe('Journey node', () => {
 		expect(r2[7]).toMatchObject({ moved: false, ignored: 'already-exited' });
 	});
 
+	it('one item without a contact id is that item\'s error with continue-on-fail; the others are tracked; Route by Stage puts it on Not in Journey', async () => {
+		const items = [ev('dan', 'visited', 'd1', 0), { event: { type: 'visited', id: 'd2' } }, ev('eva', 'constructor', 'd3', 0)];
+		const run = await runWorkflow(manualWorkflow({ items, node: { ...node('trackEvent', { moves, journeyName: 'PerItem' }), continueOnFail: true } }), { credentials });
+		expect(run.error).toBeUndefined();
+		const out = run.json('Journey', 0);
+		expect(out.map((j) => (j.journey as IDataObject | undefined)?.currentStage ?? 'error')).toEqual(['Awareness', 'error', 'Awareness']);
+		expect(String(out[1].error)).toMatch(/No contact ID/);
+		const strict = await runWorkflow(manualWorkflow({ items, node: node('trackEvent', { moves, journeyName: 'PerItem' }) }), { credentials });
+		expect(strict.error?.message).toMatch(/No contact ID/);
+		const route = await runWorkflow(manualWorkflow({ items: [{ contact: { id: 'dan' } }, {}], node: { ...node('routeByStage', { journeyName: 'PerItem' }), continueOnFail: true } }), { credentials });
+		expect(route.json('Journey', 0).map((j) => (j.contact as IDataObject).id)).toEqual(['dan']);
+		expect(route.json('Journey', 5).map((j) => String(j.error))).toEqual([expect.stringMatching(/No contact ID/)]);
+	});
+
 	it('routes by stage, with one output per stage and "Not in Journey"', async () => {
 		const run = await runWorkflow(manualWorkflow({ items: ['ana', 'ben', 'cai', 'zoe'].map((id) => ({ contact: { id } })), node: node('routeByStage') }), { credentials });
 		const ids = (o: number) => run.json('Journey', o).map((j) => (j.contact as IDataObject).id);
