@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { compileFieldPath } from '../shared/n8n/field-path';
-import { failClosed } from '../shared/n8n/fail-closed';
+import { adopt, failClosed } from '../shared/n8n/fail-closed';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { applyEvent, DEFAULT_STAGES, DefinitionError, funnel, validateDefinition, type JourneyDefinition } from '../shared/journey/journey';
 import { funnelHtml, funnelSvg } from '../shared/journey/report';
@@ -90,7 +90,7 @@ export class Journey implements INodeType {
 		const outputs: INodeExecutionData[][] = Array.from({ length: operation === 'routeByStage' ? stages.length + 1 : 1 }, () => []);
 		return await failClosed(this, outputs, outputs.length - 1, async () => {
 			const result = await runJourney.call(this, operation, stages);
-			result.forEach((out, k) => outputs[k].push(...out));
+			adopt(outputs, result);
 		});
 	}
 }

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { adopt, failClosed } from '../shared/n8n/fail-closed';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 
 import { compileFieldPath } from '../shared/n8n/field-path';
@@ -192,10 +193,20 @@ export class Segment implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const operation = this.getNodeParameter('operation', 0) as string;
-		if (operation === 'rfm') return rfm.call(this, items);
-		if (operation === 'engagementScore') return await engagement.call(this, items);
-		return routeByRules.call(this, items);
+		// An error (a bad rule, the store) must not reach n8n's continue path, which would copy every
+		// item to output 0, the first segment: errors go to No Segment (RFM: its last output, as
+		// per-item errors do; Engagement Score: its one output).
+		const count = operation === 'rfm' ? RFM_SEGMENTS.length : operation === 'engagementScore' ? 1 : segmentCount(this) + 1;
+		const outputs: INodeExecutionData[][] = Array.from({ length: count }, () => []);
+		return await failClosed(this, outputs, count - 1, async () => {
+			const result = operation === 'rfm' ? rfm.call(this, items) : operation === 'engagementScore' ? await engagement.call(this, items) : routeByRules.call(this, items);
+			adopt(outputs, result);
+		});
 	}
+}
+
+function segmentCount(ctx: IExecuteFunctions): number {
+	return (((ctx.getNodeParameter('segments', 0, {}) as IDataObject).values as IDataObject[] | undefined) ?? []).length;
 }
 
 function routeByRules(this: IExecuteFunctions, items: INodeExecutionData[]): INodeExecutionData[][] {

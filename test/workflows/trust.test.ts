@@ -122,6 +122,15 @@ describe('Fail closed under every On Error setting', () => {
 	});
 });
 
+describe('Segment fails closed too', () => {
+	it('a bad rule with continue-on-fail puts every item on No Segment with the error, none on the first segment', async () => {
+		const segments = { values: [{ name: 'VIP', combine: 'and', conditions: { condition: [{ field: 'spent', operator: 'gt', value: 'lots' }] } }] };
+		const run = await runWorkflow(manualWorkflow({ items: [{ spent: 5000 }, { spent: 1 }], node: { type: 'segment', name: 'Segment', onError: 'continueRegularOutput', parameters: { operation: 'routeByRules', segments } } }), { credentials: credentials as never });
+		expect(run.json('Segment', 0)).toEqual([]);
+		expect(run.json('Segment', 1).map((j) => String(j.error))).toEqual([expect.stringMatching(/Value "lots" is not a number/), expect.stringMatching(/Value "lots"/)]);
+	});
+});
+
 describe('A reservation is trusted only for its own touch, and only while the person still stands', () => {
 	const reserve = async (contactId: string, channel = 'sms', purpose = 'marketing') => {
 		const key = `guard-${contactId}-${channel}-${purpose}`;

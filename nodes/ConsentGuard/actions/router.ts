@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { failClosed } from '../../shared/n8n/fail-closed';
+import { adopt, failClosed } from '../../shared/n8n/fail-closed';
 import * as check from './check.operation';
 import * as contactData from './contact-data.operation';
 import * as record from './record.operation';
@@ -15,7 +15,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const outputs: INodeExecutionData[][] = operation === 'check' ? [[], []] : [[]];
 	return await failClosed(this, outputs, outputs.length - 1, async () => {
 		const result = await route.call(this, operation, items);
-		result.forEach((out, k) => outputs[k].push(...out));
+		adopt(outputs, result);
 	});
 }
 
