@@ -313,10 +313,21 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			// retried execution), exactly one sends; a claim left by one that stopped mid-send is
 			// never sent again (the contact may have it already).
 			const claims = await store.claimTouches(ready.map((r) => r.key));
+			// Two items of this batch with one key are one message: the first is sent, the others
+			// share its outcome (deduplicated), never a second request.
+			const firstOfKey = new Map<string, (typeof ready)[number]>();
+			const dupes: Array<(typeof ready)[number]> = [];
+			const sentKeys = new Set<string>();
 			const claimed = ready.filter((r) => {
+				if (firstOfKey.has(r.key)) {
+					dupes.push(r);
+					return false;
+				}
+				firstOfKey.set(r.key, r);
 				const c = claims.get(r.key);
 				if (c === 'claimed' || c === 'missing') return true;
 				if (c === 'sent') {
+					sentKeys.add(r.key);
 					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true } }, pairedItem: { item: r.pd.i } });
 				} else {
 					notSentItem(r.pd, { channel: r.channel, reason: 'SEND_IN_PROGRESS', idempotencyKey: r.key, message: `Another execution claimed this message (idempotency key ${r.key}) and is sending it, or stopped while sending it. It is not sent again, so the contact never gets it twice.` });
@@ -329,6 +340,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				const r = claimed[k];
 				const o = outcomes[k];
 				if (o.ok) {
+					sentKeys.add(r.key);
 					await store.completeTouch(r.key, { status: 'sent', providerMessageId: o.providerMessageId });
 					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
 				} else {
@@ -337,6 +349,14 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 					const info = { channel: r.channel, reason: o.error.reason ?? 'PROVIDER_ERROR', message: o.error.message, providerError: { code: o.error.code, httpStatus: o.error.httpStatus ?? null }, attempts: o.attempts };
 					if (r.pd.candidates.length > 1 && FALL_THROUGH.has(String(o.error.reason))) advance(r.pd, info);
 					else notSentItem(r.pd, r.pd.reasons.length ? { ...info, tried: [...r.pd.reasons, info] } : info);
+				}
+			}
+			for (const r of dupes) {
+				const first = firstOfKey.get(r.key)!;
+				if (sentKeys.has(r.key)) {
+					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true, duplicateOfItem: first.pd.i } }, pairedItem: { item: r.pd.i } });
+				} else {
+					notSentItem(r.pd, { channel: r.channel, reason: 'DUPLICATE_IN_BATCH', idempotencyKey: r.key, duplicateOfItem: first.pd.i, message: `Item ${first.pd.i} of this batch carries the same message (idempotency key ${r.key}) and was not sent, so neither is this one.` });
 				}
 			}
 			// A broken credential or sender fails every item: the node fails (n8n's Error Workflow
