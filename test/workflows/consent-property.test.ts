@@ -36,13 +36,32 @@ interface GenEvent {
 	ago: number;
 }
 
-const eventArb = fc.record({
+interface Person {
+	events: GenEvent[];
+	shuffle: number[];
+	batches: number;
+	zone: string;
+	suppressed: boolean;
+	erased: boolean;
+	history: number[];
+	items: number;
+	sameKey: boolean;
+	stopInBetween: boolean;
+}
+
+interface SetUp {
+	id: string;
+	phone: string;
+	events: Array<{ action: Action; at: number; keyword: boolean }>;
+}
+
+const eventArb: fc.Arbitrary<GenEvent> = fc.record({
 	action: fc.constantFrom<Action>('grant', 'withdraw', 'restore', 'request', 'confirm'),
 	keyword: fc.boolean(),
 	ago: fc.integer({ min: 1, max: 40 }),
 });
 
-const personArb = fc.record({
+const personArb: fc.Arbitrary<Person> = fc.record({
 	events: fc.array(eventArb, { maxLength: 6 }),
 	/** Arrival order: a permutation seed, and how many batches the events arrive in. */
 	shuffle: fc.array(fc.nat(), { minLength: 6, maxLength: 6 }),
@@ -102,7 +121,7 @@ beforeAll(async () => {
 let caseNo = 0;
 
 /** Writes a person's generated history into the store; returns the consent events as recorded. */
-async function setUp(prefix: string, p: fc.infer<typeof personArb>, i: number, now: number, cap: FrequencyCapRule) {
+async function setUp(prefix: string, p: Person, i: number, now: number): Promise<SetUp> {
 	const id = `${prefix}-p${i}`;
 	const phone = `+3460${String(1_000_000 + ((caseNo * 7 + i) % 8_999_999)).padStart(7, '0')}`;
 	const events = p.events.map((e) => ({ action: e.action, at: now - e.ago * 1000, keyword: e.keyword }));
@@ -135,8 +154,8 @@ describe('consent promise, property-based', () => {
 					const prefix = `core${++caseNo}`;
 					const now = Date.UTC(2026, 10, 2) + offset;
 					const cap: FrequencyCapRule = { id: 'cap', max: capMax, windowMs: capDays * DAY, purpose: 'marketing' };
-					const setups = [];
-					for (const [i, p] of people.entries()) setups.push(await setUp(prefix, p, i, now, cap));
+					const setups: SetUp[] = [];
+					for (const [i, p] of people.entries()) setups.push(await setUp(prefix, p, i, now));
 					const requests: GateRequest[] = [];
 					const personOf: number[] = [];
 					people.forEach((p, i) => {
@@ -218,10 +237,9 @@ describe('consent promise through the Touchpoint node, property-based', () => {
 			fc.asyncProperty(fc.array(personArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 3 }), async (people, capMax) => {
 				const prefix = `node${++caseNo}`;
 				const now = Date.now();
-				const cap: FrequencyCapRule = { id: 'cap', max: capMax, windowMs: 7 * DAY, purpose: 'marketing' };
 				twilio.reset();
-				const setups = [];
-				for (const [i, p] of people.entries()) setups.push(await setUp(prefix, { ...p, stopInBetween: false }, i, now, cap));
+				const setups: SetUp[] = [];
+				for (const [i, p] of people.entries()) setups.push(await setUp(prefix, { ...p, stopInBetween: false }, i, now));
 				const items: IDataObject[] = [];
 				people.forEach((p, i) => {
 					for (let k = 0; k < p.items; k++) items.push({ contact: { id: setups[i].id, phone: setups[i].phone, timeZone: p.zone }, key: p.sameKey ? `${setups[i].id}-k` : `${setups[i].id}-k${k}` });
