@@ -1,14 +1,15 @@
 /**
  * Property-based tests of the consent promise (fast-check): random sequences of consent events
- * recorded in any arrival order, suppressions, erasures, caps with history, zones, instants and
- * batches with duplicate items. Invariants, checked against oracles written independently of the
- * store's fold and of luxon:
+ * recorded in any arrival order, suppressions, erasures, caps with history, zones, instants,
+ * inbound messages (service windows) and batches with duplicate items. Invariants, checked
+ * against oracles written independently of the store's fold and of luxon:
  *   1. nothing is sent to a person whose latest consent event for the purpose (by event time, a
  *      tie counting as a withdrawal) is a withdrawal, nor to one never granted;
  *   2. nothing goes to a suppressed or erased address;
  *   3. no frequency cap is exceeded;
  *   4. nothing goes out in quiet hours in the person's zone;
- *   5. nothing is sent twice per idempotency key.
+ *   5. nothing is sent twice per idempotency key;
+ *   6. no free-form WhatsApp message outside the 24 h service window.
  * The core pipeline (Consent Guard's gate, then Touchpoint's send-time re-check and claim) runs
  * 1,000 generated cases; the Touchpoint node itself, in n8n's engine against the Twilio mock,
  * runs another 100.
@@ -47,6 +48,10 @@ interface Person {
 	items: number;
 	sameKey: boolean;
 	stopInBetween: boolean;
+	/** The channel of the message: SMS, or WhatsApp free-form (needs the 24 h service window). */
+	channel: 'sms' | 'whatsapp';
+	/** When the person last wrote on the channel (hours ago), or never. */
+	inboundHoursAgo: number | null;
 }
 
 interface SetUp {
@@ -76,6 +81,8 @@ const personArb: fc.Arbitrary<Person> = fc.record({
 	sameKey: fc.boolean(),
 	/** A STOP between the Check and the send (a Wait in between). */
 	stopInBetween: fc.boolean(),
+	channel: fc.constantFrom<'sms' | 'whatsapp'>('sms', 'whatsapp'),
+	inboundHoursAgo: fc.option(fc.integer({ min: 0, max: 48 }), { nil: null }),
 });
 
 /** Oracle for invariant 1, independent of the store's fold. */
@@ -126,17 +133,18 @@ async function setUp(prefix: string, p: Person, i: number, now: number): Promise
 	const phone = `+3460${String(1_000_000 + ((caseNo * 7 + i) % 8_999_999)).padStart(7, '0')}`;
 	const events = p.events.map((e) => ({ action: e.action, at: now - e.ago * 1000, keyword: e.keyword }));
 	const inputs: ConsentEventInput[] = events.map((e) => ({
-		contactId: id, channel: 'sms', purpose: 'marketing', address: phone, action: e.action,
+		contactId: id, channel: p.channel, purpose: 'marketing', address: phone, action: e.action,
 		...(e.keyword && (e.action === 'withdraw' || e.action === 'restore') ? { keyword: e.action === 'withdraw' ? 'stop' as const : 'start' as const } : {}),
 		evidence: { source: 'property' }, occurredAt: e.at,
 	}));
 	for (const batch of chunkInto(permute(inputs, p.shuffle), p.batches)) await store.recordConsent(batch);
-	if (p.suppressed) await store.addSuppressions([{ address: phone, channel: 'sms', reason: 'bounced' }]);
+	if (p.suppressed) await store.addSuppressions([{ address: phone, channel: p.channel, reason: 'bounced' }]);
+	if (p.inboundHoursAgo !== null && !p.erased) await store.recordInbound([{ contactId: id, channel: p.channel, at: now - p.inboundHoursAgo * 3600_000 - 1 }]);
 	if (p.erased) await store.eraseContact(id, [phone]);
 	// Earlier touches in the cap window (only for a person not erased: erasure deletes touches).
 	if (!p.erased) {
 		for (const [k, hours] of p.history.entries()) {
-			await store.reserveTouches([{ idempotencyKey: `${id}-hist-${k}`, contactId: id, channel: 'sms', purpose: 'marketing', caps: [] }], now - hours * 3600_000);
+			await store.reserveTouches([{ idempotencyKey: `${id}-hist-${k}`, contactId: id, channel: p.channel, purpose: 'marketing', caps: [] }], now - hours * 3600_000);
 		}
 	}
 	return { id, phone, events };
@@ -161,20 +169,20 @@ describe('consent promise, property-based', () => {
 					people.forEach((p, i) => {
 						for (let k = 0; k < p.items; k++) {
 							requests.push({
-								contact: { id: setups[i].id, phone: setups[i].phone, timeZone: p.zone }, channel: 'sms', purpose: 'marketing', campaign: 'c',
+								contact: { id: setups[i].id, phone: setups[i].phone, timeZone: p.zone }, channel: p.channel, purpose: 'marketing', campaign: 'c', messageKind: 'free-form',
 								idempotencyKey: p.sameKey ? `${setups[i].id}-k` : `${setups[i].id}-k${k}`,
 							});
 							personOf.push(i);
 						}
 					});
-					const settings = { now, caps: [cap], quietHours: { sms: { start: '08:00', end: '21:00' } } };
+					const settings = { now, caps: [cap], quietHours: { sms: { start: '08:00', end: '21:00' }, whatsapp: { start: '08:00', end: '21:00' } } };
 					// Consent Guard: check and reserve.
 					const decisions = await checkBatch(store, requests, settings);
 					// A STOP arrives before the send for some people.
 					const stops: ConsentEventInput[] = [];
 					people.forEach((p, i) => {
 						if (p.stopInBetween) {
-							stops.push({ contactId: setups[i].id, channel: 'sms', purpose: 'marketing', action: 'withdraw', keyword: 'stop', evidence: { source: 'sms-keyword' }, occurredAt: now + 1000 });
+							stops.push({ contactId: setups[i].id, channel: p.channel, purpose: 'marketing', action: 'withdraw', keyword: 'stop', evidence: { source: 'sms-keyword' }, occurredAt: now + 1000 });
 							setups[i].events.push({ action: 'withdraw', at: now + 1000, keyword: true });
 						}
 					});
@@ -208,6 +216,7 @@ describe('consent promise, property-based', () => {
 						if (consentForbids(s.events)) expect({ case: prefix, person: i, invariant: 'consent', sends }).toEqual({ case: prefix, person: i, invariant: 'consent', sends: 0 });
 						if (p.suppressed || p.erased) expect({ case: prefix, person: i, invariant: 'suppression', sends }).toMatchObject({ sends: 0 });
 						if (quietNow(now, p.zone)) expect({ case: prefix, person: i, invariant: 'quiet hours', sends }).toMatchObject({ sends: 0 });
+						if (p.channel === 'whatsapp' && (p.inboundHoursAgo === null || p.inboundHoursAgo >= 24 || p.erased)) expect({ case: prefix, person: i, invariant: 'service window', sends }).toMatchObject({ sends: 0 });
 						const history = p.erased ? 0 : p.history.filter((h) => h * 3600_000 < cap.windowMs).length;
 						expect(history + sends).toBeLessThanOrEqual(Math.max(capMax, history));
 						if (history >= capMax) expect(sends).toBe(0);
@@ -239,7 +248,7 @@ describe('consent promise through the Touchpoint node, property-based', () => {
 				const now = Date.now();
 				twilio.reset();
 				const setups: SetUp[] = [];
-				for (const [i, p] of people.entries()) setups.push(await setUp(prefix, { ...p, stopInBetween: false }, i, now));
+				for (const [i, p] of people.entries()) setups.push(await setUp(prefix, { ...p, stopInBetween: false, channel: 'sms' }, i, now));
 				const items: IDataObject[] = [];
 				people.forEach((p, i) => {
 					for (let k = 0; k < p.items; k++) items.push({ contact: { id: setups[i].id, phone: setups[i].phone, timeZone: p.zone }, key: p.sameKey ? `${setups[i].id}-k` : `${setups[i].id}-k${k}` });
