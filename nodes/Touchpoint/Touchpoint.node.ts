@@ -329,6 +329,8 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				if (c === 'sent') {
 					sentKeys.add(r.key);
 					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true } }, pairedItem: { item: r.pd.i } });
+				} else if (c === 'unknown') {
+					notSentItem(r.pd, { channel: r.channel, status: 'unknown', reason: 'UNKNOWN_OUTCOME', idempotencyKey: r.key, message: `An earlier attempt at this message (idempotency key ${r.key}) ended without a clear answer from the provider, so it may have arrived. It is not sent again; check the provider's message log.` });
 				} else {
 					notSentItem(r.pd, { channel: r.channel, reason: 'SEND_IN_PROGRESS', idempotencyKey: r.key, message: `Another execution claimed this message (idempotency key ${r.key}) and is sending it, or stopped while sending it. It is not sent again, so the contact never gets it twice.` });
 				}
@@ -344,10 +346,12 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 					await store.completeTouch(r.key, { status: 'sent', providerMessageId: o.providerMessageId });
 					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
 				} else {
-					await store.completeTouch(r.key, { status: 'failed', errorCode: o.error.code, errorMessage: o.error.message });
+					const unknown = o.error.reason === 'UNKNOWN_OUTCOME';
+					await store.completeTouch(r.key, { status: unknown ? 'unknown' : 'failed', errorCode: o.error.code, errorMessage: o.error.message });
 					if (FATAL.has(String(o.error.reason))) fatal ??= { r, error: o.error };
-					const info = { channel: r.channel, reason: o.error.reason ?? 'PROVIDER_ERROR', message: o.error.message, providerError: { code: o.error.code, httpStatus: o.error.httpStatus ?? null }, attempts: o.attempts };
-					if (r.pd.candidates.length > 1 && FALL_THROUGH.has(String(o.error.reason))) advance(r.pd, info);
+					const info = { channel: r.channel, reason: o.error.reason ?? 'PROVIDER_ERROR', message: o.error.message, providerError: { code: o.error.code, httpStatus: o.error.httpStatus ?? null }, attempts: o.attempts, ...(unknown ? { status: 'unknown', idempotencyKey: r.key } : {}) };
+					// An unknown outcome never falls through to another channel: the person may have it.
+					if (!unknown && r.pd.candidates.length > 1 && FALL_THROUGH.has(String(o.error.reason))) advance(r.pd, info);
 					else notSentItem(r.pd, r.pd.reasons.length ? { ...info, tried: [...r.pd.reasons, info] } : info);
 				}
 			}

@@ -116,8 +116,9 @@ function statusAndBody(error: unknown): { status?: number; body?: unknown; retry
 export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number): Promise<SendOutcome> {
 	for (let n = 0; ; n++) {
 		await acquire(creds.key, creds.ratePerSecond);
+		let providerMessageId: string;
 		try {
-			return { ok: true, providerMessageId: await attempt(ctx, channel, built, creds), attempts: n + 1 };
+			providerMessageId = await attempt(ctx, channel, built, creds);
 		} catch (error) {
 			const { status, body, retryAfter } = statusAndBody(error);
 			const netCode = String((error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '');
@@ -126,7 +127,7 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 				return {
 					ok: false,
 					attempts: n + 1,
-					error: { retryable: false, code: netCode || 'UNKNOWN_OUTCOME', message: `The connection failed after the request may have been delivered (${netCode || 'unknown error'}); not retried to avoid a duplicate. Check the provider's message log.` },
+					error: { retryable: false, code: netCode || 'UNKNOWN_OUTCOME', reason: 'UNKNOWN_OUTCOME', message: `The connection failed after the request may have been delivered (${netCode || 'unknown error'}); not retried to avoid a duplicate. Check the provider's message log.` },
 				};
 			}
 			const classified = classifyError(channel, status, body);
@@ -134,6 +135,13 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 			const wait = backoffMs(n, retryAfter);
 			if (status === 429) pause(creds.key, wait);
 			await new Promise((r) => setTimeout(r, wait));
+			continue;
 		}
+		// A success without the provider's message id cannot be tied to delivery statuses and may
+		// not be a send at all: reported unknown, never retried.
+		if (!providerMessageId) {
+			return { ok: false, attempts: n + 1, error: { retryable: false, code: 'NO_MESSAGE_ID', reason: 'UNKNOWN_OUTCOME', message: 'The provider answered success without a message id: the message may or may not have been sent. Not retried, to avoid a duplicate; check the provider\'s message log.' } };
+		}
+		return { ok: true, providerMessageId, attempts: n + 1 };
 	}
 }

@@ -195,6 +195,29 @@ describe('Touchpoint', () => {
 		expect(refused.json('Send', 1)[0].touchpoint).toMatchObject({ attempts: 3 });
 	});
 
+	it.each([
+		['a 502 gateway error', { status: 502, body: { error: { message: 'Bad Gateway', code: 1 } } }],
+		['a 504 gateway timeout', { status: 504, body: { error: { message: 'Gateway Timeout', code: 2 } } }],
+		['a 200 without a message id', { status: 200, body: { messaging_product: 'whatsapp', contacts: [], messages: [] } }],
+	])('%s: the outcome is unknown, reported, never retried nor sent again, and it counts under the caps', async (_name, response) => {
+		const a = await person(['whatsapp'], { timeZone: dayZone });
+		const params = { channel: 'whatsapp', whatsappType: 'template', templateName: 'offer', templateLanguage: 'en', campaign: `unknown-${_name}`, options: { maxRetries: 4 } };
+		meta.failNext(1, response);
+		const run = await send([a], params);
+		expect(meta.requests).toHaveLength(1);
+		const tp = run.json('Send', 1)[0].touchpoint as IDataObject;
+		expect(tp).toMatchObject({ status: 'unknown', reason: 'UNKNOWN_OUTCOME' });
+		expect((await store.getTouches([String(tp.idempotencyKey)])).get(String(tp.idempotencyKey))?.status).toBe('unknown');
+		// A re-run (a retried execution) does not send it again.
+		const again = await send([a], params);
+		expect(meta.requests).toHaveLength(1);
+		expect(again.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'UNKNOWN_OUTCOME' });
+		// It may have arrived, so it counts: with a cap of 1 per day another campaign is held.
+		const capped = await send([a], { ...params, campaign: `other-${_name}`, frequencyCaps: { caps: [{ channel: 'all', maxMessages: 1, per: 1, unit: 'days', purpose: 'marketing' }] } });
+		expect(capped.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'FREQUENCY_CAP' });
+		expect(meta.requests).toHaveLength(1);
+	});
+
 	it('dry run builds and returns the requests, sends nothing and logs nothing as sent', async () => {
 		const a = await person(['sms'], { timeZone: dayZone });
 		const run = await send([a], { channel: 'sms', text: 'Preview me', options: { dryRun: true } });

@@ -9,7 +9,7 @@ export interface ProviderError {
 	code: string;
 	/** WINDOW_CLOSED and DEAD_TOKEN make "best available" try the next channel. */
 	/** AUTH and CONFIG (a broken credential or sender) fail every item: Touchpoint fails the node. */
-	reason?: 'WINDOW_CLOSED' | 'DEAD_TOKEN' | 'RATE_LIMITED' | 'INVALID_ADDRESS' | 'UNSUBSCRIBED' | 'AUTH' | 'CONFIG' | 'TEMPLATE' | 'REJECTED';
+	reason?: 'WINDOW_CLOSED' | 'DEAD_TOKEN' | 'RATE_LIMITED' | 'INVALID_ADDRESS' | 'UNSUBSCRIBED' | 'AUTH' | 'CONFIG' | 'TEMPLATE' | 'REJECTED' | 'UNKNOWN_OUTCOME';
 	message: string;
 	httpStatus?: number;
 }
@@ -19,6 +19,11 @@ type J = Record<string, any>;
 export function classifyError(channel: Channel, status: number | undefined, body: unknown): ProviderError {
 	const b = (typeof body === 'string' ? safeJson(body) : body) as J | undefined;
 	if (status === undefined) return { retryable: true, code: 'NETWORK', message: 'The provider could not be reached (network error)' };
+	// A gateway error comes after the request reached the provider's edge: the message may have
+	// been accepted behind it. Retrying could send it twice, so the outcome is reported unknown.
+	if ((status === 502 || status === 504) && channel !== 'email') {
+		return { retryable: false, code: String(status), reason: 'UNKNOWN_OUTCOME', httpStatus: status, message: `The provider answered ${status} (gateway error) after the request reached it: the message may have been sent. Not retried, to avoid a duplicate; check the provider's message log.` };
+	}
 	if (channel === 'whatsapp' || channel === 'messenger' || channel === 'instagram') {
 		const e = b?.error ?? {};
 		const code = Number(e.code);

@@ -9,6 +9,7 @@ import { chunks, insertRows, placeholders, valuesList, type SqlDb, type SqlParam
 import { foldConsent, type FoldEvent } from './consent-fold';
 import { CONTACT_TABLES, migrate } from './migrations';
 import type {
+	ClaimResult,
 	ConsentEventInput,
 	ConsentEvidence,
 	ConsentKey,
@@ -353,7 +354,7 @@ export class SqlStore implements Store {
 		if (maxWindow > 0) {
 			const rows = await tx.query<Row>(
 				`SELECT contact_id, channel, purpose, created_at FROM touches
-				WHERE created_at > $1 AND contact_id IN (${placeholders(contacts.length, 2)}) AND status IN ('reserved', 'sending', 'sent')`,
+				WHERE created_at > $1 AND contact_id IN (${placeholders(contacts.length, 2)}) AND status IN ('reserved', 'sending', 'sent', 'unknown')`,
 				[now - maxWindow, ...contacts],
 			);
 			for (const r of rows) {
@@ -422,7 +423,7 @@ export class SqlStore implements Store {
 		idempotencyKey: string,
 		outcome:
 			| { status: 'sent'; providerMessageId?: string }
-			| { status: 'failed'; errorCode?: string; errorMessage?: string },
+			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string },
 	): Promise<void> {
 		const now = Date.now();
 		if (outcome.status === 'sent') {
@@ -433,15 +434,15 @@ export class SqlStore implements Store {
 			);
 		} else {
 			await this.db.run(
-				`UPDATE touches SET status = 'failed', error_code = $1, error_message = $2, updated_at = $3
-				WHERE idempotency_key = $4 AND status <> 'sent'`,
-				[outcome.errorCode ?? null, outcome.errorMessage ?? null, now, idempotencyKey],
+				`UPDATE touches SET status = $1, error_code = $2, error_message = $3, updated_at = $4
+				WHERE idempotency_key = $5 AND status <> 'sent'`,
+				[outcome.status, outcome.errorCode ?? null, outcome.errorMessage ?? null, now, idempotencyKey],
 			);
 		}
 	}
 
-	async claimTouches(idempotencyKeys: string[], now = Date.now()): Promise<Map<string, 'claimed' | 'sending' | 'sent' | 'failed' | 'missing'>> {
-		const result = new Map<string, 'claimed' | 'sending' | 'sent' | 'failed' | 'missing'>();
+	async claimTouches(idempotencyKeys: string[], now = Date.now()): Promise<Map<string, ClaimResult>> {
+		const result = new Map<string, ClaimResult>();
 		for (const chunk of chunks([...new Set(idempotencyKeys)], CHUNK)) {
 			// One conditional UPDATE: a row moves from reserved to sending for exactly one caller.
 			const claimed = await this.db.transaction((tx) =>
@@ -461,7 +462,7 @@ export class SqlStore implements Store {
 			const status = new Map(rows.map((r) => [r.idempotency_key, r.status]));
 			for (const k of rest) {
 				const s = status.get(k);
-				result.set(k, s === 'sent' || s === 'sending' || s === 'failed' ? s : s === 'reserved' ? 'sending' : 'missing');
+				result.set(k, s === 'sent' || s === 'sending' || s === 'failed' || s === 'unknown' ? s : s === 'reserved' ? 'sending' : 'missing');
 			}
 		}
 		return result;

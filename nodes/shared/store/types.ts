@@ -81,8 +81,13 @@ export interface SuppressionEntry {
 	createdAt?: number;
 }
 
-/** reserved (cap slot taken) -> sending (one execution claimed it) -> sent | failed. */
-export type TouchStatus = 'reserved' | 'sending' | 'sent' | 'failed';
+/**
+ * reserved (cap slot taken) -> sending (one execution claimed it) -> sent | failed | unknown.
+ * unknown: the request may have reached the provider (a 502/504, a reset after sending, a 200
+ * without a message id): never sent again automatically, and counted by the caps.
+ */
+export type TouchStatus = 'reserved' | 'sending' | 'sent' | 'failed' | 'unknown';
+export type ClaimResult = 'claimed' | 'sending' | 'sent' | 'failed' | 'unknown' | 'missing';
 
 export interface TouchRecord {
 	idempotencyKey: string;
@@ -177,7 +182,7 @@ export interface Store {
 		idempotencyKey: string,
 		outcome:
 			| { status: 'sent'; providerMessageId?: string }
-			| { status: 'failed'; errorCode?: string; errorMessage?: string },
+			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string },
 	): Promise<void>;
 	/**
 	 * Claims reserved touches for sending: 'reserved' -> 'sending', atomically, so that of several
@@ -185,7 +190,7 @@ export interface Store {
 	 * Returns per key: 'claimed' (send it), 'sent', 'sending' (another execution has it, or one
 	 * that stopped mid-send: never sent again), 'failed', or 'missing' (no reservation).
 	 */
-	claimTouches(idempotencyKeys: string[], now?: number): Promise<Map<string, 'claimed' | 'sending' | 'sent' | 'failed' | 'missing'>>;
+	claimTouches(idempotencyKeys: string[], now?: number): Promise<Map<string, ClaimResult>>;
 	/** Frees a reservation that was never attempted (e.g. a later node blocked it). */
 	releaseTouch(idempotencyKey: string): Promise<void>;
 	getTouches(idempotencyKeys: string[]): Promise<Map<string, TouchRecord>>;
