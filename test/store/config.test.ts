@@ -13,7 +13,7 @@ import { NodeOperationError, type INode } from 'n8n-workflow';
 
 import { closeAllStores, openStore, storeConfigFromCredential } from '../../nodes/shared/store';
 import { resolveSqlitePath } from '../../nodes/shared/store/sqlite';
-import { PG_AVAILABLE, PG_BASE } from './helpers';
+import { dropSchema, PG_AVAILABLE, PG_BASE } from './helpers';
 
 const node = { id: '1', name: 'Guard', type: 'x', typeVersion: 1, position: [0, 0], parameters: {} } as INode;
 /** What a marketer reads: the message after n8n's NodeOperationError has had its say. */
@@ -117,6 +117,7 @@ async function tlsProxy(certDir: string): Promise<{ port: number; close: () => v
 	afterAll(async () => {
 		await closeAllStores();
 		proxy.close();
+		await dropSchema('cm_tls_test');
 	});
 	const cred = (extra: Record<string, unknown>) => storeConfigFromCredential({ storageType: 'postgres', host: '127.0.0.1', port: proxy.port, database: PG_BASE.database, user: PG_BASE.user, password: PG_BASE.password ?? '', ssl: true, schema: 'cm_tls_test', ...extra });
 

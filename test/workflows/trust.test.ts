@@ -14,7 +14,7 @@ import { openStore } from '../../nodes/shared/store';
 import type { Store } from '../../nodes/shared/store/types';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { MetaGraphMock, TwilioMock } from '../mocks';
-import { PG_AVAILABLE, PG_BASE } from '../store/helpers';
+import { dropSchema, PG_AVAILABLE, PG_BASE } from '../store/helpers';
 
 const meta = new MetaGraphMock();
 const twilio = new TwilioMock();
@@ -119,6 +119,8 @@ describe('Fail closed under every On Error setting', () => {
 		expect(String(blocked[1].error)).toMatch(/Invalid value at "contact\.id".*100000 characters/);
 		const strict = await guard(items, undefined, pg);
 		expect(strict.error?.message).toMatch(/Invalid value at "contact\.id"/);
+		await pgStore.close();
+		await dropSchema(pg.schema);
 	});
 });
 
