@@ -114,7 +114,7 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 	let mainUrl = '';
 	let webhookUrl = '';
 	let cookie = '';
-	let killFigures: { orphans: number; statuses: string[]; uncertain: number } | undefined;
+	let killFigures: { inFlight: number; orphans: number; statuses: string[]; uncertain: number } | undefined;
 	const storeConfig = { type: 'postgres' as const, ...PG_BASE, schema: STORE_SCHEMA };
 
 	const start = async (name: string, args: string[], extra: Record<string, string>, readyUrl: string) => {
@@ -323,7 +323,7 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 				baseline && one ? `\n  convergent flow / n8n's own Webhook -> NoOp (1 worker), events/s: ${(one.eventsPerSecond / baseline.eventsPerSecond).toFixed(2)}x` : '',
 				one && two ? `\n  2 workers / 1 worker, events/s: ${(two.eventsPerSecond / one.eventsPerSecond).toFixed(2)}x` : '',
 			].join('');
-			const kill = killFigures ? `\n  worker killed (SIGKILL) at 30 %: ${killFigures.orphans} executions left behind (${killFigures.statuses.join(', ')}), re-run from the payloads the provider sent; contacts whose send was cut off after the claim and not resent: ${killFigures.uncertain}` : '';
+			const kill = killFigures ? `\n  worker killed (SIGKILL) at 30 % with ${killFigures.inFlight} sends in flight: ${killFigures.orphans} executions left behind (${killFigures.statuses.join(', ')}), re-run from the payloads the provider sent; contacts whose send was cut off after the claim and not resent: ${killFigures.uncertain}` : '';
 			process.stdout.write(`\nQueue mode figures (n8n 2.40.7, loopback, ${os.cpus().length} cores, worker concurrency ${WORKER_CONCURRENCY}, ${IN_FLIGHT} requests in flight):\n${lines.join('\n')}${ratio}${kill}\n\n`);
 		}
 		await closeAllStores();
@@ -387,14 +387,37 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 	it('SIGKILL of a worker mid-load: what it left behind is re-run from the payloads the provider sent; no duplicate send, no lost event', async () => {
 		if (!procs.some((p) => p.name === 'worker-2')) await startWorker('worker-2');
 		const victim = procs.find((p) => p.name === 'worker-2')!;
+		const steady = procs.find((p) => p.name === 'worker-1')!;
+		// The kill must hit the victim while it holds executions (a worker that happens to be idle
+		// at that instant leaves nothing behind, and the case would test nothing): at 30 % of the
+		// load the other worker is paused (SIGSTOP) and the provider slowed, so the next sends are
+		// the victim's and still in flight when it is killed; then the other worker resumes.
 		let killedAfter = 0;
+		let victimInFlight = 0;
+		let killing: Promise<void> | undefined;
+		const killWhenBusy = async () => {
+			const from = meta.received;
+			meta.setLatency(5000);
+			steady.child.kill('SIGSTOP');
+			try {
+				const deadline = Date.now() + 30_000;
+				while (meta.received - from < 3 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 25));
+				victimInFlight = meta.received - from;
+				victim.child.kill('SIGKILL');
+			} finally {
+				steady.child.kill('SIGCONT');
+				meta.setLatency(0);
+			}
+		};
 		const r = await loadRun('kill worker', 34613000000, 2, (done) => {
 			if (done === Math.round(DELIVERIES * 0.3) && !killedAfter) {
 				killedAfter = done;
-				victim.child.kill('SIGKILL');
+				killing = killWhenBusy();
 			}
 		}, { settleUntilIdle: true });
+		await killing;
 		expect(killedAfter).toBeGreaterThan(0);
+		expect(victimInFlight).toBeGreaterThanOrEqual(3);
 		expect(victim.child.signalCode).toBe('SIGKILL');
 
 		// What n8n 2.40.7 does with the killed worker's executions (n8n's default Bull settings):
@@ -441,7 +464,7 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 			const uncertain = new Set(touches.rows.filter((t: { status: string }) => t.status === 'sending').map((t: { contact_id: string }) => t.contact_id));
 			expect(missing.filter((w) => !uncertain.has(`+${w}`))).toEqual([]);
 		}
-		killFigures = { orphans: orphans.length, statuses: orphans.map((o) => o.status + (o.error ? ` (${o.error.slice(0, 80)})` : '')), uncertain: missing.length };
+		killFigures = { inFlight: victimInFlight, orphans: orphans.length, statuses: orphans.map((o) => o.status + (o.error ? ` (${o.error.slice(0, 80)})` : '')), uncertain: missing.length };
 		record('2 workers, one killed at 30 %', 2, r.deliveries, r.load, { total: r.distinct.size, last: stats.last }, [...sends.values()].reduce((a, b) => a + b, 0));
 	});
 });
