@@ -48,11 +48,6 @@ export const KEYWORDS: Record<Language, Record<KeywordKind, string[]>> = {
 /** Words that restore only when the person's last word on the channel was a STOP. */
 export const CONDITIONAL_START = new Set(['YES']);
 
-/** Compatibility exports: the English lists. */
-export const STOP_WORDS = KEYWORDS.en.stop;
-export const START_WORDS = KEYWORDS.en.start;
-export const HELP_WORDS = KEYWORDS.en.help;
-
 const SHORT_MESSAGE_WORDS = 5;
 /** Longer texts are never scanned word by word (and never fold megabytes). */
 const MAX_SCANNED_CHARS = 200;
@@ -127,11 +122,6 @@ export function keywordMatcher(options: KeywordOptions = {}): (text: string | un
 		}
 		return undefined;
 	};
-}
-
-/** One-off detection (the node paths use keywordMatcher, compiled once per request). */
-export function detectKeyword(text: string | undefined, options: KeywordOptions = {}): KeywordKind | undefined {
-	return keywordMatcher(options)(text)?.keyword;
 }
 
 /**
