@@ -7,6 +7,7 @@ import { classifyMessages, classifySchema, guardReply, REPLY_SCHEMA, replyMessag
 import { mapLimit } from '../shared/channels/limiter';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+import { personIdsOf } from '../shared/people';
 
 type Msg = { role: 'system' | 'user' | 'assistant'; content: string };
 interface Usage { inputTokens: number; outputTokens: number; calls: number }
@@ -270,6 +271,12 @@ export class AiContent implements INodeType {
 				ids.push(undefined);
 			} else ids.push(String(id));
 		}
+		// One conversation per person: a merged id, or the id of another channel the person was
+		// linked under, threads into the same history.
+		const person = await personIdsOf(store, ids.filter((id): id is string => id !== undefined));
+		ids.forEach((id, i) => {
+			if (id !== undefined) ids[i] = person.get(id) ?? id;
+		});
 		const history = await store.getTurns(ids.filter((id): id is string => id !== undefined), turns);
 		const schema = intents.length ? { ...REPLY_SCHEMA, properties: { ...REPLY_SCHEMA.properties, intent: { type: 'string', enum: [...intents, 'other'] } } } : REPLY_SCHEMA;
 		// Items of one contact are answered in order; different contacts in parallel.

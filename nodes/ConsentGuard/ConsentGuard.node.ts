@@ -6,6 +6,7 @@ import { updateDisplayOptions } from '../shared/n8n/display-options';
 import { convergentStoreApiTest } from '../shared/n8n/store';
 import * as check from './actions/check.operation';
 import * as contactData from './actions/contact-data.operation';
+import * as contacts from './actions/contacts.operation';
 import * as record from './actions/record.operation';
 import { router } from './actions/router';
 import * as suppression from './actions/suppression.operation';
@@ -18,7 +19,7 @@ export class ConsentGuard implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"]}}',
-		description: 'Check consent, suppression, frequency caps, quiet hours and service windows before a send; record consent with evidence',
+		description: 'Check consent, suppression, frequency caps, quiet hours and service windows before a send; record consent with evidence; keep one contact per person with all their addresses',
 		defaults: { name: 'Consent Guard' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -27,10 +28,22 @@ export class ConsentGuard implements INodeType {
 		credentials: [{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' }],
 		properties: [
 			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Consent', value: 'consent', description: 'Check before a send; record, confirm and suppress' },
+					{ name: 'Contact', value: 'contact', description: 'One person with all their addresses: upsert, link, merge, get, find, export, erase' },
+				],
+				default: 'consent',
+			},
+			{
 				displayName: 'Operation',
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
+				displayOptions: { show: { resource: ['consent'] } },
 				options: [
 					{ name: 'Add to Suppression List', value: 'addSuppression', action: 'Add an address to the suppression list' },
 					{ name: 'Check', value: 'check', action: 'Check whether a message may be sent' },
@@ -42,14 +55,32 @@ export class ConsentGuard implements INodeType {
 				],
 				default: 'check',
 			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['contact'] } },
+				options: [
+					{ name: 'Erase', value: 'eraseContact', action: 'Erase a person s data under every ID and address' },
+					{ name: 'Export', value: 'exportContact', action: 'Export everything held about a person' },
+					{ name: 'Find by Address', value: 'findContact', action: 'Find the contact who holds an address' },
+					{ name: 'Get', value: 'getContact', action: 'Get a contact s profile consent and activity' },
+					{ name: 'Link Address', value: 'linkAddress', action: 'Link addresses to a contact' },
+					{ name: 'Merge', value: 'mergeContacts', action: 'Merge two contacts into one' },
+					{ name: 'Upsert', value: 'upsertContact', action: 'Create or update a contact with its addresses' },
+				],
+				default: 'upsertContact',
+			},
 			...updateDisplayOptions(
-				{ show: { operation: ['check', 'recordConsent', 'exportContact', 'eraseContact'] } },
+				{ show: { operation: ['check', 'recordConsent', 'exportContact', 'eraseContact', 'upsertContact', 'linkAddress', 'mergeContacts', 'getContact', 'findContact'] } },
 				[contactMappingProperty],
 			),
 			...check.description,
 			...record.description,
 			...suppression.description,
 			...contactData.description,
+			...contacts.description,
 		],
 	};
 

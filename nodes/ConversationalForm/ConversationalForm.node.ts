@@ -5,6 +5,7 @@ import { isChannel, type Channel } from '../shared/contact';
 import { askText, nextQuestion, normaliseAnswer, parseChoices, type Question } from '../shared/form/form';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+import { personIdsOf } from '../shared/people';
 import { isValidZone } from '../shared/policy';
 import type { ConsentEventInput, FormSession } from '../shared/store/types';
 
@@ -263,6 +264,11 @@ export class ConversationalForm implements INodeType {
 			}
 			return String(id);
 		});
+		// One session per person, whichever channel or id they write from.
+		const personOf = await personIdsOf(store, ids.filter((id): id is string => id !== undefined));
+		ids.forEach((id, i) => {
+			if (id !== undefined) ids[i] = personOf.get(id) ?? id;
+		});
 		const sessions = await store.getFormSessions(form, ids.filter((id): id is string => id !== undefined));
 		const completed: INodeExecutionData[] = [];
 		const cancelled: INodeExecutionData[] = [];
@@ -330,7 +336,11 @@ export class ConversationalForm implements INodeType {
 			}
 			const answers = { ...s!.answers, [q.key]: answer.value };
 			if (q.consent && typeof answer.value === 'boolean' && isChannel(channel)) {
-				consent.push({ contactId: id, channel: channel as Channel, purpose: q.consentPurpose ?? 'marketing', action: answer.value ? 'grant' : 'withdraw', evidence: { source: `conversational-form:${form}`, wording: q.text, actor: 'contact', extra: { answer: text } }, occurredAt: now });
+				// The consent covers the address the person answered from (the chat's phone, PSID or Instagram id).
+				const from = (item.json.contact ?? {}) as IDataObject;
+				const raw = channel === 'messenger' ? from.psid : channel === 'instagram' ? from.instagramId : from.phone ?? (channel === 'whatsapp' ? from.businessScopedUserId ?? from.whatsappId : undefined);
+				const address = typeof raw === 'string' && raw !== '' && raw.length <= 128 ? raw : undefined;
+				consent.push({ contactId: id, channel: channel as Channel, purpose: q.consentPurpose ?? 'marketing', address, action: answer.value ? 'grant' : 'withdraw', evidence: { source: `conversational-form:${form}`, wording: q.text, actor: 'contact', extra: { answer: text } }, occurredAt: now });
 			}
 			const next = nextQuestion(questions, answers, q.key);
 			if (next) {

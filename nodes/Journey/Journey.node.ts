@@ -5,6 +5,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { adopt, failClosed } from '../shared/n8n/fail-closed';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+import { personIdsOf } from '../shared/people';
 import { applyEvent, DEFAULT_STAGES, DefinitionError, funnel, validateDefinition, type JourneyDefinition } from '../shared/journey/journey';
 import { funnelHtml, funnelSvg } from '../shared/journey/report';
 import { toTime } from '../shared/segment/rules';
@@ -109,12 +110,24 @@ async function runJourney(this: IExecuteFunctions, operation: string, stages: st
 		const errorItem = (i: number): INodeExecutionData => ({ json: { ...items[i].json, error: errors.get(i)!.message, ...(errors.get(i)!.description ? { description: errors.get(i)!.description } : {}) }, pairedItem: { item: i } });
 		const idField = operation === 'funnelReport' ? '' : (this.getNodeParameter('contactIdField', 0) as string);
 		const idOf = compileFieldPath(idField || 'contact.id');
-		const contactId = (i: number) => {
+		const rawId = (i: number) => {
 			const v = idOf(items[i].json);
 			if (v === undefined || v === null || v === '') {
 				throw new NodeOperationError(this.getNode(), `No contact ID at "${idField}" (found ${JSON.stringify(v) ?? 'nothing'})`, { itemIndex: i, description: 'Set Contact ID Field to where your items keep the contact\'s ID.' });
 			}
 			return String(v);
+		};
+		// One journey per person: a merged id (or one the person was known by before) is the person's.
+		const personOf = operation === 'funnelReport' ? new Map<string, string>() : await personIdsOf(store, items.flatMap((_, i) => {
+			try {
+				return [rawId(i)];
+			} catch {
+				return [];
+			}
+		}));
+		const contactId = (i: number) => {
+			const id = rawId(i);
+			return personOf.get(id) ?? id;
 		};
 
 		if (operation === 'trackEvent') {

@@ -3,6 +3,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { adopt, failClosed } from '../shared/n8n/fail-closed';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+import { personIdsOf } from '../shared/people';
 
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { DEFAULT_WEIGHTS, decayedScore, decayForward, tierOf, type EngagementEvent } from '../shared/segment/engagement';
@@ -332,6 +333,13 @@ async function engagement(this: IExecuteFunctions, items: INodeExecutionData[]):
 		}
 	}
 	const store = persist ? await getStore(this) : undefined;
+	if (store) {
+		// One score per person: ids the person was merged from count as theirs.
+		const personOf = await personIdsOf(store, ids as string[]);
+		ids.forEach((id, i) => {
+			ids[i] = personOf.get(id!) ?? id;
+		});
+	}
 	const previous = store ? await store.getEngagement(ids as string[]) : new Map<string, { score: number; updatedAt: number }>();
 	const out: INodeExecutionData[] = [];
 	const saved: Array<{ contactId: string; score: number; updatedAt: number }> = [];

@@ -21,6 +21,7 @@ import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import type { ProviderError } from '../shared/channels/errors';
 import { failClosed } from '../shared/n8n/fail-closed';
 import { policyProperties, readPolicySettings } from '../shared/n8n/policy-settings';
+import { channelBookAddress, resolvePeople, type Person } from '../shared/people';
 import { checkAddress, checkBatch, defaultIdempotencyKey, recheckStanding, type GateRequest } from '../shared/policy';
 import { properties } from './description';
 import { send, verifySmtp, type ChannelCredentials } from './transport';
@@ -71,6 +72,7 @@ const policyNotice: INodeProperties = {
 interface Pending {
 	i: number;
 	contact: Contact;
+	person: Person;
 	candidates: Channel[];
 	ci: number;
 	reasons: IDataObject[];
@@ -181,21 +183,33 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			};
 		};
 
-		const policy = { ...readPolicySettings(this), transactionalExempt: options.transactionalExempt !== false };
+		const policy = { ...readPolicySettings(this), transactionalExempt: options.transactionalExempt !== false, allowUnlinkedAddress: options.allowUnlinkedAddress === true };
 		const store = await getStore(this);
 		const notSentItem = (pd: Pending, info: IDataObject) =>
 			notSent.push({ json: { ...items[pd.i].json, touchpoint: { status: 'not_sent', ...info } }, pairedItem: { item: pd.i } });
 
-		let pending: Pending[] = [];
+		const read_: Array<Omit<Pending, 'person'>> = [];
+		const itemError = (i: number, error: unknown) => {
+			const e = error instanceof NodeOperationError ? error : new NodeOperationError(node, (error as Error).message, { itemIndex: i, description: (error as { hint?: string }).hint });
+			if (!this.continueOnFail()) throw e;
+			notSent.push({ json: { ...items[i].json, error: e.message, ...(e.description ? { description: e.description } : {}) }, pairedItem: { item: i } });
+		};
 		for (let i = 0; i < items.length; i++) {
 			try {
-				pending.push({ i, contact: readContact(items[i].json), candidates: priorityOf(i), ci: 0, reasons: [] });
+				read_.push({ i, contact: readContact(items[i].json), candidates: priorityOf(i), ci: 0, reasons: [] });
 			} catch (error) {
-				const e = error instanceof NodeOperationError ? error : new NodeOperationError(node, (error as Error).message, { itemIndex: i, description: (error as { hint?: string }).hint });
-				if (!this.continueOnFail()) throw e;
-				notSent.push({ json: { ...items[i].json, error: e.message }, pairedItem: { item: i } });
+				itemError(i, error);
 			}
 		}
+		// The person behind each item: caps and windows count per person, and a message goes only to
+		// an address that is theirs. An id and an address of two different people is an error.
+		const people = await resolvePeople(store, read_.map((r) => r.contact));
+		let pending: Pending[] = [];
+		read_.forEach((r, j) => {
+			const person = people[j];
+			if (person.error) itemError(r.i, new NodeOperationError(node, person.error.message, { itemIndex: r.i, description: person.error.hint }));
+			else pending.push({ ...r, contact: person.contact, person });
+		});
 
 		while (pending.length) {
 			const round: Array<{ pd: Pending; channel: Channel; built: BuiltRequest; key: string; fromGuard: boolean; info?: IDataObject }> = [];
@@ -257,6 +271,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			const toGate = round.filter((r) => !r.fromGuard || !touches.has(r.key));
 			const gateRequests: GateRequest[] = toGate.map((r) => ({
 				contact: r.pd.contact, channel: r.channel, purpose, campaign: p.campaign(r.pd.i) || undefined, idempotencyKey: r.key, reserve: true,
+				addressOwned: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)),
 				messageKind: r.channel === 'whatsapp' && r.built.kind === 'http' && (r.built.request.json as IDataObject).type === 'template' ? 'template' : r.built.kind === 'http' && (r.built.request.json as IDataObject | undefined)?.messaging_type === 'MESSAGE_TAG' ? 'tagged' : 'free-form',
 			}));
 			const decisions = gateRequests.length ? await checkBatch(store, gateRequests, { ...policy, now }) : [];
@@ -281,7 +296,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				notSentItem(r.pd, { channel: r.channel, reason: 'RESERVATION_MISMATCH', idempotencyKey: r.key, message: `The Consent Guard reservation ${r.key} was made for contact ${t.contactId} on ${t.channel} (${t.purpose}), not for contact ${r.pd.contact.id} on ${r.channel} (${purpose}): not sent. Check that the items reaching Touchpoint are the ones Consent Guard checked.` });
 				return false;
 			});
-			const standing = await recheckStanding(store, reservedEarlier.map((r) => ({ contact: r.pd.contact, channel: r.channel, purpose })), { ...policy, now });
+			const standing = await recheckStanding(store, reservedEarlier.map((r) => ({ contact: r.pd.contact, channel: r.channel, purpose, addressOwned: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)) })), { ...policy, now });
 			const stillAllowed: typeof reservedEarlier = [];
 			for (const [j, r] of reservedEarlier.entries()) {
 				const d = standing[j];
@@ -344,7 +359,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				if (o.ok) {
 					sentKeys.add(r.key);
 					await store.completeTouch(r.key, { status: 'sent', providerMessageId: o.providerMessageId });
-					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
+					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, addressLinked: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)), ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
 				} else {
 					const unknown = o.error.reason === 'UNKNOWN_OUTCOME';
 					await store.completeTouch(r.key, { status: unknown ? 'unknown' : 'failed', errorCode: o.error.code, errorMessage: o.error.message });

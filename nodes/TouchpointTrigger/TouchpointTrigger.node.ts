@@ -12,7 +12,8 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import type { ConversationEvent } from '../shared/contact';
 import { keywordConsentEvents, keywordMatcher } from '../shared/inbound/keywords';
-import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
+import { contactIdOf, eventAddresses, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
+import { resolvePeople } from '../shared/people';
 import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 
@@ -142,18 +143,40 @@ export class TouchpointTrigger implements INodeType {
 		const seen = await store.findProcessed(scope, events.map(idOf));
 		const unseen = events.filter((e) => !seen.has(idOf(e)));
 		const messages = unseen.filter((e) => e.kind !== 'status');
-		await store.recordInbound(messages.map((e) => ({ contactId: contactIdOf(e), channel: e.channel, at: Date.parse(e.timestamp) })));
+		// One person across channels: the sender is the contact who holds the phone, PSID or
+		// Instagram id; an unknown sender becomes a new contact (id by the id rule) with the address
+		// linked and the name from the channel's profile.
+		const people = await resolvePeople(store, messages.map(() => ({ id: '' })), {
+			create: true,
+			link: true,
+			source: 'inbound',
+			addresses: (_c, i) => eventAddresses(messages[i]),
+			fallbackId: (_c, i) => contactIdOf(messages[i]),
+			profile: (_c, i) => (messages[i].contact.name ? { name: String(messages[i].contact.name).slice(0, 200) } : undefined),
+		});
+		const personOf = new Map(messages.map((e, i) => [e, people[i]]));
+		const personId = (e: ConversationEvent) => personOf.get(e)?.contactId || contactIdOf(e);
+		await store.recordInbound(messages.map((e) => ({ contactId: personId(e), channel: e.channel, at: Date.parse(e.timestamp) })));
 		for (const st of unseen.filter((e) => e.kind === 'status')) await store.updateDeliveryStatus(st.providerMessageId, String(st.status));
-		await store.recordConsent(await keywordConsentEvents(store, messages, String(options.keywordPurposes ?? 'marketing, service')));
-		const fresh = await store.markProcessed(scope, unseen.map(idOf));
+		await store.recordConsent(await keywordConsentEvents(store, messages, String(options.keywordPurposes ?? 'marketing, service'), personId));
+		const fresh = await store.markProcessed(scope, unseen.map(idOf), new Map(messages.map((e) => [idOf(e), personId(e)])));
 		const newEvents = unseen.filter((e) => fresh.has(idOf(e)));
-		const emitted = (options.includeStatuses ? newEvents : newEvents.filter((e) => e.kind !== 'status')).map(({ keywordConditional: _internal, ...e }) => e);
+		const emitted = (options.includeStatuses ? newEvents : newEvents.filter((e) => e.kind !== 'status')).map((e) => {
+			const rest: ConversationEvent = { ...e };
+			delete rest.keywordConditional;
+			const person = personOf.get(e);
+			return {
+				...rest,
+				contactId: e.kind === 'status' ? contactIdOf(e) : personId(e),
+				...(person?.error ? { identityConflict: { message: person.error.message, description: person.error.hint } } : {}),
+			};
+		});
 
 		if (provider === 'twilio') res.status(200).type('text/xml').send('<Response></Response>');
 		if (emitted.length === 0) return provider === 'twilio' ? { noWebhookResponse: true } : {};
 		return {
 			...(provider === 'twilio' ? { noWebhookResponse: true } : {}),
-			workflowData: [emitted.map((e) => ({ json: { ...e, contactId: contactIdOf(e) } as unknown as IDataObject }))],
+			workflowData: [emitted.map((e) => ({ json: e as unknown as IDataObject }))],
 		};
 	}
 }

@@ -65,3 +65,36 @@ export function normalizeEmail(raw: string): Normalised<'email'> {
 	}
 	return { ok: true, email };
 }
+
+/** The contact-book kind of a channel's address: WhatsApp and SMS share the phone. */
+export function addressKindOf(channel: string, value: string): 'email' | 'phone' | 'whatsapp' | 'messenger' | 'instagram' | 'push' | undefined {
+	switch (channel) {
+		case 'email':
+			return 'email';
+		case 'sms':
+			return 'phone';
+		case 'whatsapp':
+			return value.startsWith('+') ? 'phone' : 'whatsapp';
+		case 'messenger':
+		case 'instagram':
+		case 'push':
+			return channel;
+		default:
+			return undefined;
+	}
+}
+
+/**
+ * The address an id stands for, by the trigger's id rule (an E.164 phone, "messenger:<PSID>",
+ * "instagram:<IGSID>", "whatsapp:<id>") or an e-mail used as id; undefined for a CRM id.
+ */
+export function addressOfId(id: string): { kind: 'email' | 'phone' | 'whatsapp' | 'messenger' | 'instagram'; value: string } | undefined {
+	if (/^\+[1-9]\d{6,14}$/.test(id)) return { kind: 'phone', value: id };
+	const m = /^(messenger|instagram|whatsapp):(.+)$/.exec(id);
+	if (m) return { kind: m[1] as 'messenger' | 'instagram' | 'whatsapp', value: m[2] };
+	if (id.includes('@')) {
+		const e = normalizeEmail(id);
+		if (e.ok) return { kind: 'email', value: e.email };
+	}
+	return undefined;
+}

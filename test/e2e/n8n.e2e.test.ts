@@ -14,6 +14,7 @@ import { metaSignature } from '../../nodes/shared/inbound/signatures';
 import { closeAllStores, openStore } from '../../nodes/shared/store';
 import { MetaGraphMock, OpenAIMock, SmtpMock } from '../mocks';
 import { JsonApi, winBackCopy, winBackCustomers, zoneAt } from '../workflows/template-helpers';
+import { grantConsent } from '../helpers/people';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const rt = require('../../scripts/n8n-runtime.js');
@@ -144,7 +145,7 @@ describe('in a real n8n', () => {
 
 	it('`n8n execute` runs the win-back template against the mocks', async () => {
 		const store = await openStore({ type: 'embedded', path: databasePath });
-		await store.recordConsent(customers.map((c) => ({ contactId: c.id, channel: 'email' as const, purpose: 'marketing', action: 'grant' as const, evidence: { source: 'checkout' } })));
+		await grantConsent(store, customers, ['email'], { evidence: { source: 'checkout' } });
 		await closeAllStores();
 		const cliEnv = { ...env, N8N_RUNNERS_BROKER_PORT: String(await rt.freePort()), N8N_PORT: String(await rt.freePort()) };
 		const r = await rt.n8nCliAsync(['execute', `--id=${ids['win-back.json']}`, '--rawOutput'], cliEnv, { timeout: 240_000 });

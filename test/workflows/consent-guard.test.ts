@@ -169,6 +169,11 @@ describe('Consent Guard: Check', () => {
 	it('transactional purpose needs no marketing consent but still honours suppression', async () => {
 		const s = freshStore();
 		await run([{ address: '+34600333444' }], 'addSuppression', { addressField: 'address', reason: 'manual' }, s);
+		// A transactional message goes only to an address that is the person's: before the contact
+		// book links Ana's phone, it is held (ADDRESS_NOT_LINKED); after, it is allowed.
+		const before = await run([ana], 'check', { channel: 'sms', purpose: 'transactional' }, s);
+		expect(before.json('Guard', 1)[0].blocked).toMatchObject({ reason: 'ADDRESS_NOT_LINKED' });
+		await run([ana, ben], 'upsertContact', { resource: 'contact' }, s);
 		const res = await run([ana, ben], 'check', { channel: 'sms', purpose: 'transactional' }, s);
 		expect(res.json('Guard', 0).map((j) => (j.contact as IDataObject).id)).toEqual(['ana']);
 		expect(res.json('Guard', 1)[0].blocked).toMatchObject({ reason: 'SUPPRESSED' });
@@ -224,8 +229,9 @@ describe.each([
 		const params = { channel: 'sms', purpose: 'transactional', options: { transactionalExempt: false }, frequencyCaps: { caps: [{ maxMessages: 1, per: 1, unit: 'days', channel: 'all', purpose: 'all' }] }, ...noQuiet, campaign: '={{ $json.campaign }}' };
 		await runWorkflow(manualWorkflow({ items: [ana], node: guard('recordConsent', { channel: 'sms', purpose: 'transactional', consentAction: 'grant', source: 'web' }) as never }), { credentials });
 		for (let round = 0; round < 5; round++) {
-			const wf = (c: string) => manualWorkflow({ items: [{ ...ana, contact: { ...ana.contact, id: `racer-${round}` }, campaign: c }], node: guard('check', params) as never });
-			await runWorkflow(manualWorkflow({ items: [{ contact: { ...ana.contact, id: `racer-${round}` } }], node: guard('recordConsent', { channel: 'sms', purpose: 'transactional', consentAction: 'grant', source: 'web' }) as never }), { credentials });
+			const racer = { ...ana.contact, id: `racer-${round}`, phone: `+3460011100${round}` };
+			const wf = (c: string) => manualWorkflow({ items: [{ ...ana, contact: racer, campaign: c }], node: guard('check', params) as never });
+			await runWorkflow(manualWorkflow({ items: [{ contact: racer }], node: guard('recordConsent', { channel: 'sms', purpose: 'transactional', consentAction: 'grant', source: 'web' }) as never }), { credentials });
 			const [a, b] = await Promise.all([runWorkflow(wf('x'), { credentials }), runWorkflow(wf('y'), { credentials })]);
 			expect(a.json('Guard', 0).length + b.json('Guard', 0).length).toBe(1);
 			expect([...a.json('Guard', 1), ...b.json('Guard', 1)].map((j) => (j.blocked as IDataObject).reason)).toEqual(['FREQUENCY_CAP']);

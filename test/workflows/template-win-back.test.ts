@@ -13,6 +13,7 @@ import { openStore } from '../../nodes/shared/store';
 import { runWorkflow } from '../harness';
 import { OpenAIMock, SmtpMock } from '../mocks';
 import { JsonApi, loadTemplate, mailText, retarget, winBackCopy, winBackCustomers, zoneAt } from './template-helpers';
+import { grantConsent } from '../helpers/people';
 
 const DAY = 86400_000;
 
@@ -39,7 +40,7 @@ describe('template: Win-back', () => {
 
 	it('emails At risk and Hibernating customers with A/B variants, two AI calls; a customer messaged this week is capped; a second run sends nothing', async () => {
 		const store = await openStore({ type: 'embedded', path: databasePath });
-		await store.recordConsent(customers.map((c) => ({ contactId: c.id, channel: 'email' as const, purpose: 'marketing', action: 'grant' as const, evidence: { source: 'checkout' } })));
+		await grantConsent(store, customers, ['email'], { evidence: { source: 'checkout' } });
 		// c2 got an SMS offer two days ago: the 1-per-7-days marketing cap is full for them.
 		await store.reserveTouches([{ idempotencyKey: 'spring-sale-c2', contactId: 'c2', channel: 'sms', purpose: 'marketing', campaign: 'spring', caps: [] }], Date.now() - 2 * DAY);
 		await store.completeTouch('spring-sale-c2', { status: 'sent', providerMessageId: 'SM1' });

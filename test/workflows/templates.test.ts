@@ -13,6 +13,7 @@ import { openStore } from '../../nodes/shared/store';
 import { getRegistry, PROJECT_ROOT, runWorkflow, type WorkflowJson } from '../harness';
 import { startWebhookServer } from '../harness/webhook';
 import { FcmMock, MetaGraphMock, OpenAIMock, SmtpMock, TwilioMock } from '../mocks';
+import { grantConsent } from '../helpers/people';
 
 const DIR = path.join(PROJECT_ROOT, 'workflows');
 const templates = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
@@ -161,12 +162,9 @@ describe('template: Abandoned cart', () => {
 			{ id: 'u4', firstName: 'Dora', pushToken: 'tok-u4', value: 500 },
 		];
 		fcm.addDeadToken('tok-dead');
-		await store.recordConsent([
-			{ contactId: 'u1', channel: 'push', purpose: 'marketing', action: 'grant', evidence: { source: 'app' } },
-			{ contactId: 'u2', channel: 'push', purpose: 'marketing', action: 'grant', evidence: { source: 'app' } },
-			{ contactId: 'u2', channel: 'sms', purpose: 'marketing', action: 'grant', evidence: { source: 'web' } },
-			{ contactId: 'u3', channel: 'email', purpose: 'marketing', action: 'grant', evidence: { source: 'web' } },
-		]);
+		await grantConsent(store, [people[0], people[1]], ['push'], { evidence: { source: 'app' } });
+		await grantConsent(store, [people[1]], ['sms'], { evidence: { source: 'web' } });
+		await grantConsent(store, [people[2]], ['email'], { evidence: { source: 'web' } });
 		// Cai's cart URL is hostile (a webhook body is anyone's input): it must not reach the email.
 		const cartUrl = (id: string) => (id === 'u3' ? 'javascript:alert(1)"><img src=x onerror=alert(2)>' : 'https://shop.example/cart');
 		const events = people.map((p) => ({ json: { body: { contact: { ...p, timeZone }, preferredChannel: p.id === 'u3' ? 'email' : 'push', cart: { value: p.value, url: cartUrl(p.id) }, at: new Date().toISOString() }, headers: {}, query: {} } }));
@@ -223,7 +221,7 @@ describe('template: Personalised recommendations', () => {
 			{ id: 'v2', firstName: 'Ben', pushToken: 'tok-v2', email: 'v2@example.com', timeZone: night, events: [{ type: 'open', at: now - 1000 }] },
 			{ id: 'v3', firstName: 'Cai', pushToken: 'tok-v3', timeZone: day, events: [{ type: 'click', at: now - 1000 }] },
 		];
-		await store.recordConsent(['v1', 'v2'].flatMap((id) => ['push', 'email'].map((channel) => ({ contactId: id, channel: channel as never, purpose: 'marketing', action: 'grant' as const, evidence: { source: 'app' } }))));
+		await grantConsent(store, viewers.slice(0, 2), ['push', 'email'], { evidence: { source: 'app' } });
 		const items = viewers.map(({ events, ...contact }) => ({ json: { body: { contact, events }, headers: {}, query: {} } }));
 		const run = await runWorkflow(load('personalised-recommendations.json'), { startNode: 'Viewer Events', startItems: items, credentials: credentials as never });
 		expect(run.error).toBeUndefined();

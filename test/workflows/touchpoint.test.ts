@@ -11,6 +11,7 @@ import { openStore } from '../../nodes/shared/store';
 import type { Store } from '../../nodes/shared/store/types';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { FcmMock, MetaGraphMock, SmtpMock, TwilioMock } from '../mocks';
+import { grantConsent } from '../helpers/people';
 
 const meta = new MetaGraphMock();
 const twilio = new TwilioMock();
@@ -46,7 +47,7 @@ let seq = 0;
 async function person(channels: string[], extra: IDataObject = {}) {
 	const id = `p${++seq}`;
 	const contact = { id, phone: `+3460011${String(1000 + seq).slice(-4)}`, email: `${id}@example.com`, psid: `psid-${id}`, pushToken: `tok-${id}`, timeZone: 'UTC', ...extra };
-	await store.recordConsent(channels.map((channel) => ({ contactId: id, channel: channel as never, purpose: 'marketing', action: 'grant', evidence: { source: 'test' } })));
+	await grantConsent(store, [contact as never], channels);
 	return { contact };
 }
 const send = (items: IDataObject[], parameters: IDataObject) =>

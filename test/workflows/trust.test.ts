@@ -15,6 +15,7 @@ import type { Store } from '../../nodes/shared/store/types';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { MetaGraphMock, TwilioMock } from '../mocks';
 import { dropSchema, PG_AVAILABLE, PG_BASE } from '../store/helpers';
+import { grantConsent } from '../helpers/people';
 
 const meta = new MetaGraphMock();
 const twilio = new TwilioMock();
@@ -45,7 +46,7 @@ let seq = 0;
 async function person(channels: string[], extra: IDataObject = {}) {
 	const id = `trust-${++seq}`;
 	const contact = { id, phone: `+3460022${String(1000 + seq).slice(-4)}`, timeZone: 'Pacific/Kiritimati', ...extra };
-	await store.recordConsent(channels.map((channel) => ({ contactId: id, channel: channel as never, purpose: 'marketing', action: 'grant', evidence: { source: 'test', wording: 'Yes' }, occurredAt: Date.now() - 60_000 })));
+	await grantConsent(store, [contact as never], channels, { evidence: { source: 'test', wording: 'Yes' }, occurredAt: Date.now() - 60_000 });
 	return { contact };
 }
 // Quiet hours: allowed all day, so that these tests do not depend on the clock (except the zone test).
@@ -105,7 +106,7 @@ describe('Fail closed under every On Error setting', () => {
 	(PG_AVAILABLE ? it : it.skip)('a NUL byte or a 100,000-character contact id is a per-item error before the store; the other items are checked (PostgreSQL)', async () => {
 		const pg = { storageType: 'postgres', host: PG_BASE.host, port: PG_BASE.port, database: PG_BASE.database, user: PG_BASE.user, password: PG_BASE.password ?? '', ssl: false, schema: `cm_trust_${process.pid}` };
 		const pgStore = await openStore({ type: 'postgres', ...PG_BASE, schema: pg.schema });
-		await pgStore.recordConsent([{ contactId: 'ok-1', channel: 'sms', purpose: 'marketing', action: 'grant', evidence: { source: 't' } }]);
+		await grantConsent(pgStore, [{ id: 'ok-1', phone: '+34600111223' }], ['sms']);
 		const items = [
 			{ contact: { id: 'bad\u0000id', phone: '+34600111222' } },
 			{ contact: { id: 'ok-1', phone: '+34600111223', timeZone: 'Pacific/Kiritimati' } },

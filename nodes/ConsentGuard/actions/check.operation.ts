@@ -14,6 +14,7 @@ import { updateDisplayOptions } from '../../shared/n8n/display-options';
 import { compileFieldPath } from '../../shared/n8n/field-path';
 import { parameterReader } from '../../shared/n8n/params';
 import { getStore } from '../../shared/n8n/store';
+import { channelBookAddress, resolvePeople } from '../../shared/people';
 import { policyProperties, readPolicySettings } from '../../shared/n8n/policy-settings';
 import { checkBatch, isValidZone, type GateRequest, type GateSettings } from '../../shared/policy';
 import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from './common';
@@ -59,6 +60,13 @@ const properties: INodeProperties[] = [
 				description: 'Whether the Transactional purpose skips consent, caps and quiet hours (suppression and the service window still apply)',
 			},
 			{
+				displayName: 'Allow Address Not Linked to the Contact',
+				name: 'allowUnlinkedAddress',
+				type: 'boolean',
+				default: false,
+				description: 'Whether a transactional message may go to an address the contact book does not link to the person (e.g. an order confirmation to the email typed at checkout). Allowed items then show consent.addressLinked: false. Never applies to marketing: consent covers the address it was given for.',
+			},
+			{
 				displayName: 'Reserve Send',
 				name: 'reserve',
 				type: 'boolean',
@@ -88,7 +96,12 @@ function readSettings(ctx: IExecuteFunctions): CheckSettings {
 	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
 	return {
 		reserve: options.reserve !== false,
-		gate: { ...readPolicySettings(ctx), transactionalExempt: options.transactionalExempt !== false, transactionalPurposes: ['transactional'] },
+		gate: {
+			...readPolicySettings(ctx),
+			transactionalExempt: options.transactionalExempt !== false,
+			transactionalPurposes: ['transactional'],
+			allowUnlinkedAddress: options.allowUnlinkedAddress === true,
+		},
 	};
 }
 
@@ -166,21 +179,40 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	}
 
 	const store = await getStore(this);
-	const decisions = requests.length ? await checkBatch(store, requests, settings.gate) : [];
-	decisions.forEach((d, j) => {
+	// One person across channels: the id the store knows the person by, and whether the address
+	// is theirs. An id and an address of two different people is an error, never a guess.
+	const people = await resolvePeople(store, requests.map((r) => r.contact));
+	const checked: GateRequest[] = [];
+	const checkedIndex: number[] = [];
+	people.forEach((p, j) => {
 		const i = indexOf[j];
+		if (p.error) {
+			const nodeError = new NodeOperationError(this.getNode(), p.error.message, { itemIndex: i, description: p.error.hint });
+			if (!this.continueOnFail()) throw nodeError;
+			blockedOut.push({ json: { ...items[i].json, error: nodeError.message, description: p.error.hint }, pairedItem: { item: i } });
+			return;
+		}
 		const r = requests[j];
+		checked.push({ ...r, contact: p.contact, addressOwned: p.owns(channelBookAddress(p.contact, r.channel)) });
+		checkedIndex.push(i);
+	});
+	const decisions = checked.length ? await checkBatch(store, checked, settings.gate) : [];
+	decisions.forEach((d, j) => {
+		const i = checkedIndex[j];
+		const r = checked[j];
 		if (d.allowed) {
 			allowed.push({
 				json: {
 					...items[i].json,
 					consent: {
 						allowed: true,
+						contactId: r.contact.id,
 						channel: r.channel,
 						purpose: r.purpose,
 						campaign: r.campaign ?? null,
 						idempotencyKey: d.idempotencyKey,
 						reserved: settings.reserve,
+						addressLinked: r.addressOwned === true,
 						deduplicated: d.deduplicated,
 						...(d.previousStatus ? { previousStatus: d.previousStatus } : {}),
 						...(d.zone ? { timeZone: d.zone, timeZoneSource: d.zoneSource } : {}),

@@ -8,7 +8,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { NodeOperationError } from 'n8n-workflow';
 
 import { normalizeEmail, normalizePhone } from '../../shared/address';
-import { channelAddress, isChannel, type Channel } from '../../shared/contact';
+import { channelAddress, isChannel, type Channel, type Contact } from '../../shared/contact';
+import { channelBookAddress, resolvePeople } from '../../shared/people';
 import { compileContactReader, resolveContactMapping } from '../../shared/n8n/contact-mapping';
 import { updateDisplayOptions } from '../../shared/n8n/display-options';
 import { compileFieldPath } from '../../shared/n8n/field-path';
@@ -142,6 +143,7 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 	const store = await getStore(this);
 
 	const events: ConsentEventInput[] = [];
+	const contacts: Contact[] = [];
 	const tokens: Array<string | undefined> = [];
 	const indexOf: number[] = [];
 	const out: INodeExecutionData[] = [];
@@ -185,6 +187,7 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 				event.confirmExpiresAt = now + expiryHours * 3600_000;
 			}
 			events.push(event);
+			contacts.push(contact);
 			tokens.push(token);
 			indexOf.push(i);
 		} catch (error) {
@@ -193,11 +196,44 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 			out.push({ json: { ...items[i].json, error: nodeError.message }, pairedItem: { item: i } });
 		}
 	}
-	const entries = await store.recordConsent(events);
+	// The person: the id the store knows them by; the consented address is linked to them. An
+	// address that is someone else's stops a grant (error naming both); a withdrawal is never
+	// lost: it is recorded for the id and for the address's holder.
+	const people = await resolvePeople(store, contacts, {
+		create: true,
+		link: true,
+		source: 'consent',
+		addresses: (c, j) => {
+			const a = channelBookAddress(c, events[j].channel);
+			return a ? [a] : [];
+		},
+	});
+	const kept: number[] = [];
+	const alsoFor = new Map<number, string>();
+	const extra: ConsentEventInput[] = [];
+	people.forEach((person, j) => {
+		const e = events[j];
+		const conflictOwner = person.error?.owner;
+		if (person.error && e.action !== 'withdraw') {
+			const nodeError = new NodeOperationError(this.getNode(), person.error.message, { itemIndex: indexOf[j], description: person.error.hint });
+			if (!this.continueOnFail()) throw nodeError;
+			out.push({ json: { ...items[indexOf[j]].json, error: nodeError.message, description: person.error.hint }, pairedItem: { item: indexOf[j] } });
+			return;
+		}
+		e.contactId = person.contactId;
+		if (conflictOwner) {
+			extra.push({ ...e, contactId: conflictOwner });
+			alsoFor.set(j, conflictOwner);
+		}
+		kept.push(j);
+	});
+	const keptEvents = kept.map((j) => events[j]);
+	const entries = (await store.recordConsent([...keptEvents, ...extra])).slice(0, keptEvents.length);
 	// The status after the event: the latest event by event time decides, which for an old import
 	// may be an earlier withdrawal, not this event.
-	const states = await store.getConsentStates(events);
-	entries.forEach((entry, j) => {
+	const states = await store.getConsentStates(keptEvents);
+	entries.forEach((entry, k) => {
+		const j = kept[k];
 		const i = indexOf[j];
 		const status = states.get(consentKeyString(events[j]))?.status ?? null;
 		const json: IDataObject = {
@@ -211,6 +247,7 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 				status,
 				recordedAt: new Date(entry.recordedAt).toISOString(),
 				wordingHash: entry.evidence.wordingHash ?? null,
+				...(alsoFor.has(j) ? { alsoRecordedFor: alsoFor.get(j)! } : {}),
 			},
 		};
 		if (tokens[j]) {

@@ -4,6 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { adopt, failClosed } from '../../shared/n8n/fail-closed';
 import * as check from './check.operation';
 import * as contactData from './contact-data.operation';
+import * as contacts from './contacts.operation';
 import * as record from './record.operation';
 import * as suppression from './suppression.operation';
 
@@ -35,6 +36,12 @@ async function route(this: IExecuteFunctions, operation: string, items: INodeExe
 			return await contactData.execute.call(this, items, false);
 		case 'eraseContact':
 			return await contactData.execute.call(this, items, true);
+		case 'upsertContact':
+		case 'linkAddress':
+		case 'mergeContacts':
+		case 'getContact':
+		case 'findContact':
+			return await contacts.execute.call(this, items, operation);
 		default:
 			throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known`);
 	}

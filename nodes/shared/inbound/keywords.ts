@@ -130,16 +130,22 @@ export function keywordMatcher(options: KeywordOptions = {}): (text: string | un
  * opt-in words restore; YES restores only when the person's last word on the channel was a STOP
  * that withdrew a grant, and otherwise is an ordinary answer (its `keyword` is removed).
  */
-export async function keywordConsentEvents(store: Pick<Store, 'getConsentStates'>, messages: ConversationEvent[], purposesSetting: string): Promise<ConsentEventInput[]> {
+export async function keywordConsentEvents(
+	store: Pick<Store, 'getConsentStates'>,
+	messages: ConversationEvent[],
+	purposesSetting: string,
+	/** The person each message is from (the trigger resolves senders to contacts); default: the id rule. */
+	idOf: (e: ConversationEvent) => string = contactIdOf,
+): Promise<ConsentEventInput[]> {
 	const purposes = purposesSetting.split(',').map((p) => p.trim()).filter(Boolean);
 	const conditional = messages.filter((e) => e.keyword === 'start' && e.keywordConditional);
 	const states = conditional.length
-		? await store.getConsentStates(conditional.flatMap((e) => purposes.map((purpose) => ({ contactId: contactIdOf(e), channel: e.channel, purpose }))))
+		? await store.getConsentStates(conditional.flatMap((e) => purposes.map((purpose) => ({ contactId: idOf(e), channel: e.channel, purpose }))))
 		: new Map();
 	const out: ConsentEventInput[] = [];
 	for (const e of messages) {
 		if (e.keyword !== 'stop' && e.keyword !== 'start') continue;
-		const contactId = contactIdOf(e);
+		const contactId = idOf(e);
 		if (e.keywordConditional) {
 			const restorable = purposes.some((purpose) => states.get(consentKeyString({ contactId, channel: e.channel, purpose }))?.restorable === true);
 			if (!restorable) {

@@ -6,6 +6,7 @@
  *   user id): "whatsapp:<id>"; Messenger: "messenger:<PSID>"; Instagram: "instagram:<IGSID>".
  */
 import type { ConversationChannel, ConversationEvent, MediaRef } from '../contact';
+import type { ContactAddress } from '../store/types';
 import { keywordMatcher, type KeywordMatch, type KeywordOptions } from './keywords';
 
 type Matcher = (text: string | undefined) => KeywordMatch | undefined;
@@ -26,6 +27,17 @@ export function contactIdOf(e: ConversationEvent): string {
 	if (e.channel === 'whatsapp') return `whatsapp:${e.contact.businessScopedUserId ?? e.contact.whatsappId}`;
 	if (e.channel === 'messenger') return `messenger:${e.contact.psid}`;
 	return `instagram:${e.contact.instagramId}`;
+}
+
+/** The sender's addresses as the contact book keeps them (the phone is E.164 already). */
+export function eventAddresses(e: ConversationEvent): ContactAddress[] {
+	const out: ContactAddress[] = [];
+	if (e.contact.phone) out.push({ kind: 'phone', value: e.contact.phone });
+	else if (e.channel === 'whatsapp' && (e.contact.businessScopedUserId ?? e.contact.whatsappId)) out.push({ kind: 'whatsapp', value: String(e.contact.businessScopedUserId ?? e.contact.whatsappId) });
+	if (e.contact.phone && e.contact.businessScopedUserId) out.push({ kind: 'whatsapp', value: e.contact.businessScopedUserId });
+	if (e.contact.psid) out.push({ kind: 'messenger', value: e.contact.psid });
+	if (e.contact.instagramId) out.push({ kind: 'instagram', value: e.contact.instagramId });
+	return out;
 }
 
 function whatsappMessage(m: J, value: J, match: Matcher): ConversationEvent {

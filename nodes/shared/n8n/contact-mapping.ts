@@ -95,7 +95,7 @@ export class ContactMappingError extends Error {
  * Values are taken as given (trimmed strings; numbers become strings); normalisation and
  * validation of addresses belong to nodes/shared/address.ts.
  */
-export function compileContactReader(mapping: ContactMapping): (json: IDataObject) => Contact {
+export function compileContactReader(mapping: ContactMapping, options: { idOptional?: boolean } = {}): (json: IDataObject) => Contact {
 	const get = Object.fromEntries(
 		FIELDS.map(([key]) => [key, compileFieldPath(mapping[key])]),
 	) as Record<keyof ContactMapping, (json: unknown) => unknown>;
@@ -120,17 +120,26 @@ export function compileContactReader(mapping: ContactMapping): (json: IDataObjec
 		}
 		return s;
 	};
+	const ADDRESS_FIELDS: Array<keyof ContactMapping> = ['emailField', 'phoneField', 'whatsappIdField', 'psidField', 'instagramIdField', 'pushTokenField'];
 	return (json) => {
 		const id = read('idField', json);
+		// Nodes that find the person by address take an item with no id but an address.
+		if (id === undefined && options.idOptional && ADDRESS_FIELDS.some((f) => read(f, json) !== undefined)) {
+			return readRest({ id: '' }, json);
+		}
 		if (id === undefined) {
 			throw new ContactMappingError(
 				mapping.idField,
 				get.idField(json),
 				`Missing contact ID at "${mapping.idField}" (found ${JSON.stringify(get.idField(json)) ?? 'nothing'})`,
-				'Every item needs a stable contact ID. Set "Contact Fields > Contact ID Field" to the path where your data keeps it.',
+				options.idOptional
+					? 'Every item needs a contact ID or an address (email, phone, WhatsApp ID, PSID, Instagram ID or push token). Set "Contact Fields" to the paths where your data keeps them.'
+					: 'Every item needs a stable contact ID. Set "Contact Fields > Contact ID Field" to the path where your data keeps it.',
 			);
 		}
-		const contact: Contact = { id };
+		return readRest({ id }, json);
+	};
+	function readRest(contact: Contact, json: IDataObject): Contact {
 		const email = read('emailField', json);
 		if (email) contact.email = email;
 		const phone = read('phoneField', json);
@@ -148,5 +157,5 @@ export function compileContactReader(mapping: ContactMapping): (json: IDataObjec
 		const locale = read('localeField', json);
 		if (locale) contact.locale = locale;
 		return contact;
-	};
+	}
 }

@@ -4,6 +4,8 @@
  *   1. address valid for the channel            -> INVALID_ADDRESS
  *   2. address suppressed or erased             -> SUPPRESSED
  *   3. consent (not for exempt transactional)   -> NO_CONSENT | WITHDRAWN | PENDING_CONFIRMATION
+ *      and the address is one the consent covers -> ADDRESS_NOT_CONSENTED
+ *      (exempt transactional: the address is the person's -> ADDRESS_NOT_LINKED, unless allowed)
  *   4. 24 h service window (free-form, WhatsApp/Messenger/Instagram) -> WINDOW_CLOSED
  *   5. quiet hours in the contact's zone (not for exempt transactional) -> QUIET_HOURS
  * Frequency caps are enforced atomically by the store's reservation (see gate.ts).
@@ -31,6 +33,8 @@ export interface PolicyFacts {
 	suppressed?: SuppressionEntry[];
 	erased?: boolean;
 	lastInboundAt?: number;
+	/** Whether the address is held by this person in the contact book. */
+	addressOwned?: boolean;
 }
 
 export interface PolicySettings {
@@ -45,6 +49,8 @@ export interface PolicySettings {
 	defaultZone?: string;
 	windowHours?: number;
 	humanAgentDays?: number;
+	/** Exempt transactional sends only: allow an address the contact book does not link to the person. */
+	allowUnlinkedAddress?: boolean;
 }
 
 export type PolicyResult =
@@ -93,6 +99,12 @@ export function evaluateStanding(input: Omit<PolicyInput, 'messageKind'>, facts:
 		if (!status) return fail(blocked('NO_CONSENT', ctx));
 		if (status === 'withdrawn') return fail(blocked('WITHDRAWN', ctx));
 		if (status === 'pending') return fail(blocked('PENDING_CONFIRMATION', ctx));
+		// Consent covers the address it was given for; a grant recorded without one covers the
+		// addresses the person holds in the contact book, and nothing else.
+		const covered = facts.consent?.addresses ?? [];
+		if (covered.length ? !covered.includes(address) : !facts.addressOwned) return fail(blocked('ADDRESS_NOT_CONSENTED', { ...ctx, address }));
+	} else if (!facts.addressOwned && !settings.allowUnlinkedAddress) {
+		return fail(blocked('ADDRESS_NOT_LINKED', { ...ctx, address }));
 	}
 	return { allowed: true, address };
 }

@@ -29,6 +29,8 @@ export interface GateRequest {
 	reserve?: boolean;
 	/** Default: hash of contact, campaign, channel and purpose (see defaultIdempotencyKey). */
 	idempotencyKey?: string;
+	/** Whether the channel's address is held by this person in the contact book (people.ts resolves it; unset = not known to be). */
+	addressOwned?: boolean;
 }
 
 export interface GateSettings extends PolicySettings {
@@ -93,7 +95,7 @@ async function loadFacts(store: Store, requests: Array<Pick<GateRequest, 'contac
  */
 export async function recheckStanding(
 	store: Store,
-	requests: Array<Pick<GateRequest, 'contact' | 'channel' | 'purpose'>>,
+	requests: Array<Pick<GateRequest, 'contact' | 'channel' | 'purpose' | 'addressOwned'>>,
 	settings: PolicySettings,
 ): Promise<PolicyResult[]> {
 	if (!requests.length) return [];
@@ -104,6 +106,7 @@ export async function recheckStanding(
 			consent: facts.consent.get(consentKeyString(facts.consentKeys[i])),
 			suppressed: address ? facts.suppressedBy.get(address) : undefined,
 			erased: address ? facts.erased.has(address) : false,
+			addressOwned: r.addressOwned === true,
 		}, settings);
 	});
 }
@@ -137,6 +140,7 @@ export async function checkBatch(
 				suppressed: address ? suppressedBy.get(address) : undefined,
 				erased: address ? erased.has(address) : false,
 				lastInboundAt: lastInbound.get(inboundKeyString(r.contact.id, r.channel)),
+				addressOwned: r.addressOwned === true,
 			},
 			settings,
 		);

@@ -12,6 +12,8 @@ export const REASON_CODES = [
 	'QUIET_HOURS',
 	'WINDOW_CLOSED',
 	'INVALID_ADDRESS',
+	'ADDRESS_NOT_CONSENTED',
+	'ADDRESS_NOT_LINKED',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
@@ -77,6 +79,12 @@ export function blocked(reason: ReasonCode, ctx: ReasonContext): BlockedResult {
 				ctx.channel === 'whatsapp'
 					? `More than ${ctx.hours ?? 24} h since contact ${ctx.contactId} last wrote on WhatsApp: free-form messages are not allowed. Use an approved template.`
 					: `Outside the ${ctx.hours ?? 24} h messaging window for contact ${ctx.contactId} on ${ch}. Use the HUMAN_AGENT tag for a human reply (up to 7 days); promotions are not allowed outside the window.`;
+			break;
+		case 'ADDRESS_NOT_CONSENTED':
+			message = `${ctx.address ?? 'This address'} is not an address contact ${ctx.contactId} gave ${ctx.purpose} consent for on ${ch}: consent covers the address it was given with. Send to the address the person consented with, or record their consent for this one.`;
+			break;
+		case 'ADDRESS_NOT_LINKED':
+			message = `${ctx.address ?? 'This address'} is not one of contact ${ctx.contactId}'s addresses. Link it first (Consent Guard > Upsert Contact), or turn on "Allow Address Not Linked to the Contact" for this transactional send.`;
 			break;
 		case 'INVALID_ADDRESS':
 			message = ctx.problem ?? `Contact ${ctx.contactId} has no usable ${ch} address.`;

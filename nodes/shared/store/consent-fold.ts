@@ -9,6 +9,9 @@
  * - request: pending, unless already granted (a request never downgrades a grant).
  * - restore (START, UNSTOP, YES...): granted again only when restorable; otherwise nothing. A
  *   keyword therefore never grants a purpose that was never granted.
+ * Addresses: a grant covers the address it was given for. Grants add their address while the
+ * status stays granted; a withdrawal clears them (a keyword STOP keeps them for a restore); a
+ * pending request covers none.
  */
 import type { ConsentEventInput, ConsentStatus } from './types';
 
@@ -16,12 +19,14 @@ export interface FoldState {
 	status?: ConsentStatus;
 	restorable: boolean;
 	updatedAt: number;
+	addresses?: string[];
 }
 
 export interface FoldEvent {
 	action: ConsentEventInput['action'];
 	keyword?: string | null;
 	occurredAt: number;
+	address?: string | null;
 	/** Ledger order, for events of the same instant and rank. */
 	seq: number;
 }
@@ -35,16 +40,19 @@ export function compareEvents(a: FoldEvent, b: FoldEvent): number {
 export function applyConsentEvent(s: FoldState, e: FoldEvent): FoldState {
 	switch (e.action) {
 		case 'grant':
-		case 'confirm':
-			return { status: 'granted', restorable: false, updatedAt: e.occurredAt };
+		case 'confirm': {
+			const kept = s.status === 'granted' ? (s.addresses ?? []) : [];
+			const addresses = e.address && !kept.includes(e.address) ? [...kept, e.address] : kept;
+			return { status: 'granted', restorable: false, updatedAt: e.occurredAt, addresses };
+		}
 		case 'withdraw': {
 			const restorable = e.keyword === 'stop' && (s.status === 'granted' || (s.status === 'withdrawn' && s.restorable));
-			return { status: 'withdrawn', restorable, updatedAt: e.occurredAt };
+			return { status: 'withdrawn', restorable, updatedAt: e.occurredAt, addresses: restorable ? (s.addresses ?? []) : [] };
 		}
 		case 'request':
-			return s.status === 'granted' ? s : { status: 'pending', restorable: false, updatedAt: e.occurredAt };
+			return s.status === 'granted' ? s : { status: 'pending', restorable: false, updatedAt: e.occurredAt, addresses: [] };
 		case 'restore':
-			return s.status === 'withdrawn' && s.restorable ? { status: 'granted', restorable: false, updatedAt: e.occurredAt } : s;
+			return s.status === 'withdrawn' && s.restorable ? { status: 'granted', restorable: false, updatedAt: e.occurredAt, addresses: s.addresses ?? [] } : s;
 		default:
 			return s;
 	}

@@ -6,10 +6,13 @@
  * `{{id}}` becomes an auto-increment primary key in each dialect.
  */
 import type { Dialect, SqlDb } from './db';
+import { upgradeToPeople } from './upgrade-people';
 
 export interface Migration {
 	id: string;
 	sql: string;
+	/** Data steps that SQL alone cannot do, run after `sql` in the same transaction. */
+	run?: (tx: SqlDb) => Promise<void>;
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -179,6 +182,52 @@ ALTER TABLE consent_events ADD COLUMN keyword TEXT;
 ALTER TABLE consent_state ADD COLUMN restorable INTEGER NOT NULL DEFAULT 0;
 `,
 	},
+	{
+		// People: one contact, many addresses; consent bound to addresses; keyed tombstones.
+		id: '007_people',
+		sql: `
+CREATE TABLE IF NOT EXISTS contacts (
+	contact_id TEXT PRIMARY KEY,
+	merged_into TEXT,
+	name TEXT,
+	locale TEXT,
+	time_zone TEXT,
+	preferred_channel TEXT,
+	attributes TEXT,
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS contacts_merged_into ON contacts (merged_into);
+CREATE TABLE IF NOT EXISTS contact_addresses (
+	kind TEXT NOT NULL,
+	value TEXT NOT NULL,
+	contact_id TEXT NOT NULL,
+	source TEXT,
+	first_seen BIGINT NOT NULL,
+	last_seen BIGINT NOT NULL,
+	PRIMARY KEY (kind, value)
+);
+CREATE INDEX IF NOT EXISTS contact_addresses_value ON contact_addresses (value);
+CREATE INDEX IF NOT EXISTS contact_addresses_contact ON contact_addresses (contact_id);
+CREATE TABLE IF NOT EXISTS contact_merges (
+	id {{id}},
+	from_id TEXT NOT NULL,
+	into_id TEXT NOT NULL,
+	actor TEXT,
+	at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS store_meta (
+	name TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+ALTER TABLE consent_state ADD COLUMN addresses TEXT;
+ALTER TABLE processed_ids ADD COLUMN contact_id TEXT;
+ALTER TABLE ai_cache ADD COLUMN contact_id TEXT;
+CREATE INDEX IF NOT EXISTS processed_ids_contact ON processed_ids (contact_id);
+CREATE INDEX IF NOT EXISTS ai_cache_contact ON ai_cache (contact_id);
+`,
+		run: upgradeToPeople,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */
@@ -194,6 +243,9 @@ export const CONTACT_TABLES: Array<{ table: string; column: string; exportAs: st
 	{ table: 'journey_transitions', column: 'contact_id', exportAs: 'journeyTransitions' },
 	{ table: 'conversation_turns', column: 'contact_id', exportAs: 'conversation' },
 	{ table: 'form_sessions', column: 'contact_id', exportAs: 'formSessions' },
+	{ table: 'contact_addresses', column: 'contact_id', exportAs: 'addresses' },
+	{ table: 'processed_ids', column: 'contact_id', exportAs: 'processedMessages' },
+	{ table: 'ai_cache', column: 'contact_id', exportAs: 'aiCache' },
 ];
 
 function render(sql: string, dialect: Dialect): string {
@@ -220,6 +272,7 @@ export async function migrate(db: SqlDb, schema?: string): Promise<string[]> {
 		for (const m of MIGRATIONS) {
 			if (done.has(m.id)) continue;
 			await tx.exec(render(m.sql, tx.dialect));
+			if (m.run) await m.run(tx);
 			await tx.run('INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)', [m.id, Date.now()]);
 			applied.push(m.id);
 		}

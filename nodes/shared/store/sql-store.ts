@@ -7,9 +7,17 @@ import { createHash } from 'node:crypto';
 import type { Channel } from '../contact';
 import { chunks, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
 import { foldConsent, type FoldEvent } from './consent-fold';
+import { addressOfId } from '../address';
 import { CONTACT_TABLES, migrate } from './migrations';
+import * as people from './people';
 import type {
+	AddressRecord,
 	ClaimResult,
+	ContactProfile,
+	PersonRef,
+	ProfileInput,
+	ResolvedPerson,
+	ResolveOptions,
 	ConsentEventInput,
 	ConsentEvidence,
 	ConsentKey,
@@ -42,6 +50,20 @@ export function addressHash(address: string): string {
 
 
 type Row = Record<string, unknown>;
+
+/** The addresses a consent state covers, as stored (a JSON array; NULL when none). */
+export function encodeAddresses(list: string[] | undefined): string | null {
+	return list && list.length ? JSON.stringify(list) : null;
+}
+export function decodeAddresses(value: unknown): string[] {
+	if (typeof value !== 'string' || value === '') return [];
+	try {
+		const list = JSON.parse(value);
+		return Array.isArray(list) ? list.map(String) : [];
+	} catch {
+		return [];
+	}
+}
 const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
 
 function toTouch(r: Row): TouchRecord {
@@ -145,7 +167,7 @@ export class SqlStore implements Store {
 				chunk.forEach((e, seq) => {
 					const k = consentKeyString(e);
 					const entry = byKey.get(k) ?? { key: { contactId: e.contactId, channel: e.channel, purpose: e.purpose }, events: [] };
-					entry.events.push({ action: e.action, keyword: e.keyword, occurredAt: e.occurredAt ?? now, seq });
+					entry.events.push({ action: e.action, keyword: e.keyword, occurredAt: e.occurredAt ?? now, address: e.address, seq });
 					byKey.set(k, entry);
 				});
 				const current = await this.consentStatesTx(tx, [...byKey.values()].map((v) => v.key));
@@ -159,16 +181,16 @@ export class SqlStore implements Store {
 					const cur = current.get(k);
 					const state = ledger.has(k)
 						? foldConsent(ledger.get(k)!)
-						: foldConsent(v.events, cur ? { status: cur.status, restorable: cur.restorable === true, updatedAt: cur.updatedAt } : undefined);
+						: foldConsent(v.events, cur ? { status: cur.status, restorable: cur.restorable === true, updatedAt: cur.updatedAt, addresses: cur.addresses ?? [] } : undefined);
 					if (!state.status) continue;
-					upserts.push([v.key.contactId, v.key.channel, v.key.purpose, state.status, state.updatedAt, state.restorable ? 1 : 0]);
+					upserts.push([v.key.contactId, v.key.channel, v.key.purpose, state.status, state.updatedAt, state.restorable ? 1 : 0, encodeAddresses(state.addresses)]);
 				}
 				await insertRows(
 					tx,
-					'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at, restorable)',
-					6,
+					'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at, restorable, addresses)',
+					7,
 					upserts,
-					'ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, restorable = excluded.restorable',
+					'ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, restorable = excluded.restorable, addresses = excluded.addresses',
 				);
 				const tokens = chunk.filter((e) => e.action === 'request' && e.confirmTokenHash);
 				if (tokens.length) {
@@ -194,14 +216,14 @@ export class SqlStore implements Store {
 		const map = new Map<string, FoldEvent[]>();
 		for (const chunk of chunks([...new Set(keys.map((k) => k.contactId))], CHUNK)) {
 			const rows = await db.query<Row>(
-				`SELECT id, contact_id, channel, purpose, action, keyword, occurred_at FROM consent_events WHERE contact_id IN (${placeholders(chunk.length)})`,
+				`SELECT id, contact_id, channel, purpose, action, keyword, address, occurred_at FROM consent_events WHERE contact_id IN (${placeholders(chunk.length)})`,
 				chunk,
 			);
 			for (const r of rows) {
 				const k = consentKeyString({ contactId: String(r.contact_id), channel: r.channel as Channel, purpose: String(r.purpose) });
 				if (!wanted.has(k)) continue;
 				const list = map.get(k) ?? [];
-				list.push({ action: r.action as ConsentEventInput['action'], keyword: str(r.keyword), occurredAt: Number(r.occurred_at), seq: Number(r.id) });
+				list.push({ action: r.action as ConsentEventInput['action'], keyword: str(r.keyword), address: str(r.address), occurredAt: Number(r.occurred_at), seq: Number(r.id) });
 				map.set(k, list);
 			}
 		}
@@ -216,7 +238,7 @@ export class SqlStore implements Store {
 		const map = new Map<string, ConsentState>();
 		for (const chunk of chunks(contacts, CHUNK)) {
 			const rows = await db.query<Row>(
-				`SELECT contact_id, channel, purpose, status, updated_at, restorable FROM consent_state
+				`SELECT contact_id, channel, purpose, status, updated_at, restorable, addresses FROM consent_state
 				WHERE contact_id IN (${placeholders(chunk.length)})`,
 				chunk,
 			);
@@ -228,6 +250,7 @@ export class SqlStore implements Store {
 					status: r.status as ConsentStatus,
 					updatedAt: Number(r.updated_at),
 					...(Number(r.restorable) === 1 ? { restorable: true } : {}),
+					addresses: decodeAddresses(r.addresses),
 				};
 				const key = consentKeyString(state);
 				if (wanted.has(key)) map.set(key, state);
@@ -539,14 +562,14 @@ export class SqlStore implements Store {
 		return seen;
 	}
 
-	async markProcessed(scope: string, ids: string[]): Promise<Set<string>> {
+	async markProcessed(scope: string, ids: string[], contactOf?: Map<string, string>): Promise<Set<string>> {
 		const fresh = new Set<string>();
 		const now = Date.now();
 		for (const chunk of chunks([...new Set(ids)], CHUNK)) {
 			const params: SqlParam[] = [];
-			for (const id of chunk) params.push(scope, id, now);
+			for (const id of chunk) params.push(scope, id, now, contactOf?.get(id) ?? null);
 			const rows = await this.db.query<Row>(
-				`INSERT INTO processed_ids (scope, id, at) VALUES ${valuesList(chunk.length, 3)}
+				`INSERT INTO processed_ids (scope, id, at, contact_id) VALUES ${valuesList(chunk.length, 4)}
 				ON CONFLICT (scope, id) DO NOTHING RETURNING id`,
 				params,
 			);
@@ -593,12 +616,12 @@ export class SqlStore implements Store {
 		return map;
 	}
 
-	async putCached(entries: Array<{ hash: string; response: string }>): Promise<void> {
+	async putCached(entries: Array<{ hash: string; response: string; contactId?: string }>): Promise<void> {
 		const now = Date.now();
 		const unique = [...new Map(entries.map((e) => [e.hash, e])).values()];
 		for (const chunk of chunks(unique, CHUNK)) {
-			await insertRows(this.db, 'INSERT INTO ai_cache (prompt_hash, response, created_at)', 3, chunk.map((e) => [e.hash, e.response, now]),
-				'ON CONFLICT (prompt_hash) DO UPDATE SET response = excluded.response, created_at = excluded.created_at');
+			await insertRows(this.db, 'INSERT INTO ai_cache (prompt_hash, response, created_at, contact_id)', 4, chunk.map((e) => [e.hash, e.response, now, e.contactId ?? null]),
+				'ON CONFLICT (prompt_hash) DO UPDATE SET response = excluded.response, created_at = excluded.created_at, contact_id = excluded.contact_id');
 		}
 	}
 
@@ -745,71 +768,176 @@ export class SqlStore implements Store {
 		return rows.map((r) => ({ contactId: String(r.contact_id), fromStage: r.from_stage === null ? null : String(r.from_stage), toStage: String(r.to_stage), at: Number(r.at) }));
 	}
 
+	// ---- people ----------------------------------------------------------------------------
+
+	resolveContacts(refs: PersonRef[], options?: ResolveOptions): Promise<ResolvedPerson[]> {
+		return people.resolveContacts(this.db, refs, options);
+	}
+
+	upsertProfiles(rows: Array<ProfileInput & { contactId: string }>): Promise<void> {
+		return people.upsertProfiles(this.db, rows);
+	}
+
+	getProfiles(contactIds: string[]): Promise<Map<string, ContactProfile>> {
+		return people.getProfiles(this.db, contactIds);
+	}
+
+	getAddresses(contactIds: string[]): Promise<AddressRecord[]> {
+		return people.getAddresses(this.db, contactIds);
+	}
+
+	async mergeContacts(fromId: string, intoId: string, actor?: string): Promise<{ moved: number }> {
+		return await this.db.transaction(async (tx) => {
+			const from = (await people.personIds(tx, fromId)).canonical;
+			const into = (await people.personIds(tx, intoId)).canonical;
+			if (from === into) return { moved: 0 };
+			if (tx.dialect === 'postgres') {
+				// The reservation's per-contact locks: no cap is counted while its touches move.
+				await tx.query('SELECT pg_advisory_xact_lock(hashtext(c)) FROM (SELECT unnest($1::text[]) AS c ORDER BY 1) s', [[from, into].sort() as unknown as SqlParam]);
+			}
+			const now = Date.now();
+			let moved = 0;
+			const move = async (sql: string) => {
+				moved += (await tx.run(sql, [into, from])).changes;
+			};
+			for (const table of ['consent_events', 'consent_tokens', 'touches', 'journey_events', 'journey_transitions', 'conversation_turns', 'contact_addresses', 'processed_ids', 'ai_cache']) {
+				await move(`UPDATE ${table} SET contact_id = $1 WHERE contact_id = $2`);
+			}
+			// Tables with one row per person: keep the newer row.
+			await move(`INSERT INTO inbound (contact_id, channel, last_at) SELECT $1, channel, last_at FROM inbound WHERE contact_id = $2
+				ON CONFLICT (contact_id, channel) DO UPDATE SET last_at = excluded.last_at WHERE excluded.last_at > inbound.last_at`);
+			await move(`INSERT INTO engagement (contact_id, score, updated_at) SELECT $1, score, updated_at FROM engagement WHERE contact_id = $2
+				ON CONFLICT (contact_id) DO UPDATE SET score = excluded.score, updated_at = excluded.updated_at WHERE excluded.updated_at > engagement.updated_at`);
+			await move(`INSERT INTO journey_state (journey, contact_id, stage, entered_at, goal_reached_at, exited_at)
+				SELECT journey, $1, stage, entered_at, goal_reached_at, exited_at FROM journey_state WHERE contact_id = $2
+				ON CONFLICT (journey, contact_id) DO UPDATE SET stage = excluded.stage, entered_at = excluded.entered_at, goal_reached_at = excluded.goal_reached_at,
+				exited_at = excluded.exited_at WHERE excluded.entered_at > journey_state.entered_at`);
+			await move(`INSERT INTO form_sessions (form, contact_id, status, step, answers, started_at, updated_at)
+				SELECT form, $1, status, step, answers, started_at, updated_at FROM form_sessions WHERE contact_id = $2
+				ON CONFLICT (form, contact_id) DO UPDATE SET status = excluded.status, step = excluded.step, answers = excluded.answers,
+				started_at = excluded.started_at, updated_at = excluded.updated_at WHERE excluded.updated_at > form_sessions.updated_at`);
+			for (const table of ['inbound', 'engagement', 'journey_state', 'form_sessions']) {
+				await tx.run(`DELETE FROM ${table} WHERE contact_id = $1`, [from]);
+			}
+			// Consent: both ledgers are now one; the state is that ledger folded in event time, so the
+			// later withdrawal wins whichever id it was recorded under.
+			await tx.run('DELETE FROM consent_state WHERE contact_id IN ($1, $2)', [from, into]);
+			const rows = await tx.query<Row>('SELECT id, channel, purpose, action, keyword, address, occurred_at FROM consent_events WHERE contact_id = $1', [into]);
+			const byKey = new Map<string, { channel: string; purpose: string; events: FoldEvent[] }>();
+			for (const r of rows) {
+				const k = `${String(r.channel)}\u0000${String(r.purpose)}`;
+				const e = byKey.get(k) ?? { channel: String(r.channel), purpose: String(r.purpose), events: [] };
+				e.events.push({ action: r.action as ConsentEventInput['action'], keyword: str(r.keyword), address: str(r.address), occurredAt: Number(r.occurred_at), seq: Number(r.id) });
+				byKey.set(k, e);
+			}
+			const states = [...byKey.values()].map((e) => ({ ...e, state: foldConsent(e.events) })).filter((e) => e.state.status);
+			for (const part of chunks(states, CHUNK)) {
+				await insertRows(tx, 'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at, restorable, addresses)', 7,
+					part.map((e) => [into, e.channel, e.purpose, e.state.status!, e.state.updatedAt, e.state.restorable ? 1 : 0, encodeAddresses(e.state.addresses)]));
+			}
+			// The profile: the surviving person's values win; the other's fill the gaps.
+			const profiles = await people.getProfiles(tx, [from, into]);
+			const a = profiles.get(into);
+			const b = profiles.get(from);
+			await people.upsertProfiles(tx, [{
+				contactId: into,
+				name: a?.name ?? b?.name,
+				locale: a?.locale ?? b?.locale,
+				timeZone: a?.timeZone ?? b?.timeZone,
+				preferredChannel: a?.preferredChannel ?? b?.preferredChannel,
+				attributes: b?.attributes || a?.attributes ? { ...(b?.attributes ?? {}), ...(a?.attributes ?? {}) } : undefined,
+			}]);
+			await tx.run(`INSERT INTO contacts (contact_id, merged_into, created_at, updated_at) VALUES ($1, $2, $3, $3)
+				ON CONFLICT (contact_id) DO UPDATE SET merged_into = excluded.merged_into, name = NULL, locale = NULL, time_zone = NULL,
+				preferred_channel = NULL, attributes = NULL, updated_at = excluded.updated_at`, [from, into, now]);
+			await tx.run('UPDATE contacts SET merged_into = $1 WHERE merged_into = $2', [into, from]);
+			await tx.run('INSERT INTO contact_merges (from_id, into_id, actor, at) VALUES ($1, $2, $3, $4)', [from, into, actor ?? null, now]);
+			return { moved };
+		});
+	}
+
 	// ---- data subject rights -------------------------------------------------------------
 
+	private secret?: Promise<string>;
+
+	private addressSecret(): Promise<string> {
+		this.secret ??= people.ensureSecret(this.db).catch((error) => {
+			this.secret = undefined;
+			throw error;
+		});
+		return this.secret;
+	}
+
 	async exportContact(contactId: string): Promise<ContactExport> {
-		const ledger = await this.db.query<Row>(
-			'SELECT * FROM consent_events WHERE contact_id = $1 ORDER BY occurred_at, id',
-			[contactId],
-		);
-		const states = await this.db.query<Row>('SELECT * FROM consent_state WHERE contact_id = $1', [contactId]);
-		const addresses = [...new Set(ledger.map((r) => r.address).filter((a): a is string => typeof a === 'string'))];
-		const touches = await this.db.query<Row>('SELECT * FROM touches WHERE contact_id = $1 ORDER BY created_at', [contactId]);
-		const inbound = await this.db.query<Row>('SELECT * FROM inbound WHERE contact_id = $1', [contactId]);
+		const { canonical, ids } = await people.personIds(this.db, contactId);
+		const list = placeholders(ids.length);
+		const ledger = await this.db.query<Row>(`SELECT * FROM consent_events WHERE contact_id IN (${list}) ORDER BY occurred_at, id`, ids);
+		const states = await this.db.query<Row>(`SELECT * FROM consent_state WHERE contact_id IN (${list})`, ids);
+		const touches = await this.db.query<Row>(`SELECT * FROM touches WHERE contact_id IN (${list}) ORDER BY created_at`, ids);
+		const inbound = await this.db.query<Row>(`SELECT * FROM inbound WHERE contact_id IN (${list})`, ids);
+		const book = await people.getAddresses(this.db, ids);
+		const addresses = [...new Set([...ledger.map((r) => r.address), ...book.map((a) => a.value)].filter((a): a is string => typeof a === 'string'))];
 		const result: ContactExport = {
-			contactId,
+			contactId: canonical,
+			ids,
+			profile: (await people.getProfiles(this.db, [canonical])).get(canonical) ?? null,
+			merges: await this.db.query(`SELECT from_id, into_id, actor, at FROM contact_merges WHERE from_id IN (${list}) OR into_id IN (${list}) ORDER BY at, id`, ids),
 			consentLedger: ledger.map(toLedger),
 			consentStates: states.map((r) => ({
-				contactId,
+				contactId: String(r.contact_id),
 				channel: r.channel as Channel,
 				purpose: String(r.purpose),
 				status: r.status as ConsentStatus,
 				updatedAt: Number(r.updated_at),
+				addresses: decodeAddresses(r.addresses),
 			})),
 			suppressions: addresses.length ? await this.findSuppressions(addresses) : [],
 			touches: touches.map(toTouch),
-			inbound: inbound.map((r) => ({ contactId, channel: r.channel as Channel, at: Number(r.last_at) })),
+			inbound: inbound.map((r) => ({ contactId: String(r.contact_id), channel: r.channel as Channel, at: Number(r.last_at) })),
 		};
-		for (const extra of CONTACT_TABLES.filter((t) => !t.table.startsWith('consent_') && !['touches', 'inbound'].includes(t.table))) {
-			result[extra.exportAs] = await this.db.query(`SELECT * FROM ${extra.table} WHERE ${extra.column} = $1`, [contactId]);
+		for (const extra of CONTACT_TABLES.filter((t) => !['consent_events', 'consent_state', 'touches', 'inbound'].includes(t.table))) {
+			result[extra.exportAs] = await this.db.query(`SELECT * FROM ${extra.table} WHERE ${extra.column} IN (${list})`, ids);
 		}
 		return result;
 	}
 
-	async eraseContact(contactId: string, addresses: string[]): Promise<{ tablesTouched: number }> {
+	async eraseContact(contactId: string, addresses: string[]): Promise<{ tablesTouched: number; ids: string[] }> {
+		const secret = await this.addressSecret();
 		return await this.db.transaction(async (tx) => {
+			const { ids } = await people.personIds(tx, contactId);
+			const list = placeholders(ids.length);
 			const known = await tx.query<Row>(
-				'SELECT DISTINCT address FROM consent_events WHERE contact_id = $1 AND address IS NOT NULL',
-				[contactId],
+				`SELECT address FROM consent_events WHERE contact_id IN (${list}) AND address IS NOT NULL
+				UNION SELECT value FROM contact_addresses WHERE contact_id IN (${list})`,
+				ids,
 			);
-			const all = [...new Set([...addresses, ...known.map((r) => String(r.address))].map((a) => a.trim()).filter(Boolean))];
+			const fromIds = ids.map((id) => addressOfId(id)?.value).filter((a): a is string => !!a);
+			const all = [...new Set([...addresses, ...fromIds, ...known.map((r) => String(r.address))].map((a) => a.trim()).filter(Boolean))];
 			let tablesTouched = 0;
-			for (const { table, column } of CONTACT_TABLES) {
-				const r = await tx.run(`DELETE FROM ${table} WHERE ${column} = $1`, [contactId]);
+			const count = (r: { changes: number }) => {
 				if (r.changes) tablesTouched++;
-			}
-			if (all.length) {
-				const r = await tx.run(`DELETE FROM suppressions WHERE address IN (${placeholders(all.length)})`, all);
-				if (r.changes) tablesTouched++;
-				const params: SqlParam[] = [];
+			};
+			for (const { table, column } of CONTACT_TABLES) count(await tx.run(`DELETE FROM ${table} WHERE ${column} IN (${list})`, ids));
+			count(await tx.run(`DELETE FROM contact_merges WHERE from_id IN (${list}) OR into_id IN (${list})`, ids));
+			count(await tx.run(`DELETE FROM contacts WHERE contact_id IN (${list}) OR merged_into IN (${list})`, ids));
+			for (const part of chunks(all, CHUNK)) {
+				count(await tx.run(`DELETE FROM suppressions WHERE address IN (${placeholders(part.length)})`, part));
 				const now = Date.now();
-				const hashes = [...new Set(all.map(addressHash))];
-				for (const h of hashes) params.push(h, now);
-				await tx.run(
-					`INSERT INTO erased_addresses (address_hash, erased_at) VALUES ${valuesList(hashes.length, 2)}
-					ON CONFLICT (address_hash) DO UPDATE SET erased_at = excluded.erased_at`,
-					params,
-				);
+				const hashes = [...new Set(part.map((a) => people.tombstone(secret, addressHash(a))))];
+				await insertRows(tx, 'INSERT INTO erased_addresses (address_hash, erased_at)', 2, hashes.map((h) => [h, now]),
+					'ON CONFLICT (address_hash) DO UPDATE SET erased_at = excluded.erased_at');
 			}
-			return { tablesTouched };
+			return { tablesTouched, ids };
 		});
 	}
 
 	async findErasedAddresses(addresses: string[]): Promise<Set<string>> {
 		const found = new Set<string>();
+		if (!addresses.length) return found;
+		const secret = await this.addressSecret();
 		const byHash = new Map<string, string[]>();
 		for (const a of new Set(addresses)) {
-			const h = addressHash(a);
+			const h = people.tombstone(secret, addressHash(a));
 			byHash.set(h, [...(byHash.get(h) ?? []), a]);
 		}
 		for (const chunk of chunks([...byHash.keys()], CHUNK)) {

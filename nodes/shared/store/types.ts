@@ -58,6 +58,12 @@ export interface ConsentState {
 	updatedAt: number;
 	/** Withdrawn by a keyword STOP over a grant: an opt-in keyword may restore it. */
 	restorable?: boolean;
+	/**
+	 * The normalised addresses the grant covers (recorded with grant/confirm events). Empty for a
+	 * grant recorded without an address: it then covers the addresses the person holds in the
+	 * contact book, and nothing else.
+	 */
+	addresses?: string[];
 }
 
 export interface ConsentLedgerEntry extends ConsentEventInput {
@@ -139,6 +145,71 @@ export interface InboundRecord {
 	at: number;
 }
 
+/** Address kinds in the contact book. WhatsApp and SMS share 'phone'; 'whatsapp' is a wa_id / business-scoped id without a phone. */
+export const ADDRESS_KINDS = ['email', 'phone', 'whatsapp', 'messenger', 'instagram', 'push'] as const;
+export type AddressKind = (typeof ADDRESS_KINDS)[number];
+
+/** A normalised address: lower-case e-mail, E.164 phone, the provider's id as given. */
+export interface ContactAddress {
+	kind: AddressKind;
+	value: string;
+}
+
+export interface AddressRecord extends ContactAddress {
+	contactId: string;
+	source?: string;
+	firstSeen: number;
+	lastSeen: number;
+}
+
+export interface ContactProfile {
+	contactId: string;
+	name?: string;
+	locale?: string;
+	timeZone?: string;
+	preferredChannel?: string;
+	attributes?: Record<string, unknown>;
+	createdAt: number;
+	updatedAt: number;
+}
+
+export type ProfileInput = Partial<Pick<ContactProfile, 'name' | 'locale' | 'timeZone' | 'preferredChannel' | 'attributes'>>;
+
+/** What an item says about a person: an id (may be empty) and any addresses. */
+export interface PersonRef {
+	id?: string;
+	addresses: ContactAddress[];
+	/** Id for a new contact when neither the id nor any address is known (inbound: the phone, messenger:<PSID>...). */
+	fallbackId?: string;
+	profile?: ProfileInput;
+}
+
+export interface ResolveOptions {
+	/** Create the contact when it is not in the book (default false: read only). */
+	create?: boolean;
+	/** Link the ref's addresses that have no owner to the person (default false). */
+	link?: boolean;
+	/** An address that belongs to someone else: 'error' (default) or 'move' it to this person. */
+	onConflict?: 'error' | 'move';
+	source?: string;
+	now?: number;
+}
+
+export interface ResolvedPerson {
+	/** The person's id (a merged id resolves to the id it was merged into); empty when unknown. */
+	contactId: string;
+	/** Whether the person is in the contact book (after this call). */
+	known: boolean;
+	created: boolean;
+	/** Owner of each of the ref's addresses that has one, by `${kind}:${value}`. */
+	owners: Map<string, string>;
+	profile?: Pick<ContactProfile, 'name' | 'locale' | 'timeZone'>;
+	/** An address of the ref that belongs to another person (nothing was linked or created). */
+	conflict?: { address: ContactAddress; owner: string };
+}
+
+export const addressKey = (a: ContactAddress) => `${a.kind}:${a.value}`;
+
 export interface ContactExport {
 	contactId: string;
 	consentLedger: ConsentLedgerEntry[];
@@ -203,7 +274,7 @@ export interface Store {
 	getLastInbound(keys: Array<{ contactId: string; channel: Channel }>): Promise<Map<string, number>>;
 
 	/** Webhook de-duplication: returns the ids that were NOT seen before, and records them. */
-	markProcessed(scope: string, ids: string[]): Promise<Set<string>>;
+	markProcessed(scope: string, ids: string[], contactOf?: Map<string, string>): Promise<Set<string>>;
 	/** The ids already marked processed (read only). */
 	findProcessed(scope: string, ids: string[]): Promise<Set<string>>;
 
@@ -223,7 +294,8 @@ export interface Store {
 
 	// AI Content: response cache by prompt hash, and conversation history per contact.
 	getCached(hashes: string[]): Promise<Map<string, string>>;
-	putCached(entries: Array<{ hash: string; response: string }>): Promise<void>;
+	/** `contactId` on an entry whose prompt held the person's data: erased with the person. */
+	putCached(entries: Array<{ hash: string; response: string; contactId?: string }>): Promise<void>;
 	addTurns(turns: Array<{ contactId: string; role: 'user' | 'assistant'; text: string; at: number }>): Promise<void>;
 	/** The last `limit` turns of each contact, oldest first. */
 	getTurns(contactIds: string[], limit: number): Promise<Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>>;
@@ -232,11 +304,25 @@ export interface Store {
 	getFormSessions(form: string, contactIds: string[]): Promise<Map<string, FormSession>>;
 	saveFormSessions(form: string, sessions: Array<FormSession & { contactId: string }>): Promise<void>;
 
-	// Data subject rights.
+	// People: one contact, many addresses (store/people.ts).
+	/** Resolves each ref to its person (batched); creates and links only when asked. */
+	resolveContacts(refs: PersonRef[], options?: ResolveOptions): Promise<ResolvedPerson[]>;
+	/** Sets profile attributes (fields not given are kept; attributes are merged key by key). */
+	upsertProfiles(rows: Array<ProfileInput & { contactId: string }>): Promise<void>;
+	getProfiles(contactIds: string[]): Promise<Map<string, ContactProfile>>;
+	getAddresses(contactIds: string[]): Promise<AddressRecord[]>;
+	/**
+	 * Moves everything of `fromId` to `intoId` (ledger, state refolded in event time so the later
+	 * withdrawal wins, touches, caps, inbound, journeys, conversations, sessions, addresses) and
+	 * records the merge; `fromId` then resolves to `intoId`.
+	 */
+	mergeContacts(fromId: string, intoId: string, actor?: string): Promise<{ moved: number }>;
+
+	// Data subject rights: per person, under every id and address they are known by.
 	exportContact(contactId: string): Promise<ContactExport>;
-	/** Removes personal data; leaves a non-identifying tombstone (hashed addresses) so an erased
-	 *  address is not silently re-consented by an old import. */
-	eraseContact(contactId: string, addresses: string[]): Promise<{ tablesTouched: number }>;
+	/** Removes the person's data from every table; leaves a keyed hash (HMAC under this store's
+	 *  secret) of each address so an erased address is recognised on re-import. */
+	eraseContact(contactId: string, addresses: string[]): Promise<{ tablesTouched: number; ids: string[] }>;
 	/** True when the (normalised) address belongs to an erased contact. */
 	findErasedAddresses(addresses: string[]): Promise<Set<string>>;
 }

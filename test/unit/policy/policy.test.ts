@@ -84,7 +84,7 @@ describe('addresses and caps', () => {
 		const settings = { now, quietHours: { whatsapp: rule } };
 		expect(evaluatePolicy({ contact, channel: 'sms', purpose: 'marketing', messageKind: 'free-form' }, { suppressed: [{ address: '+34600111222', reason: 'manual' }] }, settings)).toMatchObject({ allowed: false, reason: 'SUPPRESSED' });
 		const consent = { contactId: 'x', channel: 'whatsapp' as const, purpose: 'marketing', status: 'granted' as const, updatedAt: now };
-		expect(evaluatePolicy({ contact, channel: 'whatsapp', purpose: 'marketing', messageKind: 'free-form' }, { consent }, settings)).toMatchObject({ reason: 'WINDOW_CLOSED' });
-		expect(evaluatePolicy({ contact, channel: 'whatsapp', purpose: 'marketing', messageKind: 'template' }, { consent }, settings)).toMatchObject({ reason: 'QUIET_HOURS' });
+		expect(evaluatePolicy({ contact, channel: 'whatsapp', purpose: 'marketing', messageKind: 'free-form' }, { consent, addressOwned: true }, settings)).toMatchObject({ reason: 'WINDOW_CLOSED' });
+		expect(evaluatePolicy({ contact, channel: 'whatsapp', purpose: 'marketing', messageKind: 'template' }, { consent, addressOwned: true }, settings)).toMatchObject({ reason: 'QUIET_HOURS' });
 	});
 });

@@ -1,0 +1,184 @@
+/**
+ * The contact book: one person, one id, many addresses.
+ * - Upsert Contact: profile attributes and addresses from an item (e.g. a CRM row).
+ * - Link Address: the item's addresses become the contact's.
+ * - Merge Contacts: everything of one id moves to another (consent refolded: the later
+ *   withdrawal wins); the old id then resolves to the survivor; the merge is audited.
+ * - Get Contact: profile, addresses, consent per channel and purpose, recent touches, journeys.
+ * - Find by Address: who holds an email, phone, WhatsApp ID, PSID, Instagram ID or push token.
+ * An address held by someone else is an error naming both, unless "Address Belongs to Another
+ * Contact" says to move it or to merge that contact in.
+ */
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { compileContactReader, resolveContactMapping } from '../../shared/n8n/contact-mapping';
+import { updateDisplayOptions } from '../../shared/n8n/display-options';
+import { compileFieldPath } from '../../shared/n8n/field-path';
+import { getStore } from '../../shared/n8n/store';
+import { contactAddresses, resolvePeople } from '../../shared/people';
+import { isValidZone } from '../../shared/policy';
+import type { Store } from '../../shared/store/types';
+
+const conflictProperty: INodeProperties = {
+	displayName: 'Address Belongs to Another Contact',
+	name: 'onAddressConflict',
+	type: 'options',
+	options: [
+		{ name: 'Error', value: 'error', description: 'The item fails with a message naming both contacts; nothing is changed' },
+		{ name: 'Merge That Contact Into This One', value: 'merge', description: 'They are one person: everything of the other contact moves to this one' },
+		{ name: 'Move the Address to This Contact', value: 'move', description: 'The address changed hands (e.g. a recycled phone number)' },
+	],
+	default: 'error',
+};
+
+const profileProperty: INodeProperties = {
+	displayName: 'Profile Fields',
+	name: 'profileFields',
+	type: 'collection',
+	placeholder: 'Add field',
+	default: {},
+	options: [
+		{ displayName: 'Name Field', name: 'nameField', type: 'string', default: 'contact.name', requiresDataPath: 'single', description: 'Path to the person\'s name' },
+		{ displayName: 'Preferred Channel Field', name: 'preferredChannelField', type: 'string', default: 'contact.preferredChannel', requiresDataPath: 'single', description: 'Path to the channel the person prefers (whatsapp, sms, email...)' },
+		{ displayName: 'Attributes Field', name: 'attributesField', type: 'string', default: 'contact.attributes', requiresDataPath: 'single', description: 'Path to an object of custom attributes (merged key by key into the stored ones)' },
+	],
+};
+
+const mergeProperty: INodeProperties = {
+	displayName: 'Merge Contact ID Field',
+	name: 'mergeIdField',
+	type: 'string',
+	default: 'merge.contactId',
+	required: true,
+	requiresDataPath: 'single',
+	description: 'Path to the ID of the contact that goes away; everything it has moves to the item\'s contact ID',
+};
+
+const touchesProperty: INodeProperties = {
+	displayName: 'Recent Touches',
+	name: 'recentTouches',
+	type: 'number',
+	default: 20,
+	typeOptions: { minValue: 0 },
+	description: 'How many of the latest sends to include',
+};
+
+export const description: INodeProperties[] = [
+	...updateDisplayOptions({ show: { operation: ['upsertContact'] } }, [profileProperty]),
+	...updateDisplayOptions({ show: { operation: ['upsertContact', 'linkAddress'] } }, [conflictProperty]),
+	...updateDisplayOptions({ show: { operation: ['mergeContacts'] } }, [mergeProperty]),
+	...updateDisplayOptions({ show: { operation: ['getContact'] } }, [touchesProperty]),
+];
+
+function fail(ctx: IExecuteFunctions, i: number, message: string, hint: string): never {
+	throw new NodeOperationError(ctx.getNode(), message, { itemIndex: i, description: hint });
+}
+
+async function summary(store: Store, contactId: string, touches: number): Promise<IDataObject> {
+	const data = await store.exportContact(contactId);
+	const profile = (data.profile ?? null) as IDataObject | null;
+	return {
+		id: data.contactId,
+		ids: data.ids as string[],
+		name: (profile?.name as string) ?? null,
+		locale: (profile?.locale as string) ?? null,
+		timeZone: (profile?.timeZone as string) ?? null,
+		preferredChannel: (profile?.preferredChannel as string) ?? null,
+		attributes: (profile?.attributes as IDataObject) ?? {},
+		addresses: (data.addresses as IDataObject[]).map((a) => ({ kind: a.kind, value: a.value, source: a.source ?? null, firstSeen: new Date(Number(a.first_seen)).toISOString(), lastSeen: new Date(Number(a.last_seen)).toISOString() })),
+		consent: data.consentStates.map((s) => ({ channel: s.channel, purpose: s.purpose, status: s.status, since: new Date(s.updatedAt).toISOString(), addresses: s.addresses ?? [] })),
+		recentTouches: data.touches.slice(-touches).reverse().map((t) => ({ channel: t.channel, purpose: t.purpose, campaign: t.campaign ?? null, status: t.status, at: new Date(t.createdAt).toISOString() })),
+		journeys: (data.journeyStates as IDataObject[]).map((j) => ({ journey: j.journey, stage: j.stage, enteredAt: new Date(Number(j.entered_at)).toISOString() })),
+		engagement: (data.engagement as IDataObject[])[0]?.score ?? null,
+		merges: data.merges as IDataObject[],
+	};
+}
+
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], operation: string): Promise<INodeExecutionData[][]> {
+	const mapping = resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject);
+	const idOptional = operation === 'findContact' || operation === 'getContact';
+	const readContact = compileContactReader(mapping, { idOptional });
+	const store = await getStore(this);
+	const onConflict = operation === 'upsertContact' || operation === 'linkAddress' ? (this.getNodeParameter('onAddressConflict', 0, 'error') as string) : 'error';
+	const profileFields = operation === 'upsertContact' ? (this.getNodeParameter('profileFields', 0, {}) as IDataObject) : {};
+	const nameOf = compileFieldPath(String(profileFields.nameField ?? 'contact.name'));
+	const preferredOf = compileFieldPath(String(profileFields.preferredChannelField ?? 'contact.preferredChannel'));
+	const attributesOf = compileFieldPath(String(profileFields.attributesField ?? 'contact.attributes'));
+	const mergeField = operation === 'mergeContacts' ? String(this.getNodeParameter('mergeIdField', 0, 'merge.contactId')) : '';
+	const mergeIdOf = compileFieldPath(mergeField || 'merge.contactId');
+	const touches = operation === 'getContact' ? Number(this.getNodeParameter('recentTouches', 0, 20)) : 0;
+	const actor = `workflow:${this.getWorkflow().id ?? ''}`;
+
+	const out: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const json = items[i].json;
+			const contact = readContact(json);
+			if (operation === 'mergeContacts') {
+				const raw = mergeIdOf(json);
+				const fromId = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+				if (!fromId) fail(this, i, `Missing contact ID to merge at "${mergeField}" (found ${JSON.stringify(raw) ?? 'nothing'})`, 'Point Merge Contact ID Field at the ID of the duplicate contact.');
+				const [into] = await resolvePeople(store, [{ id: contact.id }]);
+				const { moved } = await store.mergeContacts(fromId, into.contactId, actor);
+				out.push({ json: { ...json, merge: { from: fromId, into: into.contactId, rowsMoved: moved } }, pairedItem: { item: i } });
+				continue;
+			}
+			if (operation === 'findContact' || operation === 'getContact') {
+				const [person] = await resolvePeople(store, [contact]);
+				if (person.error) fail(this, i, person.error.message, person.error.hint);
+				const found = person.known;
+				const data = found ? await summary(store, person.contactId, touches) : null;
+				out.push({ json: { ...json, contactBook: { found, ...(data ?? { id: contact.id || null }) } }, pairedItem: { item: i } });
+				continue;
+			}
+			// Upsert Contact / Link Address.
+			if (contact.timeZone && !isValidZone(contact.timeZone)) {
+				fail(this, i, `Unknown time zone "${contact.timeZone}" at "${mapping.timeZoneField}"`, 'Use an IANA name such as Europe/Madrid.');
+			}
+			const addresses = contactAddresses(contact);
+			const resolveOnce = () => resolvePeople(store, [contact], { create: true, link: true, source: operation === 'upsertContact' ? 'upsert' : 'link', onConflict: onConflict === 'move' ? 'move' : 'error' });
+			let [person] = await resolveOnce();
+			let merged: string | undefined;
+			if (person.error && onConflict === 'merge') {
+				merged = person.error.owner;
+				await store.mergeContacts(merged, person.contactId, actor);
+				[person] = await resolveOnce();
+			}
+			if (person.error) fail(this, i, person.error.message, `${person.error.hint} Or set "Address Belongs to Another Contact" to Merge or Move.`);
+			if (operation === 'upsertContact') {
+				const name = nameOf(json);
+				const preferred = preferredOf(json);
+				const attributes = attributesOf(json);
+				if (attributes !== undefined && attributes !== null && (typeof attributes !== 'object' || Array.isArray(attributes))) {
+					fail(this, i, `Attributes at "${String(profileFields.attributesField ?? 'contact.attributes')}" must be an object, not ${Array.isArray(attributes) ? 'a list' : typeof attributes}`, 'Point Attributes Field at an object such as { "tier": "gold" }.');
+				}
+				await store.upsertProfiles([{
+					contactId: person.contactId,
+					...(typeof name === 'string' && name.trim() ? { name: name.trim().slice(0, 200) } : {}),
+					...(typeof preferred === 'string' && preferred.trim() ? { preferredChannel: preferred.trim() } : {}),
+					...(contact.timeZone ? { timeZone: contact.timeZone } : {}),
+					...(contact.locale ? { locale: contact.locale } : {}),
+					...(attributes && typeof attributes === 'object' ? { attributes: attributes as Record<string, unknown> } : {}),
+				}]);
+			}
+			out.push({
+				json: {
+					...json,
+					contactBook: {
+						id: person.contactId,
+						created: person.created,
+						addresses: addresses.map((a) => ({ kind: a.kind, value: a.kind === 'push' ? `${a.value.slice(0, 8)}…` : a.value })),
+						...(merged ? { mergedFrom: merged } : {}),
+					},
+				},
+				pairedItem: { item: i },
+			});
+		} catch (error) {
+			const nodeError = error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+			if (!this.continueOnFail()) throw nodeError;
+			out.push({ json: { ...items[i].json, error: nodeError.message, ...(nodeError.description ? { description: nodeError.description } : {}) }, pairedItem: { item: i } });
+		}
+	}
+	return [out];
+}

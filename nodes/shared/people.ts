@@ -1,0 +1,129 @@
+/**
+ * One person across channels: what the nodes call to turn an item's contact (an id and/or
+ * addresses) into the person in the Convergent store. Every node that keeps state per contact
+ * resolves first, so caps, windows, history, journeys and forms follow the person, whatever
+ * id or channel the item came with. One batched store call per execution.
+ */
+import { addressKindOf, normalizeEmail, normalizePhone } from './address';
+import { channelAddress, type Channel, type Contact } from './contact';
+import type { ContactAddress, PersonRef, ResolvedPerson, ResolveOptions, Store } from './store/types';
+import { addressKey } from './store/types';
+
+/** The contact's addresses, normalised; values that do not parse are left out (the policy reports them). */
+export function contactAddresses(contact: Contact): ContactAddress[] {
+	const out = new Map<string, ContactAddress>();
+	const add = (a: ContactAddress | undefined) => {
+		if (a) out.set(addressKey(a), a);
+	};
+	if (contact.email) {
+		const e = normalizeEmail(contact.email);
+		if (e.ok) add({ kind: 'email', value: e.email });
+	}
+	if (contact.phone) {
+		const p = normalizePhone(contact.phone);
+		if (p.ok) add({ kind: 'phone', value: p.e164 });
+	}
+	if (contact.whatsappId && !contact.phone) add({ kind: 'whatsapp', value: contact.whatsappId });
+	if (contact.psid) add({ kind: 'messenger', value: contact.psid });
+	if (contact.instagramId) add({ kind: 'instagram', value: contact.instagramId });
+	if (contact.pushToken) add({ kind: 'push', value: contact.pushToken });
+	return [...out.values()];
+}
+
+/** The book address a channel uses (normalised), when the contact has a valid one. */
+export function channelBookAddress(contact: Contact, channel: Channel): ContactAddress | undefined {
+	const raw = channelAddress(contact, channel);
+	if (!raw) return undefined;
+	let value = raw;
+	if (channel === 'email') {
+		const e = normalizeEmail(raw);
+		if (!e.ok) return undefined;
+		value = e.email;
+	} else if (channel === 'sms' || (channel === 'whatsapp' && contact.phone)) {
+		const p = normalizePhone(raw);
+		if (!p.ok) return undefined;
+		value = p.e164;
+	}
+	const kind = addressKindOf(channel, value);
+	return kind ? { kind, value } : undefined;
+}
+
+const KIND_LABEL: Record<ContactAddress['kind'], string> = {
+	email: 'email', phone: 'phone', whatsapp: 'WhatsApp ID', messenger: 'Messenger PSID', instagram: 'Instagram ID', push: 'push token',
+};
+
+export function describeAddress(a: ContactAddress): string {
+	return a.kind === 'push' ? `push token ${a.value.slice(0, 8)}…` : `${KIND_LABEL[a.kind]} ${a.value}`;
+}
+
+/** An item whose id and address (or two addresses) belong to different people. */
+export class IdentityConflictError extends Error {
+	readonly hint: string;
+	/** The person who holds the address. */
+	readonly owner: string;
+	constructor(contact: Contact, conflict: NonNullable<ResolvedPerson['conflict']>, resolvedId: string) {
+		const given = contact.id ? `Contact ID "${contact.id}"` : `The item's addresses (contact "${resolvedId}")`;
+		super(`${given} and ${describeAddress(conflict.address)} belong to different people: the ${KIND_LABEL[conflict.address.kind]} belongs to contact "${conflict.owner}"`);
+		this.owner = conflict.owner;
+		this.hint = `Nothing was done for this item. If "${resolvedId}" and "${conflict.owner}" are one person, merge them (Consent Guard > Merge Contacts); otherwise correct the item's ${KIND_LABEL[conflict.address.kind]}.`;
+	}
+}
+
+export interface Person {
+	/** The person's id in the store (a merged id gives the id it was merged into). */
+	contactId: string;
+	known: boolean;
+	/** Whether this call created the contact. */
+	created: boolean;
+	/** The contact with its id replaced by the person's, and the profile's time zone/locale when the item has none. */
+	contact: Contact;
+	/** Whether each normalised address of the item is held by this person: by `${kind}:${value}`. */
+	owns(a: ContactAddress | undefined): boolean;
+	error?: IdentityConflictError;
+	name?: string;
+}
+
+/** Resolves the items' contacts to people, in one batched store call. */
+export async function resolvePeople(
+	store: Pick<Store, 'resolveContacts'>,
+	contacts: Contact[],
+	options: ResolveOptions & {
+		addresses?: (c: Contact, i: number) => ContactAddress[];
+		fallbackId?: (c: Contact, i: number) => string | undefined;
+		profile?: (c: Contact, i: number) => PersonRef['profile'];
+	} = {},
+): Promise<Person[]> {
+	const refs: PersonRef[] = contacts.map((c, i) => ({
+		id: c.id || undefined,
+		addresses: options.addresses ? options.addresses(c, i) : contactAddresses(c),
+		fallbackId: options.fallbackId?.(c, i),
+		profile: options.profile?.(c, i),
+	}));
+	const resolved = contacts.length ? await store.resolveContacts(refs, options) : [];
+	return resolved.map((r, i) => {
+		const c = contacts[i];
+		const contact: Contact = { ...c, id: r.contactId || c.id };
+		if (!contact.timeZone && r.profile?.timeZone) contact.timeZone = r.profile.timeZone;
+		if (!contact.locale && r.profile?.locale) contact.locale = r.profile.locale;
+		return {
+			contactId: contact.id,
+			known: r.known,
+			created: r.created,
+			contact,
+			owns: (a) => !!a && r.owners.get(addressKey(a)) === contact.id,
+			...(r.conflict ? { error: new IdentityConflictError(c, r.conflict, contact.id) } : {}),
+			...(r.profile?.name ? { name: r.profile.name } : {}),
+		};
+	});
+}
+
+
+/**
+ * The person's id for each id (a merged id gives the survivor; an unknown id stays itself), in
+ * one read. For nodes that thread state by a contact id field (AI Reply, forms, journeys, scores).
+ */
+export async function personIdsOf(store: Pick<Store, 'resolveContacts'>, ids: string[]): Promise<Map<string, string>> {
+	const unique = [...new Set(ids.filter((id) => id !== ''))];
+	const resolved = unique.length ? await store.resolveContacts(unique.map((id) => ({ id, addresses: [] }))) : [];
+	return new Map(unique.map((id, i) => [id, resolved[i].contactId || id]));
+}

@@ -1,0 +1,280 @@
+/**
+ * People in the store: one contact id, any number of addresses, a profile. The SQL for the
+ * `contacts`, `contact_addresses` and `store_meta` tables lives here and nowhere else.
+ *
+ * - A normalised address belongs to at most one contact: (kind, value) is the primary key of
+ *   `contact_addresses`, so two executions linking the same address at once leave one owner
+ *   (INSERT ... ON CONFLICT is atomic in both databases); the other sees the owner and a conflict.
+ * - A merged contact keeps its row with `merged_into` set (always one hop: a merge re-points the
+ *   ids merged into the one that goes away), so an old id still resolves to the person.
+ * - Lookups are batched: one query per chunk of refs, for ids and addresses together.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+
+import { chunks, insertRows, placeholders, type SqlDb, type SqlParam } from './db';
+import {
+	addressKey,
+	type AddressRecord,
+	type ContactAddress,
+	type ContactProfile,
+	type PersonRef,
+	type ProfileInput,
+	type ResolvedPerson,
+	type ResolveOptions,
+} from './types';
+
+const CHUNK = 300;
+type Row = Record<string, unknown>;
+const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
+
+interface Owner {
+	owner: string;
+	name?: string;
+	locale?: string;
+	timeZone?: string;
+}
+
+/** Owners of ids (following merges) and of addresses, in one query. */
+async function lookup(db: SqlDb, ids: string[], values: string[]): Promise<{ byId: Map<string, Owner>; byAddress: Map<string, Owner> }> {
+	const byId = new Map<string, Owner>();
+	const byAddress = new Map<string, Owner>();
+	if (!ids.length && !values.length) return { byId, byAddress };
+	const idList = ids.length ? placeholders(ids.length) : 'NULL';
+	const valueList = values.length ? placeholders(values.length, ids.length + 1) : 'NULL';
+	const rows = await db.query<Row>(
+		`SELECT 'id' AS kind, c.contact_id AS value, o.contact_id AS owner, o.name, o.locale, o.time_zone
+		FROM contacts c JOIN contacts o ON o.contact_id = COALESCE(c.merged_into, c.contact_id) WHERE c.contact_id IN (${idList})
+		UNION ALL
+		SELECT a.kind, a.value, a.contact_id AS owner, o.name, o.locale, o.time_zone
+		FROM contact_addresses a LEFT JOIN contacts o ON o.contact_id = a.contact_id WHERE a.value IN (${valueList})`,
+		[...ids, ...values],
+	);
+	for (const r of rows) {
+		const owner: Owner = { owner: String(r.owner), name: str(r.name), locale: str(r.locale), timeZone: str(r.time_zone) };
+		if (r.kind === 'id') byId.set(String(r.value), owner);
+		else byAddress.set(`${String(r.kind)}:${String(r.value)}`, owner);
+	}
+	return { byId, byAddress };
+}
+
+function decide(ref: PersonRef, byId: Map<string, Owner>, byAddress: Map<string, Owner>): ResolvedPerson & { owner?: Owner } {
+	const owners = new Map<string, string>();
+	for (const a of ref.addresses) {
+		const o = byAddress.get(addressKey(a));
+		if (o) owners.set(addressKey(a), o.owner);
+	}
+	const id = ref.id?.trim() || undefined;
+	if (id) {
+		const o = byId.get(id);
+		const contactId = o?.owner ?? id;
+		const foreign = ref.addresses.find((a) => owners.has(addressKey(a)) && owners.get(addressKey(a)) !== contactId);
+		return {
+			contactId,
+			known: !!o,
+			created: false,
+			owners,
+			owner: o,
+			...(o ? { profile: profileOf(o) } : {}),
+			...(foreign ? { conflict: { address: foreign, owner: owners.get(addressKey(foreign))! } } : {}),
+		};
+	}
+	// No id: the person who holds the addresses; two holders is a conflict, none a new person.
+	const held = ref.addresses.filter((a) => owners.has(addressKey(a)));
+	if (held.length) {
+		const first = byAddress.get(addressKey(held[0]))!;
+		const foreign = held.find((a) => owners.get(addressKey(a)) !== first.owner);
+		return {
+			contactId: first.owner,
+			known: true,
+			created: false,
+			owners,
+			owner: first,
+			profile: profileOf(first),
+			...(foreign ? { conflict: { address: foreign, owner: owners.get(addressKey(foreign))! } } : {}),
+		};
+	}
+	const fallback = ref.fallbackId ? byId.get(ref.fallbackId) : undefined;
+	if (fallback) return { contactId: fallback.owner, known: true, created: false, owners, owner: fallback, profile: profileOf(fallback) };
+	return { contactId: ref.fallbackId ?? '', known: false, created: false, owners };
+}
+
+function profileOf(o: Owner): ResolvedPerson['profile'] {
+	return {
+		...(o.name ? { name: o.name } : {}),
+		...(o.locale ? { locale: o.locale } : {}),
+		...(o.timeZone ? { timeZone: o.timeZone } : {}),
+	};
+}
+
+export async function resolveContacts(db: SqlDb, refs: PersonRef[], options: ResolveOptions = {}): Promise<ResolvedPerson[]> {
+	const out: ResolvedPerson[] = [];
+	const write = options.create || options.link;
+	for (const chunk of chunks(refs, CHUNK)) {
+		const run = async (tx: SqlDb) => {
+			const ids = [...new Set(chunk.flatMap((r) => [r.id?.trim(), r.fallbackId].filter((x): x is string => !!x)))];
+			const values = [...new Set(chunk.flatMap((r) => r.addresses.map((a) => a.value)))];
+			const { byId, byAddress } = await lookup(tx, ids, values);
+			const decided = chunk.map((r) => decide(r, byId, byAddress));
+			if (!write) return decided.map(({ owner: _o, ...d }) => d);
+			return await linkAndCreate(tx, chunk, decided, options);
+		};
+		out.push(...(write ? await db.transaction(run) : await run(db)));
+	}
+	return out;
+}
+
+async function linkAndCreate(
+	tx: SqlDb,
+	refs: PersonRef[],
+	decided: Array<ResolvedPerson & { owner?: Owner }>,
+	options: ResolveOptions,
+): Promise<ResolvedPerson[]> {
+	const now = options.now ?? Date.now();
+	const source = options.source ?? null;
+	const move = options.onConflict === 'move';
+	const creates = new Map<string, ProfileInput>();
+	const links = new Map<string, { a: ContactAddress; contactId: string }>();
+	const moves: Array<{ a: ContactAddress; contactId: string }> = [];
+	decided.forEach((d, i) => {
+		if (!d.contactId || (d.conflict && !move)) return;
+		if (!d.known && options.create) creates.set(d.contactId, { ...creates.get(d.contactId), ...refs[i].profile });
+		if (!options.link || (!d.known && !options.create)) return;
+		for (const a of refs[i].addresses) {
+			const owner = d.owners.get(addressKey(a));
+			if (owner === undefined || owner === d.contactId) links.set(addressKey(a), { a, contactId: d.contactId });
+			else if (move) moves.push({ a, contactId: d.contactId });
+		}
+	});
+	await insertRows(
+		tx,
+		'INSERT INTO contacts (contact_id, name, locale, time_zone, created_at, updated_at)',
+		6,
+		[...creates].map(([id, p]) => [id, p.name ?? null, p.locale ?? null, p.timeZone ?? null, now, now]),
+		'ON CONFLICT (contact_id) DO NOTHING',
+	);
+	// A name learned from a channel (a WhatsApp profile name) fills an empty profile, never overwrites.
+	const names = decided.flatMap((d, i) => (d.known && d.contactId && !d.conflict && refs[i].profile?.name ? [[d.contactId, refs[i].profile!.name!]] : []));
+	for (const [id, name] of names) {
+		await tx.run('UPDATE contacts SET name = $1, updated_at = $2 WHERE contact_id = $3 AND name IS NULL', [name, now, id]);
+	}
+	for (const m of moves) {
+		await tx.run('UPDATE contact_addresses SET contact_id = $1, source = $2, last_seen = $3 WHERE kind = $4 AND value = $5', [m.contactId, source, now, m.a.kind, m.a.value]);
+	}
+	const linkRows = [...links.values()];
+	for (const part of chunks(linkRows, CHUNK)) {
+		await insertRows(
+			tx,
+			'INSERT INTO contact_addresses (kind, value, contact_id, source, first_seen, last_seen)',
+			6,
+			part.map((l) => [l.a.kind, l.a.value, l.contactId, source, now, now]),
+			'ON CONFLICT (kind, value) DO UPDATE SET last_seen = excluded.last_seen WHERE contact_addresses.contact_id = excluded.contact_id',
+		);
+	}
+	// Who owns them now: a concurrent execution may have linked one first (one owner, always).
+	const touched = [...linkRows, ...moves];
+	const after = touched.length ? (await lookup(tx, [], [...new Set(touched.map((l) => l.a.value))])).byAddress : new Map<string, Owner>();
+	return decided.map(({ owner: _o, ...d }, i) => {
+		if (!d.contactId || (d.conflict && !move)) return d;
+		const res: ResolvedPerson = { ...d, known: d.known || !!options.create, created: !d.known && !!options.create && creates.has(d.contactId) };
+		if (move) delete res.conflict;
+		for (const a of refs[i].addresses) {
+			const o = after.get(addressKey(a));
+			if (!o) continue;
+			res.owners.set(addressKey(a), o.owner);
+			if (o.owner !== d.contactId && !res.conflict) res.conflict = { address: a, owner: o.owner };
+		}
+		return res;
+	});
+}
+
+export async function upsertProfiles(db: SqlDb, rows: Array<ProfileInput & { contactId: string }>): Promise<void> {
+	const now = Date.now();
+	const latest = [...new Map(rows.map((r) => [r.contactId, r])).values()];
+	for (const part of chunks(latest, CHUNK)) {
+		await db.transaction(async (tx) => {
+			const existing = await getProfiles(tx, part.map((r) => r.contactId));
+			await insertRows(
+				tx,
+				'INSERT INTO contacts (contact_id, name, locale, time_zone, preferred_channel, attributes, created_at, updated_at)',
+				8,
+				part.map((r) => {
+					const attributes = r.attributes ? { ...(existing.get(r.contactId)?.attributes ?? {}), ...r.attributes } : undefined;
+					return [r.contactId, r.name ?? null, r.locale ?? null, r.timeZone ?? null, r.preferredChannel ?? null, attributes ? JSON.stringify(attributes) : null, now, now];
+				}),
+				`ON CONFLICT (contact_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), locale = COALESCE(excluded.locale, contacts.locale),
+				time_zone = COALESCE(excluded.time_zone, contacts.time_zone), preferred_channel = COALESCE(excluded.preferred_channel, contacts.preferred_channel),
+				attributes = COALESCE(excluded.attributes, contacts.attributes), updated_at = excluded.updated_at`,
+			);
+		});
+	}
+}
+
+function toProfile(r: Row): ContactProfile {
+	return {
+		contactId: String(r.contact_id),
+		...(r.name != null ? { name: String(r.name) } : {}),
+		...(r.locale != null ? { locale: String(r.locale) } : {}),
+		...(r.time_zone != null ? { timeZone: String(r.time_zone) } : {}),
+		...(r.preferred_channel != null ? { preferredChannel: String(r.preferred_channel) } : {}),
+		...(r.attributes != null ? { attributes: JSON.parse(String(r.attributes)) } : {}),
+		createdAt: Number(r.created_at),
+		updatedAt: Number(r.updated_at),
+	};
+}
+
+export async function getProfiles(db: SqlDb, contactIds: string[]): Promise<Map<string, ContactProfile>> {
+	const map = new Map<string, ContactProfile>();
+	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
+		const rows = await db.query<Row>(`SELECT * FROM contacts WHERE contact_id IN (${placeholders(part.length)})`, part);
+		for (const r of rows) map.set(String(r.contact_id), toProfile(r));
+	}
+	return map;
+}
+
+export async function getAddresses(db: SqlDb, contactIds: string[]): Promise<AddressRecord[]> {
+	const out: AddressRecord[] = [];
+	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
+		const rows = await db.query<Row>(`SELECT * FROM contact_addresses WHERE contact_id IN (${placeholders(part.length)}) ORDER BY first_seen, kind, value`, part);
+		for (const r of rows) {
+			out.push({
+				kind: r.kind as AddressRecord['kind'],
+				value: String(r.value),
+				contactId: String(r.contact_id),
+				...(r.source != null ? { source: String(r.source) } : {}),
+				firstSeen: Number(r.first_seen),
+				lastSeen: Number(r.last_seen),
+			});
+		}
+	}
+	return out;
+}
+
+/** The person's id and every id merged into it (erase and export work on all of them). */
+export async function personIds(db: SqlDb, contactId: string): Promise<{ canonical: string; ids: string[] }> {
+	const [row] = await db.query<Row>('SELECT COALESCE(merged_into, contact_id) AS owner FROM contacts WHERE contact_id = $1', [contactId]);
+	const canonical = row ? String(row.owner) : contactId;
+	const merged = await db.query<Row>('SELECT contact_id FROM contacts WHERE merged_into = $1', [canonical]);
+	return { canonical, ids: [...new Set([canonical, contactId, ...merged.map((r) => String(r.contact_id))])] };
+}
+
+// ---- the store's secret: keys the erased-address tombstones ------------------------------
+
+const SECRET_NAME = 'address-secret';
+
+/** Creates the store's secret once (the first process to get there wins; the rest read it). */
+export async function ensureSecret(db: SqlDb): Promise<string> {
+	await db.run('INSERT INTO store_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [SECRET_NAME, randomBytes(32).toString('hex')]);
+	const [row] = await db.query<Row>('SELECT value FROM store_meta WHERE name = $1', [SECRET_NAME]);
+	return String(row.value);
+}
+
+/**
+ * The tombstone of an erased address: HMAC-SHA256 under the store's secret of the address's
+ * SHA-256 (so the tombstones of stores written before 007 convert without the addresses).
+ * Without the secret, a copy of the `erased_addresses` table cannot be brute-forced.
+ */
+export function tombstone(secret: string, addressSha: string): string {
+	return createHmac('sha256', secret).update(addressSha).digest('hex');
+}
+
+export type { SqlParam };
