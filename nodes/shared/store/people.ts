@@ -11,6 +11,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 
+import { addressOfId } from '../address';
 import { chunks, insertRows, placeholders, type SqlDb, type SqlParam } from './db';
 import {
 	addressKey,
@@ -65,7 +66,10 @@ function decide(ref: PersonRef, byId: Map<string, Owner>, byAddress: Map<string,
 	}
 	const id = ref.id?.trim() || undefined;
 	if (id) {
-		const o = byId.get(id);
+		// An id that is not a contact but stands for an address by the trigger's id rule ("+34600...",
+		// "instagram:<IGSID>") is the person who holds that address.
+		const standsFor = byId.has(id) ? undefined : addressOfId(id);
+		const o = byId.get(id) ?? (standsFor ? byAddress.get(addressKey(standsFor)) : undefined);
 		const contactId = o?.owner ?? id;
 		const foreign = ref.addresses.find((a) => owners.has(addressKey(a)) && owners.get(addressKey(a)) !== contactId);
 		return {
@@ -112,7 +116,7 @@ export async function resolveContacts(db: SqlDb, refs: PersonRef[], options: Res
 	for (const chunk of chunks(refs, CHUNK)) {
 		const run = async (tx: SqlDb) => {
 			const ids = [...new Set(chunk.flatMap((r) => [r.id?.trim(), r.fallbackId].filter((x): x is string => !!x)))];
-			const values = [...new Set(chunk.flatMap((r) => r.addresses.map((a) => a.value)))];
+			const values = [...new Set(chunk.flatMap((r) => [...r.addresses.map((a) => a.value), ...(r.id ? [addressOfId(r.id.trim())?.value] : [])].filter((v): v is string => !!v)))];
 			const { byId, byAddress } = await lookup(tx, ids, values);
 			const decided = chunk.map((r) => decide(r, byId, byAddress));
 			if (!write) return decided.map(({ owner: _o, ...d }) => d);
