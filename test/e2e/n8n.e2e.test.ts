@@ -21,6 +21,7 @@ const rt = require('../../scripts/n8n-runtime.js');
 
 const ROOT = path.resolve(__dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const SHOP_TOKEN = 'e2e-shop-token-5f1c';
 const APP_SECRET = 'e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0';
 const OWNER = { email: 'owner@example.com', firstName: 'Ada', lastName: 'Owner', password: 'E2e-Passw0rd-long' };
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -66,6 +67,7 @@ describe('in a real n8n', () => {
 			{ id: 'openai', name: 'OpenAI', type: 'openAiCompatibleApi', data: { apiKey: ai.apiKey, baseUrl: `${ai.baseUrl}/v1` } },
 			{ id: 'smtp', name: 'SMTP', type: 'convergentSmtpApi', data: { host: '127.0.0.1', port: smtp.port, user: smtp.user, password: smtp.pass, fromEmail: 'Glow <hello@glow.example>' } },
 			{ id: 'store', name: 'Convergent Store', type: 'convergentStoreApi', data: { storageType: 'embedded', databasePath } },
+			{ id: 'shop-webhook', name: 'Shop Webhook Header', type: 'httpHeaderAuth', data: { name: 'X-Shop-Token', value: SHOP_TOKEN } },
 		];
 		const credFile = path.join(userFolder, 'credentials.json');
 		fs.writeFileSync(credFile, JSON.stringify(credentials));
@@ -82,6 +84,7 @@ describe('in a real n8n', () => {
 		});
 		rt.n8nCli(['import:workflow', '--separate', `--input=${templatesDir}`], env);
 		rt.n8nCli(['publish:workflow', `--id=${ids['whatsapp-lead-capture.json']}`], env);
+		rt.n8nCli(['publish:workflow', `--id=${ids['abandoned-cart.json']}`], env);
 
 		n8n = rt.spawnN8n(['start'], env);
 		n8n.stdout!.on('data', (d) => (output += d));
@@ -141,6 +144,17 @@ describe('in a real n8n', () => {
 		await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, body) }, body });
 		await new Promise((r) => setTimeout(r, 3000));
 		expect(sent()).toHaveLength(1);
+	});
+
+	it('the abandoned-cart webhook refuses a call without the shop\'s header secret', async () => {
+		const url = `${baseUrl}/webhook/cart-abandoned`;
+		const body = JSON.stringify({ contact: { id: 'e2e-u1', email: 'x@example.com' }, preferredChannel: 'email', cart: { value: 10, url: 'https://shop.example/c' } });
+		const anonymous = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+		expect([401, 403]).toContain(anonymous.status);
+		const wrong = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-shop-token': 'guess' }, body });
+		expect([401, 403]).toContain(wrong.status);
+		const shop = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-shop-token': SHOP_TOKEN }, body });
+		expect(shop.status).toBe(200);
 	});
 
 	it('`n8n execute` runs the win-back template against the mocks', async () => {

@@ -65,7 +65,8 @@ describe('template: In-store consultation booking over chat', () => {
 			expect((await write('34611000001', 'Madrid Sol')).said).toBe('Which day? (e.g. tomorrow or 28/11/2026)');
 			expect((await write('34611000001', 'someday')).said).toBe('Sorry, I did not get the date.\nWhich day? (e.g. tomorrow or 28/11/2026)');
 			expect((await write('34611000001', day.toFormat('dd/MM/yyyy'))).said).toBe('At what time? We have slots from 10:00 to 19:30.');
-			expect((await write('34611000001', '17:30')).said).toBe('Shall we remind you the day before? (yes/no)');
+			expect((await write('34611000001', '17:30')).said).toBe('What email should we send your booking details to?');
+			expect((await write('34611000001', 'lia@example.com')).said).toBe('Shall we remind you the day before? (yes/no)');
 			const done = await write('34611000001', 'yes');
 			expect(done.said).toBe(`Booked: ${day.toISODate()} at 17:30 in Madrid Sol. See you there! Reply CANCEL to cancel.`);
 			expect(done.run.status).toBe('waiting');
@@ -76,6 +77,7 @@ describe('template: In-store consultation booking over chat', () => {
 			await write('34611000002', 'Barcelona Diagonal');
 			await write('34611000002', day.toFormat('dd/MM/yyyy'));
 			await write('34611000002', '11:00');
+			await write('34611000002', 'max@example.com');
 			const noReminder = await write('34611000002', 'no');
 			expect(noReminder.said).toContain('in Barcelona Diagonal');
 
@@ -85,6 +87,10 @@ describe('template: In-store consultation booking over chat', () => {
 				{ contactId: '+34611000002', channel: 'whatsapp', purpose: 'service' },
 			]);
 			expect([...service.values()].map((s) => s.status)).toEqual(['granted', 'withdrawn']);
+			// One person: the email from the form and the WhatsApp number are one contact.
+			const [lia] = await store.resolveContacts([{ addresses: [{ kind: 'email', value: 'lia@example.com' }] }]);
+			expect(lia.contactId).toBe('+34611000001');
+			expect((await store.getAddresses(['+34611000001'])).map((a) => `${a.kind}:${a.value}`).sort()).toEqual(['email:lia@example.com', 'phone:+34611000001']);
 
 			// The day before: both waiting runs resume (here: from the Wait node with the items it held).
 			const before = meta.requests.length;
@@ -102,7 +108,7 @@ describe('template: In-store consultation booking over chat', () => {
 				type: 'template',
 				template: { name: 'consultation_reminder', components: [{ type: 'body', parameters: [{ type: 'text', text: 'Madrid Sol' }, { type: 'text', text: '17:30' }] }] },
 			});
-			expect(ai.received).toBe(13);
+			expect(ai.received).toBe(15);
 		} finally {
 			await server.stop();
 		}

@@ -103,6 +103,8 @@ describe('template: WhatsApp lead capture', () => {
 			expect((await store.getJourneyStates('Lead to Customer', ['+34611222333'])).get('+34611222333')?.stage).toBe('Interest');
 			const consent = () => store.getConsentStates([{ contactId: '+34611222333', channel: 'whatsapp', purpose: 'marketing' }]);
 			expect([...(await consent()).values()][0].status).toBe('granted');
+			// The email typed in the chat is now one of this person's addresses.
+			expect((await store.getAddresses(['+34611222333'])).map((a) => `${a.kind}:${a.value}`).sort()).toEqual(['email:lia@example.com', 'phone:+34611222333']);
 
 			const before = meta.requests.length;
 			expect(await write('STOP')).toBe('You will not get more messages from us. Reply START to subscribe again.');
@@ -168,9 +170,12 @@ describe('template: Abandoned cart', () => {
 		// Cai's cart URL is hostile (a webhook body is anyone's input): it must not reach the email.
 		const cartUrl = (id: string) => (id === 'u3' ? 'javascript:alert(1)"><img src=x onerror=alert(2)>' : 'https://shop.example/cart');
 		const events = people.map((p) => ({ json: { body: { contact: { ...p, timeZone }, preferredChannel: p.id === 'u3' ? 'email' : 'push', cart: { value: p.value, url: cartUrl(p.id) }, at: new Date().toISOString() }, headers: {}, query: {} } }));
+		// Someone who learned Cai's customer id posts a cart with a victim's email: nothing may reach it.
+		events.push({ json: { body: { contact: { id: 'u3', firstName: 'Cai', email: 'victim@example.org', value: 40, timeZone }, preferredChannel: 'email', cart: { value: 40, url: 'https://evil.example/phish' }, at: new Date().toISOString() }, headers: {}, query: {} } } as never);
 		const run = await runWorkflow(load('abandoned-cart.json'), { startNode: 'Cart Abandoned', startItems: events, credentials: credentials as never });
 		expect(run.error).toBeUndefined();
-		expect(run.json('Consent Guard', 1).map((j) => [((j.body as IDataObject).contact as IDataObject).id, (j.blocked as IDataObject).reason])).toEqual([['u4', 'NO_CONSENT']]);
+		expect(run.json('Consent Guard', 1).map((j) => [((j.body as IDataObject).contact as IDataObject).id, (j.blocked as IDataObject).reason])).toEqual([['u4', 'NO_CONSENT'], ['u3', 'ADDRESS_NOT_CONSENTED']]);
+		expect(run.json('Review: Address Not Theirs').map((j) => ((j.body as IDataObject).contact as IDataObject).email)).toEqual(['victim@example.org']);
 		expect(ai.received).toBe(2);
 		const sent = [...run.json('Send Best Channel', 0), ...run.json('Send Best Channel', 0, 1)].map((j) => [((j.body as IDataObject).contact as IDataObject).id, (j.touchpoint as IDataObject).channel]);
 		expect(sent.sort()).toEqual([['u1', 'push'], ['u2', 'sms'], ['u3', 'email']]);
