@@ -203,7 +203,10 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		}
 		// The person behind each item: caps and windows count per person, and a message goes only to
 		// an address that is theirs. An id and an address of two different people is an error.
-		const people = await resolvePeople(store, read_.map((r) => r.contact));
+		const people = await resolvePeople(store, read_.map((r) => r.contact), {
+			// The addresses this node may use: the channel's, or each candidate's of Best Available.
+			addresses: (c, j) => read_[j].candidates.map((ch) => channelBookAddress(c, ch)).filter((a): a is NonNullable<typeof a> => !!a),
+		});
 		let pending: Pending[] = [];
 		read_.forEach((r, j) => {
 			const person = people[j];

@@ -14,9 +14,8 @@ import { updateDisplayOptions } from '../../shared/n8n/display-options';
 import { compileFieldPath } from '../../shared/n8n/field-path';
 import { parameterReader } from '../../shared/n8n/params';
 import { getStore } from '../../shared/n8n/store';
-import { channelBookAddress, resolvePeople } from '../../shared/people';
 import { policyProperties, readPolicySettings } from '../../shared/n8n/policy-settings';
-import { checkBatch, isValidZone, type GateRequest, type GateSettings } from '../../shared/policy';
+import { checkBatch, isValidZone, resolveRequests, type GateRequest, type GateSettings } from '../../shared/policy';
 import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from './common';
 
 const properties: INodeProperties[] = [
@@ -181,22 +180,16 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	const store = await getStore(this);
 	// One person across channels: the id the store knows the person by, and whether the address
 	// is theirs. An id and an address of two different people is an error, never a guess.
-	const people = await resolvePeople(store, requests.map((r) => r.contact));
-	const checked: GateRequest[] = [];
-	const checkedIndex: number[] = [];
-	people.forEach((p, j) => {
-		const i = indexOf[j];
-		if (p.error) {
-			const nodeError = new NodeOperationError(this.getNode(), p.error.message, { itemIndex: i, description: p.error.hint });
-			if (!this.continueOnFail()) throw nodeError;
-			blockedOut.push({ json: { ...items[i].json, error: nodeError.message, description: p.error.hint }, pairedItem: { item: i } });
-			return;
-		}
-		const r = requests[j];
-		checked.push({ ...r, contact: p.contact, addressOwned: p.owns(channelBookAddress(p.contact, r.channel)) });
-		checkedIndex.push(i);
-	});
-	const decisions = checked.length ? await checkBatch(store, checked, settings.gate) : [];
+	const prepared = await resolveRequests(store, requests);
+	for (const { index, error } of prepared.errors) {
+		const i = indexOf[index];
+		const nodeError = new NodeOperationError(this.getNode(), error.message, { itemIndex: i, description: error.hint });
+		if (!this.continueOnFail()) throw nodeError;
+		blockedOut.push({ json: { ...items[i].json, error: nodeError.message, description: error.hint }, pairedItem: { item: i } });
+	}
+	const checked = prepared.requests;
+	const checkedIndex = prepared.index.map((j) => indexOf[j]);
+	const decisions = checked.length ? await checkBatch(store, checked, settings.gate, prepared.preloaded) : [];
 	decisions.forEach((d, j) => {
 		const i = checkedIndex[j];
 		const r = checked[j];

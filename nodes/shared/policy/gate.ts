@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 
 import type { Channel, Contact, Purpose } from '../contact';
 import { WINDOWED_CHANNELS } from '../contact';
-import type { ConsentKey, FrequencyCapRule, ReservationRequest, Store } from '../store/types';
+import { channelBookAddress, resolvePeople, type IdentityConflictError } from '../people';
+import type { ConsentKey, ConsentState, FrequencyCapRule, ReservationRequest, Store } from '../store/types';
 import { consentKeyString, inboundKeyString } from '../store/types';
 import type { PolicySettings } from './evaluate';
 import { capsFor, checkAddress, evaluatePolicy, evaluateStanding, type PolicyResult } from './evaluate';
@@ -64,21 +65,29 @@ export function defaultIdempotencyKey(parts: {
 		.slice(0, 40);
 }
 
+/** Consent states already read for some keys (resolveRequests reads them first): not read twice. */
+export interface PreloadedConsent {
+	keys: Set<string>;
+	states: Map<string, ConsentState>;
+}
+
 /** The store facts the policy needs for a batch, in one query of each kind. */
-async function loadFacts(store: Store, requests: Array<Pick<GateRequest, 'contact' | 'channel' | 'purpose'>>, withInbound: boolean) {
+async function loadFacts(store: Store, requests: Array<Pick<GateRequest, 'contact' | 'channel' | 'purpose'>>, withInbound: boolean, preloaded?: PreloadedConsent) {
 	const consentKeys: ConsentKey[] = requests.map((r) => ({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose }));
+	const toRead = preloaded ? consentKeys.filter((k) => !preloaded.keys.has(consentKeyString(k))) : consentKeys;
 	// Suppressions and erasures are kept under normalised addresses (E.164, lower-case e-mail).
 	const normalised = requests.map((r) => checkAddress(r.contact, r.channel).address);
 	const addresses = [...new Set(normalised.filter((a): a is string => !!a))];
 	const windowed = withInbound
 		? requests.filter((r) => WINDOWED_CHANNELS.includes(r.channel)).map((r) => ({ contactId: r.contact.id, channel: r.channel }))
 		: [];
-	const [consent, suppressions, erased, lastInbound] = await Promise.all([
-		store.getConsentStates(consentKeys),
+	const [read, suppressions, erased, lastInbound] = await Promise.all([
+		toRead.length ? store.getConsentStates(toRead) : Promise.resolve(new Map<string, ConsentState>()),
 		store.findSuppressions(addresses),
 		store.findErasedAddresses(addresses),
 		windowed.length ? store.getLastInbound(windowed) : Promise.resolve(new Map<string, number>()),
 	]);
+	const consent = preloaded ? new Map([...preloaded.states, ...read]) : read;
 	const suppressedBy = new Map<string, typeof suppressions>();
 	for (const s of suppressions) {
 		const list = suppressedBy.get(s.address) ?? [];
@@ -111,10 +120,57 @@ export async function recheckStanding(
 	});
 }
 
+/**
+ * One person across channels, for a batch about to be checked: each request's contact becomes the
+ * person's (a merged id gives the survivor) and `addressOwned` says whether the channel's address
+ * is theirs. Fast path, no extra query: a granted consent whose covered addresses include the
+ * address (an address covered by a person's consent is theirs: linking it to someone else fails,
+ * and moving it drops it from their consent). The rest are resolved in one batched lookup; an id
+ * and an address of two different people is an error for that request, never a guess.
+ */
+export async function resolveRequests(store: Store, requests: GateRequest[]): Promise<{
+	requests: GateRequest[];
+	/** Index into the input of each request in `requests`. */
+	index: number[];
+	errors: Array<{ index: number; error: IdentityConflictError }>;
+	preloaded: PreloadedConsent;
+}> {
+	const keys = requests.map((r) => consentKeyString({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose }));
+	const states = requests.length ? await store.getConsentStates(requests.map((r) => ({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose }))) : new Map<string, ConsentState>();
+	const preloaded: PreloadedConsent = { keys: new Set(keys), states };
+	const addresses = requests.map((r) => channelBookAddress(r.contact, r.channel));
+	const slow: number[] = [];
+	const resolved = new Array<GateRequest | undefined>(requests.length);
+	requests.forEach((r, i) => {
+		const a = addresses[i];
+		const st = states.get(keys[i]);
+		// (Without a time zone on the item the person's profile may have one: that takes the lookup.)
+		if (a && r.contact.timeZone && st?.status === 'granted' && st.addresses?.includes(a.value)) resolved[i] = { ...r, addressOwned: true };
+		else slow.push(i);
+	});
+	const errors: Array<{ index: number; error: IdentityConflictError }> = [];
+	if (slow.length) {
+		const people = await resolvePeople(store, slow.map((i) => requests[i].contact), {
+			addresses: (_c, j) => {
+				const a = addresses[slow[j]];
+				return a ? [a] : [];
+			},
+		});
+		people.forEach((p, j) => {
+			const i = slow[j];
+			if (p.error) errors.push({ index: i, error: p.error });
+			else resolved[i] = { ...requests[i], contact: p.contact, addressOwned: p.owns(addresses[i]) };
+		});
+	}
+	const index = resolved.flatMap((r, i) => (r ? [i] : []));
+	return { requests: index.map((i) => resolved[i]!), index, errors, preloaded };
+}
+
 export async function checkBatch(
 	store: Store,
 	requests: GateRequest[],
 	settings: GateSettings,
+	preloaded?: PreloadedConsent,
 ): Promise<GateDecision[]> {
 	const keys = requests.map(
 		(r) =>
@@ -127,7 +183,7 @@ export async function checkBatch(
 			}),
 	);
 
-	const { consentKeys, normalised, consent, suppressedBy, erased, lastInbound } = await loadFacts(store, requests, true);
+	const { consentKeys, normalised, consent, suppressedBy, erased, lastInbound } = await loadFacts(store, requests, true, preloaded);
 
 	const decisions: GateDecision[] = new Array(requests.length);
 	const toReserve: Array<{ index: number; request: ReservationRequest }> = [];

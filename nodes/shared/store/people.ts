@@ -35,7 +35,11 @@ interface Owner {
 	timeZone?: string;
 }
 
-/** Owners of ids (following merges) and of addresses, in one query. */
+/**
+ * Owners of ids (following merges) and of addresses, in one query without joins (a join to
+ * `contacts` for every address made PostgreSQL hash the whole table). Profiles come with the id
+ * rows; the few owners found only by address or through a merge get theirs in a second query.
+ */
 async function lookup(db: SqlDb, ids: string[], values: string[]): Promise<{ byId: Map<string, Owner>; byAddress: Map<string, Owner> }> {
 	const byId = new Map<string, Owner>();
 	const byAddress = new Map<string, Owner>();
@@ -43,17 +47,41 @@ async function lookup(db: SqlDb, ids: string[], values: string[]): Promise<{ byI
 	const idList = ids.length ? placeholders(ids.length) : 'NULL';
 	const valueList = values.length ? placeholders(values.length, ids.length + 1) : 'NULL';
 	const rows = await db.query<Row>(
-		`SELECT 'id' AS kind, c.contact_id AS value, o.contact_id AS owner, o.name, o.locale, o.time_zone
-		FROM contacts c JOIN contacts o ON o.contact_id = COALESCE(c.merged_into, c.contact_id) WHERE c.contact_id IN (${idList})
+		`SELECT 'id' AS kind, contact_id AS value, merged_into AS owner, name, locale, time_zone FROM contacts WHERE contact_id IN (${idList})
 		UNION ALL
-		SELECT a.kind, a.value, a.contact_id AS owner, o.name, o.locale, o.time_zone
-		FROM contact_addresses a LEFT JOIN contacts o ON o.contact_id = a.contact_id WHERE a.value IN (${valueList})`,
+		SELECT kind, value, contact_id AS owner, NULL, NULL, NULL FROM contact_addresses WHERE value IN (${valueList})`,
 		[...ids, ...values],
 	);
+	const profiles = new Map<string, Owner>();
+	const missing = new Set<string>();
 	for (const r of rows) {
-		const owner: Owner = { owner: String(r.owner), name: str(r.name), locale: str(r.locale), timeZone: str(r.time_zone) };
-		if (r.kind === 'id') byId.set(String(r.value), owner);
-		else byAddress.set(`${String(r.kind)}:${String(r.value)}`, owner);
+		if (r.kind === 'id') {
+			const id = String(r.value);
+			if (r.owner === null || r.owner === undefined) {
+				const o: Owner = { owner: id, name: str(r.name), locale: str(r.locale), timeZone: str(r.time_zone) };
+				byId.set(id, o);
+				profiles.set(id, o);
+			} else {
+				byId.set(id, { owner: String(r.owner) });
+				missing.add(String(r.owner));
+			}
+		} else {
+			byAddress.set(`${String(r.kind)}:${String(r.value)}`, { owner: String(r.owner) });
+			missing.add(String(r.owner));
+		}
+	}
+	for (const id of profiles.keys()) missing.delete(id);
+	if (missing.size) {
+		const list = [...missing];
+		for (const r of await db.query<Row>(`SELECT contact_id, name, locale, time_zone FROM contacts WHERE contact_id IN (${placeholders(list.length)})`, list)) {
+			profiles.set(String(r.contact_id), { owner: String(r.contact_id), name: str(r.name), locale: str(r.locale), timeZone: str(r.time_zone) });
+		}
+	}
+	for (const map of [byId, byAddress]) {
+		for (const [k, o] of map) {
+			const p = profiles.get(o.owner);
+			if (p && p !== o) map.set(k, p);
+		}
 	}
 	return { byId, byAddress };
 }
@@ -138,7 +166,7 @@ async function linkAndCreate(
 	const move = options.onConflict === 'move';
 	const creates = new Map<string, ProfileInput>();
 	const links = new Map<string, { a: ContactAddress; contactId: string }>();
-	const moves: Array<{ a: ContactAddress; contactId: string }> = [];
+	const moves: Array<{ a: ContactAddress; contactId: string; from: string }> = [];
 	decided.forEach((d, i) => {
 		if (!d.contactId || (d.conflict && !move)) return;
 		if (!d.known && options.create) creates.set(d.contactId, { ...creates.get(d.contactId), ...refs[i].profile });
@@ -146,7 +174,7 @@ async function linkAndCreate(
 		for (const a of refs[i].addresses) {
 			const owner = d.owners.get(addressKey(a));
 			if (owner === undefined || owner === d.contactId) links.set(addressKey(a), { a, contactId: d.contactId });
-			else if (move) moves.push({ a, contactId: d.contactId });
+			else if (move) moves.push({ a, contactId: d.contactId, from: owner });
 		}
 	});
 	await insertRows(
@@ -163,6 +191,14 @@ async function linkAndCreate(
 	}
 	for (const m of moves) {
 		await tx.run('UPDATE contact_addresses SET contact_id = $1, source = $2, last_seen = $3 WHERE kind = $4 AND value = $5', [m.contactId, source, now, m.a.kind, m.a.value]);
+		// The address is no longer the old holder's: their consent no longer covers it.
+		const states = await tx.query<Row>('SELECT channel, purpose, addresses FROM consent_state WHERE contact_id = $1 AND addresses IS NOT NULL', [m.from]);
+		for (const st of states) {
+			const list = JSON.parse(String(st.addresses)) as string[];
+			if (!list.includes(m.a.value)) continue;
+			const kept = list.filter((v) => v !== m.a.value);
+			await tx.run('UPDATE consent_state SET addresses = $1 WHERE contact_id = $2 AND channel = $3 AND purpose = $4', [kept.length ? JSON.stringify(kept) : null, m.from, st.channel as string, st.purpose as string]);
+		}
 	}
 	const linkRows = [...links.values()];
 	for (const part of chunks(linkRows, CHUNK)) {

@@ -66,8 +66,10 @@ export async function upgradeToPeople(tx: SqlDb): Promise<void> {
 		entry.events.push({ action: r.action as FoldEvent['action'], keyword: r.keyword == null ? undefined : String(r.keyword), address: r.address == null ? undefined : String(r.address), occurredAt: Number(r.occurred_at), seq: Number(r.id) });
 		byKey.set(k, entry);
 	}
+	// A consent covers only addresses its contact holds (the first holder of an address kept it).
+	const owner = new Map((await tx.query<Row>('SELECT value, contact_id FROM contact_addresses')).map((r) => [String(r.value), String(r.contact_id)]));
 	const updates = [...byKey.values()].flatMap((e) => {
-		const addresses = foldConsent(e.events).addresses ?? [];
+		const addresses = (foldConsent(e.events).addresses ?? []).filter((a) => owner.get(a) === e.contactId);
 		return addresses.length ? [[e.contactId, e.channel, e.purpose, JSON.stringify(addresses)]] : [];
 	});
 	for (const part of chunks(updates, 300)) {
