@@ -121,6 +121,18 @@ describe.each(backends())('People on %s', (_name, makeBackend) => {
 		}
 	});
 
+	it('an address moved to another person leaves the old holder\'s consent: it no longer covers it', async () => {
+		await store.resolveContacts([{ id: 'crm-old-owner', addresses: [{ kind: 'phone', value: '+34600888111' }] }], { create: true, link: true });
+		await store.recordConsent([{ contactId: 'crm-old-owner', channel: 'sms', purpose: 'marketing', address: '+34600888111', action: 'grant', evidence: { source: 'web' } }]);
+		const [refused] = await store.resolveContacts([{ id: 'crm-new-owner', addresses: [{ kind: 'phone', value: '+34600888111' }] }], { create: true, link: true });
+		expect(refused.conflict).toEqual({ address: { kind: 'phone', value: '+34600888111' }, owner: 'crm-old-owner' });
+		const [moved] = await store.resolveContacts([{ id: 'crm-new-owner', addresses: [{ kind: 'phone', value: '+34600888111' }] }], { create: true, link: true, onConflict: 'move' });
+		expect(moved.conflict).toBeUndefined();
+		expect(moved.owners.get('phone:+34600888111')).toBe('crm-new-owner');
+		const key = { contactId: 'crm-old-owner', channel: 'sms' as const, purpose: 'marketing' };
+		expect((await store.getConsentStates([key])).get(consentKeyString(key))).toMatchObject({ status: 'granted', addresses: [] });
+	});
+
 	it('tombstones are keyed: a copy of the table does not give up an erased number to a dictionary of every number', async () => {
 		await store.resolveContacts([{ id: 'crm-t', addresses: [{ kind: 'phone', value: '+34600123457' }] }], { create: true, link: true });
 		await store.eraseContact('crm-t', []);

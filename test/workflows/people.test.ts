@@ -191,6 +191,15 @@ describe.each(backends)('One person across channels (%s)', (_name, makeStore) =>
 		expect(smtp.messages.length).toBe(mailsBefore);
 		expect(meta.requests).toHaveLength(0);
 
+		// After a merge the old id is the survivor: its consent, its caps (Check by the merged id passes).
+		const dup = { contact: { id: 'crm-ana-dup', email: 'ana.work@example.com', timeZone: 'UTC' } };
+		await run([dup], node('consentGuard', 'Save', { resource: 'contact', operation: 'upsertContact' }));
+		await run([dup], node('consentGuard', 'Consent', { operation: 'recordConsent', channel: 'email', purpose: 'marketing', consentAction: 'grant', source: 'web', evidence: { wording: 'Yes' } }));
+		const merged = await run([{ contact: { id: 'crm-ana' }, merge: { contactId: 'crm-ana-dup' } }], node('consentGuard', 'Merge', { resource: 'contact', operation: 'mergeContacts' }));
+		expect(merged.json('Merge', 0)[0].merge).toMatchObject({ from: 'crm-ana-dup', into: 'crm-ana' });
+		const viaOld = await run([{ contact: { id: 'crm-ana-dup', email: 'ana.work@example.com' } }], node('consentGuard', 'Guard', { operation: 'check', channel: 'email', purpose: 'marketing', quietHours: allDay, frequencyCaps: { caps: [] } }));
+		expect(viaOld.json('Guard', 0).map((j) => (j.consent as IDataObject).contactId)).toEqual(['crm-ana']);
+
 		// An address of another person with this id is an error naming both, never a guess.
 		const ben = { contact: { id: 'crm-ben', email: 'ben@example.com', timeZone: 'UTC' } };
 		await run([ben], node('consentGuard', 'Save', { resource: 'contact', operation: 'upsertContact' }));
