@@ -184,6 +184,18 @@ export class AiContent implements INodeType {
 			}));
 			const hashes = briefs.map((b) => promptHash({ model, messages: copyMessages(b), schema }));
 			const store = await getStore(this);
+			// A brief grouped by values of one person's items holds their data: its cache entry is
+			// tied to the person, so Erase removes it with them.
+			const personIdOf = (json: IDataObject) => {
+				const id = json.contactId ?? (json.contact as IDataObject | undefined)?.id;
+				return typeof id === 'string' && id !== '' ? id : undefined;
+			};
+			const groupPerson = [...groups.values()].map((g) => {
+				if (!groupPaths.length) return undefined;
+				const ids = new Set(g.items.map((i) => personIdOf(items[i].json)));
+				return ids.size === 1 ? [...ids][0] : undefined;
+			});
+			const personOf = groupPerson.some((id) => id) ? await personIdsOf(store, groupPerson.filter((id): id is string => !!id)) : new Map<string, string>();
 			const cached = options.bypassCache ? new Map<string, string>() : await store.getCached(hashes);
 			const results = await mapLimit(briefs, concurrency, async (b, k): Promise<{ variants?: Variant[]; error?: string; calls: number; cached: boolean; usage: Usage }> => {
 				const hit = cached.get(hashes[k]);
@@ -202,7 +214,8 @@ export class AiContent implements INodeType {
 						...Object.values(v).flatMap((val) => unknownPlaceholders(String(val), placeholders)).map((p) => `Variant ${n + 1} uses {{${p}}}, which is not one of the placeholders you may use (${placeholders.length ? placeholders.map((x) => `{{${x}}}`).join(', ') : 'none'}).`),
 					]);
 					if (problems.length === 0) {
-						await store.putCached([{ hash: hashes[k], response: JSON.stringify(got) }]);
+						const person = groupPerson[k];
+						await store.putCached([{ hash: hashes[k], response: JSON.stringify(got), ...(person ? { contactId: personOf.get(person) ?? person } : {}) }]);
 						return { variants: got, calls: u.calls, cached: false, usage: u };
 					}
 					messages.push({ role: 'assistant', content: JSON.stringify(r.data) }, { role: 'user', content: `That breaks the channel's limits: ${problems.join(' ')} Rewrite all variants so they fit.` });

@@ -169,6 +169,16 @@ describe.each(backends)('One person across channels (%s)', (_name, makeStore) =>
 		expect(reimport.json('Guard', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual(['SUPPRESSED']);
 	});
 
+	it('copy generated for one person\'s values is cached as theirs and erased with them', async () => {
+		ai.responder = () => ({ variants: [{ text: 'Hola Zoe, tu crema te espera' }] });
+		const item = { contact: { id: 'crm-zoe', firstName: 'Zoe Quintana' } };
+		await run([item], node('aiContent', 'AI', { operation: 'generateCopy', channel: 'sms', brief: 'Remind about the cart', groupBy: 'contact.firstName', variants: 1 }));
+		const s = await store();
+		expect((await s.db.query<{ contact_id: string }>('SELECT contact_id FROM ai_cache WHERE response LIKE $1', ['%Zoe%'])).map((r) => r.contact_id)).toEqual(['crm-zoe']);
+		await run([item], node('consentGuard', 'Erase', { resource: 'contact', operation: 'eraseContact' }));
+		expect(await dumpTables(s)).not.toContain('Zoe');
+	});
+
 	it('a consented contact id with a stranger\'s address is Blocked, and Touchpoint sends nothing to it', async () => {
 		meta.reset();
 		const ana = { contact: { id: 'crm-ana', email: 'ana@example.com', phone: '+34600777002', timeZone: 'UTC' } };
