@@ -142,17 +142,39 @@ export async function resolveContacts(db: SqlDb, refs: PersonRef[], options: Res
 	const out: ResolvedPerson[] = [];
 	const write = options.create || options.link;
 	for (const chunk of chunks(refs, CHUNK)) {
-		const run = async (tx: SqlDb) => {
-			const ids = [...new Set(chunk.flatMap((r) => [r.id?.trim(), r.fallbackId].filter((x): x is string => !!x)))];
-			const values = [...new Set(chunk.flatMap((r) => [...r.addresses.map((a) => a.value), ...(r.id ? [addressOfId(r.id.trim())?.value] : [])].filter((v): v is string => !!v)))];
+		const ids = [...new Set(chunk.flatMap((r) => [r.id?.trim(), r.fallbackId].filter((x): x is string => !!x)))];
+		const values = [...new Set(chunk.flatMap((r) => [...r.addresses.map((a) => a.value), ...(r.id ? [addressOfId(r.id.trim())?.value] : [])].filter((v): v is string => !!v)))];
+		const decide_ = async (tx: SqlDb) => {
 			const { byId, byAddress } = await lookup(tx, ids, values);
-			const decided = chunk.map((r) => decide(r, byId, byAddress));
-			if (!write) return decided.map(({ owner: _o, ...d }) => d);
-			return await linkAndCreate(tx, chunk, decided, options);
+			return chunk.map((r) => decide(r, byId, byAddress));
 		};
-		out.push(...(write ? await db.transaction(run) : await run(db)));
+		const read = await decide_(db);
+		// Nothing to write when every person is known and holds every address (the usual inbound
+		// message from a known sender): no transaction, one statement to mark the addresses seen.
+		if (!write || settled(chunk, read, options)) {
+			if (write) await markSeen(db, chunk, options.now ?? Date.now());
+			out.push(...read.map(({ owner: _o, ...d }) => d));
+			continue;
+		}
+		out.push(...(await db.transaction(async (tx) => await linkAndCreate(tx, chunk, await decide_(tx), options))));
 	}
 	return out;
+}
+
+function settled(refs: PersonRef[], decided: Array<ResolvedPerson & { owner?: Owner }>, options: ResolveOptions): boolean {
+	return decided.every((d, i) => {
+		if (d.conflict) return options.onConflict !== 'move';
+		if (!d.contactId) return true;
+		if (!d.known) return !options.create;
+		if (refs[i].profile?.name && !d.profile?.name) return false;
+		return !options.link || refs[i].addresses.every((a) => d.owners.get(addressKey(a)) === d.contactId);
+	});
+}
+
+async function markSeen(db: SqlDb, refs: PersonRef[], now: number): Promise<void> {
+	const values = [...new Set(refs.flatMap((r) => r.addresses.map((a) => a.value)))];
+	if (!values.length) return;
+	await db.run(`UPDATE contact_addresses SET last_seen = $1 WHERE value IN (${placeholders(values.length, 2)}) AND last_seen < $1`, [now, ...values]);
 }
 
 async function linkAndCreate(
