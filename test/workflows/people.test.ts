@@ -215,5 +215,14 @@ describe.each(backends)('One person across channels (%s)', (_name, makeStore) =>
 		await run([ben], node('consentGuard', 'Save', { resource: 'contact', operation: 'upsertContact' }));
 		const mixed = await runWorkflow(manualWorkflow({ items: [{ contact: { id: 'crm-ana', email: 'ben@example.com' } }], node: node('consentGuard', 'Guard', { operation: 'check', channel: 'email', purpose: 'marketing', quietHours: allDay }) as never }), { credentials: credentials() as never });
 		expect(String(mixed.error?.message)).toMatch(/Contact ID "crm-ana" and email ben@example\.com belong to different people: the email belongs to contact "crm-ben"/);
+
+		// A grant for someone else's address is refused; a withdrawal never is: it stops both.
+		const grab = await runWorkflow(manualWorkflow({ items: [{ contact: { id: 'crm-ana', email: 'ben@example.com' } }], node: node('consentGuard', 'Consent', { operation: 'recordConsent', channel: 'email', purpose: 'marketing', consentAction: 'grant', source: 'web' }) as never }), { credentials: credentials() as never });
+		expect(String(grab.error?.message)).toMatch(/belong to different people/);
+		await run([{ contact: ben.contact }], node('consentGuard', 'Consent', { operation: 'recordConsent', channel: 'email', purpose: 'marketing', consentAction: 'grant', source: 'web' }));
+		const optOut = await run([{ contact: { id: 'crm-ana', email: 'ben@example.com' } }], node('consentGuard', 'Consent', { operation: 'recordConsent', channel: 'email', purpose: 'marketing', consentAction: 'withdraw', source: 'unsubscribe-link' }));
+		expect(optOut.json('Consent', 0)[0].consentRecord).toMatchObject({ contactId: 'crm-ana', status: 'withdrawn', alsoRecordedFor: 'crm-ben' });
+		const s = await store();
+		expect((await s.getConsentStates([key])).get(`crm-ben\u0000email\u0000marketing`)?.status).toBe('withdrawn');
 	});
 });
