@@ -1,26 +1,15 @@
 /**
  * The Store contract, run against SQLite and PostgreSQL alike.
  */
-import { Worker } from 'node:worker_threads';
-import path from 'node:path';
 
 import { MIGRATIONS } from '../../nodes/shared/store/migrations';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import type { FrequencyCapRule, ReservationRequest } from '../../nodes/shared/store/types';
 import { consentKeyString } from '../../nodes/shared/store/types';
-import { backends, dropSchema, type Backend } from './helpers';
+import { backends, dropSchema, inWorker, type Backend } from './helpers';
 
 const DAY = 86400_000;
-const STORE_MODULE = path.resolve(__dirname, '../../dist/nodes/shared/store/index.js');
 
-/** Runs code in a worker thread: its own connection, truly concurrent with the test's. */
-function inWorker(code: string, data: Record<string, unknown>): Promise<unknown> {
-	return new Promise((resolve, reject) => {
-		const w = new Worker(code, { eval: true, workerData: { storeModule: STORE_MODULE, ...data } });
-		w.once('message', (m) => (m && m.error ? reject(new Error(m.error)) : resolve(m)));
-		w.once('error', reject);
-	});
-}
 const T0 = Date.UTC(2026, 10, 2, 10, 0, 0);
 const marketing2per7d: FrequencyCapRule = { id: 'marketing-2-per-7d', max: 2, windowMs: 7 * DAY, purpose: 'marketing' };
 const push1perDay: FrequencyCapRule = { id: 'push-1-per-day', max: 1, windowMs: DAY, channel: 'push' };

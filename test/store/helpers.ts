@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { Client } from 'pg';
 
 import { PostgresDb, type PostgresConfig } from '../../nodes/shared/store/postgres';
@@ -86,4 +87,15 @@ export async function dropSchema(schema: string): Promise<void> {
 	await client.connect();
 	await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
 	await client.end();
+}
+
+const STORE_MODULE = path.resolve(__dirname, '../../dist/nodes/shared/store/index.js');
+
+/** Runs code in a worker thread (the built store as `workerData.storeModule`): its own connection, truly concurrent with the test's. */
+export function inWorker(code: string, data: Record<string, unknown>): Promise<unknown> {
+	return new Promise((resolve, reject) => {
+		const w = new Worker(code, { eval: true, workerData: { storeModule: STORE_MODULE, ...data } });
+		w.once('message', (m) => (m && m.error ? reject(new Error(m.error)) : resolve(m)));
+		w.once('error', reject);
+	});
 }

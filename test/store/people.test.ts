@@ -4,8 +4,6 @@
  * keyed tombstones, and the upgrade of a store written before people existed.
  */
 import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
-import path from 'node:path';
 
 import { addressHash } from '../../nodes/shared/store/sql-store';
 import { MIGRATIONS } from '../../nodes/shared/store/migrations';
@@ -13,17 +11,9 @@ import { SqlStore } from '../../nodes/shared/store/sql-store';
 import { consentKeyString } from '../../nodes/shared/store/types';
 import { PostgresDb } from '../../nodes/shared/store/postgres';
 import { SqliteDb } from '../../nodes/shared/store/sqlite';
-import { backends, dropSchema, type Backend } from './helpers';
+import { backends, dropSchema, inWorker, type Backend } from './helpers';
 
-const STORE_MODULE = path.resolve(__dirname, '../../dist/nodes/shared/store/index.js');
 
-function inWorker(code: string, data: Record<string, unknown>): Promise<unknown> {
-	return new Promise((resolve, reject) => {
-		const w = new Worker(code, { eval: true, workerData: { storeModule: STORE_MODULE, ...data } });
-		w.once('message', (m) => (m && m.error ? reject(new Error(m.error)) : resolve(m)));
-		w.once('error', reject);
-	});
-}
 
 describe.each(backends())('People on %s', (_name, makeBackend) => {
 	let backend: Backend;

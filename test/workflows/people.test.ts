@@ -223,6 +223,6 @@ describe.each(backends)('One person across channels (%s)', (_name, makeStore) =>
 		const optOut = await run([{ contact: { id: 'crm-ana', email: 'ben@example.com' } }], node('consentGuard', 'Consent', { operation: 'recordConsent', channel: 'email', purpose: 'marketing', consentAction: 'withdraw', source: 'unsubscribe-link' }));
 		expect(optOut.json('Consent', 0)[0].consentRecord).toMatchObject({ contactId: 'crm-ana', status: 'withdrawn', alsoRecordedFor: 'crm-ben' });
 		const s = await store();
-		expect((await s.getConsentStates([key])).get(`crm-ben\u0000email\u0000marketing`)?.status).toBe('withdrawn');
+		expect((await s.getConsentStates([{ contactId: 'crm-ben', channel: 'email', purpose: 'marketing' }])).get('crm-ben\u0000email\u0000marketing')?.status).toBe('withdrawn');
 	});
 });
