@@ -120,7 +120,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		const dryRun = options.dryRun === true;
 		const maxRetries = Number(options.maxRetries ?? 5);
-		const readContact = compileContactReader(resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject));
+		const readContact = compileContactReader(resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject), { idOptional: true });
 		const keyField = String(options.idempotencyKeyField ?? '').trim();
 		const keyOf = keyField ? compileFieldPath(keyField) : undefined;
 		const read = <T>(name: string, fallback: T) => parameterReader<T>(this, name, fallback);
@@ -204,6 +204,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		// The person behind each item: caps and windows count per person, and a message goes only to
 		// an address that is theirs. An id and an address of two different people is an error.
 		const people = await resolvePeople(store, read_.map((r) => r.contact), {
+			idField: resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject).idField,
 			// The addresses this node may use: the channel's, or each candidate's of Best Available.
 			addresses: (c, j) => read_[j].candidates.map((ch) => channelBookAddress(c, ch)).filter((a): a is NonNullable<typeof a> => !!a),
 		});

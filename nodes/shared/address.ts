@@ -98,3 +98,10 @@ export function addressOfId(id: string): { kind: 'email' | 'phone' | 'whatsapp' 
 	}
 	return undefined;
 }
+
+/** The id a new contact gets from an address (the inverse of addressOfId); none for a push token. */
+export function idForAddress(a: { kind: string; value: string }): string | undefined {
+	if (a.kind === 'phone' || a.kind === 'email') return a.value;
+	if (a.kind === 'messenger' || a.kind === 'instagram' || a.kind === 'whatsapp') return `${a.kind}:${a.value}`;
+	return undefined;
+}

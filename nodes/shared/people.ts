@@ -56,16 +56,31 @@ export function describeAddress(a: ContactAddress): string {
 	return a.kind === 'push' ? `push token ${a.value.slice(0, 8)}…` : `${KIND_LABEL[a.kind]} ${a.value}`;
 }
 
+/** An item that cannot be resolved to one person: the node reports it for that item. */
+export class PersonError extends Error {
+	hint = '';
+	/** The person who holds the address, for a conflict. */
+	readonly owner?: string;
+}
+
+/** No contact ID, and no contact holds any of the item's addresses. */
+export class UnknownPersonError extends PersonError {
+	constructor(contact: Contact, idField?: string) {
+		const addresses = contactAddresses(contact);
+		super(`No contact ID ${idField ? `at "${idField}"` : 'on the item'}, and no contact holds ${addresses.length ? addresses.map(describeAddress).join(' or ') : 'any of its addresses'}`);
+		this.hint = 'Give the contact ID in Contact Fields, or add the person first (Consent Guard > Contact > Upsert).';
+	}
+}
+
 /** An item whose id and address (or two addresses) belong to different people. */
-export class IdentityConflictError extends Error {
-	readonly hint: string;
+export class IdentityConflictError extends PersonError {
 	/** The person who holds the address. */
-	readonly owner: string;
+	declare readonly owner: string;
 	constructor(contact: Contact, conflict: NonNullable<ResolvedPerson['conflict']>, resolvedId: string) {
 		const given = contact.id ? `Contact ID "${contact.id}"` : `The item's addresses (contact "${resolvedId}")`;
 		super(`${given} and ${describeAddress(conflict.address)} belong to different people: the ${KIND_LABEL[conflict.address.kind]} belongs to contact "${conflict.owner}"`);
-		this.owner = conflict.owner;
-		this.hint = `Nothing was done for this item. If "${resolvedId}" and "${conflict.owner}" are one person, merge them (Consent Guard > Merge Contacts); otherwise correct the item's ${KIND_LABEL[conflict.address.kind]}.`;
+		(this as { owner?: string }).owner = conflict.owner;
+		this.hint = `Nothing was done for this item. If "${resolvedId}" and "${conflict.owner}" are one person, merge them (Consent Guard > Contact > Merge); otherwise correct the item's ${KIND_LABEL[conflict.address.kind]}.`;
 	}
 }
 
@@ -79,7 +94,7 @@ export interface Person {
 	contact: Contact;
 	/** Whether each normalised address of the item is held by this person: by `${kind}:${value}`. */
 	owns(a: ContactAddress | undefined): boolean;
-	error?: IdentityConflictError;
+	error?: PersonError;
 	name?: string;
 }
 
@@ -91,6 +106,8 @@ export async function resolvePeople(
 		addresses?: (c: Contact, i: number) => ContactAddress[];
 		fallbackId?: (c: Contact, i: number) => string | undefined;
 		profile?: (c: Contact, i: number) => PersonRef['profile'];
+		/** The Contact ID Field path, named in the error for an item without an id nobody holds. */
+		idField?: string;
 	} = {},
 ): Promise<Person[]> {
 	const refs: PersonRef[] = contacts.map((c, i) => ({
@@ -111,7 +128,7 @@ export async function resolvePeople(
 			created: r.created,
 			contact,
 			owns: (a) => !!a && r.owners.get(addressKey(a)) === contact.id,
-			...(r.conflict ? { error: new IdentityConflictError(c, r.conflict, contact.id) } : {}),
+			...(r.conflict ? { error: new IdentityConflictError(c, r.conflict, contact.id) } : !contact.id ? { error: new UnknownPersonError(c, options.idField) } : {}),
 			...(r.profile?.name ? { name: r.profile.name } : {}),
 		};
 	});

@@ -192,6 +192,15 @@ describe.each(backends)('One person across channels (%s)', (_name, makeStore) =>
 		expect(blocked.map((j) => (j.blocked as IDataObject).reason)).toEqual(['ADDRESS_NOT_CONSENTED']);
 		expect(String((blocked[0].blocked as IDataObject).message)).toContain('victim@example.org');
 
+		// Without a contact ID the person is whoever holds the address.
+		const byAddress = await run([{ contact: { email: 'ANA@example.com', timeZone: 'UTC' } }], node('consentGuard', 'Guard', { operation: 'check', channel: 'email', purpose: 'marketing', quietHours: allDay, frequencyCaps: { caps: [] } }));
+		expect(byAddress.json('Guard', 0).map((j) => (j.consent as IDataObject).contactId)).toEqual(['crm-ana']);
+		// An opt-in from a new address with no ID: a new contact, the address linked and covered.
+		const walkIn = await run([{ contact: { email: 'walk.in@example.com' } }], node('consentGuard', 'Consent', { operation: 'recordConsent', channel: 'email', purpose: 'marketing', consentAction: 'grant', source: 'store-tablet', evidence: { wording: 'Yes' } }));
+		expect(walkIn.json('Consent', 0)[0].consentRecord).toMatchObject({ contactId: 'walk.in@example.com', status: 'granted' });
+		const nobody = await runWorkflow(manualWorkflow({ items: [{ contact: { email: 'nobody@example.com' } }], node: node('consentGuard', 'Guard', { operation: 'check', channel: 'email', purpose: 'marketing', quietHours: allDay }) as never }), { credentials: credentials() as never });
+		expect(String(nobody.error?.message)).toBe('No contact ID at "contact.id", and no contact holds email nobody@example.com');
+
 		const mailsBefore = smtp.messages.length;
 		const sent = await run([stranger], node('touchpoint', 'Send', { channel: 'email', purpose: 'marketing', campaign: 'x', subject: 'Offer', text: 'Click', unsubscribeUrl: 'https://glow.example/u', postalAddress: 'Glow, Madrid', quietHours: allDay }));
 		expect(sent.json('Send', 1).map((j) => (j.touchpoint as IDataObject).reason)).toEqual(['ADDRESS_NOT_CONSENTED']);

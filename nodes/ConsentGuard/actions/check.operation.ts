@@ -129,7 +129,8 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	const blockedOut: INodeExecutionData[] = [];
 	const settings = readSettings(this);
 	const mapping = resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject);
-	const readContact = compileContactReader(mapping);
+	// An item without a contact ID is checked for whoever holds its address.
+	const readContact = compileContactReader(mapping, { idOptional: true });
 	const channelParam = this.getNodeParameter('channel', 0) as string;
 	const channelOf = channelParam === 'fromField'
 		? compileFieldPath(this.getNodeParameter('channelField', 0, 'channel') as string)
@@ -180,7 +181,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	const store = await getStore(this);
 	// One person across channels: the id the store knows the person by, and whether the address
 	// is theirs. An id and an address of two different people is an error, never a guess.
-	const prepared = await resolveRequests(store, requests);
+	const prepared = await resolveRequests(store, requests, mapping.idField);
 	for (const { index, error } of prepared.errors) {
 		const i = indexOf[index];
 		const nodeError = new NodeOperationError(this.getNode(), error.message, { itemIndex: i, description: error.hint });

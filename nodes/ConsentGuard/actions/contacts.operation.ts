@@ -16,7 +16,7 @@ import { compileContactReader, resolveContactMapping } from '../../shared/n8n/co
 import { updateDisplayOptions } from '../../shared/n8n/display-options';
 import { compileFieldPath } from '../../shared/n8n/field-path';
 import { getStore } from '../../shared/n8n/store';
-import { contactAddresses, resolvePeople } from '../../shared/people';
+import { contactAddresses, IdentityConflictError, resolvePeople } from '../../shared/people';
 import { isValidZone } from '../../shared/policy';
 import type { Store } from '../../shared/store/types';
 
@@ -126,8 +126,8 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			}
 			if (operation === 'findContact' || operation === 'getContact') {
 				const [person] = await resolvePeople(store, [contact]);
-				if (person.error) fail(this, i, person.error.message, person.error.hint);
-				const found = person.known;
+				if (person.error instanceof IdentityConflictError) fail(this, i, person.error.message, person.error.hint);
+				const found = person.known && !person.error;
 				const data = found ? await summary(store, person.contactId, touches) : null;
 				out.push({ json: { ...json, contactBook: { found, ...(data ?? { id: contact.id || null }) } }, pairedItem: { item: i } });
 				continue;
@@ -140,7 +140,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			const resolveOnce = () => resolvePeople(store, [contact], { create: true, link: true, source: operation === 'upsertContact' ? 'upsert' : 'link', onConflict: onConflict === 'move' ? 'move' : 'error' });
 			let [person] = await resolveOnce();
 			let merged: string | undefined;
-			if (person.error && onConflict === 'merge') {
+			if (person.error?.owner && onConflict === 'merge') {
 				merged = person.error.owner;
 				await store.mergeContacts(merged, person.contactId, actor);
 				[person] = await resolveOnce();

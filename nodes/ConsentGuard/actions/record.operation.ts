@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { normalizeEmail, normalizePhone } from '../../shared/address';
+import { idForAddress, normalizeEmail, normalizePhone } from '../../shared/address';
 import { channelAddress, isChannel, type Channel, type Contact } from '../../shared/contact';
 import { channelBookAddress, resolvePeople } from '../../shared/people';
 import { compileContactReader, resolveContactMapping } from '../../shared/n8n/contact-mapping';
@@ -128,7 +128,9 @@ function readEvidence(ctx: IExecuteFunctions, json: IDataObject, itemIndex: numb
 }
 
 export async function executeRecord(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
-	const readContact = compileContactReader(resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject));
+	// Without a contact ID the person is whoever holds the consented address, or a new contact
+	// with the address as ID (as the Touchpoint Trigger names new senders).
+	const readContact = compileContactReader(resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject), { idOptional: true });
 	const channelParam = this.getNodeParameter('channel', 0) as string;
 	const channelOf = channelParam === 'fromField'
 		? compileFieldPath(this.getNodeParameter('channelField', 0, 'channel') as string)
@@ -207,6 +209,10 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 			const a = channelBookAddress(c, events[j].channel);
 			return a ? [a] : [];
 		},
+		fallbackId: (c, j) => {
+			const a = channelBookAddress(c, events[j].channel);
+			return a ? idForAddress(a) : undefined;
+		},
 	});
 	const kept: number[] = [];
 	const alsoFor = new Map<number, string>();
@@ -214,7 +220,7 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 	people.forEach((person, j) => {
 		const e = events[j];
 		const conflictOwner = person.error?.owner;
-		if (person.error && e.action !== 'withdraw') {
+		if (person.error && (e.action !== 'withdraw' || !conflictOwner)) {
 			const nodeError = new NodeOperationError(this.getNode(), person.error.message, { itemIndex: indexOf[j], description: person.error.hint });
 			if (!this.continueOnFail()) throw nodeError;
 			out.push({ json: { ...items[indexOf[j]].json, error: nodeError.message, description: person.error.hint }, pairedItem: { item: indexOf[j] } });

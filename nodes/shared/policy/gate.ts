@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 
 import type { Channel, Contact, Purpose } from '../contact';
 import { WINDOWED_CHANNELS } from '../contact';
-import { channelBookAddress, resolvePeople, type IdentityConflictError } from '../people';
+import { channelBookAddress, resolvePeople, type PersonError } from '../people';
 import type { ConsentKey, ConsentState, FrequencyCapRule, ReservationRequest, Store } from '../store/types';
 import { consentKeyString, inboundKeyString } from '../store/types';
 import type { PolicySettings } from './evaluate';
@@ -128,11 +128,11 @@ export async function recheckStanding(
  * and moving it drops it from their consent). The rest are resolved in one batched lookup; an id
  * and an address of two different people is an error for that request, never a guess.
  */
-export async function resolveRequests(store: Store, requests: GateRequest[]): Promise<{
+export async function resolveRequests(store: Store, requests: GateRequest[], idField?: string): Promise<{
 	requests: GateRequest[];
 	/** Index into the input of each request in `requests`. */
 	index: number[];
-	errors: Array<{ index: number; error: IdentityConflictError }>;
+	errors: Array<{ index: number; error: PersonError }>;
 	preloaded: PreloadedConsent;
 }> {
 	const keys = requests.map((r) => consentKeyString({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose }));
@@ -148,9 +148,10 @@ export async function resolveRequests(store: Store, requests: GateRequest[]): Pr
 		if (a && r.contact.timeZone && st?.status === 'granted' && st.addresses?.includes(a.value)) resolved[i] = { ...r, addressOwned: true };
 		else slow.push(i);
 	});
-	const errors: Array<{ index: number; error: IdentityConflictError }> = [];
+	const errors: Array<{ index: number; error: PersonError }> = [];
 	if (slow.length) {
 		const people = await resolvePeople(store, slow.map((i) => requests[i].contact), {
+			idField,
 			addresses: (_c, j) => {
 				const a = addresses[slow[j]];
 				return a ? [a] : [];
