@@ -17,6 +17,7 @@ import { makeNode, manualWorkflow, runWorkflow, type WorkflowJson } from '../har
 import { startWebhookServer, type WebhookServer } from '../harness/webhook';
 import { MetaGraphMock, OpenAIMock, SmtpMock } from '../mocks';
 import { dropSchema, PG_AVAILABLE, PG_BASE } from '../store/helpers';
+import { zoneAt } from './template-helpers';
 
 const APP_SECRET = 'abcdef0123456789abcdef0123456789';
 const meta = new MetaGraphMock();
@@ -167,6 +168,17 @@ describe.each(backends)('One person across channels (%s)', (_name, makeStore) =>
 		expect(await s.findErasedAddresses([EMAIL, PHONE, IG, 'other@example.com'])).toEqual(new Set([EMAIL, PHONE, IG]));
 		const reimport = await run([{ contact: { id: 'crm-77', email: EMAIL } }], node('consentGuard', 'Guard', { operation: 'check', channel: 'email', purpose: 'marketing', quietHours: allDay }));
 		expect(reimport.json('Guard', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual(['SUPPRESSED']);
+	});
+
+	it('quiet hours use the person\'s profile zone when the item has none (consented and looked-up paths alike)', async () => {
+		const night = zoneAt((h) => h >= 1 && h < 6);
+		const owl = { contact: { id: 'crm-owl', phone: '+34600777055', timeZone: night } };
+		await run([owl], node('consentGuard', 'Save', { resource: 'contact', operation: 'upsertContact' }));
+		await run([owl], node('consentGuard', 'Consent', { operation: 'recordConsent', channel: 'sms', purpose: 'marketing', consentAction: 'grant', source: 'web', evidence: { wording: 'Yes' } }));
+		for (const item of [{ contact: { id: 'crm-owl', phone: '+34600777055' } }, { contact: { phone: '+34600777055' } }]) {
+			const r = await run([item], node('consentGuard', 'Guard', { operation: 'check', channel: 'sms', purpose: 'marketing', frequencyCaps: { caps: [] } }));
+			expect(r.json('Guard', 1).map((j) => [(j.blocked as IDataObject).reason, String((j.blocked as IDataObject).message).includes(night)])).toEqual([['QUIET_HOURS', true]]);
+		}
 	});
 
 	it('copy generated for one person\'s values is cached as theirs and erased with them', async () => {

@@ -181,7 +181,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	const store = await getStore(this);
 	// One person across channels: the id the store knows the person by, and whether the address
 	// is theirs. An id and an address of two different people is an error, never a guess.
-	const prepared = await resolveRequests(store, requests, mapping.idField);
+	const prepared = await resolveRequests(store, requests, { idField: mapping.idField, quietChannels: Object.keys(settings.gate.quietHours ?? {}) as Channel[] });
 	for (const { index, error } of prepared.errors) {
 		const i = indexOf[index];
 		const nodeError = new NodeOperationError(this.getNode(), error.message, { itemIndex: i, description: error.hint });

@@ -128,7 +128,16 @@ export async function recheckStanding(
  * and moving it drops it from their consent). The rest are resolved in one batched lookup; an id
  * and an address of two different people is an error for that request, never a guess.
  */
-export async function resolveRequests(store: Store, requests: GateRequest[], idField?: string): Promise<{
+export async function resolveRequests(
+	store: Store,
+	requests: GateRequest[],
+	options: {
+		/** The Contact ID Field path, named in the error for an item nobody holds. */
+		idField?: string;
+		/** Channels with quiet hours: an item without a time zone there takes the profile's. */
+		quietChannels?: Channel[];
+	} = {},
+): Promise<{
 	requests: GateRequest[];
 	/** Index into the input of each request in `requests`. */
 	index: number[];
@@ -140,18 +149,29 @@ export async function resolveRequests(store: Store, requests: GateRequest[], idF
 	const preloaded: PreloadedConsent = { keys: new Set(keys), states };
 	const addresses = requests.map((r) => channelBookAddress(r.contact, r.channel));
 	const slow: number[] = [];
+	const zoneless: number[] = [];
 	const resolved = new Array<GateRequest | undefined>(requests.length);
 	requests.forEach((r, i) => {
 		const a = addresses[i];
 		const st = states.get(keys[i]);
-		// (Without a time zone on the item the person's profile may have one: that takes the lookup.)
-		if (a && r.contact.timeZone && st?.status === 'granted' && st.addresses?.includes(a.value)) resolved[i] = { ...r, addressOwned: true };
-		else slow.push(i);
+		if (!(a && st?.status === 'granted' && st.addresses?.includes(a.value))) slow.push(i);
+		else {
+			resolved[i] = { ...r, addressOwned: true };
+			if (!r.contact.timeZone && options.quietChannels?.includes(r.channel)) zoneless.push(i);
+		}
 	});
+	if (zoneless.length) {
+		// Quiet hours in the person's zone: the profile's, when the item has none (one read by id).
+		const zones = await store.getTimeZones(zoneless.map((i) => requests[i].contact.id));
+		for (const i of zoneless) {
+			const zone = zones.get(requests[i].contact.id);
+			if (zone) resolved[i] = { ...resolved[i]!, contact: { ...requests[i].contact, timeZone: zone } };
+		}
+	}
 	const errors: Array<{ index: number; error: PersonError }> = [];
 	if (slow.length) {
 		const people = await resolvePeople(store, slow.map((i) => requests[i].contact), {
-			idField,
+			idField: options.idField,
 			addresses: (_c, j) => {
 				const a = addresses[slow[j]];
 				return a ? [a] : [];

@@ -293,6 +293,15 @@ export async function getProfiles(db: SqlDb, contactIds: string[]): Promise<Map<
 	return map;
 }
 
+export async function getTimeZones(db: SqlDb, contactIds: string[]): Promise<Map<string, string>> {
+	const map = new Map<string, string>();
+	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
+		const rows = await db.query<Row>(`SELECT contact_id, time_zone FROM contacts WHERE contact_id IN (${placeholders(part.length)}) AND time_zone IS NOT NULL`, part);
+		for (const r of rows) map.set(String(r.contact_id), String(r.time_zone));
+	}
+	return map;
+}
+
 export async function getAddresses(db: SqlDb, contactIds: string[]): Promise<AddressRecord[]> {
 	const out: AddressRecord[] = [];
 	for (const part of chunks([...new Set(contactIds)], CHUNK)) {

@@ -782,6 +782,10 @@ export class SqlStore implements Store {
 		return people.getProfiles(this.db, contactIds);
 	}
 
+	getTimeZones(contactIds: string[]): Promise<Map<string, string>> {
+		return people.getTimeZones(this.db, contactIds);
+	}
+
 	getAddresses(contactIds: string[]): Promise<AddressRecord[]> {
 		return people.getAddresses(this.db, contactIds);
 	}

@@ -310,6 +310,8 @@ export interface Store {
 	/** Sets profile attributes (fields not given are kept; attributes are merged key by key). */
 	upsertProfiles(rows: Array<ProfileInput & { contactId: string }>): Promise<void>;
 	getProfiles(contactIds: string[]): Promise<Map<string, ContactProfile>>;
+	/** The profile time zones of these contacts (only those that have one): the hot path of quiet hours. */
+	getTimeZones(contactIds: string[]): Promise<Map<string, string>>;
 	getAddresses(contactIds: string[]): Promise<AddressRecord[]>;
 	/**
 	 * Moves everything of `fromId` to `intoId` (ledger, state refolded in event time so the later
