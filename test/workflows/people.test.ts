@@ -121,6 +121,11 @@ describe.each(backends)('One person across channels (%s)', (_name, makeStore) =>
 		const requestsBefore = ai.requests.length;
 		const waEvents = await post({ object: 'whatsapp_business_account', entry: [{ id: 'WABA', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550100000', phone_number_id: meta.phoneNumberId }, contacts: [{ profile: { name: 'Mari' }, wa_id: '34600777001' }], messages: [{ from: '34600777001', id: `wamid.${IG}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: WA_TEXT } }] } }] }] });
 		expect(waEvents.map((e) => [e.channel, e.contactId])).toEqual([['whatsapp', 'crm-77']]);
+		// A stranger writes: a new contact under the id rule, with the channel's profile name.
+		const newcomer = await post({ object: 'whatsapp_business_account', entry: [{ id: 'WABA', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: meta.phoneNumberId }, contacts: [{ profile: { name: 'Nuevo Cliente' }, wa_id: '34600777099' }], messages: [{ from: '34600777099', id: `wamid.newcomer.${Date.now()}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'hola' } }] } }] }] });
+		expect(newcomer.map((e) => e.contactId)).toEqual(['+34600777099']);
+		const found = await run([{ contact: { phone: '+34600777099' } }], node('consentGuard', 'Find', { resource: 'contact', operation: 'findContact' }));
+		expect(found.json('Find', 0)[0].contactBook).toMatchObject({ found: true, id: '+34600777099', name: 'Nuevo Cliente' });
 		meta.setLastInbound(PHONE, Date.now());
 		const waReply = await run(waEvents, node('aiContent', 'AI', { operation: 'reply', systemBrief: 'You are Glow\'s assistant.' }));
 		const seen = JSON.stringify(ai.requests.slice(requestsBefore).map((r) => r.body.messages));

@@ -120,7 +120,12 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 				const fromId = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
 				if (!fromId) fail(this, i, `Missing contact ID to merge at "${mergeField}" (found ${JSON.stringify(raw) ?? 'nothing'})`, 'Point Merge Contact ID Field at the ID of the duplicate contact.');
 				const [into] = await resolvePeople(store, [{ id: contact.id }]);
+				const [from] = await resolvePeople(store, [{ id: fromId }]);
+				if (from.contactId === into.contactId) fail(this, i, `"${fromId}" and "${contact.id}" are already one contact ("${into.contactId}")`, 'Nothing to merge.');
 				const { moved } = await store.mergeContacts(fromId, into.contactId, actor);
+				if (!moved && !from.known) {
+					fail(this, i, `No contact "${fromId}" to merge (found at "${mergeField}")`, 'Check the ID of the duplicate contact; nothing is stored under it.');
+				}
 				out.push({ json: { ...json, merge: { from: fromId, into: into.contactId, rowsMoved: moved } }, pairedItem: { item: i } });
 				continue;
 			}
