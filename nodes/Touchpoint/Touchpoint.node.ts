@@ -12,7 +12,9 @@ import type {
 import { NodeApiError, NodeConnectionTypes, NodeOperationError, type JsonObject } from 'n8n-workflow';
 
 import { buildRequest, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
-import { mapLimit } from '../shared/channels/limiter';
+import { localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
+
+let warnedPerProcess = false;
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
 import { compileFieldPath } from '../shared/n8n/field-path';
@@ -185,6 +187,13 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 
 		const policy = { ...readPolicySettings(this), transactionalExempt: options.transactionalExempt !== false, allowUnlinkedAddress: options.allowUnlinkedAddress === true };
 		const store = await getStore(this);
+		// One rate limit per credential and sender for all workers when the store is shared
+		// (PostgreSQL); per process on the embedded store, which queue mode should not use.
+		const limiter = store.dialect === 'postgres' ? sharedLimiter(store) : localLimiter;
+		if (!limiter.shared && process.env.EXECUTIONS_MODE === 'queue' && !warnedPerProcess) {
+			warnedPerProcess = true;
+			this.logger.warn('Touchpoint: n8n runs in queue mode but the Convergent Store is the embedded SQLite file, so each worker paces its sends on its own and several workers together can exceed a provider\'s rate limit. Point the Convergent Store credential at PostgreSQL to share one limit.');
+		}
 		const notSentItem = (pd: Pending, info: IDataObject) =>
 			notSent.push({ json: { ...items[pd.i].json, touchpoint: { status: 'not_sent', ...info } }, pairedItem: { item: pd.i } });
 
@@ -272,7 +281,8 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			const now = Date.now();
 			const guarded = round.filter((r) => r.fromGuard);
 			const touches = await store.getTouches(guarded.map((r) => r.key));
-			const toGate = round.filter((r) => !r.fromGuard || !touches.has(r.key));
+			// A guard's touch that failed earlier is reserved again by the gate (under the caps).
+			const toGate = round.filter((r) => !r.fromGuard || !touches.has(r.key) || touches.get(r.key)!.status === 'failed');
 			const gateRequests: GateRequest[] = toGate.map((r) => ({
 				contact: r.pd.contact, channel: r.channel, purpose, campaign: p.campaign(r.pd.i) || undefined, idempotencyKey: r.key, reserve: true,
 				addressOwned: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)),
@@ -294,7 +304,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			});
 			// A reservation is trusted only for the touch it was made for, and only while the person
 			// still stands where they stood: a STOP, suppression or erasure since then blocks the send.
-			const reservedEarlier = guarded.filter((g) => touches.has(g.key)).filter((r) => {
+			const reservedEarlier = guarded.filter((g) => touches.has(g.key) && touches.get(g.key)!.status !== 'failed').filter((r) => {
 				const t = touches.get(r.key)!;
 				if (t.contactId === r.pd.contact.id && t.channel === r.channel && t.purpose === purpose) return true;
 				notSentItem(r.pd, { channel: r.channel, reason: 'RESERVATION_MISMATCH', idempotencyKey: r.key, message: `The Consent Guard reservation ${r.key} was made for contact ${t.contactId} on ${t.channel} (${t.purpose}), not for contact ${r.pd.contact.id} on ${r.channel} (${purpose}): not sent. Check that the items reaching Touchpoint are the ones Consent Guard checked.` });
@@ -355,7 +365,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				}
 				return false;
 			});
-			const outcomes = await mapLimit(claimed, Number(options.concurrency ?? 20), async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries));
+			const outcomes = await mapLimit(claimed, Number(options.concurrency ?? 20), async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter));
 			let fatal: { r: (typeof claimed)[number]; error: ProviderError } | undefined;
 			for (let k = 0; k < claimed.length; k++) {
 				const r = claimed[k];
@@ -368,7 +378,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 					const unknown = o.error.reason === 'UNKNOWN_OUTCOME';
 					await store.completeTouch(r.key, { status: unknown ? 'unknown' : 'failed', errorCode: o.error.code, errorMessage: o.error.message });
 					if (FATAL.has(String(o.error.reason))) fatal ??= { r, error: o.error };
-					const info = { channel: r.channel, reason: o.error.reason ?? 'PROVIDER_ERROR', message: o.error.message, providerError: { code: o.error.code, httpStatus: o.error.httpStatus ?? null }, attempts: o.attempts, ...(unknown ? { status: 'unknown', idempotencyKey: r.key } : {}) };
+					const info = { channel: r.channel, reason: o.error.reason ?? 'PROVIDER_ERROR', message: o.error.message, providerError: { code: o.error.code, httpStatus: o.error.httpStatus ?? null }, attempts: o.attempts, idempotencyKey: r.key, ...(unknown ? { status: 'unknown' } : {}) };
 					// An unknown outcome never falls through to another channel: the person may have it.
 					if (!unknown && r.pd.candidates.length > 1 && FALL_THROUGH.has(String(o.error.reason))) advance(r.pd, info);
 					else notSentItem(r.pd, r.pd.reasons.length ? { ...info, tried: [...r.pd.reasons, info] } : info);

@@ -85,7 +85,7 @@ export const properties: INodeProperties[] = [
 			{ displayName: 'Allow Address Not Linked to the Contact', name: 'allowUnlinkedAddress', type: 'boolean', default: false, description: 'Whether a transactional message may go to an address the contact book does not link to the person (e.g. an order confirmation to the email typed at checkout). Sent items then show touchpoint.addressLinked: false. Marketing never: consent covers the address it was given for.' },
 			{ displayName: 'Max Retries', name: 'maxRetries', type: 'number', default: 5, description: 'Retries on rate limits, 5xx and connection errors, with exponential backoff and Retry-After' },
 			{ displayName: 'Max SMS Segments', name: 'maxSegments', type: 'number', default: 3, description: 'Longer texts are not sent (0 = no limit)' },
-			{ displayName: 'Rate Limit (per Second)', name: 'ratePerSecond', type: 'number', default: 0, description: 'Override the per-credential limit (0 = channel default: WhatsApp 80/s, Messenger 40/s, SMS from the credential, FCM 500/s, email 20/s)' },
+			{ displayName: 'Rate Limit (per Second)', name: 'ratePerSecond', type: 'number', default: 0, description: 'Override the per-credential limit (0 = channel default: WhatsApp 80/s, Messenger 40/s, SMS from the credential, FCM 500/s, email 20/s). With a PostgreSQL Convergent Store the limit is shared by all queue-mode workers; with the embedded store it holds per n8n process.' },
 			{ displayName: 'Transactional Is Exempt', name: 'transactionalExempt', type: 'boolean', default: true, description: 'Whether the Transactional purpose skips consent, caps and quiet hours' },
 		],
 	},

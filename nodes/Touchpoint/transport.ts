@@ -12,7 +12,7 @@ import type { IExecuteFunctions, IDataObject } from 'n8n-workflow';
 
 import type { Channel } from '../shared/contact';
 import { classifyError, type ProviderError } from '../shared/channels/errors';
-import { acquire, backoffMs, pause } from '../shared/channels/limiter';
+import { backoffMs, localLimiter, type RateLimiter } from '../shared/channels/limiter';
 import type { BuiltRequest } from '../shared/channels/requests';
 
 export type SendOutcome =
@@ -113,9 +113,9 @@ function statusAndBody(error: unknown): { status?: number; body?: unknown; retry
 	return { status: Number.isFinite(status) ? status : undefined, body, retryAfter: Number.isFinite(ra) ? ra : undefined };
 }
 
-export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number): Promise<SendOutcome> {
+export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number, limiter: RateLimiter = localLimiter): Promise<SendOutcome> {
 	for (let n = 0; ; n++) {
-		await acquire(creds.key, creds.ratePerSecond);
+		await limiter.acquire(creds.key, creds.ratePerSecond);
 		let providerMessageId: string;
 		try {
 			providerMessageId = await attempt(ctx, channel, built, creds);
@@ -133,7 +133,7 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 			const classified = classifyError(channel, status, body);
 			if (!classified.retryable || n >= maxRetries) return { ok: false, error: classified, attempts: n + 1 };
 			const wait = backoffMs(n, retryAfter);
-			if (status === 429) pause(creds.key, wait);
+			if (status === 429) await limiter.pause(creds.key, wait);
 			await new Promise((r) => setTimeout(r, wait));
 			continue;
 		}

@@ -196,6 +196,26 @@ describe('Touchpoint', () => {
 		expect(refused.json('Send', 1)[0].touchpoint).toMatchObject({ attempts: 3 });
 	});
 
+	it('a message the provider refused (it never arrived) is sent by the next run, under the caps; once sent, never again', async () => {
+		const a = await person(['whatsapp'], { timeZone: dayZone });
+		const caps = { caps: [{ maxMessages: 1, per: 1, unit: 'days', channel: 'all', purpose: 'marketing' }] };
+		const params = { channel: 'whatsapp', whatsappType: 'template', templateName: 'offer', templateLanguage: 'en', campaign: 'retake', frequencyCaps: caps, options: { maxRetries: 0 } };
+		meta.failNext(1, { status: 400, body: { error: { message: '(#132001) Template name does not exist in the translation', type: 'OAuthException', code: 132001 } } });
+		const first = await send([a], params);
+		const tp = first.json('Send', 1)[0].touchpoint as IDataObject;
+		expect((await store.getTouches([String(tp.idempotencyKey)])).get(String(tp.idempotencyKey))?.status).toBe('failed');
+		// The template is fixed: the same run again sends it (the failed touch did not use the cap).
+		const second = await send([a], params);
+		expect(second.json('Send', 0).map((j) => (j.touchpoint as IDataObject).status)).toEqual(['sent']);
+		expect(meta.requests).toHaveLength(2);
+		const third = await send([a], params);
+		expect(third.json('Send', 0).map((j) => (j.touchpoint as IDataObject).deduplicated)).toEqual([true]);
+		// Another campaign the same day: the retaken touch counts under the cap of 1.
+		const other = await send([a], { ...params, campaign: 'retake-2' });
+		expect(other.json('Send', 1).map((j) => (j.touchpoint as IDataObject).reason)).toEqual(['FREQUENCY_CAP']);
+		expect(meta.requests).toHaveLength(2);
+	});
+
 	it.each([
 		['a 502 gateway error', { status: 502, body: { error: { message: 'Bad Gateway', code: 1 } } }],
 		['a 504 gateway timeout', { status: 504, body: { error: { message: 'Gateway Timeout', code: 2 } } }],

@@ -1,6 +1,9 @@
 /**
- * A per-key rate limiter (N requests per second, spread evenly) and a bounded-concurrency pool,
- * shared by every execution in the process so parallel runs on one credential respect one limit.
+ * Rate limiters (N requests per second per key, spread evenly) and a bounded-concurrency pool.
+ * - `localLimiter`: shared by every execution in this process (one n8n instance).
+ * - `sharedLimiter(store)`: one bucket per key in the Convergent store, shared by every process
+ *   that uses it (n8n queue mode: all workers on one PostgreSQL store). Each send takes the next
+ *   free slot with one atomic statement; a 429's pause moves the key's next slot for everyone.
  */
 const buckets = new Map<string, { next: number }>();
 
@@ -21,6 +24,42 @@ export function pause(key: string, ms: number): void {
 	const b = buckets.get(key) ?? { next: 0 };
 	b.next = Math.max(b.next, Date.now() + ms);
 	buckets.set(key, b);
+}
+
+export interface RateLimiter {
+	/** Whether the limit holds across processes (queue-mode workers), not only in this one. */
+	readonly shared: boolean;
+	acquire(key: string, perSecond: number): Promise<void>;
+	pause(key: string, ms: number): Promise<void>;
+}
+
+export const localLimiter: RateLimiter = {
+	shared: false,
+	acquire,
+	pause: async (key, ms) => pause(key, ms),
+};
+
+/** The store's side of a shared limiter (Store.takeRateSlot / pauseRate). */
+export interface RateSlots {
+	/** Takes the key's next slot `intervalUs` after the previous one (not before `nowUs`); returns its start (µs). */
+	takeRateSlot(key: string, intervalUs: number, nowUs: number): Promise<number>;
+	/** No slot of the key before `untilUs`. */
+	pauseRate(key: string, untilUs: number): Promise<void>;
+}
+
+export function sharedLimiter(slots: RateSlots): RateLimiter {
+	return {
+		shared: true,
+		async acquire(key, perSecond) {
+			if (!(perSecond > 0)) return;
+			const at = await slots.takeRateSlot(key, Math.round(1e6 / perSecond), Date.now() * 1000);
+			const wait = at / 1000 - Date.now();
+			if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+		},
+		async pause(key, ms) {
+			await slots.pauseRate(key, Math.round((Date.now() + ms) * 1000));
+		},
+	};
 }
 
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {

@@ -228,6 +228,17 @@ CREATE INDEX IF NOT EXISTS ai_cache_contact ON ai_cache (contact_id);
 `,
 		run: upgradeToPeople,
 	},
+	{
+		// A provider's rate limit is per sender, not per process: one slot clock per credential and
+		// sender, shared by every worker on the store (microseconds: 76/s is a 13,158 µs interval).
+		id: '008_rate_slots',
+		sql: `
+CREATE TABLE IF NOT EXISTS rate_slots (
+	key TEXT PRIMARY KEY,
+	next_at BIGINT NOT NULL
+);
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */

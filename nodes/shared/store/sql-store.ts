@@ -390,7 +390,10 @@ export class SqlStore implements Store {
 		const inserts: SqlParam[][] = [];
 		for (const req of chunk) {
 			const prior = existing.get(req.idempotencyKey);
-			if (prior) {
+			// A touch that failed provably never reached the person (the provider refused it, or the
+			// connection was refused): the next run may take it again, under the caps like a new one.
+			const retake = prior?.status === 'failed' && prior.contactId === req.contactId && prior.channel === req.channel && prior.purpose === req.purpose;
+			if (prior && !retake) {
 				results.push({ idempotencyKey: req.idempotencyKey, outcome: 'duplicate', existing: prior });
 				continue;
 			}
@@ -438,6 +441,8 @@ export class SqlStore implements Store {
 			'INSERT INTO touches (idempotency_key, contact_id, channel, purpose, campaign, status, created_at, updated_at)',
 			8,
 			inserts,
+			`ON CONFLICT (idempotency_key) DO UPDATE SET status = 'reserved', created_at = excluded.created_at, updated_at = excluded.updated_at,
+			provider_message_id = NULL, error_code = NULL, error_message = NULL, delivery_status = NULL WHERE touches.status = 'failed'`,
 		);
 		return results;
 	}
@@ -549,6 +554,27 @@ export class SqlStore implements Store {
 			}
 		}
 		return map;
+	}
+
+	// ---- shared rate limits ------------------------------------------------------------------
+
+	async takeRateSlot(key: string, intervalUs: number, nowUs: number): Promise<number> {
+		// One statement, atomic in both databases: the slot after the key's last one, or now.
+		const [row] = await this.db.query<Row>(
+			`INSERT INTO rate_slots (key, next_at) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
+			ON CONFLICT (key) DO UPDATE SET next_at = CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END + CAST($3 AS BIGINT)
+			RETURNING next_at`,
+			[key, Math.round(nowUs), Math.round(intervalUs)],
+		);
+		return Number(row.next_at) - intervalUs;
+	}
+
+	async pauseRate(key: string, untilUs: number): Promise<void> {
+		await this.db.run(
+			`INSERT INTO rate_slots (key, next_at) VALUES ($1, CAST($2 AS BIGINT))
+			ON CONFLICT (key) DO UPDATE SET next_at = CASE WHEN rate_slots.next_at < CAST($2 AS BIGINT) THEN CAST($2 AS BIGINT) ELSE rate_slots.next_at END`,
+			[key, Math.round(untilUs)],
+		);
 	}
 
 	// ---- de-duplication ------------------------------------------------------------------

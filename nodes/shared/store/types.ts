@@ -89,6 +89,8 @@ export interface SuppressionEntry {
 
 /**
  * reserved (cap slot taken) -> sending (one execution claimed it) -> sent | failed | unknown.
+ * failed: the provider refused it or the connection was refused, so it provably never arrived:
+ * a later reservation with the same key takes it again (under the caps, like a new touch).
  * unknown: the request may have reached the provider (a 502/504, a reset after sending, a 200
  * without a message id): never sent again automatically, and counted by the caps.
  */
@@ -272,6 +274,12 @@ export interface Store {
 	recordInbound(records: InboundRecord[]): Promise<void>;
 	/** Last inbound time per contact+channel; key: `${contactId}\u0000${channel}` */
 	getLastInbound(keys: Array<{ contactId: string; channel: Channel }>): Promise<Map<string, number>>;
+
+	// Shared rate limits (channels/limiter.ts sharedLimiter): one atomic statement per send.
+	/** Takes the key's next slot `intervalUs` after the previous one (not before `nowUs`); returns its start (µs). */
+	takeRateSlot(key: string, intervalUs: number, nowUs: number): Promise<number>;
+	/** No slot of the key before `untilUs`. */
+	pauseRate(key: string, untilUs: number): Promise<void>;
 
 	/** Webhook de-duplication: returns the ids that were NOT seen before, and records them. */
 	markProcessed(scope: string, ids: string[], contactOf?: Map<string, string>): Promise<Set<string>>;

@@ -1,0 +1,49 @@
+/**
+ * Touchpoint paces its sends with the store's shared slot clock when the Convergent Store is
+ * PostgreSQL (queue mode: every worker on one clock): two executions at once on one WhatsApp
+ * number send at most the provider's limit together, and close to it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
+
+import { openStore } from '../../nodes/shared/store';
+import type { SqlStore } from '../../nodes/shared/store/sql-store';
+import { manualWorkflow, runWorkflow } from '../harness';
+import { grantConsent } from '../helpers/people';
+import { MetaGraphMock } from '../mocks';
+import { dropSchema, PG_AVAILABLE, PG_BASE } from '../store/helpers';
+
+const meta = new MetaGraphMock();
+const schema = `cm_rate_${randomBytes(4).toString('hex')}`;
+beforeAll(async () => meta.start());
+afterAll(async () => {
+	await meta.stop();
+	if (PG_AVAILABLE) await dropSchema(schema);
+});
+
+(PG_AVAILABLE ? describe : describe.skip)('Touchpoint on a PostgreSQL store: one rate limit for every execution', () => {
+	it('two executions of 30 WhatsApp templates each against a number limited to 20/s: all sent, paced by one clock in the store', async () => {
+		const store = (await openStore({ type: 'postgres', ...PG_BASE, schema })) as SqlStore;
+		const people = Array.from({ length: 60 }, (_, k) => ({ id: `rate-${k}`, phone: `+3460055${String(1000 + k)}`, timeZone: 'UTC' }));
+		await grantConsent(store, people, ['whatsapp']);
+		meta.reset();
+		meta.setRateLimit(20);
+		const credentials = {
+			convergentStoreApi: { storageType: 'postgres', host: PG_BASE.host, port: PG_BASE.port, database: PG_BASE.database, user: PG_BASE.user, password: PG_BASE.password ?? '', ssl: false, schema },
+			whatsAppCloudApi: { accessToken: meta.accessToken, phoneNumberId: meta.phoneNumberId, apiVersion: 'v21.0', baseUrl: meta.baseUrl, ratePerSecond: 20 },
+		};
+		const wf = (slice: typeof people) => manualWorkflow({
+			items: slice.map((contact) => ({ contact })),
+			node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'whatsapp', purpose: 'marketing', campaign: 'rate', whatsappType: 'template', templateName: 'promo', templateLanguage: 'en', quietHours: { start: '00:00', end: '00:00' }, frequencyCaps: { caps: [] }, options: { maxRetries: 3 } }, credentials: { convergentStoreApi: 'Store', whatsAppCloudApi: 'WA' } },
+		});
+		const [a, b] = await Promise.all([runWorkflow(wf(people.slice(0, 30)), { credentials: credentials as never }), runWorkflow(wf(people.slice(30)), { credentials: credentials as never })]);
+		const statuses = [...a.json('Send', 0), ...b.json('Send', 0), ...a.json('Send', 1), ...b.json('Send', 1)].map((j) => (j.touchpoint as IDataObject).status);
+		expect(statuses.filter((x) => x === 'sent')).toHaveLength(60);
+		// Paced on one clock: 60 sends cannot start faster than 59 intervals of 1/19 s (95 % of 20/s),
+		// whatever the machine's load (a slow machine only spreads them further).
+		const at = meta.requests.map((r) => r.at).sort((x, y) => x - y);
+		expect(at[at.length - 1] - at[0]).toBeGreaterThanOrEqual(59 * (1000 / 19) - 50);
+		const [slot] = await store.db.query<{ key: string }>('SELECT key FROM rate_slots');
+		expect(slot.key).toContain(meta.phoneNumberId);
+	}, 60_000);
+});
