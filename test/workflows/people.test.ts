@@ -186,6 +186,21 @@ describe.each(backends)('One person across channels (%s)', (_name, makeStore) =>
 		}
 	});
 
+	it('a CRM import meets a contact the chat created: an error naming both, or Merge joins them with their history', async () => {
+		const s = await store();
+		// Someone wrote on WhatsApp before the CRM knew their number: a contact under the id rule.
+		const [chat] = await s.resolveContacts([{ addresses: [{ kind: 'phone', value: '+34600777066' }], fallbackId: '+34600777066' }], { create: true, link: true, source: 'inbound' });
+		await s.addTurns([{ contactId: chat.contactId, role: 'user', text: 'quiero una cita', at: Date.now() }]);
+		const row = { contact: { id: 'crm-lia', phone: '+34600777066', email: 'lia@example.com' } };
+		const refused = await runWorkflow(manualWorkflow({ items: [row], node: node('consentGuard', 'Save', { resource: 'contact', operation: 'upsertContact' }) as never }), { credentials: credentials() as never });
+		expect(String(refused.error?.message)).toContain('the phone belongs to contact "+34600777066"');
+		const merged = await run([row], node('consentGuard', 'Save', { resource: 'contact', operation: 'upsertContact', onAddressConflict: 'merge' }));
+		expect(merged.json('Save', 0)[0].contactBook).toMatchObject({ id: 'crm-lia', mergedFrom: '+34600777066' });
+		expect((await s.getTurns(['crm-lia'], 5)).get('crm-lia')?.map((t) => t.text)).toEqual(['quiero una cita']);
+		const [byPhone] = await s.resolveContacts([{ addresses: [{ kind: 'phone', value: '+34600777066' }] }]);
+		expect(byPhone.contactId).toBe('crm-lia');
+	});
+
 	it('copy generated for one person\'s values is cached as theirs and erased with them', async () => {
 		ai.responder = () => ({ variants: [{ text: 'Hola Zoe, tu crema te espera' }] });
 		const item = { contact: { id: 'crm-zoe', firstName: 'Zoe Quintana' } };
