@@ -3,6 +3,7 @@
  * n8n's own loader loads every node and credential, and each description follows n8n's
  * conventions (codex file, light/dark icons present in dist, operations with actions, named outputs).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
@@ -16,9 +17,17 @@ describe('package manifest', () => {
 	it('is an n8n community package', () => {
 		expect(pkg.keywords).toContain('n8n-community-node-package');
 		expect(pkg.n8n.n8nNodesApiVersion).toBe(1);
-		expect(pkg.files).toEqual(['dist']);
+		expect(pkg.files).toEqual(['dist', '!dist/.tsbuildinfo']);
 		expect(pkg.peerDependencies).toEqual({ 'n8n-workflow': '*' });
 		expect(pkg.license).toBe('MIT');
+	});
+
+	it('ships the built nodes, credentials and icons only: no source maps, no build info, no tests', () => {
+		const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+		const files = (JSON.parse(out)[0].files as Array<{ path: string }>).map((f) => f.path);
+		expect(files.filter((f) => /\.map$|tsbuildinfo|\.test\.|(^|\/)test\//.test(f))).toEqual([]);
+		expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', ...listed]));
+		expect(pkg.main).toBeUndefined();
 	});
 
 	it('npm run build produced every file the manifest lists', () => {
