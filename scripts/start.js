@@ -13,6 +13,8 @@ const path = require('node:path');
 
 const rt = require('./n8n-runtime');
 
+const STORE_CREDENTIAL = { id: 'store', name: 'Convergent Store' };
+
 async function main() {
 	const port = Number(process.env.N8N_PORT || 5678);
 	const userFolder = path.resolve(process.env.N8N_USER_FOLDER || path.join(rt.ROOT, '.cache', 'n8n-home'));
@@ -20,12 +22,34 @@ async function main() {
 	rt.installPackage(userFolder);
 	const env = rt.n8nEnv({ userFolder, port, brokerPort: await rt.freePort() });
 
+	// The embedded Convergent Store credential every template uses, created once with the id the
+	// templates reference: a template opens and runs its store steps with no credential to set up.
+	const storeStamp = path.join(userFolder, '.store-credential');
+	if (!fs.existsSync(storeStamp)) {
+		const credFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-cred-')), 'store.json');
+		fs.writeFileSync(credFile, JSON.stringify([{ id: STORE_CREDENTIAL.id, name: STORE_CREDENTIAL.name, type: 'convergentStoreApi', data: { storageType: 'embedded', databasePath: '' } }]));
+		rt.n8nCli(['import:credentials', `--input=${credFile}`], env);
+		fs.rmSync(path.dirname(credFile), { recursive: true, force: true });
+		fs.writeFileSync(storeStamp, new Date().toISOString());
+		rt.log('Created the "Convergent Store" credential (embedded SQLite store in the n8n folder) for the templates.');
+	}
+
 	// Import the templates that are new or changed since the last start (stable ids: updates, no duplicates).
 	const stampFile = path.join(userFolder, '.imported-templates.json');
 	const stamp = fs.existsSync(stampFile) ? JSON.parse(fs.readFileSync(stampFile, 'utf8')) : {};
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-templates-'));
 	const changed = {};
 	rt.templatesWithIds(tmp, (wf, file) => {
+		// Provider credentials (WhatsApp, Twilio, SMTP, OpenAI...) are yours to create: the nodes
+		// show "credential not set" instead of pointing at ids that do not exist in this n8n.
+		for (const node of wf.nodes) {
+			if (!node.credentials) continue;
+			for (const type of Object.keys(node.credentials)) {
+				if (type === 'convergentStoreApi') node.credentials[type] = { ...STORE_CREDENTIAL };
+				else delete node.credentials[type];
+			}
+			if (!Object.keys(node.credentials).length) delete node.credentials;
+		}
 		const hash = crypto.createHash('sha256').update(JSON.stringify(wf)).digest('hex');
 		if (stamp[file] !== hash) changed[file] = hash;
 		return wf;

@@ -227,8 +227,17 @@ describe('npm start (the README\'s run command)', () => {
 			const nodes = (await (await fetch(`${base}/types/nodes.json`, { headers: { cookie } })).json()) as Array<{ name: string }>;
 			const names = new Set(nodes.map((n) => n.name));
 			for (const n of expectedNodes) expect(names).toContain(n);
-			const workflows = ((await (await fetch(`${base}/rest/workflows`, { headers: { cookie } })).json()) as { data: Array<{ name: string }> }).data;
+			const workflows = ((await (await fetch(`${base}/rest/workflows`, { headers: { cookie } })).json()) as { data: Array<{ id: string; name: string }> }).data;
 			expect(workflows).toHaveLength(fs.readdirSync(path.join(ROOT, 'workflows')).filter((f) => f.endsWith('.json')).length);
+			// The store credential exists, and no template points at a credential that does not.
+			const credentials = ((await (await fetch(`${base}/rest/credentials`, { headers: { cookie } })).json()) as { data: Array<{ id: string; name: string; type: string }> }).data;
+			expect(credentials.map((c) => [c.id, c.type])).toEqual([['store', 'convergentStoreApi']]);
+			for (const wf of workflows) {
+				const full = ((await (await fetch(`${base}/rest/workflows/${wf.id}`, { headers: { cookie } })).json()) as { data: { nodes: Array<{ name: string; credentials?: Record<string, { id: string }> }> } }).data;
+				const refs = full.nodes.flatMap((n) => Object.entries(n.credentials ?? {}).map(([type, c]) => `${wf.name} / ${n.name}: ${type} ${c.id}`));
+				expect(refs.filter((r) => !r.endsWith('convergentStoreApi store'))).toEqual([]);
+				expect(refs.length).toBeGreaterThan(0);
+			}
 			expect(output).toContain('Ready: open http://localhost:');
 		} finally {
 			const exited = new Promise((r) => child.once('exit', r));
