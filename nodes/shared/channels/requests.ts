@@ -2,6 +2,8 @@
  * Provider requests, built exactly as each API documents them, from one channel-neutral message.
  * Pure: the transport sends what these return; Dry Run returns them.
  */
+import { convert } from 'html-to-text';
+
 import type { Channel } from '../contact';
 import { checkSms, checkText, payloadBytes, TEXT_LIMITS } from './limits';
 import { smsInfo } from './sms';
@@ -76,8 +78,22 @@ export interface BuildContext {
 
 export type BuildResult = { ok: true; built: BuiltRequest } | { ok: false; violations: Violation[] };
 
-const stripTags = (html: string) =>
-	html.replace(/<(script|style)[\s\S]*?<\/\1>/gi, '').replace(/<br\s*\/?>/gi, '\n').replace(/<\/p>/gi, '\n\n').replace(/<[^>]+>/g, '').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/\n{3,}/g, '\n\n').trim();
+/**
+ * The plain-text part derived from the HTML (the maintained converter n8n's own nodes use):
+ * entities decoded, links kept as "text [url]", images and scripts left out, no hard wrapping.
+ */
+export function emailTextFromHtml(html: string): string {
+	return convert(html, {
+		wordwrap: false,
+		selectors: [
+			{ selector: 'a', options: { hideLinkHrefIfSameAsText: true, ignoreHref: false } },
+			{ selector: 'img', format: 'skip' },
+			{ selector: 'h1', options: { uppercase: false } },
+			{ selector: 'h2', options: { uppercase: false } },
+			{ selector: 'h3', options: { uppercase: false } },
+		],
+	}).trim();
+}
 
 /** Text placed into HTML (element content or a quoted attribute). */
 export function escapeHtml(text: string): string {
@@ -188,7 +204,7 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 			if (!m.subject) v.push({ code: 'NO_SUBJECT', field: 'subject', message: 'Subject is empty' });
 			if (!m.html && !m.text) v.push({ code: 'EMPTY_EMAIL', field: 'text', message: 'The email has no body' });
 			const headers: Record<string, string> = {};
-			let text = m.text ?? stripTags(m.html ?? '');
+			let text = m.text ?? emailTextFromHtml(m.html ?? '');
 			let html = m.html;
 			if (html) {
 				const bad = unsafeLinks(html);

@@ -48,4 +48,15 @@ describe('email HTML from item data', () => {
 		expect(safeUrl('https://shop.example/a b')).toBeUndefined();
 		expect(safeUrl('https://shop.example/ä')).toBe('https://shop.example/%C3%A4');
 	});
+
+	it('the derived text part decodes entities and keeps each link\'s URL', () => {
+		const r = buildRequest({ ...base, html: '<h1>Spring</h1><p>Caf&eacute; &amp; croissant &mdash; 20&nbsp;% off. <a href="https://shop.example/sale">Shop now</a></p><p>Or call <a href="tel:+34600111222">+34600111222</a><img src="https://shop.example/p.png" alt="pixel"></p><script>track()</script>' }, ctx);
+		if (!r.ok || r.built.kind !== 'email') throw new Error('not built');
+		const text = r.built.email.text;
+		expect(text).toContain('Café & croissant — 20\u00a0% off. Shop now [https://shop.example/sale]');
+		expect(text).toContain('Spring');
+		expect(text).not.toMatch(/&eacute;|&amp;|&mdash;|<p|<a|track\(\)|p\.png/);
+		expect(text).toContain('https://shop.example/unsubscribe?c=ana&t=1');
+	});
 });
+
