@@ -134,7 +134,6 @@ export async function resolvePeople(
 	});
 }
 
-
 /**
  * The person's id for each id (a merged id gives the survivor; an unknown id stays itself), in
  * one read. For nodes that thread state by a contact id field (AI Reply, forms, journeys, scores).

@@ -12,7 +12,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 
 import { addressOfId } from '../address';
-import { chunks, insertRows, placeholders, type SqlDb, type SqlParam } from './db';
+import { chunks, insertRows, placeholders, type SqlDb } from './db';
 import {
 	addressKey,
 	type AddressRecord,
@@ -348,4 +348,3 @@ export function tombstone(secret: string, addressSha: string): string {
 	return createHmac('sha256', secret).update(addressSha).digest('hex');
 }
 
-export type { SqlParam };

@@ -13,7 +13,6 @@ import * as people from './people';
 import type {
 	AddressRecord,
 	ClaimResult,
-	ContactProfile,
 	PersonRef,
 	ProfileInput,
 	ResolvedPerson,
@@ -802,10 +801,6 @@ export class SqlStore implements Store {
 
 	upsertProfiles(rows: Array<ProfileInput & { contactId: string }>): Promise<void> {
 		return people.upsertProfiles(this.db, rows);
-	}
-
-	getProfiles(contactIds: string[]): Promise<Map<string, ContactProfile>> {
-		return people.getProfiles(this.db, contactIds);
 	}
 
 	getTimeZones(contactIds: string[]): Promise<Map<string, string>> {

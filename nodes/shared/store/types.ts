@@ -317,7 +317,6 @@ export interface Store {
 	resolveContacts(refs: PersonRef[], options?: ResolveOptions): Promise<ResolvedPerson[]>;
 	/** Sets profile attributes (fields not given are kept; attributes are merged key by key). */
 	upsertProfiles(rows: Array<ProfileInput & { contactId: string }>): Promise<void>;
-	getProfiles(contactIds: string[]): Promise<Map<string, ContactProfile>>;
 	/** The profile time zones of these contacts (only those that have one): the hot path of quiet hours. */
 	getTimeZones(contactIds: string[]): Promise<Map<string, string>>;
 	getAddresses(contactIds: string[]): Promise<AddressRecord[]>;
