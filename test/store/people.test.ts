@@ -70,7 +70,7 @@ describe.each(backends())('People on %s', (_name, makeBackend) => {
 			const state = await store.getConsentStates([{ contactId: phone, channel: 'sms', purpose: 'marketing' }]);
 			expect(state.get(consentKeyString({ contactId: phone, channel: 'sms', purpose: 'marketing' }))?.status).toBe('withdrawn');
 		}
-	});
+	}, 60_000);
 
 	it('merge moves ledger, touches, caps, inbound, journeys, history and sessions; the later withdrawal wins; audited; the old id resolves', async () => {
 		const t = Date.now() - 3600_000;

@@ -42,7 +42,7 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 		const rate = (all.length - 1) / ((all[all.length - 1] - all[0]) / 1e6);
 		expect(rate).toBeGreaterThanOrEqual(72);
 		expect(rate).toBeLessThanOrEqual(80);
-	});
+	}, 60_000);
 
 	it('a pause (a 429\'s Retry-After) moves the next slot of every sender on the key', async () => {
 		const now = Date.now() * 1000;

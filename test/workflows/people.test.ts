@@ -48,6 +48,8 @@ async function dumpTables(store: SqlStore): Promise<string> {
 	return parts.join('\n');
 }
 
+jest.setTimeout(60_000);
+
 describe.each(backends)('One person across channels (%s)', (_name, makeStore) => {
 	const storeCredential = makeStore();
 	const credentials = () => ({
