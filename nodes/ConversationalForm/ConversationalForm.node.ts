@@ -5,6 +5,7 @@ import { isChannel, type Channel } from '../shared/contact';
 import { askText, nextQuestion, normaliseAnswer, parseChoices, type Question } from '../shared/form/form';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+import { addressKindOf } from '../shared/address';
 import { personIdsOf } from '../shared/people';
 import { isValidZone } from '../shared/policy';
 import type { ConsentEventInput, FormSession } from '../shared/store/types';
@@ -356,7 +357,20 @@ export class ConversationalForm implements INodeType {
 			}
 		}
 		if (changed.size) await store.saveFormSessions(form, [...changed].map((id) => ({ contactId: id, ...sessions.get(id)! })));
-		if (consent.length) await store.recordConsent(consent);
+		if (consent.length) {
+			// The consent covers the chat's address only when that address is the person's (linked
+			// here if nobody holds it); an address held by someone else is left out, so the grant
+			// covers only what the person holds.
+			const bound = consent.map((e) => {
+				const kind = e.address ? addressKindOf(e.channel, e.address) : undefined;
+				return kind ? { kind, value: e.address! } : undefined;
+			});
+			const people = await store.resolveContacts(consent.map((e, k) => ({ id: e.contactId, addresses: bound[k] ? [bound[k]!] : [] })), { create: true, link: true, source: `conversational-form:${form}` });
+			people.forEach((p, k) => {
+				if (p.conflict || !bound[k]) delete consent[k].address;
+			});
+			await store.recordConsent(consent);
+		}
 		// Items leave in input order (error items were placed first).
 		const inOrder = (out: INodeExecutionData[]) => out.sort((a, b) => (a.pairedItem as { item: number }).item - (b.pairedItem as { item: number }).item);
 		return (startOf ? [ask, completed, cancelled, notStarted] : [ask, completed, cancelled]).map(inOrder);

@@ -67,6 +67,23 @@ describe('Conversational Form', () => {
 		expect(ledger[0].evidence).toMatchObject({ source: 'conversational-form:Lead', wording: 'May we send you offers on WhatsApp?' });
 	});
 
+	it('a consent answer covers the chat\'s phone only when it is the person\'s: another person\'s phone is left out', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await store.resolveContacts([{ id: 'phone-owner', addresses: [{ kind: 'phone', value: '+34600444555' }] }], { create: true, link: true });
+		const consentOnly = params({ formName: 'OptIn', questions: { question: [{ key: 'optin', text: 'Offers on WhatsApp?', type: 'yesNo', consent: true }] } });
+		// An item that names one contact with another person's phone (a mis-mapped field, or forged data).
+		await say('intruder', 'hi', { contact: { phone: '+34600444555' } }, consentOnly);
+		await say('intruder', 'yes', { contact: { phone: '+34600444555' } }, consentOnly);
+		const key = { contactId: 'intruder', channel: 'whatsapp' as const, purpose: 'marketing' };
+		const state = [...(await store.getConsentStates([key])).values()][0];
+		expect(state).toMatchObject({ status: 'granted', addresses: [] });
+		// The person who answered from their own phone: the grant covers it, and it is linked to them.
+		await say('own-phone', 'hi', { contact: { phone: '+34600444666' } }, consentOnly);
+		await say('own-phone', 'yes', { contact: { phone: '+34600444666' } }, consentOnly);
+		const own = [...(await store.getConsentStates([{ ...key, contactId: 'own-phone' }])).values()][0];
+		expect(own).toMatchObject({ status: 'granted', addresses: ['+34600444666'] });
+	});
+
 	it('asks the conditional question when the condition holds', async () => {
 		await say('ben', 'hi');
 		await say('ben', 'Ben');
