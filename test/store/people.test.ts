@@ -123,6 +123,15 @@ describe.each(backends())('People on %s', (_name, makeBackend) => {
 		expect((await store.getConsentStates([key])).get(consentKeyString(key))).toMatchObject({ status: 'granted', addresses: [] });
 	});
 
+	it('a double opt-in confirmed after its address moved to someone else does not cover that address', async () => {
+		await store.resolveContacts([{ id: 'crm-doi', addresses: [{ kind: 'email', value: 'doi@example.com' }] }], { create: true, link: true });
+		await store.recordConsent([{ contactId: 'crm-doi', channel: 'email', purpose: 'marketing', address: 'doi@example.com', action: 'request', evidence: { source: 'form' }, confirmTokenHash: 'doi-token', confirmExpiresAt: Date.now() + 3600_000 }]);
+		await store.resolveContacts([{ id: 'crm-doi-2', addresses: [{ kind: 'email', value: 'doi@example.com' }] }], { create: true, link: true, onConflict: 'move' });
+		expect((await store.confirmConsent('doi-token', { source: 'link' })).outcome).toBe('confirmed');
+		const key = { contactId: 'crm-doi', channel: 'email' as const, purpose: 'marketing' };
+		expect((await store.getConsentStates([key])).get(consentKeyString(key))).toMatchObject({ status: 'granted', addresses: [] });
+	});
+
 	it('tombstones are keyed: a copy of the table does not give up an erased number to a dictionary of every number', async () => {
 		await store.resolveContacts([{ id: 'crm-t', addresses: [{ kind: 'phone', value: '+34600123457' }] }], { create: true, link: true });
 		await store.eraseContact('crm-t', []);

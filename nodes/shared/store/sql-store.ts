@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Channel } from '../contact';
 import { chunks, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
 import { foldConsent, type FoldEvent } from './consent-fold';
-import { addressOfId } from '../address';
+import { addressKindOf, addressOfId } from '../address';
 import { CONTACT_TABLES, migrate } from './migrations';
 import * as people from './people';
 import type {
@@ -274,11 +274,19 @@ export class SqlStore implements Store {
 				[now, tokenHash],
 			);
 			if (changes !== 1) return { outcome: 'used' as const };
+			// The grant covers the address the request was made for, if it is still the person's (it
+			// may have moved to someone else since the link was sent).
+			let address = str(token.address);
+			const kind = address ? addressKindOf(String(token.channel), address) : undefined;
+			if (address && kind) {
+				const [holder] = await tx.query<Row>('SELECT contact_id FROM contact_addresses WHERE kind = $1 AND value = $2', [kind, address]);
+				if (holder && String(holder.contact_id) !== String(token.contact_id)) address = undefined;
+			}
 			const [entry] = await this.recordConsentIn(tx, {
 				contactId: String(token.contact_id),
 				channel: token.channel as Channel,
 				purpose: String(token.purpose),
-				address: str(token.address),
+				address,
 				action: 'confirm',
 				evidence,
 				occurredAt: now,
