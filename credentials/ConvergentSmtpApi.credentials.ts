@@ -6,7 +6,7 @@ export class ConvergentSmtpApi implements ICredentialType {
 
 	displayName = 'Convergent SMTP API';
 
-	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+	icon: Icon = { light: 'file:../icons/email.svg', dark: 'file:../icons/email.dark.svg' };
 
 	documentationUrl = 'https://nodemailer.com/smtp/';
 

@@ -10,7 +10,7 @@ export class ConvergentStoreApi implements ICredentialType {
 
 	displayName = 'Convergent Store API';
 
-	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+	icon: Icon = { light: 'file:../icons/store.svg', dark: 'file:../icons/store.dark.svg' };
 
 	documentationUrl = 'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#readme';
 

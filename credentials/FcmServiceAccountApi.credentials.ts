@@ -6,7 +6,7 @@ export class FcmServiceAccountApi implements ICredentialType {
 
 	displayName = 'Firebase Cloud Messaging (Service Account) API';
 
-	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+	icon: Icon = { light: 'file:../icons/firebase.svg', dark: 'file:../icons/firebase.dark.svg' };
 
 	documentationUrl = 'https://firebase.google.com/docs/cloud-messaging/auth-server';
 

@@ -6,7 +6,7 @@ export class MetaPageApi implements ICredentialType {
 
 	displayName = 'Meta Page (Messenger, Instagram) API';
 
-	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+	icon: Icon = { light: 'file:../icons/meta.svg', dark: 'file:../icons/meta.dark.svg' };
 
 	documentationUrl = 'https://developers.facebook.com/docs/messenger-platform/send-messages';
 

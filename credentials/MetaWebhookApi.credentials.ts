@@ -6,7 +6,7 @@ export class MetaWebhookApi implements ICredentialType {
 
 	displayName = 'Meta Webhook API';
 
-	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+	icon: Icon = { light: 'file:../icons/meta.svg', dark: 'file:../icons/meta.dark.svg' };
 
 	documentationUrl = 'https://developers.facebook.com/docs/graph-api/webhooks/getting-started';
 

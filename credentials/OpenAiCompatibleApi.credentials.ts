@@ -6,7 +6,7 @@ export class OpenAiCompatibleApi implements ICredentialType {
 
 	displayName = 'OpenAI-Compatible API';
 
-	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+	icon: Icon = { light: 'file:../icons/ai.svg', dark: 'file:../icons/ai.dark.svg' };
 
 	documentationUrl = 'https://platform.openai.com/docs/api-reference/authentication';
 

@@ -5,7 +5,7 @@ export class TwilioMessagingApi implements ICredentialType {
 
 	displayName = 'Twilio Messaging API';
 
-	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+	icon: Icon = { light: 'file:../icons/twilio.svg', dark: 'file:../icons/twilio.dark.svg' };
 
 	documentationUrl = 'https://www.twilio.com/docs/messaging/api/message-resource';
 

@@ -6,7 +6,7 @@ export class TwilioWebhookApi implements ICredentialType {
 
 	displayName = 'Twilio Webhook API';
 
-	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+	icon: Icon = { light: 'file:../icons/twilio.svg', dark: 'file:../icons/twilio.dark.svg' };
 
 	documentationUrl = 'https://www.twilio.com/docs/usage/webhooks/webhooks-security';
 

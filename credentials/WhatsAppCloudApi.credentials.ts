@@ -5,7 +5,7 @@ export class WhatsAppCloudApi implements ICredentialType {
 
 	displayName = 'WhatsApp Cloud API';
 
-	icon: Icon = { light: 'file:../icons/convergent.svg', dark: 'file:../icons/convergent.dark.svg' };
+	icon: Icon = { light: 'file:../icons/whatsapp.svg', dark: 'file:../icons/whatsapp.dark.svg' };
 
 	documentationUrl = 'https://developers.facebook.com/docs/whatsapp/cloud-api/get-started';
 

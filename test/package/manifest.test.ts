@@ -37,6 +37,21 @@ describe('package manifest', () => {
 		expect(missing).toEqual([]);
 	});
 
+	it('every credential shows its provider\'s mark, light and dark, shipped in dist', () => {
+		const marks = (pkg.n8n.credentials as string[]).map((file) => {
+			// eslint-disable-next-line @typescript-eslint/no-require-imports
+			const mod = require(path.join(PROJECT_ROOT, file));
+			const Cred = Object.values(mod)[0] as new () => { name: string; icon: { light: string; dark: string } };
+			const c = new Cred();
+			for (const v of [c.icon.light, c.icon.dark]) expect(fs.existsSync(path.join(PROJECT_ROOT, path.dirname(file), v.replace(/^file:/, '')))).toBe(true);
+			return [c.name, path.basename(c.icon.light)];
+		});
+		expect(Object.fromEntries(marks)).toEqual({
+			convergentStoreApi: 'store.svg', metaWebhookApi: 'meta.svg', twilioWebhookApi: 'twilio.svg', whatsAppCloudApi: 'whatsapp.svg',
+			metaPageApi: 'meta.svg', twilioMessagingApi: 'twilio.svg', fcmServiceAccountApi: 'firebase.svg', convergentSmtpApi: 'email.svg', openAiCompatibleApi: 'ai.svg',
+		});
+	});
+
 	it('n8n loads every listed node and credential', async () => {
 		const registry = await getRegistry();
 		expect(registry.ownNodeTypes().length).toBe(pkg.n8n.nodes.length);
