@@ -15,6 +15,9 @@ import { buildRequest, type BuildContext, type BuiltRequest, type OutboundMessag
 import { localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
 
 let warnedPerProcess = false;
+
+/** What a preview without a provider credential shows as the sender. */
+const DRY_RUN_SENDER: IDataObject = { apiVersion: 'v21.0', phoneNumberId: '<WhatsApp phone number ID>', accountSid: '<Twilio Account SID>', from: '<Twilio From number>', fromEmail: '<From email>' };
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
 import { compileFieldPath } from '../shared/n8n/field-path';
@@ -35,6 +38,13 @@ const CREDENTIAL_OF: Record<Channel, string> = {
 	sms: 'twilioMessagingApi',
 	push: 'fcmServiceAccountApi',
 	email: 'convergentSmtpApi',
+};
+const CREDENTIAL_LABEL: Record<string, string> = {
+	whatsAppCloudApi: 'WhatsApp Cloud API',
+	metaPageApi: 'Meta Page (Messenger, Instagram) API',
+	twilioMessagingApi: 'Twilio Messaging API',
+	fcmServiceAccountApi: 'Firebase Cloud Messaging (Service Account) API',
+	convergentSmtpApi: 'Convergent SMTP API',
 };
 // Providers' limits, paced at 95 % so jitter in arrival times does not trip a 429.
 const PACE = 0.95;
@@ -92,8 +102,8 @@ export class Touchpoint implements INodeType {
 		defaults: { name: 'Touchpoint' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Sent', 'Not Sent'],
+		// Dry Run adds its own output, so a step after Sent never counts a preview as sent.
+		outputs: `={{ $parameter.options?.dryRun ? [{ "type": "main", "displayName": "Sent" }, { "type": "main", "displayName": "Not Sent" }, { "type": "main", "displayName": "Dry Run" }] : [{ "type": "main", "displayName": "Sent" }, { "type": "main", "displayName": "Not Sent" }] }}`,
 		credentials: [
 			{ name: 'whatsAppCloudApi', required: false },
 			{ name: 'metaPageApi', required: false },
@@ -109,12 +119,13 @@ export class Touchpoint implements INodeType {
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		// Output 0 is Sent: no error may reach n8n's "continue" path, which copies the input there.
-		const outputs: INodeExecutionData[][] = [[], []];
-		return await failClosed(this, outputs, 1, async () => await sendAll.call(this, outputs[0], outputs[1]));
+		const dryRun = (this.getNodeParameter('options', 0, {}) as IDataObject).dryRun === true;
+		const outputs: INodeExecutionData[][] = dryRun ? [[], [], []] : [[], []];
+		return await failClosed(this, outputs, 1, async () => await sendAll.call(this, outputs[0], outputs[1], outputs[2] ?? []));
 	}
 }
 
-async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notSent: INodeExecutionData[]): Promise<void> {
+async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notSent: INodeExecutionData[], previews: INodeExecutionData[]): Promise<void> {
 		const items = this.getInputData();
 		const node = this.getNode();
 		const channelParam = this.getNodeParameter('channel', 0) as string;
@@ -158,6 +169,9 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				const data = (await this.getCredentials(type)) as IDataObject;
 				const rate = PACE * (Number(options.ratePerSecond) || Number(data.ratePerSecond) || (channel === 'sms' && data.messagingServiceSid ? 10 : DEFAULT_RATE[channel]));
 				result = { type, data, key: `${type}:${node.credentials[type].id ?? node.credentials[type].name}:${data.phoneNumberId ?? data.from ?? data.messagingServiceSid ?? ''}`, ratePerSecond: rate };
+			} else if (dryRun) {
+				// A preview needs no provider account: the sender fields show where the credential's values go.
+				result = { type, data: { ...DRY_RUN_SENDER }, key: `dry-run:${type}`, ratePerSecond: 0, placeholder: true };
 			}
 			credCache.set(channel, result);
 			return result;
@@ -247,7 +261,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				}
 				const creds = await credsFor(channel);
 				if (!creds) {
-					throw new NodeOperationError(node, `No ${CREDENTIAL_OF[channel]} credential selected for ${channel}`, { description: 'Choose the credential for this channel on the node.' });
+					throw new NodeOperationError(node, `No ${CREDENTIAL_LABEL[CREDENTIAL_OF[channel]]} credential selected for ${channel}`, { description: 'Choose or create the credential for this channel on the node, or turn on Dry Run (Options) to preview without it.' });
 				}
 				const ctx: BuildContext = {
 					apiVersion: String(creds.data.apiVersion ?? 'v21.0'), phoneNumberId: String(creds.data.phoneNumberId ?? ''),
@@ -332,7 +346,8 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				for (const r of ready) {
 					if (r.newlyReserved) await store.releaseTouch(r.key);
 					const preview = r.built.kind === 'email' ? { email: r.built.email } : r.built.kind === 'fcm' ? { message: r.built.message } : { request: r.built.request };
-					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'dry_run', channel: r.channel, idempotencyKey: r.key, ...preview, ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
+					const placeholder = (await credsFor(r.channel))?.placeholder === true;
+					previews.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'dry_run', channel: r.channel, idempotencyKey: r.key, ...(placeholder ? { credential: `not set: ${CREDENTIAL_LABEL[CREDENTIAL_OF[r.channel]]}` } : {}), ...preview, ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
 				}
 				pending = next;
 				continue;

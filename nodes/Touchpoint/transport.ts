@@ -25,6 +25,8 @@ export interface ChannelCredentials {
 	/** Rate-limit key: one bucket per credential and sender. */
 	key: string;
 	ratePerSecond: number;
+	/** A Dry Run stand-in when the node has no credential for the channel (never sent with). */
+	placeholder?: boolean;
 }
 
 /** Connection errors that prove the request never reached the provider: safe to retry. */

@@ -243,12 +243,27 @@ describe('Touchpoint', () => {
 		const a = await person(['sms'], { timeZone: dayZone });
 		const run = await send([a], { channel: 'sms', text: 'Preview me', options: { dryRun: true } });
 		expect(twilio.requests).toHaveLength(0);
-		const tp = run.json('Send', 0)[0].touchpoint as IDataObject;
+		// Previews leave through their own output: a step after Sent never counts them as sent.
+		expect([run.json('Send', 0), run.json('Send', 1)]).toEqual([[], []]);
+		const tp = run.json('Send', 2)[0].touchpoint as IDataObject;
 		expect(tp).toMatchObject({ status: 'dry_run', segments: 1 });
 		expect((tp.request as IDataObject).form).toEqual({ To: a.contact.phone, From: '+15550100000', Body: 'Preview me' });
 		expect(JSON.stringify(tp)).not.toContain(twilio.authToken);
 		const real = await send([a], { channel: 'sms', text: 'Preview me' });
 		expect(real.json('Send', 0)[0].touchpoint).toMatchObject({ status: 'sent', deduplicated: false });
+	});
+
+	it('dry run without any provider credential: what each person would get, with the sender values marked, nothing sent', async () => {
+		const a = await person(['sms', 'email'], { timeZone: dayZone });
+		const run = await runWorkflow(manualWorkflow({ items: [a], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'bestAvailable', channelPriority: 'sms, email', text: 'Hola, 20 % off', subject: 'Offer', unsubscribeUrl: 'https://shop.example/u', postalAddress: 'Shop, Madrid', options: { dryRun: true } }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: { convergentStoreApi: credentials.convergentStoreApi } as never });
+		expect(run.error).toBeUndefined();
+		const tp = run.json('Send', 2)[0].touchpoint as IDataObject;
+		expect(tp).toMatchObject({ status: 'dry_run', channel: 'sms', credential: 'not set: Twilio Messaging API', segments: 1, encoding: expect.any(String) });
+		expect((tp.request as IDataObject).form).toEqual({ To: a.contact.phone, From: '<Twilio From number>', Body: 'Hola, 20 % off' });
+		expect(twilio.requests).toHaveLength(0);
+		// Without Dry Run the missing credential is named as the editor shows it.
+		const live = await runWorkflow(manualWorkflow({ items: [a], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'sms', text: 'x' }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: { convergentStoreApi: credentials.convergentStoreApi } as never });
+		expect(String(live.error?.message)).toBe('No Twilio Messaging API credential selected for sms');
 	});
 
 	it('a 429 storm ends with every message delivered exactly once', async () => {

@@ -100,7 +100,7 @@ describe('Fail closed under every On Error setting', () => {
 		const a = await person(['sms']);
 		const run = await runWorkflow(manualWorkflow({ items: [a], node: { type: 'touchpoint', name: 'Send', onError: 'continueRegularOutput', parameters: { ...sms, quietHours: allDay }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: credentials as never });
 		expect(run.json('Send', 0)).toEqual([]);
-		expect(String(run.json('Send', 1)[0].error)).toMatch(/No twilioMessagingApi credential/);
+		expect(String(run.json('Send', 1)[0].error)).toMatch(/No Twilio Messaging API credential selected for sms/);
 	});
 
 	(PG_AVAILABLE ? it : it.skip)('a NUL byte or a 100,000-character contact id is a per-item error before the store; the other items are checked (PostgreSQL)', async () => {
