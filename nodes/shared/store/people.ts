@@ -86,7 +86,7 @@ async function lookup(db: SqlDb, ids: string[], values: string[]): Promise<{ byI
 	return { byId, byAddress };
 }
 
-function decide(ref: PersonRef, byId: Map<string, Owner>, byAddress: Map<string, Owner>): ResolvedPerson & { owner?: Owner } {
+function decide(ref: PersonRef, byId: Map<string, Owner>, byAddress: Map<string, Owner>): ResolvedPerson {
 	const owners = new Map<string, string>();
 	for (const a of ref.addresses) {
 		const o = byAddress.get(addressKey(a));
@@ -105,7 +105,6 @@ function decide(ref: PersonRef, byId: Map<string, Owner>, byAddress: Map<string,
 			known: !!o,
 			created: false,
 			owners,
-			owner: o,
 			...(o ? { profile: profileOf(o) } : {}),
 			...(foreign ? { conflict: { address: foreign, owner: owners.get(addressKey(foreign))! } } : {}),
 		};
@@ -120,13 +119,12 @@ function decide(ref: PersonRef, byId: Map<string, Owner>, byAddress: Map<string,
 			known: true,
 			created: false,
 			owners,
-			owner: first,
 			profile: profileOf(first),
 			...(foreign ? { conflict: { address: foreign, owner: owners.get(addressKey(foreign))! } } : {}),
 		};
 	}
 	const fallback = ref.fallbackId ? byId.get(ref.fallbackId) : undefined;
-	if (fallback) return { contactId: fallback.owner, known: true, created: false, owners, owner: fallback, profile: profileOf(fallback) };
+	if (fallback) return { contactId: fallback.owner, known: true, created: false, owners, profile: profileOf(fallback) };
 	return { contactId: ref.fallbackId ?? '', known: false, created: false, owners };
 }
 
@@ -153,7 +151,7 @@ export async function resolveContacts(db: SqlDb, refs: PersonRef[], options: Res
 		// message from a known sender): no transaction, one statement to mark the addresses seen.
 		if (!write || settled(chunk, read, options)) {
 			if (write) await markSeen(db, chunk, options.now ?? Date.now());
-			out.push(...read.map(({ owner: _o, ...d }) => d));
+			out.push(...read);
 			continue;
 		}
 		out.push(...(await db.transaction(async (tx) => await linkAndCreate(tx, chunk, await decide_(tx), options))));
@@ -161,7 +159,7 @@ export async function resolveContacts(db: SqlDb, refs: PersonRef[], options: Res
 	return out;
 }
 
-function settled(refs: PersonRef[], decided: Array<ResolvedPerson & { owner?: Owner }>, options: ResolveOptions): boolean {
+function settled(refs: PersonRef[], decided: ResolvedPerson[], options: ResolveOptions): boolean {
 	return decided.every((d, i) => {
 		if (d.conflict) return options.onConflict !== 'move';
 		if (!d.contactId) return true;
@@ -180,7 +178,7 @@ async function markSeen(db: SqlDb, refs: PersonRef[], now: number): Promise<void
 async function linkAndCreate(
 	tx: SqlDb,
 	refs: PersonRef[],
-	decided: Array<ResolvedPerson & { owner?: Owner }>,
+	decided: ResolvedPerson[],
 	options: ResolveOptions,
 ): Promise<ResolvedPerson[]> {
 	const now = options.now ?? Date.now();
@@ -235,7 +233,7 @@ async function linkAndCreate(
 	// Who owns them now: a concurrent execution may have linked one first (one owner, always).
 	const touched = [...linkRows, ...moves];
 	const after = touched.length ? (await lookup(tx, [], [...new Set(touched.map((l) => l.a.value))])).byAddress : new Map<string, Owner>();
-	return decided.map(({ owner: _o, ...d }, i) => {
+	return decided.map((d, i) => {
 		if (!d.contactId || (d.conflict && !move)) return d;
 		const res: ResolvedPerson = { ...d, known: d.known || !!options.create, created: !d.known && !!options.create && creates.has(d.contactId) };
 		if (move) delete res.conflict;
