@@ -158,7 +158,14 @@ export class TouchpointTrigger implements INodeType {
 		const personId = (e: ConversationEvent) => personOf.get(e)?.contactId || contactIdOf(e);
 		await store.recordInbound(messages.map((e) => ({ contactId: personId(e), channel: e.channel, at: Date.parse(e.timestamp) })));
 		for (const st of unseen.filter((e) => e.kind === 'status')) await store.updateDeliveryStatus(st.providerMessageId, String(st.status));
-		await store.recordConsent(await keywordConsentEvents(store, messages, String(options.keywordPurposes ?? 'marketing, service'), personId));
+		const purposes = String(options.keywordPurposes ?? 'marketing, service');
+		// A STOP from a sender whose addresses belong to two contacts withdraws both: an opt-out is
+		// never lost to a data conflict (the event itself goes to the first holder, flagged).
+		const conflicted = messages.filter((e) => e.keyword === 'stop' && personOf.get(e)?.error?.owner);
+		await store.recordConsent([
+			...(await keywordConsentEvents(store, messages, purposes, personId)),
+			...(await keywordConsentEvents(store, conflicted, purposes, (e) => personOf.get(e)!.error!.owner!)),
+		]);
 		const fresh = await store.markProcessed(scope, unseen.map(idOf), new Map(messages.map((e) => [idOf(e), personId(e)])));
 		const newEvents = unseen.filter((e) => fresh.has(idOf(e)));
 		const emitted = (options.includeStatuses ? newEvents : newEvents.filter((e) => e.kind !== 'status')).map((e) => {

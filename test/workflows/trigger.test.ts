@@ -139,6 +139,20 @@ describe('Touchpoint Trigger (Meta)', () => {
 		]);
 	});
 
+	it('a STOP from a sender whose phone and business-scoped id belong to two contacts withdraws both (an opt-out is never lost to a data conflict)', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await store.resolveContacts([{ id: 'crm-phone', addresses: [{ kind: 'phone', value: '+34600123111' }] }, { id: 'crm-bsuid', addresses: [{ kind: 'whatsapp', value: 'ES.bsuid.111' }] }], { create: true, link: true });
+		const t = Math.floor(Date.now() / 1000);
+		await grantOn({ contact: { id: 'crm-phone', phone: '+34600123111' } }, (t - 60) * 1000);
+		await grantOn({ contact: { id: 'crm-bsuid', whatsappId: 'ES.bsuid.111' } }, (t - 60) * 1000);
+		const body = { object: 'whatsapp_business_account', entry: [{ id: 'WABA', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: '106540352242922' }, contacts: [{ profile: { name: 'Dual' }, wa_id: '34600123111', user_id: 'ES.bsuid.111' }], messages: [{ from: '34600123111', from_user_id: 'ES.bsuid.111', id: 'wamid.DUAL', timestamp: String(t - 10), type: 'text', text: { body: 'STOP' } }] } }] }] };
+		expect((await postMeta(server, body)).status).toBe(200);
+		const event = server.runs.at(-1)!.json('Inbound')[0];
+		expect(event).toMatchObject({ contactId: 'crm-phone', keyword: 'stop' });
+		expect(String((event.identityConflict as IDataObject).message)).toContain('crm-bsuid');
+		expect([await stateOf('crm-phone', 'marketing'), await stateOf('crm-bsuid', 'marketing')]).toEqual(['withdrawn', 'withdrawn']);
+	});
+
 	it('a bare "yes" or START from someone who never opted in grants nothing; YES re-subscribes only right after a STOP', async () => {
 		const guard = guardOn('whatsapp');
 		const t = Math.floor(Date.now() / 1000);
