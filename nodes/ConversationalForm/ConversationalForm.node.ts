@@ -1,15 +1,21 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { isChannel, type Channel } from '../shared/contact';
+import { isChannel, type Channel, type Contact } from '../shared/contact';
 import { askText, nextQuestion, normaliseAnswer, parseChoices, type Question } from '../shared/form/form';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
-import { addressKindOf } from '../shared/address';
-import { personIdsOf } from '../shared/people';
+import { channelBookAddress, personIdsOf, resolvePeople } from '../shared/people';
 import { isValidZone } from '../shared/policy';
-import type { ConsentEventInput, FormSession } from '../shared/store/types';
+import type { ConsentEventInput, ContactAddress, FormSession } from '../shared/store/types';
 
+
+/** The sender's addresses on a trigger event (its `contact`), as a Contact for the channel rules. */
+function chatContact(id: string, raw: unknown): Contact {
+	const from = (raw && typeof raw === 'object' ? raw : {}) as IDataObject;
+	const text = (v: unknown) => (typeof v === 'string' && v !== '' && v.length <= 128 ? v : undefined);
+	return { id, phone: text(from.phone), whatsappId: text(from.whatsappId) ?? text(from.businessScopedUserId), psid: text(from.psid), instagramId: text(from.instagramId) };
+}
 
 export class ConversationalForm implements INodeType {
 	description: INodeTypeDescription = {
@@ -276,6 +282,7 @@ export class ConversationalForm implements INodeType {
 		const notStarted: INodeExecutionData[] = [];
 		const changed = new Set<string>();
 		const consent: ConsentEventInput[] = [];
+		const consentAddress: Array<ContactAddress | undefined> = [];
 		const now = Date.now();
 		const quickRepliesOk = (c: unknown) => c === 'whatsapp' || c === 'messenger' || c === 'instagram';
 
@@ -338,10 +345,9 @@ export class ConversationalForm implements INodeType {
 			const answers = { ...s!.answers, [q.key]: answer.value };
 			if (q.consent && typeof answer.value === 'boolean' && isChannel(channel)) {
 				// The consent covers the address the person answered from (the chat's phone, PSID or Instagram id).
-				const from = (item.json.contact ?? {}) as IDataObject;
-				const raw = channel === 'messenger' ? from.psid : channel === 'instagram' ? from.instagramId : from.phone ?? (channel === 'whatsapp' ? from.businessScopedUserId ?? from.whatsappId : undefined);
-				const address = typeof raw === 'string' && raw !== '' && raw.length <= 128 ? raw : undefined;
-				consent.push({ contactId: id, channel: channel as Channel, purpose: q.consentPurpose ?? 'marketing', address, action: answer.value ? 'grant' : 'withdraw', evidence: { source: `conversational-form:${form}`, wording: q.text, actor: 'contact', extra: { answer: text } }, occurredAt: now });
+				const address = channelBookAddress(chatContact(id, item.json.contact), channel as Channel);
+				consentAddress.push(address);
+				consent.push({ contactId: id, channel: channel as Channel, purpose: q.consentPurpose ?? 'marketing', address: address?.value, action: answer.value ? 'grant' : 'withdraw', evidence: { source: `conversational-form:${form}`, wording: q.text, actor: 'contact', extra: { answer: text } }, occurredAt: now });
 			}
 			const next = nextQuestion(questions, answers, q.key);
 			if (next) {
@@ -361,13 +367,14 @@ export class ConversationalForm implements INodeType {
 			// The consent covers the chat's address only when that address is the person's (linked
 			// here if nobody holds it); an address held by someone else is left out, so the grant
 			// covers only what the person holds.
-			const bound = consent.map((e) => {
-				const kind = e.address ? addressKindOf(e.channel, e.address) : undefined;
-				return kind ? { kind, value: e.address! } : undefined;
+			const people = await resolvePeople(store, consent.map((e) => ({ id: e.contactId })), {
+				create: true,
+				link: true,
+				source: `conversational-form:${form}`,
+				addresses: (_c, k) => (consentAddress[k] ? [consentAddress[k]!] : []),
 			});
-			const people = await store.resolveContacts(consent.map((e, k) => ({ id: e.contactId, addresses: bound[k] ? [bound[k]!] : [] })), { create: true, link: true, source: `conversational-form:${form}` });
 			people.forEach((p, k) => {
-				if (p.conflict || !bound[k]) delete consent[k].address;
+				if (p.error) delete consent[k].address;
 			});
 			await store.recordConsent(consent);
 		}
