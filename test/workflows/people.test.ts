@@ -13,7 +13,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { metaSignature } from '../../nodes/shared/inbound/signatures';
 import { openStore } from '../../nodes/shared/store';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
-import { makeNode, manualWorkflow, runWorkflow, type WorkflowJson } from '../harness';
+import { makeNode, manualWorkflow, PROJECT_ROOT, runWorkflow, type WorkflowJson } from '../harness';
 import { startWebhookServer, type WebhookServer } from '../harness/webhook';
 import { MetaGraphMock, OpenAIMock, SmtpMock } from '../mocks';
 import { dropSchema, PG_AVAILABLE, PG_BASE } from '../store/helpers';
@@ -201,6 +201,25 @@ describe.each(backends)('One person across channels (%s)', (_name, makeStore) =>
 		expect((await s.getTurns(['crm-lia'], 5)).get('crm-lia')?.map((t) => t.text)).toEqual(['quiero una cita']);
 		const [byPhone] = await s.resolveContacts([{ addresses: [{ kind: 'phone', value: '+34600777066' }] }]);
 		expect(byPhone.contactId).toBe('crm-lia');
+	});
+
+	it('a CRM import of 600 rows is batched: a handful of store statements, not one per row; one bad row fails alone', async () => {
+		// The store instance the nodes use (the built package's module, the credential's config).
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const dist = require(path.join(PROJECT_ROOT, 'dist/nodes/shared/store')) as typeof import('../../nodes/shared/store');
+		const s = (await dist.openStore(dist.storeConfigFromCredential(storeCredential as never))) as SqlStore;
+		const rows = Array.from({ length: 600 }, (_, k) => ({ contact: { id: `bulk-${k}`, email: `bulk-${k}@example.com`, phone: `+3460088${String(1000 + k)}`, name: `Bulk ${k}`, timeZone: 'Europe/Madrid' } }));
+		rows[7] = { contact: { ...rows[7].contact, timeZone: 'Mars/Olympus' } };
+		const before = s.db.queryCount;
+		const r = await runWorkflow(manualWorkflow({ items: rows, node: { ...node('consentGuard', 'Save', { resource: 'contact', operation: 'upsertContact', profileFields: { nameField: 'contact.name' } }), continueOnFail: true } as never }), { credentials: credentials() as never });
+		const statements = s.db.queryCount - before;
+		const out = r.json('Save', 0);
+		expect(out).toHaveLength(600);
+		expect(out.map((j, k) => (k === 7 ? String(j.error) : (j.contactBook as IDataObject).id))[7]).toMatch(/Unknown time zone "Mars\/Olympus"/);
+		expect(out.filter((j) => j.contactBook).length).toBe(599);
+		expect(statements).toBeLessThan(40);
+		const [p] = await s.resolveContacts([{ addresses: [{ kind: 'email', value: 'bulk-599@example.com' }] }]);
+		expect(p).toMatchObject({ contactId: 'bulk-599', profile: { name: 'Bulk 599', timeZone: 'Europe/Madrid' } });
 	});
 
 	it('copy generated for one person\'s values is cached as theirs and erased with them', async () => {

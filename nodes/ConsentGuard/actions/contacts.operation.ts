@@ -12,13 +12,14 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { compileContactReader, resolveContactMapping } from '../../shared/n8n/contact-mapping';
+import { compileContactReader, resolveContactMapping, type ContactMapping } from '../../shared/n8n/contact-mapping';
 import { updateDisplayOptions } from '../../shared/n8n/display-options';
 import { compileFieldPath } from '../../shared/n8n/field-path';
 import { getStore } from '../../shared/n8n/store';
 import { contactAddresses, IdentityConflictError, resolvePeople } from '../../shared/people';
 import { isValidZone } from '../../shared/policy';
-import type { Store } from '../../shared/store/types';
+import type { Contact } from '../../shared/contact';
+import type { ProfileInput, Store } from '../../shared/store/types';
 
 const conflictProperty: INodeProperties = {
 	displayName: 'Address Belongs to Another Contact',
@@ -110,6 +111,10 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	const touches = operation === 'getContact' ? Number(this.getNodeParameter('recentTouches', 0, 20)) : 0;
 	const actor = `workflow:${this.getWorkflow().id ?? ''}`;
 
+	if (operation === 'upsertContact' || operation === 'linkAddress') {
+		return await upsertAll.call(this, items, operation, store, { readContact, mapping, onConflict, profileFields, nameOf, preferredOf, attributesOf, actor });
+	}
+
 	const out: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
 		try {
@@ -137,48 +142,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 				out.push({ json: { ...json, contactBook: { found, ...(data ?? { id: contact.id || null }) } }, pairedItem: { item: i } });
 				continue;
 			}
-			// Upsert Contact / Link Address.
-			if (contact.timeZone && !isValidZone(contact.timeZone)) {
-				fail(this, i, `Unknown time zone "${contact.timeZone}" at "${mapping.timeZoneField}"`, 'Use an IANA name such as Europe/Madrid.');
-			}
-			const addresses = contactAddresses(contact);
-			const resolveOnce = () => resolvePeople(store, [contact], { create: true, link: true, source: operation === 'upsertContact' ? 'upsert' : 'link', onConflict: onConflict === 'move' ? 'move' : 'error' });
-			let [person] = await resolveOnce();
-			let merged: string | undefined;
-			if (person.error?.owner && onConflict === 'merge') {
-				merged = person.error.owner;
-				await store.mergeContacts(merged, person.contactId, actor);
-				[person] = await resolveOnce();
-			}
-			if (person.error) fail(this, i, person.error.message, `${person.error.hint} Or set "Address Belongs to Another Contact" to Merge or Move.`);
-			if (operation === 'upsertContact') {
-				const name = nameOf(json);
-				const preferred = preferredOf(json);
-				const attributes = attributesOf(json);
-				if (attributes !== undefined && attributes !== null && (typeof attributes !== 'object' || Array.isArray(attributes))) {
-					fail(this, i, `Attributes at "${String(profileFields.attributesField ?? 'contact.attributes')}" must be an object, not ${Array.isArray(attributes) ? 'a list' : typeof attributes}`, 'Point Attributes Field at an object such as { "tier": "gold" }.');
-				}
-				await store.upsertProfiles([{
-					contactId: person.contactId,
-					...(typeof name === 'string' && name.trim() ? { name: name.trim().slice(0, 200) } : {}),
-					...(typeof preferred === 'string' && preferred.trim() ? { preferredChannel: preferred.trim() } : {}),
-					...(contact.timeZone ? { timeZone: contact.timeZone } : {}),
-					...(contact.locale ? { locale: contact.locale } : {}),
-					...(attributes && typeof attributes === 'object' ? { attributes: attributes as Record<string, unknown> } : {}),
-				}]);
-			}
-			out.push({
-				json: {
-					...json,
-					contactBook: {
-						id: person.contactId,
-						created: person.created,
-						addresses: addresses.map((a) => ({ kind: a.kind, value: a.kind === 'push' ? `${a.value.slice(0, 8)}…` : a.value })),
-						...(merged ? { mergedFrom: merged } : {}),
-					},
-				},
-				pairedItem: { item: i },
-			});
+			throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known`);
 		} catch (error) {
 			const nodeError = error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
 			if (!this.continueOnFail()) throw nodeError;
@@ -186,4 +150,96 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		}
 	}
 	return [out];
+}
+
+/**
+ * Upsert Contact / Link Address for a whole batch (a CRM import): one resolution of every row, one
+ * profile write, a fixed number of statements per chunk of rows. A row whose address belongs to
+ * someone else fails alone (or, with Merge, takes that contact in; rare, so merged one by one).
+ */
+async function upsertAll(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+	operation: string,
+	store: Store,
+	p: {
+		readContact: (json: IDataObject) => Contact;
+		mapping: ContactMapping;
+		onConflict: string;
+		profileFields: IDataObject;
+		nameOf: (json: unknown) => unknown;
+		preferredOf: (json: unknown) => unknown;
+		attributesOf: (json: unknown) => unknown;
+		actor: string;
+	},
+): Promise<INodeExecutionData[][]> {
+	const results: Array<INodeExecutionData | undefined> = new Array(items.length);
+	const itemError = (i: number, error: unknown) => {
+		const nodeError = error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+		if (!this.continueOnFail()) throw nodeError;
+		results[i] = { json: { ...items[i].json, error: nodeError.message, ...(nodeError.description ? { description: nodeError.description } : {}) }, pairedItem: { item: i } };
+	};
+	const rows: Array<{ i: number; contact: Contact; profile?: ProfileInput }> = [];
+	for (let i = 0; i < items.length; i++) {
+		try {
+			const json = items[i].json;
+			const contact = p.readContact(json);
+			if (contact.timeZone && !isValidZone(contact.timeZone)) {
+				fail(this, i, `Unknown time zone "${contact.timeZone}" at "${p.mapping.timeZoneField}"`, 'Use an IANA name such as Europe/Madrid.');
+			}
+			let profile: ProfileInput | undefined;
+			if (operation === 'upsertContact') {
+				const name = p.nameOf(json);
+				const preferred = p.preferredOf(json);
+				const attributes = p.attributesOf(json);
+				if (attributes !== undefined && attributes !== null && (typeof attributes !== 'object' || Array.isArray(attributes))) {
+					fail(this, i, `Attributes at "${String(p.profileFields.attributesField ?? 'contact.attributes')}" must be an object, not ${Array.isArray(attributes) ? 'a list' : typeof attributes}`, 'Point Attributes Field at an object such as { "tier": "gold" }.');
+				}
+				profile = {
+					...(typeof name === 'string' && name.trim() ? { name: name.trim().slice(0, 200) } : {}),
+					...(typeof preferred === 'string' && preferred.trim() ? { preferredChannel: preferred.trim() } : {}),
+					...(contact.timeZone ? { timeZone: contact.timeZone } : {}),
+					...(contact.locale ? { locale: contact.locale } : {}),
+					...(attributes && typeof attributes === 'object' ? { attributes: attributes as Record<string, unknown> } : {}),
+				};
+			}
+			rows.push({ i, contact, profile });
+		} catch (error) {
+			itemError(i, error);
+		}
+	}
+	const options = { create: true, link: true, source: operation === 'upsertContact' ? 'upsert' : 'link', onConflict: p.onConflict === 'move' ? ('move' as const) : ('error' as const) };
+	const people = await resolvePeople(store, rows.map((r) => r.contact), options);
+	const merged = new Map<number, string>();
+	if (p.onConflict === 'merge') {
+		for (const [k, person] of people.entries()) {
+			if (!person.error?.owner) continue;
+			merged.set(k, person.error.owner);
+			await store.mergeContacts(person.error.owner, person.contactId, p.actor);
+			[people[k]] = await resolvePeople(store, [rows[k].contact], options);
+		}
+	}
+	const profiles: Array<ProfileInput & { contactId: string }> = [];
+	people.forEach((person, k) => {
+		const { i, contact, profile } = rows[k];
+		if (person.error) {
+			itemError(i, new NodeOperationError(this.getNode(), person.error.message, { itemIndex: i, description: `${person.error.hint} Or set "Address Belongs to Another Contact" to Merge or Move.` }));
+			return;
+		}
+		if (profile && Object.keys(profile).length) profiles.push({ contactId: person.contactId, ...profile });
+		results[i] = {
+			json: {
+				...items[i].json,
+				contactBook: {
+					id: person.contactId,
+					created: person.created,
+					addresses: contactAddresses(contact).map((a) => ({ kind: a.kind, value: a.kind === 'push' ? `${a.value.slice(0, 8)}…` : a.value })),
+					...(merged.has(k) ? { mergedFrom: merged.get(k)! } : {}),
+				},
+			},
+			pairedItem: { item: i },
+		};
+	});
+	await store.upsertProfiles(profiles);
+	return [results.filter((r): r is INodeExecutionData => r !== undefined)];
 }
