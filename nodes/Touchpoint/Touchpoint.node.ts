@@ -13,11 +13,6 @@ import { NodeApiError, NodeConnectionTypes, NodeOperationError, type JsonObject 
 
 import { buildRequest, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
 import { localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
-
-let warnedPerProcess = false;
-
-/** What a preview without a provider credential shows as the sender. */
-const DRY_RUN_SENDER: IDataObject = { apiVersion: 'v21.0', phoneNumberId: '<WhatsApp phone number ID>', accountSid: '<Twilio Account SID>', from: '<Twilio From number>', fromEmail: '<From email>' };
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
 import { compileFieldPath } from '../shared/n8n/field-path';
@@ -30,6 +25,12 @@ import { channelBookAddress, resolvePeople, type Person } from '../shared/people
 import { checkAddress, checkBatch, defaultIdempotencyKey, recheckStanding, type GateRequest } from '../shared/policy';
 import { properties } from './description';
 import { send, verifySmtp, type ChannelCredentials } from './transport';
+
+/** Warned once per process: queue mode on the embedded store paces per worker. */
+let warnedPerProcess = false;
+
+/** What a preview without a provider credential shows as the sender. */
+const DRY_RUN_SENDER: IDataObject = { apiVersion: 'v21.0', phoneNumberId: '<WhatsApp phone number ID>', accountSid: '<Twilio Account SID>', from: '<Twilio From number>', fromEmail: '<From email>' };
 
 const CREDENTIAL_OF: Record<Channel, string> = {
 	whatsapp: 'whatsAppCloudApi',
@@ -133,7 +134,8 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		const dryRun = options.dryRun === true;
 		const maxRetries = Number(options.maxRetries ?? 5);
-		const readContact = compileContactReader(resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject), { idOptional: true });
+		const mapping = resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject);
+		const readContact = compileContactReader(mapping, { idOptional: true });
 		const keyField = String(options.idempotencyKeyField ?? '').trim();
 		const keyOf = keyField ? compileFieldPath(keyField) : undefined;
 		const read = <T>(name: string, fallback: T) => parameterReader<T>(this, name, fallback);
@@ -227,7 +229,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		// The person behind each item: caps and windows count per person, and a message goes only to
 		// an address that is theirs. An id and an address of two different people is an error.
 		const people = await resolvePeople(store, read_.map((r) => r.contact), {
-			idField: resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject).idField,
+			idField: mapping.idField,
 			// The addresses this node may use: the channel's, or each candidate's of Best Available.
 			addresses: (c, j) => read_[j].candidates.map((ch) => channelBookAddress(c, ch)).filter((a): a is NonNullable<typeof a> => !!a),
 		});
