@@ -13,7 +13,8 @@
  * status stays granted; a withdrawal clears them (a keyword STOP keeps them for a restore); a
  * pending request covers none.
  */
-import type { ConsentEventInput, ConsentStatus } from './types';
+import type { ConsentEventInput, ConsentKey, ConsentStatus } from './types';
+import { consentKeyString } from './types';
 
 export interface FoldState {
 	status?: ConsentStatus;
@@ -60,4 +61,38 @@ export function applyConsentEvent(s: FoldState, e: FoldEvent): FoldState {
 
 export function foldConsent(events: FoldEvent[], from: FoldState = { restorable: false, updatedAt: 0 }): FoldState {
 	return [...events].sort(compareEvents).reduce(applyConsentEvent, from);
+}
+
+/** Consent ledger rows (id, contact_id, channel, purpose, action, keyword, address, occurred_at) grouped by key, as fold input. */
+export function groupLedgerRows(rows: Array<Record<string, unknown>>): Map<string, { key: ConsentKey; events: FoldEvent[] }> {
+	const map = new Map<string, { key: ConsentKey; events: FoldEvent[] }>();
+	for (const r of rows) {
+		const key = { contactId: String(r.contact_id), channel: String(r.channel) as ConsentKey['channel'], purpose: String(r.purpose) };
+		const k = consentKeyString(key);
+		const entry = map.get(k) ?? { key, events: [] };
+		entry.events.push({
+			action: r.action as ConsentEventInput['action'],
+			keyword: r.keyword == null ? undefined : String(r.keyword),
+			address: r.address == null ? undefined : String(r.address),
+			occurredAt: Number(r.occurred_at),
+			seq: Number(r.id),
+		});
+		map.set(k, entry);
+	}
+	return map;
+}
+
+/** The addresses a consent state covers, as stored (a JSON array; NULL when none). */
+export function encodeAddresses(list: string[] | undefined): string | null {
+	return list && list.length ? JSON.stringify(list) : null;
+}
+
+export function decodeAddresses(value: unknown): string[] {
+	if (typeof value !== 'string' || value === '') return [];
+	try {
+		const list = JSON.parse(value);
+		return Array.isArray(list) ? list.map(String) : [];
+	} catch {
+		return [];
+	}
 }

@@ -12,6 +12,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 
 import { addressOfId } from '../address';
+import { decodeAddresses, encodeAddresses } from './consent-fold';
 import { chunks, insertRows, placeholders, type SqlDb } from './db';
 import {
 	addressKey,
@@ -214,10 +215,9 @@ async function linkAndCreate(
 		// The address is no longer the old holder's: their consent no longer covers it.
 		const states = await tx.query<Row>('SELECT channel, purpose, addresses FROM consent_state WHERE contact_id = $1 AND addresses IS NOT NULL', [m.from]);
 		for (const st of states) {
-			const list = JSON.parse(String(st.addresses)) as string[];
+			const list = decodeAddresses(st.addresses);
 			if (!list.includes(m.a.value)) continue;
-			const kept = list.filter((v) => v !== m.a.value);
-			await tx.run('UPDATE consent_state SET addresses = $1 WHERE contact_id = $2 AND channel = $3 AND purpose = $4', [kept.length ? JSON.stringify(kept) : null, m.from, st.channel as string, st.purpose as string]);
+			await tx.run('UPDATE consent_state SET addresses = $1 WHERE contact_id = $2 AND channel = $3 AND purpose = $4', [encodeAddresses(list.filter((v) => v !== m.a.value)), m.from, st.channel as string, st.purpose as string]);
 		}
 	}
 	const linkRows = [...links.values()];

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 
 import type { Channel } from '../contact';
 import { chunks, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
-import { foldConsent, type FoldEvent } from './consent-fold';
+import { decodeAddresses, encodeAddresses, foldConsent, groupLedgerRows, type FoldEvent } from './consent-fold';
 import { addressKindOf, addressOfId } from '../address';
 import { CONTACT_TABLES, migrate } from './migrations';
 import * as people from './people';
@@ -50,19 +50,6 @@ export function addressHash(address: string): string {
 
 type Row = Record<string, unknown>;
 
-/** The addresses a consent state covers, as stored (a JSON array; NULL when none). */
-export function encodeAddresses(list: string[] | undefined): string | null {
-	return list && list.length ? JSON.stringify(list) : null;
-}
-export function decodeAddresses(value: unknown): string[] {
-	if (typeof value !== 'string' || value === '') return [];
-	try {
-		const list = JSON.parse(value);
-		return Array.isArray(list) ? list.map(String) : [];
-	} catch {
-		return [];
-	}
-}
 const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
 
 function toTouch(r: Row): TouchRecord {
@@ -218,13 +205,7 @@ export class SqlStore implements Store {
 				`SELECT id, contact_id, channel, purpose, action, keyword, address, occurred_at FROM consent_events WHERE contact_id IN (${placeholders(chunk.length)})`,
 				chunk,
 			);
-			for (const r of rows) {
-				const k = consentKeyString({ contactId: String(r.contact_id), channel: r.channel as Channel, purpose: String(r.purpose) });
-				if (!wanted.has(k)) continue;
-				const list = map.get(k) ?? [];
-				list.push({ action: r.action as ConsentEventInput['action'], keyword: str(r.keyword), address: str(r.address), occurredAt: Number(r.occurred_at), seq: Number(r.id) });
-				map.set(k, list);
-			}
+			for (const [k, { events }] of groupLedgerRows(rows)) if (wanted.has(k)) map.set(k, events);
 		}
 		return map;
 	}
@@ -855,18 +836,11 @@ export class SqlStore implements Store {
 			// Consent: both ledgers are now one; the state is that ledger folded in event time, so the
 			// later withdrawal wins whichever id it was recorded under.
 			await tx.run('DELETE FROM consent_state WHERE contact_id IN ($1, $2)', [from, into]);
-			const rows = await tx.query<Row>('SELECT id, channel, purpose, action, keyword, address, occurred_at FROM consent_events WHERE contact_id = $1', [into]);
-			const byKey = new Map<string, { channel: string; purpose: string; events: FoldEvent[] }>();
-			for (const r of rows) {
-				const k = `${String(r.channel)}\u0000${String(r.purpose)}`;
-				const e = byKey.get(k) ?? { channel: String(r.channel), purpose: String(r.purpose), events: [] };
-				e.events.push({ action: r.action as ConsentEventInput['action'], keyword: str(r.keyword), address: str(r.address), occurredAt: Number(r.occurred_at), seq: Number(r.id) });
-				byKey.set(k, e);
-			}
-			const states = [...byKey.values()].map((e) => ({ ...e, state: foldConsent(e.events) })).filter((e) => e.state.status);
+			const rows = await tx.query<Row>('SELECT id, contact_id, channel, purpose, action, keyword, address, occurred_at FROM consent_events WHERE contact_id = $1', [into]);
+			const states = [...groupLedgerRows(rows).values()].map((e) => ({ ...e.key, state: foldConsent(e.events) })).filter((e) => e.state.status);
 			for (const part of chunks(states, CHUNK)) {
 				await insertRows(tx, 'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at, restorable, addresses)', 7,
-					part.map((e) => [into, e.channel, e.purpose, e.state.status!, e.state.updatedAt, e.state.restorable ? 1 : 0, encodeAddresses(e.state.addresses)]));
+					part.map((e) => [e.contactId, e.channel, e.purpose, e.state.status!, e.state.updatedAt, e.state.restorable ? 1 : 0, encodeAddresses(e.state.addresses)]));
 			}
 			// The profile: the surviving person's values win; the other's fill the gaps.
 			const profiles = await people.getProfiles(tx, [from, into]);

@@ -8,10 +8,9 @@
  * - Consent states learn the addresses their grants covered (the ledger folded again).
  */
 import { addressKindOf, addressOfId } from '../address';
-import { foldConsent, type FoldEvent } from './consent-fold';
+import { encodeAddresses, foldConsent, groupLedgerRows } from './consent-fold';
 import { chunks, insertRows, valuesList, type SqlDb, type SqlParam } from './db';
 import { ensureSecret, tombstone } from './people';
-import { consentKeyString } from './types';
 
 type Row = Record<string, unknown>;
 
@@ -58,19 +57,11 @@ export async function upgradeToPeople(tx: SqlDb): Promise<void> {
 		await insertRows(tx, 'INSERT INTO contact_addresses (kind, value, contact_id, source, first_seen, last_seen)', 6, unique, 'ON CONFLICT (kind, value) DO NOTHING');
 	}
 
-	const byKey = new Map<string, { contactId: string; channel: string; purpose: string; events: FoldEvent[] }>();
-	for (const r of ledger) {
-		const key = { contactId: String(r.contact_id), channel: String(r.channel), purpose: String(r.purpose) };
-		const k = consentKeyString(key as Parameters<typeof consentKeyString>[0]);
-		const entry = byKey.get(k) ?? { ...key, events: [] };
-		entry.events.push({ action: r.action as FoldEvent['action'], keyword: r.keyword == null ? undefined : String(r.keyword), address: r.address == null ? undefined : String(r.address), occurredAt: Number(r.occurred_at), seq: Number(r.id) });
-		byKey.set(k, entry);
-	}
 	// A consent covers only addresses its contact holds (the first holder of an address kept it).
 	const owner = new Map((await tx.query<Row>('SELECT value, contact_id FROM contact_addresses')).map((r) => [String(r.value), String(r.contact_id)]));
-	const updates = [...byKey.values()].flatMap((e) => {
-		const addresses = (foldConsent(e.events).addresses ?? []).filter((a) => owner.get(a) === e.contactId);
-		return addresses.length ? [[e.contactId, e.channel, e.purpose, JSON.stringify(addresses)]] : [];
+	const updates = [...groupLedgerRows(ledger).values()].flatMap(({ key, events }) => {
+		const addresses = (foldConsent(events).addresses ?? []).filter((a) => owner.get(a) === key.contactId);
+		return addresses.length ? [[key.contactId, key.channel, key.purpose, encodeAddresses(addresses)]] : [];
 	});
 	for (const part of chunks(updates, 300)) {
 		await tx.run(
