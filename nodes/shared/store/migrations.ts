@@ -239,6 +239,21 @@ CREATE TABLE IF NOT EXISTS rate_slots (
 );
 `,
 	},
+	{
+		// The durable inbox: a trigger's de-duplication row also keeps the event it emitted, pending
+		// until the run that handled it marks it done (Touchpoint Inbox), so a run that died (a killed
+		// queue worker) is replayed from the store. The payload is dropped once the event is done.
+		id: '009_inbox',
+		sql: `
+ALTER TABLE processed_ids ADD COLUMN workflow_id TEXT;
+ALTER TABLE processed_ids ADD COLUMN state TEXT;
+ALTER TABLE processed_ids ADD COLUMN event TEXT;
+ALTER TABLE processed_ids ADD COLUMN emitted_at BIGINT;
+ALTER TABLE processed_ids ADD COLUMN attempts INTEGER;
+ALTER TABLE processed_ids ADD COLUMN done_at BIGINT;
+CREATE INDEX IF NOT EXISTS processed_ids_pending ON processed_ids (workflow_id, emitted_at) WHERE state = 'pending';
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */

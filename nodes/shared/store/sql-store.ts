@@ -25,6 +25,8 @@ import type {
 	ConsentStatus,
 	ContactExport,
 	FormSession,
+	InboxEvent,
+	InboxKey,
 	InboundRecord,
 	JourneyStateRow,
 	JourneyTransitionRow,
@@ -576,20 +578,85 @@ export class SqlStore implements Store {
 		return seen;
 	}
 
-	async markProcessed(scope: string, ids: string[], contactOf?: Map<string, string>): Promise<Set<string>> {
+	async markProcessed(scope: string, ids: string[], contactOf?: Map<string, string>, inbox?: { workflowId: string; events: Map<string, string> }): Promise<Set<string>> {
 		const fresh = new Set<string>();
 		const now = Date.now();
 		for (const chunk of chunks([...new Set(ids)], CHUNK)) {
 			const params: SqlParam[] = [];
-			for (const id of chunk) params.push(scope, id, now, contactOf?.get(id) ?? null);
+			for (const id of chunk) {
+				const event = inbox?.events.get(id);
+				params.push(scope, id, now, contactOf?.get(id) ?? null, inbox?.workflowId ?? null, inbox ? (event === undefined ? 'done' : 'pending') : null,
+					event ?? null, inbox && event !== undefined ? now : null, inbox && event !== undefined ? 1 : null, inbox && event === undefined ? now : null);
+			}
 			const rows = await this.db.query<Row>(
-				`INSERT INTO processed_ids (scope, id, at, contact_id) VALUES ${valuesList(chunk.length, 4)}
+				`INSERT INTO processed_ids (scope, id, at, contact_id, workflow_id, state, event, emitted_at, attempts, done_at) VALUES ${valuesList(chunk.length, 10)}
 				ON CONFLICT (scope, id) DO NOTHING RETURNING id`,
 				params,
 			);
 			for (const r of rows) fresh.add(String(r.id));
 		}
 		return fresh;
+	}
+
+	async markInboxDone(events: InboxKey[], now = Date.now()): Promise<Set<string>> {
+		const done = new Set<string>();
+		const byScope = new Map<string, string[]>();
+		for (const e of events) byScope.set(e.scope, [...(byScope.get(e.scope) ?? []), e.id]);
+		for (const [scope, ids] of byScope) {
+			for (const chunk of chunks([...new Set(ids)], CHUNK)) {
+				const rows = await this.db.query<Row>(
+					`UPDATE processed_ids SET state = 'done', done_at = $2, event = NULL
+					WHERE scope = $1 AND state = 'pending' AND id IN (${placeholders(chunk.length, 3)}) RETURNING id`,
+					[scope, now, ...chunk],
+				);
+				for (const r of rows) done.add(`${scope}/${String(r.id)}`);
+			}
+		}
+		return done;
+	}
+
+	async claimInboxReplay(workflowId: string, options: { olderThan: number; limit: number; maxAttempts: number; now?: number }) {
+		const now = options.now ?? Date.now();
+		const toEvent = (r: Row): InboxEvent => ({ scope: String(r.scope), id: String(r.id), event: String(r.event), attempts: Number(r.attempts), receivedAt: Number(r.at) });
+		const due = `state = 'pending' AND workflow_id = $1 AND emitted_at < $2`;
+		// PostgreSQL: a concurrent replay skips the rows another one is taking instead of waiting for
+		// them and then finding them gone (SQLite serialises writers anyway).
+		const skipLocked = this.db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+		return await this.db.transaction(async (tx) => {
+			// Given up: read with their payload (kept for the Abandoned output), then closed; only the
+			// rows this statement closed are reported, so two replays never both report one.
+			const spent = await tx.query<Row>(`SELECT scope, id, event, attempts, at FROM processed_ids WHERE ${due} AND attempts >= $3 ORDER BY emitted_at LIMIT $4${skipLocked}`, [workflowId, options.olderThan, options.maxAttempts, options.limit]);
+			const closed = new Set<string>();
+			for (const chunk of chunks(spent, CHUNK)) {
+				const rows = await tx.query<Row>(
+					`UPDATE processed_ids SET state = 'abandoned', done_at = $3, event = NULL
+					WHERE state = 'pending' AND workflow_id = $1 AND emitted_at < $2 AND (scope, id) IN (VALUES ${valuesList(chunk.length, 2, 4)}) RETURNING scope, id`,
+					[workflowId, options.olderThan, now, ...chunk.flatMap((r) => [String(r.scope), String(r.id)])],
+				);
+				for (const r of rows) closed.add(`${String(r.scope)}/${String(r.id)}`);
+			}
+			// Replayed: one statement; the outer WHERE re-checks each row too.
+			const replay = await tx.query<Row>(
+				`UPDATE processed_ids SET emitted_at = $5, attempts = attempts + 1
+				WHERE ${due} AND attempts < $3
+				AND (scope, id) IN (SELECT scope, id FROM processed_ids WHERE ${due} AND attempts < $3 ORDER BY emitted_at LIMIT $4${skipLocked})
+				RETURNING scope, id, event, attempts, at`,
+				[workflowId, options.olderThan, options.maxAttempts, options.limit, now],
+			);
+			return {
+				replay: replay.map(toEvent).sort((x, y) => x.receivedAt - y.receivedAt),
+				abandoned: spent.filter((r) => closed.has(`${String(r.scope)}/${String(r.id)}`)).map(toEvent),
+			};
+		});
+	}
+
+	async atomically<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+		await this.init();
+		return await this.db.transaction(async (tx) => {
+			const inTx = new SqlStore(tx, this.schema);
+			inTx.initialised = this.initialised;
+			return await fn(inTx);
+		});
 	}
 
 	// ---- engagement ----------------------------------------------------------------------

@@ -281,8 +281,22 @@ export interface Store {
 	/** No slot of the key before `untilUs`. */
 	pauseRate(key: string, untilUs: number): Promise<void>;
 
-	/** Webhook de-duplication: returns the ids that were NOT seen before, and records them. */
-	markProcessed(scope: string, ids: string[], contactOf?: Map<string, string>): Promise<Set<string>>;
+	/**
+	 * Webhook de-duplication: returns the ids that were NOT seen before, and records them. With
+	 * `inbox`, each new id that has an event there is kept pending in the durable inbox (replayable
+	 * for `workflowId` until markInboxDone); the others are done on arrival.
+	 */
+	markProcessed(scope: string, ids: string[], contactOf?: Map<string, string>, inbox?: { workflowId: string; events: Map<string, string> }): Promise<Set<string>>;
+	/** Marks inbox events done and drops their payload; returns the ids that were pending. */
+	markInboxDone(events: InboxKey[], now?: number): Promise<Set<string>>;
+	/**
+	 * Takes the workflow's pending events emitted before `olderThan` (oldest first, at most `limit`)
+	 * for one more attempt; those already emitted `maxAttempts` times are abandoned instead. Atomic:
+	 * two replays never take the same event.
+	 */
+	claimInboxReplay(workflowId: string, options: { olderThan: number; limit: number; maxAttempts: number; now?: number }): Promise<{ replay: InboxEvent[]; abandoned: InboxEvent[] }>;
+	/** Runs `fn` against this store inside one transaction: everything it writes lands, or nothing. */
+	atomically<T>(fn: (store: Store) => Promise<T>): Promise<T>;
 	/** The ids already marked processed (read only). */
 	findProcessed(scope: string, ids: string[]): Promise<Set<string>>;
 
@@ -334,6 +348,18 @@ export interface Store {
 	eraseContact(contactId: string, addresses: string[]): Promise<{ tablesTouched: number; ids: string[] }>;
 	/** True when the (normalised) address belongs to an erased contact. */
 	findErasedAddresses(addresses: string[]): Promise<Set<string>>;
+}
+
+export interface InboxKey {
+	scope: string;
+	id: string;
+}
+
+export interface InboxEvent extends InboxKey {
+	/** The event as the trigger emitted it (JSON). */
+	event: string;
+	attempts: number;
+	receivedAt: number;
 }
 
 export function consentKeyString(key: ConsentKey): string {
