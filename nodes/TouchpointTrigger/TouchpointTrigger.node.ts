@@ -13,6 +13,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import type { ConversationEvent } from '../shared/contact';
 import { keywordConsentEvents, keywordMatcher } from '../shared/inbound/keywords';
 import { contactIdOf, eventAddresses, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
+import { INBOX_NODE } from '../shared/inbound/inbox';
 import { resolvePeople } from '../shared/people';
 import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
@@ -30,6 +31,16 @@ async function twilioWebhookApiTest(this: ICredentialTestFunctions, c: ICredenti
 	return HEX32.test(String(c.data?.authToken ?? ''))
 		? { status: 'OK', message: 'Auth Token is set' }
 		: { status: 'Error', message: 'Auth Token should be the 32 hexadecimal characters from the Twilio Console' };
+}
+
+/**
+ * Whether the run marks this trigger's events done: a Touchpoint Inbox node (Mark Done, the
+ * default operation, whose value a saved workflow may leave out) downstream and not disabled.
+ */
+function marksDone(ctx: IWebhookFunctions): boolean {
+	return ctx
+		.getChildNodes(ctx.getNode().name, { includeNodeParameters: true })
+		.some((n) => n.type.endsWith(`.${INBOX_NODE}`) && !n.disabled && (n.parameters?.operation ?? 'markDone') === 'markDone');
 }
 
 export class TouchpointTrigger implements INodeType {
@@ -136,54 +147,67 @@ export class TouchpointTrigger implements INodeType {
 		}
 
 		const store = await getStore(this);
-		const scope = `${provider}:${this.getWorkflow().id ?? ''}:${this.getNode().id}`;
+		const workflow = this.getWorkflow();
+		const scope = `${provider}:${workflow.id ?? ''}:${this.getNode().id}`;
 		const idOf = (e: ConversationEvent) => `${e.kind === 'status' ? `status:${e.status}:` : ''}${e.providerMessageId}`;
-		// What the person said is recorded before the message id is marked processed: when the store
-		// fails in between, the provider's re-delivery is not taken for a duplicate and a STOP is not lost.
-		const seen = await store.findProcessed(scope, events.map(idOf));
-		const unseen = events.filter((e) => !seen.has(idOf(e)));
-		const messages = unseen.filter((e) => e.kind !== 'status');
-		// One person across channels: the sender is the contact who holds the phone, PSID or
-		// Instagram id; an unknown sender becomes a new contact (id by the id rule) with the address
-		// linked and the name from the channel's profile.
-		const people = await resolvePeople(store, messages.map(() => ({ id: '' })), {
-			create: true,
-			link: true,
-			source: 'inbound',
-			addresses: (_c, i) => eventAddresses(messages[i]),
-			fallbackId: (_c, i) => contactIdOf(messages[i]),
-			profile: (_c, i) => (messages[i].contact.name ? { name: String(messages[i].contact.name).slice(0, 200) } : undefined),
-		});
-		const personOf = new Map(messages.map((e, i) => [e, people[i]]));
-		const personId = (e: ConversationEvent) => personOf.get(e)?.contactId || contactIdOf(e);
-		await store.recordInbound(messages.map((e) => ({ contactId: personId(e), channel: e.channel, at: Date.parse(e.timestamp) })));
-		for (const st of unseen.filter((e) => e.kind === 'status')) await store.updateDeliveryStatus(st.providerMessageId, String(st.status));
+		// The durable inbox is kept when the run marks its events done (Touchpoint Inbox > Mark Done);
+		// a test event from the editor is never kept for replay.
+		const durable = this.getMode() !== 'manual' && marksDone(this);
 		const purposes = String(options.keywordPurposes ?? 'marketing, service');
-		// A STOP from a sender whose addresses belong to two contacts withdraws both: an opt-out is
-		// never lost to a data conflict (the event itself goes to the first holder, flagged).
-		const conflicted = messages.filter((e) => e.keyword === 'stop' && personOf.get(e)?.error?.owner);
-		await store.recordConsent([
-			...(await keywordConsentEvents(store, messages, purposes, personId)),
-			...(await keywordConsentEvents(store, conflicted, purposes, (e) => personOf.get(e)!.error!.owner!)),
-		]);
-		const fresh = await store.markProcessed(scope, unseen.map(idOf), new Map(messages.map((e) => [idOf(e), personId(e)])));
-		const newEvents = unseen.filter((e) => fresh.has(idOf(e)));
-		const emitted = (options.includeStatuses ? newEvents : newEvents.filter((e) => e.kind !== 'status')).map((e) => {
-			const rest: ConversationEvent = { ...e };
-			delete rest.keywordConditional;
-			const person = personOf.get(e);
-			return {
-				...rest,
-				contactId: e.kind === 'status' ? contactIdOf(e) : personId(e),
-				...(person?.error ? { identityConflict: { message: person.error.message, description: person.error.hint } } : {}),
-			};
+		// Everything the request means lands in one transaction before the provider gets its 200:
+		// the de-duplication key, the sender's contact, the inbound log, delivery statuses, keyword
+		// consent and (durable inbox) the event itself. A store error rolls all of it back and answers
+		// 500, so the provider's re-delivery is handled in full: a STOP is never lost.
+		const emitted = await store.atomically(async (tx) => {
+			const seen = await tx.findProcessed(scope, events.map(idOf));
+			const unseen = events.filter((e) => !seen.has(idOf(e)));
+			const messages = unseen.filter((e) => e.kind !== 'status');
+			// One person across channels: the sender is the contact who holds the phone, PSID or
+			// Instagram id; an unknown sender becomes a new contact (id by the id rule) with the address
+			// linked and the name from the channel's profile.
+			const people = await resolvePeople(tx, messages.map(() => ({ id: '' })), {
+				create: true,
+				link: true,
+				source: 'inbound',
+				addresses: (_c, i) => eventAddresses(messages[i]),
+				fallbackId: (_c, i) => contactIdOf(messages[i]),
+				profile: (_c, i) => (messages[i].contact.name ? { name: String(messages[i].contact.name).slice(0, 200) } : undefined),
+			});
+			const personOf = new Map(messages.map((e, i) => [e, people[i]]));
+			const personId = (e: ConversationEvent) => personOf.get(e)?.contactId || contactIdOf(e);
+			await tx.recordInbound(messages.map((e) => ({ contactId: personId(e), channel: e.channel, at: Date.parse(e.timestamp) })));
+			for (const st of unseen.filter((e) => e.kind === 'status')) await tx.updateDeliveryStatus(st.providerMessageId, String(st.status));
+			// A STOP from a sender whose addresses belong to two contacts withdraws both: an opt-out is
+			// never lost to a data conflict (the event itself goes to the first holder, flagged).
+			const conflicted = messages.filter((e) => e.keyword === 'stop' && personOf.get(e)?.error?.owner);
+			await tx.recordConsent([
+				...(await keywordConsentEvents(tx, messages, purposes, personId)),
+				...(await keywordConsentEvents(tx, conflicted, purposes, (e) => personOf.get(e)!.error!.owner!)),
+			]);
+			const toEmit = new Map(
+				(options.includeStatuses ? unseen : messages).map((e) => {
+					const rest: ConversationEvent = { ...e };
+					delete rest.keywordConditional;
+					const person = personOf.get(e);
+					const json: IDataObject = {
+						...(rest as unknown as IDataObject),
+						contactId: e.kind === 'status' ? contactIdOf(e) : personId(e),
+						...(person?.error ? { identityConflict: { message: person.error.message, description: person.error.hint } } : {}),
+						...(durable ? { inboxId: `${scope}/${idOf(e)}` } : {}),
+					};
+					return [idOf(e), json] as const;
+				}),
+			);
+			const inbox = durable ? { workflowId: String(workflow.id ?? ''), events: new Map([...toEmit].map(([id, json]) => [id, JSON.stringify(json)])) } : undefined;
+			const fresh = await tx.markProcessed(scope, unseen.map(idOf), new Map(messages.map((e) => [idOf(e), personId(e)])), inbox);
+			return [...toEmit].filter(([id]) => fresh.has(id)).map(([, json]) => json);
 		});
 
 		if (provider === 'twilio') res.status(200).type('text/xml').send('<Response></Response>');
 		if (emitted.length === 0) return provider === 'twilio' ? { noWebhookResponse: true } : {};
 		return {
 			...(provider === 'twilio' ? { noWebhookResponse: true } : {}),
-			workflowData: [emitted.map((e) => ({ json: e as unknown as IDataObject }))],
+			workflowData: [emitted.map((json) => ({ json }))],
 		};
 	}
 }

@@ -1,0 +1,135 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
+
+import { INBOX_NODE, parseInboxId, replayedItem } from '../shared/inbound/inbox';
+import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+import type { InboxKey } from '../shared/store/types';
+
+export class TouchpointInbox implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Touchpoint Inbox',
+		name: INBOX_NODE,
+		icon: { light: 'file:touchpointInbox.svg', dark: 'file:touchpointInbox.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{ { markDone: "Mark Done", replay: "Replay" }[$parameter["operation"]] }}',
+		description: 'Marks inbound events handled, and replays the ones a run never finished (a worker that died)',
+		defaults: { name: 'Touchpoint Inbox' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: `={{ $parameter.operation === "replay" ? [{ "type": "main", "displayName": "Replayed" }, { "type": "main", "displayName": "Abandoned" }] : [{ "type": "main" }] }}`,
+		credentials: [{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' }],
+		properties: [
+			{
+				displayName:
+					'With this node in the workflow, the Touchpoint Trigger keeps every event in the store until it is marked done. Put Mark Done where each branch ends, and run Replay on a schedule (Schedule Trigger, every minute) into the node after the trigger.',
+				name: 'inboxNotice',
+				type: 'notice',
+				default: '',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Mark Done', value: 'markDone', description: 'Mark the inbound event of each item as handled', action: 'Mark inbound events as handled' },
+					{ name: 'Replay', value: 'replay', description: 'Emit again the events no run marked done in time, with their original IDs', action: 'Replay events no run finished' },
+				],
+				default: 'markDone',
+			},
+			{
+				displayName: 'Inbox ID',
+				name: 'inboxId',
+				type: 'string',
+				default: '={{ $json.inboxId }}',
+				required: true,
+				displayOptions: { show: { operation: ['markDone'] } },
+				placeholder: "={{ $('Touchpoint Trigger').item.json.inboxId }}",
+				description: "The event's inbox ID as the Touchpoint Trigger emitted it. When a node on the way replaced the item, take it from the trigger's item (as in the placeholder).",
+			},
+			{
+				displayName: 'Replay After (Seconds)',
+				name: 'replayAfter',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 300,
+				displayOptions: { show: { operation: ['replay'] } },
+				description: 'How long a run may take before its event counts as unfinished. Longer than your slowest normal run: an event replayed while its first run is still going is handled twice (sends stay once: their idempotency keys come from the original event).',
+			},
+			{
+				displayName: 'Max Attempts',
+				name: 'maxAttempts',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 3,
+				displayOptions: { show: { operation: ['replay'] } },
+				description: 'Runs an event gets (the first included) before it goes to Abandoned instead of being replayed again',
+			},
+			{
+				displayName: 'Limit',
+				name: 'limit',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 50,
+				displayOptions: { show: { operation: ['replay'] } },
+				description: 'Max number of results to return',
+			},
+		],
+	};
+
+	methods = { credentialTest: { convergentStoreApiTest } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const operation = this.getNodeParameter('operation', 0) as string;
+		const store = await getStore(this);
+		if (operation === 'replay') {
+			// Read once: Replay runs once per execution, whatever its input (a Schedule Trigger's item).
+			const replayAfter = this.getNodeParameter('replayAfter', 0, 300) as number;
+			const now = Date.now();
+			const { replay, abandoned } = await store.claimInboxReplay(String(this.getWorkflow().id ?? ''), {
+				olderThan: now - Math.max(0, replayAfter) * 1000,
+				maxAttempts: Math.max(1, this.getNodeParameter('maxAttempts', 0, 3) as number),
+				limit: Math.max(1, this.getNodeParameter('limit', 0, 50) as number),
+				now,
+			});
+			const pairedItem = { item: 0 };
+			return [
+				replay.map((e) => ({ json: replayedItem(e) as IDataObject, pairedItem })),
+				abandoned.map((e) => ({ json: { ...(replayedItem(e) as IDataObject), inboxAbandoned: true }, pairedItem })),
+			];
+		}
+
+		const items = this.getInputData();
+		const keys: Array<InboxKey | undefined> = [];
+		const out: INodeExecutionData[] = [];
+		for (let i = 0; i < items.length; i++) {
+			const raw = this.getNodeParameter('inboxId', i, '') as unknown;
+			const value = raw === undefined || raw === null ? '' : String(raw).trim();
+			const key = value ? parseInboxId(value) : undefined;
+			if (value && !key) {
+				const error = new NodeOperationError(this.getNode(), `Inbox ID "${value.slice(0, 120)}" is not one the Touchpoint Trigger emitted`, {
+					itemIndex: i,
+					description: 'Set Inbox ID to the trigger item\'s inboxId, e.g. {{ $json.inboxId }} or {{ $(\'Touchpoint Trigger\').item.json.inboxId }}',
+				});
+				if (!this.continueOnFail()) throw error;
+				keys.push(undefined);
+				out.push({ json: { ...items[i].json, error: error.message, description: error.description ?? '' }, pairedItem: { item: i } });
+				continue;
+			}
+			keys.push(key);
+			out.push({ json: { ...items[i].json }, pairedItem: { item: i } });
+		}
+		// One statement per chunk; an event already done (two items of one event, a replay whose first
+		// run finished after all) stays done.
+		await store.markInboxDone(keys.filter((k): k is InboxKey => !!k));
+		keys.forEach((key, i) => {
+			if (out[i].json.error !== undefined && !key) return;
+			// An item without an inbox ID came from a test event in the editor (never kept) or from a
+			// workflow without the inbox: nothing to mark, and said so rather than silently passed.
+			out[i].json.inboxDone = !!key;
+			if (!key) out[i].json.inboxNote = 'No inbox ID on this item: nothing to mark (test events from the editor are not kept)';
+		});
+		return [out];
+	}
+}

@@ -1,0 +1,166 @@
+/**
+ * The durable inbox through n8n's webhook path in-process: the Touchpoint Trigger keeps each event
+ * until the run marks it done (Touchpoint Inbox > Mark Done), Replay re-emits what a run never
+ * finished with its original ids, and a store error mid-request leaves nothing half-written, so the
+ * provider's re-delivery records the STOP.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { INode } from 'n8n-workflow';
+
+import { metaSignature } from '../../nodes/shared/inbound/signatures';
+import { openStore } from '../../nodes/shared/store';
+import { makeNode, runWorkflow, type WorkflowJson } from '../harness';
+import { startWebhookServer, type WebhookServer } from '../harness/webhook';
+import { grantConsent } from '../helpers/people';
+
+const APP_SECRET = '0123456789abcdef0123456789abcdef';
+const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-inbox-')), 'store.sqlite');
+const credentials = {
+	metaWebhookApi: { appSecret: APP_SECRET, verifyToken: 'verify-inbox' },
+	convergentStoreApi: { storageType: 'embedded', databasePath },
+};
+const storeCreds = { convergentStoreApi: 'Store' };
+const now = () => Math.floor(Date.now() / 1000);
+const waText = (id: string, from: string, body: string) => ({ from, id, timestamp: String(now()), type: 'text', text: { body } });
+const waPayload = (messages: object[]) => ({
+	object: 'whatsapp_business_account',
+	entry: [{ id: 'WABA', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: '106540352242922' }, contacts: [{ profile: { name: 'Ana' }, wa_id: messages.length ? (messages[0] as { from: string }).from : '' }], messages } }] }],
+});
+
+async function postMeta(server: WebhookServer, body: object) {
+	const raw = JSON.stringify(body);
+	const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, raw) }, body: raw });
+	return { status: res.status, text: await res.text() };
+}
+
+/**
+ * Inbound -> Mark Done, where the text "lost" stands for a run that died before its end: its Inbox
+ * ID expression gives nothing, so it is never marked done. Beside it: Start -> Replay.
+ */
+function inboxWorkflow(id: string, markDone = true): WorkflowJson {
+	const trigger = makeNode({ type: 'touchpointTrigger', name: 'Inbound', parameters: { provider: 'meta', options: {} }, credentials: { metaWebhookApi: 'Meta', ...storeCreds } }, [0, 0]);
+	trigger.webhookId = randomUUID();
+	const nodes: INode[] = [trigger];
+	const connections: WorkflowJson['connections'] = {};
+	if (markDone) {
+		nodes.push(makeNode({ type: 'touchpointInbox', name: 'Mark Done', parameters: { operation: 'markDone', inboxId: "={{ $json.text === 'lost' ? '' : $json.inboxId }}" }, credentials: storeCreds }, [220, 0]));
+		connections.Inbound = { main: [[{ node: 'Mark Done', type: 'main', index: 0 }]] };
+	}
+	nodes.push(
+		{ id: randomUUID(), name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 200], parameters: {} },
+		makeNode({ type: 'touchpointInbox', name: 'Replay', parameters: { operation: 'replay', replayAfter: 0, maxAttempts: 2 }, credentials: storeCreds }, [220, 200]),
+	);
+	connections.Start = { main: [[{ node: 'Replay', type: 'main', index: 0 }]] };
+	return { id, name: `inbox ${id}`, nodes, connections, settings: { executionOrder: 'v1' } };
+}
+
+describe('Durable inbox (Touchpoint Trigger + Touchpoint Inbox)', () => {
+	const servers: WebhookServer[] = [];
+	afterAll(async () => {
+		for (const s of servers) await s.stop();
+	});
+	const serve = async (wf: WorkflowJson) => {
+		const s = await startWebhookServer(wf, { trigger: 'Inbound', credentials });
+		servers.push(s);
+		return s;
+	};
+	const replay = async (wf: WorkflowJson) => {
+		await new Promise((r) => setTimeout(r, 5));
+		const run = await runWorkflow(wf, { startNode: 'Start', credentials });
+		expect(run.error).toBeUndefined();
+		return { replayed: run.json('Replay', 0), abandoned: run.json('Replay', 1) };
+	};
+
+	it('keeps each event until its run marks it done; Replay re-emits the unfinished one with its original ids, then abandons it after the last attempt', async () => {
+		const wf = inboxWorkflow('wf-inbox-a');
+		const server = await serve(wf);
+		expect((await postMeta(server, waPayload([waText('wamid.IN1', '34600700001', 'hola'), waText('wamid.IN2', '34600700001', 'lost'), waText('wamid.IN3', '34600700001', 'adios')]))).status).toBe(200);
+		await server.settled();
+		const run = server.runs[0];
+		const emitted = run.json('Inbound');
+		expect(emitted.map((e) => e.inboxId)).toEqual([0, 1, 2].map((k) => `meta:wf-inbox-a:${wf.nodes[0].id}/wamid.IN${k + 1}`));
+		expect(run.json('Mark Done').map((e) => [e.providerMessageId, e.inboxDone])).toEqual([['wamid.IN1', true], ['wamid.IN2', false], ['wamid.IN3', true]]);
+
+		const first = await replay(wf);
+		expect(first.abandoned).toEqual([]);
+		expect(first.replayed).toHaveLength(1);
+		const { inboxAttempt, inboxReceivedAt, ...original } = first.replayed[0];
+		expect(original).toEqual(emitted[1]);
+		expect(original).toMatchObject({ providerMessageId: 'wamid.IN2', contactId: '+34600700001', text: 'lost', channel: 'whatsapp' });
+		expect(inboxAttempt).toBe(2);
+		expect(Date.parse(String(inboxReceivedAt))).toBeGreaterThan(Date.now() - 60_000);
+
+		// Its second run did not mark it either: with Max Attempts 2 it goes to Abandoned, once.
+		const second = await replay(wf);
+		expect(second.replayed).toEqual([]);
+		expect(second.abandoned.map((e) => [e.providerMessageId, e.inboxAbandoned])).toEqual([['wamid.IN2', true]]);
+		expect(await replay(wf)).toEqual({ replayed: [], abandoned: [] });
+		// A re-delivery of the whole request is still a duplicate: no run.
+		expect((await postMeta(server, waPayload([waText('wamid.IN1', '34600700001', 'hola'), waText('wamid.IN2', '34600700001', 'lost')]))).status).toBe(200);
+		await server.settled();
+		expect(server.runs).toHaveLength(1);
+	});
+
+	it('keeps nothing for replay when no run marks events done (no Touchpoint Inbox after the trigger)', async () => {
+		const wf = inboxWorkflow('wf-inbox-b', false);
+		const server = await serve(wf);
+		expect((await postMeta(server, waPayload([waText('wamid.NB1', '34600700002', 'hola')]))).status).toBe(200);
+		await server.settled();
+		expect(server.runs[0].json('Inbound')[0].inboxId).toBeUndefined();
+		expect(await replay(wf)).toEqual({ replayed: [], abandoned: [] });
+	});
+
+	it('Mark Done names a malformed Inbox ID; with On Error: Continue the other items are still marked', async () => {
+		const wf = inboxWorkflow('wf-inbox-c');
+		const server = await serve(wf);
+		expect((await postMeta(server, waPayload([waText('wamid.MC1', '34600700003', 'hola')]))).status).toBe(200);
+		await server.settled();
+		const inboxId = String(server.runs[0].json('Inbound')[0].inboxId);
+		const markOnly = (continueOnFail: boolean) => ({
+			name: 'mark', nodes: [
+				{ id: randomUUID(), name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0] as [number, number], parameters: {} },
+				makeNode({ type: 'touchpointInbox', name: 'Mark Done', parameters: { operation: 'markDone' }, credentials: storeCreds, continueOnFail }, [220, 0]),
+			],
+			connections: { Start: { main: [[{ node: 'Mark Done', type: 'main' as const, index: 0 }]] } },
+			pinData: { Start: [{ json: { inboxId: 'not-an-inbox-id' } }, { json: { inboxId } }] },
+			settings: { executionOrder: 'v1' as const },
+		});
+		const failed = await runWorkflow(markOnly(false), { credentials });
+		expect(failed.error?.message).toBe('Inbox ID "not-an-inbox-id" is not one the Touchpoint Trigger emitted');
+		const lenient = await runWorkflow(markOnly(true), { credentials });
+		expect(lenient.json('Mark Done').map((e) => [e.inboxDone ?? null, e.error ?? null])).toEqual([[null, 'Inbox ID "not-an-inbox-id" is not one the Touchpoint Trigger emitted'], [true, null]]);
+		// Marked by hand above although its run did not: nothing to replay.
+		await new Promise((r) => setTimeout(r, 5));
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		expect((await store.claimInboxReplay('wf-inbox-c', { olderThan: Date.now(), limit: 10, maxAttempts: 3 })).replay).toEqual([]);
+	});
+
+	it('a store error mid-request answers 500 and leaves nothing of the request; the re-delivery records the STOP', async () => {
+		const wf = inboxWorkflow('wf-inbox-d');
+		const server = await serve(wf);
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		const ana = { id: '+34600700004', phone: '+34600700004' };
+		await grantConsent(store, [ana], ['whatsapp']);
+		const stop = waPayload([waText('wamid.STOP4', '34600700004', 'STOP'), waText('wamid.NEW5', '34600700005', 'hi')]);
+		// A transient failure: the consent ledger is unreachable for one request.
+		const db = (store as unknown as { db: { exec(sql: string): Promise<void> } }).db;
+		await db.exec('ALTER TABLE consent_events RENAME TO consent_events_away');
+		const failed = await postMeta(server, stop);
+		await db.exec('ALTER TABLE consent_events_away RENAME TO consent_events');
+		expect(failed.status).toBe(500);
+		expect(server.runs).toHaveLength(0);
+		// Nothing half-written: the new sender was not created, no inbound time, no processed id.
+		expect(await store.getLastInbound([{ contactId: '+34600700004', channel: 'whatsapp' }, { contactId: '+34600700005', channel: 'whatsapp' }])).toEqual(new Map());
+		expect((await store.resolveContacts([{ addresses: [{ kind: 'phone', value: '+34600700005' }] }]))[0].contactId).toBe('');
+		expect(await store.findProcessed(`meta:wf-inbox-d:${wf.nodes[0].id}`, ['wamid.STOP4', 'wamid.NEW5'])).toEqual(new Set());
+
+		expect((await postMeta(server, stop)).status).toBe(200);
+		await server.settled();
+		expect(server.runs).toHaveLength(1);
+		expect(server.runs[0].json('Inbound').map((e) => [e.providerMessageId, e.keyword ?? null])).toEqual([['wamid.STOP4', 'stop'], ['wamid.NEW5', null]]);
+		expect((await store.getConsentStates([{ contactId: ana.id, channel: 'whatsapp', purpose: 'marketing' }])).get(`${ana.id}\u0000whatsapp\u0000marketing`)?.status).toBe('withdrawn');
+	});
+});
