@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { INBOX_NODE, parseInboxId, replayedItem } from '../shared/inbound/inbox';
+import { parameterReader } from '../shared/n8n/params';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import type { InboxKey } from '../shared/store/types';
 
@@ -42,11 +43,10 @@ export class TouchpointInbox implements INodeType {
 				displayName: 'Inbox ID',
 				name: 'inboxId',
 				type: 'string',
-				default: '={{ $json.inboxId }}',
-				required: true,
+				default: '',
 				displayOptions: { show: { operation: ['markDone'] } },
 				placeholder: "={{ $('Touchpoint Trigger').item.json.inboxId }}",
-				description: "The event's inbox ID as the Touchpoint Trigger emitted it. When a node on the way replaced the item, take it from the trigger's item (as in the placeholder).",
+				description: "Leave empty to use the item's inboxId field (Consent Guard and Touchpoint keep it on the item; no expression to evaluate per item). After a node that replaced the items, take it from the trigger's item, as in the placeholder.",
 			},
 			{
 				displayName: 'Replay After (Seconds)',
@@ -103,14 +103,17 @@ export class TouchpointInbox implements INodeType {
 		const items = this.getInputData();
 		const keys: Array<InboxKey | undefined> = [];
 		const out: INodeExecutionData[] = [];
+		// Read once unless the marketer wrote an expression (then per item).
+		const given = parameterReader<unknown>(this, 'inboxId', '');
 		for (let i = 0; i < items.length; i++) {
-			const raw = this.getNodeParameter('inboxId', i, '') as unknown;
-			const value = raw === undefined || raw === null ? '' : String(raw).trim();
+			const raw = given(i);
+			const fromItem = raw === '' || raw === undefined || raw === null ? items[i].json.inboxId : raw;
+			const value = fromItem === undefined || fromItem === null ? '' : String(fromItem).trim();
 			const key = value ? parseInboxId(value) : undefined;
 			if (value && !key) {
 				const error = new NodeOperationError(this.getNode(), `Inbox ID "${value.slice(0, 120)}" is not one the Touchpoint Trigger emitted`, {
 					itemIndex: i,
-					description: 'Set Inbox ID to the trigger item\'s inboxId, e.g. {{ $json.inboxId }} or {{ $(\'Touchpoint Trigger\').item.json.inboxId }}',
+					description: 'Leave Inbox ID empty to use the item\'s inboxId, or take it from the trigger\'s item: {{ $(\'Touchpoint Trigger\').item.json.inboxId }}',
 				});
 				if (!this.continueOnFail()) throw error;
 				keys.push(undefined);

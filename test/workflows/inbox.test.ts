@@ -37,8 +37,8 @@ async function postMeta(server: WebhookServer, body: object) {
 }
 
 /**
- * Inbound -> Mark Done, where the text "lost" stands for a run that died before its end: its Inbox
- * ID expression gives nothing, so it is never marked done. Beside it: Start -> Replay.
+ * Inbound -> Run Dies Here (a Filter: the text "lost" stands for a run that died before its end) ->
+ * Mark Done. Beside it: Start -> Replay.
  */
 function inboxWorkflow(id: string, markDone = true): WorkflowJson {
 	const trigger = makeNode({ type: 'touchpointTrigger', name: 'Inbound', parameters: { provider: 'meta', options: {} }, credentials: { metaWebhookApi: 'Meta', ...storeCreds } }, [0, 0]);
@@ -46,8 +46,15 @@ function inboxWorkflow(id: string, markDone = true): WorkflowJson {
 	const nodes: INode[] = [trigger];
 	const connections: WorkflowJson['connections'] = {};
 	if (markDone) {
-		nodes.push(makeNode({ type: 'touchpointInbox', name: 'Mark Done', parameters: { operation: 'markDone', inboxId: "={{ $json.text === 'lost' ? '' : $json.inboxId }}" }, credentials: storeCreds }, [220, 0]));
-		connections.Inbound = { main: [[{ node: 'Mark Done', type: 'main', index: 0 }]] };
+		nodes.push(
+			makeNode({
+				type: 'n8n-nodes-base.filter', name: 'Run Dies Here', typeVersion: 2.2,
+				parameters: { conditions: { options: { caseSensitive: true, leftValue: '', typeValidation: 'strict', version: 2 }, conditions: [{ id: 'c1', leftValue: '={{ $json.text }}', rightValue: 'lost', operator: { type: 'string', operation: 'notEquals' } }], combinator: 'and' }, options: {} },
+			}, [220, 0]),
+			makeNode({ type: 'touchpointInbox', name: 'Mark Done', parameters: { operation: 'markDone' }, credentials: storeCreds }, [440, 0]),
+		);
+		connections.Inbound = { main: [[{ node: 'Run Dies Here', type: 'main', index: 0 }]] };
+		connections['Run Dies Here'] = { main: [[{ node: 'Mark Done', type: 'main', index: 0 }]] };
 	}
 	nodes.push(
 		{ id: randomUUID(), name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 200], parameters: {} },
@@ -82,7 +89,7 @@ describe('Durable inbox (Touchpoint Trigger + Touchpoint Inbox)', () => {
 		const run = server.runs[0];
 		const emitted = run.json('Inbound');
 		expect(emitted.map((e) => e.inboxId)).toEqual([0, 1, 2].map((k) => `meta:wf-inbox-a:${wf.nodes[0].id}/wamid.IN${k + 1}`));
-		expect(run.json('Mark Done').map((e) => [e.providerMessageId, e.inboxDone])).toEqual([['wamid.IN1', true], ['wamid.IN2', false], ['wamid.IN3', true]]);
+		expect(run.json('Mark Done').map((e) => [e.providerMessageId, e.inboxDone])).toEqual([['wamid.IN1', true], ['wamid.IN3', true]]);
 
 		const first = await replay(wf);
 		expect(first.abandoned).toEqual([]);
@@ -113,7 +120,7 @@ describe('Durable inbox (Touchpoint Trigger + Touchpoint Inbox)', () => {
 		expect(await replay(wf)).toEqual({ replayed: [], abandoned: [] });
 	});
 
-	it('Mark Done names a malformed Inbox ID; with On Error: Continue the other items are still marked', async () => {
+	it('Mark Done names a malformed Inbox ID; with On Error: Continue the other items are still marked, and one without an ID says so', async () => {
 		const wf = inboxWorkflow('wf-inbox-c');
 		const server = await serve(wf);
 		expect((await postMeta(server, waPayload([waText('wamid.MC1', '34600700003', 'hola')]))).status).toBe(200);
@@ -125,13 +132,17 @@ describe('Durable inbox (Touchpoint Trigger + Touchpoint Inbox)', () => {
 				makeNode({ type: 'touchpointInbox', name: 'Mark Done', parameters: { operation: 'markDone' }, credentials: storeCreds, continueOnFail }, [220, 0]),
 			],
 			connections: { Start: { main: [[{ node: 'Mark Done', type: 'main' as const, index: 0 }]] } },
-			pinData: { Start: [{ json: { inboxId: 'not-an-inbox-id' } }, { json: { inboxId } }] },
+			pinData: { Start: [{ json: { inboxId: 'not-an-inbox-id' } }, { json: { inboxId } }, { json: { text: 'a test event from the editor' } }] },
 			settings: { executionOrder: 'v1' as const },
 		});
 		const failed = await runWorkflow(markOnly(false), { credentials });
 		expect(failed.error?.message).toBe('Inbox ID "not-an-inbox-id" is not one the Touchpoint Trigger emitted');
 		const lenient = await runWorkflow(markOnly(true), { credentials });
-		expect(lenient.json('Mark Done').map((e) => [e.inboxDone ?? null, e.error ?? null])).toEqual([[null, 'Inbox ID "not-an-inbox-id" is not one the Touchpoint Trigger emitted'], [true, null]]);
+		expect(lenient.json('Mark Done').map((e) => [e.inboxDone ?? null, e.error ?? null, e.inboxNote ?? null])).toEqual([
+			[null, 'Inbox ID "not-an-inbox-id" is not one the Touchpoint Trigger emitted', null],
+			[true, null, null],
+			[false, null, 'No inbox ID on this item: nothing to mark (test events from the editor are not kept)'],
+		]);
 		// Marked by hand above although its run did not: nothing to replay.
 		await new Promise((r) => setTimeout(r, 5));
 		const store = await openStore({ type: 'embedded', path: databasePath });
