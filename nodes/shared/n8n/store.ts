@@ -25,10 +25,14 @@ export const storeCredentialDescription: INodeCredentialDescription = {
 	testedBy: 'convergentStoreApiTest',
 };
 
-export async function getStore(ctx: IExecuteFunctions | IWebhookFunctions): Promise<Store> {
+export async function getStore(
+	ctx: IExecuteFunctions | IWebhookFunctions,
+	/** How to read the credential (the webhook path reads it through webhookCredentials). */
+	credentials: (type: string) => Promise<ICredentialDataDecryptedObject> = async (type) => (await ctx.getCredentials(type)) as ICredentialDataDecryptedObject,
+): Promise<Store> {
 	let data: ICredentialDataDecryptedObject | undefined;
 	if (ctx.getNode().credentials?.[STORE_CREDENTIAL]) {
-		data = (await ctx.getCredentials(STORE_CREDENTIAL)) as ICredentialDataDecryptedObject;
+		data = await credentials(STORE_CREDENTIAL);
 	}
 	try {
 		return await openStore(storeConfigFromCredential(data));
