@@ -16,6 +16,7 @@ import { contactIdOf, eventAddresses, normalizeMeta, normalizeTwilio, twilioForm
 import { INBOX_NODE } from '../shared/inbound/inbox';
 import { resolvePeople } from '../shared/people';
 import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
+import { webhookCredentials } from '../shared/n8n/credentials';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 
 const HEX32 = /^[0-9a-f]{32}$/i;
@@ -49,7 +50,10 @@ export class TouchpointTrigger implements INodeType {
 		name: 'touchpointTrigger',
 		icon: { light: 'file:touchpointTrigger.svg', dark: 'file:touchpointTrigger.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		// Version 2 is the same node: n8n evaluates an expression (binaryData) on every request to a
+		// version 1 webhook node, which costs an expression isolate per delivery.
+		version: [1, 2],
+		defaultVersion: 2,
 		subtitle: '={{$parameter["provider"]}}',
 		description: 'Starts the workflow when a person writes on WhatsApp, Messenger, Instagram Direct or SMS',
 		defaults: { name: 'Touchpoint Trigger' },
@@ -99,13 +103,14 @@ export class TouchpointTrigger implements INodeType {
 		const provider = this.getNodeParameter('provider', 'meta') as string;
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		const req = this.getRequestObject();
+		const credentialsOf = webhookCredentials(this);
 		const res = this.getResponseObject();
 		const words = (name: string) => String(options[name] ?? '').split(',').map((w) => w.trim()).filter(Boolean);
 		const match = keywordMatcher({ extraStop: words('extraStopWords'), extraStart: words('extraStartWords'), extraHelp: words('extraHelpWords') });
 
 		if (provider === 'meta' && this.getWebhookName() === 'setup') {
 			const query = this.getQueryData() as IDataObject;
-			const credentials = await this.getCredentials('metaWebhookApi');
+			const credentials = await credentialsOf('metaWebhookApi');
 			const token = query['hub.verify_token'];
 			if (query['hub.mode'] === 'subscribe' && typeof token === 'string' && token !== '' && safeEqual(token, String(credentials.verifyToken ?? ''))) {
 				res.status(200).type('text/plain').send(String(query['hub.challenge'] ?? ''));
@@ -118,14 +123,14 @@ export class TouchpointTrigger implements INodeType {
 		const rawBody: Buffer | string = (req as unknown as { rawBody?: Buffer }).rawBody ?? JSON.stringify(req.body ?? {});
 		let events: ConversationEvent[];
 		if (provider === 'meta') {
-			const credentials = await this.getCredentials('metaWebhookApi');
+			const credentials = await credentialsOf('metaWebhookApi');
 			if (!verifyMetaSignature(String(credentials.appSecret), rawBody, this.getHeaderData()['x-hub-signature-256'])) {
 				res.status(401).type('text/plain').send('Invalid signature');
 				return { noWebhookResponse: true };
 			}
 			events = normalizeMeta(this.getBodyData() as IDataObject, match);
 		} else {
-			const credentials = await this.getCredentials('twilioWebhookApi');
+			const credentials = await credentialsOf('twilioWebhookApi');
 			const form = Object.fromEntries(Object.entries(this.getBodyData() as IDataObject).map(([k, v]) => [k, String(v)]));
 			const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
 			const publicUrl = String(options.publicUrl || '').trim();
@@ -146,7 +151,7 @@ export class TouchpointTrigger implements INodeType {
 			events = normalizeTwilio(form, match);
 		}
 
-		const store = await getStore(this);
+		const store = await getStore(this, credentialsOf);
 		const workflow = this.getWorkflow();
 		const scope = `${provider}:${workflow.id ?? ''}:${this.getNode().id}`;
 		const idOf = (e: ConversationEvent) => `${e.kind === 'status' ? `status:${e.status}:` : ''}${e.providerMessageId}`;

@@ -41,7 +41,7 @@ async function postMeta(server: WebhookServer, body: object) {
  * Mark Done. Beside it: Start -> Replay.
  */
 function inboxWorkflow(id: string, markDone = true): WorkflowJson {
-	const trigger = makeNode({ type: 'touchpointTrigger', name: 'Inbound', parameters: { provider: 'meta', options: {} }, credentials: { metaWebhookApi: 'Meta', ...storeCreds } }, [0, 0]);
+	const trigger = makeNode({ type: 'touchpointTrigger', typeVersion: 2, name: 'Inbound', parameters: { provider: 'meta', options: {} }, credentials: { metaWebhookApi: 'Meta', ...storeCreds } }, [0, 0]);
 	trigger.webhookId = randomUUID();
 	const nodes: INode[] = [trigger];
 	const connections: WorkflowJson['connections'] = {};
