@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 
+import { LATE_SLOT_MS } from '../../nodes/shared/channels/limiter';
 import { openStore } from '../../nodes/shared/store';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import { manualWorkflow, runWorkflow } from '../harness';
@@ -40,9 +41,11 @@ afterAll(async () => {
 		const statuses = [...a.json('Send', 0), ...b.json('Send', 0), ...a.json('Send', 1), ...b.json('Send', 1)].map((j) => (j.touchpoint as IDataObject).status);
 		expect(statuses.filter((x) => x === 'sent')).toHaveLength(60);
 		// Paced on one clock: 60 sends cannot start faster than 59 intervals of 1/19 s (95 % of 20/s),
-		// whatever the machine's load (a slow machine only spreads them further).
+		// less what a send may go late on its slot (LATE_SLOT_MS) and loopback jitter, whatever the
+		// machine's load (a slow machine only spreads them further). (The busiest second is measured
+		// in the queue test, where the provider mock does not share an event loop with the senders.)
 		const at = meta.requests.map((r) => r.at).sort((x, y) => x - y);
-		expect(at[at.length - 1] - at[0]).toBeGreaterThanOrEqual(59 * (1000 / 19) - 50);
+		expect(at[at.length - 1] - at[0]).toBeGreaterThanOrEqual(59 * (1000 / 19) - LATE_SLOT_MS - 50);
 		const [slot] = await store.db.query<{ key: string }>('SELECT key FROM rate_slots');
 		expect(slot.key).toContain(meta.phoneNumberId);
 	}, 60_000);
