@@ -121,6 +121,15 @@ describe('template: WhatsApp lead capture', () => {
 			}, { credentials: credentials as never });
 			expect(blocked.json('Thank You', 1)[0].touchpoint).toMatchObject({ reason: 'WITHDRAWN' });
 			expect(meta.requests.length).toBe(before + 1);
+
+			// Every message's run, whichever branch it took, ended in Mark Done: the durable inbox
+			// holds nothing for Replay Unfinished, which sends nothing.
+			expect(server.runs.every((r) => r.json('Mark Done').every((e) => e.inboxDone === true))).toBe(true);
+			expect(await store.claimInboxReplay('harness', { olderThan: Date.now() + 1, limit: 50, maxAttempts: 3 })).toEqual({ replay: [], abandoned: [] });
+			const replay = await runWorkflow(load('whatsapp-lead-capture.json'), { startNode: 'Every Minute', credentials: credentials as never });
+			expect(replay.error).toBeUndefined();
+			expect(replay.outputs('Replay Unfinished')).toEqual([[], []]);
+			expect(meta.requests.length).toBe(before + 1);
 		} finally {
 			await server.stop();
 		}
