@@ -1,6 +1,6 @@
 /**
- * The only code in Touchpoint that talks to providers: Meta and Twilio over n8n's
- * httpRequestWithAuthentication, FCM through @googleapis/fcm (OAuth token obtained from the
+ * The only code in Touchpoint that talks to providers: Meta and Twilio over n8n's httpRequest
+ * with the credential's own authentication header, FCM through @googleapis/fcm (OAuth token obtained from the
  * service account's own token_uri), SMTP through nodemailer. Per-credential rate limit, retries
  * with exponential backoff + jitter honouring Retry-After on 429 / 5xx / network errors;
  * permanent errors are returned, never retried. Secrets never leave this file.
@@ -78,14 +78,35 @@ export async function verifySmtp(data: IDataObject): Promise<void> {
 	await smtp(data).verify();
 }
 
+/**
+ * The credential's authentication exactly as its `authenticate` declares it, applied here from the
+ * data the node already read: n8n's httpRequestWithAuthentication would read the credential again
+ * and evaluate its `={{$credentials...}}` expressions in an expression isolate on every send
+ * (measured: the largest single cost of a queue worker running Touchpoint).
+ */
+function authorization(creds: ChannelCredentials): string {
+	switch (creds.type) {
+		case 'whatsAppCloudApi':
+			return `Bearer ${String(creds.data.accessToken ?? '')}`;
+		case 'metaPageApi':
+			return `Bearer ${String(creds.data.pageAccessToken ?? '')}`;
+		case 'twilioMessagingApi':
+			return `Basic ${Buffer.from(`${String(creds.data.accountSid ?? '')}:${String(creds.data.authToken ?? '')}`).toString('base64')}`;
+		default:
+			throw new Error(`Touchpoint has no HTTP authentication for credential type ${creds.type}`);
+	}
+}
+
 async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials): Promise<string> {
 	if (built.kind === 'http') {
 		const base = String(creds.data.baseUrl ?? '').replace(/\/$/, '');
 		const r = built.request;
-		const response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, creds.type, {
+		const response = (await ctx.helpers.httpRequest({
 			method: r.method,
 			url: `${base}${r.path}`,
-			...(r.json ? { body: r.json, json: true } : { body: new URLSearchParams(r.form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, json: true }),
+			...(r.json
+				? { body: r.json, json: true, headers: { authorization: authorization(creds) } }
+				: { body: new URLSearchParams(r.form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: authorization(creds) }, json: true }),
 		})) as IDataObject;
 		if (channel === 'whatsapp') return String(((response.messages as IDataObject[]) ?? [])[0]?.id ?? '');
 		if (channel === 'sms') return String(response.sid ?? '');
