@@ -50,10 +50,10 @@ export interface RateSlots {
 /**
  * A slot that went by more than this while the process stood still (a long GC pause, a stalled
  * worker) is given up for a new one: sending on all the missed slots at once would be a burst over
- * the provider's limit. Sends then go out within [slot, slot + 30 ms], so any one second holds at
- * most ceil(1.03 s x 95 % of the limit) of them: 79 at 80/s, one below the limit for jitter.
+ * the provider's limit. Sends then go out within [slot, slot + 20 ms], so any one second holds at
+ * most ceil(1.02 s x 95 % of the limit) of them: 78 at 80/s, two below the limit for jitter.
  */
-export const LATE_SLOT_MS = 30;
+export const LATE_SLOT_MS = 20;
 
 export function sharedLimiter(slots: RateSlots): RateLimiter {
 	return {
