@@ -2,11 +2,15 @@
  * The package in n8n queue mode (npm run test:queue): a real n8n 2.40.7 main instance, a webhook
  * processor and two workers on loopback, n8n's own database on PostgreSQL, Redis as the queue,
  * this package installed as the Community Nodes installer would, and the Convergent store on
- * PostgreSQL shared by every process. A workflow (WhatsApp inbound -> Consent Guard with a cap of
- * one marketing message per contact per day -> Touchpoint reply) is published and loaded with
- * signed deliveries, 10 % of them re-deliveries. Asserts exactly-once handling, the cap across
- * workers, and that killing a worker mid-load (SIGKILL) leaves no duplicate and no lost event.
- * Figures are printed, not asserted.
+ * PostgreSQL shared by every process, n8n's queue settings at their defaults. A workflow (WhatsApp
+ * inbound -> Consent Guard with a cap of one marketing message per contact per day -> Touchpoint
+ * reply -> Touchpoint Inbox Mark Done, and a Schedule Trigger -> Touchpoint Inbox Replay into the
+ * same Consent Guard) is published and loaded with signed deliveries, 10 % of them re-deliveries.
+ * Asserts exactly-once handling, the cap across workers, that killing a worker mid-load (SIGKILL)
+ * leaves no duplicate and no lost event with no manual step (the durable inbox replays what the
+ * killed runs never finished), that a store failure during inbound loses no STOP, and that two
+ * workers sending on one WhatsApp number together stay within its rate limit and use at least 90 %
+ * of it. Throughput figures are printed, not asserted.
  */
 import type { ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -16,12 +20,12 @@ import path from 'node:path';
 
 import { Client } from 'pg';
 
-import { contactIdOf, normalizeMeta } from '../../nodes/shared/inbound/normalize';
 import { closeAllStores, openStore } from '../../nodes/shared/store';
 import type { Store } from '../../nodes/shared/store/types';
 import { MetaGraphMock } from '../mocks';
 import { PG_BASE } from '../store/helpers';
-import { fire, makeDeliveries, percentile, type Delivery, type LoadResult } from './queue-load';
+import { fire, makeDeliveries, metaBody, percentile, type Delivery, type LoadResult } from './queue-load';
+import { metaSignature } from '../../nodes/shared/inbound/signatures';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const rt = require('../../scripts/n8n-runtime.js');
@@ -42,15 +46,22 @@ const REDELIVERY_SHARE = 0.1;
 const IN_FLIGHT = 16;
 const WORKER_CONCURRENCY = 10;
 
-/** The published workflow: inbound -> cap check -> reply, all on the shared PostgreSQL store. */
+/** Replay takes an event no run marked done after this long (well above a run's queue wait under this load). */
+const REPLAY_AFTER_S = 90;
+
+/**
+ * The published workflow: inbound -> cap check -> reply -> mark done (every branch), and every
+ * 10 s a replay of the events no run finished into the same cap check.
+ */
 function inboundOfferWorkflow() {
 	const contactFields = { idField: 'contactId', phoneField: 'contact.phone', whatsappIdField: 'contact.whatsappId' };
 	const store = { convergentStoreApi: { id: 'store', name: 'Convergent Store (PostgreSQL)' } };
+	const to = (node: string) => [{ node, type: 'main', index: 0 }];
 	return {
 		id: WORKFLOW_ID,
 		name: 'Queue mode: inbound WhatsApp -> capped offer',
 		nodes: [
-			{ id: 'a1', name: 'WhatsApp Inbound', type: 'n8n-nodes-convergent-marketing.touchpointTrigger', typeVersion: 1, position: [0, 0], webhookId: WEBHOOK_ID, parameters: { provider: 'meta', options: {} }, credentials: { metaWebhookApi: { id: 'meta', name: 'Meta Webhook' }, ...store } },
+			{ id: 'a1', name: 'WhatsApp Inbound', type: 'n8n-nodes-convergent-marketing.touchpointTrigger', typeVersion: 2, position: [0, 0], webhookId: WEBHOOK_ID, parameters: { provider: 'meta', options: {} }, credentials: { metaWebhookApi: { id: 'meta', name: 'Meta Webhook' }, ...store } },
 			{
 				id: 'a2', name: 'Consent Guard', type: 'n8n-nodes-convergent-marketing.consentGuard', typeVersion: 1, position: [220, 0],
 				parameters: { operation: 'check', channel: 'whatsapp', purpose: 'marketing', campaign: 'spring-offer', contactFields, frequencyCaps: { caps: [{ channel: 'all', maxMessages: 1, per: 1, unit: 'days', purpose: 'marketing' }] }, quietHours: { enabled: false }, options: { idempotencyKeyField: 'providerMessageId' } },
@@ -61,8 +72,38 @@ function inboundOfferWorkflow() {
 				parameters: { channel: 'whatsapp', purpose: 'marketing', campaign: 'spring-offer', whatsappType: 'text', text: 'Spring offer: 10% off in store today. Reply STOP to opt out.', contactFields, options: {} },
 				credentials: { whatsAppCloudApi: { id: 'wa', name: 'WhatsApp Cloud' }, ...store },
 			},
+			{ id: 'a4', name: 'Mark Done', type: 'n8n-nodes-convergent-marketing.touchpointInbox', typeVersion: 1, position: [660, 0], parameters: { operation: 'markDone' }, credentials: store },
+			{ id: 'a5', name: 'Every 10 Seconds', type: 'n8n-nodes-base.scheduleTrigger', typeVersion: 1.2, position: [0, 220], parameters: { rule: { interval: [{ field: 'seconds', secondsInterval: 10 }] } } },
+			{ id: 'a6', name: 'Replay Unfinished', type: 'n8n-nodes-convergent-marketing.touchpointInbox', typeVersion: 1, position: [220, 220], parameters: { operation: 'replay', replayAfter: REPLAY_AFTER_S, maxAttempts: 3, limit: 50 }, credentials: store },
 		],
-		connections: { 'WhatsApp Inbound': { main: [[{ node: 'Consent Guard', type: 'main', index: 0 }]] }, 'Consent Guard': { main: [[{ node: 'Send Offer', type: 'main', index: 0 }]] } },
+		connections: {
+			'WhatsApp Inbound': { main: [to('Consent Guard')] },
+			'Consent Guard': { main: [to('Send Offer'), to('Mark Done')] },
+			'Send Offer': { main: [to('Mark Done'), to('Mark Done')] },
+			'Every 10 Seconds': { main: [to('Replay Unfinished')] },
+			'Replay Unfinished': { main: [to('Consent Guard')] },
+		},
+		settings: { executionOrder: 'v1' },
+		active: false,
+	};
+}
+
+/** Two executions on two workers sending WhatsApp templates on one number (Webhook -> Split Out -> Touchpoint). */
+const BROADCAST_ID = 'cmQueueBroadcast';
+function broadcastWorkflow() {
+	return {
+		id: BROADCAST_ID,
+		name: 'Queue mode: broadcast on one WhatsApp number',
+		nodes: [
+			{ id: 'c1', name: 'Audience', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0], webhookId: 'queue-broadcast', parameters: { httpMethod: 'POST', path: 'queue-broadcast', responseMode: 'onReceived', options: {} } },
+			{ id: 'c2', name: 'One Item per Contact', type: 'n8n-nodes-base.splitOut', typeVersion: 1, position: [220, 0], parameters: { fieldToSplitOut: 'body.people', options: {} } },
+			{
+				id: 'c3', name: 'Send Template', type: 'n8n-nodes-convergent-marketing.touchpoint', typeVersion: 1, position: [440, 0],
+				parameters: { channel: 'whatsapp', purpose: 'marketing', campaign: 'broadcast', whatsappType: 'template', templateName: 'promo', templateLanguage: 'en', quietHours: { start: '00:00', end: '00:00' }, frequencyCaps: { caps: [] }, options: { maxRetries: 3 } },
+				credentials: { whatsAppCloudApi: { id: 'wa', name: 'WhatsApp Cloud' }, convergentStoreApi: { id: 'store', name: 'Convergent Store (PostgreSQL)' } },
+			},
+		],
+		connections: { Audience: { main: [[{ node: 'One Item per Contact', type: 'main', index: 0 }]] }, 'One Item per Contact': { main: [[{ node: 'Send Template', type: 'main', index: 0 }]] } },
 		settings: { executionOrder: 'v1' },
 		active: false,
 	};
@@ -113,8 +154,8 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 	let baseEnv: NodeJS.ProcessEnv;
 	let mainUrl = '';
 	let webhookUrl = '';
-	let cookie = '';
-	let killFigures: { inFlight: number; orphans: number; statuses: string[]; uncertain: number } | undefined;
+	let rateFigures: { combined: number; peak: number; seconds: number; sends: number } | undefined;
+	let killFigures: { inFlight: number; orphans: number; statuses: string[]; uncertain: number; replayed: number } | undefined;
 	const storeConfig = { type: 'postgres' as const, ...PG_BASE, schema: STORE_SCHEMA };
 
 	const start = async (name: string, args: string[], extra: Record<string, string>, readyUrl: string) => {
@@ -131,9 +172,13 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		return p;
 	};
 
+	/** CM_QUEUE_CPU_PROF=<dir>: V8 CPU profiles of the webhook processor and the workers (where time goes). */
+	const profiled = (): Record<string, string> => (process.env.CM_QUEUE_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.CM_QUEUE_CPU_PROF)}` } : {});
+
 	const startWorker = async (name: string) => {
 		const health = await rt.freePort();
 		return start(name, ['worker', `--concurrency=${WORKER_CONCURRENCY}`], {
+			...profiled(),
 			QUEUE_HEALTH_CHECK_ACTIVE: 'true',
 			QUEUE_HEALTH_CHECK_PORT: String(health),
 			N8N_PORT: String(await rt.freePort()),
@@ -145,12 +190,14 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		if (p.child.exitCode !== null || p.child.signalCode !== null) return;
 		const exited = new Promise((r) => p.child.once('exit', r));
 		p.child.kill(signal);
-		await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+		// A profiled process writes its CPU profile on exit: give it time to.
+		await Promise.race([exited, new Promise((r) => setTimeout(r, process.env.CM_QUEUE_CPU_PROF ? 90_000 : 20_000))]);
 		if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
 	};
 
-	const executionStats = async (afterId: number, workflowId = WORKFLOW_ID) => {
-		const r = await n8nDb.query(`SELECT status, count(*)::int AS n, min("startedAt") AS first, max("stoppedAt") AS last FROM execution_entity WHERE "workflowId" = $1 AND id > $2 GROUP BY status`, [workflowId, afterId]);
+	/** Executions of the workflow after `afterId` by status; `mode` 'webhook' (deliveries) or 'trigger' (the schedule's replays). */
+	const executionStats = async (afterId: number, workflowId = WORKFLOW_ID, mode = 'webhook') => {
+		const r = await n8nDb.query(`SELECT status, count(*)::int AS n, min("startedAt") AS first, max("stoppedAt") AS last FROM execution_entity WHERE "workflowId" = $1 AND id > $2 AND mode = $3 GROUP BY status`, [workflowId, afterId, mode]);
 		const by: Record<string, number> = {};
 		let last = 0;
 		for (const row of r.rows) {
@@ -210,29 +257,34 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		return per;
 	};
 
-	const api = async (method: string, p: string, body?: unknown) => {
-		const res = await fetch(`${mainUrl}${p}`, { method, headers: { 'content-type': 'application/json', cookie }, body: body === undefined ? undefined : JSON.stringify(body) });
-		const text = await res.text();
-		if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${text.slice(0, 500)}`);
-		return JSON.parse(text).data;
-	};
-
 	/** Executions after `afterId` that did not succeed, with the error n8n recorded for them. */
 	const orphanExecutions = async (afterId: number) => {
 		const rows = (await n8nDb.query(`SELECT e.id, e.status, d.data FROM execution_entity e LEFT JOIN execution_data d ON d."executionId" = e.id
-			WHERE e."workflowId" = $1 AND e.id > $2 AND e.status <> 'success' ORDER BY e.id`, [WORKFLOW_ID, afterId])).rows as Array<{ id: string; status: string; data: string | null }>;
+			WHERE e."workflowId" = $1 AND e.id > $2 AND e.mode = 'webhook' AND e.status <> 'success' ORDER BY e.id`, [WORKFLOW_ID, afterId])).rows as Array<{ id: string; status: string; data: string | null }>;
 		// execution_data is n8n's flatted JSON: the error message is one of its strings.
 		return rows.map((o) => ({ id: o.id, status: o.status, error: o.status !== 'error' ? '' : STALLED.test(o.data ?? '') ? 'MaxStalledCountError' : (o.data ?? '(no data)').slice(0, 1500) }));
 	};
 
-	/** The provider message ids that executions after `afterId` handled to success, from their data. */
-	const handledMessageIds = async (afterId: number, runLabel: string) => {
+	/** The provider message ids that executions after `afterId` (of `mode`) handled to success, from their data, with how many handled each. */
+	const handledMessageIds = async (afterId: number, runLabel: string, mode = 'webhook') => {
 		const re = new RegExp(`wamid\\.${runLabel}\\.\\d+`, 'g');
-		const ids = new Set<string>();
+		const ids = new Map<string, number>();
 		const rows = (await n8nDb.query(`SELECT d.data FROM execution_entity e JOIN execution_data d ON d."executionId" = e.id
-			WHERE e."workflowId" = $1 AND e.id > $2 AND e.status = 'success'`, [WORKFLOW_ID, afterId])).rows as Array<{ data: string }>;
-		for (const row of rows) for (const m of row.data.matchAll(re)) ids.add(m[0]);
+			WHERE e."workflowId" = $1 AND e.id > $2 AND e.mode = $3 AND e.status = 'success'`, [WORKFLOW_ID, afterId, mode])).rows as Array<{ data: string }>;
+		for (const row of rows) for (const id of new Set([...row.data.matchAll(re)].map((m) => m[0]))) ids.set(id, (ids.get(id) ?? 0) + 1);
 		return ids;
+	};
+
+	/** Inbox state of these message ids in the store: state -> count, and the ids replayed (attempts > 1). */
+	const inboxStates = async (ids: string[]) => {
+		const r = await admin.query(`SELECT id, state, attempts FROM "${STORE_SCHEMA}".processed_ids WHERE id = ANY($1::text[])`, [ids]);
+		const by: Record<string, number> = {};
+		const replayed: string[] = [];
+		for (const row of r.rows as Array<{ id: string; state: string; attempts: number }>) {
+			by[row.state] = (by[row.state] ?? 0) + 1;
+			if (Number(row.attempts) > 1) replayed.push(row.id);
+		}
+		return { by, replayed };
 	};
 
 	const processedCount = async (ids: string[]) => {
@@ -281,6 +333,9 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 				QUEUE_BULL_PREFIX: BULL_PREFIX,
 				WEBHOOK_URL: `${webhookUrl}/`,
 				OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
+				// As docker/docker-compose.queue.yml and the README recommend: an expression isolate only
+				// when an expression is evaluated (CM_QUEUE_EAGER_ISOLATES=1 measures n8n's default).
+				N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: process.env.CM_QUEUE_EAGER_ISOLATES === '1' ? 'false' : 'true',
 				// Bull's lock and stalled check stay at n8n's defaults: the SIGKILL test expects what they do.
 			},
 		});
@@ -301,14 +356,14 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		fs.writeFileSync(wfFile, JSON.stringify(baselineWorkflow()));
 		rt.n8nCli(['import:workflow', `--input=${wfFile}`], baseEnv);
 		rt.n8nCli(['publish:workflow', `--id=${BASELINE_ID}`], baseEnv);
+		fs.writeFileSync(wfFile, JSON.stringify(broadcastWorkflow()));
+		rt.n8nCli(['import:workflow', `--input=${wfFile}`], baseEnv);
+		rt.n8nCli(['publish:workflow', `--id=${BROADCAST_ID}`], baseEnv);
 
 		await start('main', ['start'], {}, `${mainUrl}/healthz/readiness`);
 		const setup = await fetch(`${mainUrl}/rest/owner/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(OWNER) });
 		expect(setup.status).toBe(200);
-		cookie = setup.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-		// CM_QUEUE_CPU_PROF=<dir>: write a V8 CPU profile of the webhook processor (to find where time goes).
-		const prof: Record<string, string> = process.env.CM_QUEUE_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.CM_QUEUE_CPU_PROF)}` } : {};
-		await start('webhook', ['webhook'], { N8N_PORT: String(webhookPort), N8N_RUNNERS_BROKER_PORT: String(await rt.freePort()), ...prof }, `${webhookUrl}/healthz/readiness`);
+		await start('webhook', ['webhook'], { N8N_PORT: String(webhookPort), N8N_RUNNERS_BROKER_PORT: String(await rt.freePort()), ...profiled() }, `${webhookUrl}/healthz/readiness`);
 		await startWorker('worker-1');
 	}, 1_500_000);
 
@@ -323,8 +378,9 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 				baseline && one ? `\n  convergent flow / n8n's own Webhook -> NoOp (1 worker), events/s: ${(one.eventsPerSecond / baseline.eventsPerSecond).toFixed(2)}x` : '',
 				one && two ? `\n  2 workers / 1 worker, events/s: ${(two.eventsPerSecond / one.eventsPerSecond).toFixed(2)}x` : '',
 			].join('');
-			const kill = killFigures ? `\n  worker killed (SIGKILL) at 10 % with ${killFigures.inFlight} sends in flight: ${killFigures.orphans} executions left behind (${killFigures.statuses.join(', ')}), re-run from the payloads the provider sent; contacts whose send was cut off after the claim and not resent: ${killFigures.uncertain}` : '';
-			process.stdout.write(`\nQueue mode figures (n8n 2.40.7, loopback, ${os.cpus().length} cores, worker concurrency ${WORKER_CONCURRENCY}, ${IN_FLIGHT} requests in flight):\n${lines.join('\n')}${ratio}${kill}\n\n`);
+			const rate = rateFigures ? `\n  two workers on one WhatsApp number limited to 80/s: ${rateFigures.combined.toFixed(1)} msg/s together over ${rateFigures.seconds.toFixed(1)} s (${((rateFigures.combined / 80) * 100).toFixed(0)} % of the limit), busiest second ${rateFigures.peak}, ${rateFigures.sends} sends, 0 rate-limited` : '';
+			const kill = killFigures ? `\n  worker killed (SIGKILL) at 10 % with ${killFigures.inFlight} sends in flight: ${killFigures.orphans} executions left behind (${killFigures.statuses.join(', ')}); ${killFigures.replayed} events replayed from the durable inbox, none handled twice; contacts whose send was cut off after the claim and not resent: ${killFigures.uncertain}` : '';
+			process.stdout.write(`\nQueue mode figures (n8n 2.40.7, loopback, ${os.cpus().length} cores, worker concurrency ${WORKER_CONCURRENCY}, ${IN_FLIGHT} requests in flight):\n${lines.join('\n')}${ratio}${rate}${kill}\n\n`);
 		}
 		await closeAllStores();
 		await meta.stop();
@@ -370,6 +426,7 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		expect(sends.size).toBe(CONTACTS);
 		expect(Math.max(...sends.values())).toBe(1);
 		expect(await processedCount([...r.distinct])).toBe(r.distinct.size);
+		expect(await inboxStates([...r.distinct])).toEqual({ by: { done: r.distinct.size }, replayed: [] });
 		record('1 worker', 1, r.deliveries, r.load, r.stats, [...sends.values()].reduce((a, b) => a + b, 0));
 	});
 
@@ -381,10 +438,40 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		expect(sends.size).toBe(CONTACTS);
 		expect(Math.max(...sends.values())).toBe(1);
 		expect(await processedCount([...r.distinct])).toBe(r.distinct.size);
+		expect(await inboxStates([...r.distinct])).toEqual({ by: { done: r.distinct.size }, replayed: [] });
 		record('2 workers', 2, r.deliveries, r.load, r.stats, [...sends.values()].reduce((a, b) => a + b, 0));
 	});
 
-	it('SIGKILL of a worker mid-load: what it left behind is re-run from the payloads the provider sent; no duplicate send, no lost event', async () => {
+	it('a store failure while a STOP arrives: 500 and nothing half-written; the provider\'s re-delivery records the STOP', async () => {
+		const waId = '34614000001';
+		await grantConsent([waId]);
+		const stopBody = metaBody(meta.phoneNumberId, waId, `wamid.${RUN}.stop`, 'STOP');
+		const deliver = async () => (await fetch(`${webhookUrl}/webhook/${WEBHOOK_ID}/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, stopBody) }, body: stopBody })).status;
+		const before = await maxExecutionId();
+		// A transient failure: the consent ledger is unreachable for the first delivery.
+		await admin.query(`ALTER TABLE "${STORE_SCHEMA}".consent_events RENAME TO consent_events_away`);
+		let first: number;
+		try {
+			first = await deliver();
+		} finally {
+			await admin.query(`ALTER TABLE "${STORE_SCHEMA}".consent_events_away RENAME TO consent_events`);
+		}
+		expect(first).toBe(500);
+		expect(await processedCount([`wamid.${RUN}.stop`])).toBe(0);
+		const inbound = await admin.query(`SELECT count(*)::int AS n FROM "${STORE_SCHEMA}".inbound WHERE contact_id = $1`, [`+${waId}`]);
+		expect(inbound.rows[0].n).toBe(0);
+		expect(await deliver()).toBe(200);
+		// n8n records the failed request as an execution in error (the trigger threw); the re-delivery runs.
+		const stats = await settle(before, 2, 60_000);
+		expect(stats.by).toEqual({ error: 1, success: 1 });
+		const state = (await store.getConsentStates([{ contactId: `+${waId}`, channel: 'whatsapp', purpose: 'marketing' }])).get(`+${waId}\u0000whatsapp\u0000marketing`);
+		expect(state?.status).toBe('withdrawn');
+		expect(await inboxStates([`wamid.${RUN}.stop`])).toEqual({ by: { done: 1 }, replayed: [] });
+		// Blocked by the STOP it carried: no offer went out to the person who wrote STOP.
+		expect(sendsTo(new Set([waId])).size).toBe(0);
+	});
+
+	it('SIGKILL of a worker mid-load: the durable inbox replays what it left behind, with no manual step; no duplicate send, no lost event', async () => {
 		if (!procs.some((p) => p.name === 'worker-2')) await startWorker('worker-2');
 		const victim = procs.find((p) => p.name === 'worker-2')!;
 		const steady = procs.find((p) => p.name === 'worker-1')!;
@@ -432,29 +519,34 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		expect(orphans.length).toBeGreaterThan(0);
 		expect(orphans.filter((o) => !(o.status === 'new' || o.status === 'running' || (o.status === 'error' && o.error === 'MaxStalledCountError')))).toEqual([]);
 
-		// Which messages ran to success, read from those executions' own data; the rest are lost
-		// from n8n, one per orphan, and are re-run from the payloads the provider sent (what the
-		// durable inbox will keep in the store), as one manual execution with them pinned to the trigger.
+		// No manual step: the events the killed runs never marked done are replayed from the store
+		// by the schedule (Touchpoint Inbox > Replay, after REPLAY_AFTER_S) with their original ids.
+		const deadline = Date.now() + (REPLAY_AFTER_S + 180) * 1000;
+		let inbox = await inboxStates([...r.distinct]);
+		while ((inbox.by.done ?? 0) < r.distinct.size && Date.now() < deadline) {
+			await new Promise((res) => setTimeout(res, 2000));
+			inbox = await inboxStates([...r.distinct]);
+		}
+		expect(inbox.by).toEqual({ done: r.distinct.size });
+		// Exactly once: the deliveries' runs that succeeded handled each message once; the replays
+		// handled exactly the others, once each.
 		const handled = await handledMessageIds(r.before, `${RUN}killworker`);
 		const lost = [...r.distinct].filter((id) => !handled.has(id));
-		expect(lost.length).toBe(orphans.length);
-		const byId = new Map(r.deliveries.map((d) => [d.messageId, d]));
-		const pinned = lost.flatMap((id) => normalizeMeta(JSON.parse(byId.get(id)!.body)).map((e) => ({ json: { ...e, contactId: contactIdOf(e) } as unknown as Record<string, unknown> })));
-		expect(pinned.map((p) => p.json.providerMessageId).sort()).toEqual([...lost].sort());
-		const wf = await api('GET', `/rest/workflows/${WORKFLOW_ID}`);
-		const saved = await api('PATCH', `/rest/workflows/${WORKFLOW_ID}`, { versionId: wf.versionId, pinData: { 'WhatsApp Inbound': pinned } });
-		const beforeRerun = await maxExecutionId();
-		await api('POST', `/rest/workflows/${WORKFLOW_ID}/run`, { triggerToStartFrom: { name: 'WhatsApp Inbound' } });
-		const rerun = await settle(beforeRerun, 1, 120_000);
-		await api('PATCH', `/rest/workflows/${WORKFLOW_ID}`, { versionId: saved.versionId, pinData: {} });
-		expect(rerun.by).toEqual({ success: 1 });
+		expect(lost.length).toBeGreaterThan(0);
+		expect(lost.length).toBeLessThanOrEqual(orphans.length);
+		expect([...handled.values()].filter((n) => n > 1)).toEqual([]);
+		expect(inbox.replayed.sort()).toEqual([...lost].sort());
+		const replays = await handledMessageIds(r.before, `${RUN}killworker`, 'trigger');
+		expect([...replays.keys()].sort()).toEqual([...lost].sort());
+		expect([...replays.values()].filter((n) => n > 1)).toEqual([]);
+		const replayRuns = await executionStats(r.before, WORKFLOW_ID, 'trigger');
+		expect(Object.keys(replayRuns.by)).toEqual(['success']);
 
-		// Nothing lost: every distinct message ran to success, first time or in the re-run; every
-		// re-delivery was recorded as a duplicate (no execution).
+		// Every re-delivery was recorded as a duplicate (no execution).
 		const stats = await executionStats(r.before);
-		expect(stats.by.success - 1).toBe(r.distinct.size - lost.length);
+		expect(stats.total).toBe(r.distinct.size);
 		expect(await processedCount([...r.distinct])).toBe(r.distinct.size);
-		// No duplicate: at most one offer per contact, also for the messages handled twice.
+		// No duplicate: at most one offer per contact, also for the replayed messages.
 		const sends = sendsTo(r.waIds);
 		expect(Math.max(...sends.values())).toBe(1);
 		// A contact without an offer can only be one whose send the kill cut off after the claim:
@@ -465,7 +557,79 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 			const uncertain = new Set(touches.rows.filter((t: { status: string }) => t.status === 'sending').map((t: { contact_id: string }) => t.contact_id));
 			expect(missing.filter((w) => !uncertain.has(`+${w}`))).toEqual([]);
 		}
-		killFigures = { inFlight: victimInFlight, orphans: orphans.length, statuses: orphans.map((o) => o.status + (o.error ? ` (${o.error.slice(0, 80)})` : '')), uncertain: missing.length };
+		killFigures = { inFlight: victimInFlight, orphans: orphans.length, statuses: orphans.map((o) => o.status + (o.error ? ` (${o.error.slice(0, 80)})` : '')), uncertain: missing.length, replayed: lost.length };
 		record('2 workers, one killed at 10 %', 2, r.deliveries, r.load, { total: r.distinct.size, last: stats.last }, [...sends.values()].reduce((a, b) => a + b, 0));
 	});
+	it('two workers sending on one WhatsApp number: together within its 80/s limit, and at least 90 % of it', async () => {
+		// Two workers that take one execution each (concurrency 1), so the two audiences are sent by
+		// two processes at once. (Pausing a worker does not keep jobs from it: a blocked pop already
+		// waiting in Redis still hands it the next job.)
+		for (const p of procs.filter((x) => x.name.startsWith('worker-'))) await stop(p);
+		const senders = await Promise.all(['sender-1', 'sender-2'].map(async (name) => {
+			const health = await rt.freePort();
+			return start(name, ['worker', '--concurrency=1'], { QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(health), N8N_PORT: String(await rt.freePort()), N8N_RUNNERS_BROKER_PORT: String(await rt.freePort()) }, `http://127.0.0.1:${health}/healthz`);
+		}));
+		expect(senders).toHaveLength(2);
+		const PER = 600;
+		const people = (k: number) => Array.from({ length: PER }, (_, i) => `3461500${k}${String(i).padStart(3, '0')}`);
+		const [a, b] = [people(1), people(2)];
+		await store.recordConsent([...a, ...b].map((w) => ({ contactId: `+${w}`, channel: 'whatsapp' as const, purpose: 'marketing', action: 'grant' as const, address: `+${w}`, evidence: { source: 'queue-test', wording: 'Yes, send me offers on WhatsApp' } })));
+		meta.reset();
+		meta.setRateLimit(80);
+		const fireAudience = async (list: string[]) => {
+			const res = await fetch(`${webhookUrl}/webhook/queue-broadcast`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ people: list.map((w) => ({ contact: { id: `+${w}`, phone: `+${w}`, timeZone: 'UTC' } })) }) });
+			expect(res.status).toBe(200);
+		};
+		const sentTo = (list: string[]) => {
+			const set = new Set(list);
+			return meta.requests.filter((r) => r.method === 'POST' && set.has(String(r.body?.to ?? '').replace(/^\+/, '')));
+		};
+		const waitForSends = async (list: string[]) => {
+			const until = Date.now() + 60_000;
+			while (sentTo(list).length === 0 && Date.now() < until) await new Promise((res) => setTimeout(res, 20));
+			if (sentTo(list).length === 0) {
+				// Say what the broadcast's executions did instead of a bare count.
+				const rows = (await n8nDb.query(`SELECT e.id, e.status, d.data FROM execution_entity e LEFT JOIN execution_data d ON d."executionId" = e.id WHERE e."workflowId" = $1 ORDER BY e.id`, [BROADCAST_ID])).rows as Array<{ id: string; status: string; data: string | null }>;
+				throw new Error(`No send reached the provider in 60 s. Broadcast executions: ${rows.map((r) => `${r.id} ${r.status}: ${(r.data ?? '').slice(0, 3000)}`).join('\n') || 'none'}`);
+			}
+		};
+		// The inbound workflow's schedule (every 10 s) runs on these workers too: fire right after one
+		// of its runs has ended, so both senders are free when the two broadcasts arrive.
+		const ticks = async () => Number((await n8nDb.query(`SELECT count(*)::int AS n FROM execution_entity WHERE "workflowId" = $1 AND mode = 'trigger' AND "stoppedAt" IS NOT NULL`, [WORKFLOW_ID])).rows[0].n);
+		const seen = await ticks();
+		const tickDeadline = Date.now() + 30_000;
+		while ((await ticks()) === seen && Date.now() < tickDeadline) await new Promise((res) => setTimeout(res, 100));
+		const before = await maxExecutionId();
+		await Promise.all([fireAudience(a), fireAudience(b)]);
+		await Promise.all([waitForSends(a), waitForSends(b)]);
+		const stats = await settle(before, 2, 180_000, BROADCAST_ID);
+		expect(stats.by).toEqual({ success: 2 });
+		// The two executions overlapped in time: with one execution per worker, on two workers.
+		const runs = (await n8nDb.query(`SELECT "startedAt", "stoppedAt" FROM execution_entity WHERE "workflowId" = $1 AND id > $2 ORDER BY id`, [BROADCAST_ID, before])).rows as Array<{ startedAt: Date; stoppedAt: Date }>;
+		expect(Math.max(...runs.map((r) => new Date(r.startedAt).getTime()))).toBeLessThan(Math.min(...runs.map((r) => new Date(r.stoppedAt).getTime())));
+		const reqA = sentTo(a);
+		const reqB = sentTo(b);
+		// Every message accepted once (a 429 would be retried and show here as a second request).
+		expect(meta.rateLimited).toBe(0);
+		expect([reqA.length, reqB.length]).toEqual([PER, PER]);
+		const at = meta.requests.map((r) => r.at).sort((x, y) => x - y);
+		let peak = 0;
+		for (let lo = 0, hi = 0; hi < at.length; hi++) {
+			while (at[hi] - at[lo] >= 1000) lo++;
+			peak = Math.max(peak, hi - lo + 1);
+		}
+		expect(peak).toBeLessThanOrEqual(80);
+		// While both workers sent: the combined rate, against the limit.
+		const bothFrom = Math.max(Math.min(...reqA.map((r) => r.at)), Math.min(...reqB.map((r) => r.at)));
+		const bothUntil = Math.min(Math.max(...reqA.map((r) => r.at)), Math.max(...reqB.map((r) => r.at)));
+		const during = at.filter((t) => t >= bothFrom && t <= bothUntil).length;
+		const seconds = (bothUntil - bothFrom) / 1000;
+		expect(seconds).toBeGreaterThan(3);
+		const combined = during / seconds;
+		rateFigures = { combined, peak, seconds, sends: at.length };
+		expect(combined).toBeGreaterThanOrEqual(72);
+		expect(combined).toBeLessThanOrEqual(80);
+		meta.setRateLimit(0);
+	}, 300_000);
+
 });
