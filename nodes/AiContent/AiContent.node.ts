@@ -8,9 +8,16 @@ import { mapLimit } from '../shared/channels/limiter';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { personIdsOf } from '../shared/people';
+import { optionSubtitle } from '../shared/n8n/display-options';
 
 type Msg = { role: 'system' | 'user' | 'assistant'; content: string };
 interface Usage { inputTokens: number; outputTokens: number; calls: number }
+
+const OPERATIONS = [
+	{ name: 'Classify', value: 'classify', action: 'Classify the intent of a message' },
+	{ name: 'Generate Copy', value: 'generateCopy', action: 'Generate copy that fits a channel' },
+	{ name: 'Reply', value: 'reply', action: 'Reply to a conversation' },
+];
 
 export class AiContent implements INodeType {
 	description: INodeTypeDescription = {
@@ -19,7 +26,7 @@ export class AiContent implements INodeType {
 		icon: { light: 'file:aiContent.svg', dark: 'file:aiContent.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"]}}',
+		subtitle: optionSubtitle(OPERATIONS),
 		description: 'Write copy that fits the channel, answer chats with intent and hand-off, classify messages',
 		defaults: { name: 'AI Content' },
 		usableAsTool: true,
@@ -35,11 +42,7 @@ export class AiContent implements INodeType {
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
-				options: [
-					{ name: 'Classify', value: 'classify', action: 'Classify a message s intent' },
-					{ name: 'Generate Copy', value: 'generateCopy', action: 'Generate copy that fits a channel' },
-					{ name: 'Reply', value: 'reply', action: 'Reply to a conversation' },
-				],
+				options: OPERATIONS,
 				default: 'generateCopy',
 			},
 			{ displayName: 'Model', name: 'model', type: 'string', default: 'gpt-4o-mini' },

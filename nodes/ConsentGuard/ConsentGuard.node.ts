@@ -2,7 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { contactMappingProperty } from '../shared/n8n/contact-mapping';
-import { updateDisplayOptions } from '../shared/n8n/display-options';
+import { resourceOperationSubtitle, updateDisplayOptions } from '../shared/n8n/display-options';
 import { convergentStoreApiTest } from '../shared/n8n/store';
 import * as check from './actions/check.operation';
 import * as contactData from './actions/contact-data.operation';
@@ -11,14 +11,35 @@ import * as record from './actions/record.operation';
 import { router } from './actions/router';
 import * as suppression from './actions/suppression.operation';
 
+const CONSENT_OPERATIONS = [
+	{ name: 'Add to Suppression List', value: 'addSuppression', action: 'Add an address to the suppression list' },
+	{ name: 'Check', value: 'check', action: 'Check whether a message may be sent' },
+	{ name: 'Confirm Consent', value: 'confirmConsent', action: 'Confirm a double opt in with its token' },
+	{ name: 'Erase Contact', value: 'eraseContact', action: 'Erase the personal data of a contact' },
+	{ name: 'Export Contact', value: 'exportContact', action: 'Export everything held about a contact' },
+	{ name: 'Record Consent', value: 'recordConsent', action: 'Record a consent grant or withdrawal' },
+	{ name: 'Remove From Suppression List', value: 'removeSuppression', action: 'Remove an address from the suppression list' },
+];
+const CONTACT_OPERATIONS = [
+	{ name: 'Erase', value: 'eraseContact', action: 'Erase a person under every ID and address' },
+	{ name: 'Export', value: 'exportContact', action: 'Export everything held about a person' },
+	{ name: 'Find by Address', value: 'findContact', action: 'Find the contact who holds an address' },
+	{ name: 'Get', value: 'getContact', action: 'Get the profile, consent and activity of a contact' },
+	{ name: 'Link Address', value: 'linkAddress', action: 'Link addresses to a contact' },
+	{ name: 'Merge', value: 'mergeContacts', action: 'Merge two contacts into one' },
+	{ name: 'Upsert', value: 'upsertContact', action: 'Create or update a contact with its addresses' },
+];
+
 export class ConsentGuard implements INodeType {
+	// The rule only sees a literal subtitle; this one is built from the operation lists (display names).
+	// eslint-disable-next-line n8n-nodes-base/node-class-description-missing-subtitle
 	description: INodeTypeDescription = {
 		displayName: 'Consent Guard',
 		name: 'consentGuard',
 		icon: { light: 'file:consentGuard.svg', dark: 'file:consentGuard.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"]}}',
+		subtitle: resourceOperationSubtitle({ consent: { options: CONSENT_OPERATIONS }, contact: { prefix: 'Contact: ', options: CONTACT_OPERATIONS } }),
 		description: 'Check consent, suppression, frequency caps, quiet hours and service windows before a send; record consent with evidence; keep one contact per person with all their addresses',
 		defaults: { name: 'Consent Guard' },
 		usableAsTool: true,
@@ -44,15 +65,7 @@ export class ConsentGuard implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['consent'] } },
-				options: [
-					{ name: 'Add to Suppression List', value: 'addSuppression', action: 'Add an address to the suppression list' },
-					{ name: 'Check', value: 'check', action: 'Check whether a message may be sent' },
-					{ name: 'Confirm Consent', value: 'confirmConsent', action: 'Confirm a double opt in with its token' },
-					{ name: 'Erase Contact', value: 'eraseContact', action: 'Erase a contact s personal data' },
-					{ name: 'Export Contact', value: 'exportContact', action: 'Export everything held about a contact' },
-					{ name: 'Record Consent', value: 'recordConsent', action: 'Record a consent grant or withdrawal' },
-					{ name: 'Remove From Suppression List', value: 'removeSuppression', action: 'Remove an address from the suppression list' },
-				],
+				options: CONSENT_OPERATIONS,
 				default: 'check',
 			},
 			{
@@ -61,15 +74,7 @@ export class ConsentGuard implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				displayOptions: { show: { resource: ['contact'] } },
-				options: [
-					{ name: 'Erase', value: 'eraseContact', action: 'Erase a person s data under every ID and address' },
-					{ name: 'Export', value: 'exportContact', action: 'Export everything held about a person' },
-					{ name: 'Find by Address', value: 'findContact', action: 'Find the contact who holds an address' },
-					{ name: 'Get', value: 'getContact', action: 'Get a contact s profile consent and activity' },
-					{ name: 'Link Address', value: 'linkAddress', action: 'Link addresses to a contact' },
-					{ name: 'Merge', value: 'mergeContacts', action: 'Merge two contacts into one' },
-					{ name: 'Upsert', value: 'upsertContact', action: 'Create or update a contact with its addresses' },
-				],
+				options: CONTACT_OPERATIONS,
 				default: 'upsertContact',
 			},
 			...updateDisplayOptions(

@@ -9,6 +9,7 @@ import { personIdsOf } from '../shared/people';
 import { applyEvent, DEFAULT_STAGES, DefinitionError, funnel, validateDefinition, type JourneyDefinition } from '../shared/journey/journey';
 import { funnelHtml, funnelSvg } from '../shared/journey/report';
 import { toTime } from '../shared/segment/rules';
+import { optionSubtitle } from '../shared/n8n/display-options';
 
 const configuredOutputs = (parameters: IDataObject) => {
 	if (parameters.operation !== 'routeByStage') return [{ type: 'main' }];
@@ -19,6 +20,13 @@ const configuredOutputs = (parameters: IDataObject) => {
 	return [...stages.map((s) => ({ type: 'main', displayName: s })), { type: 'main', displayName: 'Not in Journey' }];
 };
 
+const OPERATIONS = [
+	{ name: 'Funnel Report', value: 'funnelReport', action: 'Report the journey funnel' },
+	{ name: 'Get Contact Journey', value: 'getContactJourney', action: 'Get the journey path of a contact' },
+	{ name: 'Route by Stage', value: 'routeByStage', action: 'Route contacts by their journey stage' },
+	{ name: 'Track Event', value: 'trackEvent', action: 'Track an event and move the contact to its stage' },
+];
+
 export class Journey implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Journey',
@@ -26,7 +34,7 @@ export class Journey implements INodeType {
 		icon: { light: 'file:journey.svg', dark: 'file:journey.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"] + ": " + $parameter["journeyName"]}}',
+		subtitle: optionSubtitle(OPERATIONS, 'operation', ' + ": " + $parameter["journeyName"]'),
 		description: 'Track each contact\'s customer-journey stage, route by stage and report the funnel',
 		defaults: { name: 'Journey' },
 		usableAsTool: true,
@@ -39,12 +47,7 @@ export class Journey implements INodeType {
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
-				options: [
-					{ name: 'Funnel Report', value: 'funnelReport', action: 'Report the journey funnel' },
-					{ name: 'Get Contact Journey', value: 'getContactJourney', action: 'Get a contact s journey path' },
-					{ name: 'Route by Stage', value: 'routeByStage', action: 'Route contacts by their journey stage' },
-					{ name: 'Track Event', value: 'trackEvent', action: 'Track an event and move the contact s stage' },
-				],
+				options: OPERATIONS,
 				default: 'trackEvent',
 			},
 			{ displayName: 'Journey Name', name: 'journeyName', type: 'string', default: 'Customer Journey', required: true, description: 'Several journeys can live in one store, by name' },

@@ -9,6 +9,7 @@ import { compileFieldPath } from '../shared/n8n/field-path';
 import { DEFAULT_WEIGHTS, decayedScore, decayForward, tierOf, type EngagementEvent } from '../shared/segment/engagement';
 import { RFM_SEGMENTS, scoreRfm, type RfmInput } from '../shared/segment/rfm';
 import { compileSegments, toNumber, toTime, type Condition, type SegmentRule } from '../shared/segment/rules';
+import { optionSubtitle } from '../shared/n8n/display-options';
 
 /** Outputs as n8n's Switch v3 declares them: one per segment (rules) or per RFM segment. */
 const configuredOutputs = (parameters: IDataObject) => {
@@ -45,16 +46,23 @@ const operatorOptions = [
 	{ name: 'Within Last N Days', value: 'withinLastDays' },
 ];
 
+const OPERATIONS = [
+	{ name: 'Engagement Score', value: 'engagementScore', action: 'Score engagement with decay' },
+	{ name: 'RFM', value: 'rfm', action: 'Score and route by RFM segment' },
+	{ name: 'Route by Rules', value: 'routeByRules', action: 'Route contacts by segment rules' },
+];
+
 export class Segment implements INodeType {
 	description: INodeTypeDescription = {
-		displayName: 'Segment',
+		// Not "Segment": n8n ships a Segment node (segment.com), listed first in the nodes panel.
+		displayName: 'Audience Segment',
 		name: 'segment',
 		icon: { light: 'file:segment.svg', dark: 'file:segment.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["operation"]}}',
+		subtitle: optionSubtitle(OPERATIONS),
 		description: 'Route contacts by rules, RFM segments or engagement score',
-		defaults: { name: 'Segment' },
+		defaults: { name: 'Audience Segment' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: `={{(${configuredOutputs})($parameter)}}`,
@@ -65,11 +73,7 @@ export class Segment implements INodeType {
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
-				options: [
-					{ name: 'Engagement Score', value: 'engagementScore', action: 'Score engagement with decay' },
-					{ name: 'RFM', value: 'rfm', action: 'Score and route by RFM segment' },
-					{ name: 'Route by Rules', value: 'routeByRules', action: 'Route contacts by segment rules' },
-				],
+				options: OPERATIONS,
 				default: 'routeByRules',
 			},
 			{

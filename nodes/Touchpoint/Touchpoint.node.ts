@@ -24,6 +24,7 @@ import { policyProperties, readPolicySettings } from '../shared/n8n/policy-setti
 import { channelBookAddress, resolvePeople, type Person } from '../shared/people';
 import { checkAddress, checkBatch, defaultIdempotencyKey, recheckStanding, type GateRequest } from '../shared/policy';
 import { properties } from './description';
+import { optionSubtitle } from '../shared/n8n/display-options';
 import { send, verifySmtp, type ChannelCredentials } from './transport';
 
 /** Warned once per process: queue mode on the embedded store paces per worker. */
@@ -98,7 +99,7 @@ export class Touchpoint implements INodeType {
 		icon: { light: 'file:touchpoint.svg', dark: 'file:touchpoint.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{$parameter["channel"]}}',
+		subtitle: optionSubtitle(properties.find((p) => p.name === 'channel')!.options as Array<{ name: string; value: string }>, 'channel'),
 		description: 'Send over WhatsApp, Messenger, Instagram, SMS, push or email with consent, caps, windows and each channel\'s rules enforced; idempotent',
 		defaults: { name: 'Touchpoint' },
 		usableAsTool: true,

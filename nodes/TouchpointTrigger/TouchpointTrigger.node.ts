@@ -18,6 +18,7 @@ import { resolvePeople } from '../shared/people';
 import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
 import { webhookCredentials } from '../shared/n8n/credentials';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+import { optionSubtitle } from '../shared/n8n/display-options';
 
 const HEX32 = /^[0-9a-f]{32}$/i;
 
@@ -44,6 +45,11 @@ function marksDone(ctx: IWebhookFunctions): boolean {
 		.some((n) => n.type.endsWith(`.${INBOX_NODE}`) && !n.disabled && (n.parameters?.operation ?? 'markDone') === 'markDone');
 }
 
+const PROVIDERS = [
+	{ name: 'Meta (WhatsApp, Messenger, Instagram)', value: 'meta' },
+	{ name: 'Twilio SMS', value: 'twilio' },
+];
+
 export class TouchpointTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Touchpoint Trigger',
@@ -54,7 +60,7 @@ export class TouchpointTrigger implements INodeType {
 		// version 1 webhook node, which costs an expression isolate per delivery.
 		version: [1, 2],
 		defaultVersion: 2,
-		subtitle: '={{$parameter["provider"]}}',
+		subtitle: optionSubtitle(PROVIDERS, 'provider'),
 		description: 'Starts the workflow when a person writes on WhatsApp, Messenger, Instagram Direct or SMS',
 		defaults: { name: 'Touchpoint Trigger' },
 		inputs: [],
@@ -73,10 +79,7 @@ export class TouchpointTrigger implements INodeType {
 				displayName: 'Provider',
 				name: 'provider',
 				type: 'options',
-				options: [
-					{ name: 'Meta (WhatsApp, Messenger, Instagram)', value: 'meta' },
-					{ name: 'Twilio SMS', value: 'twilio' },
-				],
+				options: PROVIDERS,
 				default: 'meta',
 			},
 			{

@@ -101,6 +101,25 @@ const nodeFiles = (pkg.n8n.nodes as string[]).map((file) => [path.basename(file,
 			for (const option of op.options ?? []) {
 				expect(option).toHaveProperty('action');
 				expect(String((option as { value: string }).value)).toMatch(/^[a-z][a-zA-Z0-9]*$/);
+				// Whole words: no possessive whose apostrophe was lost ("a contact s data").
+				expect(String((option as { action: string }).action)).not.toMatch(/\w s\b/);
+			}
+		}
+	});
+
+	it('the canvas subtitle shows the option\'s display name, never its internal value', () => {
+		const subtitle = String(description.subtitle ?? '');
+		const inner = /^=\{\{([\s\S]*)\}\}$/.exec(subtitle)?.[1];
+		if (!inner) return;
+		// eslint-disable-next-line @typescript-eslint/no-implied-eval
+		const evaluate = new Function('$parameter', `return (${inner});`) as (p: Record<string, unknown>) => unknown;
+		const selectors = description.properties.filter((p: INodeProperties) => ['operation', 'channel', 'provider'].includes(p.name) && p.type === 'options' && subtitle.includes(`$parameter["${p.name}"]`));
+		for (const selector of selectors) {
+			for (const option of (selector.options ?? []) as Array<{ name: string; value: string }>) {
+				const resource = (selector.displayOptions?.show?.resource as string[] | undefined)?.[0];
+				const shown = String(evaluate({ [selector.name]: option.value, ...(resource ? { resource } : {}), formName: 'Lead', journeyName: 'Journey' }));
+				expect(shown).toContain(option.name);
+				if (option.name !== option.value) expect(shown).not.toContain(option.value);
 			}
 		}
 	});

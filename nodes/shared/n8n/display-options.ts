@@ -30,3 +30,19 @@ export function updateDisplayOptions(
 		displayOptions: mergeDeep(property.displayOptions ?? {}, displayOptions),
 	}));
 }
+
+/**
+ * A canvas subtitle that shows an option's display name ("Route by Rules"), not its internal
+ * value (`routeByRules`): `options` are the parameter's own, so the two never drift apart.
+ * `prefix` / `suffix` are expression fragments, e.g. suffix ` + ": " + $parameter["journeyName"]`.
+ */
+export function optionSubtitle(options: Array<{ name: string; value: unknown }>, parameter = 'operation', suffix = ''): string {
+	const names = JSON.stringify(Object.fromEntries(options.map((o) => [String(o.value), o.name])));
+	return `={{ (${names}[$parameter["${parameter}"]] ?? $parameter["${parameter}"])${suffix} }}`;
+}
+
+/** optionSubtitle for a node with resources: each resource's operations, with an optional prefix ("Contact: "). */
+export function resourceOperationSubtitle(byResource: Record<string, { prefix?: string; options: Array<{ name: string; value: unknown }> }>): string {
+	const names = JSON.stringify(Object.fromEntries(Object.entries(byResource).map(([resource, { prefix = '', options }]) => [resource, Object.fromEntries(options.map((o) => [String(o.value), `${prefix}${o.name}`]))])));
+	return `={{ (${names}[$parameter["resource"]] ?? {})[$parameter["operation"]] ?? $parameter["operation"] }}`;
+}
