@@ -106,12 +106,13 @@ export class Touchpoint implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		// Dry Run adds its own output, so a step after Sent never counts a preview as sent.
 		outputs: `={{ $parameter.options?.dryRun ? [{ "type": "main", "displayName": "Sent" }, { "type": "main", "displayName": "Not Sent" }, { "type": "main", "displayName": "Dry Run" }] : [{ "type": "main", "displayName": "Sent" }, { "type": "main", "displayName": "Not Sent" }] }}`,
+		// Only the credential the channel sends with (all of them for Best Available).
 		credentials: [
-			{ name: 'whatsAppCloudApi', required: false },
-			{ name: 'metaPageApi', required: false },
-			{ name: 'twilioMessagingApi', required: false },
-			{ name: 'fcmServiceAccountApi', required: false, testedBy: 'fcmServiceAccountApiTest' },
-			{ name: 'convergentSmtpApi', required: false, testedBy: 'convergentSmtpApiTest' },
+			{ name: 'whatsAppCloudApi', required: false, displayOptions: { show: { channel: ['whatsapp', 'bestAvailable'] } } },
+			{ name: 'metaPageApi', required: false, displayOptions: { show: { channel: ['messenger', 'instagram', 'bestAvailable'] } } },
+			{ name: 'twilioMessagingApi', required: false, displayOptions: { show: { channel: ['sms', 'bestAvailable'] } } },
+			{ name: 'fcmServiceAccountApi', required: false, testedBy: 'fcmServiceAccountApiTest', displayOptions: { show: { channel: ['push', 'bestAvailable'] } } },
+			{ name: 'convergentSmtpApi', required: false, testedBy: 'convergentSmtpApiTest', displayOptions: { show: { channel: ['email', 'bestAvailable'] } } },
 			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
 		],
 		properties: [...properties.slice(0, 3), contactMappingProperty, ...properties.slice(3, -1), policyNotice, ...policyProperties, ...properties.slice(-1)],

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { INodeProperties, INodeTypeDescription } from 'n8n-workflow';
+import { NodeHelpers } from 'n8n-workflow';
 
 import { PROJECT_ROOT, getRegistry } from '../harness';
 
@@ -122,5 +123,20 @@ const nodeFiles = (pkg.n8n.nodes as string[]).map((file) => [path.basename(file,
 				if (option.name !== option.value) expect(shown).not.toContain(option.value);
 			}
 		}
+	});
+});
+
+describe('Touchpoint credentials panel', () => {
+	it('shows only the credential the channel sends with (and the store); Best Available shows them all', () => {
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		const { Touchpoint } = require(path.join(PROJECT_ROOT, 'dist/nodes/Touchpoint/Touchpoint.node.js'));
+		const description = new Touchpoint().description as INodeTypeDescription;
+		const shown = (channel: string) => (description.credentials ?? [])
+			.filter((c) => NodeHelpers.displayParameter({ channel }, c, { parameters: { channel } } as never, description))
+			.map((c) => c.name);
+		expect(shown('sms')).toEqual(['twilioMessagingApi', 'convergentStoreApi']);
+		expect(shown('whatsapp')).toEqual(['whatsAppCloudApi', 'convergentStoreApi']);
+		expect(shown('instagram')).toEqual(['metaPageApi', 'convergentStoreApi']);
+		expect(shown('bestAvailable')).toHaveLength(6);
 	});
 });
