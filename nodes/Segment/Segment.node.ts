@@ -89,7 +89,9 @@ export class Segment implements INodeType {
 					{
 						displayName: 'Segment',
 						name: 'values',
+						// Reading order: the segment's name, then how its conditions combine, then the conditions.
 						values: [
+							{ displayName: 'Name', name: 'name', type: 'string', default: '', placeholder: 'VIP Spain', description: 'Shown as the output name on the canvas' },
 							{
 								displayName: 'Combine',
 								name: 'combine',
@@ -112,15 +114,16 @@ export class Segment implements INodeType {
 										displayName: 'Condition',
 										name: 'condition',
 										values: [
+											// Reading order ("contact.country equals ES"); Value only where the operator takes one,
+											// Upper Value only for Between.
 											{ displayName: 'Field', name: 'field', type: 'string', default: '', placeholder: 'contact.country' },
 											{ displayName: 'Operator', name: 'operator', type: 'options', options: operatorOptions, default: 'equals' },
-											{ displayName: 'Upper Value', name: 'value2', type: 'string', default: '', description: 'For Between: the upper bound (inclusive)' },
-											{ displayName: 'Value', name: 'value', type: 'string', default: '' },
+											{ displayName: 'Value', name: 'value', type: 'string', default: '', displayOptions: { hide: { operator: ['exists', 'notExists', 'isEmpty'] } } },
+											{ displayName: 'Upper Value', name: 'value2', type: 'string', default: '', description: 'The upper bound (inclusive)', displayOptions: { show: { operator: ['between'] } } },
 										],
 									},
 								],
 							},
-							{ displayName: 'Name', name: 'name', type: 'string', default: '', placeholder: 'VIP Spain', description: 'Shown as the output name on the canvas' },
 						],
 					},
 				],

@@ -140,3 +140,31 @@ describe('Touchpoint credentials panel', () => {
 		expect(shown('bestAvailable')).toHaveLength(6);
 	});
 });
+
+describe('panels read like n8n\'s own', () => {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const load = (node: string) => new (Object.values(require(path.join(PROJECT_ROOT, `dist/nodes/${node}/${node}.node.js`)))[0] as new () => { description: INodeTypeDescription })().description;
+	const valuesOf = (p: INodeProperties | undefined) => ((p?.options?.[0] as { values?: INodeProperties[] } | undefined)?.values ?? []);
+
+	it('Frequency Caps fields in reading order: 2 messages per 7 days on all channels for marketing', () => {
+		const caps = load('ConsentGuard').properties.find((p) => p.name === 'frequencyCaps');
+		expect(valuesOf(caps).map((v) => v.displayName)).toEqual(['Max Messages', 'Per', 'Unit', 'Channel', 'Purpose']);
+	});
+
+	it('Quiet Hours shows the hours that apply by default instead of "No properties"', () => {
+		const qh = load('Touchpoint').properties.find((p) => p.name === 'quietHours');
+		expect(qh?.default).toEqual({ start: '08:00', end: '21:00' });
+	});
+
+	it('a Segment rule starts with its name; Value and Upper Value show only for the operators that take them', () => {
+		const segments = load('Segment').properties.find((p) => p.name === 'segments');
+		const segment = valuesOf(segments);
+		expect(segment.map((v) => v.name)).toEqual(['name', 'combine', 'conditions']);
+		const condition = valuesOf(segment.find((v) => v.name === 'conditions'));
+		const description = load('Segment');
+		const shown = (operator: string) => condition.filter((c) => NodeHelpers.displayParameter({ operator }, c, { parameters: {} } as never, description)).map((c) => c.displayName);
+		expect(shown('equals')).toEqual(['Field', 'Operator', 'Value']);
+		expect(shown('between')).toEqual(['Field', 'Operator', 'Value', 'Upper Value']);
+		expect(shown('exists')).toEqual(['Field', 'Operator']);
+	});
+});

@@ -26,17 +26,10 @@ export const policyProperties: INodeProperties[] = [
 			{
 				displayName: 'Cap',
 				name: 'caps',
+				// Reading order, not alphabetical: "2 messages per 7 days on all channels for marketing".
 				values: [
-					{
-						displayName: 'Channel',
-						name: 'channel',
-						type: 'options',
-						options: [{ name: 'All Channels', value: 'all' }, ...channelOptions],
-						default: 'all',
-					},
 					{ displayName: 'Max Messages', name: 'maxMessages', type: 'number', default: 2, typeOptions: { minValue: 1 } },
 					{ displayName: 'Per', name: 'per', type: 'number', default: 7, typeOptions: { minValue: 1 } },
-					{ displayName: 'Purpose', name: 'purpose', type: 'string', default: 'marketing', description: 'Purpose the cap counts, or "all"' },
 					{
 						displayName: 'Unit',
 						name: 'unit',
@@ -48,6 +41,14 @@ export const policyProperties: INodeProperties[] = [
 						],
 						default: 'days',
 					},
+					{
+						displayName: 'Channel',
+						name: 'channel',
+						type: 'options',
+						options: [{ name: 'All Channels', value: 'all' }, ...channelOptions],
+						default: 'all',
+					},
+					{ displayName: 'Purpose', name: 'purpose', type: 'string', default: 'marketing', description: 'Purpose the cap counts, or "all"' },
 				],
 			},
 		],
@@ -57,7 +58,8 @@ export const policyProperties: INodeProperties[] = [
 		name: 'quietHours',
 		type: 'collection',
 		placeholder: 'Change quiet hours',
-		default: {},
+		// The effective defaults, shown (an empty default read as "No properties" although they applied).
+		default: { start: '08:00', end: '21:00' },
 		description: 'Sending is allowed only inside these local hours in the contact\'s time zone (default 08:00-21:00 on SMS, WhatsApp, push, Messenger and Instagram; none on email). Read once per execution: expressions are not supported here.',
 		options: [
 			{ displayName: 'Allowed From', name: 'start', type: 'string', default: '08:00', placeholder: '08:00' },
