@@ -83,8 +83,8 @@ export class AiContent implements INodeType {
 			},
 			{ displayName: 'Business Brief', name: 'systemBrief', type: 'string', typeOptions: { rows: 4 }, default: '', description: 'Facts and policies the assistant may use: opening hours, returns, prices', displayOptions: { show: { operation: ['reply'] } } },
 			{ displayName: 'Intents', name: 'intents', type: 'string', default: 'book, buy, support, unsubscribe', description: 'Comma-separated; "other" is added', displayOptions: { show: { operation: ['classify', 'reply'] } } },
-			{ displayName: 'Text Field', name: 'textField', type: 'string', default: 'text', description: 'Path to the person\'s message (a Touchpoint Trigger event has it in "text")', displayOptions: { show: { operation: ['reply', 'classify'] } } },
-			{ displayName: 'Contact ID Field', name: 'contactIdField', type: 'string', default: 'contactId', displayOptions: { show: { operation: ['reply'] } } },
+			{ displayName: 'Text Field', name: 'textField', type: 'string', requiresDataPath: 'single', default: 'text', description: 'Path to the person\'s message (a Touchpoint Trigger event has it in "text")', displayOptions: { show: { operation: ['reply', 'classify'] } } },
+			{ displayName: 'Contact ID Field', name: 'contactIdField', type: 'string', requiresDataPath: 'single', default: 'contactId', displayOptions: { show: { operation: ['reply'] } } },
 			{ displayName: 'History Turns', name: 'historyTurns', type: 'number', default: 10, displayOptions: { show: { operation: ['reply'] } } },
 			{
 				displayName: 'Options',

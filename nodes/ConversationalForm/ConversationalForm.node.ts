@@ -181,6 +181,7 @@ export class ConversationalForm implements INodeType {
 			{
 				displayName: 'Start Field',
 				name: 'startField',
+				requiresDataPath: 'single',
 				type: 'string',
 				default: 'classification.intent',
 				description: 'Path to the value that decides whether a new session starts',
@@ -204,11 +205,11 @@ export class ConversationalForm implements INodeType {
 				default: {},
 				description: 'Where the inbound event keeps its parts (defaults fit Touchpoint Trigger events)',
 				options: [
-					{ displayName: 'Channel Field', name: 'channelField', type: 'string', default: 'channel' },
-					{ displayName: 'Contact ID Field', name: 'contactIdField', type: 'string', default: 'contactId' },
+					{ displayName: 'Channel Field', name: 'channelField', type: 'string', requiresDataPath: 'single', default: 'channel' },
+					{ displayName: 'Contact ID Field', name: 'contactIdField', type: 'string', requiresDataPath: 'single', default: 'contactId' },
 					{ displayName: 'Default Country', name: 'defaultCountry', type: 'string', default: '', placeholder: 'ES', description: 'For phone answers without a country code' },
-					{ displayName: 'Payload Field', name: 'payloadField', type: 'string', default: 'payload', description: 'Quick-reply / button payload' },
-					{ displayName: 'Text Field', name: 'textField', type: 'string', default: 'text' },
+					{ displayName: 'Payload Field', name: 'payloadField', type: 'string', requiresDataPath: 'single', default: 'payload', description: 'Quick-reply / button payload' },
+					{ displayName: 'Text Field', name: 'textField', type: 'string', requiresDataPath: 'single', default: 'text' },
 					{ displayName: 'Time Zone', name: 'timeZone', type: 'string', default: 'UTC', description: 'Dates and times are read in this zone' },
 				],
 			},

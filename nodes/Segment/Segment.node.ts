@@ -116,7 +116,7 @@ export class Segment implements INodeType {
 										values: [
 											// Reading order ("contact.country equals ES"); Value only where the operator takes one,
 											// Upper Value only for Between.
-											{ displayName: 'Field', name: 'field', type: 'string', default: '', placeholder: 'contact.country' },
+											{ displayName: 'Field', name: 'field', type: 'string', requiresDataPath: 'single', default: '', placeholder: 'contact.country' },
 											{ displayName: 'Operator', name: 'operator', type: 'options', options: operatorOptions, default: 'equals' },
 											{ displayName: 'Value', name: 'value', type: 'string', default: '', displayOptions: { hide: { operator: ['exists', 'notExists', 'isEmpty'] } } },
 											{ displayName: 'Upper Value', name: 'value2', type: 'string', default: '', description: 'The upper bound (inclusive)', displayOptions: { show: { operator: ['between'] } } },
@@ -158,13 +158,13 @@ export class Segment implements INodeType {
 				default: 'fields',
 				displayOptions: { show: { operation: ['rfm'] } },
 			},
-			{ displayName: 'Last Order Date Field', name: 'lastOrderField', type: 'string', default: 'lastOrderAt', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
-			{ displayName: 'Order Count Field', name: 'orderCountField', type: 'string', default: 'orderCount', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
-			{ displayName: 'Total Spent Field', name: 'totalSpentField', type: 'string', default: 'totalSpent', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
-			{ displayName: 'Orders Field', name: 'ordersField', type: 'string', default: 'orders', description: 'Path to a list of orders, each with a date and an amount', displayOptions: { show: { operation: ['rfm'], rfmSource: ['orders'] } } },
+			{ displayName: 'Last Order Date Field', name: 'lastOrderField', type: 'string', requiresDataPath: 'single', default: 'lastOrderAt', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
+			{ displayName: 'Order Count Field', name: 'orderCountField', type: 'string', requiresDataPath: 'single', default: 'orderCount', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
+			{ displayName: 'Total Spent Field', name: 'totalSpentField', type: 'string', requiresDataPath: 'single', default: 'totalSpent', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
+			{ displayName: 'Orders Field', name: 'ordersField', type: 'string', requiresDataPath: 'single', default: 'orders', description: 'Path to a list of orders, each with a date and an amount', displayOptions: { show: { operation: ['rfm'], rfmSource: ['orders'] } } },
 			{ displayName: 'Order Date Key', name: 'orderDateKey', type: 'string', default: 'date', displayOptions: { show: { operation: ['rfm'], rfmSource: ['orders'] } } },
 			{ displayName: 'Order Amount Key', name: 'orderAmountKey', type: 'string', default: 'amount', displayOptions: { show: { operation: ['rfm'], rfmSource: ['orders'] } } },
-			{ displayName: 'Events Field', name: 'eventsField', type: 'string', default: 'events', description: 'Path to a list of events, each with a type and a time', displayOptions: { show: { operation: ['engagementScore'] } } },
+			{ displayName: 'Events Field', name: 'eventsField', type: 'string', requiresDataPath: 'single', default: 'events', description: 'Path to a list of events, each with a type and a time', displayOptions: { show: { operation: ['engagementScore'] } } },
 			{ displayName: 'Event Type Key', name: 'eventTypeKey', type: 'string', default: 'type', displayOptions: { show: { operation: ['engagementScore'] } } },
 			{ displayName: 'Event Time Key', name: 'eventTimeKey', type: 'string', default: 'at', displayOptions: { show: { operation: ['engagementScore'] } } },
 			{
@@ -187,6 +187,7 @@ export class Segment implements INodeType {
 			{
 				displayName: 'Contact ID Field',
 				name: 'contactIdField',
+				requiresDataPath: 'single',
 				type: 'string',
 				default: 'contact.id',
 				displayOptions: { show: { operation: ['engagementScore'], persist: [true] } },

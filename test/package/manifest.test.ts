@@ -146,6 +146,24 @@ describe('panels read like n8n\'s own', () => {
 	const load = (node: string) => new (Object.values(require(path.join(PROJECT_ROOT, `dist/nodes/${node}/${node}.node.js`)))[0] as new () => { description: INodeTypeDescription })().description;
 	const valuesOf = (p: INodeProperties | undefined) => ((p?.options?.[0] as { values?: INodeProperties[] } | undefined)?.values ?? []);
 
+	it('every field-path parameter takes a dragged input field as its path (requiresDataPath), not as {{ $json.x }}', () => {
+		const missing: string[] = [];
+		const walk = (node: string, props: INodeProperties[]) => {
+			for (const p of props) {
+				if (p.type === 'string' && (/Field$/.test(p.name) || p.name === 'field') && p.requiresDataPath !== 'single') missing.push(`${node}.${p.name}`);
+				for (const o of (p.options ?? []) as Array<INodeProperties & { values?: INodeProperties[] }>) {
+					if (o.values) walk(node, o.values);
+					else if ((o as INodeProperties).type) walk(node, [o as INodeProperties]);
+				}
+			}
+		};
+		for (const file of pkg.n8n.nodes as string[]) {
+			const name = path.basename(file, '.node.js');
+			walk(name, load(name).properties);
+		}
+		expect(missing).toEqual([]);
+	});
+
 	it('Frequency Caps fields in reading order: 2 messages per 7 days on all channels for marketing', () => {
 		const caps = load('ConsentGuard').properties.find((p) => p.name === 'frequencyCaps');
 		expect(valuesOf(caps).map((v) => v.displayName)).toEqual(['Max Messages', 'Per', 'Unit', 'Channel', 'Purpose']);

@@ -75,6 +75,7 @@ const properties: INodeProperties[] = [
 			{
 				displayName: 'Idempotency Key Field',
 				name: 'idempotencyKeyField',
+				requiresDataPath: 'single',
 				type: 'string',
 				default: '',
 				placeholder: 'message.key',

@@ -24,6 +24,7 @@ export const channelProperty: INodeProperties = {
 export const channelFieldProperty: INodeProperties = {
 	displayName: 'Channel Field',
 	name: 'channelField',
+	requiresDataPath: 'single',
 	type: 'string',
 	default: 'channel',
 	placeholder: 'message.channel',

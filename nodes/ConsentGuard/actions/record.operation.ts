@@ -40,8 +40,8 @@ const evidenceProperties: INodeProperties[] = [
 		default: {},
 		options: [
 			{ displayName: 'Actor', name: 'actor', type: 'string', default: 'contact', description: 'Who recorded it: contact, agent:maria, import' },
-			{ displayName: 'IP Address Field', name: 'ipAddressField', type: 'string', default: '', placeholder: 'request.ip' },
-			{ displayName: 'User Agent Field', name: 'userAgentField', type: 'string', default: '', placeholder: 'request.userAgent' },
+			{ displayName: 'IP Address Field', name: 'ipAddressField', type: 'string', requiresDataPath: 'single', default: '', placeholder: 'request.ip' },
+			{ displayName: 'User Agent Field', name: 'userAgentField', type: 'string', requiresDataPath: 'single', default: '', placeholder: 'request.userAgent' },
 			{ displayName: 'Wording', name: 'wording', type: 'string', typeOptions: { rows: 2 }, default: '', description: 'The exact text the person agreed to (stored with its SHA-256)' },
 			{ displayName: 'Wording Version', name: 'wordingVersion', type: 'string', default: '', placeholder: 'v3-2026-05' },
 		],
@@ -97,6 +97,7 @@ const confirmProperties: INodeProperties[] = [
 	{
 		displayName: 'Token Field',
 		name: 'tokenField',
+		requiresDataPath: 'single',
 		type: 'string',
 		typeOptions: { password: true },
 		default: 'query.token',

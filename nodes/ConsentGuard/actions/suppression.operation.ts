@@ -16,6 +16,7 @@ const properties: INodeProperties[] = [
 	{
 		displayName: 'Address Field',
 		name: 'addressField',
+		requiresDataPath: 'single',
 		type: 'string',
 		default: 'contact.email',
 		description: 'Path to the address: an email, an E.164 phone, a push token or a messaging ID',
