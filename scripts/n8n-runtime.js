@@ -168,6 +168,21 @@ function freePort() {
 	});
 }
 
+/**
+ * Fails with a clear message when `port` is taken (another n8n, another app): n8n would otherwise
+ * start, fail to listen, and a readiness check could be answered by the other process.
+ */
+function assertPortFree(port, host = '0.0.0.0') {
+	return new Promise((resolve, reject) => {
+		const s = net.createServer();
+		s.unref();
+		s.once('error', (e) => reject(e && e.code === 'EADDRINUSE'
+			? new Error(`Port ${port} is already in use by another process. Stop it, or start on another port: N8N_PORT=${port + 1} npm start`)
+			: e));
+		s.listen(port, host, () => s.close(() => resolve()));
+	});
+}
+
 /** Environment for an n8n process: its own user folder and ports, nothing phoning home. */
 function n8nEnv({ userFolder, port, brokerPort, extra = {} }) {
 	return runtimeEnv({
@@ -261,5 +276,5 @@ function templateId(file) {
 
 module.exports = {
 	ROOT, PKG, N8N_VERSION, NODE_VERSION, RUNTIME, NODE_BIN, N8N_BIN,
-	ensureRuntime, installPackage, freePort, n8nEnv, n8nCli, n8nCliAsync, spawnN8n, waitForHttp, templatesWithIds, templateId, runtimeEnv, log,
+	ensureRuntime, installPackage, freePort, assertPortFree, n8nEnv, n8nCli, n8nCliAsync, spawnN8n, waitForHttp, templatesWithIds, templateId, runtimeEnv, log,
 };

@@ -17,6 +17,7 @@ const STORE_CREDENTIAL = { id: 'store', name: 'Convergent Store' };
 
 async function main() {
 	const port = Number(process.env.N8N_PORT || 5678);
+	await rt.assertPortFree(port);
 	const userFolder = path.resolve(process.env.N8N_USER_FOLDER || path.join(rt.ROOT, '.cache', 'n8n-home'));
 	await rt.ensureRuntime();
 	rt.installPackage(userFolder);
@@ -68,7 +69,7 @@ async function main() {
 	process.on('SIGINT', stop);
 	process.on('SIGTERM', stop);
 	rt.waitForHttp(`http://127.0.0.1:${port}/healthz/readiness`, { child, timeoutMs: 300_000 })
-		.then(() => rt.log(`Ready: open http://localhost:${port} (the first visit creates the owner account). The Convergent nodes are under "Convergent" in the nodes panel.`))
+		.then(() => rt.log(`Ready: open http://localhost:${port} (the first visit creates the owner account). The templates are under Workflows; search the nodes panel for Consent Guard, Touchpoint, Audience Segment, AI Content, Journey or Conversational Form.`))
 		.catch((e) => rt.log(e.message));
 	child.on('exit', (code) => process.exit(code ?? 0));
 }

@@ -227,3 +227,12 @@ describe('docker/ as a whole', () => {
 		expect(read('README.md')).toContain('docker build -f docker/Dockerfile');
 	});
 });
+
+describe('.dockerignore', () => {
+	it('sits at the build context (the repository root) and keeps the n8n cache, node_modules and dist out of it', () => {
+		const ignore = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+		expect(ignore).toEqual(expect.arrayContaining(['.cache', 'node_modules', 'dist']));
+		// Nothing the Dockerfile copies is ignored.
+		for (const copied of ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.build.json', 'gulpfile.js', 'icons', 'credentials', 'nodes']) expect(ignore).not.toContain(copied);
+	});
+});
