@@ -86,6 +86,14 @@ const nodeFiles = (pkg.n8n.nodes as string[]).map((file) => [path.basename(file,
 		expect(json.categories.length).toBeGreaterThan(0);
 	});
 
+	it('is found in the main nodes panel: by its name, "marketing" and "convergent"', () => {
+		const json = JSON.parse(fs.readFileSync(abs.replace(/\.js$/, '.json'), 'utf8'));
+		// n8n's node creator leaves a node whose codex category is AI (other than an agent) out of the
+		// regular panel and its search: it is listed only inside the AI view.
+		expect(json.categories).not.toContain('AI');
+		expect(json.alias.map((a: string) => a.toLowerCase())).toEqual(expect.arrayContaining(['marketing', 'convergent']));
+	});
+
 	it('has light and dark icons that exist in dist', () => {
 		expect(typeof description.icon).toBe('object');
 		for (const icon of iconFiles(description.icon)) {
