@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
+import { Worker } from 'node:worker_threads';
 import { NodeOperationError, type INode } from 'n8n-workflow';
 
 import { closeAllStores, openStore, storeConfigFromCredential } from '../../nodes/shared/store';
@@ -132,4 +133,27 @@ async function tlsProxy(certDir: string): Promise<{ port: number; close: () => v
 		const unverified = await openStore(cred({ sslAllowSelfSigned: true }));
 		expect(unverified.dialect).toBe('postgres');
 	});
+});
+
+describe('embedded store held by another process', () => {
+	it('opens once the other process lets go, even past SQLite\'s 10 s busy timeout (two n8n processes starting at once)', async () => {
+		const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-locked-')), 'store.sqlite');
+		// Another process takes the new file exclusively for 10.5 s (as a second n8n migrating it would).
+		const holder = new Worker(`
+			const { parentPort, workerData } = require('node:worker_threads');
+			const { DatabaseSync } = require('node:sqlite');
+			const db = new DatabaseSync(workerData.file);
+			db.exec('CREATE TABLE held (x)');
+			db.exec('BEGIN EXCLUSIVE');
+			db.exec('INSERT INTO held VALUES (1)');
+			parentPort.postMessage('held');
+			setTimeout(() => { db.exec('COMMIT'); db.close(); parentPort.postMessage('released'); }, 10_500);
+		`, { eval: true, workerData: { file } });
+		await new Promise((resolve) => holder.once('message', resolve));
+		const started = Date.now();
+		const store = await openStore({ type: 'embedded', path: file });
+		expect(Date.now() - started).toBeGreaterThan(10_000);
+		expect(await store.findProcessed('x', ['y'])).toEqual(new Set());
+		await holder.terminate();
+	}, 40_000);
 });

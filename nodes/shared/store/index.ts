@@ -61,25 +61,37 @@ export function describeConnectionError(config: StoreConfig, error: unknown): st
 	return `Could not connect to PostgreSQL at ${config.host}:${config.port} (database "${config.database}", user "${config.user}"): ${safe}. Check Host, Port, Database, User and Password in the Convergent Store credential.`;
 }
 
+/** SQLite's "database is locked" past its busy timeout: another process (a second n8n, a worker) held the file. */
+const isLocked = (error: unknown) => /database is locked|SQLITE_BUSY/i.test(String((error as Error)?.message ?? error));
+
 export async function openStore(config: StoreConfig = { type: 'embedded' }): Promise<Store> {
 	const key = cacheKey(config);
 	let pending = open.get(key);
 	if (!pending) {
 		pending = (async () => {
-			let db: SqliteDb | PostgresDb;
-			try {
-				db = config.type === 'embedded' ? new SqliteDb(resolveSqlitePath(config.path)) : new PostgresDb(config);
-			} catch (error) {
-				throw new Error(describeConnectionError(config, error));
+			// Two processes opening a new embedded store at once both migrate it; the one that waited
+			// past SQLite's busy timeout (a loaded machine) tries again rather than failing the node.
+			for (let attempt = 1; ; attempt++) {
+				let db: SqliteDb | PostgresDb;
+				try {
+					db = config.type === 'embedded' ? new SqliteDb(resolveSqlitePath(config.path)) : new PostgresDb(config);
+				} catch (error) {
+					if (config.type === 'embedded' && isLocked(error) && attempt < 3) continue;
+					throw new Error(describeConnectionError(config, error));
+				}
+				const store = new SqlStore(db, config.type === 'postgres' ? config.schema : undefined);
+				try {
+					await store.init();
+				} catch (error) {
+					await db.close().catch(() => {});
+					if (config.type === 'embedded' && isLocked(error) && attempt < 3) {
+						await new Promise((r) => setTimeout(r, 200 * attempt));
+						continue;
+					}
+					throw new Error(describeConnectionError(config, error));
+				}
+				return store;
 			}
-			const store = new SqlStore(db, config.type === 'postgres' ? config.schema : undefined);
-			try {
-				await store.init();
-			} catch (error) {
-				await db.close().catch(() => {});
-				throw new Error(describeConnectionError(config, error));
-			}
-			return store;
 		})();
 		open.set(key, pending);
 		pending.catch(() => open.delete(key));
