@@ -269,6 +269,26 @@ function templatesWithIds(outDir, transform = (wf) => wf) {
 	return ids;
 }
 
+/** The Convergent Store credential every template is bound to (npm start and the Docker image create it). */
+const STORE_CREDENTIAL = { id: 'store', name: 'Convergent Store' };
+
+/**
+ * A template as `npm start` and the Docker image's first start import it: its store steps bound
+ * to the Convergent Store credential, and no provider credential ids (WhatsApp, Twilio, SMTP,
+ * OpenAI...) that would not exist in that n8n: those nodes show "credential not set" instead.
+ */
+function bindTemplate(wf) {
+	for (const node of wf.nodes) {
+		if (!node.credentials) continue;
+		for (const type of Object.keys(node.credentials)) {
+			if (type === 'convergentStoreApi') node.credentials[type] = { ...STORE_CREDENTIAL };
+			else delete node.credentials[type];
+		}
+		if (!Object.keys(node.credentials).length) delete node.credentials;
+	}
+	return wf;
+}
+
 /** n8n ids are 16-character nanoids; derive one from the file name. */
 function templateId(file) {
 	return `cm${crypto.createHash('sha256').update(file).digest('base64url').replace(/[^A-Za-z0-9]/g, '').slice(0, 14)}`;
@@ -276,5 +296,5 @@ function templateId(file) {
 
 module.exports = {
 	ROOT, PKG, N8N_VERSION, NODE_VERSION, RUNTIME, NODE_BIN, N8N_BIN,
-	ensureRuntime, installPackage, freePort, assertPortFree, n8nEnv, n8nCli, n8nCliAsync, spawnN8n, waitForHttp, templatesWithIds, templateId, runtimeEnv, log,
+	ensureRuntime, installPackage, freePort, assertPortFree, n8nEnv, n8nCli, n8nCliAsync, spawnN8n, waitForHttp, templatesWithIds, templateId, bindTemplate, STORE_CREDENTIAL, runtimeEnv, log,
 };

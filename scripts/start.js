@@ -13,7 +13,7 @@ const path = require('node:path');
 
 const rt = require('./n8n-runtime');
 
-const STORE_CREDENTIAL = { id: 'store', name: 'Convergent Store' };
+const { STORE_CREDENTIAL } = rt;
 
 async function main() {
 	const port = Number(process.env.N8N_PORT || 5678);
@@ -41,16 +41,7 @@ async function main() {
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-templates-'));
 	const changed = {};
 	rt.templatesWithIds(tmp, (wf, file) => {
-		// Provider credentials (WhatsApp, Twilio, SMTP, OpenAI...) are yours to create: the nodes
-		// show "credential not set" instead of pointing at ids that do not exist in this n8n.
-		for (const node of wf.nodes) {
-			if (!node.credentials) continue;
-			for (const type of Object.keys(node.credentials)) {
-				if (type === 'convergentStoreApi') node.credentials[type] = { ...STORE_CREDENTIAL };
-				else delete node.credentials[type];
-			}
-			if (!Object.keys(node.credentials).length) delete node.credentials;
-		}
+		rt.bindTemplate(wf);
 		const hash = crypto.createHash('sha256').update(JSON.stringify(wf)).digest('hex');
 		if (stamp[file] !== hash) changed[file] = hash;
 		return wf;

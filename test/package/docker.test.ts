@@ -233,6 +233,6 @@ describe('.dockerignore', () => {
 		const ignore = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 		expect(ignore).toEqual(expect.arrayContaining(['.cache', 'node_modules', 'dist']));
 		// Nothing the Dockerfile copies is ignored.
-		for (const copied of ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.build.json', 'gulpfile.js', 'icons', 'credentials', 'nodes']) expect(ignore).not.toContain(copied);
+		for (const copied of ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.build.json', 'gulpfile.js', 'icons', 'credentials', 'nodes', 'scripts', 'workflows', 'docker']) expect(ignore).not.toContain(copied);
 	});
 });
