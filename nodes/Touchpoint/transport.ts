@@ -1,12 +1,11 @@
 /**
  * The only code in Touchpoint that talks to providers: Meta and Twilio over n8n's httpRequest
- * with the credential's own authentication header, FCM through @googleapis/fcm (OAuth token obtained from the
+ * with the credential's own authentication header, FCM HTTP v1 over httpRequest (OAuth token obtained from the
  * service account's own token_uri), SMTP through nodemailer. Per-credential rate limit, retries
  * with exponential backoff + jitter honouring Retry-After on 429 / 5xx / network errors;
  * permanent errors are returned, never retried. Secrets never leave this file.
  */
 import { createSign } from 'node:crypto';
-import { fcm } from '@googleapis/fcm';
 import nodemailer from 'nodemailer';
 import type { IExecuteFunctions, IDataObject } from 'n8n-workflow';
 
@@ -115,12 +114,16 @@ async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltReq
 	if (built.kind === 'fcm') {
 		const sa = JSON.parse(String(creds.data.serviceAccountJson)) as Record<string, string>;
 		const token = await fcmAccessToken(ctx, sa);
-		const client = fcm({ version: 'v1', rootUrl: `${String(creds.data.baseUrl ?? 'https://fcm.googleapis.com').replace(/\/$/, '')}/` });
-		const res = await client.projects.messages.send(
-			{ parent: `projects/${sa.project_id}`, requestBody: { message: built.message } },
-			{ headers: { Authorization: `Bearer ${token}` }, retry: false },
-		);
-		return String(res.data.name ?? '');
+		// FCM HTTP v1 (projects.messages.send): one POST, no client library needed.
+		const base = String(creds.data.baseUrl || 'https://fcm.googleapis.com').replace(/\/$/, '');
+		const res = (await ctx.helpers.httpRequest({
+			method: 'POST',
+			url: `${base}/v1/projects/${encodeURIComponent(String(sa.project_id))}/messages:send`,
+			body: { message: built.message },
+			json: true,
+			headers: { authorization: `Bearer ${token}` },
+		})) as IDataObject;
+		return String(res.name ?? '');
 	}
 	const info = await smtp(creds.data).sendMail({ ...built.email });
 	return String(info.messageId ?? '');
