@@ -6,7 +6,7 @@
  * permanent errors are returned, never retried. Secrets never leave this file.
  */
 import { createSign } from 'node:crypto';
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
 import type { IExecuteFunctions, IDataObject } from 'n8n-workflow';
 
 import type { Channel } from '../shared/contact';
@@ -53,9 +53,9 @@ async function fcmAccessToken(ctx: IExecuteFunctions, sa: Record<string, string>
 	return res.access_token;
 }
 
-const transports = new Map<string, nodemailer.Transporter>();
+const transports = new Map<string, Transporter>();
 
-function smtp(data: IDataObject): nodemailer.Transporter {
+function smtp(data: IDataObject): Transporter {
 	const key = `${data.host}:${data.port}:${data.user}`;
 	let t = transports.get(key);
 	if (!t) {
