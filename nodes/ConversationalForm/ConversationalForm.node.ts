@@ -285,7 +285,9 @@ export class ConversationalForm implements INodeType {
 		const consent: ConsentEventInput[] = [];
 		const consentAddress: Array<ContactAddress | undefined> = [];
 		const now = Date.now();
-		const quickRepliesOk = (c: unknown) => c === 'whatsapp' || c === 'messenger' || c === 'instagram';
+		// Quick replies only where Touchpoint sends them (Messenger, Instagram). A WhatsApp text has no
+		// buttons: there the choices are numbered in the text and a number is a valid answer.
+		const quickRepliesOk = (c: unknown) => c === 'messenger' || c === 'instagram';
 
 		items.forEach((item, i) => {
 			const id = ids[i];

@@ -49,12 +49,13 @@ describe('Conversational Form', () => {
 		expect(reply(bad)).toBe('That does not look like an email.\nYour email?');
 		expect((bad.ask!.form as IDataObject).invalid).toContain('"ana at example"');
 		const interest = await say('ana', ' Ana@Example.COM ');
-		expect(reply(interest)).toBe('What are you interested in?');
-		expect((interest.ask!.reply as IDataObject).quickReplies).toEqual(['Skincare', 'Haircare']);
+		// WhatsApp text has no buttons: the choices are numbered in the text (a number is an answer).
+		expect(reply(interest)).toBe('What are you interested in?\n1. Skincare\n2. Haircare');
+		expect((interest.ask!.reply as IDataObject).quickReplies).toEqual([]);
 		expect(reply(await say('ana', 'banana'))).toContain('What are you interested in?');
 		// Skincare: the hair-type question is skipped.
 		expect(reply(await say('ana', '', { payload: 'skin' }))).toBe('When would you like to come?');
-		expect(reply(await say('ana', '2026-12-24 17:30'))).toBe('May we send you offers on WhatsApp?');
+		expect(reply(await say('ana', '2026-12-24 17:30'))).toBe('May we send you offers on WhatsApp?\n1. Yes\n2. No');
 		const done = await say('ana', 'Sí');
 		expect(done.done!.form).toMatchObject({
 			name: 'Lead',
@@ -84,11 +85,21 @@ describe('Conversational Form', () => {
 		expect(own).toMatchObject({ status: 'granted', addresses: ['+34600444666'] });
 	});
 
+	it('on Messenger the choices are quick replies (Touchpoint sends them as buttons), not numbered text', async () => {
+		const m = { channel: 'messenger' };
+		await say('mia', 'hi', m);
+		await say('mia', 'Mia', m);
+		const interest = await say('mia', 'mia@example.com', m);
+		expect(reply(interest)).toBe('What are you interested in?');
+		expect((interest.ask!.reply as IDataObject).quickReplies).toEqual(['Skincare', 'Haircare']);
+		expect(reply(await say('mia', 'Haircare', m))).toBe('Your hair type?');
+	});
+
 	it('asks the conditional question when the condition holds', async () => {
 		await say('ben', 'hi');
 		await say('ben', 'Ben');
 		await say('ben', 'ben@example.com');
-		expect(reply(await say('ben', '2'))).toBe('Your hair type?');
+		expect(reply(await say('ben', '2'))).toBe('Your hair type?\n1. Straight\n2. Curly');
 		expect(reply(await say('ben', 'curly'))).toBe('When would you like to come?');
 	});
 
@@ -97,7 +108,7 @@ describe('Conversational Form', () => {
 		await say('c2', 'hi');
 		expect(reply(await say('c1', 'Carla'))).toBe('Your email?');
 		expect(reply(await say('c2', 'Dani'))).toBe('Your email?');
-		expect(reply(await say('c1', 'carla@example.com'))).toBe('What are you interested in?');
+		expect(reply(await say('c1', 'carla@example.com'))).toBe('What are you interested in?\n1. Skincare\n2. Haircare');
 		const r = await say('c2', 'dani@example.com');
 		expect((r.ask!.form as IDataObject).answers).toEqual({ name: 'Dani', email: 'dani@example.com' });
 	});

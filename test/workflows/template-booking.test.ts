@@ -66,7 +66,7 @@ describe('template: In-store consultation booking over chat', () => {
 			expect((await write('34611000001', 'someday')).said).toBe('Sorry, I did not get the date.\nWhich day? (e.g. tomorrow or 28/11/2026)');
 			expect((await write('34611000001', day.toFormat('dd/MM/yyyy'))).said).toBe('At what time? We have slots from 10:00 to 19:30.');
 			expect((await write('34611000001', '17:30')).said).toBe('What email should we send your booking details to?');
-			expect((await write('34611000001', 'lia@example.com')).said).toBe('Shall we remind you the day before? (yes/no)');
+			expect((await write('34611000001', 'lia@example.com')).said).toBe('Shall we remind you the day before? (yes/no)\n1. Yes\n2. No');
 			const done = await write('34611000001', 'yes');
 			expect(done.said).toBe(`Booked: ${day.toISODate()} at 17:30 in Madrid Sol. See you there! Reply CANCEL to cancel.`);
 			expect(done.run.status).toBe('waiting');

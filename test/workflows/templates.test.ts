@@ -96,8 +96,9 @@ describe('template: WhatsApp lead capture', () => {
 			expect(await write('Hola')).toBe('Hi! What is your name?');
 			expect(await write('Lia')).toBe('Thanks! What is your email?');
 			expect(await write('lia@example')).toBe('That does not look like an email address.\nThanks! What is your email?');
-			expect(await write('lia@example.com')).toContain('What are you interested in?');
-			expect(await write('1')).toBe('May we send you offers on WhatsApp? (yes/no)');
+			// The person sees the choices (numbered: a WhatsApp text has no buttons) and answers with a number.
+			expect(await write('lia@example.com')).toBe('What are you interested in?\n1. Skincare\n2. Haircare\n3. Makeup');
+			expect(await write('1')).toBe('May we send you offers on WhatsApp? (yes/no)\n1. Yes\n2. No');
 			expect(await write('yes')).toBe('Thank you Lia! A beauty advisor will write to you soon.');
 			const store = await openStore({ type: 'embedded', path: databasePath });
 			expect((await store.getJourneyStates('Lead to Customer', ['+34611222333'])).get('+34611222333')?.stage).toBe('Interest');
