@@ -2,9 +2,16 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { INBOX_NODE, parseInboxId, replayedItem } from '../shared/inbound/inbox';
+import { optionSubtitle } from '../shared/n8n/display-options';
+import { errorJson } from '../shared/n8n/fail-closed';
 import { parameterReader } from '../shared/n8n/params';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import type { InboxKey } from '../shared/store/types';
+
+const OPERATIONS = [
+	{ name: 'Mark Done', value: 'markDone', description: 'Mark the inbound event of each item as handled', action: 'Mark inbound events as handled' },
+	{ name: 'Replay', value: 'replay', description: 'Emit again the events no run marked done in time, with their original IDs', action: 'Replay events no run finished' },
+];
 
 export class TouchpointInbox implements INodeType {
 	description: INodeTypeDescription = {
@@ -13,7 +20,7 @@ export class TouchpointInbox implements INodeType {
 		icon: { light: 'file:touchpointInbox.svg', dark: 'file:touchpointInbox.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{ { markDone: "Mark Done", replay: "Replay" }[$parameter["operation"]] }}',
+		subtitle: optionSubtitle(OPERATIONS),
 		description: 'Marks inbound events handled, and replays the ones a run never finished (a worker that died)',
 		defaults: { name: 'Touchpoint Inbox' },
 		usableAsTool: true,
@@ -33,10 +40,7 @@ export class TouchpointInbox implements INodeType {
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
-				options: [
-					{ name: 'Mark Done', value: 'markDone', description: 'Mark the inbound event of each item as handled', action: 'Mark inbound events as handled' },
-					{ name: 'Replay', value: 'replay', description: 'Emit again the events no run marked done in time, with their original IDs', action: 'Replay events no run finished' },
-				],
+				options: OPERATIONS,
 				default: 'markDone',
 			},
 			{
@@ -102,6 +106,7 @@ export class TouchpointInbox implements INodeType {
 
 		const items = this.getInputData();
 		const keys: Array<InboxKey | undefined> = [];
+		const failed = new Set<number>();
 		const out: INodeExecutionData[] = [];
 		// Read once unless the marketer wrote an expression (then per item).
 		const given = parameterReader<unknown>(this, 'inboxId', '');
@@ -116,8 +121,9 @@ export class TouchpointInbox implements INodeType {
 					description: 'Leave Inbox ID empty to use the item\'s inboxId, or take it from the trigger\'s item: {{ $(\'Touchpoint Trigger\').item.json.inboxId }}',
 				});
 				if (!this.continueOnFail()) throw error;
+				failed.add(i);
 				keys.push(undefined);
-				out.push({ json: { ...items[i].json, error: error.message, description: error.description ?? '' }, pairedItem: { item: i } });
+				out.push({ json: { ...items[i].json, ...errorJson(error) }, pairedItem: { item: i } });
 				continue;
 			}
 			keys.push(key);
@@ -127,7 +133,7 @@ export class TouchpointInbox implements INodeType {
 		// run finished after all) stays done.
 		await store.markInboxDone(keys.filter((k): k is InboxKey => !!k));
 		keys.forEach((key, i) => {
-			if (out[i].json.error !== undefined && !key) return;
+			if (failed.has(i)) return;
 			// An item without an inbox ID came from a test event in the editor (never kept) or from a
 			// workflow without the inbox: nothing to mark, and said so rather than silently passed.
 			out[i].json.inboxDone = !!key;

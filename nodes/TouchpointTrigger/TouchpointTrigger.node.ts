@@ -13,7 +13,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import type { ConversationEvent } from '../shared/contact';
 import { keywordConsentEvents, keywordMatcher } from '../shared/inbound/keywords';
 import { contactIdOf, eventAddresses, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
-import { INBOX_NODE } from '../shared/inbound/inbox';
+import { INBOX_NODE, inboxIdOf } from '../shared/inbound/inbox';
 import { resolvePeople } from '../shared/people';
 import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
 import { webhookCredentials } from '../shared/n8n/credentials';
@@ -201,7 +201,7 @@ export class TouchpointTrigger implements INodeType {
 						...(rest as unknown as IDataObject),
 						contactId: e.kind === 'status' ? contactIdOf(e) : personId(e),
 						...(person?.error ? { identityConflict: { message: person.error.message, description: person.error.hint } } : {}),
-						...(durable ? { inboxId: `${scope}/${idOf(e)}` } : {}),
+						...(durable ? { inboxId: inboxIdOf({ scope, id: idOf(e) }) } : {}),
 					};
 					return [idOf(e), json] as const;
 				}),

@@ -132,7 +132,7 @@ describe('Durable inbox (Touchpoint Trigger + Touchpoint Inbox)', () => {
 				makeNode({ type: 'touchpointInbox', name: 'Mark Done', parameters: { operation: 'markDone' }, credentials: storeCreds, continueOnFail }, [220, 0]),
 			],
 			connections: { Start: { main: [[{ node: 'Mark Done', type: 'main' as const, index: 0 }]] } },
-			pinData: { Start: [{ json: { inboxId: 'not-an-inbox-id' } }, { json: { inboxId } }, { json: { text: 'a test event from the editor' } }] },
+			pinData: { Start: [{ json: { inboxId: 'not-an-inbox-id' } }, { json: { inboxId } }, { json: { text: 'a test event from the editor' } }, { json: { error: 'Not Sent upstream' } }] },
 			settings: { executionOrder: 'v1' as const },
 		});
 		const failed = await runWorkflow(markOnly(false), { credentials });
@@ -142,6 +142,8 @@ describe('Durable inbox (Touchpoint Trigger + Touchpoint Inbox)', () => {
 			[null, 'Inbox ID "not-an-inbox-id" is not one the Touchpoint Trigger emitted', null],
 			[true, null, null],
 			[false, null, 'No inbox ID on this item: nothing to mark (test events from the editor are not kept)'],
+			// An item that carries an earlier node's error is still told it had nothing to mark.
+			[false, 'Not Sent upstream', 'No inbox ID on this item: nothing to mark (test events from the editor are not kept)'],
 		]);
 		// Marked by hand above although its run did not: nothing to replay.
 		await new Promise((r) => setTimeout(r, 5));
