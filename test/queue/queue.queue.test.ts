@@ -175,9 +175,9 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 	/** CM_QUEUE_CPU_PROF=<dir>: V8 CPU profiles of the webhook processor and the workers (where time goes). */
 	const profiled = (): Record<string, string> => (process.env.CM_QUEUE_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(process.env.CM_QUEUE_CPU_PROF)}` } : {});
 
-	const startWorker = async (name: string) => {
+	const startWorker = async (name: string, concurrency = WORKER_CONCURRENCY) => {
 		const health = await rt.freePort();
-		return start(name, ['worker', `--concurrency=${WORKER_CONCURRENCY}`], {
+		return start(name, ['worker', `--concurrency=${concurrency}`], {
 			...profiled(),
 			QUEUE_HEALTH_CHECK_ACTIVE: 'true',
 			QUEUE_HEALTH_CHECK_PORT: String(health),
@@ -565,11 +565,7 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		// two processes at once. (Pausing a worker does not keep jobs from it: a blocked pop already
 		// waiting in Redis still hands it the next job.)
 		for (const p of procs.filter((x) => x.name.startsWith('worker-'))) await stop(p);
-		const senders = await Promise.all(['sender-1', 'sender-2'].map(async (name) => {
-			const health = await rt.freePort();
-			return start(name, ['worker', '--concurrency=1'], { QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(health), N8N_PORT: String(await rt.freePort()), N8N_RUNNERS_BROKER_PORT: String(await rt.freePort()) }, `http://127.0.0.1:${health}/healthz`);
-		}));
-		expect(senders).toHaveLength(2);
+		await Promise.all(['sender-1', 'sender-2'].map((name) => startWorker(name, 1)));
 		const PER = 600;
 		const people = (k: number) => Array.from({ length: PER }, (_, i) => `3461500${k}${String(i).padStart(3, '0')}`);
 		const [a, b] = [people(1), people(2)];
