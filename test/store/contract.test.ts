@@ -265,6 +265,79 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect(reserves).toBeLessThanOrEqual(Math.ceil(2000 / 300) * 5);
 	});
 
+	it('batches: a list costs the same statement with a fixed number of parameters, whatever its length (PostgreSQL: arrays, not one parameter per value)', async () => {
+		// What the server parses and plans: per-value parameters made every chunk length a new
+		// statement with up to 2,400 parameters (a 300-row insert), planned anew each time.
+		const seen: Array<{ sql: string; params: number }> = [];
+		const db = store.db as unknown as { query: (sql: string, p?: unknown[]) => Promise<unknown>; run: (sql: string, p?: unknown[]) => Promise<unknown>; transaction: (fn: (tx: unknown) => Promise<unknown>) => Promise<unknown> };
+		const spy = (target: { query: (...a: never[]) => unknown; run: (...a: never[]) => unknown }) => {
+			for (const m of ['query', 'run'] as const) {
+				const original = target[m].bind(target) as (sql: string, p?: unknown[]) => Promise<unknown>;
+				(target as Record<string, unknown>)[m] = (sql: string, p: unknown[] = []) => {
+					seen.push({ sql, params: p.length });
+					return original(sql, p);
+				};
+			}
+		};
+		const originalTx = db.transaction.bind(db);
+		db.transaction = (fn) => originalTx(async (tx) => {
+			spy(tx as never);
+			return await fn(tx);
+		});
+		spy(db as never);
+		try {
+			for (const n of [7, 300, 301]) {
+				const keys = Array.from({ length: n }, (_, i) => ({ contactId: `shape-${n}-${i}`, channel: 'sms' as const, purpose: 'marketing' }));
+				await store.getConsentStates(keys);
+				await store.reserveTouches(keys.map((k, i) => req(k.contactId, `shape-k-${n}-${i}`, { caps: [{ id: 'c', max: 5, windowMs: 86400000 }] })), T0);
+				await store.findSuppressions(keys.map((k) => `+3460000${k.contactId.length}`));
+			}
+		} finally {
+			delete (db as Record<string, unknown>).query;
+			delete (db as Record<string, unknown>).run;
+			delete (db as Record<string, unknown>).transaction;
+		}
+		const touchInserts = seen.filter((s) => s.sql.startsWith('INSERT INTO touches'));
+		expect(touchInserts.length).toBeGreaterThanOrEqual(3);
+		if (store.dialect === 'postgres') {
+			expect(Math.max(...seen.map((s) => s.params))).toBeLessThanOrEqual(8);
+			// One statement text per kind, whatever the list's length.
+			expect(new Set(touchInserts.map((s) => s.sql)).size).toBe(1);
+			expect(new Set(seen.filter((s) => s.sql.includes('FROM consent_state')).map((s) => s.sql)).size).toBe(1);
+		} else {
+			expect(touchInserts.map((s) => s.params)).toEqual([7 * 8, 300 * 8, 300 * 8, 1 * 8]);
+		}
+	});
+
+	it('batches: SQLite takes 10,000 reservations in one write transaction (each transaction rewrites every index page it touches)', async () => {
+		if (store.dialect !== 'sqlite') return;
+		const db = store.db as unknown as { transaction: (fn: (tx: unknown) => Promise<unknown>) => Promise<unknown> };
+		let transactions = 0;
+		const original = db.transaction.bind(db);
+		db.transaction = (fn) => {
+			transactions++;
+			return original(fn);
+		};
+		try {
+			const n = 2500;
+			const results = await store.reserveTouches(Array.from({ length: n }, (_, i) => req(`onetx-${i % 1000}`, `onetx-k-${i}`, { caps: [{ id: 'c', max: 2, windowMs: 86400000 }] })), T0);
+			expect(transactions).toBe(1);
+			// Caps still count across the chunks of one transaction: 1,000 contacts x 2 reserved, the rest capped.
+			expect(results.filter((r) => r.outcome === 'reserved').length).toBe(2000);
+			expect(results.filter((r) => r.outcome === 'capped').length).toBe(500);
+		} finally {
+			delete (db as Record<string, unknown>).transaction;
+		}
+	});
+
+	it('indexes only the touches that have a provider message id (a reservation adds nothing to that index)', async () => {
+		const rows = store.dialect === 'sqlite'
+			? await store.db.query<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'touches_provider_id'")
+			: await store.db.query<{ sql: string }>("SELECT indexdef AS sql FROM pg_indexes WHERE indexname = 'touches_provider_id' AND schemaname = current_schema()");
+		expect(rows).toHaveLength(1);
+		expect(rows[0].sql).toMatch(/WHERE \(?provider_message_id IS NOT NULL\)?/);
+	});
+
 	it('THE RACE: two processes reserving for one contact under a cap of 1 -> exactly one wins, every round', async () => {
 		const rounds = 25;
 		const code = `

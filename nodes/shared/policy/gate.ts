@@ -7,7 +7,7 @@
  * erased addresses, last inbound, one reservation transaction), never one per item.
  * Fails closed: a store error rejects the whole call; nothing is reported as allowed.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import type { Channel, Contact, Purpose } from '../contact';
 import { WINDOWED_CHANNELS } from '../contact';
@@ -57,12 +57,8 @@ export function defaultIdempotencyKey(parts: {
 	campaign?: string;
 	content?: string;
 }): string {
-	return createHash('sha256')
-		.update(
-			[parts.contactId, parts.campaign ?? '', parts.channel, parts.purpose, parts.content ?? ''].join('\u0000'),
-		)
-		.digest('hex')
-		.slice(0, 40);
+	// crypto.hash: the one-shot form (no Hash object per item), same digest as createHash.
+	return hash('sha256', [parts.contactId, parts.campaign ?? '', parts.channel, parts.purpose, parts.content ?? ''].join('\u0000'), 'hex').slice(0, 40);
 }
 
 /** Consent states already read for some keys (resolveRequests reads them first): not read twice. */

@@ -35,6 +35,17 @@ export function placeholders(count: number, start = 1): string {
 	return Array.from({ length: count }, (_, i) => `$${start + i}`).join(',');
 }
 
+/**
+ * `column IN (...)` over a list, written once for both databases: on SQLite one parameter per value
+ * (`IN ($2,$3,...)`); on PostgreSQL the whole list as one text array (`= ANY($2::text[])`), so
+ * the server parses and plans one statement shape whatever the list's length. Append `params`
+ * to the statement's parameters at position `start`.
+ */
+export function inList(db: Pick<SqlDb, 'dialect'>, values: SqlParam[], start = 1): { sql: string; params: SqlParam[] } {
+	if (db.dialect === 'postgres') return { sql: `= ANY($${start}::text[])`, params: [values as unknown as SqlParam] };
+	return { sql: `IN (${placeholders(values.length, start)})`, params: values };
+}
+
 export function chunks<T>(list: T[], size: number): T[][] {
 	const out: T[][] = [];
 	for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
@@ -58,9 +69,19 @@ export class Mutex {
 	}
 }
 
-/** Inserts many rows in one multi-row VALUES statement. `tail` e.g. "ON CONFLICT (a) DO NOTHING". */
-export async function insertRows(db: SqlDb, head: string, width: number, rows: SqlParam[][], tail = ''): Promise<number> {
+/**
+ * Inserts many rows in one statement. `tail` e.g. "ON CONFLICT (a) DO NOTHING". With `pgTypes`
+ * (one PostgreSQL type per column), PostgreSQL gets one array per column through unnest: a fixed
+ * handful of parameters instead of rows x width, which the server otherwise parses and plans anew
+ * for every chunk. SQLite always takes a multi-row VALUES list.
+ */
+export async function insertRows(db: SqlDb, head: string, width: number, rows: SqlParam[][], tail = '', pgTypes?: string[]): Promise<number> {
 	if (rows.length === 0) return 0;
+	if (db.dialect === 'postgres' && pgTypes) {
+		const columns = pgTypes.map((type, c) => `$${c + 1}::${type}[]`).join(', ');
+		const arrays = pgTypes.map((_, c) => rows.map((row) => row[c])) as unknown as SqlParam[];
+		return (await db.run(`${head} SELECT * FROM unnest(${columns}) ${tail}`, arrays)).changes;
+	}
 	const r = await db.run(`${head} VALUES ${valuesList(rows.length, width)} ${tail}`, rows.flat());
 	return r.changes;
 }

@@ -254,6 +254,16 @@ ALTER TABLE processed_ids ADD COLUMN done_at BIGINT;
 CREATE INDEX IF NOT EXISTS processed_ids_pending ON processed_ids (workflow_id, emitted_at) WHERE state = 'pending';
 `,
 	},
+	{
+		// A reservation has no provider message id yet: indexing only the touches that have one keeps
+		// 100,000 reservations from each inserting a NULL into this index (status updates look up
+		// by id, which the partial index answers).
+		id: '010_touches_provider_partial',
+		sql: `
+DROP INDEX IF EXISTS touches_provider_id;
+CREATE INDEX IF NOT EXISTS touches_provider_id ON touches (provider_message_id) WHERE provider_message_id IS NOT NULL;
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */

@@ -13,7 +13,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 import { addressOfId } from '../address';
 import { decodeAddresses, encodeAddresses } from './consent-fold';
-import { chunks, insertRows, placeholders, type SqlDb } from './db';
+import { chunks, inList, insertRows, placeholders, type SqlDb } from './db';
 import {
 	addressKey,
 	type AddressRecord,
@@ -45,13 +45,14 @@ async function lookup(db: SqlDb, ids: string[], values: string[]): Promise<{ byI
 	const byId = new Map<string, Owner>();
 	const byAddress = new Map<string, Owner>();
 	if (!ids.length && !values.length) return { byId, byAddress };
-	const idList = ids.length ? placeholders(ids.length) : 'NULL';
-	const valueList = values.length ? placeholders(values.length, ids.length + 1) : 'NULL';
+	const idList = inList(db, ids);
+	const idParams = ids.length ? idList.params : [];
+	const valueList = inList(db, values, idParams.length + 1);
 	const rows = await db.query<Row>(
-		`SELECT 'id' AS kind, contact_id AS value, merged_into AS owner, name, locale, time_zone FROM contacts WHERE contact_id IN (${idList})
+		`SELECT 'id' AS kind, contact_id AS value, merged_into AS owner, name, locale, time_zone FROM contacts WHERE ${ids.length ? `contact_id ${idList.sql}` : '1 = 0'}
 		UNION ALL
-		SELECT kind, value, contact_id AS owner, NULL, NULL, NULL FROM contact_addresses WHERE value IN (${valueList})`,
-		[...ids, ...values],
+		SELECT kind, value, contact_id AS owner, NULL, NULL, NULL FROM contact_addresses WHERE ${values.length ? `value ${valueList.sql}` : '1 = 0'}`,
+		[...idParams, ...(values.length ? valueList.params : [])],
 	);
 	const profiles = new Map<string, Owner>();
 	const missing = new Set<string>();
@@ -74,7 +75,7 @@ async function lookup(db: SqlDb, ids: string[], values: string[]): Promise<{ byI
 	for (const id of profiles.keys()) missing.delete(id);
 	if (missing.size) {
 		const list = [...missing];
-		for (const r of await db.query<Row>(`SELECT contact_id, name, locale, time_zone FROM contacts WHERE contact_id IN (${placeholders(list.length)})`, list)) {
+		for (const r of await db.query<Row>(`SELECT contact_id, name, locale, time_zone FROM contacts WHERE contact_id ${inList(db, list).sql}`, inList(db, list).params)) {
 			profiles.set(String(r.contact_id), { owner: String(r.contact_id), name: str(r.name), locale: str(r.locale), timeZone: str(r.time_zone) });
 		}
 	}
@@ -294,7 +295,7 @@ export async function getProfiles(db: SqlDb, contactIds: string[]): Promise<Map<
 export async function getTimeZones(db: SqlDb, contactIds: string[]): Promise<Map<string, string>> {
 	const map = new Map<string, string>();
 	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
-		const rows = await db.query<Row>(`SELECT contact_id, time_zone FROM contacts WHERE contact_id IN (${placeholders(part.length)}) AND time_zone IS NOT NULL`, part);
+		const rows = await db.query<Row>(`SELECT contact_id, time_zone FROM contacts WHERE contact_id ${inList(db, part).sql} AND time_zone IS NOT NULL`, inList(db, part).params);
 		for (const r of rows) map.set(String(r.contact_id), String(r.time_zone));
 	}
 	return map;

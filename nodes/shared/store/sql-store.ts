@@ -2,10 +2,10 @@
  * The Store contract implemented once over SqlDb, for SQLite and PostgreSQL alike.
  * Every list method works in chunks: a fixed number of statements per chunk, never per item.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import type { Channel } from '../contact';
-import { chunks, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
+import { chunks, inList, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
 import { decodeAddresses, encodeAddresses, foldConsent, groupLedgerRows, type FoldEvent } from './consent-fold';
 import { addressKindOf, addressOfId } from '../address';
 import { CONTACT_TABLES, migrate } from './migrations';
@@ -39,9 +39,16 @@ import type {
 import { consentKeyString, inboundKeyString } from './types';
 
 const CHUNK = 300;
+/**
+ * SQLite reservations per write transaction. Idempotency keys are hashes, so each chunk's inserts
+ * land on pages all over the key index: every transaction rewrites those pages into the WAL. One
+ * transaction for many chunks writes each page once (100,000 reservations: ~3x faster measured);
+ * the write lock is held for ~0.1-0.3 s, well inside the 10 s busy timeout other writers wait.
+ */
+const SQLITE_RESERVE_TX = 10_000;
 
 export function sha256(text: string): string {
-	return createHash('sha256').update(text).digest('hex');
+	return hash('sha256', text, 'hex');
 }
 
 /** How erased addresses are remembered: a hash, never the address itself. */
@@ -204,8 +211,8 @@ export class SqlStore implements Store {
 		const map = new Map<string, FoldEvent[]>();
 		for (const chunk of chunks([...new Set(keys.map((k) => k.contactId))], CHUNK)) {
 			const rows = await db.query<Row>(
-				`SELECT id, contact_id, channel, purpose, action, keyword, address, occurred_at FROM consent_events WHERE contact_id IN (${placeholders(chunk.length)})`,
-				chunk,
+				`SELECT id, contact_id, channel, purpose, action, keyword, address, occurred_at FROM consent_events WHERE contact_id ${inList(db, chunk).sql}`,
+				inList(db, chunk).params,
 			);
 			for (const [k, { events }] of groupLedgerRows(rows)) if (wanted.has(k)) map.set(k, events);
 		}
@@ -221,8 +228,8 @@ export class SqlStore implements Store {
 		for (const chunk of chunks(contacts, CHUNK)) {
 			const rows = await db.query<Row>(
 				`SELECT contact_id, channel, purpose, status, updated_at, restorable, addresses FROM consent_state
-				WHERE contact_id IN (${placeholders(chunk.length)})`,
-				chunk,
+				WHERE contact_id ${inList(db, chunk).sql}`,
+				inList(db, chunk).params,
 			);
 			for (const r of rows) {
 				const state: ConsentState = {
@@ -317,8 +324,8 @@ export class SqlStore implements Store {
 		const out: SuppressionEntry[] = [];
 		for (const chunk of chunks([...new Set(addresses)], CHUNK)) {
 			const rows = await this.db.query<Row>(
-				`SELECT address, channel, reason, note, created_at FROM suppressions WHERE address IN (${placeholders(chunk.length)})`,
-				chunk,
+				`SELECT address, channel, reason, note, created_at FROM suppressions WHERE address ${inList(this.db, chunk).sql}`,
+				inList(this.db, chunk).params,
 			);
 			for (const r of rows) {
 				out.push({
@@ -337,8 +344,13 @@ export class SqlStore implements Store {
 
 	async reserveTouches(requests: ReservationRequest[], now = Date.now()): Promise<ReservationResult[]> {
 		const results: ReservationResult[] = [];
-		for (const chunk of chunks(requests, CHUNK)) {
-			results.push(...(await this.db.transaction((tx) => this.reserveChunk(tx, chunk, now))));
+		const perTx = this.db.dialect === 'sqlite' ? SQLITE_RESERVE_TX : CHUNK;
+		for (const group of chunks(requests, perTx)) {
+			results.push(...(await this.db.transaction(async (tx) => {
+				const out: ReservationResult[] = [];
+				for (const chunk of chunks(group, CHUNK)) out.push(...(await this.reserveChunk(tx, chunk, now)));
+				return out;
+			})));
 		}
 		return results;
 	}
@@ -356,8 +368,8 @@ export class SqlStore implements Store {
 		const keys = chunk.map((r) => r.idempotencyKey);
 		const existing = new Map<string, TouchRecord>();
 		for (const r of await tx.query<Row>(
-			`SELECT * FROM touches WHERE idempotency_key IN (${placeholders(keys.length)})`,
-			keys,
+			`SELECT * FROM touches WHERE idempotency_key ${inList(tx, keys).sql}`,
+			inList(tx, keys).params,
 		)) {
 			existing.set(String(r.idempotency_key), toTouch(r));
 		}
@@ -367,8 +379,8 @@ export class SqlStore implements Store {
 		if (maxWindow > 0) {
 			const rows = await tx.query<Row>(
 				`SELECT contact_id, channel, purpose, created_at FROM touches
-				WHERE created_at > $1 AND contact_id IN (${placeholders(contacts.length, 2)}) AND status IN ('reserved', 'sending', 'sent', 'unknown')`,
-				[now - maxWindow, ...contacts],
+				WHERE created_at > $1 AND contact_id ${inList(tx, contacts, 2).sql} AND status IN ('reserved', 'sending', 'sent', 'unknown')`,
+				[now - maxWindow, ...inList(tx, contacts, 2).params],
 			);
 			for (const r of rows) {
 				const list = counted.get(String(r.contact_id)) ?? [];
@@ -433,6 +445,7 @@ export class SqlStore implements Store {
 			inserts,
 			`ON CONFLICT (idempotency_key) DO UPDATE SET status = 'reserved', created_at = excluded.created_at, updated_at = excluded.updated_at,
 			provider_message_id = NULL, error_code = NULL, error_message = NULL, delivery_status = NULL WHERE touches.status = 'failed'`,
+			['text', 'text', 'text', 'text', 'text', 'text', 'int8', 'int8'],
 		);
 		return results;
 	}
@@ -466,16 +479,16 @@ export class SqlStore implements Store {
 			const claimed = await this.db.transaction((tx) =>
 				tx.query<{ idempotency_key: string }>(
 					`UPDATE touches SET status = 'sending', updated_at = $1
-					WHERE status = 'reserved' AND idempotency_key IN (${placeholders(chunk.length, 2)}) RETURNING idempotency_key`,
-					[now, ...chunk],
+					WHERE status = 'reserved' AND idempotency_key ${inList(tx, chunk, 2).sql} RETURNING idempotency_key`,
+					[now, ...inList(tx, chunk, 2).params],
 				),
 			);
 			for (const r of claimed) result.set(r.idempotency_key, 'claimed');
 			const rest = chunk.filter((k) => !result.has(k));
 			if (!rest.length) continue;
 			const rows = await this.db.query<{ idempotency_key: string; status: string }>(
-				`SELECT idempotency_key, status FROM touches WHERE idempotency_key IN (${placeholders(rest.length)})`,
-				rest,
+				`SELECT idempotency_key, status FROM touches WHERE idempotency_key ${inList(this.db, rest).sql}`,
+				inList(this.db, rest).params,
 			);
 			const status = new Map(rows.map((r) => [r.idempotency_key, r.status]));
 			for (const k of rest) {
@@ -494,8 +507,8 @@ export class SqlStore implements Store {
 		const map = new Map<string, TouchRecord>();
 		for (const chunk of chunks([...new Set(idempotencyKeys)], CHUNK)) {
 			const rows = await this.db.query<Row>(
-				`SELECT * FROM touches WHERE idempotency_key IN (${placeholders(chunk.length)})`,
-				chunk,
+				`SELECT * FROM touches WHERE idempotency_key ${inList(this.db, chunk).sql}`,
+				inList(this.db, chunk).params,
 			);
 			for (const r of rows) map.set(String(r.idempotency_key), toTouch(r));
 		}
@@ -535,8 +548,8 @@ export class SqlStore implements Store {
 		const map = new Map<string, number>();
 		for (const chunk of chunks([...new Set(keys.map((k) => k.contactId))], CHUNK)) {
 			const rows = await this.db.query<Row>(
-				`SELECT contact_id, channel, last_at FROM inbound WHERE contact_id IN (${placeholders(chunk.length)})`,
-				chunk,
+				`SELECT contact_id, channel, last_at FROM inbound WHERE contact_id ${inList(this.db, chunk).sql}`,
+				inList(this.db, chunk).params,
 			);
 			for (const r of rows) {
 				const key = inboundKeyString(String(r.contact_id), r.channel as Channel);
@@ -665,8 +678,8 @@ export class SqlStore implements Store {
 		const map = new Map<string, { score: number; updatedAt: number }>();
 		for (const chunk of chunks([...new Set(contactIds)], CHUNK)) {
 			const rows = await this.db.query<Row>(
-				`SELECT contact_id, score, updated_at FROM engagement WHERE contact_id IN (${placeholders(chunk.length)})`,
-				chunk,
+				`SELECT contact_id, score, updated_at FROM engagement WHERE contact_id ${inList(this.db, chunk).sql}`,
+				inList(this.db, chunk).params,
 			);
 			for (const r of rows) map.set(String(r.contact_id), { score: Number(r.score), updatedAt: Number(r.updated_at) });
 		}
@@ -716,8 +729,8 @@ export class SqlStore implements Store {
 		const map = new Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>();
 		for (const chunk of chunks([...new Set(contactIds)], CHUNK)) {
 			const rows = await this.db.query<Row>(
-				`SELECT contact_id, role, text, at FROM conversation_turns WHERE contact_id IN (${placeholders(chunk.length)}) ORDER BY at, id`,
-				chunk,
+				`SELECT contact_id, role, text, at FROM conversation_turns WHERE contact_id ${inList(this.db, chunk).sql} ORDER BY at, id`,
+				inList(this.db, chunk).params,
 			);
 			for (const r of rows) {
 				const list = map.get(String(r.contact_id)) ?? [];
@@ -1016,8 +1029,8 @@ export class SqlStore implements Store {
 		}
 		for (const chunk of chunks([...byHash.keys()], CHUNK)) {
 			const rows = await this.db.query<Row>(
-				`SELECT address_hash FROM erased_addresses WHERE address_hash IN (${placeholders(chunk.length)})`,
-				chunk,
+				`SELECT address_hash FROM erased_addresses WHERE address_hash ${inList(this.db, chunk).sql}`,
+				inList(this.db, chunk).params,
 			);
 			for (const r of rows) for (const a of byHash.get(String(r.address_hash)) ?? []) found.add(a);
 		}
