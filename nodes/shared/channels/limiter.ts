@@ -1,43 +1,18 @@
 /**
  * Rate limiters (N requests per second per key, spread evenly) and a bounded-concurrency pool.
- * - `localLimiter`: shared by every execution in this process (one n8n instance).
+ * - `localLimiter`: shared by every execution in this process (one n8n instance), same rules.
  * - `sharedLimiter(store)`: one bucket per key in the Convergent store, shared by every process
  *   that uses it (n8n queue mode: all workers on one PostgreSQL store). Each send takes the next
  *   free slot with one atomic statement; a 429's pause moves the key's next slot for everyone.
  */
-const buckets = new Map<string, { next: number }>();
-
-/** Waits until this key may send again at `perSecond`. */
-export async function acquire(key: string, perSecond: number): Promise<void> {
-	if (!(perSecond > 0)) return;
-	const interval = 1000 / perSecond;
-	const b = buckets.get(key) ?? { next: 0 };
-	buckets.set(key, b);
-	const now = Date.now();
-	const at = Math.max(now, b.next);
-	b.next = at + interval;
-	if (at > now) await new Promise((r) => setTimeout(r, at - now));
-}
-
-/** Pushes the key's next slot back (a 429's Retry-After pauses every sender on that key). */
-export function pause(key: string, ms: number): void {
-	const b = buckets.get(key) ?? { next: 0 };
-	b.next = Math.max(b.next, Date.now() + ms);
-	buckets.set(key, b);
-}
 
 export interface RateLimiter {
 	/** Whether the limit holds across processes (queue-mode workers), not only in this one. */
 	readonly shared: boolean;
 	acquire(key: string, perSecond: number): Promise<void>;
+	/** Pushes the key's next slot back (a 429's Retry-After pauses every sender on that key). */
 	pause(key: string, ms: number): Promise<void>;
 }
-
-export const localLimiter: RateLimiter = {
-	shared: false,
-	acquire,
-	pause: async (key, ms) => pause(key, ms),
-};
 
 /** The store's side of a shared limiter (Store.takeRateSlot / pauseRate). */
 export interface RateSlots {
@@ -74,6 +49,26 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
 		},
 	};
 }
+
+/** The same slot clock in this process's memory: what the store keeps for queue mode. */
+const memorySlots = new Map<string, number>();
+const processSlots: RateSlots = {
+	async takeRateSlot(key, intervalUs, nowUs) {
+		const at = Math.max(memorySlots.get(key) ?? 0, nowUs);
+		memorySlots.set(key, at + intervalUs);
+		return at;
+	},
+	async pauseRate(key, untilUs) {
+		memorySlots.set(key, Math.max(memorySlots.get(key) ?? 0, untilUs));
+	},
+};
+
+/**
+ * One n8n process's limiter (embedded store): the shared limiter's rules, including giving up a
+ * slot missed during a stall (a GC pause, a busy event loop), over a clock kept in memory. Without
+ * that retake, the timers of every slot a stall let pass fired together: a burst over the limit.
+ */
+export const localLimiter: RateLimiter = { ...sharedLimiter(processSlots), shared: false };
 
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
 	const results = new Array<R>(items.length);

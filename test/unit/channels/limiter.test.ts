@@ -3,7 +3,7 @@
  * slot went by while its process stood still (a GC pause, a stopped worker) takes a new slot
  * instead of going out with every other missed one at once.
  */
-import { LATE_SLOT_MS, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
+import { LATE_SLOT_MS, localLimiter, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
 
 function memorySlots() {
 	const next = new Map<string, number>();
@@ -55,5 +55,24 @@ describe('sharedLimiter', () => {
 		}
 		// At 100/s a 100 ms window holds 10 slots; the late ones that still go add at most LATE_SLOT_MS / 10 ms.
 		expect(peak).toBeLessThanOrEqual(10 + LATE_SLOT_MS / 10 + 1);
+	});
+});
+
+describe('localLimiter (embedded store: one n8n process)', () => {
+	it('gives up slots missed during a stall too: no burst over the limit when the event loop was busy', async () => {
+		// Each test key is new, so its clock starts idle.
+		const key = `wa:local-${Date.now()}`;
+		const sends = Array.from({ length: 20 }, () => localLimiter.acquire(key, 100).then(() => Date.now()));
+		await new Promise((r) => setTimeout(r, 5));
+		stall(300);
+		const sentAt = (await Promise.all(sends)).sort((a, b) => a - b);
+		let peak = 0;
+		for (let lo = 0, hi = 0; hi < sentAt.length; hi++) {
+			while (sentAt[hi] - sentAt[lo] >= 100) lo++;
+			peak = Math.max(peak, hi - lo + 1);
+		}
+		// Before: every slot the stall let pass fired at its end (~20 sends in a few ms).
+		expect(peak).toBeLessThanOrEqual(10 + LATE_SLOT_MS / 10 + 1);
+		expect(localLimiter.shared).toBe(false);
 	});
 });
