@@ -101,6 +101,7 @@ async function run() {
 					`${Math.round(N / s)} items/s; ${queries} store queries (${(queries / N).toFixed(4)} per item); allowed ${allowed}; ` +
 					`${(s / baselineS).toFixed(1)}x the pure-JS baseline`,
 			);
+			if (mode === 'bound') await repeatedRuns(name, store, requests, settings, { resolveRequests, checkBatch });
 			if (config.type === 'postgres') await store.db.exec(`DROP SCHEMA IF EXISTS "${config.schema}" CASCADE`);
 		}
 		if (timings.unbound && timings.bound) {
@@ -108,6 +109,27 @@ async function run() {
 		}
 	}
 	await closeAllStores();
+}
+
+/**
+ * Memory across repeated Checks in one process (a long-running n8n runs many executions): the
+ * heap after a full GC must not grow from one 100,000-item run to the next (each run reserves
+ * under a new campaign, so nothing is deduplicated away).
+ */
+async function repeatedRuns(name, store, requests, settings, { resolveRequests, checkBatch }) {
+	const v8 = require('node:v8');
+	const vm = require('node:vm');
+	v8.setFlagsFromString('--expose-gc');
+	const gc = vm.runInNewContext('gc');
+	const heaps = [];
+	for (let r = 1; r <= 3; r++) {
+		const input = requests.map((q) => ({ ...q, contact: { ...q.contact }, campaign: `bench-repeat-${r}` }));
+		const prepared = await resolveRequests(store, input, { quietChannels: Object.keys(settings.quietHours) });
+		await checkBatch(store, prepared.requests, { ...settings, caps: [] }, prepared.preloaded);
+		gc();
+		heaps.push(Math.round(process.memoryUsage().heapUsed / 1048576));
+	}
+	console.log(`${name}: heap after a full GC following each of 3 more Checks of ${requests.length} items: ${heaps.join(' / ')} MB (RSS ${Math.round(process.memoryUsage().rss / 1048576)} MB)`);
 }
 
 module.exports = { run };

@@ -25,7 +25,9 @@ async function run() {
 	meta.setRateLimit(LIMIT);
 	const items = [];
 	for (let i = 0; i < N; i++) items.push({ contact: { id: `b${i}`, phone: `+3461${String(1000000 + i).padStart(7, '0')}`, timeZone: 'UTC' } });
-	await store.recordConsent(items.map((it) => ({ contactId: it.contact.id, channel: 'whatsapp', purpose: 'transactional', action: 'grant', evidence: { source: 'bench' } })));
+	// Transactional sends need no consent, but go only to an address the person holds.
+	const { channelBookAddress } = require('../dist/nodes/shared/people');
+	await store.resolveContacts(items.map((it) => ({ id: it.contact.id, addresses: [channelBookAddress(it.contact, 'whatsapp')] })), { create: true, link: true, source: 'bench' });
 	const credentials = {
 		convergentStoreApi: { storageType: 'embedded', databasePath },
 		whatsAppCloudApi: { accessToken: meta.accessToken, phoneNumberId: meta.phoneNumberId, apiVersion: 'v21.0', baseUrl: meta.baseUrl },
@@ -41,6 +43,8 @@ async function run() {
 	// A duplicate is a recipient the provider accepted more than once.
 	const recipients = new Set(meta.requests.filter((r) => r.body && r.body.to).map((r) => r.body.to));
 	console.log(`Touchpoint: ${N} messages, mock limit ${LIMIT}/s + 50 ms latency`);
+	const notSent = res.json('Send', 1);
+	if (notSent.length) console.log(`  first Not Sent: ${JSON.stringify(notSent[0].error ?? notSent[0].blocked ?? notSent[0]).slice(0, 300)}`);
 	console.log(`  delivered ${delivered} (${res.json('Send', 0).length} Sent, ${res.json('Send', 1).length} Not Sent), duplicates ${delivered - recipients.size}, 429s received ${meta.rateLimited}, elapsed ${s.toFixed(1)} s, rate ${(delivered / s).toFixed(1)}/s = ${((delivered / s / LIMIT) * 100).toFixed(0)}% of the limit`);
 
 	meta.reset();

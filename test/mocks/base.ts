@@ -15,6 +15,8 @@ export interface RecordedRequest {
 	/** JSON or form-encoded body, parsed; undefined when empty. */
 	body: any;
 	at: number;
+	/** The status the mock answered with (set when it answers). */
+	status?: number;
 }
 
 export interface MockResponse {
@@ -157,8 +159,10 @@ export abstract class MockServer {
 				response = await this.dispatch(recorded);
 				if (response.status < 400) this.accepted++;
 			}
+			recorded.status = response.status;
 			this.writeResponse(res, response);
 		} catch (error) {
+			recorded.status = 500;
 			this.writeResponse(res, { status: 500, body: { error: String(error) } });
 		} finally {
 			this.inFlight--;
