@@ -25,11 +25,12 @@ function data(n) {
 
 const RULES = COUNTRIES.map((country, k) => ({ name: `Seg ${country}`, country, minSpent: 200 + k * 100, maxVisits: 40 - k }));
 
-function segmentParams() {
+/** Segment's Route by Rules over `rules` (each: name, country, minSpent, maxVisits); bench:n8n uses it too. */
+function segmentParams(rules = RULES) {
 	return {
 		operation: 'routeByRules',
 		segments: {
-			values: RULES.map((r) => ({
+			values: rules.map((r) => ({
 				name: r.name,
 				combine: 'and',
 				conditions: { condition: [
@@ -42,7 +43,8 @@ function segmentParams() {
 	};
 }
 
-function switchNode() {
+/** n8n's own Switch v3.2 with the same rules, conditions as expressions. */
+function switchNode(rules = RULES) {
 	const cond = (left, op, type, right) => ({ leftValue: left, rightValue: right, operator: { type, operation: op } });
 	return {
 		type: 'n8n-nodes-base.switch',
@@ -50,7 +52,7 @@ function switchNode() {
 		typeVersion: 3.2,
 		parameters: {
 			rules: {
-				values: RULES.map((r) => ({
+				values: rules.map((r) => ({
 					outputKey: r.name,
 					renameOutput: true,
 					conditions: {
@@ -129,5 +131,5 @@ async function run() {
 	console.log(`Segment is ${(swPerItem / segPerItem).toFixed(0)}x faster per item than Switch`);
 }
 
-module.exports = { run };
+module.exports = { run, segmentParams, switchNode };
 if (require.main === module) run().catch((e) => { console.error(e); process.exit(1); });

@@ -70,46 +70,18 @@ const RULES = COUNTRIES.map((country, k) => ({ name: `Seg ${country}`, country, 
 const segmentItem = "{ contact: { id: 'c' + i, country: ['ES', 'PT', 'FR', 'DE'][(i * 7919) % 4] }, spent: (i * 104729) % 2000, visits: (i * 31) % 50 }";
 
 function segmentWorkflow() {
-	const segment = node(ours('segment'), 'Segment', {
-		operation: 'routeByRules',
-		segments: {
-			values: RULES.map((r) => ({
-				name: r.name,
-				combine: 'and',
-				conditions: { condition: [
-					{ field: 'contact.country', operator: 'equals', value: r.country },
-					{ field: 'spent', operator: 'gte', value: String(r.minSpent) },
-					{ field: 'visits', operator: 'lt', value: String(r.maxVisits) },
-				] },
-			})),
-		},
-	});
+	// The same rules and node parameters as bench/segment.bench.js.
+	const { segmentParams, switchNode } = require(path.join(ROOT, 'bench', 'segment.bench.js'));
+	const segment = node(ours('segment'), 'Segment', segmentParams(RULES));
 	const code = node('n8n-nodes-base.code', 'Code (same rules)', {
 		jsCode: `const rules = ${JSON.stringify(RULES)};\nfor (const item of $input.all()) {\n  const j = item.json;\n  const hit = rules.find((r) => String(j.contact.country).toLowerCase() === r.country.toLowerCase() && Number(j.spent) >= r.minSpent && Number(j.visits) < r.maxVisits);\n  j.segment = hit ? hit.name : 'Other';\n}\nreturn $input.all();`,
 	}, { typeVersion: 2 });
-	const cond = (left, op, type, right) => ({ leftValue: left, rightValue: right, operator: { type, operation: op } });
-	const sw = node('n8n-nodes-base.switch', 'Switch (same rules)', {
-		rules: {
-			values: RULES.map((r) => ({
-				outputKey: r.name,
-				renameOutput: true,
-				conditions: {
-					options: { caseSensitive: false, leftValue: '', typeValidation: 'loose' },
-					combinator: 'and',
-					conditions: [
-						cond('={{ $json.contact.country }}', 'equals', 'string', r.country),
-						cond('={{ $json.spent }}', 'gte', 'number', r.minSpent),
-						cond('={{ $json.visits }}', 'lt', 'number', r.maxVisits),
-					],
-				},
-			})),
-		},
-		options: { fallbackOutput: 'extra' },
-	}, { typeVersion: 3.2 });
+	const sw = switchNode(RULES);
+	const switchDef = node(sw.type, 'Switch (same rules)', sw.parameters, { typeVersion: sw.typeVersion });
 	const make = maker('Make Contacts', N_SEGMENT, segmentItem);
 	const makeFew = maker('Make Contacts (Switch)', N_SWITCH, segmentItem);
 	const start = trigger();
-	return workflow('cmBenchSegment01', 'bench: Segment', [start, make, makeFew, segment, code, sw], [
+	return workflow('cmBenchSegment01', 'bench: Segment', [start, make, makeFew, segment, code, switchDef], [
 		['Start', 'Make Contacts'], ['Start', 'Make Contacts (Switch)'],
 		['Make Contacts', 'Segment'], ['Make Contacts', 'Code (same rules)'], ['Make Contacts (Switch)', 'Switch (same rules)'],
 	]);
