@@ -31,10 +31,22 @@ const stall = (ms: number) => {
 
 describe('sharedLimiter', () => {
 	it('sends on its slot when on time: one slot per send', async () => {
-		const { slots, taken } = memorySlots();
-		const limiter = sharedLimiter(slots);
-		for (let k = 0; k < 5; k++) await limiter.acquire('wa:1', 100);
-		expect(taken).toHaveLength(5);
+		// A fake clock: every timer fires exactly on its slot. (On real timers a loaded CI machine
+		// woke one >20 ms late, which is a stall, and the retake it caused is the next test's case.)
+		jest.useFakeTimers({ now: 1_800_000_000_000 });
+		try {
+			const { slots, taken } = memorySlots();
+			const limiter = sharedLimiter(slots);
+			for (let k = 0; k < 5; k++) {
+				const sent = limiter.acquire('wa:1', 100);
+				await jest.advanceTimersByTimeAsync(10);
+				await sent;
+			}
+			expect(taken).toHaveLength(5);
+			expect(taken.map((t) => t - taken[0])).toEqual([0, 10_000, 20_000, 30_000, 40_000]);
+		} finally {
+			jest.useRealTimers();
+		}
 	});
 
 	it('a slot missed by more than LATE_SLOT_MS during a stall is given up for a new one', async () => {
