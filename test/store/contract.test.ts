@@ -330,6 +330,35 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		}
 	});
 
+	it('PostgreSQL reserves two chunks side by side when no contact is in both, in item order when one is', async () => {
+		if (store.dialect !== 'postgres') return;
+		const db = store.db as unknown as { transaction: (fn: (tx: unknown) => Promise<unknown>) => Promise<unknown> };
+		let open = 0;
+		let most = 0;
+		const original = db.transaction.bind(db);
+		db.transaction = async (fn) => {
+			open++;
+			most = Math.max(most, open);
+			try {
+				return await original(fn);
+			} finally {
+				open--;
+			}
+		};
+		try {
+			const distinct = await store.reserveTouches(Array.from({ length: 900 }, (_, i) => req(`side-${i}`, `side-k-${i}`)), T0);
+			expect(distinct.every((r) => r.outcome === 'reserved')).toBe(true);
+			expect(most).toBe(2);
+			most = 0;
+			// One contact at item 0 and item 899 (two chunks apart) under a cap of 1: the first item wins.
+			const shared = await store.reserveTouches(Array.from({ length: 900 }, (_, i) => req(i === 0 || i === 899 ? 'order-same' : `order-${i}`, `order-k-${i}`, { caps: [{ id: 'one', max: 1, windowMs: 86400000 }] })), T0);
+			expect(most).toBe(1);
+			expect([shared[0].outcome, shared[899].outcome]).toEqual(['reserved', 'capped']);
+		} finally {
+			delete (db as Record<string, unknown>).transaction;
+		}
+	});
+
 	it('indexes only the touches that have a provider message id (a reservation adds nothing to that index)', async () => {
 		const rows = store.dialect === 'sqlite'
 			? await store.db.query<{ sql: string }>("SELECT sql FROM sqlite_master WHERE name = 'touches_provider_id'")

@@ -4,6 +4,7 @@
  */
 import { hash } from 'node:crypto';
 
+import { mapLimit } from '../channels/limiter';
 import type { Channel } from '../contact';
 import { chunks, inList, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
 import { decodeAddresses, encodeAddresses, foldConsent, groupLedgerRows, type FoldEvent } from './consent-fold';
@@ -343,16 +344,20 @@ export class SqlStore implements Store {
 	// ---- touches -------------------------------------------------------------------------
 
 	async reserveTouches(requests: ReservationRequest[], now = Date.now()): Promise<ReservationResult[]> {
-		const results: ReservationResult[] = [];
-		const perTx = this.db.dialect === 'sqlite' ? SQLITE_RESERVE_TX : CHUNK;
-		for (const group of chunks(requests, perTx)) {
-			results.push(...(await this.db.transaction(async (tx) => {
-				const out: ReservationResult[] = [];
-				for (const chunk of chunks(group, CHUNK)) out.push(...(await this.reserveChunk(tx, chunk, now)));
-				return out;
-			})));
-		}
-		return results;
+		const groups = chunks(requests, this.db.dialect === 'sqlite' ? SQLITE_RESERVE_TX : CHUNK);
+		const reserve = (group: ReservationRequest[]) => this.db.transaction(async (tx) => {
+			const out: ReservationResult[] = [];
+			for (const chunk of chunks(group, CHUNK)) out.push(...(await this.reserveChunk(tx, chunk, now)));
+			return out;
+		});
+		// PostgreSQL, when no contact is in two chunks: two chunks reserve side by side on two pool
+		// connections (their per-contact locks never meet), so the server works on one while this
+		// process prepares the next. A contact in several chunks keeps them in order: its caps count
+		// its touches in the order of the items.
+		const parallel = this.db.dialect === 'postgres' && groups.length > 1 && new Set(requests.map((r) => r.contactId)).size === requests.length;
+		const results = parallel ? await mapLimit(groups, 2, reserve) : [];
+		if (!parallel) for (const group of groups) results.push(await reserve(group));
+		return results.flat();
 	}
 
 	private async reserveChunk(tx: SqlDb, chunk: ReservationRequest[], now: number): Promise<ReservationResult[]> {
