@@ -12,7 +12,7 @@ import type {
 import { NodeApiError, NodeConnectionTypes, NodeOperationError, type JsonObject } from 'n8n-workflow';
 
 import { buildRequest, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
-import { localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
+import { inFlightFor, localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
 import { compileFieldPath } from '../shared/n8n/field-path';
@@ -50,6 +50,7 @@ const CREDENTIAL_LABEL: Record<string, string> = {
 };
 // Providers' limits, paced at 95 % so jitter in arrival times does not trip a 429.
 const PACE = 0.95;
+
 const DEFAULT_RATE: Record<Channel, number> = { whatsapp: 80, messenger: 40, instagram: 40, sms: 1, push: 500, email: 20 };
 const FALL_THROUGH = new Set(['WINDOW_CLOSED', 'DEAD_TOKEN', 'INVALID_ADDRESS', 'UNSUBSCRIBED']);
 /** Provider answers that will fail every item: a broken credential or sender. */
@@ -384,7 +385,10 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				}
 				return false;
 			});
-			const outcomes = await mapLimit(claimed, Number(options.concurrency ?? 20), async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter));
+			const concurrency = Number(options.concurrency) > 0
+				? Number(options.concurrency)
+				: inFlightFor(await Promise.all([...new Set(claimed.map((r) => r.channel))].map(async (c) => (await credsFor(c))?.ratePerSecond ?? 0)));
+			const outcomes = await mapLimit(claimed, concurrency, async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter));
 			let fatal: { r: (typeof claimed)[number]; error: ProviderError } | undefined;
 			for (let k = 0; k < claimed.length; k++) {
 				const r = claimed[k];

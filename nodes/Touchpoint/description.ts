@@ -79,7 +79,7 @@ export const properties: INodeProperties[] = [
 		placeholder: 'Add option',
 		default: {},
 		options: [
-			{ displayName: 'Concurrency', name: 'concurrency', type: 'number', default: 20, description: 'Requests in flight at once (the rate limit still applies)' },
+			{ displayName: 'Concurrency', name: 'concurrency', type: 'number', default: 0, description: 'Requests in flight at once (the rate limit still applies). 0 = automatic: enough for up to 2 s of provider latency at the rate limit (at least 20, at most 200).' },
 			{ displayName: 'Dry Run', name: 'dryRun', type: 'boolean', default: false, description: 'Whether to build and validate the exact requests and return them on a third output, Dry Run (secrets redacted), without sending or logging anything as sent. Works without the channel\'s credential: the preview then shows where its sender values go.' },
 			{ displayName: 'Idempotency Key Field', name: 'idempotencyKeyField', type: 'string', requiresDataPath: 'single', default: '', description: 'Path to your own key per message. Default: the Consent Guard reservation, else a hash of contact, campaign, channel and content.' },
 			{ displayName: 'Allow Address Not Linked to the Contact', name: 'allowUnlinkedAddress', type: 'boolean', default: false, description: 'Whether a transactional message may go to an address the contact book does not link to the person (e.g. an order confirmation to the email typed at checkout). Sent items then show touchpoint.addressLinked: false. Marketing never: consent covers the address it was given for.' },

@@ -80,6 +80,21 @@ describe('Touchpoint', () => {
 		expect((again.json('Send', 0)[0].touchpoint as IDataObject).deduplicated).toBe(true);
 	});
 
+	it('keeps enough requests in flight for a slow provider: at 600 ms latency and 80/s, more than 20 at once, all sent once', async () => {
+		// A fixed pool of 20 capped WhatsApp at 20 / 0.6 s = 33/s here, whatever the rate limit.
+		const people = await Promise.all(Array.from({ length: 60 }, () => person(['whatsapp'], { timeZone: dayZone })));
+		meta.setLatency(600);
+		try {
+			const run = await send(people, { channel: 'whatsapp', whatsappType: 'template', templateName: 'promo', templateLanguage: 'en', campaign: 'slow-provider' });
+			expect(run.json('Send', 0)).toHaveLength(60);
+			expect(new Set(meta.requests.map((r) => r.body.to)).size).toBe(60);
+			expect(meta.requests).toHaveLength(60);
+			expect(meta.maxInFlight).toBeGreaterThan(20);
+		} finally {
+			meta.setLatency(0);
+		}
+	}, 30_000);
+
 	it('two executions sending the same reserved message at the same moment (queue-mode workers): one request, the other is Not Sent SEND_IN_PROGRESS or deduplicated', async () => {
 		const a = await person(['whatsapp'], { timeZone: dayZone });
 		meta.setLastInbound(a.contact.phone, Date.now());

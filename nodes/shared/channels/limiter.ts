@@ -70,6 +70,17 @@ const processSlots: RateSlots = {
  */
 export const localLimiter: RateLimiter = { ...sharedLimiter(processSlots), shared: false };
 
+/**
+ * Requests in flight when Concurrency is left automatic: the limiter paces the sends, so in flight
+ * is what the provider's latency needs at the rate (rate x latency). Room for 2 s of latency at
+ * the summed rate of the batch's senders, at least 20, at most 200. A fixed 20 capped WhatsApp at
+ * 40/s when the Cloud API answered in 500 ms.
+ */
+export function inFlightFor(ratesPerSecond: number[]): number {
+	const rate = ratesPerSecond.reduce((a, b) => a + (b > 0 ? b : 0), 0);
+	return Math.min(200, Math.max(20, Math.ceil(rate * 2)));
+}
+
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
 	const results = new Array<R>(items.length);
 	let next = 0;
