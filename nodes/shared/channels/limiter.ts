@@ -83,13 +83,24 @@ export function inFlightFor(ratesPerSecond: number[]): number {
 	return Math.min(200, Math.max(20, Math.ceil(rate * 2)));
 }
 
+/**
+ * `fn` over `items` with at most `limit` running at once, results in item order. After the first
+ * rejection no further item starts (the ones running finish), so a failed call stops the work
+ * like a loop would instead of carrying on behind the caller's back.
+ */
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
 	const results = new Array<R>(items.length);
 	let next = 0;
+	let failed = false;
 	const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-		while (next < items.length) {
+		while (!failed && next < items.length) {
 			const i = next++;
-			results[i] = await fn(items[i], i);
+			try {
+				results[i] = await fn(items[i], i);
+			} catch (error) {
+				failed = true;
+				throw error;
+			}
 		}
 	});
 	await Promise.all(workers);

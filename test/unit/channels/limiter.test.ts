@@ -3,7 +3,7 @@
  * slot went by while its process stood still (a GC pause, a stopped worker) takes a new slot
  * instead of going out with every other missed one at once.
  */
-import { LATE_SLOT_MS, localLimiter, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
+import { LATE_SLOT_MS, localLimiter, mapLimit, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
 
 function memorySlots() {
 	const next = new Map<string, number>();
@@ -86,5 +86,31 @@ describe('localLimiter (embedded store: one n8n process)', () => {
 		// Before: every slot the stall let pass fired at its end (~20 sends in a few ms).
 		expect(peak).toBeLessThanOrEqual(10 + LATE_SLOT_MS / 10 + 1);
 		expect(localLimiter.shared).toBe(false);
+	});
+});
+
+describe('mapLimit', () => {
+	it('keeps item order, runs at most `limit` at once, and starts nothing after the first failure', async () => {
+		let running = 0;
+		let most = 0;
+		const started: number[] = [];
+		const results = await mapLimit([1, 2, 3, 4, 5], 2, async (x) => {
+			running++;
+			most = Math.max(most, running);
+			await new Promise((r) => setTimeout(r, 6 - x));
+			running--;
+			return x * 10;
+		});
+		expect(results).toEqual([10, 20, 30, 40, 50]);
+		expect(most).toBe(2);
+		// A store transaction that fails: the other worker finishes what it runs and takes nothing new.
+		await expect(mapLimit([0, 1, 2, 3, 4, 5], 2, async (x) => {
+			started.push(x);
+			await new Promise((r) => setTimeout(r, x === 0 ? 1 : 10));
+			if (x === 0) throw new Error('store down');
+			return x;
+		})).rejects.toThrow('store down');
+		await new Promise((r) => setTimeout(r, 50));
+		expect(started).toEqual([0, 1]);
 	});
 });
