@@ -75,7 +75,8 @@ async function lookup(db: SqlDb, ids: string[], values: string[]): Promise<{ byI
 	for (const id of profiles.keys()) missing.delete(id);
 	if (missing.size) {
 		const list = [...missing];
-		for (const r of await db.query<Row>(`SELECT contact_id, name, locale, time_zone FROM contacts WHERE contact_id ${inList(db, list).sql}`, inList(db, list).params)) {
+		const within = inList(db, list);
+		for (const r of await db.query<Row>(`SELECT contact_id, name, locale, time_zone FROM contacts WHERE contact_id ${within.sql}`, within.params)) {
 			profiles.set(String(r.contact_id), { owner: String(r.contact_id), name: str(r.name), locale: str(r.locale), timeZone: str(r.time_zone) });
 		}
 	}
@@ -295,7 +296,8 @@ export async function getProfiles(db: SqlDb, contactIds: string[]): Promise<Map<
 export async function getTimeZones(db: SqlDb, contactIds: string[]): Promise<Map<string, string>> {
 	const map = new Map<string, string>();
 	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
-		const rows = await db.query<Row>(`SELECT contact_id, time_zone FROM contacts WHERE contact_id ${inList(db, part).sql} AND time_zone IS NOT NULL`, inList(db, part).params);
+		const within = inList(db, part);
+		const rows = await db.query<Row>(`SELECT contact_id, time_zone FROM contacts WHERE contact_id ${within.sql} AND time_zone IS NOT NULL`, within.params);
 		for (const r of rows) map.set(String(r.contact_id), String(r.time_zone));
 	}
 	return map;

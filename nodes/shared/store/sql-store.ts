@@ -211,9 +211,10 @@ export class SqlStore implements Store {
 		const wanted = new Set(keys.map(consentKeyString));
 		const map = new Map<string, FoldEvent[]>();
 		for (const chunk of chunks([...new Set(keys.map((k) => k.contactId))], CHUNK)) {
+			const within = inList(db, chunk);
 			const rows = await db.query<Row>(
-				`SELECT id, contact_id, channel, purpose, action, keyword, address, occurred_at FROM consent_events WHERE contact_id ${inList(db, chunk).sql}`,
-				inList(db, chunk).params,
+				`SELECT id, contact_id, channel, purpose, action, keyword, address, occurred_at FROM consent_events WHERE contact_id ${within.sql}`,
+				within.params,
 			);
 			for (const [k, { events }] of groupLedgerRows(rows)) if (wanted.has(k)) map.set(k, events);
 		}
@@ -227,10 +228,11 @@ export class SqlStore implements Store {
 		const contacts = [...new Set(keys.map((k) => k.contactId))];
 		const map = new Map<string, ConsentState>();
 		for (const chunk of chunks(contacts, CHUNK)) {
+			const within = inList(db, chunk);
 			const rows = await db.query<Row>(
 				`SELECT contact_id, channel, purpose, status, updated_at, restorable, addresses FROM consent_state
-				WHERE contact_id ${inList(db, chunk).sql}`,
-				inList(db, chunk).params,
+				WHERE contact_id ${within.sql}`,
+				within.params,
 			);
 			for (const r of rows) {
 				const state: ConsentState = {
@@ -324,9 +326,10 @@ export class SqlStore implements Store {
 	async findSuppressions(addresses: string[]): Promise<SuppressionEntry[]> {
 		const out: SuppressionEntry[] = [];
 		for (const chunk of chunks([...new Set(addresses)], CHUNK)) {
+			const within = inList(this.db, chunk);
 			const rows = await this.db.query<Row>(
-				`SELECT address, channel, reason, note, created_at FROM suppressions WHERE address ${inList(this.db, chunk).sql}`,
-				inList(this.db, chunk).params,
+				`SELECT address, channel, reason, note, created_at FROM suppressions WHERE address ${within.sql}`,
+				within.params,
 			);
 			for (const r of rows) {
 				out.push({
@@ -372,9 +375,10 @@ export class SqlStore implements Store {
 		}
 		const keys = chunk.map((r) => r.idempotencyKey);
 		const existing = new Map<string, TouchRecord>();
+		const byKey = inList(tx, keys);
 		for (const r of await tx.query<Row>(
-			`SELECT * FROM touches WHERE idempotency_key ${inList(tx, keys).sql}`,
-			inList(tx, keys).params,
+			`SELECT * FROM touches WHERE idempotency_key ${byKey.sql}`,
+			byKey.params,
 		)) {
 			existing.set(String(r.idempotency_key), toTouch(r));
 		}
@@ -382,10 +386,11 @@ export class SqlStore implements Store {
 		// Touches counted by caps, per contact: reserved or sent (failed ones do not count).
 		const counted = new Map<string, Array<{ channel: string; purpose: string; at: number }>>();
 		if (maxWindow > 0) {
+			const byContact = inList(tx, contacts, 2);
 			const rows = await tx.query<Row>(
 				`SELECT contact_id, channel, purpose, created_at FROM touches
-				WHERE created_at > $1 AND contact_id ${inList(tx, contacts, 2).sql} AND status IN ('reserved', 'sending', 'sent', 'unknown')`,
-				[now - maxWindow, ...inList(tx, contacts, 2).params],
+				WHERE created_at > $1 AND contact_id ${byContact.sql} AND status IN ('reserved', 'sending', 'sent', 'unknown')`,
+				[now - maxWindow, ...byContact.params],
 			);
 			for (const r of rows) {
 				const list = counted.get(String(r.contact_id)) ?? [];
@@ -481,19 +486,21 @@ export class SqlStore implements Store {
 		const result = new Map<string, ClaimResult>();
 		for (const chunk of chunks([...new Set(idempotencyKeys)], CHUNK)) {
 			// One conditional UPDATE: a row moves from reserved to sending for exactly one caller.
+			const keys = inList(this.db, chunk, 2);
 			const claimed = await this.db.transaction((tx) =>
 				tx.query<{ idempotency_key: string }>(
 					`UPDATE touches SET status = 'sending', updated_at = $1
-					WHERE status = 'reserved' AND idempotency_key ${inList(tx, chunk, 2).sql} RETURNING idempotency_key`,
-					[now, ...inList(tx, chunk, 2).params],
+					WHERE status = 'reserved' AND idempotency_key ${keys.sql} RETURNING idempotency_key`,
+					[now, ...keys.params],
 				),
 			);
 			for (const r of claimed) result.set(r.idempotency_key, 'claimed');
 			const rest = chunk.filter((k) => !result.has(k));
 			if (!rest.length) continue;
+			const within = inList(this.db, rest);
 			const rows = await this.db.query<{ idempotency_key: string; status: string }>(
-				`SELECT idempotency_key, status FROM touches WHERE idempotency_key ${inList(this.db, rest).sql}`,
-				inList(this.db, rest).params,
+				`SELECT idempotency_key, status FROM touches WHERE idempotency_key ${within.sql}`,
+				within.params,
 			);
 			const status = new Map(rows.map((r) => [r.idempotency_key, r.status]));
 			for (const k of rest) {
@@ -511,9 +518,10 @@ export class SqlStore implements Store {
 	async getTouches(idempotencyKeys: string[]): Promise<Map<string, TouchRecord>> {
 		const map = new Map<string, TouchRecord>();
 		for (const chunk of chunks([...new Set(idempotencyKeys)], CHUNK)) {
+			const within = inList(this.db, chunk);
 			const rows = await this.db.query<Row>(
-				`SELECT * FROM touches WHERE idempotency_key ${inList(this.db, chunk).sql}`,
-				inList(this.db, chunk).params,
+				`SELECT * FROM touches WHERE idempotency_key ${within.sql}`,
+				within.params,
 			);
 			for (const r of rows) map.set(String(r.idempotency_key), toTouch(r));
 		}
@@ -552,9 +560,10 @@ export class SqlStore implements Store {
 		const wanted = new Set(keys.map((k) => inboundKeyString(k.contactId, k.channel)));
 		const map = new Map<string, number>();
 		for (const chunk of chunks([...new Set(keys.map((k) => k.contactId))], CHUNK)) {
+			const within = inList(this.db, chunk);
 			const rows = await this.db.query<Row>(
-				`SELECT contact_id, channel, last_at FROM inbound WHERE contact_id ${inList(this.db, chunk).sql}`,
-				inList(this.db, chunk).params,
+				`SELECT contact_id, channel, last_at FROM inbound WHERE contact_id ${within.sql}`,
+				within.params,
 			);
 			for (const r of rows) {
 				const key = inboundKeyString(String(r.contact_id), r.channel as Channel);
@@ -682,9 +691,10 @@ export class SqlStore implements Store {
 	async getEngagement(contactIds: string[]): Promise<Map<string, { score: number; updatedAt: number }>> {
 		const map = new Map<string, { score: number; updatedAt: number }>();
 		for (const chunk of chunks([...new Set(contactIds)], CHUNK)) {
+			const within = inList(this.db, chunk);
 			const rows = await this.db.query<Row>(
-				`SELECT contact_id, score, updated_at FROM engagement WHERE contact_id ${inList(this.db, chunk).sql}`,
-				inList(this.db, chunk).params,
+				`SELECT contact_id, score, updated_at FROM engagement WHERE contact_id ${within.sql}`,
+				within.params,
 			);
 			for (const r of rows) map.set(String(r.contact_id), { score: Number(r.score), updatedAt: Number(r.updated_at) });
 		}
@@ -733,9 +743,10 @@ export class SqlStore implements Store {
 	async getTurns(contactIds: string[], limit: number): Promise<Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>> {
 		const map = new Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>();
 		for (const chunk of chunks([...new Set(contactIds)], CHUNK)) {
+			const within = inList(this.db, chunk);
 			const rows = await this.db.query<Row>(
-				`SELECT contact_id, role, text, at FROM conversation_turns WHERE contact_id ${inList(this.db, chunk).sql} ORDER BY at, id`,
-				inList(this.db, chunk).params,
+				`SELECT contact_id, role, text, at FROM conversation_turns WHERE contact_id ${within.sql} ORDER BY at, id`,
+				within.params,
 			);
 			for (const r of rows) {
 				const list = map.get(String(r.contact_id)) ?? [];
@@ -1033,9 +1044,10 @@ export class SqlStore implements Store {
 			byHash.set(h, [...(byHash.get(h) ?? []), a]);
 		}
 		for (const chunk of chunks([...byHash.keys()], CHUNK)) {
+			const within = inList(this.db, chunk);
 			const rows = await this.db.query<Row>(
-				`SELECT address_hash FROM erased_addresses WHERE address_hash ${inList(this.db, chunk).sql}`,
-				inList(this.db, chunk).params,
+				`SELECT address_hash FROM erased_addresses WHERE address_hash ${within.sql}`,
+				within.params,
 			);
 			for (const r of rows) for (const a of byHash.get(String(r.address_hash)) ?? []) found.add(a);
 		}
