@@ -328,17 +328,22 @@ async function benchIn(work, started) {
 	if (wanted('check-sqlite') || wanted('check-vs-postgres-node') || wanted('touchpoint') || wanted('ai-content')) {
 		sqliteStore = await seed({ type: 'embedded', path: sqlitePath }, N_CHECK, 'c');
 	}
-	if (wanted('check-sqlite')) {
+	// The Check on 100,000 consented contacts, RUNS times on an emptied touches table.
+	const checkRuns = async (store, id, label) => {
 		const times = [];
 		const peaks = [];
 		for (let r = 0; r < RUNS; r++) {
-			await resetTouches(sqliteStore);
-			const res = await execute(await runEnv(), work, 'cmBenchCheckSql');
+			await resetTouches(store);
+			const res = await execute(await runEnv(), work, id);
 			const n = nodeRun(res, 'Consent Guard Check');
-			if (n.outputs[0] !== N_CHECK) notes.push(`Check (SQLite) run ${r + 1}: ${n.outputs[0]} allowed, ${n.outputs[1]} blocked (expected all allowed)`);
+			if (n.outputs[0] !== N_CHECK) notes.push(`Check (${label}) run ${r + 1}: ${n.outputs[0]} allowed, ${n.outputs[1]} blocked (expected all allowed)`);
 			times.push(n.ms);
 			peaks.push(res.peakMb);
 		}
+		return { times, peaks };
+	};
+	if (wanted('check-sqlite')) {
+		const { times, peaks } = await checkRuns(sqliteStore, 'cmBenchCheckSql', 'SQLite');
 		rows.push(['Consent Guard Check, embedded store', `${N_CHECK.toLocaleString('en-US')} consented contacts, default cap, reserve on`, times, N_CHECK, Math.max(...peaks), `target >= 50,000/s; peak RSS per run ${peaks.join(' / ')} MB`]);
 	}
 	let pgStore;
@@ -346,17 +351,8 @@ async function benchIn(work, started) {
 		pgStore = await seed({ type: 'postgres', ...PG, schema }, N_CHECK, 'c');
 	}
 	if (pgOk && wanted('check-postgres')) {
-		const times = [];
-		const peaks = [];
-		for (let r = 0; r < RUNS; r++) {
-			await resetTouches(pgStore);
-			const res = await execute(await runEnv(), work, 'cmBenchCheckPgs');
-			const n = nodeRun(res, 'Consent Guard Check');
-			if (n.outputs[0] !== N_CHECK) notes.push(`Check (PostgreSQL) run ${r + 1}: ${n.outputs[0]} allowed, ${n.outputs[1]} blocked (expected all allowed)`);
-			times.push(n.ms);
-			peaks.push(res.peakMb);
-		}
-		rows.push(['Consent Guard Check, PostgreSQL store', 'same', times, N_CHECK, Math.max(...peaks), 'target >= 20,000/s']);
+		const { times, peaks } = await checkRuns(pgStore, 'cmBenchCheckPgs', 'PostgreSQL');
+		rows.push(['Consent Guard Check, PostgreSQL store', 'same', times, N_CHECK, Math.max(...peaks), `target >= 20,000/s; peak RSS per run ${peaks.join(' / ')} MB`]);
 	}
 	if (pgOk && wanted('check-vs-postgres-node')) {
 		const ours = [];
