@@ -14,9 +14,10 @@ import { optionSubtitle } from '../shared/n8n/display-options';
 /** Outputs as n8n's Switch v3 declares them: one per segment (rules) or per RFM segment. */
 const configuredOutputs = (parameters: IDataObject) => {
 	if (parameters.operation === 'rfm') {
-		return ['Champions', 'Loyal', 'Potential loyalist', 'New', 'Promising', 'Need attention', 'About to sleep', 'Cannot lose them', 'At risk', 'Hibernating', 'Lost'].map(
-			(name) => ({ type: 'main', displayName: name }),
-		);
+		const all = ['Champions', 'Loyal', 'Potential loyalist', 'New', 'Promising', 'Need attention', 'About to sleep', 'Cannot lose them', 'At risk', 'Hibernating', 'Lost'];
+		if (parameters.rfmOutputs !== 'chosen') return all.map((name) => ({ type: 'main', displayName: name }));
+		const chosen = Array.isArray(parameters.rfmSegments) ? (parameters.rfmSegments as string[]) : [];
+		return [...all.filter((name) => chosen.includes(name)), 'Other Segments'].map((name) => ({ type: 'main', displayName: name }));
 	}
 	if (parameters.operation === 'engagementScore') return [{ type: 'main' }];
 	const segments = ((parameters.segments as IDataObject)?.values as IDataObject[] | undefined) ?? [];
@@ -158,6 +159,27 @@ export class Segment implements INodeType {
 				default: 'fields',
 				displayOptions: { show: { operation: ['rfm'] } },
 			},
+			{
+				displayName: 'Outputs',
+				name: 'rfmOutputs',
+				type: 'options',
+				options: [
+					{ name: 'One per Segment (11)', value: 'all' },
+					{ name: 'Chosen Segments, Then Other Segments', value: 'chosen' },
+				],
+				default: 'all',
+				description: 'Whether every RFM segment gets its own output, or only the ones this workflow acts on (the rest leave through Other Segments)',
+				displayOptions: { show: { operation: ['rfm'] } },
+			},
+			{
+				displayName: 'Segments',
+				name: 'rfmSegments',
+				type: 'multiOptions',
+				options: RFM_SEGMENTS.map((name) => ({ name, value: name })),
+				default: ['At risk', 'Cannot lose them', 'Hibernating'],
+				description: 'The segments that get an output each, in the order of the RFM table',
+				displayOptions: { show: { operation: ['rfm'], rfmOutputs: ['chosen'] } },
+			},
 			{ displayName: 'Last Order Date Field', name: 'lastOrderField', type: 'string', requiresDataPath: 'single', default: 'lastOrderAt', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
 			{ displayName: 'Order Count Field', name: 'orderCountField', type: 'string', requiresDataPath: 'single', default: 'orderCount', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
 			{ displayName: 'Total Spent Field', name: 'totalSpentField', type: 'string', requiresDataPath: 'single', default: 'totalSpent', displayOptions: { show: { operation: ['rfm'], rfmSource: ['fields'] } } },
@@ -205,13 +227,20 @@ export class Segment implements INodeType {
 		// An error (a bad rule, the store) must not reach n8n's continue path, which would copy every
 		// item to output 0, the first segment: errors go to No Segment (RFM: its last output, as
 		// per-item errors do; Engagement Score: its one output).
-		const count = operation === 'rfm' ? RFM_SEGMENTS.length : operation === 'engagementScore' ? 1 : segmentCount(this) + 1;
+		const count = operation === 'rfm' ? rfmOutputNames(this).length : operation === 'engagementScore' ? 1 : segmentCount(this) + 1;
 		const outputs: INodeExecutionData[][] = Array.from({ length: count }, () => []);
 		return await failClosed(this, outputs, count - 1, async () => {
 			const result = operation === 'rfm' ? rfm.call(this, items) : operation === 'engagementScore' ? await engagement.call(this, items) : routeByRules.call(this, items);
 			adopt(outputs, result);
 		});
 	}
+}
+
+/** The RFM node's outputs: every segment, or the chosen ones and then Other Segments. */
+function rfmOutputNames(ctx: IExecuteFunctions): string[] {
+	if (ctx.getNodeParameter('rfmOutputs', 0, 'all') !== 'chosen') return [...RFM_SEGMENTS];
+	const chosen = ctx.getNodeParameter('rfmSegments', 0, []) as string[];
+	return [...RFM_SEGMENTS.filter((name) => chosen.includes(name)), 'Other Segments'];
 }
 
 function segmentCount(ctx: IExecuteFunctions): number {
@@ -255,11 +284,14 @@ function rfm(this: IExecuteFunctions, items: INodeExecutionData[]): INodeExecuti
 	const now = Date.now();
 	const rows: RfmInput[] = [];
 	const ok: number[] = [];
-	const outputs: INodeExecutionData[][] = RFM_SEGMENTS.map(() => []);
+	const names = rfmOutputNames(this);
+	const outputs: INodeExecutionData[][] = names.map(() => []);
+	// A segment without an output of its own leaves through the last one (Other Segments).
+	const outputOf = (segment: string) => (names.includes(segment) ? names.indexOf(segment) : names.length - 1);
 	const fail = (i: number, message: string, description: string) => {
 		const error = new NodeOperationError(this.getNode(), message, { itemIndex: i, description });
 		if (!this.continueOnFail()) throw error;
-		outputs[RFM_SEGMENTS.length - 1].push({ json: { ...items[i].json, error: message }, pairedItem: { item: i } });
+		outputs[names.length - 1].push({ json: { ...items[i].json, error: message }, pairedItem: { item: i } });
 	};
 	if (source === 'orders') {
 		const ordersOf = compileFieldPath(this.getNodeParameter('ordersField', 0) as string);
@@ -299,7 +331,7 @@ function rfm(this: IExecuteFunctions, items: INodeExecutionData[]): INodeExecuti
 	scoreRfm(rows).forEach((r, k) => {
 		const i = ok[k];
 		const { segment, ...scores } = r;
-		outputs[RFM_SEGMENTS.indexOf(segment)].push({
+		outputs[outputOf(segment)].push({
 			json: { ...items[i].json, rfm: { ...scores, recencyDays: Math.round(r.recencyDays * 10) / 10, segment } },
 			pairedItem: { item: i },
 		});

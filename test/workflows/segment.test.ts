@@ -2,7 +2,7 @@
  * Segment through the harness: outputs per segment plus "No Segment", first/all matches,
  * RFM routing to the named segments, engagement scores; pairedItem on every item.
  */
-import type { IDataObject } from 'n8n-workflow';
+import { NodeHelpers, Workflow, type IDataObject } from 'n8n-workflow';
 
 import { getRegistry, manualWorkflow, runWorkflow, PACKAGE_NAME } from '../harness';
 
@@ -67,6 +67,29 @@ describe('Segment node', () => {
 		expect(where('Lost')).toEqual(['lost']);
 		expect(where('Loyal')).toEqual(['mid']);
 		expect(run.json('Segment', 0)[0].rfm).toMatchObject({ r: 5, f: 5, m: 5, score: '555', frequency: 20, monetary: 2000 });
+	});
+
+	it('RFM with chosen segments: one output each, in the table\'s order, and the rest on Other Segments', async () => {
+		const day = 86400_000;
+		const now = Date.now();
+		const order = (daysAgo: number, amount: number) => ({ date: new Date(now - daysAgo * day).toISOString(), amount });
+		const customers = [
+			{ id: 'champ', orders: Array.from({ length: 20 }, (_, k) => order(2 + k, 100)) },
+			{ id: 'gone', orders: Array.from({ length: 18 }, (_, k) => order(300 + k, 100)) },
+			{ id: 'new', orders: [order(5, 20)] },
+			{ id: 'lost', orders: [order(400, 25), order(420, 25)] },
+			{ id: 'mid', orders: Array.from({ length: 8 }, (_, k) => order(60 + k, 62.5)) },
+		];
+		const wf = manualWorkflow({ items: customers, node: { type: 'segment', parameters: { operation: 'rfm', rfmSource: 'orders', rfmOutputs: 'chosen', rfmSegments: ['Lost', 'At risk'] } } });
+		const run = await runWorkflow(wf);
+		expect(run.outputs('Segment').map((out) => out.map((i) => i.json.id))).toEqual([['gone'], ['lost'], ['champ', 'new', 'mid']]);
+		expect(run.json('Segment', 2).map((j) => (j.rfm as IDataObject).segment)).toEqual(['Champions', 'Promising', 'Loyal']);
+		// The canvas shows the same three outputs, named.
+		const registry = await getRegistry();
+		const node = wf.nodes.find((n) => n.name === 'Segment')!;
+		const type = registry.nodeTypes.getByNameAndVersion(node.type, node.typeVersion);
+		const outputs = NodeHelpers.getNodeOutputs(new Workflow({ nodes: wf.nodes, connections: wf.connections, active: false, nodeTypes: registry.nodeTypes }), node, type.description);
+		expect((outputs as Array<{ displayName: string }>).map((o) => o.displayName)).toEqual(['At risk', 'Lost', 'Other Segments']);
 	});
 
 	it('engagement score with decay and tiers', async () => {
