@@ -49,8 +49,9 @@ describe('template: Win-back', () => {
 		expect(run.error).toBeUndefined();
 		expect(shop.hits).toEqual(['/api/customers']);
 		const routed = run.outputs('RFM').map((out) => out.map((i) => i.json.id));
-		expect(routed[8]).toEqual(['c2', 'c3']); // At risk
-		expect(routed[9]).toEqual(['c4']); // Hibernating
+		expect(routed[0]).toEqual(['c2', 'c3']); // At risk
+		expect(routed[1]).toEqual(['c4']); // Hibernating
+		expect(routed[2]).toEqual(['c1', 'c5', 'c6', 'c7', 'c8', 'c9', 'c10']); // Other Segments: nothing to do
 		expect(ai.received).toBe(2);
 
 		// Two runs of the branch (one per RFM output), so collect both.
