@@ -16,7 +16,7 @@ import { inFlightFor, localLimiter, mapLimit, sharedLimiter } from '../shared/ch
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
 import { compileFieldPath } from '../shared/n8n/field-path';
-import { parameterReader } from '../shared/n8n/params';
+import { isExpressionParameter, parameterReader } from '../shared/n8n/params';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import type { ProviderError } from '../shared/channels/errors';
 import { failClosed } from '../shared/n8n/fail-closed';
@@ -123,8 +123,9 @@ export class Touchpoint implements INodeType {
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		// Output 0 is Sent: no error may reach n8n's "continue" path, which copies the input there.
-		const dryRun = (this.getNodeParameter('options', 0, {}) as IDataObject).dryRun === true;
-		const outputs: INodeExecutionData[][] = dryRun ? [[], [], []] : [[], []];
+		// The node has the Dry Run output when the option is on or is an expression (see outputs).
+		const dryRunOutput = (this.getNodeParameter('options', 0, {}) as IDataObject).dryRun === true || isExpressionParameter(this, 'options.dryRun');
+		const outputs: INodeExecutionData[][] = dryRunOutput ? [[], [], []] : [[], []];
 		return await failClosed(this, outputs, 1, async () => await sendAll.call(this, outputs[0], outputs[1], outputs[2] ?? []));
 	}
 }
@@ -349,7 +350,9 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 
 			if (dryRun) {
 				for (const r of ready) {
-					if (r.newlyReserved) await store.releaseTouch(r.key);
+					// Nothing is sent, so nothing holds a place under the caps: neither this node's
+					// reservation nor Consent Guard's (a preview run twice must not cap the person).
+					if (r.newlyReserved || touches.get(r.key)?.status === 'reserved') await store.releaseTouch(r.key);
 					const preview = r.built.kind === 'email' ? { email: r.built.email } : r.built.kind === 'fcm' ? { message: r.built.message } : { request: r.built.request };
 					const placeholder = (await credsFor(r.channel))?.placeholder === true;
 					previews.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'dry_run', channel: r.channel, idempotencyKey: r.key, ...(placeholder ? { credential: `not set: ${CREDENTIAL_LABEL[CREDENTIAL_OF[r.channel]]}` } : {}), ...preview, ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });

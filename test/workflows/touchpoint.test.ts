@@ -281,6 +281,29 @@ describe('Touchpoint', () => {
 		expect(String(live.error?.message)).toBe('No Twilio Messaging API credential selected for sms');
 	});
 
+	it('Dry Run as an expression is read once per run: a preview frees Consent Guard\'s reservation (a second preview is not capped), a run where it is false sends', async () => {
+		const a = await person(['sms'], { timeZone: dayZone });
+		const cap = { caps: [{ channel: 'all', maxMessages: 1, per: 1, unit: 'days', purpose: 'marketing' }] };
+		// Each run is another campaign: a reservation left behind would count against the cap.
+		const flow = (preview: boolean, campaign: string) => runWorkflow(manualWorkflow({
+			items: [{ ...a, preview }],
+			chain: [
+				{ type: 'consentGuard', name: 'Check', parameters: { operation: 'check', channel: 'sms', purpose: 'marketing', campaign, frequencyCaps: cap }, credentials: { convergentStoreApi: 'Store' } },
+				{ type: 'touchpoint', name: 'Send', parameters: { channel: 'sms', purpose: 'marketing', campaign, text: 'Hi', frequencyCaps: cap, options: { dryRun: '={{ $json.preview }}' } }, credentials: creds },
+			],
+		}), { credentials: credentials as never });
+		for (const attempt of [1, 2]) {
+			const run = await flow(true, `try-${attempt}`);
+			expect({ attempt, blocked: run.json('Check', 1) }).toEqual({ attempt, blocked: [] });
+			expect(run.json('Send', 2)[0].touchpoint).toMatchObject({ status: 'dry_run', channel: 'sms' });
+		}
+		expect(twilio.requests).toHaveLength(0);
+		const live = await flow(false, 'try-live');
+		expect(live.outputs('Send')).toHaveLength(3);
+		expect(live.json('Send', 0)[0].touchpoint).toMatchObject({ status: 'sent', deduplicated: false });
+		expect(twilio.requests).toHaveLength(1);
+	});
+
 	it('a 429 storm ends with every message delivered exactly once', async () => {
 		meta.setRateLimit(10);
 		const people = await Promise.all(Array.from({ length: 30 }, () => person(['whatsapp'], { timeZone: dayZone })));
