@@ -4,6 +4,7 @@ import { NodeApiError, NodeConnectionTypes, NodeOperationError } from 'n8n-workf
 
 import { copyMessages, copySchema, fillPlaceholders, fitCheck, promptHash, unknownPlaceholders, type CopyBrief, type CopyChannel, type Variant } from '../shared/ai/copy';
 import { classifyMessages, classifySchema, guardReply, REPLY_SCHEMA, replyMessages } from '../shared/ai/conversation';
+import { sampleClassification, sampleCopy, sampleReply } from '../shared/ai/sample';
 import { mapLimit } from '../shared/channels/limiter';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
@@ -98,6 +99,13 @@ export class AiContent implements INodeType {
 					{ displayName: 'Max Attempts', name: 'maxAttempts', type: 'number', default: 3, description: 'How often copy that breaks a channel limit is regenerated with the violation as feedback' },
 					{ displayName: 'Max Retries', name: 'maxRetries', type: 'number', default: 3, description: 'Retries on 429 / 5xx (the SDK honours Retry-After)' },
 					{ displayName: 'Max SMS Segments', name: 'maxSmsSegments', type: 'number', default: 1 },
+					{
+						displayName: 'Sample Copy (No Model Call)',
+						name: 'sampleCopy',
+						type: 'boolean',
+						default: false,
+						description: "Whether to return labelled sample copy instead of calling the model, so the workflow can be tried without an API key or cost. Read once per run: an expression such as {{ $('Try It').isExecuted }} turns it on for runs started by that trigger.",
+					},
 				],
 			},
 		],
@@ -111,9 +119,17 @@ export class AiContent implements INodeType {
 		const operation = this.getNodeParameter('operation', 0) as string;
 		const model = this.getNodeParameter('model', 0) as string;
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
-		const credentials = await this.getCredentials('openAiCompatibleApi');
+		// Sample Copy: read once per run (an expression such as {{ $('Try It').isExecuted }} decides
+		// for the whole run); no credential, no model call, no cache.
+		const sample = options.sampleCopy === true;
+		if (!sample && !node.credentials?.openAiCompatibleApi) {
+			throw new NodeOperationError(node, 'No OpenAI-Compatible API credential selected', {
+				description: 'Choose or create the credential on the node (any OpenAI-compatible server: its base URL and key), or turn on Sample Copy (Options) to try the workflow without a model.',
+			});
+		}
+		const credentials: IDataObject = sample ? {} : await this.getCredentials('openAiCompatibleApi');
 		// Always explicit: never from the environment.
-		const client = new OpenAI({
+		const client = sample ? undefined : new OpenAI({
 			apiKey: String(credentials.apiKey),
 			baseURL: String(credentials.baseUrl || 'https://api.openai.com/v1'),
 			organization: credentials.organization ? String(credentials.organization) : null,
@@ -131,8 +147,9 @@ export class AiContent implements INodeType {
 		const usage: Usage = { inputTokens: 0, outputTokens: 0, calls: 0 };
 
 		const complete = async (messages: Msg[], schema: Record<string, unknown>, name: string): Promise<{ data: unknown; usage: Usage }> => {
+			if (sample) throw new NodeOperationError(node, 'No model is called with Sample Copy on');
 			try {
-				const res = await client.chat.completions.create({
+				const res = await client!.chat.completions.create({
 					model,
 					messages,
 					response_format: { type: 'json_schema', json_schema: { name, schema, strict: true } },
@@ -199,8 +216,9 @@ export class AiContent implements INodeType {
 				return ids.size === 1 ? [...ids][0] : undefined;
 			});
 			const personOf = groupPerson.some((id) => id) ? await personIdsOf(store, groupPerson.filter((id): id is string => !!id)) : new Map<string, string>();
-			const cached = options.bypassCache ? new Map<string, string>() : await store.getCached(hashes);
+			const cached = options.bypassCache || sample ? new Map<string, string>() : await store.getCached(hashes);
 			const results = await mapLimit(briefs, concurrency, async (b, k): Promise<{ variants?: Variant[]; error?: string; calls: number; cached: boolean; usage: Usage }> => {
+				if (sample) return { variants: sampleCopy(channel, variants, b.audience), calls: 0, cached: false, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } };
 				const hit = cached.get(hashes[k]);
 				if (hit) return { variants: JSON.parse(hit) as Variant[], calls: 0, cached: true, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } };
 				const messages: Msg[] = copyMessages(b);
@@ -246,7 +264,7 @@ export class AiContent implements INodeType {
 						out.push({ json: { ...items[i].json, error: e.message, usage: itemUsage }, pairedItem: { item: i } });
 						continue;
 					}
-					out.push({ json: { ...items[i].json, copy: { channel, variants: filled as unknown as IDataObject[], ...filled[0] } as IDataObject, usage: itemUsage }, pairedItem: { item: i } });
+					out.push({ json: { ...items[i].json, copy: { channel, variants: filled as unknown as IDataObject[], ...filled[0], ...(sample ? { sample: true } : {}) } as IDataObject, usage: itemUsage }, pairedItem: { item: i } });
 				}
 			});
 			return [out];
@@ -267,7 +285,9 @@ export class AiContent implements INodeType {
 		const errorItem = (i: number, e: { message: string; description?: string | null }) => ({ json: { ...items[i].json, error: e.message, ...(e.description ? { description: e.description } : {}) }, pairedItem: { item: i } });
 
 		if (operation === 'classify') {
-			const results = await mapLimit(items, concurrency, async (item, i) => perItem(i, async () => complete(classifyMessages(intents, String(textOf(item.json) ?? '')), classifySchema(intents), 'classification')));
+			const results = await mapLimit(items, concurrency, async (item, i) => perItem(i, async () => sample
+				? { data: { ...sampleClassification(intents, String(textOf(item.json) ?? '')), sample: true }, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } }
+				: complete(classifyMessages(intents, String(textOf(item.json) ?? '')), classifySchema(intents), 'classification')));
 			return [results.map((r, i) => ('error' in r ? errorItem(i, r.error) : { json: { ...items[i].json, classification: r.data as IDataObject, usage: { model, ...r.usage } }, pairedItem: { item: i } }))];
 		}
 
@@ -305,13 +325,17 @@ export class AiContent implements INodeType {
 			const h = [...(history.get(id) ?? [])];
 			for (const i of list) {
 				const text = String(textOf(items[i].json) ?? '');
-				const r = await perItem(i, async () => complete(replyMessages(brief, h, text), schema, 'reply'));
+				const r = await perItem(i, async () => sample
+					? { data: { ...sampleReply(), sample: true } as IDataObject, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } }
+					: complete(replyMessages(brief, h, text), schema, 'reply'));
 				if ('error' in r) {
 					failed.set(i, r.error);
 					continue;
 				}
 				guardReply(r.data as IDataObject, brief);
 				answers[i] = { data: r.data as IDataObject, usage: r.usage };
+				// A sample reply is not part of the person's conversation.
+				if (sample) continue;
 				const now = Date.now();
 				h.push({ role: 'user', text, at: now }, { role: 'assistant', text: String((r.data as IDataObject).reply ?? ''), at: now + 1 });
 				await store.addTurns([{ contactId: id, role: 'user', text, at: now }, { contactId: id, role: 'assistant', text: String((r.data as IDataObject).reply ?? ''), at: now + 1 }]);

@@ -174,3 +174,46 @@ describe('AI Content: Reply and Classify', () => {
 		expect(ai.schemas.at(-1)).toMatchObject({ properties: { intent: { enum: ['book', 'buy', 'other'] } } });
 	});
 });
+
+describe('AI Content: Sample Copy (no model call)', () => {
+	// No AI credential on the node at all: what a marketer has after importing a template.
+	const sample = (items: IDataObject[], parameters: IDataObject) =>
+		runWorkflow(manualWorkflow({ items, node: { type: 'aiContent', name: 'AI', parameters: { ...parameters, options: { sampleCopy: '={{ true }}' } }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: { convergentStoreApi: credentials.convergentStoreApi } as never });
+
+	it('writes labelled copy per segment that fits the channel, calls nothing and caches nothing', async () => {
+		const res = await sample(contacts, { operation: 'generateCopy', channel: 'sms', brief: '20% off skincare', groupBy: 'segment', variants: 2 });
+		expect(res.error).toBeUndefined();
+		expect(ai.received).toBe(0);
+		const out = res.json('AI', 0);
+		expect(out).toHaveLength(10);
+		const copy = out[0].copy as IDataObject;
+		expect(copy).toMatchObject({ channel: 'sms', sample: true });
+		expect(String(copy.text)).toMatch(/^\[Sample copy: no model was called\] A .*for VIP/);
+		expect(String((out[9].copy as IDataObject).text)).toContain('for New');
+		expect(String(copy.text).length).toBeLessThanOrEqual(160);
+		expect(out[0].usage).toMatchObject({ calls: 0, cached: false });
+		// The real copy for the same brief is still generated (the sample was not cached as its answer).
+		ai.responder = () => ({ variants: [{ text: 'Real A' }, { text: 'Real B' }] });
+		const real = await run(contacts, { operation: 'generateCopy', channel: 'sms', brief: '20% off skincare', groupBy: 'segment', variants: 2 });
+		expect(ai.received).toBe(2);
+		expect((real.json('AI', 0)[0].copy as IDataObject).text).toBe('Real A');
+	});
+
+	it('email gets a subject and preheader; classify routes by the intents\' words; reply says it is a sample and stays out of the history', async () => {
+		const email = await sample([{ id: 1 }], { operation: 'generateCopy', channel: 'email', brief: 'Spring sale' });
+		expect(email.json('AI', 0)[0].copy).toMatchObject({ subject: 'Sample subject', preheader: expect.stringContaining('Sample'), sample: true });
+		const intents = await sample([{ text: 'I want to book a consultation' }, { text: 'when do you open?' }], { operation: 'classify', intents: 'book, opening hours', textField: 'text' });
+		expect(intents.json('AI', 0).map((j) => j.classification)).toEqual([{ intent: 'book', confidence: 1, sample: true }, { intent: 'other', confidence: 0, sample: true }]);
+		const reply = await sample([{ contactId: 'sample-1', text: 'Hi' }], { operation: 'reply', systemBrief: 'Glow Cosmetics', contactIdField: 'contactId', textField: 'text' });
+		expect(reply.json('AI', 0)[0].ai).toMatchObject({ reply: expect.stringMatching(/^\[Sample reply: no model was called\]/), sample: true });
+		expect(ai.received).toBe(0);
+		ai.responder = (req) => ({ reply: `turns seen: ${req.messages.length}`, intent: 'other', sentiment: 'neutral', handoff: false, handoffReason: '' });
+		const real = await run([{ contactId: 'sample-1', text: 'Hi again' }], { operation: 'reply', systemBrief: 'Glow Cosmetics', contactIdField: 'contactId', textField: 'text' });
+		expect((real.json('AI', 0)[0].ai as IDataObject).reply).toBe('turns seen: 2');
+	});
+
+	it('without Sample Copy and without a credential the node says what to connect', async () => {
+		const res = await runWorkflow(manualWorkflow({ items: [{ id: 1 }], node: { type: 'aiContent', name: 'AI', parameters: { operation: 'generateCopy', channel: 'sms', brief: 'Sale' }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: { convergentStoreApi: credentials.convergentStoreApi } as never });
+		expect(String(res.error?.message)).toMatch(/OpenAI-Compatible API/);
+	});
+});

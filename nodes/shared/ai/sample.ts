@@ -1,0 +1,36 @@
+/**
+ * Sample answers for trying a workflow without a model: shaped exactly like the model's JSON
+ * (copy, classification, reply), short enough for every channel's limits, and labelled so that
+ * nobody mistakes them for generated copy. No key, no network, nothing cached.
+ */
+import type { CopyChannel, Variant } from './copy';
+
+export const SAMPLE_LABEL = '[Sample copy: no model was called]';
+
+/** Copy variants for a brief, naming the audience it was written for (e.g. the segment). */
+export function sampleCopy(channel: CopyChannel, variants: number, audience: Record<string, unknown>): Variant[] {
+	const who = Object.values(audience).filter((v) => v !== null && v !== undefined && v !== '').map(String).join(', ');
+	return Array.from({ length: variants }, (_, n) => {
+		const tag = variants > 1 ? ` ${String.fromCharCode(65 + n)}` : '';
+		// 160 GSM-7 characters at most: one SMS segment, a push body, a WhatsApp line.
+		const text = `${SAMPLE_LABEL}${tag} Your message${who ? ` for ${who}` : ''} appears here once an AI credential is connected.`.slice(0, 160);
+		const v: Variant = { text };
+		if (channel === 'push') v.title = `Sample title${tag}`;
+		if (channel === 'email') {
+			v.subject = `Sample subject${tag}`;
+			v.preheader = 'Sample preheader: connect an AI credential for real copy';
+		}
+		return v;
+	});
+}
+
+/** The first intent whose words appear in the text, else "other": enough to route a sample. */
+export function sampleClassification(intents: string[], text: string): { intent: string; confidence: number } {
+	const words = new Set(text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean));
+	const hit = intents.find((intent) => intent.toLowerCase().split(/\s+/).some((w) => words.has(w)));
+	return { intent: hit ?? 'other', confidence: hit ? 1 : 0 };
+}
+
+export function sampleReply(): { reply: string; intent: string; sentiment: string; handoff: boolean; handoffReason: string } {
+	return { reply: '[Sample reply: no model was called] The AI answer appears here once an AI credential is connected.', intent: 'other', sentiment: 'neutral', handoff: false, handoffReason: '' };
+}
