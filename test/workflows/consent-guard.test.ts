@@ -59,6 +59,19 @@ describe('Consent Guard: Check', () => {
 		expect(after.json('Guard', 1).map((j) => (j.contact as IDataObject).id)).toEqual(['ben']);
 	});
 
+	it('Action as an expression is read per item (a form\'s yes or no); an unknown action names the value and the allowed ones', async () => {
+		const s = freshStore();
+		const items = [{ ...ana, answer: 'grant' }, { ...ben, answer: 'withdraw' }];
+		const rec = await run(items, 'recordConsent', { channel: 'sms', consentAction: '={{ $json.answer }}', source: 'preference-centre' }, s);
+		expect(rec.json('Guard', 0).map((j) => [(j.consentRecord as IDataObject).contactId, (j.consentRecord as IDataObject).action, (j.consentRecord as IDataObject).status])).toEqual([['ana', 'grant', 'granted'], ['ben', 'withdraw', 'withdrawn']]);
+		const check = await run([ana, ben], 'check', { channel: 'sms', ...noQuiet }, s);
+		expect(check.json('Guard', 0).map((j) => (j.contact as IDataObject).id)).toEqual(['ana']);
+		expect(check.json('Guard', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual(['WITHDRAWN']);
+		const bad = await run([{ ...ana, answer: 'yes' }, { ...ben, answer: 'grant' }], 'recordConsent', { channel: 'sms', consentAction: '={{ $json.answer }}', source: 'preference-centre' }, s, { continueOnFail: true });
+		expect(bad.json('Guard', 0)[0].error).toBe('Unknown Action "yes"');
+		expect((bad.json('Guard', 0)[1].consentRecord as IDataObject).action).toBe('grant');
+	});
+
 	it('withdraw after grant blocks (WITHDRAWN); re-grant allows; export shows the evidence trail', async () => {
 		const s = freshStore();
 		const params = { channel: 'sms', ...noQuiet, frequencyCaps: { caps: [] } };

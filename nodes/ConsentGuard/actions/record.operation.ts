@@ -48,6 +48,8 @@ const evidenceProperties: INodeProperties[] = [
 	},
 ];
 
+const CONSENT_ACTIONS: ReadonlyArray<ConsentEventInput['action']> = ['grant', 'withdraw', 'request'];
+
 const recordProperties: INodeProperties[] = [
 	channelProperty,
 	channelFieldProperty,
@@ -138,9 +140,10 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 		: () => channelParam;
 	const purposeParam = this.getNodeParameter('purpose', 0) as string;
 	const purpose = purposeParam === 'custom' ? (this.getNodeParameter('customPurpose', 0, '') as string).trim() : purposeParam;
-	const action = this.getNodeParameter('consentAction', 0) as ConsentEventInput['action'];
+	// Action may be an expression (e.g. grant or withdraw from a form field): then it is read per item.
+	const actionOf = parameterReader<string>(this, 'consentAction', 'grant');
 	const sourceOf = parameterReader<string>(this, 'source', 'n8n');
-	const expiryHours = action === 'request' ? (this.getNodeParameter('confirmationValidHours', 0, 48) as number) : 0;
+	const expiryHours = this.getNodeParameter('confirmationValidHours', 0, 48) as number;
 	const occurredAtPath = String((this.getNodeParameter('recordOptions', 0, {}) as IDataObject).occurredAtField ?? '').trim();
 	const occurredAtOf = occurredAtPath ? compileFieldPath(occurredAtPath) : undefined;
 	const store = await getStore(this);
@@ -181,6 +184,10 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 					});
 				}
 				occurredAt = at;
+			}
+			const action = String(actionOf(i) ?? '').trim() as ConsentEventInput['action'];
+			if (!CONSENT_ACTIONS.includes(action)) {
+				throw new NodeOperationError(this.getNode(), `Unknown Action "${action}"`, { itemIndex: i, description: `Action must be one of ${CONSENT_ACTIONS.join(', ')}.` });
 			}
 			const event: ConsentEventInput = { contactId: contact.id, channel: channel as Channel, purpose, address, action, evidence, occurredAt };
 			let token: string | undefined;
