@@ -8,6 +8,7 @@ import * as check from './actions/check.operation';
 import * as contactData from './actions/contact-data.operation';
 import * as contacts from './actions/contacts.operation';
 import * as record from './actions/record.operation';
+import * as sends from './actions/sends.operation';
 import { router } from './actions/router';
 import * as suppression from './actions/suppression.operation';
 
@@ -18,6 +19,7 @@ const CONSENT_OPERATIONS = [
 	{ name: 'Erase Contact', value: 'eraseContact', action: 'Erase the personal data of a contact' },
 	{ name: 'Export Contact', value: 'exportContact', action: 'Export everything held about a contact' },
 	{ name: 'Record Consent', value: 'recordConsent', action: 'Record a consent grant or withdrawal' },
+	{ name: 'Record Sends Made Elsewhere', value: 'recordSends', action: 'Record messages another tool sent so caps count them' },
 	{ name: 'Remove From Suppression List', value: 'removeSuppression', action: 'Remove an address from the suppression list' },
 ];
 const CONTACT_OPERATIONS = [
@@ -78,11 +80,12 @@ export class ConsentGuard implements INodeType {
 				default: 'upsertContact',
 			},
 			...updateDisplayOptions(
-				{ show: { operation: ['check', 'recordConsent', 'exportContact', 'eraseContact', 'upsertContact', 'linkAddress', 'mergeContacts', 'getContact', 'findContact'] } },
+				{ show: { operation: ['check', 'recordConsent', 'recordSends', 'exportContact', 'eraseContact', 'upsertContact', 'linkAddress', 'mergeContacts', 'getContact', 'findContact'] } },
 				[contactMappingProperty],
 			),
 			...check.description,
 			...record.description,
+			...sends.description,
 			...suppression.description,
 			...contactData.description,
 			...contacts.description,

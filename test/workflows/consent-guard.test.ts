@@ -72,6 +72,29 @@ describe('Consent Guard: Check', () => {
 		expect((bad.json('Guard', 0)[1].consentRecord as IDataObject).action).toBe('grant');
 	});
 
+	it('Record Sends Made Elsewhere: another tool\'s messages count under the caps, once however often imported; a bad entry names itself', async () => {
+		const s = freshStore();
+		await run([ana, ben], 'recordConsent', { channel: 'email', consentAction: 'grant', source: 'checkout' }, s);
+		const yesterday = new Date(Date.now() - 86400_000).toISOString();
+		const history = [
+			{ ...ana, sends: [{ channel: 'email', sentAt: yesterday, campaign: 'crm-newsletter' }, { channel: 'sms', sentAt: Date.now() - 3 * 86400_000 }] },
+			{ ...ben, sends: [] },
+		];
+		const first = await run(history, 'recordSends', {}, s);
+		expect(first.json('Guard', 0).map((j) => j.sendsRecorded)).toEqual([{ contactId: 'ana', recorded: 2, alreadyKnown: 0 }, { contactId: 'ben', recorded: 0, alreadyKnown: 0 }]);
+		const again = await run(history, 'recordSends', {}, s);
+		expect((again.json('Guard', 0)[0].sendsRecorded as IDataObject)).toMatchObject({ recorded: 0, alreadyKnown: 2 });
+		// The default cap is 2 marketing messages in 7 days on all channels: Ana has had hers.
+		const check = await run([ana, ben], 'check', { channel: 'email', ...noQuiet }, s);
+		expect(check.json('Guard', 0).map((j) => (j.contact as IDataObject).id)).toEqual(['ben']);
+		expect(check.json('Guard', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual(['FREQUENCY_CAP']);
+		const bad = await run([{ ...ben, sends: [{ channel: 'fax', sentAt: yesterday }] }, { ...ana, sends: [{ channel: 'sms', sentAt: 'tomorrow' }] }], 'recordSends', {}, s, { continueOnFail: true });
+		expect(bad.json('Guard', 0).map((j) => j.error)).toEqual([
+			'sends[0]: channel "fax" is not one of whatsapp, messenger, instagram, sms, push, email',
+			'sends[0]: sentAt "tomorrow" is not a past date and time',
+		]);
+	});
+
 	it('withdraw after grant blocks (WITHDRAWN); re-grant allows; export shows the evidence trail', async () => {
 		const s = freshStore();
 		const params = { channel: 'sms', ...noQuiet, frequencyCaps: { caps: [] } };

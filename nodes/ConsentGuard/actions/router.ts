@@ -6,6 +6,7 @@ import * as check from './check.operation';
 import * as contactData from './contact-data.operation';
 import * as contacts from './contacts.operation';
 import * as record from './record.operation';
+import * as sends from './sends.operation';
 import * as suppression from './suppression.operation';
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -28,6 +29,8 @@ async function route(this: IExecuteFunctions, operation: string, items: INodeExe
 			return await record.executeRecord.call(this, items);
 		case 'confirmConsent':
 			return await record.executeConfirm.call(this, items);
+		case 'recordSends':
+			return await sends.execute.call(this, items);
 		case 'addSuppression':
 			return await suppression.execute.call(this, items, true);
 		case 'removeSuppression':
