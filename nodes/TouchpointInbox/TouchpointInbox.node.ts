@@ -1,17 +1,24 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import type { ConversationEvent } from '../shared/contact';
 import { INBOX_NODE, parseInboxId, replayedItem } from '../shared/inbound/inbox';
+import { keywordMatcher } from '../shared/inbound/keywords';
+import { recordMessages } from '../shared/inbound/record';
 import { optionSubtitle } from '../shared/n8n/display-options';
 import { errorJson } from '../shared/n8n/fail-closed';
 import { parameterReader } from '../shared/n8n/params';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
-import type { InboxKey } from '../shared/store/types';
+import { toTime } from '../shared/segment/rules';
+import type { InboxKey, Store } from '../shared/store/types';
 
 const OPERATIONS = [
 	{ name: 'Mark Done', value: 'markDone', description: 'Mark the inbound event of each item as handled', action: 'Mark inbound events as handled' },
+	{ name: 'Record Inbound Message', value: 'recordInbound', description: 'Record messages that reached n8n another way (or sample messages) as the Touchpoint Trigger does: the sender\'s contact, the service window, STOP', action: 'Record inbound messages' },
 	{ name: 'Replay', value: 'replay', description: 'Emit again the events no run marked done in time, with their original IDs', action: 'Replay events no run finished' },
 ];
+
+const CONVERSATION_CHANNELS = ['whatsapp', 'messenger', 'instagram', 'sms'];
 
 export class TouchpointInbox implements INodeType {
 	description: INodeTypeDescription = {
@@ -51,6 +58,22 @@ export class TouchpointInbox implements INodeType {
 				displayOptions: { show: { operation: ['markDone'] } },
 				placeholder: "={{ $('Touchpoint Trigger').item.json.inboxId }}",
 				description: "Leave empty to use the item's inboxId field (Consent Guard and Touchpoint keep it on the item; no expression to evaluate per item). After a node that replaced the items, take it from the trigger's item, as in the placeholder.",
+			},
+			{
+				displayName:
+					'Each item is a message in the Touchpoint Trigger\'s shape: { channel, contact: { phone, whatsappId, psid, instagramId, name }, text, timestamp, providerMessageId }. A STOP withdraws consent; START never restores it here (only the trigger, which verifies the provider\'s signature, may).',
+				name: 'recordInboundNotice',
+				type: 'notice',
+				default: '',
+				displayOptions: { show: { operation: ['recordInbound'] } },
+			},
+			{
+				displayName: 'Consent Purposes for Keywords',
+				name: 'keywordPurposes',
+				type: 'string',
+				default: 'marketing, service',
+				displayOptions: { show: { operation: ['recordInbound'] } },
+				description: 'Purposes that STOP withdraws on the channel, comma-separated',
 			},
 			{
 				displayName: 'Replay After (Seconds)',
@@ -105,6 +128,7 @@ export class TouchpointInbox implements INodeType {
 		}
 
 		const items = this.getInputData();
+		if (operation === 'recordInbound') return [await recordInbound(this, store, items)];
 		const keys: Array<InboxKey | undefined> = [];
 		const failed = new Set<number>();
 		const out: INodeExecutionData[] = [];
@@ -142,3 +166,64 @@ export class TouchpointInbox implements INodeType {
 		return [out];
 	}
 }
+
+/** Record Inbound Message: validate each item, then record them all in one transaction. */
+async function recordInbound(ctx: IExecuteFunctions, store: Store, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const node = ctx.getNode();
+	const match = keywordMatcher();
+	const now = Date.now();
+	const out: INodeExecutionData[] = new Array(items.length);
+	const messages: Array<{ i: number; e: ConversationEvent; startIgnored: boolean }> = [];
+	for (let i = 0; i < items.length; i++) {
+		const json = items[i].json;
+		const contact = (json.contact ?? {}) as ConversationEvent['contact'];
+		const channel = String(json.channel ?? '');
+		const at = json.timestamp === undefined || json.timestamp === '' ? now : toTime(json.timestamp);
+		const problem = json.kind === 'status'
+			? ['A delivery status is not a message', 'Record only messages; statuses update the send log through the Touchpoint Trigger.']
+			: !CONVERSATION_CHANNELS.includes(channel)
+			? [`Unknown channel "${channel}"`, `channel must be one of ${CONVERSATION_CHANNELS.join(', ')}.`]
+			: !(contact.phone || contact.whatsappId || contact.psid || contact.instagramId)
+				? ['The message has no sender', 'Give contact.phone, contact.whatsappId, contact.psid or contact.instagramId.']
+				: at === undefined || at > now + 5 * 60_000
+					? [`timestamp "${String(json.timestamp)}" is not a past date and time`, 'Use an ISO 8601 date-time or epoch; empty means now.']
+					: undefined;
+		if (problem) {
+			const error = new NodeOperationError(node, problem[0], { itemIndex: i, description: problem[1] });
+			if (!ctx.continueOnFail()) throw error;
+			out[i] = { json: { ...json, ...errorJson(error) }, pairedItem: { item: i } };
+			continue;
+		}
+		const keyword = match(typeof json.text === 'string' ? json.text : undefined);
+		const e = {
+			...(json as unknown as ConversationEvent),
+			channel: channel as ConversationEvent['channel'],
+			kind: (json.kind as ConversationEvent['kind']) || 'text',
+			contact,
+			providerMessageId: String(json.providerMessageId ?? `recorded:${now}:${i}`),
+			timestamp: new Date(at!).toISOString(),
+		} as ConversationEvent;
+		delete e.keyword;
+		delete e.keywordConditional;
+		// Only a STOP or HELP counts here: a START would undo an opt-out on an item nobody verified.
+		if (keyword && keyword.keyword !== 'start') e.keyword = keyword.keyword;
+		messages.push({ i, e, startIgnored: keyword?.keyword === 'start' });
+	}
+	const purposes = String(ctx.getNodeParameter('keywordPurposes', 0, 'marketing, service'));
+	const { personOf, personId } = await store.atomically(async (tx) => await recordMessages(tx, messages.map((m) => m.e), purposes));
+	for (const { i, e, startIgnored } of messages) {
+		const person = personOf.get(e);
+		out[i] = {
+			json: {
+				...items[i].json,
+				...(e as unknown as IDataObject),
+				contactId: personId(e),
+				...(startIgnored ? { keywordIgnored: 'start' } : {}),
+				...(person?.error ? { identityConflict: { message: person.error.message, description: person.error.hint } } : {}),
+			},
+			pairedItem: { item: i },
+		};
+	}
+	return out;
+}
+

@@ -11,10 +11,10 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import type { ConversationEvent } from '../shared/contact';
-import { keywordConsentEvents, keywordMatcher } from '../shared/inbound/keywords';
-import { contactIdOf, eventAddresses, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
+import { keywordMatcher } from '../shared/inbound/keywords';
+import { recordMessages } from '../shared/inbound/record';
+import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
 import { INBOX_NODE, inboxIdOf } from '../shared/inbound/inbox';
-import { resolvePeople } from '../shared/people';
 import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
 import { webhookCredentials } from '../shared/n8n/credentials';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
@@ -170,28 +170,8 @@ export class TouchpointTrigger implements INodeType {
 			const seen = await tx.findProcessed(scope, events.map(idOf));
 			const unseen = events.filter((e) => !seen.has(idOf(e)));
 			const messages = unseen.filter((e) => e.kind !== 'status');
-			// One person across channels: the sender is the contact who holds the phone, PSID or
-			// Instagram id; an unknown sender becomes a new contact (id by the id rule) with the address
-			// linked and the name from the channel's profile.
-			const people = await resolvePeople(tx, messages.map(() => ({ id: '' })), {
-				create: true,
-				link: true,
-				source: 'inbound',
-				addresses: (_c, i) => eventAddresses(messages[i]),
-				fallbackId: (_c, i) => contactIdOf(messages[i]),
-				profile: (_c, i) => (messages[i].contact.name ? { name: String(messages[i].contact.name).slice(0, 200) } : undefined),
-			});
-			const personOf = new Map(messages.map((e, i) => [e, people[i]]));
-			const personId = (e: ConversationEvent) => personOf.get(e)?.contactId || contactIdOf(e);
-			await tx.recordInbound(messages.map((e) => ({ contactId: personId(e), channel: e.channel, at: Date.parse(e.timestamp) })));
+			const { personOf, personId } = await recordMessages(tx, messages, purposes);
 			for (const st of unseen.filter((e) => e.kind === 'status')) await tx.updateDeliveryStatus(st.providerMessageId, String(st.status));
-			// A STOP from a sender whose addresses belong to two contacts withdraws both: an opt-out is
-			// never lost to a data conflict (the event itself goes to the first holder, flagged).
-			const conflicted = messages.filter((e) => e.keyword === 'stop' && personOf.get(e)?.error?.owner);
-			await tx.recordConsent([
-				...(await keywordConsentEvents(tx, messages, purposes, personId)),
-				...(await keywordConsentEvents(tx, conflicted, purposes, (e) => personOf.get(e)!.error!.owner!)),
-			]);
 			const toEmit = new Map(
 				(options.includeStatuses ? unseen : messages).map((e) => {
 					const rest: ConversationEvent = { ...e };

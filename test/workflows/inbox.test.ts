@@ -177,3 +177,44 @@ describe('Durable inbox (Touchpoint Trigger + Touchpoint Inbox)', () => {
 		expect((await store.getConsentStates([{ contactId: ana.id, channel: 'whatsapp', purpose: 'marketing' }])).get(`${ana.id}\u0000whatsapp\u0000marketing`)?.status).toBe('withdrawn');
 	});
 });
+
+describe('Touchpoint Inbox: Record Inbound Message', () => {
+	// Messages that reached n8n another way (or the templates' sample messages), in the trigger's shape.
+	const message = (phone: string, text: string, at: number = Date.now()) => ({ channel: 'whatsapp', contact: { phone, whatsappId: phone.slice(1), name: 'Noa' }, text, timestamp: new Date(at).toISOString(), providerMessageId: `wamid.${randomUUID()}` });
+	const flow = (items: object[], tail: Array<Parameters<typeof makeNode>[0]> = [], continueOnFail = false) => {
+		const start = makeNode({ type: 'n8n-nodes-base.manualTrigger', name: 'Start', parameters: {} }, [0, 0]);
+		const chain = [{ type: 'touchpointInbox', name: 'Record', parameters: { operation: 'recordInbound' }, credentials: storeCreds, continueOnFail }, ...tail].map((spec, k) => makeNode(spec, [220 * (k + 1), 0]));
+		const nodes = [start, ...chain];
+		const connections: WorkflowJson['connections'] = {};
+		nodes.slice(0, -1).forEach((n, k) => (connections[n.name] = { main: [[{ node: nodes[k + 1].name, type: 'main', index: 0 }]] }));
+		return runWorkflow({ name: 'record', nodes, connections, pinData: { Start: items.map((json) => ({ json })) } as never, settings: { executionOrder: 'v1' } }, { credentials: credentials as never });
+	};
+	const reply = { type: 'touchpoint', name: 'Reply', parameters: { channel: 'whatsapp', purpose: 'transactional', text: 'Thanks for writing!', whatsappType: 'text', contactFields: { idField: 'contactId', phoneField: 'contact.phone', whatsappIdField: 'contact.whatsappId' }, options: { dryRun: true } }, credentials: storeCreds };
+
+	it('a new sender becomes a contact and the service window opens (a free-form reply may go); a message two days old leaves it closed', async () => {
+		const run = await flow([message('+34600000101', 'Hi, do you ship to Porto?'), message('+34600000102', 'Hello?', Date.now() - 2 * 86400_000)], [reply]);
+		expect(run.error).toBeUndefined();
+		expect(run.json('Record', 0).map((j) => j.contactId)).toEqual(['+34600000101', '+34600000102']);
+		expect(run.json('Reply', 2).map((j) => [j.contactId, (j.touchpoint as { status: string }).status])).toEqual([['+34600000101', 'dry_run']]);
+		expect(run.json('Reply', 1).map((j) => [j.contactId, (j.touchpoint as { reason: string }).reason])).toEqual([['+34600000102', 'WINDOW_CLOSED']]);
+	});
+
+	it('STOP withdraws consent; a START recorded this way never restores it (only the signed trigger may)', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		const phone = '+34600000103';
+		await grantConsent(store, [{ id: phone, phone } as never], ['whatsapp']);
+		const check = { type: 'consentGuard', name: 'Check', parameters: { operation: 'check', channel: 'whatsapp', messageKind: 'template', quietHours: { enabled: false }, contactFields: { idField: 'contactId', phoneField: 'contact.phone' } }, credentials: storeCreds };
+		const stop = await flow([message(phone, 'STOP')], [check]);
+		expect(stop.json('Record', 0)[0]).toMatchObject({ contactId: phone, keyword: 'stop' });
+		expect(stop.json('Check', 1).map((j) => (j.blocked as { reason: string }).reason)).toEqual(['WITHDRAWN']);
+		const start = await flow([message(phone, 'START')], [check]);
+		expect(start.json('Record', 0)[0]).toMatchObject({ keywordIgnored: 'start' });
+		expect(start.json('Record', 0)[0].keyword).toBeUndefined();
+		expect(start.json('Check', 1).map((j) => (j.blocked as { reason: string }).reason)).toEqual(['WITHDRAWN']);
+	});
+
+	it('an item that is not a message is an error naming what is wrong; the others are recorded', async () => {
+		const run = await flow([{ channel: 'fax', contact: { phone: '+34600000104' }, text: 'hi' }, { channel: 'sms', contact: {}, text: 'hi' }, message('+34600000105', 'hi')], [], true);
+		expect(run.json('Record', 0).map((j) => j.error ?? j.contactId)).toEqual(['Unknown channel "fax"', 'The message has no sender', '+34600000105']);
+	});
+});
