@@ -339,7 +339,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 					continue;
 				}
 				// The reservation no longer stands: free its place under the caps.
-				if (touches.get(r.key)!.status === 'reserved') await store.releaseTouch(r.key);
+				if (touches.get(r.key)!.status === 'reserved') await store.releaseTouches([r.key]);
 				advance(r.pd, { channel: r.channel, reason: d.reason, message: d.message, retryAt: d.retryAt ?? null });
 			}
 			for (const r of stillAllowed) {
@@ -349,10 +349,10 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			}
 
 			if (dryRun) {
+				// Nothing is sent, so nothing holds a place under the caps: neither this node's
+				// reservation nor Consent Guard's (a preview run twice must not cap the person).
+				await store.releaseTouches(ready.filter((r) => r.newlyReserved || touches.get(r.key)?.status === 'reserved').map((r) => r.key));
 				for (const r of ready) {
-					// Nothing is sent, so nothing holds a place under the caps: neither this node's
-					// reservation nor Consent Guard's (a preview run twice must not cap the person).
-					if (r.newlyReserved || touches.get(r.key)?.status === 'reserved') await store.releaseTouch(r.key);
 					const preview = r.built.kind === 'email' ? { email: r.built.email } : r.built.kind === 'fcm' ? { message: r.built.message } : { request: r.built.request };
 					const placeholder = (await credsFor(r.channel))?.placeholder === true;
 					previews.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'dry_run', channel: r.channel, idempotencyKey: r.key, ...(placeholder ? { credential: `not set: ${CREDENTIAL_LABEL[CREDENTIAL_OF[r.channel]]}` } : {}), ...preview, ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });

@@ -164,7 +164,7 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect(again[0].outcome === 'duplicate' && again[0].existing.status).toBe('sent');
 		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'delivered')).toBe(true);
 		expect((await store.getTouches(['b1'])).get('b1')?.deliveryStatus).toBe('delivered');
-		await store.releaseTouch('b3');
+		await store.releaseTouches(['b3']);
 		expect((await store.getTouches(['b3'])).size).toBe(0);
 	});
 
@@ -186,7 +186,7 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		const after = await store.claimTouches(['claim-0', 'claim-1', 'never-reserved'], T0 + 3);
 		expect(Object.fromEntries(after)).toEqual({ 'claim-0': 'sent', 'claim-1': 'sending', 'never-reserved': 'missing' });
 		// A claimed touch is not released by a later node's release (only unclaimed reservations are).
-		await store.releaseTouch('claim-1');
+		await store.releaseTouches(['claim-1']);
 		expect((await store.getTouches(['claim-1'])).get('claim-1')?.status).toBe('sending');
 	});
 

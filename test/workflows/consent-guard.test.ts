@@ -95,6 +95,22 @@ describe('Consent Guard: Check', () => {
 		]);
 	});
 
+	it('Reserve Send off still blocks a person over the cap, and holds no place for the ones it allows', async () => {
+		const s = freshStore();
+		await run([ana, ben], 'recordConsent', { channel: 'sms', consentAction: 'grant', source: 'checkout' }, s);
+		await run([{ ...ana, sends: [{ channel: 'sms', sentAt: Date.now() - 3600_000 }] }], 'recordSends', {}, s);
+		const cap = { frequencyCaps: { caps: [{ channel: 'all', maxMessages: 1, per: 1, unit: 'days', purpose: 'marketing' }] } };
+		const look = { channel: 'sms', ...noQuiet, ...cap, options: { reserve: false } };
+		for (const attempt of [1, 2]) {
+			const res = await run([ana, ben], 'check', { ...look, campaign: `look-${attempt}` }, s);
+			expect({ attempt, allowed: res.json('Guard', 0).map((j) => (j.contact as IDataObject).id) }).toEqual({ attempt, allowed: ['ben'] });
+			expect(res.json('Guard', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual(['FREQUENCY_CAP']);
+		}
+		// Ben's two looks held nothing: a reserving Check still lets him through once.
+		const real = await run([ben], 'check', { channel: 'sms', ...noQuiet, ...cap, campaign: 'real' }, s);
+		expect(real.json('Guard', 0)).toHaveLength(1);
+	});
+
 	it('withdraw after grant blocks (WITHDRAWN); re-grant allows; export shows the evidence trail', async () => {
 		const s = freshStore();
 		const params = { channel: 'sms', ...noQuiet, frequencyCaps: { caps: [] } };

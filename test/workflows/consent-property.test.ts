@@ -192,7 +192,7 @@ describe('consent promise, property-based', () => {
 					const standing = await recheckStanding(store, allowed.map((x) => x.r), settings);
 					const stillAllowed = allowed.filter((_, k) => standing[k].allowed);
 					// As Touchpoint does: a reservation that no longer stands is released.
-					for (const [k, x] of allowed.entries()) if (!standing[k].allowed) await store.releaseTouch(x.d.idempotencyKey);
+					for (const [k, x] of allowed.entries()) if (!standing[k].allowed) await store.releaseTouches([x.d.idempotencyKey]);
 					const keys = [...new Set(stillAllowed.map((x) => x.d.idempotencyKey))];
 					const claims = await store.claimTouches(keys, now);
 					const sentTo = new Map<number, number>();

@@ -70,7 +70,7 @@ const properties: INodeProperties[] = [
 				name: 'reserve',
 				type: 'boolean',
 				default: true,
-				description: 'Whether an allowed item reserves its place under the caps, so two executions cannot both pass a cap of 1. Touchpoint completes the reservation.',
+				description: 'Whether an allowed item reserves its place under the caps, so two executions cannot both pass a cap of 1. Touchpoint completes the reservation. Off: the caps are still checked, but nothing is held (Touchpoint checks again when it sends).',
 			},
 			{
 				displayName: 'Idempotency Key Field',

@@ -1,6 +1,6 @@
 /**
  * The consent gate: the one place where a batch of intended touches is checked against the
- * Convergent store and the policy core, and (when asked) reserved under the frequency caps.
+ * Convergent store and the policy core, and counted under the frequency caps (reserved unless asked not to).
  * Consent Guard's Check and Touchpoint both call this; neither has a copy of it.
  *
  * Cost: a fixed number of store queries per chunk of requests (consent states, suppressions,
@@ -26,7 +26,7 @@ export interface GateRequest {
 	purpose: Purpose;
 	campaign?: string;
 	messageKind?: MessageKind;
-	/** Reserve a slot under the caps for an allowed touch (default true). */
+	/** Keep the slot under the caps for an allowed touch (default true); false still counts the caps, holding nothing. */
 	reserve?: boolean;
 	/** Default: hash of contact, campaign, channel and purpose (see defaultIdempotencyKey). */
 	idempotencyKey?: string;
@@ -204,7 +204,7 @@ export async function checkBatch(
 	const { consentKeys, normalised, consent, suppressedBy, erased, lastInbound } = await loadFacts(store, requests, true, preloaded);
 
 	const decisions: GateDecision[] = new Array(requests.length);
-	const toReserve: Array<{ index: number; request: ReservationRequest }> = [];
+	const toReserve: Array<{ index: number; probe: boolean; request: ReservationRequest }> = [];
 	requests.forEach((r, i) => {
 		const address = normalised[i];
 		const result = evaluatePolicy(
@@ -229,19 +229,20 @@ export async function checkBatch(
 			idempotencyKey: keys[i],
 			deduplicated: false,
 		};
-		if (r.reserve !== false) {
-			toReserve.push({
-				index: i,
-				request: {
-					idempotencyKey: keys[i],
-					contactId: r.contact.id,
-					channel: r.channel,
-					purpose: r.purpose,
-					campaign: r.campaign,
-					caps: capsFor(r.channel, r.purpose, settings.caps, settings),
-				},
-			});
-		}
+		// Every allowed touch is counted under the caps; one asked not to reserve (a Check that only
+		// looks) is released right after, so it holds no place but is still told it is capped.
+		toReserve.push({
+			probe: r.reserve === false,
+			index: i,
+			request: {
+				idempotencyKey: keys[i],
+				contactId: r.contact.id,
+				channel: r.channel,
+				purpose: r.purpose,
+				campaign: r.campaign,
+				caps: capsFor(r.channel, r.purpose, settings.caps, settings),
+			},
+		});
 	});
 
 	if (toReserve.length) {
@@ -265,11 +266,13 @@ export async function checkBatch(
 					allowed: false,
 					idempotencyKey: keys[index],
 				};
-			} else if (res.outcome === 'duplicate' && previous.allowed) {
+			} else if (res.outcome === 'duplicate' && previous.allowed && !toReserve[j].probe) {
 				previous.deduplicated = true;
 				previous.previousStatus = res.existing.status;
 			}
 		});
+		const probes = results.filter((res, j) => toReserve[j].probe && res.outcome === 'reserved').map((res) => res.idempotencyKey);
+		if (probes.length) await store.releaseTouches(probes);
 	}
 	return decisions;
 }

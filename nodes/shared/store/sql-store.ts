@@ -511,8 +511,11 @@ export class SqlStore implements Store {
 		return result;
 	}
 
-	async releaseTouch(idempotencyKey: string): Promise<void> {
-		await this.db.run("DELETE FROM touches WHERE idempotency_key = $1 AND status = 'reserved'", [idempotencyKey]);
+	async releaseTouches(idempotencyKeys: string[]): Promise<void> {
+		for (const chunk of chunks([...new Set(idempotencyKeys)], CHUNK)) {
+			const within = inList(this.db, chunk);
+			await this.db.run(`DELETE FROM touches WHERE status = 'reserved' AND idempotency_key ${within.sql}`, within.params);
+		}
 	}
 
 	async getTouches(idempotencyKeys: string[]): Promise<Map<string, TouchRecord>> {

@@ -264,8 +264,8 @@ export interface Store {
 	 * that stopped mid-send: never sent again), 'failed', or 'missing' (no reservation).
 	 */
 	claimTouches(idempotencyKeys: string[], now?: number): Promise<Map<string, ClaimResult>>;
-	/** Frees a reservation that was never attempted (e.g. a later node blocked it). */
-	releaseTouch(idempotencyKey: string): Promise<void>;
+	/** Frees reservations that were never attempted (a later node blocked them, a preview, a Check that only looked). */
+	releaseTouches(idempotencyKeys: string[]): Promise<void>;
 	getTouches(idempotencyKeys: string[]): Promise<Map<string, TouchRecord>>;
 	/** Records delivery state (delivered/read/failed) from a status webhook. */
 	updateDeliveryStatus(providerMessageId: string, deliveryStatus: string): Promise<boolean>;
