@@ -11,7 +11,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeApiError, NodeConnectionTypes, NodeOperationError, type JsonObject } from 'n8n-workflow';
 
-import { buildRequest, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
+import { buildRequest, emailPreviewHtml, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
 import { inFlightFor, localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
@@ -355,7 +355,11 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				for (const r of ready) {
 					const preview = r.built.kind === 'email' ? { email: r.built.email } : r.built.kind === 'fcm' ? { message: r.built.message } : { request: r.built.request };
 					const placeholder = (await credsFor(r.channel))?.placeholder === true;
-					previews.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'dry_run', channel: r.channel, idempotencyKey: r.key, ...(placeholder ? { credential: `not set: ${CREDENTIAL_LABEL[CREDENTIAL_OF[r.channel]]}` } : {}), ...preview, ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
+					// An email is also attached as a page, so n8n's binary view shows it rendered.
+					const binary = r.built.kind === 'email'
+						? { preview: await this.helpers.prepareBinaryData(Buffer.from(emailPreviewHtml(r.built.email), 'utf8'), 'email-preview.html', 'text/html') }
+						: undefined;
+					previews.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'dry_run', channel: r.channel, idempotencyKey: r.key, ...(placeholder ? { credential: `not set: ${CREDENTIAL_LABEL[CREDENTIAL_OF[r.channel]]}` } : {}), ...preview, ...(r.info ?? {}) } as IDataObject }, ...(binary ? { binary } : {}), pairedItem: { item: r.pd.i } });
 				}
 				pending = next;
 				continue;

@@ -276,6 +276,14 @@ describe('Touchpoint', () => {
 		expect(tp).toMatchObject({ status: 'dry_run', channel: 'sms', credential: 'not set: Twilio Messaging API', segments: 1, encoding: expect.any(String) });
 		expect((tp.request as IDataObject).form).toEqual({ To: a.contact.phone, From: '<Twilio From number>', Body: 'Hola, 20 % off' });
 		expect(twilio.requests).toHaveLength(0);
+		// An email preview is a page n8n's binary view renders: envelope, then the body.
+		const mail = await runWorkflow(manualWorkflow({ items: [a], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'email', text: 'Hola', subject: 'Offer <20 %>', html: '<p>Hola <b>Ana</b></p>', unsubscribeUrl: 'https://shop.example/u', postalAddress: 'Shop, Madrid', options: { dryRun: true } }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: { convergentStoreApi: credentials.convergentStoreApi } as never });
+		const page = mail.items('Send', 2)[0].binary!.preview;
+		expect(page).toMatchObject({ mimeType: 'text/html', fileName: 'email-preview.html', fileType: 'html' });
+		const html = Buffer.from(page.data, 'base64').toString('utf8');
+		expect(html).toContain('<title>Offer &lt;20 %&gt;</title>');
+		expect(html).toContain(`<th style="text-align:left;padding-right:12px">To</th><td>${a.contact.email}</td>`);
+		expect(html).toContain('<p>Hola <b>Ana</b></p>');
 		// Without Dry Run the missing credential is named as the editor shows it.
 		const live = await runWorkflow(manualWorkflow({ items: [a], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'sms', text: 'x' }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: { convergentStoreApi: credentials.convergentStoreApi } as never });
 		expect(String(live.error?.message)).toBe('No Twilio Messaging API credential selected for sms');

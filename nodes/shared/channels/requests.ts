@@ -62,6 +62,14 @@ export interface EmailSpec {
 	headers: Record<string, string>;
 }
 
+/** One page showing an email as the person would see it: the envelope, then the HTML body (or the text part). */
+export function emailPreviewHtml(email: EmailSpec): string {
+	const row = (name: string, value: string) => `<tr><th style="text-align:left;padding-right:12px">${name}</th><td>${escapeHtml(value)}</td></tr>`;
+	const envelope = `<table style="font:13px sans-serif;color:#444;border-bottom:1px solid #ddd;margin-bottom:12px;padding-bottom:8px">${row('From', email.from)}${row('To', email.to)}${row('Subject', email.subject)}</table>`;
+	const body = email.html ?? `<pre style="white-space:pre-wrap;font:14px sans-serif">${escapeHtml(email.text)}</pre>`;
+	return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(email.subject)}</title></head><body>${envelope}${body}</body></html>`;
+}
+
 export type BuiltRequest =
 	| { kind: 'http'; request: HttpRequestSpec; info?: Record<string, unknown> }
 	| { kind: 'fcm'; message: Record<string, unknown>; info: { payloadBytes: number } }
