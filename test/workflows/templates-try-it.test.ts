@@ -1,0 +1,103 @@
+/**
+ * Every template's "Try It" path, as a marketer runs it on first open: only the Convergent Store
+ * credential that `npm start` creates, no provider or AI credential, no outside service. Each run
+ * shows Allowed and Blocked people with their reasons, previews instead of sending, and a second
+ * run gives the same answers (a preview frees its place under the caps).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { IDataObject } from 'n8n-workflow';
+
+import { runWorkflow, type RunResult } from '../harness';
+import { loadTemplate } from './template-helpers';
+
+const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-try-')), 'store.sqlite');
+const credentials = { convergentStoreApi: { storageType: 'embedded', databasePath } };
+
+/** The template as `npm start` imports it: every credential but the store's removed. */
+function asImported(file: string) {
+	const wf = loadTemplate(file);
+	for (const n of wf.nodes) {
+		if (!n.credentials) continue;
+		n.credentials = Object.fromEntries(Object.entries(n.credentials).filter(([type]) => type === 'convergentStoreApi'));
+		if (Object.keys(n.credentials).length === 0) delete n.credentials;
+	}
+	return wf;
+}
+const tryIt = (file: string) => runWorkflow(asImported(file), { startNode: 'Try It', credentials: credentials as never });
+
+const idOf = (j: IDataObject) => String((j.body as IDataObject | undefined)?.contact ? ((j.body as IDataObject).contact as IDataObject).id : j.id ?? j.contactId);
+const nameOf = (j: IDataObject) => String((j.contact as IDataObject | undefined)?.name ?? '');
+const reasons = (run: RunResult, node: string, output: number, who = idOf) =>
+	Object.fromEntries(run.json(node, output).map((j) => [who(j), String((j.blocked as IDataObject | undefined)?.reason ?? (j.touchpoint as IDataObject | undefined)?.reason)]));
+const previewed = (run: RunResult, node: string, who = idOf) => run.json(node, 2).map((j) => [who(j), (j.touchpoint as IDataObject).channel]);
+
+function expectClean(run: RunResult) {
+	expect(run.error).toBeUndefined();
+	const failed = Object.entries(run.runData).filter(([, tasks]) => tasks.some((t) => t.error)).map(([n]) => n);
+	expect(failed).toEqual([]);
+}
+
+describe('templates: Try It, with no provider credential', () => {
+	it('Abandoned cart: Ana previewed by email; Ben, Chloe, Dan and Eva blocked with their reasons; the same on a second run', async () => {
+		for (const attempt of [1, 2]) {
+			const run = await tryIt('abandoned-cart.json');
+			expectClean(run);
+			expect({ attempt, blocked: reasons(run, 'Consent Guard', 1) }).toEqual({ attempt, blocked: { 'sample-ben': 'WITHDRAWN', 'sample-chloe': 'QUIET_HOURS', 'sample-dan': 'FREQUENCY_CAP', 'sample-eva': 'NO_CONSENT' } });
+			expect(previewed(run, 'Send Best Channel')).toEqual([['sample-ana', 'email']]);
+			const tp = run.json('Send Best Channel', 2)[0].touchpoint as IDataObject;
+			expect(JSON.stringify(tp.email)).toContain('[Sample copy: no model was called]');
+			expect(tp.credential).toBe('not set: Convergent SMTP API');
+			// A preview is not a send: nothing reaches the journey.
+			expect(run.runData.Reminded).toBeUndefined();
+		}
+	});
+
+	it('Personalised recommendations: Ana\'s push previewed; the others Not Sent with their reasons', async () => {
+		const run = await tryIt('personalised-recommendations.json');
+		expectClean(run);
+		expect(previewed(run, 'Push or Email')).toEqual([['sample-ana', 'push']]);
+		expect(reasons(run, 'Push or Email', 1)).toEqual({ 'sample-ben': 'WITHDRAWN', 'sample-chloe': 'QUIET_HOURS', 'sample-dan': 'FREQUENCY_CAP', 'sample-eva': 'NO_CONSENT' });
+	});
+
+	it('Win-back: the sample customers are scored, the At risk ones checked: Ana previewed, the others blocked with their reasons', async () => {
+		for (const attempt of [1, 2]) {
+			const run = await tryIt('win-back.json');
+			expectClean(run);
+			expect(run.outputs('RFM').map((out) => out.map((i) => i.json.firstName))).toEqual([['Ana', 'Ben', 'Chloe', 'Dan', 'Eva'], [], ['Fay', 'Gus', 'Hana', 'Ivo']]);
+			expect({ attempt, blocked: reasons(run, 'Consent Guard', 1) }).toEqual({ attempt, blocked: { 'sample-ben': 'WITHDRAWN', 'sample-chloe': 'QUIET_HOURS', 'sample-dan': 'FREQUENCY_CAP', 'sample-eva': 'NO_CONSENT' } });
+			expect(previewed(run, 'Send Win-back')).toEqual([['sample-ana', 'email']]);
+			expect(run.runData['Get Customers']).toBeUndefined();
+			expect(run.runData['Win-back Sent']).toBeUndefined();
+		}
+	});
+
+	it('Welcome: Ana\'s welcome previewed; the others blocked; nobody waits for a morning or three days', async () => {
+		const run = await tryIt('welcome-double-opt-in.json');
+		expectClean(run);
+		expect(reasons(run, 'Check Welcome', 1)).toEqual({ 'sample-ben': 'WITHDRAWN', 'sample-chloe': 'QUIET_HOURS', 'sample-dan': 'FREQUENCY_CAP', 'sample-eva': 'NO_CONSENT' });
+		expect(previewed(run, 'Welcome')).toEqual([['sample-ana', 'email']]);
+		expect(run.runData['Wait Until Morning']).toBeUndefined();
+		expect(run.runData['Wait 3 Days']).toBeUndefined();
+	});
+
+	it('WhatsApp lead capture: Ana gets the form\'s first question, Ben\'s STOP is confirmed, Chloe gets a sample AI reply, Dan\'s window is closed', async () => {
+		const run = await tryIt('whatsapp-lead-capture.json');
+		expectClean(run);
+		expect(run.json('Ask', 2).map((j) => [nameOf(j), (j.reply as IDataObject).text])).toEqual([['Ana', 'Hi! What is your name?']]);
+		expect(run.json('Ask', 1).map((j) => [nameOf(j), (j.touchpoint as IDataObject).reason])).toEqual([['Dan', 'WINDOW_CLOSED']]);
+		expect(previewed(run, 'Confirm Opt-out', nameOf)).toEqual([['Ben', 'whatsapp']]);
+		expect(run.json('Send AI Reply', 2).map((j) => [nameOf(j), String((j.ai as IDataObject).reply).slice(0, 34)])).toEqual([['Chloe', '[Sample reply: no model was called']]);
+		expect(run.json('Record Sample Messages', 0).find((j) => nameOf(j) === 'Ben')).toMatchObject({ keyword: 'stop' });
+	});
+
+	it('Consultation booking: Ana\'s booking starts, Ben gets a sample AI reply, Dan\'s window is closed', async () => {
+		const run = await tryIt('consultation-booking.json');
+		expectClean(run);
+		expect(run.json('Intent', 0).map((j) => [nameOf(j), (j.classification as IDataObject).intent])).toEqual([['Ana', 'book'], ['Ben', 'opening hours'], ['Dan', 'book']]);
+		expect(previewed(run, 'Ask', nameOf)).toEqual([['Ana', 'whatsapp']]);
+		expect(run.json('Ask', 1).map((j) => [nameOf(j), (j.touchpoint as IDataObject).reason])).toEqual([['Dan', 'WINDOW_CLOSED']]);
+		expect(previewed(run, 'Send AI Reply', nameOf)).toEqual([['Ben', 'whatsapp']]);
+	});
+});
