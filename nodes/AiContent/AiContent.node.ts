@@ -34,7 +34,9 @@ export class AiContent implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: 'openAiCompatibleApi', required: true },
+			// Not required: with Sample Copy the node runs without it (a template's Try It); without
+			// either, the node names the credential to connect.
+			{ name: 'openAiCompatibleApi', required: false },
 			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
 		],
 		properties: [
