@@ -204,47 +204,192 @@ describe('in a real n8n', () => {
 	});
 });
 
-describe('npm start (the README\'s run command)', () => {
-	it('brings up n8n with every node of the package registered and the six templates imported', async () => {
-		const userFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-start-'));
+/** What the page functions read of a DOM element (the tests compile without the DOM library). */
+type DomElement = { getAttribute(name: string): string | null; querySelector(selector: string): unknown; textContent: string | null };
+
+/** Headless Debian Chromium through playwright-core, signed in with the owner's session cookie. */
+async function openBrowser(baseUrl: string, cookie: string) {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { chromium } = require('playwright-core');
+	const browser = await chromium.launch({
+		executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+	const context = await browser.newContext({ viewport: { width: 1600, height: 900 } });
+	await context.addCookies(cookie.split('; ').map((c) => {
+		const [name, ...v] = c.split('=');
+		return { name, value: v.join('='), url: baseUrl };
+	}));
+	return { browser, context };
+}
+
+describe('npm start (the README\'s run command), then the editor as a marketer uses it', () => {
+	const userFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-start-'));
+	let child: ChildProcess;
+	let output = '';
+	let base = '';
+	let cookie = '';
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any
+	let browser: any;
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any
+	let context: any;
+	const get = async (p: string) => (await (await fetch(`${base}${p}`, { headers: { cookie } })).json()) as { data: never };
+
+	beforeAll(async () => {
 		const port = await rt.freePort();
 		const { spawn } = await import('node:child_process');
 		// scripts/start.js is what `npm start` runs after `npm run build` (done by test:e2e).
-		const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], { cwd: ROOT, env: { ...rt.runtimeEnv(), N8N_PORT: String(port), N8N_USER_FOLDER: userFolder }, stdio: ['ignore', 'pipe', 'pipe'] });
-		let output = '';
-		child.stdout.on('data', (d) => (output += d));
-		child.stderr.on('data', (d) => (output += d));
+		child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], { cwd: ROOT, env: { ...rt.runtimeEnv(), N8N_PORT: String(port), N8N_USER_FOLDER: userFolder }, stdio: ['ignore', 'pipe', 'pipe'] });
+		child.stdout!.on('data', (d) => (output += d));
+		child.stderr!.on('data', (d) => (output += d));
+		base = `http://127.0.0.1:${port}`;
 		try {
-			const base = `http://127.0.0.1:${port}`;
-			try {
-				await rt.waitForHttp(`${base}/healthz/readiness`, { child, timeoutMs: 240_000 });
-			} catch (e) {
-				throw new Error(`${(e as Error).message}\n--- npm start output ---\n${output.slice(-4000)}`);
-			}
-			const setup = await fetch(`${base}/rest/owner/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(OWNER) });
-			expect(setup.status).toBe(200);
-			const cookie = setup.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-			const nodes = (await (await fetch(`${base}/types/nodes.json`, { headers: { cookie } })).json()) as Array<{ name: string }>;
-			const names = new Set(nodes.map((n) => n.name));
-			for (const n of expectedNodes) expect(names).toContain(n);
-			const workflows = ((await (await fetch(`${base}/rest/workflows`, { headers: { cookie } })).json()) as { data: Array<{ id: string; name: string }> }).data;
-			expect(workflows).toHaveLength(fs.readdirSync(path.join(ROOT, 'workflows')).filter((f) => f.endsWith('.json')).length);
-			// The store credential exists, and no template points at a credential that does not.
-			const credentials = ((await (await fetch(`${base}/rest/credentials`, { headers: { cookie } })).json()) as { data: Array<{ id: string; name: string; type: string }> }).data;
-			expect(credentials.map((c) => [c.id, c.type])).toEqual([['store', 'convergentStoreApi']]);
-			for (const wf of workflows) {
-				const full = ((await (await fetch(`${base}/rest/workflows/${wf.id}`, { headers: { cookie } })).json()) as { data: { nodes: Array<{ name: string; credentials?: Record<string, { id: string }> }> } }).data;
-				const refs = full.nodes.flatMap((n) => Object.entries(n.credentials ?? {}).map(([type, c]) => `${wf.name} / ${n.name}: ${type} ${c.id}`));
-				expect(refs.filter((r) => !r.endsWith('convergentStoreApi store'))).toEqual([]);
-				expect(refs.length).toBeGreaterThan(0);
-			}
-			expect(output).toContain('Ready: open http://localhost:');
-		} finally {
+			await rt.waitForHttp(`${base}/healthz/readiness`, { child, timeoutMs: 240_000 });
+		} catch (e) {
+			throw new Error(`${(e as Error).message}\n--- npm start output ---\n${output.slice(-4000)}`);
+		}
+		const setup = await fetch(`${base}/rest/owner/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(OWNER) });
+		expect(setup.status).toBe(200);
+		cookie = setup.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+		({ browser, context } = await openBrowser(base, cookie));
+		fs.mkdirSync(ARTIFACTS, { recursive: true });
+	}, 600_000);
+
+	afterAll(async () => {
+		await browser?.close();
+		if (child && child.exitCode === null) {
 			const exited = new Promise((r) => child.once('exit', r));
 			child.kill('SIGTERM');
 			await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
 			if (child.exitCode === null) child.kill('SIGKILL');
-			fs.rmSync(userFolder, { recursive: true, force: true });
+		}
+		fs.rmSync(userFolder, { recursive: true, force: true });
+	}, 60_000);
+
+	it('brings up n8n with every node of the package registered and the six templates imported', async () => {
+		const nodes = (await get('/types/nodes.json')) as unknown as Array<{ name: string }>;
+		const names = new Set(nodes.map((n) => n.name));
+		for (const n of expectedNodes) expect(names).toContain(n);
+		const workflows = (await get('/rest/workflows')).data as Array<{ id: string; name: string }>;
+		expect(workflows).toHaveLength(fs.readdirSync(path.join(ROOT, 'workflows')).filter((f) => f.endsWith('.json')).length);
+		// The store credential exists, and no template points at a credential that does not.
+		const credentials = (await get('/rest/credentials')).data as Array<{ id: string; name: string; type: string }>;
+		expect(credentials.map((c) => [c.id, c.type])).toEqual([['store', 'convergentStoreApi']]);
+		for (const wf of workflows) {
+			const full = (await get(`/rest/workflows/${wf.id}`)).data as { nodes: Array<{ name: string; credentials?: Record<string, { id: string }> }> };
+			const refs = full.nodes.flatMap((n) => Object.entries(n.credentials ?? {}).map(([type, c]) => `${wf.name} / ${n.name}: ${type} ${c.id}`));
+			expect(refs.filter((r) => !r.endsWith('convergentStoreApi store'))).toEqual([]);
+			expect(refs.length).toBeGreaterThan(0);
+		}
+		expect(output).toContain('Ready: open http://localhost:');
+	});
+
+	/** Opens a template in the editor and runs its Try It trigger by clicking, as its sticky note says. */
+	async function runTryIt(file: string, lastNode: string) {
+		const page = await context.newPage();
+		await page.goto(`${base}/workflow/${rt.templateId(file)}`, { waitUntil: 'domcontentloaded' });
+		await page.waitForSelector('[data-test-id="canvas-node"]', { timeout: 60_000 });
+		await page.waitForTimeout(1000);
+		await page.locator('[data-test-id="execute-workflow-button-Try It"]').click({ force: true });
+		await page.getByText('Workflow executed successfully').first().waitFor({ timeout: 60_000 });
+		await page.locator(`[data-test-id="canvas-node"][data-node-name="${lastNode}"] [data-test-id="canvas-node-status-success"]`).waitFor({ timeout: 30_000 });
+		return page;
+	}
+
+	// Per template: the node whose Blocked / Not Sent output explains who got nothing and why.
+	const tryIts: Array<[string, string, string, string[]]> = [
+		['abandoned-cart.json', 'Consent Guard', 'Blocked', ['WITHDRAWN', 'QUIET_HOURS', 'FREQUENCY_CAP', 'NO_CONSENT']],
+		['personalised-recommendations.json', 'Push or Email', 'Not Sent', ['WITHDRAWN', 'QUIET_HOURS', 'FREQUENCY_CAP', 'NO_CONSENT']],
+		['win-back.json', 'Consent Guard', 'Blocked', ['WITHDRAWN', 'QUIET_HOURS', 'FREQUENCY_CAP', 'NO_CONSENT']],
+		['welcome-double-opt-in.json', 'Check Welcome', 'Blocked', ['WITHDRAWN', 'QUIET_HOURS', 'FREQUENCY_CAP', 'NO_CONSENT']],
+		['whatsapp-lead-capture.json', 'Ask', 'Not Sent', ['WINDOW_CLOSED']],
+		['consultation-booking.json', 'Ask', 'Not Sent', ['WINDOW_CLOSED']],
+	];
+	it.each(tryIts)('%s: Try It runs green from the editor, and %s shows each %s reason in its output panel', async (file, node, branch, reasons) => {
+		const page = await runTryIt(file, node);
+		try {
+			const state: Array<[string, string]> = await page.$$eval('[data-test-id="canvas-node"]', (els: DomElement[]) => els.map((e) => [
+				String(e.getAttribute('data-node-name')),
+				e.querySelector('[data-test-id="canvas-node-status-error"]') ? 'error' : e.querySelector('[data-test-id="canvas-node-status-success"]') ? 'success' : 'not run',
+			]));
+			expect(state.filter(([, s]) => s === 'error')).toEqual([]);
+			// Every node of the Try It path ran and succeeded, the previewing Touchpoints included.
+			const template = JSON.parse(fs.readFileSync(path.join(ROOT, 'workflows', file), 'utf8'));
+			const onPath = template.nodes.filter((n: { name: string }) => ['Try It', node].includes(n.name) || /^(Sample|One Item per|Record Sample)/.test(n.name)).map((n: { name: string }) => n.name);
+			expect(onPath.filter((n: string) => !state.some(([name, s]) => name === n && s === 'success'))).toEqual([]);
+			await page.screenshot({ path: path.join(ARTIFACTS, `try-it-${file.replace('.json', '')}.png`) });
+			await page.locator(`[data-test-id="canvas-node"][data-node-name="${node}"]`).dblclick();
+			const out = page.locator('[data-test-id="output-panel"]');
+			await out.waitFor();
+			await out.getByText(new RegExp(`^${branch} Branch`)).first().click();
+			await page.waitForTimeout(800);
+			const text = String(await out.textContent());
+			expect(reasons.filter((r) => !text.includes(r))).toEqual([]);
+			await page.screenshot({ path: path.join(ARTIFACTS, `try-it-${file.replace('.json', '')}-${branch.toLowerCase().replace(' ', '-')}.png`) });
+		} finally {
+			await page.close();
+		}
+	});
+
+	it('the nodes panel finds every node by its name, and all of them by "marketing"', async () => {
+		const page = await context.newPage();
+		try {
+			await page.goto(`${base}/workflow/${rt.templateId('win-back.json')}`, { waitUntil: 'domcontentloaded' });
+			await page.waitForSelector('[data-test-id="canvas-node"]', { timeout: 60_000 });
+			await page.locator('[data-test-id="node-creator-plus-button"]').click();
+			const search = async (q: string): Promise<string[]> => {
+				await page.locator('[data-test-id="node-creator-search-bar"] input, input[data-test-id="node-creator-search-bar"]').first().fill(q);
+				await page.waitForTimeout(600);
+				return page.$$eval('[data-test-id="item-iterator-item"]', (els: DomElement[]) => els.map((e) => String(e.textContent)));
+			};
+			const displayNames = ['Consent Guard', 'Touchpoint', 'Touchpoint Trigger', 'Touchpoint Inbox', 'Audience Segment', 'AI Content', 'Journey', 'Conversational Form'];
+			for (const name of displayNames) expect({ name, found: (await search(name)).some((t) => t.startsWith(name)) }).toEqual({ name, found: true });
+			const marketing = await search('marketing');
+			expect(displayNames.filter((name) => !marketing.some((t) => t.startsWith(name)))).toEqual([]);
+			expect((await search('copywriting')).some((t) => t.startsWith('AI Content'))).toBe(true);
+		} finally {
+			await page.close();
+		}
+	});
+
+	it('dragging an input field onto a Contact Fields parameter saves the field\'s path', async () => {
+		const page = await runTryIt('abandoned-cart.json', 'Send Best Channel');
+		try {
+			await page.locator('[data-test-id="canvas-node"][data-node-name="Consent Guard"]').dblclick();
+			await page.locator('[data-test-id="run-data-schema-header"]', { hasText: 'Sample History' }).click();
+			// Another field than the template maps here, so the saved value can only come from the drop.
+			const source = page.locator('[data-test-id="run-data-schema-item"]', { hasText: /^firstName/ }).first();
+			await source.waitFor();
+			await page.waitForTimeout(800);
+			const target = page.locator('[data-test-id="parameter-input-timeZoneField"] input');
+			await target.fill('');
+			await page.waitForTimeout(300);
+			expect(await target.inputValue()).toBe('');
+			// The draggable part of the row is its field pill.
+			const from = await source.locator('[data-target="mappable"]').first().boundingBox();
+			const to = await target.boundingBox();
+			// n8n's mapping is a mouse drag: press on the field, move in steps, release on the input.
+			await page.mouse.move(from.x + 10, from.y + from.height / 2);
+			await page.mouse.down();
+			for (let k = 1; k <= 20; k++) {
+				await page.mouse.move(from.x + 10 + ((to.x + 30 - from.x - 10) * k) / 20, from.y + from.height / 2 + ((to.y + to.height / 2 - from.y - from.height / 2) * k) / 20);
+				await page.waitForTimeout(30);
+			}
+			await page.mouse.up();
+			await page.waitForTimeout(500);
+			expect(await target.inputValue()).toBe('body.contact.firstName');
+			await page.screenshot({ path: path.join(ARTIFACTS, 'drag-field-path.png') });
+			await page.keyboard.press('Escape');
+			await page.keyboard.press('Control+s');
+			const saved = async () => {
+				const wf = (await get(`/rest/workflows/${rt.templateId('abandoned-cart.json')}`)).data as { nodes: Array<{ name: string; parameters: { contactFields?: { timeZoneField?: string } } }> };
+				return wf.nodes.find((n) => n.name === 'Consent Guard')!.parameters.contactFields?.timeZoneField;
+			};
+			for (let t = 0; t < 40 && (await saved()) !== 'body.contact.firstName'; t++) await page.waitForTimeout(250);
+			// The path, as typed by hand: not an expression reading the value ({{ $json.body.contact.firstName }}).
+			expect(await saved()).toBe('body.contact.firstName');
+		} finally {
+			await page.close();
 		}
 	});
 });
