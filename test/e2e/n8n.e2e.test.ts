@@ -239,7 +239,8 @@ describe('npm start (the README\'s run command), then the editor as a marketer u
 		const port = await rt.freePort();
 		const { spawn } = await import('node:child_process');
 		// scripts/start.js is what `npm start` runs after `npm run build` (done by test:e2e).
-		child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], { cwd: ROOT, env: { ...rt.runtimeEnv(), N8N_PORT: String(port), N8N_USER_FOLDER: userFolder }, stdio: ['ignore', 'pipe', 'pipe'] });
+		// Its own process group: stopping it stops the n8n it started too (which shares its output pipe).
+		child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start.js')], { cwd: ROOT, env: { ...rt.runtimeEnv(), N8N_PORT: String(port), N8N_USER_FOLDER: userFolder }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 		child.stdout!.on('data', (d) => (output += d));
 		child.stderr!.on('data', (d) => (output += d));
 		base = `http://127.0.0.1:${port}`;
@@ -259,10 +260,12 @@ describe('npm start (the README\'s run command), then the editor as a marketer u
 		await browser?.close();
 		if (child && child.exitCode === null) {
 			const exited = new Promise((r) => child.once('exit', r));
-			child.kill('SIGTERM');
-			await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
-			if (child.exitCode === null) child.kill('SIGKILL');
+			process.kill(-child.pid!, 'SIGTERM');
+			await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
+			if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
 		}
+		child?.stdout?.destroy();
+		child?.stderr?.destroy();
 		fs.rmSync(userFolder, { recursive: true, force: true });
 	}, 60_000);
 
