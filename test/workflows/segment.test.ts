@@ -19,6 +19,20 @@ const items = [
 	{ contact: { id: 4 } },
 ];
 
+/** Five customers whose RFM segments were worked out by hand: Champions, At risk, Promising, Lost, Loyal. */
+function rfmCustomers() {
+	const day = 86400_000;
+	const now = Date.now();
+	const order = (daysAgo: number, amount: number) => ({ date: new Date(now - daysAgo * day).toISOString(), amount });
+	return [
+		{ id: 'champ', orders: Array.from({ length: 20 }, (_, k) => order(2 + k, 100)) },
+		{ id: 'gone', orders: Array.from({ length: 18 }, (_, k) => order(300 + k, 100)) },
+		{ id: 'new', orders: [order(5, 20)] },
+		{ id: 'lost', orders: [order(400, 25), order(420, 25)] },
+		{ id: 'mid', orders: Array.from({ length: 8 }, (_, k) => order(60 + k, 62.5)) },
+	];
+}
+
 describe('Segment node', () => {
 	it('names its outputs after the segments, as on the canvas', async () => {
 		const registry = await getRegistry();
@@ -49,16 +63,7 @@ describe('Segment node', () => {
 	});
 
 	it('RFM from a list of orders routes to the named segments', async () => {
-		const day = 86400_000;
-		const now = Date.now();
-		const order = (daysAgo: number, amount: number) => ({ date: new Date(now - daysAgo * day).toISOString(), amount });
-		const customers = [
-			{ id: 'champ', orders: Array.from({ length: 20 }, (_, k) => order(2 + k, 100)) },
-			{ id: 'gone', orders: Array.from({ length: 18 }, (_, k) => order(300 + k, 100)) },
-			{ id: 'new', orders: [order(5, 20)] },
-			{ id: 'lost', orders: [order(400, 25), order(420, 25)] },
-			{ id: 'mid', orders: Array.from({ length: 8 }, (_, k) => order(60 + k, 62.5)) },
-		];
+		const customers = rfmCustomers();
 		const run = await runWorkflow(manualWorkflow({ items: customers, node: { type: 'segment', parameters: { operation: 'rfm', rfmSource: 'orders' } } }));
 		const where = (name: string) => run.json('Segment', ['Champions', 'Loyal', 'Potential loyalist', 'New', 'Promising', 'Need attention', 'About to sleep', 'Cannot lose them', 'At risk', 'Hibernating', 'Lost'].indexOf(name)).map((j) => j.id);
 		expect(where('Champions')).toEqual(['champ']);
@@ -70,16 +75,7 @@ describe('Segment node', () => {
 	});
 
 	it('RFM with chosen segments: one output each, in the table\'s order, and the rest on Other Segments', async () => {
-		const day = 86400_000;
-		const now = Date.now();
-		const order = (daysAgo: number, amount: number) => ({ date: new Date(now - daysAgo * day).toISOString(), amount });
-		const customers = [
-			{ id: 'champ', orders: Array.from({ length: 20 }, (_, k) => order(2 + k, 100)) },
-			{ id: 'gone', orders: Array.from({ length: 18 }, (_, k) => order(300 + k, 100)) },
-			{ id: 'new', orders: [order(5, 20)] },
-			{ id: 'lost', orders: [order(400, 25), order(420, 25)] },
-			{ id: 'mid', orders: Array.from({ length: 8 }, (_, k) => order(60 + k, 62.5)) },
-		];
+		const customers = rfmCustomers();
 		const wf = manualWorkflow({ items: customers, node: { type: 'segment', parameters: { operation: 'rfm', rfmSource: 'orders', rfmOutputs: 'chosen', rfmSegments: ['Lost', 'At risk'] } } });
 		const run = await runWorkflow(wf);
 		expect(run.outputs('Segment').map((out) => out.map((i) => i.json.id))).toEqual([['gone'], ['lost'], ['champ', 'new', 'mid']]);
