@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { normalizePhone } from '../shared/address';
 import type { ConversationEvent } from '../shared/contact';
 import { INBOX_NODE, parseInboxId, replayedItem } from '../shared/inbound/inbox';
 import { keywordMatcher } from '../shared/inbound/keywords';
@@ -179,15 +180,7 @@ async function recordInbound(ctx: IExecuteFunctions, store: Store, items: INodeE
 		const contact = (json.contact ?? {}) as ConversationEvent['contact'];
 		const channel = String(json.channel ?? '');
 		const at = json.timestamp === undefined || json.timestamp === '' ? now : toTime(json.timestamp);
-		const problem = json.kind === 'status'
-			? ['A delivery status is not a message', 'Record only messages; statuses update the send log through the Touchpoint Trigger.']
-			: !CONVERSATION_CHANNELS.includes(channel)
-			? [`Unknown channel "${channel}"`, `channel must be one of ${CONVERSATION_CHANNELS.join(', ')}.`]
-			: !(contact.phone || contact.whatsappId || contact.psid || contact.instagramId)
-				? ['The message has no sender', 'Give contact.phone, contact.whatsappId, contact.psid or contact.instagramId.']
-				: at === undefined || at > now + 5 * 60_000
-					? [`timestamp "${String(json.timestamp)}" is not a past date and time`, 'Use an ISO 8601 date-time or epoch; empty means now.']
-					: undefined;
+		const problem = inboundProblem(json, contact, channel, at, now);
 		if (problem) {
 			const error = new NodeOperationError(node, problem[0], { itemIndex: i, description: problem[1] });
 			if (!ctx.continueOnFail()) throw error;
@@ -227,3 +220,15 @@ async function recordInbound(ctx: IExecuteFunctions, store: Store, items: INodeE
 	return out;
 }
 
+/** Why an item is not a message this operation can record, as [message, what to do]; undefined when it is. */
+function inboundProblem(json: IDataObject, contact: ConversationEvent['contact'], channel: string, at: number | undefined, now: number): [string, string] | undefined {
+	if (json.kind === 'status') return ['A delivery status is not a message', 'Record only messages; statuses update the send log through the Touchpoint Trigger.'];
+	if (!CONVERSATION_CHANNELS.includes(channel)) return [`Unknown channel "${channel}"`, `channel must be one of ${CONVERSATION_CHANNELS.join(', ')}.`];
+	if (!(contact.phone || contact.whatsappId || contact.psid || contact.instagramId)) return ['The message has no sender', 'Give contact.phone, contact.whatsappId, contact.psid or contact.instagramId.'];
+	if (contact.phone) {
+		const phone = normalizePhone(String(contact.phone));
+		if (!phone.ok) return [`Invalid phone "${String(contact.phone).slice(0, 40)}" at contact.phone`, phone.message];
+	}
+	if (at === undefined || at > now + 5 * 60_000) return [`timestamp "${String(json.timestamp).slice(0, 40)}" is not a past date and time`, 'Use an ISO 8601 date-time or epoch; empty means now.'];
+	return undefined;
+}

@@ -214,7 +214,7 @@ describe('Touchpoint Inbox: Record Inbound Message', () => {
 	});
 
 	it('an item that is not a message is an error naming what is wrong; the others are recorded', async () => {
-		const run = await flow([{ channel: 'fax', contact: { phone: '+34600000104' }, text: 'hi' }, { channel: 'sms', contact: {}, text: 'hi' }, message('+34600000105', 'hi')], [], true);
-		expect(run.json('Record', 0).map((j) => j.error ?? j.contactId)).toEqual(['Unknown channel "fax"', 'The message has no sender', '+34600000105']);
+		const run = await flow([{ channel: 'fax', contact: { phone: '+34600000104' }, text: 'hi' }, { channel: 'sms', contact: {}, text: 'hi' }, { channel: 'sms', contact: { phone: '12ab' }, text: 'hi' }, message('+34600000105', 'hi')], [], true);
+		expect(run.json('Record', 0).map((j) => j.error ?? j.contactId)).toEqual(['Unknown channel "fax"', 'The message has no sender', 'Invalid phone "12ab" at contact.phone', '+34600000105']);
 	});
 });
