@@ -2,7 +2,7 @@
  * The Store contract implemented once over SqlDb, for SQLite and PostgreSQL alike.
  * Every list method works in chunks: a fixed number of statements per chunk, never per item.
  */
-import { hash } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
 import { mapLimit } from '../channels/limiter';
 import type { Channel } from '../contact';
@@ -972,6 +972,10 @@ export class SqlStore implements Store {
 			throw error;
 		});
 		return this.secret;
+	}
+
+	async linkKey(): Promise<string> {
+		return createHmac('sha256', await this.addressSecret()).update('convergent:links:v1').digest('hex');
 	}
 
 	async exportContact(contactId: string): Promise<ContactExport> {

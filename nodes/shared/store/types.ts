@@ -343,6 +343,11 @@ export interface Store {
 
 	// Data subject rights: per person, under every id and address they are known by.
 	exportContact(contactId: string): Promise<ContactExport>;
+	/**
+	 * A key for signing links (one-click unsubscribe), derived from the store's own secret: every
+	 * n8n process on this store signs and verifies alike, and the secret itself never leaves the store.
+	 */
+	linkKey(): Promise<string>;
 	/** Removes the person's data from every table; leaves a keyed hash (HMAC under this store's
 	 *  secret) of each address so an erased address is recognised on re-import. */
 	eraseContact(contactId: string, addresses: string[]): Promise<{ tablesTouched: number; ids: string[] }>;
