@@ -21,6 +21,7 @@ const CONSENT_OPERATIONS = [
 	{ name: 'Record Consent', value: 'recordConsent', action: 'Record a consent grant or withdrawal' },
 	{ name: 'Record Sends Made Elsewhere', value: 'recordSends', action: 'Record messages another tool sent so caps count them' },
 	{ name: 'Remove From Suppression List', value: 'removeSuppression', action: 'Remove an address from the suppression list' },
+	{ name: 'Unsubscribe by Link', value: 'unsubscribeLink', action: 'Withdraw consent from a signed unsubscribe link' },
 ];
 const CONTACT_OPERATIONS = [
 	{ name: 'Erase', value: 'eraseContact', action: 'Erase a person under every ID and address' },

@@ -9,7 +9,8 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { idForAddress, normalizeEmail, normalizePhone } from '../../shared/address';
 import { channelAddress, isChannel, type Channel, type Contact } from '../../shared/contact';
-import { channelBookAddress, resolvePeople } from '../../shared/people';
+import { channelBookAddress, personIdsOf, resolvePeople } from '../../shared/people';
+import { verifyUnsubscribeToken } from '../../shared/policy/unsubscribe';
 import { compileContactReader, resolveContactMapping } from '../../shared/n8n/contact-mapping';
 import { updateDisplayOptions } from '../../shared/n8n/display-options';
 import { compileFieldPath } from '../../shared/n8n/field-path';
@@ -108,9 +109,21 @@ const confirmProperties: INodeProperties[] = [
 	...evidenceProperties.map((p) => (p.name === 'source' ? { ...p, default: 'confirmation-link' } : p)),
 ];
 
+const unsubscribeProperties: INodeProperties[] = [
+	{
+		displayName:
+			'Put this after a Webhook at the URL Touchpoint\'s signed unsubscribe links point to (the One-Click Unsubscribe template). A valid link withdraws consent for the person, channel and purpose it names; a link that is altered, made for another store or not a link at all does nothing and says so (outcome invalid).',
+		name: 'unsubscribeNotice',
+		type: 'notice',
+		default: '',
+	},
+	...confirmProperties.map((p) => (p.name === 'tokenField' ? { ...p, description: 'Path to the token of the signed unsubscribe link (its URL\'s token query parameter)' } : p.name === 'source' ? { ...p, default: 'one-click-unsubscribe' } : p)),
+];
+
 export const description = [
 	...updateDisplayOptions({ show: { operation: ['recordConsent'] } }, recordProperties),
 	...updateDisplayOptions({ show: { operation: ['confirmConsent'] } }, confirmProperties),
+	...updateDisplayOptions({ show: { operation: ['unsubscribeLink'] } }, unsubscribeProperties),
 ];
 
 function readEvidence(ctx: IExecuteFunctions, json: IDataObject, itemIndex: number, sourceOf: (i: number) => string): ConsentEvidence {
@@ -300,4 +313,46 @@ export async function executeConfirm(this: IExecuteFunctions, items: INodeExecut
 		out.push({ json: { ...items[i].json, confirmation }, pairedItem: { item: i } });
 	}
 	return [out];
+}
+
+/**
+ * Unsubscribe by Link: the token of a signed one-click link (RFC 8058) withdraws consent for the
+ * person, channel and purpose it names. Idempotent: a second click finds the consent withdrawn
+ * and records nothing. A token that does not verify changes nothing (outcome invalid).
+ */
+export async function executeUnsubscribe(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+	const tokenOf = compileFieldPath(this.getNodeParameter('tokenField', 0, 'query.token') as string);
+	const sourceOf = parameterReader<string>(this, 'source', 'one-click-unsubscribe');
+	const store = await getStore(this);
+	const key = await store.linkKey();
+	const targets = items.map((item) => {
+		const token = tokenOf(item.json);
+		return verifyUnsubscribeToken(key, typeof token === 'string' ? token.trim() : token);
+	});
+	// The person the link was made for, also after a merge.
+	const person = await personIdsOf(store, targets.flatMap((t) => (t ? [t.contactId] : [])));
+	const valid = targets.flatMap((t, i) => (t ? [{ i, ...t, contactId: person.get(t.contactId) ?? t.contactId }] : []));
+	const states = await store.getConsentStates(valid);
+	const events: ConsentEventInput[] = [];
+	const outcome = new Map<number, string>();
+	const seen = new Set<string>();
+	for (const v of valid) {
+		const k = consentKeyString(v);
+		if (states.get(k)?.status === 'withdrawn' || seen.has(k)) {
+			outcome.set(v.i, 'already');
+			continue;
+		}
+		seen.add(k);
+		outcome.set(v.i, 'unsubscribed');
+		events.push({ contactId: v.contactId, channel: v.channel, purpose: v.purpose, action: 'withdraw', evidence: readEvidence(this, items[v.i].json, v.i, sourceOf) });
+	}
+	await store.recordConsent(events);
+	const byItem = new Map(valid.map((v) => [v.i, v]));
+	return [items.map((item, i) => {
+		const v = byItem.get(i);
+		const unsubscribe: IDataObject = v
+			? { outcome: outcome.get(i)!, unsubscribed: true, contactId: v.contactId, channel: v.channel, purpose: v.purpose }
+			: { outcome: 'invalid', unsubscribed: false, message: 'This link is not a valid unsubscribe link (altered, incomplete, or made by another store): nothing was changed.' };
+		return { json: { ...item.json, unsubscribe }, pairedItem: { item: i } };
+	})];
 }

@@ -29,6 +29,8 @@ async function route(this: IExecuteFunctions, operation: string, items: INodeExe
 			return await record.executeRecord.call(this, items);
 		case 'confirmConsent':
 			return await record.executeConfirm.call(this, items);
+		case 'unsubscribeLink':
+			return await record.executeUnsubscribe.call(this, items);
 		case 'recordSends':
 			return await sends.execute.call(this, items);
 		case 'addSuppression':
