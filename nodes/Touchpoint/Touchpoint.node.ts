@@ -17,6 +17,7 @@ import { channelAddress, isChannel, type Channel, type Contact } from '../shared
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { isExpressionParameter, parameterReader } from '../shared/n8n/params';
+import { signUnsubscribeToken, unsubscribeLink } from '../shared/policy/unsubscribe';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import type { ProviderError } from '../shared/channels/errors';
 import { failClosed } from '../shared/n8n/fail-closed';
@@ -200,13 +201,23 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				templateBodyParameters: templateParams ? templateParams.split('|').map((s) => s.trim()) : [], mediaUrl: p.mediaUrl(i),
 				messagingType: p.messagingType(i) as OutboundMessage['messagingType'], quickReplies: p.quickReplies(i) ? p.quickReplies(i).split(',').map((s) => s.trim()).filter(Boolean) : [],
 				maxSegments: Number(options.maxSegments ?? 3), title: p.pushTitle(i), imageUrl: p.pushImageUrl(i) || undefined, data, topic: p.pushTopic(i) || undefined,
-				subject: p.subject(i), html: p.html(i) || undefined, unsubscribeUrl: p.unsubscribeUrl(i) || undefined, unsubscribeMailto: p.unsubscribeMailto(i) || undefined,
+				subject: p.subject(i), html: p.html(i) || undefined, unsubscribeUrl: unsubscribeUrlFor(i, contact, channel), unsubscribeMailto: p.unsubscribeMailto(i) || undefined,
 				postalAddress: p.postalAddress(i) || undefined,
 			};
 		};
 
 		const policy = { ...readPolicySettings(this), transactionalExempt: options.transactionalExempt !== false, allowUnlinkedAddress: options.allowUnlinkedAddress === true };
 		const store = await getStore(this);
+		// Signed one-click links: one per person, under the store's link key (read once per run).
+		const signedBase = this.getNodeParameter('unsubscribeLink', 0, 'url') === 'signed' ? String(this.getNodeParameter('unsubscribeWebhookUrl', 0, '')).trim() : undefined;
+		if (signedBase !== undefined && !/^https?:\/\/[^\s"'<>]+$/.test(signedBase)) {
+			throw new NodeOperationError(node, `Unsubscribe Webhook URL "${signedBase.slice(0, 120)}" is not a URL`, { description: 'Paste the production URL of the One-Click Unsubscribe template\'s webhook, e.g. https://n8n.example.com/webhook/unsubscribe.' });
+		}
+		const linkKey = signedBase !== undefined ? await store.linkKey() : undefined;
+		function unsubscribeUrlFor(i: number, contact: Contact, channel: Channel): string | undefined {
+			if (linkKey === undefined || signedBase === undefined) return p.unsubscribeUrl(i) || undefined;
+			return channel === 'email' ? unsubscribeLink(signedBase, signUnsubscribeToken(linkKey, { contactId: contact.id, channel, purpose })) : undefined;
+		}
 		// One rate limit per credential and sender for all workers when the store is shared
 		// (PostgreSQL); per process on the embedded store, which queue mode should not use.
 		const limiter = store.dialect === 'postgres' ? sharedLimiter(store) : localLimiter;

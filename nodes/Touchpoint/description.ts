@@ -69,7 +69,20 @@ export const properties: INodeProperties[] = [
 	{ displayName: 'Push Topic', name: 'pushTopic', type: 'string', default: '', description: 'Send to a topic instead of the contact\'s token', displayOptions: show(['push']) },
 	{ displayName: 'Subject', name: 'subject', type: 'string', default: '', displayOptions: show(['email', 'bestAvailable']) },
 	{ displayName: 'HTML', name: 'html', type: 'string', typeOptions: { rows: 5 }, default: '', displayOptions: show(['email', 'bestAvailable']) },
-	{ displayName: 'One-Click Unsubscribe URL', name: 'unsubscribeUrl', type: 'string', default: '', placeholder: 'https://shop.example/unsubscribe?c={{ $json.contact.id }}', description: 'Required for marketing email (RFC 8058): sent as List-Unsubscribe with List-Unsubscribe-Post', displayOptions: show(['email', 'bestAvailable']) },
+	{
+		displayName: 'One-Click Unsubscribe',
+		name: 'unsubscribeLink',
+		type: 'options',
+		options: [
+			{ name: 'URL You Give', value: 'url', description: 'Your own unsubscribe page, e.g. your email service\'s' },
+			{ name: 'Signed Link to Your Unsubscribe Webhook', value: 'signed', description: 'A link per person, signed by the Convergent store, to the One-Click Unsubscribe template\'s webhook: a click or the mail client\'s POST withdraws consent' },
+		],
+		default: 'url',
+		description: 'Required for marketing email (RFC 8058): sent as List-Unsubscribe with List-Unsubscribe-Post',
+		displayOptions: show(['email', 'bestAvailable']),
+	},
+	{ displayName: 'One-Click Unsubscribe URL', name: 'unsubscribeUrl', type: 'string', default: '', placeholder: 'https://shop.example/unsubscribe?c={{ $json.contact.id }}', description: 'Required for marketing email (RFC 8058): sent as List-Unsubscribe with List-Unsubscribe-Post', displayOptions: { show: { channel: ['email', 'bestAvailable'], unsubscribeLink: ['url'] } } },
+	{ displayName: 'Unsubscribe Webhook URL', name: 'unsubscribeWebhookUrl', type: 'string', default: '', placeholder: 'https://n8n.example.com/webhook/unsubscribe', description: 'The production URL of the One-Click Unsubscribe template\'s webhook; each person\'s link adds ?token=... to it', displayOptions: { show: { channel: ['email', 'bestAvailable'], unsubscribeLink: ['signed'] } } },
 	{ displayName: 'Unsubscribe Mailto', name: 'unsubscribeMailto', type: 'string', default: '', placeholder: 'unsubscribe@shop.example', displayOptions: show(['email', 'bestAvailable']) },
 	{ displayName: 'Postal Address', name: 'postalAddress', type: 'string', default: '', description: 'Required in marketing email (CAN-SPAM): added to the footer', displayOptions: show(['email', 'bestAvailable']) },
 	{
