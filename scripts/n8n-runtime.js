@@ -222,7 +222,8 @@ function n8nCliAsync(args, env, { timeout = 300_000 } = {}) {
 		child.stdout.on('data', (d) => (stdout += d));
 		child.stderr.on('data', (d) => (stderr += d));
 		const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
-		child.on('exit', (status, signal) => {
+		// 'close', not 'exit': the output pipes may still hold the last lines (the run's JSON) at exit.
+		child.on('close', (status, signal) => {
 			clearTimeout(timer);
 			resolve({ status, signal, stdout, stderr });
 		});
