@@ -82,9 +82,14 @@ describe('in a real n8n', () => {
 			}
 			return wf;
 		});
+		// Two small workflows of our own for the unsubscribe round trip: a marketing email with a
+		// signed link to the published template's webhook, and a Check of the same person.
+		// The public https URL (RFC 8058 wants https); the test reaches it as a TLS proxy would, on loopback.
+		unsubscribeWorkflows(PUBLIC_UNSUBSCRIBE_URL).forEach((wf, k) => fs.writeFileSync(path.join(templatesDir, `e2e-unsubscribe-${k}.json`), JSON.stringify(wf)));
 		rt.n8nCli(['import:workflow', '--separate', `--input=${templatesDir}`], env);
 		rt.n8nCli(['publish:workflow', `--id=${ids['whatsapp-lead-capture.json']}`], env);
 		rt.n8nCli(['publish:workflow', `--id=${ids['abandoned-cart.json']}`], env);
+		rt.n8nCli(['publish:workflow', `--id=${ids['one-click-unsubscribe.json']}`], env);
 
 		n8n = rt.spawnN8n(['start'], env);
 		n8n.stdout!.on('data', (d) => (output += d));
@@ -120,7 +125,7 @@ describe('in a real n8n', () => {
 		for (const c of expectedCredentials) expect(credNames).toContain(c);
 		const workflows = await rest('/rest/workflows');
 		const listed = (workflows.json().data as Array<{ id: string }>).map((w) => w.id).sort();
-		expect(listed).toEqual(Object.values(ids).sort());
+		expect(listed).toEqual([...Object.values(ids), UNSUB_SEND_ID, UNSUB_CHECK_ID].sort());
 	});
 
 	it('a signed WhatsApp message to the production webhook runs the lead-capture template; a forged one is refused', async () => {
@@ -170,6 +175,40 @@ describe('in a real n8n', () => {
 		expect(ai.received).toBe(2);
 	});
 
+	it('one-click unsubscribe round trip: a marketing email\'s signed link, POSTed as RFC 8058 says to the published template, makes the next Check Blocked WITHDRAWN', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await grantConsent(store, [UNSUB_CONTACT as never], ['email'], { evidence: { source: 'checkout' } });
+		await closeAllStores();
+		const cliEnv = async () => ({ ...env, N8N_RUNNERS_BROKER_PORT: String(await rt.freePort()), N8N_PORT: String(await rt.freePort()) });
+		const before = smtp.messages.length;
+		const sent = await rt.n8nCliAsync(['execute', `--id=${UNSUB_SEND_ID}`, '--rawOutput'], await cliEnv(), { timeout: 240_000 });
+		expect({ status: sent.status, output: sent.status === 0 ? '' : `${sent.stdout}${sent.stderr}`.slice(-3000) }).toEqual({ status: 0, output: '' });
+		const [mail] = (await smtp.waitFor(before + 1)).slice(before);
+		expect(mail.to).toEqual([UNSUB_CONTACT.email]);
+		expect(mail.headers.get('list-unsubscribe-post')).toEqual(['List-Unsubscribe=One-Click']);
+		const header = String(mail.headers.get('list-unsubscribe')?.[0]).replace(/^<|>$/g, '');
+		expect(header.startsWith(`${PUBLIC_UNSUBSCRIBE_URL}?token=u1.`)).toBe(true);
+		const link = header.replace(PUBLIC_UNSUBSCRIBE_URL, `${baseUrl}/webhook/unsubscribe`);
+		// A link scanner's GET unsubscribes nobody: it gets the page with the button.
+		const page = await fetch(link);
+		expect(page.status).toBe(200);
+		expect(await page.text()).toContain('<form method="post"');
+		// The mail client's one-click POST (RFC 8058).
+		const post = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+		expect(post.status).toBe(200);
+		expect(await post.text()).toContain('You are unsubscribed');
+		const forged = await fetch(link.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+		expect(forged.status).toBe(400);
+		const checked = await rt.n8nCliAsync(['execute', `--id=${UNSUB_CHECK_ID}`], await cliEnv(), { timeout: 240_000 });
+		expect(checked.status).toBe(0);
+		// The Check's run as n8n saved it (n8n execute prints no run data in 2.x): Blocked, WITHDRAWN.
+		const list = await rest(`/rest/executions?filter=${encodeURIComponent(JSON.stringify({ workflowId: UNSUB_CHECK_ID }))}`);
+		const results = (list.json().data.results ?? list.json().data) as Array<{ id: string; status: string }>;
+		expect(results.map((e) => e.status)).toEqual(['success']);
+		const run = await rest(`/rest/executions/${results[0].id}`);
+		expect(run.text).toContain('WITHDRAWN');
+	});
+
 	it('the editor renders an imported template with the package\'s nodes and icons (headless Chromium)', async () => {
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		const { chromium } = require('playwright-core');
@@ -203,6 +242,30 @@ describe('in a real n8n', () => {
 		}
 	});
 });
+
+const PUBLIC_UNSUBSCRIBE_URL = 'https://n8n.example.com/webhook/unsubscribe';
+const UNSUB_CONTACT = { id: 'e2e-unsub-1', email: 'noa@example.com', timeZone: 'UTC' };
+const UNSUB_SEND_ID = 'cmE2eUnsubSend01';
+const UNSUB_CHECK_ID = 'cmE2eUnsubCheck1';
+
+/** A marketing email with a signed link to `webhookUrl`, and a Check of the same person, as two workflows. */
+function unsubscribeWorkflows(webhookUrl: string) {
+	const store = { convergentStoreApi: { id: 'store', name: 'Convergent Store' } };
+	const person = (name: string) => ({ id: `${name}-set`, name: 'Person', type: 'n8n-nodes-base.set', typeVersion: 3.4, position: [220, 0], parameters: { mode: 'raw', jsonOutput: JSON.stringify({ contact: UNSUB_CONTACT }), options: {} } });
+	const trigger = (name: string) => ({ id: `${name}-start`, name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} });
+	const chain = (last: string) => ({ Start: { main: [[{ node: 'Person', type: 'main', index: 0 }]] }, Person: { main: [[{ node: last, type: 'main', index: 0 }]] } });
+	const mapping = { idField: 'contact.id', emailField: 'contact.email', timeZoneField: 'contact.timeZone' };
+	return [
+		{
+			id: UNSUB_SEND_ID, name: 'e2e: newsletter with a signed unsubscribe link', active: false, settings: { executionOrder: 'v1' }, connections: chain('Newsletter'),
+			nodes: [trigger('send'), person('send'), { id: 'send-tp', name: 'Newsletter', type: `${pkg.name}.touchpoint`, typeVersion: 1, position: [440, 0], credentials: { ...store, convergentSmtpApi: { id: 'smtp', name: 'SMTP' } }, parameters: { channel: 'email', purpose: 'marketing', campaign: 'e2e-newsletter', subject: 'News', html: '<p>News</p>', unsubscribeLink: 'signed', unsubscribeWebhookUrl: webhookUrl, postalAddress: 'Glow SL, Madrid', contactFields: mapping, options: {} } }],
+		},
+		{
+			id: UNSUB_CHECK_ID, name: 'e2e: check after unsubscribe', active: false, settings: { executionOrder: 'v1' }, connections: chain('Check'),
+			nodes: [trigger('check'), person('check'), { id: 'check-cg', name: 'Check', type: `${pkg.name}.consentGuard`, typeVersion: 1, position: [440, 0], credentials: store, parameters: { operation: 'check', channel: 'email', purpose: 'marketing', campaign: 'e2e-after', contactFields: mapping } }],
+		},
+	];
+}
 
 /** What the page functions read of a DOM element (the tests compile without the DOM library). */
 type DomElement = { getAttribute(name: string): string | null; querySelector(selector: string): unknown; textContent: string | null };
@@ -269,7 +332,7 @@ describe('npm start (the README\'s run command), then the editor as a marketer u
 		fs.rmSync(userFolder, { recursive: true, force: true });
 	}, 60_000);
 
-	it('brings up n8n with every node of the package registered and the six templates imported', async () => {
+	it('brings up n8n with every node of the package registered and every template imported', async () => {
 		const nodes = (await get('/types/nodes.json')) as unknown as Array<{ name: string }>;
 		const names = new Set(nodes.map((n) => n.name));
 		for (const n of expectedNodes) expect(names).toContain(n);
@@ -307,6 +370,7 @@ describe('npm start (the README\'s run command), then the editor as a marketer u
 		['welcome-double-opt-in.json', 'Check Welcome', 'Blocked', ['WITHDRAWN', 'QUIET_HOURS', 'FREQUENCY_CAP', 'NO_CONSENT']],
 		['whatsapp-lead-capture.json', 'Ask', 'Not Sent', ['WINDOW_CLOSED']],
 		['consultation-booking.json', 'Ask', 'Not Sent', ['WINDOW_CLOSED']],
+		['one-click-unsubscribe.json', 'Valid Link?', 'No Segment', ['not a valid unsubscribe link']],
 	];
 	it.each(tryIts)('%s: Try It runs green from the editor, and %s shows each %s reason in its output panel', async (file, node, branch, reasons) => {
 		const page = await runTryIt(file, node);

@@ -37,7 +37,7 @@ function sandbox() {
 }
 
 describe('Docker image first start', () => {
-	it('ships the six templates bound to the Convergent Store credential, without provider credential ids', () => {
+	it('ships every template bound to the Convergent Store credential, without provider credential ids', () => {
 		const s = sandbox();
 		try {
 			const files = fs.readdirSync(s.templates);

@@ -27,7 +27,7 @@ function asImported(file: string) {
 }
 const tryIt = (file: string) => runWorkflow(asImported(file), { startNode: 'Try It', credentials: credentials as never });
 
-const idOf = (j: IDataObject) => String((j.body as IDataObject | undefined)?.contact ? ((j.body as IDataObject).contact as IDataObject).id : j.id ?? j.contactId);
+const idOf = (j: IDataObject) => String((j.body as IDataObject | undefined)?.contact ? ((j.body as IDataObject).contact as IDataObject).id : j.id ?? j.contactId ?? (j.contact as IDataObject | undefined)?.id);
 const nameOf = (j: IDataObject) => String((j.contact as IDataObject | undefined)?.name ?? '');
 const reasons = (run: RunResult, node: string, output: number, who = idOf) =>
 	Object.fromEntries(run.json(node, output).map((j) => [who(j), String((j.blocked as IDataObject | undefined)?.reason ?? (j.touchpoint as IDataObject | undefined)?.reason)]));
@@ -90,6 +90,21 @@ describe('templates: Try It, with no provider credential', () => {
 		expect(previewed(run, 'Confirm Opt-out', nameOf)).toEqual([['Ben', 'whatsapp']]);
 		expect(run.json('Send AI Reply', 2).map((j) => [nameOf(j), String((j.ai as IDataObject).reply).slice(0, 34)])).toEqual([['Chloe', '[Sample reply: no model was called']]);
 		expect(run.json('Record Sample Messages', 0).find((j) => nameOf(j) === 'Ben')).toMatchObject({ keyword: 'stop' });
+	});
+
+	it('One-click unsubscribe: Ana\'s previewed email carries her signed link, which unsubscribes her; Fay\'s forged link changes nothing', async () => {
+		for (const attempt of [1, 2]) {
+			// Consent follows event time to the second, a tie counting as a withdrawal: the second try
+			// re-grants Ana a second after the first one unsubscribed her, as a person clicking again would.
+			if (attempt === 2) await new Promise((r) => setTimeout(r, 1100));
+			const run = await tryIt('one-click-unsubscribe.json');
+			expectClean(run);
+			const email = (run.json('Sample Email', 2)[0].touchpoint as IDataObject).email as IDataObject;
+			expect(String((email.headers as IDataObject)['List-Unsubscribe'])).toMatch(/^<https:\/\/n8n\.example\.com\/webhook\/unsubscribe\?token=u1\./);
+			expect({ attempt, outcomes: run.json('Unsubscribe', 0).map((j) => [idOf(j), (j.unsubscribe as IDataObject).outcome]) }).toEqual({ attempt, outcomes: [['sample-ana', 'unsubscribed'], ['sample-fay', 'invalid']] });
+			expect(run.json('Valid Link?', 0).map(idOf)).toEqual(['sample-ana']);
+			expect(run.json('Valid Link?', 1).map(idOf)).toEqual(['sample-fay']);
+		}
 	});
 
 	it('Consultation booking: Ana\'s booking starts, Ben gets a sample AI reply, Dan\'s window is closed', async () => {
