@@ -11,7 +11,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeApiError, NodeConnectionTypes, NodeOperationError, type JsonObject } from 'n8n-workflow';
 
-import { buildRequest, emailPreviewHtml, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
+import { buildRequest, emailPreviewHtml, parseChoices, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
 import { inFlightFor, localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
@@ -163,6 +163,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			templateLanguage: read('templateLanguage', 'en'), templateParameters: read('templateParameters', ''), mediaUrl: read('mediaUrl', ''),
 			messagingType: read('messagingType', 'RESPONSE'), quickReplies: read('quickReplies', ''), pushTitle: read('pushTitle', ''),
 			pushImageUrl: read('pushImageUrl', ''), pushData: read<unknown>('pushData', '{}'), pushTopic: read('pushTopic', ''), subject: read('subject', ''),
+			choices: read<unknown>('choices', ''), listButton: read('listButton', 'Choose'),
 			html: read('html', ''), unsubscribeUrl: read('unsubscribeUrl', ''), unsubscribeMailto: read('unsubscribeMailto', ''), postalAddress: read('postalAddress', ''),
 		};
 
@@ -184,6 +185,13 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			return result;
 		};
 
+		const choicesOf = (i: number) => {
+			try {
+				return parseChoices(p.choices(i));
+			} catch (error) {
+				throw new NodeOperationError(node, `Choices: ${(error as Error).message}`, { itemIndex: i });
+			}
+		};
 		const messageFor = (i: number, contact: Contact, channel: Channel): OutboundMessage => {
 			const to = channel === 'whatsapp' || channel === 'sms' || channel === 'email'
 				? (checkAddress(contact, channel).address ?? channelAddress(contact, channel) ?? '')
@@ -191,14 +199,20 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			let data: Record<string, string> | undefined;
 			const rawData = p.pushData(i);
 			if (channel === 'push' && rawData) {
-				const parsed = typeof rawData === 'string' ? JSON.parse(rawData || '{}') : rawData;
-				data = Object.keys(parsed).length ? (parsed as Record<string, string>) : undefined;
+				let parsed: unknown;
+				try {
+					parsed = typeof rawData === 'string' ? JSON.parse(rawData || '{}') : rawData;
+				} catch (error) {
+					throw new NodeOperationError(node, `Push Data is not valid JSON: ${(error as Error).message}`, { itemIndex: i });
+				}
+				data = Object.keys(parsed as object).length ? (parsed as Record<string, string>) : undefined;
 			}
 			const templateParams = p.templateParameters(i);
 			return {
 				channel, to, purpose, text: p.text(i),
 				whatsappType: p.whatsappType(i) as OutboundMessage['whatsappType'], templateName: p.templateName(i), templateLanguage: p.templateLanguage(i),
 				templateBodyParameters: templateParams ? templateParams.split('|').map((s) => s.trim()) : [], mediaUrl: p.mediaUrl(i),
+				choices: choicesOf(i), listButton: p.listButton(i),
 				messagingType: p.messagingType(i) as OutboundMessage['messagingType'], quickReplies: p.quickReplies(i) ? p.quickReplies(i).split(',').map((s) => s.trim()).filter(Boolean) : [],
 				maxSegments: Number(options.maxSegments ?? 3), title: p.pushTitle(i), imageUrl: p.pushImageUrl(i) || undefined, data, topic: p.pushTopic(i) || undefined,
 				subject: p.subject(i), html: p.html(i) || undefined, unsubscribeUrl: unsubscribeUrlFor(i, contact, channel), unsubscribeMailto: p.unsubscribeMailto(i) || undefined,
@@ -289,7 +303,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				try {
 					message = messageFor(pd.i, pd.contact, channel);
 				} catch (error) {
-					advance(pd, { channel, reason: 'INVALID_MESSAGE', message: `Push Data is not valid JSON: ${(error as Error).message}` });
+					advance(pd, { channel, reason: 'INVALID_MESSAGE', message: (error as Error).message });
 					continue;
 				}
 				const result = buildRequest(message, ctx);

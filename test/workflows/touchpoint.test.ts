@@ -312,6 +312,31 @@ describe('Touchpoint', () => {
 		expect(twilio.requests).toHaveLength(1);
 	});
 
+	it('Choices: WhatsApp buttons up to 3, a list up to 10, numbered beyond; Messenger quick replies carry the ids; SMS numbers them; a bad choice is Not Sent naming it', async () => {
+		const a = await person(['whatsapp', 'messenger', 'sms'], { timeZone: dayZone });
+		meta.setLastInbound(a.contact.phone.slice(1), Date.now());
+		await store.recordInbound([{ contactId: a.contact.id, channel: 'whatsapp', at: Date.now() }, { contactId: a.contact.id, channel: 'messenger', at: Date.now() }]);
+		const shades = ['Ivory', 'Porcelain', 'Sand', 'Beige', 'Honey', 'Caramel'].map((t) => ({ id: t.toLowerCase(), title: t }));
+		const go = (channel: string, choices: unknown, campaign: string) => send([{ ...a, choices }], { channel, purpose: 'transactional', campaign, text: 'Which shade?', choices: '={{ $json.choices }}', listButton: 'Shades' });
+		const list = await go('whatsapp', shades, 'list');
+		expect(list.json('Send', 1)).toEqual([]);
+		expect(meta.requests.at(-1)!.body).toEqual({
+			messaging_product: 'whatsapp', recipient_type: 'individual', to: a.contact.phone.slice(1), type: 'interactive',
+			interactive: { type: 'list', body: { text: 'Which shade?' }, action: { button: 'Shades', sections: [{ rows: shades.map((c) => ({ id: c.id, title: c.title })) }] } },
+		});
+		const many = Array.from({ length: 11 }, (_, k) => `Shade ${k + 1}`);
+		await go('whatsapp', many, 'many');
+		expect(meta.requests.at(-1)!.body).toMatchObject({ type: 'text', text: { body: `Which shade?\n${many.map((t, k) => `${k + 1}. ${t}`).join('\n')}` } });
+		await go('messenger', 'ivory:Ivory, sand:Sand', 'quick');
+		expect(meta.requests.at(-1)!.body.message).toEqual({ text: 'Which shade?', quick_replies: [{ content_type: 'text', title: 'Ivory', payload: 'ivory' }, { content_type: 'text', title: 'Sand', payload: 'sand' }] });
+		await go('sms', shades.slice(0, 2), 'sms');
+		expect(twilio.requests.at(-1)!.body.Body).toBe('Which shade?\n1. Ivory\n2. Porcelain');
+		const bad = await go('whatsapp', [{ id: 'x' }], 'bad');
+		expect(bad.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE', message: 'Choices: Choice 1 has no title (give { id, title })' });
+		const dup = await go('whatsapp', [{ id: 'x', title: 'A' }, { id: 'x', title: 'B' }], 'dup');
+		expect(dup.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE', message: 'Two choices have the id "x"' });
+	});
+
 	it('a 429 storm ends with every message delivered exactly once', async () => {
 		meta.setRateLimit(10);
 		const people = await Promise.all(Array.from({ length: 30 }, () => person(['whatsapp'], { timeZone: dayZone })));

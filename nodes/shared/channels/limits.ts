@@ -12,6 +12,13 @@ export const TEXT_LIMITS = {
 	instagram: 1000,
 	quickReplyTitle: 20,
 	quickReplies: 13,
+	whatsappInteractiveBody: 1024,
+	whatsappButtons: 3,
+	whatsappButtonTitle: 20,
+	whatsappListRows: 10,
+	whatsappListRowTitle: 24,
+	whatsappListButton: 20,
+	whatsappReplyId: 256,
 	pushPayloadBytes: 4096,
 	emailSubjectRecommended: 78,
 } as const;

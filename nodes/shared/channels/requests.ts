@@ -26,6 +26,13 @@ export interface OutboundMessage {
 	/** Messenger / Instagram */
 	messagingType?: 'RESPONSE' | 'UPDATE' | 'MESSAGE_TAG';
 	quickReplies?: string[];
+	/**
+	 * Answers the person can pick (e.g. a Conversational Form question's): WhatsApp reply buttons
+	 * or a list, Messenger / Instagram quick replies (payload = id), numbered lines in an SMS.
+	 */
+	choices?: Choice[];
+	/** WhatsApp list messages: the text of the button that opens the list. */
+	listButton?: string;
 	/** SMS */
 	maxSegments?: number;
 	statusCallback?: string;
@@ -133,6 +140,75 @@ function unsafeLinks(html: string): string[] {
 	return bad;
 }
 
+export interface Choice {
+	id: string;
+	title: string;
+}
+
+/**
+ * Choices as a parameter gives them: a list of { id, title } (Conversational Form's `reply.choices`;
+ * `label` is taken for `title`) or of titles, that list as JSON text, or comma-separated
+ * `id:Title` / `Title`. Throws an Error naming what is wrong.
+ */
+export function parseChoices(value: unknown): Choice[] {
+	if (value === undefined || value === null || value === '') return [];
+	let list: unknown = value;
+	if (typeof value === 'string') {
+		const text = value.trim();
+		list = text.startsWith('[') ? JSON.parse(text) : text.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+			const colon = part.indexOf(':');
+			return colon > 0 ? { id: part.slice(0, colon).trim(), title: part.slice(colon + 1).trim() } : part;
+		});
+	}
+	if (!Array.isArray(list)) throw new Error(`Choices must be a list, not ${JSON.stringify(value).slice(0, 60)}`);
+	return list.map((c, k) => {
+		if (typeof c === 'string' || typeof c === 'number') return { id: String(c), title: String(c) };
+		const o = (c ?? {}) as Record<string, unknown>;
+		const title = o.title ?? o.label;
+		if (title === undefined || title === null || title === '') throw new Error(`Choice ${k + 1} has no title (give { id, title })`);
+		return { id: String(o.id ?? title), title: String(title) };
+	});
+}
+
+/** The choices as numbered lines under the text: what a channel without buttons shows (a number is a valid answer). */
+export function numberedChoices(text: string, choices: Choice[]): string {
+	return `${text}\n${choices.map((c, i) => `${i + 1}. ${c.title}`).join('\n')}`;
+}
+
+/**
+ * A WhatsApp free-form message with choices: reply buttons (up to 3, 20 characters), else a list
+ * (up to 10 rows, 24 characters), else the choices numbered in a text message.
+ */
+function whatsappChoices(text: string, choices: Choice[], listButton: string): { json: Record<string, unknown> } | { violations: Violation[] } {
+	const L = TEXT_LIMITS;
+	const len = (s: string) => [...s].length;
+	const violations: Violation[] = [];
+	if (!text.trim()) violations.push({ code: 'EMPTY_TEXT', field: 'text', message: 'The message text is empty' });
+	const ids = new Set<string>();
+	for (const c of choices) {
+		if (!c.id || len(c.id) > L.whatsappReplyId) violations.push({ code: 'BAD_CHOICE_ID', field: 'choices', message: `Choice "${c.title.slice(0, 30)}" needs an id of 1 to ${L.whatsappReplyId} characters` });
+		if (ids.has(c.id)) violations.push({ code: 'DUPLICATE_CHOICE', field: 'choices', message: `Two choices have the id "${c.id.slice(0, 40)}"` });
+		ids.add(c.id);
+		if (!c.title.trim()) violations.push({ code: 'EMPTY_CHOICE', field: 'choices', message: `Choice "${c.id.slice(0, 40)}" has no title` });
+	}
+	if (violations.length) return { violations };
+	const fits = (max: number) => choices.every((c) => len(c.title) <= max);
+	if ((choices.length <= L.whatsappButtons && fits(L.whatsappButtonTitle)) || (choices.length <= L.whatsappListRows && fits(L.whatsappListRowTitle))) {
+		if (len(text) > L.whatsappInteractiveBody) return { violations: [{ code: 'TEXT_TOO_LONG', field: 'text', message: `The text is ${len(text)} characters; a WhatsApp message with buttons or a list allows ${L.whatsappInteractiveBody}` }] };
+	}
+	if (choices.length <= L.whatsappButtons && fits(L.whatsappButtonTitle)) {
+		return { json: { type: 'interactive', interactive: { type: 'button', body: { text }, action: { buttons: choices.map((c) => ({ type: 'reply', reply: { id: c.id, title: c.title } })) } } } };
+	}
+	if (choices.length <= L.whatsappListRows && fits(L.whatsappListRowTitle)) {
+		const button = listButton.trim() || 'Choose';
+		if (len(button) > L.whatsappListButton) return { violations: [{ code: 'LIST_BUTTON_TOO_LONG', field: 'listButton', message: `List Button Text "${button}" is longer than ${L.whatsappListButton} characters` }] };
+		return { json: { type: 'interactive', interactive: { type: 'list', body: { text }, action: { button, sections: [{ rows: choices.map((c) => ({ id: c.id, title: c.title })) }] } } } };
+	}
+	const numbered = numberedChoices(text, choices);
+	const v = checkText('whatsapp', numbered);
+	return v.length ? { violations: v } : { json: { type: 'text', text: { preview_url: false, body: numbered } } };
+}
+
 export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult {
 	const fail = (violations: Violation[]): BuildResult => ({ ok: false, violations });
 	switch (m.channel) {
@@ -141,7 +217,11 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 			const to = m.to.replace(/^\+/, '');
 			const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to };
 			let json: Record<string, unknown>;
-			if (type === 'text') {
+			if (type === 'text' && m.choices?.length) {
+				const built = whatsappChoices(m.text ?? '', m.choices, m.listButton ?? '');
+				if ('violations' in built) return fail(built.violations);
+				json = { ...base, ...built.json };
+			} else if (type === 'text') {
 				const v = checkText('whatsapp', m.text ?? '');
 				if (v.length) return fail(v);
 				json = { ...base, type: 'text', text: { preview_url: /https?:\/\//.test(m.text ?? ''), body: m.text } };
@@ -168,19 +248,22 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 		case 'messenger':
 		case 'instagram': {
 			const v = checkText(m.channel, m.text ?? '');
-			const replies = m.quickReplies ?? [];
+			// Choices become quick replies whose payload is the choice's id (what a form matches on).
+			const replies = m.choices?.length ? m.choices.map((c) => c.title) : m.quickReplies ?? [];
+			const payloads = m.choices?.length ? m.choices.map((c) => c.id) : replies.map((title) => title.toUpperCase().replace(/[^A-Z0-9]+/g, '_'));
 			if (replies.length > TEXT_LIMITS.quickReplies) v.push({ code: 'TOO_MANY_QUICK_REPLIES', field: 'quickReplies', message: `${replies.length} quick replies; at most ${TEXT_LIMITS.quickReplies}` });
 			for (const r of replies) if ([...r].length > TEXT_LIMITS.quickReplyTitle) v.push({ code: 'QUICK_REPLY_TOO_LONG', field: 'quickReplies', message: `Quick reply "${r}" is longer than ${TEXT_LIMITS.quickReplyTitle} characters` });
 			const type = m.messagingType ?? 'RESPONSE';
 			if (type === 'MESSAGE_TAG' && m.purpose === 'marketing') v.push({ code: 'TAG_NOT_FOR_PROMOTION', field: 'messagingType', message: 'Message tags never carry promotions: a marketing message outside the 24 h window cannot be sent' });
 			if (v.length) return fail(v);
 			const message: Record<string, unknown> = { text: m.text };
-			if (replies.length) message.quick_replies = replies.map((title) => ({ content_type: 'text', title, payload: title.toUpperCase().replace(/[^A-Z0-9]+/g, '_') }));
+			if (replies.length) message.quick_replies = replies.map((title, k) => ({ content_type: 'text', title, payload: payloads[k] }));
 			const json: Record<string, unknown> = { recipient: { id: m.to }, messaging_type: type, message };
 			if (type === 'MESSAGE_TAG') json.tag = 'HUMAN_AGENT';
 			return { ok: true, built: { kind: 'http', request: { method: 'POST', path: `/${ctx.apiVersion}/me/messages`, json } } };
 		}
 		case 'sms': {
+			if (m.choices?.length) return buildRequest({ ...m, text: numberedChoices(m.text ?? '', m.choices), choices: undefined }, ctx);
 			const v = checkSms(m.text ?? '', m.maxSegments ?? 0);
 			if (!/^\+[1-9]\d{6,14}$/.test(m.to)) v.push({ code: 'INVALID_ADDRESS', field: 'to', message: `"${m.to}" is not an E.164 number` });
 			if (!ctx.smsFrom && !ctx.messagingServiceSid) v.push({ code: 'NO_SENDER', field: 'from', message: 'The Twilio credential has neither a From number nor a Messaging Service SID' });
