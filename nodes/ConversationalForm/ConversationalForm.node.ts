@@ -307,7 +307,7 @@ export class ConversationalForm implements INodeType {
 			const askOut = (q: Question, prefix: string | undefined, session: FormSession) => {
 				const m = askText(q, quickRepliesOk(channel));
 				ask.push({
-					json: { ...item.json, form: { name: form, step: q.key, answers: session.answers, resumed: prefix === undefined && session.startedAt !== now }, reply: { text: prefix ? `${prefix}\n${m.text}` : m.text, quickReplies: m.quickReplies } },
+					json: { ...item.json, form: { name: form, step: q.key, answers: session.answers, resumed: prefix === undefined && session.startedAt !== now }, reply: { text: prefix ? `${prefix}\n${m.text}` : m.text, quickReplies: m.quickReplies, question: prefix ? `${prefix}\n${m.question}` : m.question, choices: m.choices } },
 					pairedItem: { item: i },
 				});
 			};

@@ -47,11 +47,13 @@ describe('Conversational Form', () => {
 		expect(reply(await say('ana', 'Ana'))).toBe('Your email?');
 		const bad = await say('ana', 'ana at example');
 		expect(reply(bad)).toBe('That does not look like an email.\nYour email?');
+		expect(bad.ask!.reply).toMatchObject({ question: 'That does not look like an email.\nYour email?', choices: [] });
 		expect((bad.ask!.form as IDataObject).invalid).toContain('"ana at example"');
 		const interest = await say('ana', ' Ana@Example.COM ');
-		// WhatsApp text has no buttons: the choices are numbered in the text (a number is an answer).
+		// In the text the choices are numbered (any Touchpoint shows them; a number is an answer); the
+		// question and the choices are also given apart, for Touchpoint's Choices (WhatsApp buttons).
 		expect(reply(interest)).toBe('What are you interested in?\n1. Skincare\n2. Haircare');
-		expect((interest.ask!.reply as IDataObject).quickReplies).toEqual([]);
+		expect(interest.ask!.reply).toMatchObject({ quickReplies: [], question: 'What are you interested in?', choices: [{ id: 'skin', title: 'Skincare' }, { id: 'hair', title: 'Haircare' }] });
 		expect(reply(await say('ana', 'banana'))).toContain('What are you interested in?');
 		// Skincare: the hair-type question is skipped.
 		expect(reply(await say('ana', '', { payload: 'skin' }))).toBe('When would you like to come?');

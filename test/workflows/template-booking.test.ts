@@ -54,19 +54,24 @@ describe('template: In-store consultation booking over chat', () => {
 			await server.settled();
 			const run = server.runs.at(-1)!;
 			if (run.error) throw run.error;
-			return { run, said: meta.requests.at(-1)?.body?.text?.body as string | undefined };
+			const last = meta.requests.at(-1)?.body;
+			// A question with choices arrives as WhatsApp reply buttons: its text, then [id: title] per button.
+			const said = last?.type === 'interactive'
+				? `${last.interactive.body.text} ${last.interactive.action.buttons.map((b: { reply: { id: string; title: string } }) => `[${b.reply.id}: ${b.reply.title}]`).join(' ')}`
+				: (last?.text?.body as string | undefined);
+			return { run, said };
 		};
 		const day = DateTime.now().setZone('Europe/Madrid').plus({ days: 5 });
 		try {
 			// Not a booking: an AI answer, no form.
 			expect((await write('34611000001', 'Do you sell vitamin C serum?')).said).toBe('Yes: our Vitamin C serum is in every store.');
 			// "book" starts the form; the answers (classified "other") continue it.
-			expect((await write('34611000001', 'I would like to book a skin consultation')).said).toContain('Lovely! In which store?');
+			expect((await write('34611000001', 'I would like to book a skin consultation')).said).toBe('Lovely! In which store? [centro: Madrid Centro] [sol: Madrid Sol] [bcn: Barcelona Diagonal]');
 			expect((await write('34611000001', 'Madrid Sol')).said).toBe('Which day? (e.g. tomorrow or 28/11/2026)');
 			expect((await write('34611000001', 'someday')).said).toBe('Sorry, I did not get the date.\nWhich day? (e.g. tomorrow or 28/11/2026)');
 			expect((await write('34611000001', day.toFormat('dd/MM/yyyy'))).said).toBe('At what time? We have slots from 10:00 to 19:30.');
 			expect((await write('34611000001', '17:30')).said).toBe('What email should we send your booking details to?');
-			expect((await write('34611000001', 'lia@example.com')).said).toBe('Shall we remind you the day before? (yes/no)\n1. Yes\n2. No');
+			expect((await write('34611000001', 'lia@example.com')).said).toBe('Shall we remind you the day before? (yes/no) [yes: Yes] [no: No]');
 			const done = await write('34611000001', 'yes');
 			expect(done.said).toBe(`Booked: ${day.toISODate()} at 17:30 in Madrid Sol. See you there! Reply CANCEL to cancel.`);
 			expect(done.run.status).toBe('waiting');

@@ -81,25 +81,37 @@ describe('template: WhatsApp lead capture', () => {
 	it('captures a lead over chat, records consent, moves the journey; STOP withdraws and is confirmed once', async () => {
 		const server = await startWebhookServer(load('whatsapp-lead-capture.json'), { trigger: 'WhatsApp Inbound', credentials: credentials as never });
 		let n = 0;
-		const write = async (text: string) => {
+		// A typed text, or a tap on a reply button (WhatsApp sends the button's id).
+		const write = async (text: string, button?: { id: string; title: string }) => {
 			meta.setLastInbound('34611222333', Date.now());
-			const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', changes: [{ field: 'messages', value: { metadata: { phone_number_id: meta.phoneNumberId }, contacts: [{ profile: { name: 'Lia' }, wa_id: '34611222333' }], messages: [{ from: '34611222333', id: `wamid.t1.${++n}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }] } }] }] });
+			const message = button
+				? { from: '34611222333', id: `wamid.t1.${++n}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'interactive', interactive: { type: 'button_reply', button_reply: button } }
+				: { from: '34611222333', id: `wamid.t1.${++n}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } };
+			const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', changes: [{ field: 'messages', value: { metadata: { phone_number_id: meta.phoneNumberId }, contacts: [{ profile: { name: 'Lia' }, wa_id: '34611222333' }], messages: [message] } }] }] });
 			const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, body) }, body });
 			expect(res.status).toBe(200);
 			await server.settled();
 			const run = server.runs.at(-1);
 			if (run?.error) throw run.error;
-			const last = meta.requests.at(-1);
-			return last?.body?.text?.body as string | undefined;
+			const last = meta.requests.at(-1)?.body;
+			if (last?.type !== 'interactive') return last?.text?.body as string | undefined;
+			// Buttons (or a list) as the person sees them: the text, then each choice.
+			const i = last.interactive;
+			const options = i.type === 'button' ? i.action.buttons.map((b: { reply: { id: string; title: string } }) => `[${b.reply.id}: ${b.reply.title}]`) : i.action.sections[0].rows.map((r: { id: string; title: string }) => `<${r.id}: ${r.title}>`);
+			return `${i.body.text} ${options.join(' ')}`;
 		};
 		try {
 			expect(await write('Hola')).toBe('Hi! What is your name?');
 			expect(await write('Lia')).toBe('Thanks! What is your email?');
 			expect(await write('lia@example')).toBe('That does not look like an email address.\nThanks! What is your email?');
-			// The person sees the choices (numbered: a WhatsApp text has no buttons) and answers with a number.
-			expect(await write('lia@example.com')).toBe('What are you interested in?\n1. Skincare\n2. Haircare\n3. Makeup');
-			expect(await write('1')).toBe('May we send you offers on WhatsApp? (yes/no)\n1. Yes\n2. No');
-			expect(await write('yes')).toBe('Thank you Lia! A beauty advisor will write to you soon.');
+			// The person sees the choices as reply buttons and taps one; the consent question too.
+			expect(await write('lia@example.com')).toBe('What are you interested in? [skin: Skincare] [hair: Haircare] [makeup: Makeup]');
+			expect(meta.requests.at(-1)?.body).toEqual({
+				messaging_product: 'whatsapp', recipient_type: 'individual', to: '34611222333', type: 'interactive',
+				interactive: { type: 'button', body: { text: 'What are you interested in?' }, action: { buttons: [{ type: 'reply', reply: { id: 'skin', title: 'Skincare' } }, { type: 'reply', reply: { id: 'hair', title: 'Haircare' } }, { type: 'reply', reply: { id: 'makeup', title: 'Makeup' } }] } },
+			});
+			expect(await write('', { id: 'skin', title: 'Skincare' })).toBe('May we send you offers on WhatsApp? (yes/no) [yes: Yes] [no: No]');
+			expect(await write('', { id: 'yes', title: 'Yes' })).toBe('Thank you Lia! A beauty advisor will write to you soon.');
 			const store = await openStore({ type: 'embedded', path: databasePath });
 			expect((await store.getJourneyStates('Lead to Customer', ['+34611222333'])).get('+34611222333')?.stage).toBe('Interest');
 			const consent = () => store.getConsentStates([{ contactId: '+34611222333', channel: 'whatsapp', purpose: 'marketing' }]);

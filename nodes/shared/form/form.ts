@@ -5,6 +5,7 @@
 import { DateTime } from 'luxon';
 
 import { normalizeEmail, normalizePhone } from '../address';
+import { numberedChoices } from '../channels/requests';
 
 export const QUESTION_TYPES = ['text', 'email', 'phone', 'singleChoice', 'multipleChoice', 'number', 'yesNo', 'date', 'time', 'dateTime'] as const;
 export type QuestionType = (typeof QUESTION_TYPES)[number];
@@ -143,9 +144,15 @@ export function nextQuestion(questions: Question[], answers: Record<string, unkn
 	return undefined;
 }
 
-export function askText(q: Question, channelSupportsQuickReplies: boolean): { text: string; quickReplies: string[] } {
-	const choices = q.type === 'singleChoice' || q.type === 'multipleChoice' ? q.choices : q.type === 'yesNo' ? [{ id: 'yes', label: 'Yes' }, { id: 'no', label: 'No' }] : [];
-	if (!choices.length) return { text: q.text, quickReplies: [] };
-	if (channelSupportsQuickReplies && q.type !== 'multipleChoice' && choices.length <= 13) return { text: q.text, quickReplies: choices.map((c) => c.label) };
-	return { text: `${q.text}\n${choices.map((c, i) => `${i + 1}. ${c.label}`).join('\n')}`, quickReplies: [] };
+/**
+ * How to ask a question. `text` works with any Touchpoint setup (choices numbered where the channel
+ * has no quick replies); `question` and `choices` are for Touchpoint's Choices parameter, which
+ * shows them as the channel can (WhatsApp buttons or a list, quick replies, numbered SMS lines).
+ */
+export function askText(q: Question, channelSupportsQuickReplies: boolean): { text: string; quickReplies: string[]; question: string; choices: Array<{ id: string; title: string }> } {
+	const options = q.type === 'singleChoice' || q.type === 'multipleChoice' ? q.choices : q.type === 'yesNo' ? [{ id: 'yes', label: 'Yes' }, { id: 'no', label: 'No' }] : [];
+	const choices = options.map((c) => ({ id: c.id, title: c.label }));
+	if (!options.length) return { text: q.text, quickReplies: [], question: q.text, choices };
+	if (channelSupportsQuickReplies && q.type !== 'multipleChoice' && options.length <= 13) return { text: q.text, quickReplies: options.map((c) => c.label), question: q.text, choices };
+	return { text: numberedChoices(q.text, choices), quickReplies: [], question: q.text, choices };
 }
