@@ -317,7 +317,7 @@ describe('Touchpoint', () => {
 		meta.setLastInbound(a.contact.phone.slice(1), Date.now());
 		await store.recordInbound([{ contactId: a.contact.id, channel: 'whatsapp', at: Date.now() }, { contactId: a.contact.id, channel: 'messenger', at: Date.now() }]);
 		const shades = ['Ivory', 'Porcelain', 'Sand', 'Beige', 'Honey', 'Caramel'].map((t) => ({ id: t.toLowerCase(), title: t }));
-		const go = (channel: string, choices: unknown, campaign: string) => send([{ ...a, choices }], { channel, purpose: 'transactional', campaign, text: 'Which shade?', choices: '={{ $json.choices }}', listButton: 'Shades' });
+		const go = (channel: string, choices: IDataObject[] | string[] | string, campaign: string) => send([{ ...a, choices }], { channel, purpose: 'transactional', campaign, text: 'Which shade?', choices: '={{ $json.choices }}', listButton: 'Shades' });
 		const list = await go('whatsapp', shades, 'list');
 		expect(list.json('Send', 1)).toEqual([]);
 		expect(meta.requests.at(-1)!.body).toEqual({
