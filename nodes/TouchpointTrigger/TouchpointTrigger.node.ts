@@ -11,6 +11,7 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import type { ConversationEvent } from '../shared/contact';
+import type { TouchRecord } from '../shared/store/types';
 import { keywordMatcher } from '../shared/inbound/keywords';
 import { recordMessages } from '../shared/inbound/record';
 import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
@@ -171,15 +172,23 @@ export class TouchpointTrigger implements INodeType {
 			const unseen = events.filter((e) => !seen.has(idOf(e)));
 			const messages = unseen.filter((e) => e.kind !== 'status');
 			const { personOf, personId } = await recordMessages(tx, messages, purposes);
-			for (const st of unseen.filter((e) => e.kind === 'status')) await tx.updateDeliveryStatus(st.providerMessageId, String(st.status));
+			// A status is about a send: its person, campaign and key come from the send log, so a
+			// journey or an engagement score downstream counts a "read" for the right person.
+			const sendOf = new Map<ConversationEvent, TouchRecord>();
+			for (const st of unseen.filter((e) => e.kind === 'status')) {
+				const touch = await tx.updateDeliveryStatus(st.providerMessageId, String(st.status));
+				if (touch) sendOf.set(st, touch);
+			}
 			const toEmit = new Map(
 				(options.includeStatuses ? unseen : messages).map((e) => {
 					const rest: ConversationEvent = { ...e };
 					delete rest.keywordConditional;
 					const person = personOf.get(e);
+					const send = sendOf.get(e);
 					const json: IDataObject = {
 						...(rest as unknown as IDataObject),
-						contactId: e.kind === 'status' ? contactIdOf(e) : personId(e),
+						contactId: e.kind === 'status' ? (send?.contactId ?? contactIdOf(e)) : personId(e),
+						...(e.kind === 'status' ? { eventId: idOf(e), touch: send ? { idempotencyKey: send.idempotencyKey, campaign: send.campaign ?? null, channel: send.channel, purpose: send.purpose, sentAt: new Date(send.createdAt).toISOString() } : null } : {}),
 						...(person?.error ? { identityConflict: { message: person.error.message, description: person.error.hint } } : {}),
 						...(durable ? { inboxId: inboxIdOf({ scope, id: idOf(e) }) } : {}),
 					};

@@ -162,7 +162,8 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		const again = await store.reserveTouches([req('c-batch', 'b1', { channel: 'push', caps: [push1perDay] })], T0 + 10);
 		expect(again[0].outcome).toBe('duplicate');
 		expect(again[0].outcome === 'duplicate' && again[0].existing.status).toBe('sent');
-		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'delivered')).toBe(true);
+		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'delivered')).toMatchObject({ providerMessageId: 'projects/p/messages/1', deliveryStatus: 'delivered' });
+		expect(await store.updateDeliveryStatus('no-such-message', 'delivered')).toBeUndefined();
 		expect((await store.getTouches(['b1'])).get('b1')?.deliveryStatus).toBe('delivered');
 		await store.releaseTouches(['b3']);
 		expect((await store.getTouches(['b3'])).size).toBe(0);

@@ -108,6 +108,28 @@ describe('Touchpoint Trigger (Meta)', () => {
 		}
 	});
 
+	it('a status names the send it is about: the person it went to, its campaign and key, so a Journey moves that person on "read"', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await store.reserveTouches([{ idempotencyKey: 'spring-noa', contactId: 'crm-noa', channel: 'whatsapp', purpose: 'marketing', campaign: 'spring', caps: [] }]);
+		await store.completeTouch('spring-noa', { status: 'sent', providerMessageId: 'wamid.SENT9' });
+		const wf = triggerWorkflow('meta', { includeStatuses: true });
+		const journey = makeNode({ type: 'journey', name: 'Journey', parameters: { operation: 'trackEvent', journeyName: 'Spring', moves: { move: [{ event: 'read', stage: 'Interest' }] }, contactIdField: 'contactId', eventField: 'status', eventIdField: 'eventId' }, credentials: { convergentStoreApi: 'Store' } }, [220, 0]);
+		wf.nodes.push(journey);
+		wf.connections = { Inbound: { main: [[{ node: 'Journey', type: 'main', index: 0 }]] } };
+		const s3 = await startWebhookServer(wf, { trigger: 'Inbound', credentials });
+		try {
+			await postMeta(s3, waPayload([], [{ id: 'wamid.SENT9', status: 'read', timestamp: String(now), recipient_id: '34600999000' }, { id: 'wamid.UNKNOWN', status: 'read', timestamp: String(now), recipient_id: '34600999001' }]));
+			await s3.settled();
+			const [known, unknown] = s3.runs[0].json('Inbound');
+			expect(known).toMatchObject({ kind: 'status', status: 'read', contactId: 'crm-noa', eventId: 'status:read:wamid.SENT9', touch: { idempotencyKey: 'spring-noa', campaign: 'spring', channel: 'whatsapp', purpose: 'marketing' } });
+			// A status for a message this store never sent keeps the recipient's id, and says so.
+			expect(unknown).toMatchObject({ contactId: '+34600999001', touch: null });
+			expect((await store.getJourneyStates('Spring', ['crm-noa'])).get('crm-noa')?.stage).toBe('Interest');
+		} finally {
+			await s3.stop();
+		}
+	});
+
 	const guardOn = (channel: string, purpose = 'marketing') => (items: IDataObject[]) =>
 		runWorkflow(manualWorkflow({ items, node: { type: 'consentGuard', name: 'Guard', parameters: { operation: 'check', channel, purpose, messageKind: 'template', quietHours: { enabled: false }, frequencyCaps: { caps: [] }, campaign: '={{ $json.c }}' }, credentials: { convergentStoreApi: 'Store' } } }), { credentials });
 	const grantOn = (contact: IDataObject, at: number, purpose = 'marketing') =>

@@ -531,12 +531,12 @@ export class SqlStore implements Store {
 		return map;
 	}
 
-	async updateDeliveryStatus(providerMessageId: string, deliveryStatus: string): Promise<boolean> {
-		const r = await this.db.run(
-			'UPDATE touches SET delivery_status = $1, updated_at = $2 WHERE provider_message_id = $3',
+	async updateDeliveryStatus(providerMessageId: string, deliveryStatus: string): Promise<TouchRecord | undefined> {
+		const [row] = await this.db.query<Row>(
+			'UPDATE touches SET delivery_status = $1, updated_at = $2 WHERE provider_message_id = $3 RETURNING *',
 			[deliveryStatus, Date.now(), providerMessageId],
 		);
-		return r.changes > 0;
+		return row ? toTouch(row) : undefined;
 	}
 
 	// ---- inbound -------------------------------------------------------------------------

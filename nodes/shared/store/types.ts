@@ -268,7 +268,8 @@ export interface Store {
 	releaseTouches(idempotencyKeys: string[]): Promise<void>;
 	getTouches(idempotencyKeys: string[]): Promise<Map<string, TouchRecord>>;
 	/** Records delivery state (delivered/read/failed) from a status webhook. */
-	updateDeliveryStatus(providerMessageId: string, deliveryStatus: string): Promise<boolean>;
+	/** The touch the status is about (its person, campaign, key), or undefined when no send has that id. */
+	updateDeliveryStatus(providerMessageId: string, deliveryStatus: string): Promise<TouchRecord | undefined>;
 
 	// Inbound log (service windows).
 	recordInbound(records: InboundRecord[]): Promise<void>;
