@@ -17,6 +17,7 @@ import { channelAddress, isChannel, type Channel, type Contact } from '../shared
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { isExpressionParameter, parameterReader } from '../shared/n8n/params';
+import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { signUnsubscribeToken, unsubscribeLink } from '../shared/policy/unsubscribe';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import type { ProviderError } from '../shared/channels/errors';
@@ -422,6 +423,12 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				: inFlightFor(await Promise.all([...new Set(claimed.map((r) => r.channel))].map(async (c) => (await credsFor(c))?.ratePerSecond ?? 0)));
 			const outcomes = await mapLimit(claimed, concurrency, async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter));
 			let fatal: { r: (typeof claimed)[number]; error: ProviderError } | undefined;
+			// An opt-out the provider reports in its answer (Twilio 21610, WhatsApp 131050) is kept, so
+			// the next Check blocks it without asking the provider again.
+			await recordProviderOptOuts(store, claimed.flatMap((r, k) => {
+				const o = outcomes[k];
+				return !o.ok && o.error.reason === 'UNSUBSCRIBED' ? [{ contactId: r.pd.contact.id, channel: r.channel, address: channelBookAddress(r.pd.contact, r.channel)?.value, code: o.error.code }] : [];
+			}));
 			for (let k = 0; k < claimed.length; k++) {
 				const r = claimed[k];
 				const o = outcomes[k];

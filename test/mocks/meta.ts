@@ -38,6 +38,8 @@ export class MetaGraphMock extends MockServer {
 	private lastToRecipient = new Map<string, number>();
 	/** Enforce Meta's ~1 message per 6 s to the same person (131056) when true. */
 	pairRateLimit = false;
+	/** WhatsApp ids of people who stopped marketing from the business: a template to them is 131050. */
+	readonly marketingOptedOut = new Set<string>();
 
 	constructor() {
 		super();
@@ -103,6 +105,11 @@ export class MetaGraphMock extends MockServer {
 		if (freeForm && (last === undefined || now - last > WINDOW_MS)) {
 			return metaError(400, 131047, 'Re-engagement message', {
 				details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+			});
+		}
+		if (b.type === 'template' && this.marketingOptedOut.has(to)) {
+			return metaError(400, 131050, 'Unable to deliver the message. This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.', {
+				details: 'This recipient has chosen to stop receiving marketing messages on WhatsApp from your business.',
 			});
 		}
 		if (this.pairRateLimit) {

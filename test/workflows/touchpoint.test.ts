@@ -337,6 +337,23 @@ describe('Touchpoint', () => {
 		expect(dup.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE', message: 'Two choices have the id "x"' });
 	});
 
+	it('an opt-out the provider answers with is kept: Twilio 21610 suppresses the number, WhatsApp 131050 withdraws marketing consent; the next Check blocks without a request', async () => {
+		const a = await person(['sms', 'whatsapp'], { timeZone: dayZone });
+		twilio.unsubscribed.add(a.contact.phone);
+		meta.marketingOptedOut.add(a.contact.phone.slice(1));
+		const sms = await send([a], { channel: 'sms', campaign: 'optout-sms', text: 'Offer' });
+		expect(sms.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'UNSUBSCRIBED', providerError: { code: '21610' } });
+		const wa = await send([a], { channel: 'whatsapp', whatsappType: 'template', templateName: 'promo', campaign: 'optout-wa' });
+		expect(wa.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'UNSUBSCRIBED', providerError: { code: '131050' } });
+		const check = (channel: string, purpose = 'marketing') => runWorkflow(manualWorkflow({ items: [a], node: { type: 'consentGuard', name: 'Check', parameters: { operation: 'check', channel, purpose, messageKind: 'template', campaign: `after-${channel}-${purpose}` }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: credentials as never });
+		const before = [twilio.requests.length, meta.requests.length];
+		expect((await check('sms')).json('Check', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual(['SUPPRESSED']);
+		expect((await check('whatsapp')).json('Check', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual(['WITHDRAWN']);
+		expect([twilio.requests.length, meta.requests.length]).toEqual(before);
+		const ledger = (await store.exportContact(a.contact.id)).consentLedger;
+		expect(ledger.at(-1)).toMatchObject({ action: 'withdraw', channel: 'whatsapp', purpose: 'marketing', evidence: { source: 'whatsapp-131050', actor: 'provider' } });
+	});
+
 	it('a 429 storm ends with every message delivered exactly once', async () => {
 		meta.setRateLimit(10);
 		const people = await Promise.all(Array.from({ length: 30 }, () => person(['whatsapp'], { timeZone: dayZone })));

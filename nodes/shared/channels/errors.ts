@@ -37,6 +37,7 @@ export function classifyError(channel: Channel, status: number | undefined, body
 		}
 		if (code === 132000 || code === 132001 || code === 132012) return { retryable: false, code: String(code), reason: 'TEMPLATE', httpStatus: status, message: `Template problem (${code}): ${detail}` };
 		if (code === 131026 || code === 131030) return { retryable: false, code: String(code), reason: 'INVALID_ADDRESS', httpStatus: status, message: `The recipient cannot receive this message (${code})` };
+		if (code === 131050) return { retryable: false, code: '131050', reason: 'UNSUBSCRIBED', httpStatus: status, message: 'The person stopped marketing messages from your business on WhatsApp (131050): their WhatsApp marketing consent is withdrawn' };
 		if (code === 131049) return { retryable: false, code: '131049', reason: 'REJECTED', httpStatus: status, message: 'Meta limited marketing messages to this user (131049): try later or another channel' };
 		if (status >= 500) return { retryable: true, code: String(code || status), httpStatus: status, message: `Provider error ${status}: retried` };
 		return { retryable: false, code: String(code || status), reason: 'REJECTED', httpStatus: status, message: `Rejected (${code || status}): ${detail}` };
@@ -74,4 +75,17 @@ function safeJson(text: string): unknown {
 	} catch {
 		return undefined;
 	}
+}
+
+/**
+ * An opt-out a provider reports in an error code (on the send, or later in a status): what it means
+ * for the person. Twilio 21610: they replied STOP to the sender, so no text may reach that number
+ * (a suppression on SMS); WhatsApp 131050: they stopped marketing from the business (marketing
+ * consent withdrawn on WhatsApp; service messages may still go).
+ */
+export function providerOptOut(channel: string, code: unknown): { action: 'suppress' | 'withdraw'; purpose?: string; source: string } | undefined {
+	const c = String(code ?? '');
+	if (channel === 'sms' && c === '21610') return { action: 'suppress', source: 'twilio-21610' };
+	if (channel === 'whatsapp' && c === '131050') return { action: 'withdraw', purpose: 'marketing', source: 'whatsapp-131050' };
+	return undefined;
 }
