@@ -14,6 +14,7 @@ import type { ConversationEvent } from '../shared/contact';
 import type { TouchRecord } from '../shared/store/types';
 import { keywordMatcher } from '../shared/inbound/keywords';
 import { recordMessages } from '../shared/inbound/record';
+import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
 import { INBOX_NODE, inboxIdOf } from '../shared/inbound/inbox';
 import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
@@ -175,10 +176,15 @@ export class TouchpointTrigger implements INodeType {
 			// A status is about a send: its person, campaign and key come from the send log, so a
 			// journey or an engagement score downstream counts a "read" for the right person.
 			const sendOf = new Map<ConversationEvent, TouchRecord>();
-			for (const st of unseen.filter((e) => e.kind === 'status')) {
+			const statuses = unseen.filter((e) => e.kind === 'status');
+			for (const st of statuses) {
 				const touch = await tx.updateDeliveryStatus(st.providerMessageId, String(st.status));
 				if (touch) sendOf.set(st, touch);
 			}
+			// A failed status may report an opt-out (Twilio 21610, WhatsApp 131050): kept for the person.
+			await recordProviderOptOuts(tx, statuses.flatMap((st) => (st.errors ?? []).map((err) => ({
+				contactId: sendOf.get(st)?.contactId ?? contactIdOf(st), channel: st.channel, address: st.contact.phone, code: err.code, at: Date.parse(st.timestamp),
+			}))));
 			const toEmit = new Map(
 				(options.includeStatuses ? unseen : messages).map((e) => {
 					const rest: ConversationEvent = { ...e };

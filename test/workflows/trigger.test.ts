@@ -130,6 +130,16 @@ describe('Touchpoint Trigger (Meta)', () => {
 		}
 	});
 
+	it('a failed status reporting 131050 (stopped marketing on WhatsApp) withdraws that person\'s WhatsApp marketing consent, not service', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await store.recordConsent(['marketing', 'service'].map((purpose) => ({ contactId: 'crm-ivy', channel: 'whatsapp' as const, purpose, address: '+34600888111', action: 'grant' as const, evidence: { source: 'checkout' }, occurredAt: Date.now() - 60_000 })));
+		await store.reserveTouches([{ idempotencyKey: 'wa-optout-1', contactId: 'crm-ivy', channel: 'whatsapp', purpose: 'marketing', campaign: 'autumn', caps: [] }]);
+		await store.completeTouch('wa-optout-1', { status: 'sent', providerMessageId: 'wamid.OPTOUT1' });
+		await postMeta(server, waPayload([], [{ id: 'wamid.OPTOUT1', status: 'failed', timestamp: String(now), recipient_id: '34600888111', errors: [{ code: 131050, title: 'User has stopped marketing messages' }] }]));
+		const states = await store.getConsentStates(['marketing', 'service'].map((purpose) => ({ contactId: 'crm-ivy', channel: 'whatsapp' as const, purpose })));
+		expect([...states.values()].map((st) => [st.purpose, st.status]).sort()).toEqual([['marketing', 'withdrawn'], ['service', 'granted']]);
+	});
+
 	const guardOn = (channel: string, purpose = 'marketing') => (items: IDataObject[]) =>
 		runWorkflow(manualWorkflow({ items, node: { type: 'consentGuard', name: 'Guard', parameters: { operation: 'check', channel, purpose, messageKind: 'template', quietHours: { enabled: false }, frequencyCaps: { caps: [] }, campaign: '={{ $json.c }}' }, credentials: { convergentStoreApi: 'Store' } } }), { credentials });
 	const grantOn = (contact: IDataObject, at: number, purpose = 'marketing') =>
@@ -237,6 +247,20 @@ describe('Touchpoint Trigger (Twilio SMS)', () => {
 			headers: { 'content-type': 'application/x-www-form-urlencoded', ...(signature ? { 'x-twilio-signature': signature } : {}) },
 			body: new URLSearchParams(form).toString(),
 		});
+
+	it('a status callback reporting 21610 (the person texted STOP to Twilio) suppresses the number for the person the message went to', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await store.reserveTouches([{ idempotencyKey: 'sms-optout-1', contactId: 'crm-kai', channel: 'sms', purpose: 'marketing', campaign: 'autumn', caps: [] }]);
+		const sid = 'SM' + 'b'.repeat(32);
+		await store.completeTouch('sms-optout-1', { status: 'sent', providerMessageId: sid });
+		const form = { MessageSid: sid, SmsSid: sid, MessageStatus: 'undelivered', ErrorCode: '21610', From: '+15550100000', To: '+34600777555', AccountSid: 'AC' + 'c'.repeat(32) };
+		expect((await post(form, twilioSignature(TWILIO_TOKEN, server.url, form))).status).toBe(200);
+		expect((await store.findSuppressions(['+34600777555'])).map((x) => [x.channel, x.reason])).toEqual([['sms', 'unsubscribed']]);
+		// A forged callback changes nothing.
+		const forged = { ...form, To: '+34600777556' };
+		expect((await post(forged, twilioSignature('wrongwrongwrongwrongwrongwrong12', server.url, forged))).status).toBe(401);
+		expect(await store.findSuppressions(['+34600777556'])).toEqual([]);
+	});
 
 	it('accepts a correctly signed SMS (answering TwiML) and rejects a bad signature', async () => {
 		const form = { MessageSid: 'SM' + 'a'.repeat(32), From: '+34600999888', To: '+15550100000', Body: 'STOP', NumMedia: '0' };
