@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import type {
 	ICredentialsDecrypted,
 	ICredentialTestFunctions,
@@ -13,7 +14,8 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import type { ConversationEvent } from '../shared/contact';
 import type { TouchRecord } from '../shared/store/types';
 import { keywordMatcher } from '../shared/inbound/keywords';
-import { recordMessages } from '../shared/inbound/record';
+import { normalizeEmailEvents, verifyMailgun, verifyPostmark, verifySendGrid, type EmailService } from '../shared/inbound/email-events';
+import { recordEmailEvents, recordMessages } from '../shared/inbound/record';
 import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
 import { INBOX_NODE, inboxIdOf } from '../shared/inbound/inbox';
@@ -37,6 +39,22 @@ async function twilioWebhookApiTest(this: ICredentialTestFunctions, c: ICredenti
 		: { status: 'Error', message: 'Auth Token should be the 32 hexadecimal characters from the Twilio Console' };
 }
 
+async function emailEventsWebhookApiTest(this: ICredentialTestFunctions, c: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	const d = c.data ?? {};
+	if (d.service === 'mailgun') return String(d.mailgunSigningKey ?? '') ? { status: 'OK', message: 'Signing key is set' } : { status: 'Error', message: 'HTTP Webhook Signing Key is empty: copy it from Mailgun > Sending > Webhooks' };
+	if (d.service === 'postmark') return String(d.postmarkUser ?? '') && String(d.postmarkPassword ?? '').length >= 12 ? { status: 'OK', message: 'Basic Auth user and password are set' } : { status: 'Error', message: 'Set a Basic Auth user and a password of 12 characters or more, and put them in the webhook URL you give Postmark' };
+	return sendGridKeyProblem(String(d.sendgridVerificationKey ?? '')) ?? { status: 'OK', message: 'Verification key is a valid public key' };
+}
+
+function sendGridKeyProblem(key: string): INodeCredentialTestResult | undefined {
+	try {
+		createPublicKey(key.includes('BEGIN') ? key : `-----BEGIN PUBLIC KEY-----\n${key.trim()}\n-----END PUBLIC KEY-----`);
+		return undefined;
+	} catch {
+		return { status: 'Error', message: 'Verification Key is not the public key SendGrid shows under Event Webhook > Signature Verification' };
+	}
+}
+
 /**
  * Whether the run marks this trigger's events done: a Touchpoint Inbox node (Mark Done, the
  * default operation, whose value a saved workflow may leave out) downstream and not disabled.
@@ -48,9 +66,56 @@ function marksDone(ctx: IWebhookFunctions): boolean {
 }
 
 const PROVIDERS = [
+	{ name: 'Email Service Events (Bounces, Complaints, Unsubscribes)', value: 'email' },
 	{ name: 'Meta (WhatsApp, Messenger, Instagram)', value: 'meta' },
 	{ name: 'Twilio SMS', value: 'twilio' },
 ];
+
+/**
+ * An email service's events (SendGrid, Mailgun, Postmark): verified, de-duplicated, and recorded in
+ * one transaction before the 200 (hard bounces and complaints suppress the address, unsubscribes
+ * withdraw marketing email consent), then one item per event.
+ */
+async function emailEvents(ctx: IWebhookFunctions, credentialsOf: ReturnType<typeof webhookCredentials>): Promise<IWebhookResponseData> {
+	const res = ctx.getResponseObject();
+	if (ctx.getWebhookName() === 'setup') {
+		res.status(405).type('text/plain').send('Email service events arrive by POST');
+		return { noWebhookResponse: true };
+	}
+	const credentials = await credentialsOf('emailEventsWebhookApi');
+	const service = String(credentials.service ?? 'sendgrid') as EmailService;
+	const req = ctx.getRequestObject();
+	const headers = ctx.getHeaderData() as IDataObject;
+	const rawBody: Buffer | string = (req as unknown as { rawBody?: Buffer }).rawBody ?? JSON.stringify(req.body ?? {});
+	const body = ctx.getBodyData() as unknown;
+	const verified = service === 'sendgrid'
+		? verifySendGrid(String(credentials.sendgridVerificationKey ?? ''), headers['x-twilio-email-event-webhook-signature'], headers['x-twilio-email-event-webhook-timestamp'], rawBody)
+		: service === 'mailgun'
+			? verifyMailgun(String(credentials.mailgunSigningKey ?? ''), body as IDataObject)
+			: verifyPostmark(String(credentials.postmarkUser ?? ''), String(credentials.postmarkPassword ?? ''), headers.authorization);
+	if (!verified) {
+		res.status(401).type('text/plain').send('Invalid signature');
+		return { noWebhookResponse: true };
+	}
+	// SendGrid's events are read from the bytes it signed.
+	let events;
+	try {
+		events = normalizeEmailEvents(service, service === 'sendgrid' ? JSON.parse(rawBody.toString()) : body);
+	} catch {
+		res.status(400).type('text/plain').send('The body is not JSON');
+		return { noWebhookResponse: true };
+	}
+	const store = await getStore(ctx, credentialsOf);
+	const scope = `email:${service}:${ctx.getWorkflow().id ?? ''}:${ctx.getNode().id}`;
+	const emitted = await store.atomically(async (tx) => {
+		const seen = await tx.findProcessed(scope, events.map((e) => e.eventId));
+		const unseen = events.filter((e) => !seen.has(e.eventId));
+		const personOf = await recordEmailEvents(tx, unseen);
+		const fresh = await tx.markProcessed(scope, unseen.map((e) => e.eventId), new Map(unseen.map((e) => [e.eventId, personOf.get(e)!])));
+		return unseen.filter((e) => fresh.has(e.eventId)).map((e) => ({ ...(e as unknown as IDataObject), contactId: personOf.get(e)! }));
+	});
+	return emitted.length ? { workflowData: [emitted.map((json) => ({ json }))] } : {};
+}
 
 export class TouchpointTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -63,13 +128,14 @@ export class TouchpointTrigger implements INodeType {
 		version: [1, 2],
 		defaultVersion: 2,
 		subtitle: optionSubtitle(PROVIDERS, 'provider'),
-		description: 'Starts the workflow when a person writes on WhatsApp, Messenger, Instagram Direct or SMS',
+		description: 'Starts the workflow when a person writes on WhatsApp, Messenger, Instagram Direct or SMS, or an email service reports a bounce, complaint or unsubscribe',
 		defaults: { name: 'Touchpoint Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: 'metaWebhookApi', required: true, testedBy: 'metaWebhookApiTest', displayOptions: { show: { provider: ['meta'] } } },
 			{ name: 'twilioWebhookApi', required: true, testedBy: 'twilioWebhookApiTest', displayOptions: { show: { provider: ['twilio'] } } },
+			{ name: 'emailEventsWebhookApi', required: true, testedBy: 'emailEventsWebhookApiTest', displayOptions: { show: { provider: ['email'] } } },
 			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
 		],
 		webhooks: [
@@ -102,13 +168,14 @@ export class TouchpointTrigger implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { convergentStoreApiTest, metaWebhookApiTest, twilioWebhookApiTest } };
+	methods = { credentialTest: { convergentStoreApiTest, emailEventsWebhookApiTest, metaWebhookApiTest, twilioWebhookApiTest } };
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const provider = this.getNodeParameter('provider', 'meta') as string;
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		const req = this.getRequestObject();
 		const credentialsOf = webhookCredentials(this);
+		if (provider === 'email') return await emailEvents(this, credentialsOf);
 		const res = this.getResponseObject();
 		const words = (name: string) => String(options[name] ?? '').split(',').map((w) => w.trim()).filter(Boolean);
 		const match = keywordMatcher({ extraStop: words('extraStopWords'), extraStart: words('extraStartWords'), extraHelp: words('extraHelpWords') });

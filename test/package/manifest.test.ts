@@ -49,7 +49,7 @@ describe('package manifest', () => {
 		});
 		expect(Object.fromEntries(marks)).toEqual({
 			convergentStoreApi: 'store.svg', metaWebhookApi: 'meta.svg', twilioWebhookApi: 'twilio.svg', whatsAppCloudApi: 'whatsapp.svg',
-			metaPageApi: 'meta.svg', twilioMessagingApi: 'twilio.svg', fcmServiceAccountApi: 'firebase.svg', convergentSmtpApi: 'email.svg', openAiCompatibleApi: 'ai.svg',
+			metaPageApi: 'meta.svg', twilioMessagingApi: 'twilio.svg', fcmServiceAccountApi: 'firebase.svg', convergentSmtpApi: 'email.svg', emailEventsWebhookApi: 'email.svg', openAiCompatibleApi: 'ai.svg',
 		});
 	});
 

@@ -4,9 +4,11 @@
  * the address linked and the channel's profile name, the inbound log opens the service window,
  * and a STOP / START keyword goes into the consent ledger. Call it inside store.atomically.
  */
+import { idForAddress } from '../address';
 import type { ConversationEvent } from '../contact';
+import type { EmailEvent } from './email-events';
 import { resolvePeople, type Person } from '../people';
-import type { Store } from '../store/types';
+import type { ConsentEventInput, Store, SuppressionEntry } from '../store/types';
 import { keywordConsentEvents } from './keywords';
 import { contactIdOf, eventAddresses } from './normalize';
 
@@ -39,4 +41,32 @@ export async function recordMessages(tx: Store, messages: ConversationEvent[], p
 		...(await keywordConsentEvents(tx, conflicted, purposes, (e) => personOf.get(e)!.error!.owner!)),
 	]);
 	return { personOf, personId };
+}
+
+/**
+ * What an email service's events mean: a hard bounce or a spam complaint suppresses the address on
+ * email (the service stops delivering to it too); an unsubscribe withdraws the person's marketing
+ * email consent (receipts may still go). The person is whoever holds the address (a new contact
+ * otherwise, so the withdrawal is kept). Returns each event's person.
+ */
+export async function recordEmailEvents(tx: Store, events: EmailEvent[]): Promise<Map<EmailEvent, string>> {
+	const suppressions: SuppressionEntry[] = events
+		.filter((e) => (e.kind === 'bounce' && e.hard) || e.kind === 'complaint')
+		.map((e) => ({ address: e.email, channel: 'email', reason: e.kind === 'complaint' ? 'complained' : 'bounced', note: `${e.service} ${e.type}${e.reason ? `: ${e.reason.slice(0, 200)}` : ''}` }));
+	if (suppressions.length) await tx.addSuppressions(suppressions);
+	const people = await resolvePeople(tx, events.map(() => ({ id: '' })), {
+		create: true,
+		link: true,
+		source: 'email-events',
+		addresses: (_c, i) => [{ kind: 'email', value: events[i].email }],
+		fallbackId: (_c, i) => idForAddress({ kind: 'email', value: events[i].email }),
+	});
+	const personOf = new Map(events.map((e, i) => [e, people[i].contactId || e.email]));
+	const withdrawals: ConsentEventInput[] = events.filter((e) => e.kind === 'unsubscribe').map((e) => ({
+		contactId: personOf.get(e)!, channel: 'email', purpose: 'marketing', address: e.email, action: 'withdraw',
+		evidence: { source: `${e.service}-${e.type}`, actor: 'provider', extra: { eventId: e.eventId } }, occurredAt: Date.parse(e.timestamp),
+	}));
+	if (withdrawals.length) await tx.recordConsent(withdrawals);
+	for (const e of events) if (e.providerMessageId) await tx.updateDeliveryStatus(e.providerMessageId, e.hard ? 'bounced' : e.kind);
+	return personOf;
 }

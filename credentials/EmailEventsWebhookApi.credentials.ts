@@ -1,0 +1,60 @@
+import type { Icon, ICredentialType, INodeProperties } from 'n8n-workflow';
+
+/** What an email service's event webhook is verified with: SendGrid's key, Mailgun's signing key, or Postmark's Basic Auth. */
+export class EmailEventsWebhookApi implements ICredentialType {
+	name = 'emailEventsWebhookApi';
+
+	displayName = 'Email Events Webhook API';
+
+	icon: Icon = { light: 'file:../icons/email.svg', dark: 'file:../icons/email.dark.svg' };
+
+	documentationUrl = 'https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'Email Service',
+			name: 'service',
+			type: 'options',
+			options: [
+				{ name: 'Mailgun', value: 'mailgun' },
+				{ name: 'Postmark', value: 'postmark' },
+				{ name: 'SendGrid', value: 'sendgrid' },
+			],
+			default: 'sendgrid',
+		},
+		{
+			displayName: 'Verification Key',
+			name: 'sendgridVerificationKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'SendGrid > Settings > Mail Settings > Event Webhook > Signature Verification: the public key shown once you enable it. Verifies X-Twilio-Email-Event-Webhook-Signature.',
+			displayOptions: { show: { service: ['sendgrid'] } },
+		},
+		{
+			displayName: 'HTTP Webhook Signing Key',
+			name: 'mailgunSigningKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'Mailgun > Sending > Webhooks > HTTP webhook signing key. Verifies the signature in every event.',
+			displayOptions: { show: { service: ['mailgun'] } },
+		},
+		{
+			displayName: 'Basic Auth User',
+			name: 'postmarkUser',
+			type: 'string',
+			default: '',
+			description: 'Postmark signs nothing: put this user and password in the webhook URL you give Postmark (https://user:password@n8n.example.com/webhook/...)',
+			displayOptions: { show: { service: ['postmark'] } },
+		},
+		{
+			displayName: 'Basic Auth Password',
+			name: 'postmarkPassword',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			displayOptions: { show: { service: ['postmark'] } },
+		},
+	];
+}

@@ -1,0 +1,95 @@
+/**
+ * Email service events (bounces, complaints, unsubscribes, deliveries) from SendGrid's signed
+ * Event Webhook, Mailgun's signed webhooks and Postmark's webhooks (Basic Auth), verified and
+ * turned into one shape. What they mean for the person is decided in emailEventEffects.
+ */
+import { createHmac, createPublicKey, verify } from 'node:crypto';
+
+import { normalizeEmail } from '../address';
+import { safeEqual } from './signatures';
+
+export type EmailService = 'sendgrid' | 'mailgun' | 'postmark';
+export const EMAIL_SERVICES: Array<{ name: string; value: EmailService }> = [
+	{ name: 'Mailgun', value: 'mailgun' },
+	{ name: 'Postmark', value: 'postmark' },
+	{ name: 'SendGrid', value: 'sendgrid' },
+];
+
+export interface EmailEvent {
+	channel: 'email';
+	service: EmailService;
+	/** The service's id of this event (de-duplication). */
+	eventId: string;
+	/** bounce (hard: permanent), complaint (spam report), unsubscribe, delivered, or other. */
+	kind: 'bounce' | 'complaint' | 'unsubscribe' | 'delivered' | 'other';
+	hard: boolean;
+	email: string;
+	/** The service's own event name, e.g. "spamreport", "HardBounce". */
+	type: string;
+	providerMessageId?: string;
+	reason?: string;
+	timestamp: string;
+}
+
+type J = Record<string, any>;
+
+const iso = (v: unknown) => {
+	const n = Number(v);
+	const d = Number.isFinite(n) && n > 0 ? new Date(n < 1e12 ? n * 1000 : n) : new Date(String(v ?? ''));
+	return Number.isNaN(d.getTime()) ? new Date().toISOString() : d.toISOString();
+};
+const email = (v: unknown) => {
+	const e = normalizeEmail(String(v ?? ''));
+	return e.ok ? e.email : undefined;
+};
+
+/** SendGrid Signed Event Webhook: ECDSA (P-256, SHA-256) over timestamp + raw body, with the verification key from the SendGrid UI. */
+export function verifySendGrid(publicKey: string, signature: unknown, timestamp: unknown, rawBody: Buffer | string): boolean {
+	if (typeof signature !== 'string' || typeof timestamp !== 'string' || !publicKey.trim()) return false;
+	try {
+		const pem = publicKey.includes('BEGIN') ? publicKey : `-----BEGIN PUBLIC KEY-----\n${publicKey.trim()}\n-----END PUBLIC KEY-----`;
+		return verify('sha256', Buffer.concat([Buffer.from(timestamp), Buffer.isBuffer(rawBody) ? rawBody : Buffer.from(rawBody)]), createPublicKey(pem), Buffer.from(signature, 'base64'));
+	} catch {
+		return false;
+	}
+}
+
+/** Mailgun: HMAC-SHA256 of timestamp + token with the HTTP webhook signing key. */
+export function verifyMailgun(signingKey: string, body: J): boolean {
+	const s = body?.signature;
+	if (!signingKey || !s || typeof s.timestamp !== 'string' || typeof s.token !== 'string' || typeof s.signature !== 'string') return false;
+	return safeEqual(createHmac('sha256', signingKey).update(s.timestamp + s.token).digest('hex'), s.signature);
+}
+
+/** Postmark signs nothing: its webhook URL carries Basic Auth credentials, checked here. */
+export function verifyPostmark(user: string, password: string, authorization: unknown): boolean {
+	if (!user || !password || typeof authorization !== 'string' || !authorization.startsWith('Basic ')) return false;
+	return safeEqual(authorization.slice(6).trim(), Buffer.from(`${user}:${password}`).toString('base64'));
+}
+
+export function normalizeEmailEvents(service: EmailService, body: unknown): EmailEvent[] {
+	const out: EmailEvent[] = [];
+	const push = (e: Omit<EmailEvent, 'channel' | 'service' | 'email'> & { email: unknown }) => {
+		const address = email(e.email);
+		if (address) out.push({ ...e, channel: 'email', service, email: address });
+	};
+	if (service === 'sendgrid') {
+		for (const ev of Array.isArray(body) ? (body as J[]) : []) {
+			const t = String(ev.event ?? '');
+			const kind = t === 'bounce' ? 'bounce' : t === 'spamreport' ? 'complaint' : t === 'unsubscribe' || t === 'group_unsubscribe' ? 'unsubscribe' : t === 'delivered' ? 'delivered' : 'other';
+			// SendGrid's "bounce" of type "blocked" is temporary; "dropped" repeats an earlier verdict.
+			push({ eventId: String(ev.sg_event_id ?? `${t}:${ev.sg_message_id}:${ev.email}`), kind, hard: kind === 'bounce' && ev.type !== 'blocked', email: ev.email, type: t, providerMessageId: ev.sg_message_id ? String(ev.sg_message_id) : undefined, reason: ev.reason ? String(ev.reason) : undefined, timestamp: iso(ev.timestamp) });
+		}
+	} else if (service === 'mailgun') {
+		const ev = (body as J)?.['event-data'] ?? {};
+		const t = String(ev.event ?? '');
+		const kind = t === 'failed' ? 'bounce' : t === 'complained' ? 'complaint' : t === 'unsubscribed' ? 'unsubscribe' : t === 'delivered' ? 'delivered' : 'other';
+		push({ eventId: String(ev.id ?? `${t}:${ev.timestamp}:${ev.recipient}`), kind, hard: kind === 'bounce' && ev.severity === 'permanent', email: ev.recipient, type: t, providerMessageId: ev.message?.headers?.['message-id'] ? String(ev.message.headers['message-id']) : undefined, reason: ev['delivery-status']?.description || ev['delivery-status']?.message || ev.reason || undefined, timestamp: iso(ev.timestamp) });
+	} else {
+		const ev = (body ?? {}) as J;
+		const t = String(ev.RecordType ?? '');
+		const kind = t === 'Bounce' ? 'bounce' : t === 'SpamComplaint' ? 'complaint' : t === 'SubscriptionChange' && ev.SuppressSending === true ? 'unsubscribe' : t === 'Delivery' ? 'delivered' : 'other';
+		push({ eventId: String(ev.ID ?? `${t}:${ev.MessageID}:${ev.Email ?? ev.Recipient}`), kind, hard: kind === 'bounce' && ev.Type === 'HardBounce', email: ev.Email ?? ev.Recipient, type: ev.Type ? String(ev.Type) : t, providerMessageId: ev.MessageID ? String(ev.MessageID) : undefined, reason: ev.Description ? String(ev.Description) : undefined, timestamp: iso(ev.BouncedAt ?? ev.ReceivedAt ?? ev.DeliveredAt ?? ev.ChangedAt) });
+	}
+	return out;
+}

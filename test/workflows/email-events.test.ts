@@ -1,0 +1,122 @@
+/**
+ * Touchpoint Trigger, provider Email Service Events, through n8n's webhook path in-process:
+ * SendGrid's signed Event Webhook (ECDSA), Mailgun's signed webhooks (HMAC) and Postmark's
+ * Basic Auth, each with a valid and a forged request. Hard bounces and complaints suppress the
+ * address, an unsubscribe withdraws the person's marketing email consent, a re-delivery is handled once.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHmac, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import type { IDataObject } from 'n8n-workflow';
+
+import { openStore } from '../../nodes/shared/store';
+import type { Store } from '../../nodes/shared/store/types';
+import { makeNode, manualWorkflow, runWorkflow, type WorkflowJson } from '../harness';
+import { startWebhookServer, type WebhookServer } from '../harness/webhook';
+import { grantConsent } from '../helpers/people';
+
+const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-email-events-')), 'store.sqlite');
+const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const SENDGRID_KEY = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+const MAILGUN_KEY = 'key-3ax6xnjp29jd6fds4gc373sgvjxteol0';
+let store: Store;
+
+const workflow = (): WorkflowJson => {
+	const node = makeNode({ type: 'touchpointTrigger', typeVersion: 2, name: 'Email Events', parameters: { provider: 'email', options: {} }, credentials: { emailEventsWebhookApi: 'ESP', convergentStoreApi: 'Store' } }, [0, 0]);
+	node.webhookId = randomUUID();
+	return { name: 'email events', nodes: [node], connections: {}, settings: { executionOrder: 'v1' } };
+};
+const serverFor = (esp: IDataObject) => startWebhookServer(workflow(), { trigger: 'Email Events', credentials: { emailEventsWebhookApi: esp, convergentStoreApi: { storageType: 'embedded', databasePath } } as never });
+const post = async (server: WebhookServer, body: string, headers: Record<string, string> = {}) => {
+	const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+	await server.settled();
+	return res.status;
+};
+const suppressed = async (address: string) => (await store.findSuppressions([address])).map((s) => `${s.channel}:${s.reason}`);
+const check = async (contact: IDataObject) => {
+	const run = await runWorkflow(manualWorkflow({ items: [{ contact }], node: { type: 'consentGuard', name: 'Check', parameters: { operation: 'check', channel: 'email', campaign: `c-${randomUUID()}` }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: { convergentStoreApi: { storageType: 'embedded', databasePath } } as never });
+	return run.json('Check', 1).map((j) => (j.blocked as IDataObject).reason);
+};
+
+beforeAll(async () => {
+	store = await openStore({ type: 'embedded', path: databasePath });
+});
+
+describe('Touchpoint Trigger: email service events', () => {
+	it('SendGrid (signed Event Webhook): a hard bounce and a spam report suppress, an unsubscribe withdraws marketing; a forged or replayed batch changes nothing more', async () => {
+		const server = await serverFor({ service: 'sendgrid', sendgridVerificationKey: SENDGRID_KEY });
+		try {
+			await grantConsent(store, [{ id: 'crm-sg', email: 'sg-unsub@example.com' } as never], ['email']);
+			const now = Math.floor(Date.now() / 1000);
+			const body = JSON.stringify([
+				{ email: 'sg-bounce@example.com', event: 'bounce', type: 'bounce', reason: '550 5.1.1 unknown user', sg_event_id: 'ev1', sg_message_id: 'm1.filter', timestamp: now },
+				{ email: 'sg-blocked@example.com', event: 'bounce', type: 'blocked', reason: '421 try later', sg_event_id: 'ev2', timestamp: now },
+				{ email: 'sg-spam@example.com', event: 'spamreport', sg_event_id: 'ev3', timestamp: now },
+				{ email: 'sg-unsub@example.com', event: 'unsubscribe', sg_event_id: 'ev4', timestamp: now },
+			]);
+			const ts = String(now);
+			const signature = sign('sha256', Buffer.from(ts + body), privateKey).toString('base64');
+			const headers = { 'x-twilio-email-event-webhook-signature': signature, 'x-twilio-email-event-webhook-timestamp': ts };
+			// Forged: the same signature over other bytes, or no signature.
+			expect(await post(server, body.replace('sg-spam', 'sg-victim'), headers)).toBe(401);
+			expect(await post(server, body)).toBe(401);
+			expect(await suppressed('sg-victim@example.com')).toEqual([]);
+			expect(await post(server, body, headers)).toBe(200);
+			expect(server.runs[0].json('Email Events').map((j) => [j.email, j.kind, j.hard])).toEqual([
+				['sg-bounce@example.com', 'bounce', true], ['sg-blocked@example.com', 'bounce', false], ['sg-spam@example.com', 'complaint', false], ['sg-unsub@example.com', 'unsubscribe', false],
+			]);
+			expect(await suppressed('sg-bounce@example.com')).toEqual(['email:bounced']);
+			expect(await suppressed('sg-blocked@example.com')).toEqual([]);
+			expect(await suppressed('sg-spam@example.com')).toEqual(['email:complained']);
+			expect(await check({ id: 'crm-sg', email: 'sg-unsub@example.com' })).toEqual(['WITHDRAWN']);
+			expect(server.runs[0].json('Email Events')[3].contactId).toBe('crm-sg');
+			// SendGrid retries a batch it did not see answered: handled once.
+			expect(await post(server, body, headers)).toBe(200);
+			expect(server.runs).toHaveLength(1);
+		} finally {
+			await server.stop();
+		}
+	});
+
+	it('Mailgun (signed): a permanent failure suppresses, a temporary one does not, a complaint suppresses; a bad signature is refused', async () => {
+		const server = await serverFor({ service: 'mailgun', mailgunSigningKey: MAILGUN_KEY });
+		try {
+			const event = (id: string, recipient: string, data: IDataObject) => {
+				const timestamp = String(Math.floor(Date.now() / 1000));
+				const token = randomUUID().replace(/-/g, '');
+				return JSON.stringify({ signature: { timestamp, token, signature: createHmac('sha256', MAILGUN_KEY).update(timestamp + token).digest('hex') }, 'event-data': { id, recipient, timestamp: Number(timestamp), message: { headers: { 'message-id': `${id}@mg.example.com` } }, ...data } });
+			};
+			const perm = event('mg1', 'mg-gone@example.com', { event: 'failed', severity: 'permanent', 'delivery-status': { description: 'No such mailbox' } });
+			expect(await post(server, perm.replace(/"signature":"[0-9a-f]+"/, `"signature":"${'0'.repeat(64)}"`))).toBe(401);
+			expect(await suppressed('mg-gone@example.com')).toEqual([]);
+			expect(await post(server, perm)).toBe(200);
+			expect(await post(server, event('mg2', 'mg-full@example.com', { event: 'failed', severity: 'temporary' }))).toBe(200);
+			expect(await post(server, event('mg3', 'mg-spam@example.com', { event: 'complained' }))).toBe(200);
+			expect(await suppressed('mg-gone@example.com')).toEqual(['email:bounced']);
+			expect(await suppressed('mg-full@example.com')).toEqual([]);
+			expect(await suppressed('mg-spam@example.com')).toEqual(['email:complained']);
+			expect(server.runs[0].json('Email Events')[0]).toMatchObject({ service: 'mailgun', kind: 'bounce', hard: true, reason: 'No such mailbox', providerMessageId: 'mg1@mg.example.com' });
+		} finally {
+			await server.stop();
+		}
+	});
+
+	it('Postmark (Basic Auth in the webhook URL): a hard bounce suppresses, a subscription change withdraws marketing; wrong credentials are refused', async () => {
+		const server = await serverFor({ service: 'postmark', postmarkUser: 'postmark', postmarkPassword: 'a-long-secret-password' });
+		try {
+			const auth = (user: string, pass: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` });
+			const bounce = JSON.stringify({ RecordType: 'Bounce', ID: 4323372036854775807, Type: 'HardBounce', Email: 'pm-gone@example.com', MessageID: '883953f4-6105-42a2-a16a-77a8eac79483', Description: 'The server was unable to deliver your message', BouncedAt: new Date().toISOString() });
+			expect(await post(server, bounce, auth('postmark', 'guess'))).toBe(401);
+			expect(await post(server, bounce)).toBe(401);
+			expect(await post(server, bounce, auth('postmark', 'a-long-secret-password'))).toBe(200);
+			expect(await suppressed('pm-gone@example.com')).toEqual(['email:bounced']);
+			await grantConsent(store, [{ id: 'crm-pm', email: 'pm-unsub@example.com' } as never], ['email']);
+			const change = JSON.stringify({ RecordType: 'SubscriptionChange', MessageID: 'a4909a96-73d6-4c37-8c13-6f5b3c4e9a2b', Recipient: 'pm-unsub@example.com', SuppressSending: true, SuppressionReason: 'ManualSuppression', ChangedAt: new Date().toISOString() });
+			expect(await post(server, change, auth('postmark', 'a-long-secret-password'))).toBe(200);
+			expect(await check({ id: 'crm-pm', email: 'pm-unsub@example.com' })).toEqual(['WITHDRAWN']);
+		} finally {
+			await server.stop();
+		}
+	});
+});
