@@ -14,7 +14,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import type { ConversationEvent } from '../shared/contact';
 import type { TouchRecord } from '../shared/store/types';
 import { keywordMatcher } from '../shared/inbound/keywords';
-import { normalizeEmailEvents, verifyMailgun, verifyPostmark, verifySendGrid, type EmailService } from '../shared/inbound/email-events';
+import { AWS_SNS_CERT_PATTERN, normalizeEmailEvents, verifyMailgun, verifyPostmark, verifySendGrid, verifySns, type EmailService } from '../shared/inbound/email-events';
 import { recordEmailEvents, recordMessages } from '../shared/inbound/record';
 import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
@@ -41,6 +41,7 @@ async function twilioWebhookApiTest(this: ICredentialTestFunctions, c: ICredenti
 
 async function emailEventsWebhookApiTest(this: ICredentialTestFunctions, c: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
 	const d = c.data ?? {};
+	if (d.service === 'ses') return /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(String(d.snsTopicArn ?? '')) ? { status: 'OK', message: 'Topic ARN is set' } : { status: 'Error', message: 'SNS Topic ARN should look like arn:aws:sns:eu-west-1:123456789012:ses-events' };
 	if (d.service === 'mailgun') return String(d.mailgunSigningKey ?? '') ? { status: 'OK', message: 'Signing key is set' } : { status: 'Error', message: 'HTTP Webhook Signing Key is empty: copy it from Mailgun > Sending > Webhooks' };
 	if (d.service === 'postmark') return String(d.postmarkUser ?? '') && String(d.postmarkPassword ?? '').length >= 12 ? { status: 'OK', message: 'Basic Auth user and password are set' } : { status: 'Error', message: 'Set a Basic Auth user and a password of 12 characters or more, and put them in the webhook URL you give Postmark' };
 	return sendGridKeyProblem(String(d.sendgridVerificationKey ?? '')) ?? { status: 'OK', message: 'Verification key is a valid public key' };
@@ -71,8 +72,20 @@ const PROVIDERS = [
 	{ name: 'Twilio SMS', value: 'twilio' },
 ];
 
+const certCache = new Map<string, { at: number; pem: Promise<string> }>();
+/** An SNS signing certificate, fetched once per hour per URL (SNS rotates them rarely). */
+function snsCertificate(ctx: IWebhookFunctions, url: string): Promise<string> {
+	const hit = certCache.get(url);
+	if (hit && Date.now() - hit.at < 3600_000) return hit.pem;
+	const pem = ctx.helpers.httpRequest({ method: 'GET', url, json: false, timeout: 10_000 }).then((b) => String(b));
+	if (certCache.size >= 64) certCache.delete(certCache.keys().next().value as string);
+	certCache.set(url, { at: Date.now(), pem });
+	pem.catch(() => certCache.delete(url));
+	return pem;
+}
+
 /**
- * An email service's events (SendGrid, Mailgun, Postmark): verified, de-duplicated, and recorded in
+ * An email service's events (Amazon SES via SNS, SendGrid, Mailgun, Postmark): verified, de-duplicated, and recorded in
  * one transaction before the 200 (hard bounces and complaints suppress the address, unsubscribes
  * withdraw marketing email consent), then one item per event.
  */
@@ -87,12 +100,39 @@ async function emailEvents(ctx: IWebhookFunctions, credentialsOf: ReturnType<typ
 	const req = ctx.getRequestObject();
 	const headers = ctx.getHeaderData() as IDataObject;
 	const rawBody: Buffer | string = (req as unknown as { rawBody?: Buffer }).rawBody ?? JSON.stringify(req.body ?? {});
-	const body = ctx.getBodyData() as unknown;
-	const verified = service === 'sendgrid'
-		? verifySendGrid(String(credentials.sendgridVerificationKey ?? ''), headers['x-twilio-email-event-webhook-signature'], headers['x-twilio-email-event-webhook-timestamp'], rawBody)
-		: service === 'mailgun'
-			? verifyMailgun(String(credentials.mailgunSigningKey ?? ''), body as IDataObject)
-			: verifyPostmark(String(credentials.postmarkUser ?? ''), String(credentials.postmarkPassword ?? ''), headers.authorization);
+	let body = ctx.getBodyData() as unknown;
+	if (service === 'ses') {
+		// SNS posts its JSON as text/plain: read from the bytes it signed.
+		let message: IDataObject;
+		try {
+			message = JSON.parse(rawBody.toString()) as IDataObject;
+		} catch {
+			res.status(400).type('text/plain').send('The body is not an SNS message');
+			return { noWebhookResponse: true };
+		}
+		const certPattern = String(credentials.snsTrustedUrlPattern || AWS_SNS_CERT_PATTERN);
+		const ok = await verifySns(message, { topicArn: String(credentials.snsTopicArn ?? ''), certPattern, fetchCert: (url) => snsCertificate(ctx, url) });
+		if (!ok) {
+			res.status(401).type('text/plain').send('Invalid signature');
+			return { noWebhookResponse: true };
+		}
+		if (message.Type === 'SubscriptionConfirmation') {
+			// Confirmed only on Amazon's own host (or the allowed pattern), after the signature held.
+			if (typeof message.SubscribeURL === 'string' && new RegExp(certPattern).test(message.SubscribeURL)) await ctx.helpers.httpRequest({ method: 'GET', url: message.SubscribeURL });
+			res.status(200).type('text/plain').send('Subscription confirmed');
+			return { noWebhookResponse: true };
+		}
+		if (message.Type !== 'Notification') {
+			res.status(200).type('text/plain').send('OK');
+			return { noWebhookResponse: true };
+		}
+		body = message;
+	}
+	// SES was verified above (the SNS signature).
+	const verified = service === 'ses'
+		|| (service === 'sendgrid' && verifySendGrid(String(credentials.sendgridVerificationKey ?? ''), headers['x-twilio-email-event-webhook-signature'], headers['x-twilio-email-event-webhook-timestamp'], rawBody))
+		|| (service === 'mailgun' && verifyMailgun(String(credentials.mailgunSigningKey ?? ''), body as IDataObject))
+		|| (service === 'postmark' && verifyPostmark(String(credentials.postmarkUser ?? ''), String(credentials.postmarkPassword ?? ''), headers.authorization));
 	if (!verified) {
 		res.status(401).type('text/plain').send('Invalid signature');
 		return { noWebhookResponse: true };

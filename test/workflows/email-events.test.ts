@@ -7,9 +7,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createHmac, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 
+import { snsStringToSign } from '../../nodes/shared/inbound/email-events';
 import { openStore } from '../../nodes/shared/store';
 import type { Store } from '../../nodes/shared/store/types';
 import { makeNode, manualWorkflow, runWorkflow, type WorkflowJson } from '../harness';
@@ -99,6 +102,50 @@ describe('Touchpoint Trigger: email service events', () => {
 			expect(server.runs[0].json('Email Events')[0]).toMatchObject({ service: 'mailgun', kind: 'bounce', hard: true, reason: 'No such mailbox', providerMessageId: 'mg1@mg.example.com' });
 		} finally {
 			await server.stop();
+		}
+	});
+
+	it('Amazon SES via SNS (RSA-signed): confirms its subscription, a permanent bounce and a complaint suppress; a forged, altered or other topic\'s message is refused', async () => {
+		// A loopback SNS: serves its signing key at the certificate URL and records confirmations.
+		const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+		const confirmed: string[] = [];
+		const sns = http.createServer((req, res) => {
+			if (req.url?.startsWith('/cert.pem')) res.end(rsa.publicKey.export({ type: 'spki', format: 'pem' }));
+			else if (req.url?.startsWith('/confirm')) {
+				confirmed.push(req.url);
+				res.end('<ConfirmSubscriptionResponse/>');
+			} else res.writeHead(404).end();
+		});
+		await new Promise<void>((r) => sns.listen(0, '127.0.0.1', r));
+		const base = `http://127.0.0.1:${(sns.address() as AddressInfo).port}`;
+		const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ses-events';
+		const server = await serverFor({ service: 'ses', snsTopicArn: TOPIC, snsTrustedUrlPattern: `^${base.replace(/\./g, '\\.')}/` });
+		const signed = (m: IDataObject, key = rsa.privateKey) => JSON.stringify({ ...m, SignatureVersion: '2', SigningCertURL: `${base}/cert.pem`, Signature: sign('sha256', Buffer.from(snsStringToSign(m)), key).toString('base64') });
+		const notification = (id: string, ses: IDataObject, topic = TOPIC) => ({ Type: 'Notification', MessageId: id, TopicArn: topic, Message: JSON.stringify(ses), Timestamp: new Date().toISOString() });
+		try {
+			const sub = { Type: 'SubscriptionConfirmation', MessageId: 'sub-1', Token: 'tok', TopicArn: TOPIC, Message: 'You have chosen to subscribe', SubscribeURL: `${base}/confirm?Token=tok`, Timestamp: new Date().toISOString() };
+			expect(await post(server, signed(sub), { 'content-type': 'text/plain; charset=UTF-8' })).toBe(200);
+			expect(confirmed).toEqual(['/confirm?Token=tok']);
+			const bounce = notification('n-1', { notificationType: 'Bounce', bounce: { bounceType: 'Permanent', bouncedRecipients: [{ emailAddress: 'ses-gone@example.com', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }] }, mail: { messageId: '0100018f-ses' } });
+			const forgedKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+			expect(await post(server, signed(bounce, forgedKey), { 'content-type': 'text/plain' })).toBe(401);
+			expect(await post(server, signed(bounce).replace('ses-gone', 'ses-victim'), { 'content-type': 'text/plain' })).toBe(401);
+			expect(await post(server, signed(notification('n-9', { notificationType: 'Complaint', complaint: { complainedRecipients: [{ emailAddress: 'ses-x@example.com' }] } }, 'arn:aws:sns:eu-west-1:123456789012:other')), { 'content-type': 'text/plain' })).toBe(401);
+			expect(await suppressed('ses-gone@example.com')).toEqual([]);
+			expect(await post(server, signed(bounce), { 'content-type': 'text/plain' })).toBe(200);
+			expect(await post(server, signed(notification('n-2', { notificationType: 'Bounce', bounce: { bounceType: 'Transient', bouncedRecipients: [{ emailAddress: 'ses-full@example.com' }] } })), { 'content-type': 'text/plain' })).toBe(200);
+			expect(await post(server, signed(notification('n-3', { eventType: 'Complaint', complaint: { complainedRecipients: [{ emailAddress: 'ses-spam@example.com' }], complaintFeedbackType: 'abuse' } })), { 'content-type': 'text/plain' })).toBe(200);
+			expect(await suppressed('ses-gone@example.com')).toEqual(['email:bounced']);
+			expect(await suppressed('ses-full@example.com')).toEqual([]);
+			expect(await suppressed('ses-spam@example.com')).toEqual(['email:complained']);
+			expect(server.runs[0].json('Email Events')[0]).toMatchObject({ service: 'ses', kind: 'bounce', hard: true, email: 'ses-gone@example.com', providerMessageId: '0100018f-ses', reason: 'smtp; 550 5.1.1 user unknown' });
+			// A certificate from anywhere but the allowed URLs is never fetched nor trusted.
+			const elsewhere = JSON.parse(signed(notification('n-4', { notificationType: 'Complaint', complaint: { complainedRecipients: [{ emailAddress: 'ses-y@example.com' }] } })));
+			elsewhere.SigningCertURL = 'http://attacker.example/cert.pem';
+			expect(await post(server, JSON.stringify(elsewhere), { 'content-type': 'text/plain' })).toBe(401);
+		} finally {
+			await server.stop();
+			await new Promise((r) => sns.close(r));
 		}
 	});
 

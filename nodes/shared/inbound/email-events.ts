@@ -1,19 +1,14 @@
 /**
- * Email service events (bounces, complaints, unsubscribes, deliveries) from SendGrid's signed
- * Event Webhook, Mailgun's signed webhooks and Postmark's webhooks (Basic Auth), verified and
- * turned into one shape. What they mean for the person is decided in emailEventEffects.
+ * Email service events (bounces, complaints, unsubscribes, deliveries) from Amazon SES through
+ * SNS (RSA-signed), SendGrid's signed Event Webhook, Mailgun's signed webhooks and Postmark's
+ * webhooks (Basic Auth), verified and turned into one shape. What they mean for the person is decided in emailEventEffects.
  */
 import { createHmac, createPublicKey, verify } from 'node:crypto';
 
 import { normalizeEmail } from '../address';
 import { safeEqual } from './signatures';
 
-export type EmailService = 'sendgrid' | 'mailgun' | 'postmark';
-export const EMAIL_SERVICES: Array<{ name: string; value: EmailService }> = [
-	{ name: 'Mailgun', value: 'mailgun' },
-	{ name: 'Postmark', value: 'postmark' },
-	{ name: 'SendGrid', value: 'sendgrid' },
-];
+export type EmailService = 'ses' | 'sendgrid' | 'mailgun' | 'postmark';
 
 export interface EmailEvent {
 	channel: 'email';
@@ -73,7 +68,27 @@ export function normalizeEmailEvents(service: EmailService, body: unknown): Emai
 		const address = email(e.email);
 		if (address) out.push({ ...e, channel: 'email', service, email: address });
 	};
-	if (service === 'sendgrid') {
+	if (service === 'ses') {
+		// An SNS notification carrying an SES notification (notificationType) or event (eventType).
+		const sns = (body ?? {}) as J;
+		let ses: J;
+		try {
+			ses = JSON.parse(String(sns.Message ?? '')) as J;
+		} catch {
+			return out;
+		}
+		const t = String(ses.notificationType ?? ses.eventType ?? '');
+		const messageId = ses.mail?.commonHeaders?.messageId ?? ses.mail?.messageId;
+		const base = { providerMessageId: messageId ? String(messageId) : undefined, timestamp: iso(sns.Timestamp) };
+		if (t === 'Bounce') {
+			const hard = ses.bounce?.bounceType === 'Permanent';
+			for (const r of (ses.bounce?.bouncedRecipients ?? []) as J[]) push({ ...base, eventId: `${sns.MessageId}:${r.emailAddress}`, kind: 'bounce', hard, email: r.emailAddress, type: `Bounce/${ses.bounce?.bounceType}`, reason: r.diagnosticCode ? String(r.diagnosticCode) : undefined });
+		} else if (t === 'Complaint') {
+			for (const r of (ses.complaint?.complainedRecipients ?? []) as J[]) push({ ...base, eventId: `${sns.MessageId}:${r.emailAddress}`, kind: 'complaint', hard: false, email: r.emailAddress, type: 'Complaint', reason: ses.complaint?.complaintFeedbackType ? String(ses.complaint.complaintFeedbackType) : undefined });
+		} else {
+			for (const r of (ses.delivery?.recipients ?? ses.mail?.destination ?? []) as unknown[]) push({ ...base, eventId: `${sns.MessageId}:${String(r)}`, kind: t === 'Delivery' ? 'delivered' : 'other', hard: false, email: r, type: t });
+		}
+	} else if (service === 'sendgrid') {
 		for (const ev of Array.isArray(body) ? (body as J[]) : []) {
 			const t = String(ev.event ?? '');
 			const kind = t === 'bounce' ? 'bounce' : t === 'spamreport' ? 'complaint' : t === 'unsubscribe' || t === 'group_unsubscribe' ? 'unsubscribe' : t === 'delivered' ? 'delivered' : 'other';
@@ -92,4 +107,31 @@ export function normalizeEmailEvents(service: EmailService, body: unknown): Emai
 		push({ eventId: String(ev.ID ?? `${t}:${ev.MessageID}:${ev.Email ?? ev.Recipient}`), kind, hard: kind === 'bounce' && ev.Type === 'HardBounce', email: ev.Email ?? ev.Recipient, type: ev.Type ? String(ev.Type) : t, providerMessageId: ev.MessageID ? String(ev.MessageID) : undefined, reason: ev.Description ? String(ev.Description) : undefined, timestamp: iso(ev.BouncedAt ?? ev.ReceivedAt ?? ev.DeliveredAt ?? ev.ChangedAt) });
 	}
 	return out;
+}
+
+/** The SNS host Amazon signs from: https://sns.<region>.amazonaws.com(.cn)/... */
+export const AWS_SNS_CERT_PATTERN = '^https://sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/';
+
+/** The text SNS signs: the message's fields, in this order, each as "Name\nvalue\n" (Amazon's rule). */
+export function snsStringToSign(m: J): string {
+	const fields = m.Type === 'Notification' ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'] : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
+	return fields.filter((f) => m[f] !== undefined && m[f] !== null).map((f) => `${f}\n${String(m[f])}\n`).join('');
+}
+
+/**
+ * An SNS message is Amazon's when its certificate comes from an allowed URL (Amazon's SNS hosts,
+ * or what the credential allows, e.g. LocalStack) and its RSA signature (SignatureVersion 1:
+ * SHA1, 2: SHA256) verifies, and it is for the topic the credential names.
+ */
+export async function verifySns(m: J, options: { topicArn: string; certPattern: string; fetchCert: (url: string) => Promise<string> }): Promise<boolean> {
+	if (!m || typeof m !== 'object' || typeof m.Signature !== 'string' || typeof m.SigningCertURL !== 'string') return false;
+	if (!options.topicArn || m.TopicArn !== options.topicArn) return false;
+	const algorithm = String(m.SignatureVersion) === '2' ? 'RSA-SHA256' : String(m.SignatureVersion) === '1' ? 'RSA-SHA1' : undefined;
+	if (!algorithm || !new RegExp(options.certPattern || AWS_SNS_CERT_PATTERN).test(m.SigningCertURL)) return false;
+	try {
+		const key = createPublicKey(await options.fetchCert(m.SigningCertURL));
+		return verify(algorithm, Buffer.from(snsStringToSign(m)), key, Buffer.from(m.Signature, 'base64'));
+	} catch {
+		return false;
+	}
 }
