@@ -14,7 +14,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import type { ConversationEvent } from '../shared/contact';
 import type { TouchRecord } from '../shared/store/types';
 import { keywordMatcher } from '../shared/inbound/keywords';
-import { AWS_SNS_CERT_PATTERN, normalizeEmailEvents, verifyMailgun, verifyPostmark, verifySendGrid, verifySns, type EmailService } from '../shared/inbound/email-events';
+import { AWS_SNS_CERT_PATTERN, normalizeEmailEvents, trustedSnsUrl, verifyMailgun, verifyPostmark, verifySendGrid, verifySns, type EmailService } from '../shared/inbound/email-events';
 import { recordEmailEvents, recordMessages } from '../shared/inbound/record';
 import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
@@ -118,7 +118,11 @@ async function emailEvents(ctx: IWebhookFunctions, credentialsOf: ReturnType<typ
 		}
 		if (message.Type === 'SubscriptionConfirmation') {
 			// Confirmed only on Amazon's own host (or the allowed pattern), after the signature held.
-			if (typeof message.SubscribeURL === 'string' && new RegExp(certPattern).test(message.SubscribeURL)) await ctx.helpers.httpRequest({ method: 'GET', url: message.SubscribeURL });
+			if (!trustedSnsUrl(message.SubscribeURL, certPattern)) {
+				res.status(400).type('text/plain').send('SubscribeURL is not on an allowed SNS host: not confirmed');
+				return { noWebhookResponse: true };
+			}
+			await ctx.helpers.httpRequest({ method: 'GET', url: String(message.SubscribeURL) });
 			res.status(200).type('text/plain').send('Subscription confirmed');
 			return { noWebhookResponse: true };
 		}

@@ -126,6 +126,9 @@ describe('Touchpoint Trigger: email service events', () => {
 			const sub = { Type: 'SubscriptionConfirmation', MessageId: 'sub-1', Token: 'tok', TopicArn: TOPIC, Message: 'You have chosen to subscribe', SubscribeURL: `${base}/confirm?Token=tok`, Timestamp: new Date().toISOString() };
 			expect(await post(server, signed(sub), { 'content-type': 'text/plain; charset=UTF-8' })).toBe(200);
 			expect(confirmed).toEqual(['/confirm?Token=tok']);
+			// A signed confirmation pointing elsewhere is not followed.
+			expect(await post(server, signed({ ...sub, MessageId: 'sub-2', SubscribeURL: 'http://attacker.example/confirm' }), { 'content-type': 'text/plain' })).toBe(400);
+			expect(confirmed).toHaveLength(1);
 			const bounce = notification('n-1', { notificationType: 'Bounce', bounce: { bounceType: 'Permanent', bouncedRecipients: [{ emailAddress: 'ses-gone@example.com', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }] }, mail: { messageId: '0100018f-ses' } });
 			const forgedKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
 			expect(await post(server, signed(bounce, forgedKey), { 'content-type': 'text/plain' })).toBe(401);

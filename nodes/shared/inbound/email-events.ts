@@ -112,6 +112,15 @@ export function normalizeEmailEvents(service: EmailService, body: unknown): Emai
 /** The SNS host Amazon signs from: https://sns.<region>.amazonaws.com(.cn)/... */
 export const AWS_SNS_CERT_PATTERN = '^https://sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/';
 
+/** Whether a URL is on Amazon's SNS hosts (or matches the credential's pattern); an invalid pattern trusts nothing. */
+export function trustedSnsUrl(url: unknown, pattern: string): boolean {
+	try {
+		return typeof url === 'string' && new RegExp(pattern || AWS_SNS_CERT_PATTERN).test(url);
+	} catch {
+		return false;
+	}
+}
+
 /** The text SNS signs: the message's fields, in this order, each as "Name\nvalue\n" (Amazon's rule). */
 export function snsStringToSign(m: J): string {
 	const fields = m.Type === 'Notification' ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'] : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
@@ -127,7 +136,7 @@ export async function verifySns(m: J, options: { topicArn: string; certPattern: 
 	if (!m || typeof m !== 'object' || typeof m.Signature !== 'string' || typeof m.SigningCertURL !== 'string') return false;
 	if (!options.topicArn || m.TopicArn !== options.topicArn) return false;
 	const algorithm = String(m.SignatureVersion) === '2' ? 'RSA-SHA256' : String(m.SignatureVersion) === '1' ? 'RSA-SHA1' : undefined;
-	if (!algorithm || !new RegExp(options.certPattern || AWS_SNS_CERT_PATTERN).test(m.SigningCertURL)) return false;
+	if (!algorithm || !trustedSnsUrl(m.SigningCertURL, options.certPattern)) return false;
 	try {
 		const key = createPublicKey(await options.fetchCert(m.SigningCertURL));
 		return verify(algorithm, Buffer.from(snsStringToSign(m)), key, Buffer.from(m.Signature, 'base64'));
