@@ -5,6 +5,8 @@ import { NodeApiError, NodeConnectionTypes, NodeOperationError } from 'n8n-workf
 import { copyMessages, copySchema, fillPlaceholders, fitCheck, promptHash, unknownPlaceholders, type CopyBrief, type CopyChannel, type Variant } from '../shared/ai/copy';
 import { classifyMessages, classifySchema, guardReply, REPLY_SCHEMA, replyMessages } from '../shared/ai/conversation';
 import { sampleClassification, sampleCopy, sampleReply } from '../shared/ai/sample';
+import { isChannel, type Channel } from '../shared/contact';
+import { recordFreeTextOptOuts } from '../shared/policy/opt-out';
 import { mapLimit } from '../shared/channels/limiter';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
@@ -86,6 +88,17 @@ export class AiContent implements INodeType {
 			},
 			{ displayName: 'Business Brief', name: 'systemBrief', type: 'string', typeOptions: { rows: 4 }, default: '', description: 'Facts and policies the assistant may use: opening hours, returns, prices', displayOptions: { show: { operation: ['reply'] } } },
 			{ displayName: 'Intents', name: 'intents', type: 'string', default: 'book, buy, support, unsubscribe', description: 'Comma-separated; "other" is added', displayOptions: { show: { operation: ['classify', 'reply'] } } },
+			{
+				displayName: 'Honour Opt-Out Requests',
+				name: 'detectOptOut',
+				type: 'boolean',
+				default: false,
+				description: 'Whether the model also tells whether the person asks, in their own words and any language, to stop getting messages ("please stop messaging me", "non scrivetemi più"); their consent on the channel is then withdrawn, with the message as evidence. It never grants consent.',
+				displayOptions: { show: { operation: ['classify'] } },
+			},
+			{ displayName: 'Contact ID Field', name: 'optOutContactIdField', type: 'string', requiresDataPath: 'single', default: 'contactId', description: 'Whose consent an opt-out withdraws (a Touchpoint Trigger event has it in "contactId")', displayOptions: { show: { operation: ['classify'], detectOptOut: [true] } } },
+			{ displayName: 'Channel Field', name: 'optOutChannelField', type: 'string', requiresDataPath: 'single', default: 'channel', description: 'The channel the person wrote on', displayOptions: { show: { operation: ['classify'], detectOptOut: [true] } } },
+			{ displayName: 'Opt-Out Purposes', name: 'optOutPurposes', type: 'string', default: 'marketing, service', description: 'Purposes an opt-out withdraws on the channel, comma-separated (as a STOP keyword)', displayOptions: { show: { operation: ['classify'], detectOptOut: [true] } } },
 			{ displayName: 'Text Field', name: 'textField', type: 'string', requiresDataPath: 'single', default: 'text', description: 'Path to the person\'s message (a Touchpoint Trigger event has it in "text")', displayOptions: { show: { operation: ['reply', 'classify'] } } },
 			{ displayName: 'Contact ID Field', name: 'contactIdField', type: 'string', requiresDataPath: 'single', default: 'contactId', displayOptions: { show: { operation: ['reply'] } } },
 			{ displayName: 'History Turns', name: 'historyTurns', type: 'number', default: 10, displayOptions: { show: { operation: ['reply'] } } },
@@ -287,10 +300,13 @@ export class AiContent implements INodeType {
 		const errorItem = (i: number, e: { message: string; description?: string | null }) => ({ json: { ...items[i].json, error: e.message, ...(e.description ? { description: e.description } : {}) }, pairedItem: { item: i } });
 
 		if (operation === 'classify') {
+			const detectOptOut = this.getNodeParameter('detectOptOut', 0, false) as boolean;
 			const results = await mapLimit(items, concurrency, async (item, i) => perItem(i, async () => sample
-				? { data: { ...sampleClassification(intents, String(textOf(item.json) ?? '')), sample: true }, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } }
-				: complete(classifyMessages(intents, String(textOf(item.json) ?? '')), classifySchema(intents), 'classification')));
-			return [results.map((r, i) => ('error' in r ? errorItem(i, r.error) : { json: { ...items[i].json, classification: r.data as IDataObject, usage: { model, ...r.usage } }, pairedItem: { item: i } }))];
+				? { data: { ...sampleClassification(intents, String(textOf(item.json) ?? ''), detectOptOut), sample: true }, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } }
+				: complete(classifyMessages(intents, String(textOf(item.json) ?? ''), detectOptOut), classifySchema(intents, detectOptOut), 'classification')));
+			const out: INodeExecutionData[] = results.map((r, i) => ('error' in r ? errorItem(i, r.error) : { json: { ...items[i].json, classification: r.data as IDataObject, usage: { model, ...r.usage } }, pairedItem: { item: i } }));
+			if (detectOptOut) await honourOptOuts(this, out, items, results.map((r) => ('error' in r ? undefined : (r.data as IDataObject).optOut === true)), textOf, model);
+			return [out];
 		}
 
 		// reply
@@ -345,4 +361,36 @@ export class AiContent implements INodeType {
 		});
 		return [items.map((_, i) => (failed.has(i) || !answers[i] ? errorItem(i, failed.get(i) ?? { message: 'No answer' }) : { json: { ...items[i].json, ai: answers[i]!.data, usage: { model, ...answers[i]!.usage } }, pairedItem: { item: i } }))];
 	}
+}
+
+/**
+ * Withdraws consent for every item the model found asking to stop getting messages. An opt-out
+ * that cannot be recorded (no contact id or channel on the item) is that item's error: never lost
+ * silently.
+ */
+async function honourOptOuts(ctx: IExecuteFunctions, out: INodeExecutionData[], items: INodeExecutionData[], optedOut: Array<boolean | undefined>, textOf: (json: IDataObject) => unknown, model: string): Promise<void> {
+	const node = ctx.getNode();
+	const idPath = ctx.getNodeParameter('optOutContactIdField', 0, 'contactId') as string;
+	const channelPath = ctx.getNodeParameter('optOutChannelField', 0, 'channel') as string;
+	const idOf = compileFieldPath(idPath);
+	const channelOf = compileFieldPath(channelPath);
+	const purposes = String(ctx.getNodeParameter('optOutPurposes', 0, 'marketing, service')).split(',').map((p) => p.trim()).filter(Boolean);
+	const found: Array<{ i: number; contactId: string; channel: Channel; text: string }> = [];
+	optedOut.forEach((yes, i) => {
+		if (!yes) return;
+		const id = idOf(items[i].json);
+		const channel = String(channelOf(items[i].json) ?? '');
+		if (id === undefined || id === null || id === '' || !isChannel(channel)) {
+			const e = new NodeOperationError(node, `The message asks to stop getting messages, but the item has no contact ID at "${idPath}" or no channel at "${channelPath}" (found "${channel}")`, { itemIndex: i, description: 'Nothing was recorded: set Contact ID Field and Channel Field, or record the withdrawal with Consent Guard > Record Consent.' });
+			if (!ctx.continueOnFail()) throw e;
+			out[i] = { json: { ...out[i].json, error: e.message, description: e.description }, pairedItem: { item: i } };
+			return;
+		}
+		found.push({ i, contactId: String(id), channel: channel as Channel, text: String(textOf(items[i].json) ?? '') });
+	});
+	if (!found.length) return;
+	const store = await getStore(ctx);
+	const person = await personIdsOf(store, found.map((f) => f.contactId));
+	await recordFreeTextOptOuts(store, found.map((f) => ({ ...f, contactId: person.get(f.contactId) ?? f.contactId, purposes, model })));
+	for (const f of found) out[f.i].json.optOut = { withdrawn: true, contactId: person.get(f.contactId) ?? f.contactId, channel: f.channel, purposes };
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 
 import { fillPlaceholders } from '../../nodes/shared/ai/copy';
+import { openStore } from '../../nodes/shared/store';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { OpenAIMock } from '../mocks';
 
@@ -215,5 +216,55 @@ describe('AI Content: Sample Copy (no model call)', () => {
 	it('without Sample Copy and without a credential the node says what to connect', async () => {
 		const res = await runWorkflow(manualWorkflow({ items: [{ id: 1 }], node: { type: 'aiContent', name: 'AI', parameters: { operation: 'generateCopy', channel: 'sms', brief: 'Sale' }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: { convergentStoreApi: credentials.convergentStoreApi } as never });
 		expect(String(res.error?.message)).toMatch(/OpenAI-Compatible API/);
+	});
+});
+
+describe('AI Content: Classify honours opt-out requests in free text', () => {
+	const optOutWords = /stop messaging|scrivetemi|no quiero más/i;
+	const classify = (items: IDataObject[], extra: IDataObject = {}, continueOnFail = false) =>
+		run(items, { operation: 'classify', intents: 'book, question', textField: 'text', detectOptOut: true, ...extra }, continueOnFail);
+	const states = async (contactId: string, channel: string) => {
+		const store = await openStore({ type: 'embedded', path: String(credentials.convergentStoreApi.databasePath) });
+		const s = await store.getConsentStates(['marketing', 'service'].map((purpose) => ({ contactId, channel: channel as never, purpose })));
+		return Object.fromEntries([...s.values()].map((x) => [x.purpose, x.status]));
+	};
+
+	it('"please stop messaging me", "non scrivetemi più", "no quiero más mensajes" withdraw consent on the channel with the words as evidence; other messages change nothing and nothing is ever granted', async () => {
+		ai.responder = (req) => {
+			expect(req.messages[0].content).toContain('Set optOut to true only when');
+			expect(req.response_format.json_schema.schema.required).toContain('optOut');
+			const message = String(JSON.parse(req.messages[1].content).message);
+			return { intent: 'other', confidence: 0.9, optOut: optOutWords.test(message) };
+		};
+		const items = [
+			{ contactId: 'oo-en', channel: 'whatsapp', text: 'Please stop messaging me' },
+			{ contactId: 'oo-it', channel: 'sms', text: 'non scrivetemi più, grazie' },
+			{ contactId: 'oo-es', channel: 'messenger', text: 'no quiero más mensajes' },
+			{ contactId: 'oo-yes', channel: 'whatsapp', text: 'Yes! Send me all your offers' },
+		];
+		const res = await classify(items);
+		expect(res.error).toBeUndefined();
+		expect(res.json('AI', 0).map((j) => [j.contactId, (j.classification as IDataObject).optOut, (j.optOut as IDataObject | undefined)?.withdrawn ?? false])).toEqual([['oo-en', true, true], ['oo-it', true, true], ['oo-es', true, true], ['oo-yes', false, false]]);
+		expect(await states('oo-en', 'whatsapp')).toEqual({ marketing: 'withdrawn', service: 'withdrawn' });
+		expect(await states('oo-it', 'sms')).toEqual({ marketing: 'withdrawn', service: 'withdrawn' });
+		expect(await states('oo-yes', 'whatsapp')).toEqual({});
+		const store = await openStore({ type: 'embedded', path: String(credentials.convergentStoreApi.databasePath) });
+		expect((await store.exportContact('oo-es')).consentLedger[0]).toMatchObject({ action: 'withdraw', channel: 'messenger', evidence: { source: 'messenger-free-text', wording: 'no quiero más mensajes', actor: 'contact' } });
+	});
+
+	it('an opt-out that cannot be recorded (no contact id) is the item\'s error, never dropped; without the option nothing is asked or recorded', async () => {
+		ai.responder = () => ({ intent: 'other', confidence: 0.9, optOut: true });
+		const res = await classify([{ channel: 'whatsapp', text: 'stop messaging me' }, { contactId: 'oo-ok', channel: 'whatsapp', text: 'stop messaging me' }], {}, true);
+		expect(res.json('AI', 0).map((j) => j.error ?? (j.optOut as IDataObject).withdrawn)).toEqual([expect.stringContaining('asks to stop getting messages, but the item has no contact ID at "contactId"'), true]);
+		ai.responder = (req) => ({ intent: 'other', confidence: 0.5, ...(req.response_format.json_schema.schema.required.includes('optOut') ? { optOut: true } : {}) });
+		const off = await run([{ contactId: 'oo-off', channel: 'whatsapp', text: 'stop messaging me' }], { operation: 'classify', intents: 'book', textField: 'text' });
+		expect(off.json('AI', 0)[0].optOut).toBeUndefined();
+		expect(await states('oo-off', 'whatsapp')).toEqual({});
+	});
+
+	it('with Sample Copy the common wordings are recognised without a model', async () => {
+		const res = await runWorkflow(manualWorkflow({ items: [{ contactId: 'oo-sample', channel: 'sms', text: 'Please stop texting me' }], node: { type: 'aiContent', name: 'AI', parameters: { operation: 'classify', intents: 'book', textField: 'text', detectOptOut: true, options: { sampleCopy: true } }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: { convergentStoreApi: credentials.convergentStoreApi } as never });
+		expect(res.json('AI', 0)[0].optOut).toMatchObject({ withdrawn: true });
+		expect(ai.received).toBe(0);
 	});
 });

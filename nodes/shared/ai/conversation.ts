@@ -16,12 +16,12 @@ export const REPLY_SCHEMA = {
 	},
 };
 
-export function classifySchema(intents: string[]): Record<string, unknown> {
+export function classifySchema(intents: string[], detectOptOut = false): Record<string, unknown> {
 	return {
 		type: 'object',
 		additionalProperties: false,
-		required: ['intent', 'confidence'],
-		properties: { intent: { type: 'string', enum: [...intents, 'other'] }, confidence: { type: 'number' } },
+		required: ['intent', 'confidence', ...(detectOptOut ? ['optOut'] : [])],
+		properties: { intent: { type: 'string', enum: [...intents, 'other'] }, confidence: { type: 'number' }, ...(detectOptOut ? { optOut: { type: 'boolean' } } : {}) },
 	};
 }
 
@@ -36,9 +36,10 @@ export function replyMessages(brief: string, history: Array<{ role: 'user' | 'as
 	];
 }
 
-export function classifyMessages(intents: string[], text: string) {
+export function classifyMessages(intents: string[], text: string, detectOptOut = false) {
+	const optOut = detectOptOut ? ' Set optOut to true only when the person asks, in any language and any words, to stop receiving messages from us (e.g. "please stop messaging me", "non scrivetemi più"); a question, a complaint or a "no" to an offer is not an opt-out.' : '';
 	return [
-		{ role: 'system' as const, content: `Classify the customer's intent as one of: ${intents.join(', ')}, or "other". ${GUARD}` },
+		{ role: 'system' as const, content: `Classify the customer's intent as one of: ${intents.join(', ')}, or "other".${optOut} ${GUARD}` },
 		{ role: 'user' as const, content: JSON.stringify({ message: text }) },
 	];
 }

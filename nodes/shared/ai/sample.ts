@@ -24,11 +24,14 @@ export function sampleCopy(channel: CopyChannel, variants: number, audience: Rec
 	});
 }
 
+/** Free-text opt-outs a sample recognises without a model (a model recognises any wording). */
+const SAMPLE_OPT_OUT = /\b(stop|quit) (messaging|texting|writing|sending)|no more (messages|texts)|unsubscribe me|non scrivetemi|non voglio pi[uù] messaggi|no quiero (recibir )?m[aá]s mensajes|dejen de (escribirme|enviarme)|ne m'[eé]crivez plus|keine nachrichten mehr/i;
+
 /** The first intent whose words appear in the text, else "other": enough to route a sample. */
-export function sampleClassification(intents: string[], text: string): { intent: string; confidence: number } {
+export function sampleClassification(intents: string[], text: string, detectOptOut = false): { intent: string; confidence: number; optOut?: boolean } {
 	const words = new Set(text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean));
 	const hit = intents.find((intent) => intent.toLowerCase().split(/\s+/).some((w) => words.has(w)));
-	return { intent: hit ?? 'other', confidence: hit ? 1 : 0 };
+	return { intent: hit ?? 'other', confidence: hit ? 1 : 0, ...(detectOptOut ? { optOut: SAMPLE_OPT_OUT.test(text) } : {}) };
 }
 
 export function sampleReply(): { reply: string; intent: string; sentiment: string; handoff: boolean; handoffReason: string } {

@@ -30,3 +30,15 @@ export async function recordProviderOptOuts(store: Pick<Store, 'addSuppressions'
 	if (withdrawals.length) await store.recordConsent(withdrawals);
 	return suppressions.length + withdrawals.length;
 }
+
+/**
+ * A person asked in their own words to stop getting messages (an AI Classify found it): their
+ * consent on the channel is withdrawn for the purposes, with the message as evidence. Never a grant.
+ */
+export async function recordFreeTextOptOuts(store: Pick<Store, 'recordConsent'>, optOuts: Array<{ contactId: string; channel: Channel; text: string; purposes: string[]; model?: string }>): Promise<void> {
+	const events: ConsentEventInput[] = optOuts.flatMap((o) => o.purposes.map((purpose) => ({
+		contactId: o.contactId, channel: o.channel, purpose, action: 'withdraw' as const,
+		evidence: { source: `${o.channel}-free-text`, wording: o.text.slice(0, 2000), actor: 'contact', extra: { detectedBy: o.model ?? 'ai-classify' } },
+	})));
+	if (events.length) await store.recordConsent(events);
+}
