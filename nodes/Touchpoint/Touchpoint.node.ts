@@ -165,6 +165,8 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			messagingType: read('messagingType', 'RESPONSE'), quickReplies: read('quickReplies', ''), pushTitle: read('pushTitle', ''),
 			pushImageUrl: read('pushImageUrl', ''), pushData: read<unknown>('pushData', '{}'), pushTopic: read('pushTopic', ''), subject: read('subject', ''),
 			choices: read<unknown>('choices', ''), listButton: read('listButton', 'Choose'),
+			caption: read('caption', ''), latitude: read<number>('latitude', 0), longitude: read<number>('longitude', 0), locationName: read('locationName', ''), locationAddress: read('locationAddress', ''),
+			smsMediaUrls: read('smsMediaUrls', ''), cc: read('cc', ''), bcc: read('bcc', ''), attachments: read('attachments', ''),
 			html: read('html', ''), unsubscribeUrl: read('unsubscribeUrl', ''), unsubscribeMailto: read('unsubscribeMailto', ''), postalAddress: read('postalAddress', ''),
 		};
 
@@ -186,6 +188,9 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			return result;
 		};
 
+		const list = (v: string) => String(v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+		// Email attachments are read from the items' binary data once, before anything is built.
+		const attachmentsOf = new Map<number, Array<{ filename: string; contentType: string; content: Buffer }>>();
 		const choicesOf = (i: number) => {
 			try {
 				return parseChoices(p.choices(i));
@@ -214,6 +219,10 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				whatsappType: p.whatsappType(i) as OutboundMessage['whatsappType'], templateName: p.templateName(i), templateLanguage: p.templateLanguage(i),
 				templateBodyParameters: templateParams ? templateParams.split('|').map((s) => s.trim()) : [], mediaUrl: p.mediaUrl(i),
 				choices: choicesOf(i), listButton: p.listButton(i),
+				caption: p.caption(i) || undefined,
+				...(p.whatsappType(i) === 'location' ? { location: { latitude: Number(p.latitude(i)), longitude: Number(p.longitude(i)), name: p.locationName(i) || undefined, address: p.locationAddress(i) || undefined } } : {}),
+				mediaUrls: list(p.smsMediaUrls(i)), statusCallback: String(options.statusCallbackUrl ?? '').trim() || undefined,
+				cc: list(p.cc(i)), bcc: list(p.bcc(i)), attachments: channel === 'email' ? attachmentsOf.get(i) : undefined,
 				messagingType: p.messagingType(i) as OutboundMessage['messagingType'], quickReplies: p.quickReplies(i) ? p.quickReplies(i).split(',').map((s) => s.trim()).filter(Boolean) : [],
 				maxSegments: Number(options.maxSegments ?? 3), title: p.pushTitle(i), imageUrl: p.pushImageUrl(i) || undefined, data, topic: p.pushTopic(i) || undefined,
 				subject: p.subject(i), html: p.html(i) || undefined, unsubscribeUrl: unsubscribeUrlFor(i, contact, channel), unsubscribeMailto: p.unsubscribeMailto(i) || undefined,
@@ -258,6 +267,20 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		}
 		// The person behind each item: caps and windows count per person, and a message goes only to
 		// an address that is theirs. An id and an address of two different people is an error.
+		for (const r of [...read_]) {
+			const names = list(p.attachments(r.i));
+			if (!names.length || !r.candidates.includes('email')) continue;
+			try {
+				attachmentsOf.set(r.i, await Promise.all(names.map(async (name) => {
+					const meta = items[r.i].binary?.[name];
+					if (!meta) throw new NodeOperationError(node, `No binary property "${name}" on the item for Attachments`, { itemIndex: r.i, description: `The item's binary properties are: ${Object.keys(items[r.i].binary ?? {}).join(', ') || 'none'}.` });
+					return { filename: meta.fileName ?? name, contentType: meta.mimeType, content: await this.helpers.getBinaryDataBuffer(r.i, name) };
+				})));
+			} catch (error) {
+				read_.splice(read_.indexOf(r), 1);
+				itemError(r.i, error);
+			}
+		}
 		const people = await resolvePeople(store, read_.map((r) => r.contact), {
 			idField: mapping.idField,
 			// The addresses this node may use: the channel's, or each candidate's of Best Available.
@@ -379,7 +402,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				// reservation nor Consent Guard's (a preview run twice must not cap the person).
 				await store.releaseTouches(ready.filter((r) => r.newlyReserved || touches.get(r.key)?.status === 'reserved').map((r) => r.key));
 				for (const r of ready) {
-					const preview = r.built.kind === 'email' ? { email: r.built.email } : r.built.kind === 'fcm' ? { message: r.built.message } : { request: r.built.request };
+					const preview = r.built.kind === 'email' ? { email: { ...r.built.email, ...(r.built.email.attachments ? { attachments: r.built.email.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, bytes: a.content.length })) } : {}) } } : r.built.kind === 'fcm' ? { message: r.built.message } : { request: r.built.request };
 					const placeholder = (await credsFor(r.channel))?.placeholder === true;
 					// An email is also attached as a page, so n8n's binary view shows it rendered.
 					const binary = r.built.kind === 'email'

@@ -105,7 +105,7 @@ async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltReq
 			url: `${base}${r.path}`,
 			...(r.json
 				? { body: r.json, json: true, headers: { authorization: authorization(creds) } }
-				: { body: new URLSearchParams(r.form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: authorization(creds) }, json: true }),
+				: { body: new URLSearchParams(Object.entries(r.form ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x): [string, string] => [k, x]) : [[k, v] as [string, string]]))).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: authorization(creds) }, json: true }),
 		})) as IDataObject;
 		if (channel === 'whatsapp') return String(((response.messages as IDataObject[]) ?? [])[0]?.id ?? '');
 		if (channel === 'sms') return String(response.sid ?? '');

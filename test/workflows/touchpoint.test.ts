@@ -354,6 +354,50 @@ describe('Touchpoint', () => {
 		expect(ledger.at(-1)).toMatchObject({ action: 'withdraw', channel: 'whatsapp', purpose: 'marketing', evidence: { source: 'whatsapp-131050', actor: 'provider' } });
 	});
 
+	it('media: WhatsApp audio, video with caption and a location; an MMS with two media URLs and a status callback; exact bodies', async () => {
+		const a = await person(['whatsapp', 'sms'], { timeZone: dayZone });
+		meta.setLastInbound(a.contact.phone.slice(1), Date.now());
+		await store.recordInbound([{ contactId: a.contact.id, channel: 'whatsapp', at: Date.now() }]);
+		const wa = (params: IDataObject, campaign: string) => send([a], { channel: 'whatsapp', purpose: 'transactional', campaign, ...params });
+		const to = a.contact.phone.slice(1);
+		const base = { messaging_product: 'whatsapp', recipient_type: 'individual', to };
+		await wa({ whatsappType: 'audio', mediaUrl: 'https://cdn.example.com/jingle.mp3', caption: 'ignored for audio' }, 'audio');
+		expect(meta.requests.at(-1)!.body).toEqual({ ...base, type: 'audio', audio: { link: 'https://cdn.example.com/jingle.mp3' } });
+		await wa({ whatsappType: 'video', mediaUrl: 'https://cdn.example.com/howto.mp4', caption: 'How to apply it' }, 'video');
+		expect(meta.requests.at(-1)!.body).toEqual({ ...base, type: 'video', video: { link: 'https://cdn.example.com/howto.mp4', caption: 'How to apply it' } });
+		await wa({ whatsappType: 'location', latitude: 40.416775, longitude: -3.70379, locationName: 'Glow Madrid Sol', locationAddress: 'Puerta del Sol 1, Madrid' }, 'loc');
+		expect(meta.requests.at(-1)!.body).toEqual({ ...base, type: 'location', location: { latitude: 40.416775, longitude: -3.70379, name: 'Glow Madrid Sol', address: 'Puerta del Sol 1, Madrid' } });
+		const badLoc = await wa({ whatsappType: 'location', latitude: 123, longitude: 0 }, 'badloc');
+		expect(badLoc.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE', message: expect.stringContaining('within ±90') });
+		await send([a], { channel: 'sms', purpose: 'transactional', campaign: 'mms', text: 'Your look', smsMediaUrls: 'https://cdn.example.com/a.jpg, https://cdn.example.com/b.jpg', options: { statusCallbackUrl: 'https://n8n.example.com/webhook/abc/webhook' } });
+		const form = new URLSearchParams(twilio.requests.at(-1)!.rawBody);
+		expect(form.getAll('MediaUrl')).toEqual(['https://cdn.example.com/a.jpg', 'https://cdn.example.com/b.jpg']);
+		expect(form.get('StatusCallback')).toBe('https://n8n.example.com/webhook/abc/webhook');
+	});
+
+	it('email CC, BCC and attachments from binary data on a transactional email; refused on marketing (each recipient needs their own consent)', async () => {
+		const a = await person(['email']);
+		const pdf = Buffer.from('%PDF-1.4 invoice 42');
+		const item = { json: { ...a }, binary: { invoice: { data: pdf.toString('base64'), mimeType: 'application/pdf', fileName: 'invoice-42.pdf' } } };
+		const wf = (purpose: string, campaign: string) => {
+			const w = manualWorkflow({ items: [], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'email', purpose, campaign, subject: 'Your invoice', html: '<p>Attached.</p>', cc: 'sales@shop.example', bcc: 'archive@shop.example', attachments: 'invoice', unsubscribeUrl: 'https://shop.example/u', postalAddress: 'Shop SL, Madrid' }, credentials: creds } });
+			w.pinData = { [w.nodes[0].name]: [item] } as never;
+			return runWorkflow(w, { credentials: credentials as never });
+		};
+		const before = smtp.messages.length;
+		const sent = await wf('transactional', 'invoice');
+		expect(sent.json('Send', 1)).toEqual([]);
+		const [mail] = (await smtp.waitFor(before + 1)).slice(before);
+		expect([...mail.to].sort()).toEqual([a.contact.email, 'archive@shop.example', 'sales@shop.example'].sort());
+		expect(mail.headers.get('cc')).toEqual(['sales@shop.example']);
+		expect(mail.headers.get('bcc')).toBeUndefined();
+		expect(mail.raw).toContain('filename=invoice-42.pdf');
+		expect(mail.raw).toContain(pdf.toString('base64'));
+		const marketing = await wf('marketing', 'news');
+		expect(marketing.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE', message: expect.stringContaining('CC and BCC are not sent on marketing email') });
+		expect(smtp.messages.length).toBe(before + 1);
+	});
+
 	it('a 429 storm ends with every message delivered exactly once', async () => {
 		meta.setRateLimit(10);
 		const people = await Promise.all(Array.from({ length: 30 }, () => person(['whatsapp'], { timeZone: dayZone })));

@@ -16,7 +16,7 @@ export interface OutboundMessage {
 	purpose: string;
 	text?: string;
 	/** WhatsApp */
-	whatsappType?: 'text' | 'template' | 'image' | 'document';
+	whatsappType?: 'text' | 'template' | 'image' | 'document' | 'audio' | 'video' | 'location';
 	templateName?: string;
 	templateLanguage?: string;
 	templateBodyParameters?: string[];
@@ -33,9 +33,16 @@ export interface OutboundMessage {
 	choices?: Choice[];
 	/** WhatsApp list messages: the text of the button that opens the list. */
 	listButton?: string;
-	/** SMS */
+	/** WhatsApp location */
+	location?: { latitude: number; longitude: number; name?: string; address?: string };
+	/** SMS: MMS media (up to 10 public URLs) */
+	mediaUrls?: string[];
 	maxSegments?: number;
 	statusCallback?: string;
+	/** Email: more recipients (transactional only) and files */
+	cc?: string[];
+	bcc?: string[];
+	attachments?: Array<{ filename: string; contentType: string; content: Buffer }>;
 	/** Push */
 	title?: string;
 	imageUrl?: string;
@@ -56,13 +63,17 @@ export interface HttpRequestSpec {
 	/** Relative to the credential's base URL. */
 	path: string;
 	json?: Record<string, unknown>;
-	form?: Record<string, string>;
+	/** Form fields; a list is sent as the field repeated (Twilio's MediaUrl). */
+	form?: Record<string, string | string[]>;
 }
 
 export interface EmailSpec {
 	from: string;
 	to: string;
 	replyTo?: string;
+	cc?: string[];
+	bcc?: string[];
+	attachments?: Array<{ filename: string; contentType: string; content: Buffer }>;
 	subject: string;
 	text: string;
 	html?: string;
@@ -239,9 +250,14 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 						...(params.length ? { components: [{ type: 'body', parameters: params.map((text) => ({ type: 'text', text })) }] } : {}),
 					},
 				};
+			} else if (type === 'location') {
+				const loc = m.location;
+				if (!loc || !(Math.abs(loc.latitude) <= 90) || !(Math.abs(loc.longitude) <= 180)) return fail([{ code: 'BAD_LOCATION', field: 'location', message: `Latitude and longitude must be numbers within ±90 and ±180 (got ${JSON.stringify(loc ?? null)})` }]);
+				json = { ...base, type: 'location', location: { latitude: loc.latitude, longitude: loc.longitude, ...(loc.name ? { name: loc.name } : {}), ...(loc.address ? { address: loc.address } : {}) } };
 			} else {
 				if (!m.mediaUrl) return fail([{ code: 'NO_MEDIA', field: 'mediaUrl', message: 'Media URL is empty' }]);
-				json = { ...base, type, [type]: { link: m.mediaUrl, ...(m.caption ? { caption: m.caption } : {}), ...(type === 'document' && m.filename ? { filename: m.filename } : {}) } };
+				// Audio takes no caption on WhatsApp; a document may carry its file name.
+				json = { ...base, type, [type]: { link: m.mediaUrl, ...(m.caption && type !== 'audio' ? { caption: m.caption } : {}), ...(type === 'document' && m.filename ? { filename: m.filename } : {}) } };
 			}
 			return { ok: true, built: { kind: 'http', request: { method: 'POST', path: `/${ctx.apiVersion}/${ctx.phoneNumberId}/messages`, json } } };
 		}
@@ -268,10 +284,19 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 			if (!/^\+[1-9]\d{6,14}$/.test(m.to)) v.push({ code: 'INVALID_ADDRESS', field: 'to', message: `"${m.to}" is not an E.164 number` });
 			if (!ctx.smsFrom && !ctx.messagingServiceSid) v.push({ code: 'NO_SENDER', field: 'from', message: 'The Twilio credential has neither a From number nor a Messaging Service SID' });
 			if (v.length) return fail(v);
-			const form: Record<string, string> = { To: m.to, Body: m.text! };
+			const media = m.mediaUrls ?? [];
+			if (media.length > 10) return fail([{ code: 'TOO_MANY_MEDIA', field: 'mediaUrls', message: `${media.length} media URLs; an MMS carries at most 10` }]);
+			const badMedia = media.find((u) => !safeUrl(u, ['https:', 'http:']));
+			if (badMedia !== undefined) return fail([{ code: 'BAD_MEDIA_URL', field: 'mediaUrls', message: `Media URL "${badMedia.slice(0, 80)}" is not a public http(s) URL` }]);
+			const form: Record<string, string | string[]> = { To: m.to, Body: m.text! };
 			if (ctx.messagingServiceSid) form.MessagingServiceSid = ctx.messagingServiceSid;
 			else form.From = ctx.smsFrom!;
-			if (m.statusCallback) form.StatusCallback = m.statusCallback;
+			if (media.length) form.MediaUrl = media;
+			if (m.statusCallback) {
+				const callback = safeUrl(m.statusCallback, ['https:', 'http:']);
+				if (!callback) return fail([{ code: 'BAD_STATUS_CALLBACK', field: 'statusCallback', message: `Status Callback URL "${m.statusCallback.slice(0, 80)}" is not an http(s) URL` }]);
+				form.StatusCallback = callback;
+			}
 			const info = smsInfo(m.text!);
 			return { ok: true, built: { kind: 'http', request: { method: 'POST', path: `/2010-04-01/Accounts/${ctx.accountSid}/Messages.json`, form }, info: { encoding: info.encoding, segments: info.segments } } };
 		}
@@ -301,6 +326,9 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 				const bad = unsafeLinks(html);
 				if (bad.length) v.push({ code: 'UNSAFE_LINK', field: 'html', message: `The email links to ${bad.map((b) => `"${b}"`).join(', ')}: only http(s), mailto and tel links are sent. Check the link fields (e.g. a cart URL from a webhook).` });
 			}
+			// Copies go to people who gave no consent of their own: never on marketing email.
+			if ((m.cc?.length || m.bcc?.length) && m.purpose === 'marketing') v.push({ code: 'COPIES_ON_MARKETING', field: 'cc', message: 'CC and BCC are not sent on marketing email: each recipient needs their own consent (send them their own message)' });
+			for (const a of [...(m.cc ?? []), ...(m.bcc ?? [])]) if (!/^[^\s<>@",;]+@[^\s<>@",;]+\.[^\s<>@",;]+$/.test(a)) v.push({ code: 'BAD_COPY_ADDRESS', field: 'cc', message: `"${a.slice(0, 80)}" in CC or BCC is not an email address` });
 			if (m.purpose === 'marketing') {
 				// Normalised and checked: it goes into a header and an attribute, where a quote, a
 				// bracket or a line break would break out.
@@ -319,7 +347,7 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 				}
 			}
 			if (v.length) return fail(v);
-			return { ok: true, built: { kind: 'email', email: { from: from!, to: m.to, ...(m.replyTo ? { replyTo: m.replyTo } : {}), subject: m.subject!, text, ...(html ? { html } : {}), headers } } };
+			return { ok: true, built: { kind: 'email', email: { from: from!, to: m.to, ...(m.replyTo ? { replyTo: m.replyTo } : {}), ...(m.cc?.length ? { cc: m.cc } : {}), ...(m.bcc?.length ? { bcc: m.bcc } : {}), ...(m.attachments?.length ? { attachments: m.attachments } : {}), subject: m.subject!, text, ...(html ? { html } : {}), headers } } };
 		}
 	}
 	return fail([{ code: 'UNKNOWN_CHANNEL', field: 'channel', message: `Unknown channel "${String(m.channel)}"` }]);
