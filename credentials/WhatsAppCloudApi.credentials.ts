@@ -12,6 +12,7 @@ export class WhatsAppCloudApi implements ICredentialType {
 	properties: INodeProperties[] = [
 		{ displayName: 'Access Token', name: 'accessToken', type: 'string', typeOptions: { password: true }, default: '', description: 'A system-user access token with whatsapp_business_messaging' },
 		{ displayName: 'Phone Number ID', name: 'phoneNumberId', type: 'string', default: '', description: 'WhatsApp Manager > Phone numbers > Phone number ID' },
+		{ displayName: 'WhatsApp Business Account ID', name: 'businessAccountId', type: 'string', default: '', description: 'WhatsApp Manager > Account tools > WhatsApp Business Account ID. Lets Touchpoint list your approved templates.' },
 		{ displayName: 'API Version', name: 'apiVersion', type: 'string', default: 'v21.0' },
 		{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: 'https://graph.facebook.com' },
 	];

@@ -2,6 +2,8 @@ import type {
 	ICredentialsDecrypted,
 	ICredentialTestFunctions,
 	IDataObject,
+	ILoadOptionsFunctions,
+	INodePropertyOptions,
 	IExecuteFunctions,
 	INodeCredentialTestResult,
 	INodeExecutionData,
@@ -11,6 +13,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeApiError, NodeConnectionTypes, NodeOperationError, type JsonObject } from 'n8n-workflow';
 
+import { listTemplates, templateComponents } from '../shared/channels/whatsapp-templates';
 import { buildRequest, emailPreviewHtml, parseChoices, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
 import { inFlightFor, localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
@@ -121,7 +124,26 @@ export class Touchpoint implements INodeType {
 		properties: [...properties.slice(0, 3), contactMappingProperty, ...properties.slice(3, -1), policyNotice, ...policyProperties, ...properties.slice(-1)],
 	};
 
-	methods = { credentialTest: { convergentStoreApiTest, convergentSmtpApiTest, fcmServiceAccountApiTest } };
+	methods = {
+		credentialTest: { convergentStoreApiTest, convergentSmtpApiTest, fcmServiceAccountApiTest },
+		loadOptions: {
+			/** The account's approved templates, every page of the Graph API's message_templates edge. */
+			async getWhatsAppTemplates(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+				const c = await this.getCredentials('whatsAppCloudApi');
+				const waba = String(c.businessAccountId ?? '').trim();
+				if (!waba) throw new NodeOperationError(this.getNode(), 'No WhatsApp Business Account ID in the WhatsApp Cloud API credential', { description: 'Add it (WhatsApp Manager > Account tools) to list your templates, or type the template name as an expression.' });
+				const first = `${String(c.baseUrl || 'https://graph.facebook.com').replace(/\/$/, '')}/${String(c.apiVersion || 'v21.0')}/${encodeURIComponent(waba)}/message_templates?fields=name,language,status,category&limit=100`;
+				const templates = await listTemplates((url) => this.helpers.httpRequest({ method: 'GET', url, headers: { Authorization: `Bearer ${String(c.accessToken)}` }, json: true }), first);
+				const byName = new Map<string, { languages: string[]; category: string }>();
+				for (const t of templates.filter((x) => x.status === 'APPROVED')) {
+					const e = byName.get(t.name) ?? { languages: [], category: t.category };
+					e.languages.push(t.language);
+					byName.set(t.name, e);
+				}
+				return [...byName].sort(([a], [b]) => a.localeCompare(b)).map(([name, e]) => ({ name, value: name, description: `${e.languages.join(', ')} · ${e.category}` }));
+			},
+		},
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		// Output 0 is Sent: no error may reach n8n's "continue" path, which copies the input there.
@@ -164,7 +186,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			templateLanguage: read('templateLanguage', 'en'), templateParameters: read('templateParameters', ''), mediaUrl: read('mediaUrl', ''),
 			messagingType: read('messagingType', 'RESPONSE'), quickReplies: read('quickReplies', ''), pushTitle: read('pushTitle', ''),
 			pushImageUrl: read('pushImageUrl', ''), pushData: read<unknown>('pushData', '{}'), pushTopic: read('pushTopic', ''), subject: read('subject', ''),
-			choices: read<unknown>('choices', ''), listButton: read('listButton', 'Choose'),
+			choices: read<unknown>('choices', ''), listButton: read('listButton', 'Choose'), templateComponents: read<IDataObject>('templateComponents', {}),
 			caption: read('caption', ''), latitude: read<number>('latitude', 0), longitude: read<number>('longitude', 0), locationName: read('locationName', ''), locationAddress: read('locationAddress', ''),
 			smsMediaUrls: read('smsMediaUrls', ''), cc: read('cc', ''), bcc: read('bcc', ''), attachments: read('attachments', ''),
 			html: read('html', ''), unsubscribeUrl: read('unsubscribeUrl', ''), unsubscribeMailto: read('unsubscribeMailto', ''), postalAddress: read('postalAddress', ''),
@@ -191,6 +213,16 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		const list = (v: string) => String(v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 		// Email attachments are read from the items' binary data once, before anything is built.
 		const attachmentsOf = new Map<number, Array<{ filename: string; contentType: string; content: Buffer }>>();
+		const componentsOf = (i: number) => {
+			const c = (p.templateComponents(i) ?? {}) as IDataObject;
+			const header = ((c.header as IDataObject[] | undefined) ?? [])[0];
+			const components = templateComponents({
+				header: header ? { type: header.type as 'text', value: String(header.value ?? '') } : undefined,
+				body: ((c.body as IDataObject[] | undefined) ?? []).map((b) => ({ type: b.type as 'text', value: String(b.value ?? ''), name: String(b.name ?? '') || undefined, currencyCode: String(b.currencyCode ?? ''), amount1000: Number(b.amount1000 ?? 0) })),
+				buttons: ((c.button as IDataObject[] | undefined) ?? []).map((b) => ({ index: Number(b.index ?? 0), subType: b.subType as 'url', value: String(b.value ?? '') })),
+			});
+			return components.length ? components : undefined;
+		};
 		const choicesOf = (i: number) => {
 			try {
 				return parseChoices(p.choices(i));
@@ -219,6 +251,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				whatsappType: p.whatsappType(i) as OutboundMessage['whatsappType'], templateName: p.templateName(i), templateLanguage: p.templateLanguage(i),
 				templateBodyParameters: templateParams ? templateParams.split('|').map((s) => s.trim()) : [], mediaUrl: p.mediaUrl(i),
 				choices: choicesOf(i), listButton: p.listButton(i),
+				templateComponents: componentsOf(i),
 				caption: p.caption(i) || undefined,
 				...(p.whatsappType(i) === 'location' ? { location: { latitude: Number(p.latitude(i)), longitude: Number(p.longitude(i)), name: p.locationName(i) || undefined, address: p.locationAddress(i) || undefined } } : {}),
 				mediaUrls: list(p.smsMediaUrls(i)), statusCallback: String(options.statusCallbackUrl ?? '').trim() || undefined,

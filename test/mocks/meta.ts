@@ -38,6 +38,8 @@ export class MetaGraphMock extends MockServer {
 	private lastToRecipient = new Map<string, number>();
 	/** Enforce Meta's ~1 message per 6 s to the same person (131056) when true. */
 	pairRateLimit = false;
+	/** The account's message templates (the message_templates edge pages through them). */
+	templates: Array<{ name: string; language: string; status: string; category: string }> = [];
 	/** WhatsApp ids of people who stopped marketing from the business: a template to them is 131050. */
 	readonly marketingOptedOut = new Set<string>();
 
@@ -46,6 +48,16 @@ export class MetaGraphMock extends MockServer {
 		// Messenger / Instagram first: 'me' would otherwise match the phone-number-id route.
 		this.route('POST', '/{version}/me/messages', (req) => this.messenger(req));
 		this.route('POST', '/{version}/{phoneNumberId}/messages', (req, p) => this.whatsapp(req, p.phoneNumberId));
+		// Graph API paging: `limit` per page, a `paging.next` URL with an `after` cursor while more remain.
+		this.route('GET', '/{version}/{wabaId}/message_templates', (req, p) => {
+			if (!this.authorised(req)) return this.unauthorised();
+			const limit = Math.min(Number(req.query.get('limit') ?? 25), 100);
+			const from = Number(Buffer.from(req.query.get('after') ?? '', 'base64url').toString() || 0);
+			const page = this.templates.slice(from, from + limit);
+			const after = Buffer.from(String(from + limit)).toString('base64url');
+			const next = from + limit < this.templates.length ? `${this.baseUrl}/${p.version}/${p.wabaId}/message_templates?limit=${limit}&after=${after}` : undefined;
+			return { status: 200, body: { data: page.map((t, k) => ({ ...t, id: String(1000 + from + k) })), paging: { cursors: { before: 'MA', after }, ...(next ? { next } : {}) } } };
+		});
 		this.route('GET', '/{version}/me', (req) =>
 			this.authorised(req) ? { status: 200, body: { id: this.pageId, name: 'Test Page' } } : this.unauthorised(),
 		);

@@ -398,6 +398,50 @@ describe('Touchpoint', () => {
 		expect(smtp.messages.length).toBe(before + 1);
 	});
 
+	it('WhatsApp templates: the picker lists the approved ones from every page of message_templates; components (header, positional and named body, currency, buttons) go as the Cloud API documents', async () => {
+		meta.templates = Array.from({ length: 130 }, (_, k) => ({ name: `tpl_${String(k).padStart(3, '0')}`, language: 'en', status: k % 10 === 9 ? 'REJECTED' : 'APPROVED', category: 'MARKETING' }));
+		meta.templates.push({ name: 'tpl_000', language: 'es', status: 'APPROVED', category: 'MARKETING' });
+		const { Touchpoint } = await import('../../dist/nodes/Touchpoint/Touchpoint.node.js');
+		const data = { ...credentials.whatsAppCloudApi, businessAccountId: '102290129340398' };
+		const ctx = {
+			getNode: () => ({ name: 'Send', type: 'touchpoint', typeVersion: 1, parameters: {} }),
+			getCredentials: async () => data,
+			helpers: { httpRequest: async (o: { url: string; headers: Record<string, string> }) => (await fetch(o.url, { headers: o.headers })).json() },
+		};
+		const before = meta.requests.length;
+		const options = await new Touchpoint().methods.loadOptions.getWhatsAppTemplates.call(ctx as never);
+		const edge = meta.requests.slice(before).filter((r) => r.path.endsWith('/message_templates'));
+		expect(edge).toHaveLength(2);
+		expect(edge[0].path).toBe('/v21.0/102290129340398/message_templates');
+		expect(options).toHaveLength(117);
+		expect(options[0]).toEqual({ name: 'tpl_000', value: 'tpl_000', description: 'en, es · MARKETING' });
+		expect(options.some((o: { name: string }) => o.name === 'tpl_009')).toBe(false);
+		const noWaba = await new Touchpoint().methods.loadOptions.getWhatsAppTemplates.call({ ...ctx, getCredentials: async () => credentials.whatsAppCloudApi } as never).catch((e: Error) => e.message);
+		expect(noWaba).toBe('No WhatsApp Business Account ID in the WhatsApp Cloud API credential');
+
+		const a = await person(['whatsapp'], { timeZone: dayZone });
+		const run = await send([a], {
+			channel: 'whatsapp', whatsappType: 'template', templateName: 'order_ready', templateLanguage: 'es', campaign: 'components',
+			templateComponents: {
+				header: [{ type: 'image', value: 'https://cdn.example.com/bag.jpg' }],
+				body: [{ type: 'text', value: 'Ana', name: 'first_name' }, { type: 'currency', value: '12,50 €', currencyCode: 'EUR', amount1000: 12500 }, { type: 'date_time', value: 'Friday 5 December' }],
+				button: [{ index: 0, subType: 'url', value: 'order/42' }, { index: 1, subType: 'copy_code', value: 'GLOW10' }, { index: 2, subType: 'quick_reply', value: 'STOP_PROMOS' }],
+			},
+		});
+		expect(run.json('Send', 1)).toEqual([]);
+		expect(meta.requests.at(-1)!.body.template).toEqual({
+			name: 'order_ready',
+			language: { code: 'es' },
+			components: [
+				{ type: 'header', parameters: [{ type: 'image', image: { link: 'https://cdn.example.com/bag.jpg' } }] },
+				{ type: 'body', parameters: [{ type: 'text', parameter_name: 'first_name', text: 'Ana' }, { type: 'currency', currency: { fallback_value: '12,50 €', code: 'EUR', amount_1000: 12500 } }, { type: 'date_time', date_time: { fallback_value: 'Friday 5 December' } }] },
+				{ type: 'button', sub_type: 'url', index: '0', parameters: [{ type: 'text', text: 'order/42' }] },
+				{ type: 'button', sub_type: 'copy_code', index: '1', parameters: [{ type: 'coupon_code', coupon_code: 'GLOW10' }] },
+				{ type: 'button', sub_type: 'quick_reply', index: '2', parameters: [{ type: 'payload', payload: 'STOP_PROMOS' }] },
+			],
+		});
+	});
+
 	it('a 429 storm ends with every message delivered exactly once', async () => {
 		meta.setRateLimit(10);
 		const people = await Promise.all(Array.from({ length: 30 }, () => person(['whatsapp'], { timeZone: dayZone })));

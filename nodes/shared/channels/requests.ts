@@ -20,6 +20,8 @@ export interface OutboundMessage {
 	templateName?: string;
 	templateLanguage?: string;
 	templateBodyParameters?: string[];
+	/** Every component of the template message (whatsapp-templates.ts); replaces the body parameters. */
+	templateComponents?: Array<Record<string, unknown>>;
 	mediaUrl?: string;
 	caption?: string;
 	filename?: string;
@@ -247,7 +249,7 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 					template: {
 						name: m.templateName,
 						language: { code: m.templateLanguage || 'en' },
-						...(params.length ? { components: [{ type: 'body', parameters: params.map((text) => ({ type: 'text', text })) }] } : {}),
+						...(m.templateComponents?.length ? { components: m.templateComponents } : params.length ? { components: [{ type: 'body', parameters: params.map((text) => ({ type: 'text', text })) }] } : {}),
 					},
 				};
 			} else if (type === 'location') {
