@@ -13,7 +13,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeApiError, NodeConnectionTypes, NodeOperationError, type JsonObject } from 'n8n-workflow';
 
-import { listTemplates, templateComponents } from '../shared/channels/whatsapp-templates';
+import { listTemplates, templateComponents, templateProblems, type TemplateDefinition } from '../shared/channels/whatsapp-templates';
 import { buildRequest, emailPreviewHtml, parseChoices, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
 import { inFlightFor, localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
@@ -213,6 +213,28 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		const list = (v: string) => String(v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 		// Email attachments are read from the items' binary data once, before anything is built.
 		const attachmentsOf = new Map<number, Array<{ filename: string; contentType: string; content: Buffer }>>();
+		// A template message is checked against the template as Meta holds it (once per template and
+		// language per run), when the credential names the WhatsApp Business Account.
+		const definitions = new Map<string, Promise<TemplateDefinition | null | undefined>>();
+		const checkTemplate = async (creds: ChannelCredentials, built: BuiltRequest): Promise<string | undefined> => {
+			const template = built.kind === 'http' ? ((built.request.json as IDataObject | undefined)?.template as IDataObject | undefined) : undefined;
+			const waba = String(creds.data.businessAccountId ?? '').trim();
+			if (!template || !waba || creds.placeholder) return undefined;
+			const name = String(template.name);
+			const language = String((template.language as IDataObject)?.code ?? '');
+			const key = `${waba}\u0000${name}\u0000${language}`;
+			if (!definitions.has(key)) {
+				const url = `${String(creds.data.baseUrl || 'https://graph.facebook.com').replace(/\/$/, '')}/${String(creds.data.apiVersion || 'v21.0')}/${encodeURIComponent(waba)}/message_templates?name=${encodeURIComponent(name)}&fields=name,language,status,components&limit=100`;
+				definitions.set(key, this.helpers.httpRequest({ method: 'GET', url, headers: { Authorization: `Bearer ${String(creds.data.accessToken)}` }, json: true })
+					.then((res: { data?: TemplateDefinition[] }) => (res.data ?? []).find((t) => t.name === name && t.language === language) ?? null)
+					// Not reachable: the send itself will tell (Meta refuses a template that does not fit).
+					.catch(() => undefined));
+			}
+			const def = await definitions.get(key)!;
+			if (def === undefined) return undefined;
+			if (def === null) return `Template ${name} (${language}) is not in the WhatsApp Business Account ${waba}: check the name and language`;
+			return templateProblems(def, (template.components as Array<Record<string, unknown>> | undefined) ?? []).join(' ') || undefined;
+		};
 		const componentsOf = (i: number) => {
 			const c = (p.templateComponents(i) ?? {}) as IDataObject;
 			const header = ((c.header as IDataObject[] | undefined) ?? [])[0];
@@ -366,6 +388,11 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				const result = buildRequest(message, ctx);
 				if (!result.ok) {
 					advance(pd, { channel, reason: 'INVALID_MESSAGE', message: result.violations.map((v) => v.message).join(' '), violations: result.violations as unknown as IDataObject[] });
+					continue;
+				}
+				const templateIssue = await checkTemplate(creds, result.built);
+				if (templateIssue) {
+					advance(pd, { channel, reason: 'INVALID_MESSAGE', message: templateIssue });
 					continue;
 				}
 				const consent = items[pd.i].json.consent as IDataObject | undefined;

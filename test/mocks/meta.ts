@@ -39,7 +39,7 @@ export class MetaGraphMock extends MockServer {
 	/** Enforce Meta's ~1 message per 6 s to the same person (131056) when true. */
 	pairRateLimit = false;
 	/** The account's message templates (the message_templates edge pages through them). */
-	templates: Array<{ name: string; language: string; status: string; category: string }> = [];
+	templates: Array<{ name: string; language: string; status: string; category: string; components?: unknown[] }> = [];
 	/** WhatsApp ids of people who stopped marketing from the business: a template to them is 131050. */
 	readonly marketingOptedOut = new Set<string>();
 
@@ -53,9 +53,11 @@ export class MetaGraphMock extends MockServer {
 			if (!this.authorised(req)) return this.unauthorised();
 			const limit = Math.min(Number(req.query.get('limit') ?? 25), 100);
 			const from = Number(Buffer.from(req.query.get('after') ?? '', 'base64url').toString() || 0);
-			const page = this.templates.slice(from, from + limit);
+			const name = req.query.get('name');
+			const all = name ? this.templates.filter((t) => t.name === name) : this.templates;
+			const page = all.slice(from, from + limit);
 			const after = Buffer.from(String(from + limit)).toString('base64url');
-			const next = from + limit < this.templates.length ? `${this.baseUrl}/${p.version}/${p.wabaId}/message_templates?limit=${limit}&after=${after}` : undefined;
+			const next = from + limit < all.length ? `${this.baseUrl}/${p.version}/${p.wabaId}/message_templates?limit=${limit}&after=${after}` : undefined;
 			return { status: 200, body: { data: page.map((t, k) => ({ ...t, id: String(1000 + from + k) })), paging: { cursors: { before: 'MA', after }, ...(next ? { next } : {}) } } };
 		});
 		this.route('GET', '/{version}/me', (req) =>

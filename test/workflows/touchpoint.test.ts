@@ -442,6 +442,30 @@ describe('Touchpoint', () => {
 		});
 	});
 
+	it('a template message is checked against the template Meta holds: missing header media, button value or body parameters are Not Sent naming the template, before any request', async () => {
+		meta.templates = [{
+			name: 'cart_reminder', language: 'en', status: 'APPROVED', category: 'MARKETING',
+			components: [{ type: 'HEADER', format: 'IMAGE' }, { type: 'BODY', text: 'Hi {{1}}, your cart ({{2}}) is waiting' }, { type: 'BUTTONS', buttons: [{ type: 'URL', url: 'https://shop.example/cart/{{1}}' }, { type: 'QUICK_REPLY' }] }],
+		}];
+		const withWaba = { ...credentials, whatsAppCloudApi: { ...credentials.whatsAppCloudApi, businessAccountId: '102290129340398' } };
+		const a = await person(['whatsapp'], { timeZone: dayZone });
+		const go = (params: IDataObject, campaign: string) => runWorkflow(manualWorkflow({ items: [a], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'whatsapp', whatsappType: 'template', templateLanguage: 'en', campaign, ...params, options: { maxRetries: 8 } }, credentials: creds } }), { credentials: withWaba as never });
+		const sends = () => meta.requests.filter((r) => r.path.endsWith('/messages')).length;
+		const before = sends();
+		const thin = await go({ templateName: 'cart_reminder', templateParameters: 'Ana' }, 'thin');
+		expect(String((thin.json('Send', 1)[0].touchpoint as IDataObject).message)).toBe([
+			'Template cart_reminder (en) has 2 body parameters; 1 given',
+			'Template cart_reminder (en) has an image header: give its image (a URL or a media ID) in Template Components > Header',
+			'Template cart_reminder (en): button 0 (a URL with a parameter) needs its value in Template Components > Button',
+		].join(' '));
+		const unknown = await go({ templateName: 'cart_remindr', templateParameters: 'Ana | 2 items' }, 'typo');
+		expect((unknown.json('Send', 1)[0].touchpoint as IDataObject).message).toBe('Template cart_remindr (en) is not in the WhatsApp Business Account 102290129340398: check the name and language');
+		expect(sends()).toBe(before);
+		const full = await go({ templateName: 'cart_reminder', templateComponents: { header: [{ type: 'image', value: 'https://cdn.example.com/cart.jpg' }], body: [{ type: 'text', value: 'Ana' }, { type: 'text', value: '2 items' }], button: [{ index: 0, subType: 'url', value: 'c42' }] } }, 'full');
+		expect(full.json('Send', 0)).toHaveLength(1);
+		expect(sends()).toBe(before + 1);
+	});
+
 	it('a 429 storm ends with every message delivered exactly once', async () => {
 		meta.setRateLimit(10);
 		const people = await Promise.all(Array.from({ length: 30 }, () => person(['whatsapp'], { timeZone: dayZone })));

@@ -56,3 +56,46 @@ export function templateComponents(input: TemplateComponentsInput): Array<Record
 	}
 	return out;
 }
+
+export interface TemplateDefinition {
+	name: string;
+	language: string;
+	components: Array<{ type: string; format?: string; text?: string; buttons?: Array<{ type: string; url?: string }> }>;
+}
+
+/**
+ * What a message's parameters lack or have too much of against the template as Meta holds it:
+ * body placeholders ({{1}}.. or named), a header's media or text parameter, dynamic URL and
+ * copy-code buttons. One sentence per problem, naming the template; empty when it fits.
+ */
+export function templateProblems(def: TemplateDefinition, components: Array<Record<string, unknown>>): string[] {
+	const label = `Template ${def.name} (${def.language})`;
+	const problems: string[] = [];
+	const given = (type: string) => components.find((c) => c.type === type);
+	const body = def.components.find((c) => c.type === 'BODY');
+	const placeholders = [...new Set([...(body?.text ?? '').matchAll(/\{\{\s*([\w]+)\s*\}\}/g)].map((m) => m[1]))];
+	const params = ((given('body')?.parameters as Array<Record<string, unknown>> | undefined) ?? []);
+	const named = placeholders.some((p) => !/^\d+$/.test(p));
+	if (named) {
+		const names = new Set(params.map((p) => String(p.parameter_name ?? '')));
+		const missing = placeholders.filter((p) => !names.has(p));
+		if (missing.length) problems.push(`${label} needs the body parameters ${missing.map((m) => `"${m}"`).join(', ')} (named), which are missing`);
+	} else if (params.length !== placeholders.length) {
+		problems.push(`${label} has ${placeholders.length} body parameter${placeholders.length === 1 ? '' : 's'}; ${params.length} given`);
+	}
+	const header = def.components.find((c) => c.type === 'HEADER');
+	const headerGiven = (given('header')?.parameters as Array<Record<string, unknown>> | undefined)?.[0];
+	if (header?.format && header.format !== 'TEXT' && header.format !== 'LOCATION') {
+		const want = header.format.toLowerCase();
+		if (!headerGiven || headerGiven.type !== want) problems.push(`${label} has ${/^[aeiou]/.test(want) ? 'an' : 'a'} ${want} header: give its ${want} (a URL or a media ID) in Template Components > Header`);
+	} else if (header?.format === 'TEXT' && /\{\{/.test(header.text ?? '') && headerGiven?.type !== 'text') {
+		problems.push(`${label} has a header with a parameter: give its text in Template Components > Header`);
+	}
+	const buttons = def.components.find((c) => c.type === 'BUTTONS')?.buttons ?? [];
+	buttons.forEach((b, index) => {
+		const needs = (b.type === 'URL' && /\{\{/.test(b.url ?? '')) || b.type === 'COPY_CODE';
+		const has = components.some((c) => c.type === 'button' && String(c.index) === String(index));
+		if (needs && !has) problems.push(`${label}: button ${index} (${b.type === 'URL' ? 'a URL with a parameter' : 'copy code'}) needs its value in Template Components > Button`);
+	});
+	return problems;
+}
