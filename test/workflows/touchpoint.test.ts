@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 
 import { openStore } from '../../nodes/shared/store';
+import { Touchpoint } from '../../nodes/Touchpoint/Touchpoint.node';
 import type { Store } from '../../nodes/shared/store/types';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { FcmMock, MetaGraphMock, SmtpMock, TwilioMock } from '../mocks';
@@ -401,7 +402,6 @@ describe('Touchpoint', () => {
 	it('WhatsApp templates: the picker lists the approved ones from every page of message_templates; components (header, positional and named body, currency, buttons) go as the Cloud API documents', async () => {
 		meta.templates = Array.from({ length: 130 }, (_, k) => ({ name: `tpl_${String(k).padStart(3, '0')}`, language: 'en', status: k % 10 === 9 ? 'REJECTED' : 'APPROVED', category: 'MARKETING' }));
 		meta.templates.push({ name: 'tpl_000', language: 'es', status: 'APPROVED', category: 'MARKETING' });
-		const { Touchpoint } = await import('../../dist/nodes/Touchpoint/Touchpoint.node.js');
 		const data = { ...credentials.whatsAppCloudApi, businessAccountId: '102290129340398' };
 		const ctx = {
 			getNode: () => ({ name: 'Send', type: 'touchpoint', typeVersion: 1, parameters: {} }),
