@@ -18,6 +18,8 @@ describe('package manifest', () => {
 	it('is an n8n community package', () => {
 		expect(pkg.keywords).toContain('n8n-community-node-package');
 		expect(pkg.n8n.n8nNodesApiVersion).toBe(1);
+		// The starter's manifest: the package is built to n8n's strict community-node rules.
+		expect(pkg.n8n.strict).toBe(true);
 		expect(pkg.files).toEqual(['dist', '!dist/.tsbuildinfo']);
 		expect(pkg.peerDependencies).toEqual({ 'n8n-workflow': '*' });
 		expect(pkg.license).toBe('MIT');
