@@ -394,8 +394,10 @@ describe('Touchpoint', () => {
 		expect(mail.headers.get('bcc')).toBeUndefined();
 		expect(mail.raw).toContain('filename=invoice-42.pdf');
 		expect(mail.raw).toContain(pdf.toString('base64'));
-		const marketing = await wf('marketing', 'news');
-		expect(marketing.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE', message: expect.stringContaining('CC and BCC are not sent on marketing email') });
+		for (const purpose of ['marketing', 'service']) {
+			const refused = await wf(purpose, `copies-${purpose}`);
+			expect(refused.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE', message: expect.stringContaining(`CC and BCC are sent only on transactional email, not ${purpose}`) });
+		}
 		expect(smtp.messages.length).toBe(before + 1);
 	});
 

@@ -328,8 +328,9 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 				const bad = unsafeLinks(html);
 				if (bad.length) v.push({ code: 'UNSAFE_LINK', field: 'html', message: `The email links to ${bad.map((b) => `"${b}"`).join(', ')}: only http(s), mailto and tel links are sent. Check the link fields (e.g. a cart URL from a webhook).` });
 			}
-			// Copies go to people who gave no consent of their own: never on marketing email.
-			if ((m.cc?.length || m.bcc?.length) && m.purpose === 'marketing') v.push({ code: 'COPIES_ON_MARKETING', field: 'cc', message: 'CC and BCC are not sent on marketing email: each recipient needs their own consent (send them their own message)' });
+			// Copies go to people who gave no consent of their own: only on transactional email, the one
+			// purpose that needs none (service and custom purposes are consented per person, like marketing).
+			if ((m.cc?.length || m.bcc?.length) && m.purpose !== 'transactional') v.push({ code: 'COPIES_NEED_CONSENT', field: 'cc', message: `CC and BCC are sent only on transactional email, not ${m.purpose}: each recipient needs their own consent (send them their own message)` });
 			for (const a of [...(m.cc ?? []), ...(m.bcc ?? [])]) if (!/^[^\s<>@",;]+@[^\s<>@",;]+\.[^\s<>@",;]+$/.test(a)) v.push({ code: 'BAD_COPY_ADDRESS', field: 'cc', message: `"${a.slice(0, 80)}" in CC or BCC is not an email address` });
 			if (m.purpose === 'marketing') {
 				// Normalised and checked: it goes into a header and an attribute, where a quote, a
