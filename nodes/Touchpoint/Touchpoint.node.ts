@@ -14,7 +14,7 @@ import type {
 import { NodeApiError, NodeConnectionTypes, NodeOperationError, type JsonObject } from 'n8n-workflow';
 
 import { listTemplates, templateComponents, templateProblems, type TemplateDefinition } from '../shared/channels/whatsapp-templates';
-import { buildRequest, emailPreviewHtml, parseChoices, type BuildContext, type BuiltRequest, type OutboundMessage } from '../shared/channels/requests';
+import { buildRequest, builtFingerprint, builtPreview, emailPreviewHtml, parseChoices, type BuildContext, type BuiltRequest, type ContactCard, type MediaFile, type OutboundMessage } from '../shared/channels/requests';
 import { inFlightFor, localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
@@ -30,7 +30,7 @@ import { channelBookAddress, resolvePeople, type Person } from '../shared/people
 import { checkAddress, checkBatch, defaultIdempotencyKey, recheckStanding, type GateRequest } from '../shared/policy';
 import { properties } from './description';
 import { optionSubtitle } from '../shared/n8n/display-options';
-import { send, verifySmtp, type ChannelCredentials } from './transport';
+import { send, verifySmtp, type ChannelCredentials, type MediaIds } from './transport';
 
 /** Warned once per process: queue mode on the embedded store paces per worker. */
 let warnedPerProcess = false;
@@ -188,6 +188,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			pushImageUrl: read('pushImageUrl', ''), pushData: read<unknown>('pushData', '{}'), pushTopic: read('pushTopic', ''), subject: read('subject', ''),
 			choices: read<unknown>('choices', ''), listButton: read('listButton', 'Choose'), templateComponents: read<IDataObject>('templateComponents', {}),
 			caption: read('caption', ''), latitude: read<number>('latitude', 0), longitude: read<number>('longitude', 0), locationName: read('locationName', ''), locationAddress: read('locationAddress', ''),
+			mediaSource: read('mediaSource', 'url'), mediaId: read('mediaId', ''), binaryPropertyName: read('binaryPropertyName', 'data'), contactCards: read<IDataObject>('contactCards', {}),
 			smsMediaUrls: read('smsMediaUrls', ''), cc: read('cc', ''), bcc: read('bcc', ''), attachments: read('attachments', ''),
 			html: read('html', ''), unsubscribeUrl: read('unsubscribeUrl', ''), unsubscribeMailto: read('unsubscribeMailto', ''), postalAddress: read('postalAddress', ''),
 		};
@@ -213,6 +214,15 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		const list = (v: string) => String(v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 		// Email attachments are read from the items' binary data once, before anything is built.
 		const attachmentsOf = new Map<number, Array<{ filename: string; contentType: string; content: Buffer }>>();
+		// So are WhatsApp media files sent from binary data (uploaded once per file when sent).
+		const mediaFileOf = new Map<number, MediaFile>();
+		const mediaIds: MediaIds = new Map();
+		const isMediaType = (t: string) => t === 'image' || t === 'document' || t === 'audio' || t === 'video';
+		const binaryFile = async (i: number, name: string, field: string): Promise<{ filename: string; contentType: string; content: Buffer }> => {
+			const meta = items[i].binary?.[name];
+			if (!meta) throw new NodeOperationError(node, `No binary property "${name}" on the item for ${field}`, { itemIndex: i, description: `The item's binary properties are: ${Object.keys(items[i].binary ?? {}).join(', ') || 'none'}.` });
+			return { filename: meta.fileName ?? name, contentType: meta.mimeType, content: await this.helpers.getBinaryDataBuffer(i, name) };
+		};
 		// A template message is checked against the template as Meta holds it (once per template and
 		// language per run), when the credential names the WhatsApp Business Account.
 		const definitions = new Map<string, Promise<TemplateDefinition | null | undefined>>();
@@ -271,7 +281,9 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			return {
 				channel, to, purpose, text: p.text(i),
 				whatsappType: p.whatsappType(i) as OutboundMessage['whatsappType'], templateName: p.templateName(i), templateLanguage: p.templateLanguage(i),
-				templateBodyParameters: templateParams ? templateParams.split('|').map((s) => s.trim()) : [], mediaUrl: p.mediaUrl(i),
+				templateBodyParameters: templateParams ? templateParams.split('|').map((s) => s.trim()) : [],
+				...(isMediaType(p.whatsappType(i)) ? (p.mediaSource(i) === 'binary' ? { mediaUpload: mediaFileOf.get(i) } : p.mediaSource(i) === 'id' ? { mediaId: p.mediaId(i) } : { mediaUrl: p.mediaUrl(i) }) : {}),
+				...(p.whatsappType(i) === 'contacts' ? { contacts: (((p.contactCards(i) ?? {}) as IDataObject).card as ContactCard[] | undefined) ?? [] } : {}),
 				choices: choicesOf(i), listButton: p.listButton(i),
 				templateComponents: componentsOf(i),
 				caption: p.caption(i) || undefined,
@@ -324,13 +336,15 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		// an address that is theirs. An id and an address of two different people is an error.
 		for (const r of [...read_]) {
 			const names = list(p.attachments(r.i));
-			if (!names.length || !r.candidates.includes('email')) continue;
+			const mediaFromBinary = r.candidates.includes('whatsapp') && isMediaType(p.whatsappType(r.i)) && p.mediaSource(r.i) === 'binary';
+			if (!mediaFromBinary && (!names.length || !r.candidates.includes('email'))) continue;
 			try {
-				attachmentsOf.set(r.i, await Promise.all(names.map(async (name) => {
-					const meta = items[r.i].binary?.[name];
-					if (!meta) throw new NodeOperationError(node, `No binary property "${name}" on the item for Attachments`, { itemIndex: r.i, description: `The item's binary properties are: ${Object.keys(items[r.i].binary ?? {}).join(', ') || 'none'}.` });
-					return { filename: meta.fileName ?? name, contentType: meta.mimeType, content: await this.helpers.getBinaryDataBuffer(r.i, name) };
-				})));
+				if (names.length && r.candidates.includes('email')) attachmentsOf.set(r.i, await Promise.all(names.map(async (name) => await binaryFile(r.i, name, 'Attachments'))));
+				if (mediaFromBinary) {
+					const name = String(p.binaryPropertyName(r.i) || 'data').trim();
+					const f = await binaryFile(r.i, name, 'Input Binary Field');
+					mediaFileOf.set(r.i, { filename: f.filename, mimeType: f.contentType, content: f.content });
+				}
 			} catch (error) {
 				read_.splice(read_.indexOf(r), 1);
 				itemError(r.i, error);
@@ -402,7 +416,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 					? String(consent!.idempotencyKey)
 					: ownKey !== undefined && ownKey !== null && ownKey !== ''
 						? `${String(ownKey)}${multi ? `:${channel}` : ''}`
-						: defaultIdempotencyKey({ contactId: pd.contact.id, channel, purpose, campaign: p.campaign(pd.i) || undefined, content: JSON.stringify(result.built) });
+						: defaultIdempotencyKey({ contactId: pd.contact.id, channel, purpose, campaign: p.campaign(pd.i) || undefined, content: builtFingerprint(result.built) });
 				round.push({ pd, channel, built: result.built, key, fromGuard, info: (result.built.kind === 'http' ? result.built.info : result.built.kind === 'fcm' ? result.built.info : undefined) as IDataObject | undefined });
 			}
 
@@ -462,7 +476,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				// reservation nor Consent Guard's (a preview run twice must not cap the person).
 				await store.releaseTouches(ready.filter((r) => r.newlyReserved || touches.get(r.key)?.status === 'reserved').map((r) => r.key));
 				for (const r of ready) {
-					const preview = r.built.kind === 'email' ? { email: { ...r.built.email, ...(r.built.email.attachments ? { attachments: r.built.email.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, bytes: a.content.length })) } : {}) } } : r.built.kind === 'fcm' ? { message: r.built.message } : { request: r.built.request };
+					const preview = builtPreview(r.built);
 					const placeholder = (await credsFor(r.channel))?.placeholder === true;
 					// An email is also attached as a page, so n8n's binary view shows it rendered.
 					const binary = r.built.kind === 'email'
@@ -504,7 +518,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			const concurrency = Number(options.concurrency) > 0
 				? Number(options.concurrency)
 				: inFlightFor(await Promise.all([...new Set(claimed.map((r) => r.channel))].map(async (c) => (await credsFor(c))?.ratePerSecond ?? 0)));
-			const outcomes = await mapLimit(claimed, concurrency, async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter));
+			const outcomes = await mapLimit(claimed, concurrency, async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter, mediaIds));
 			let fatal: { r: (typeof claimed)[number]; error: ProviderError } | undefined;
 			// An opt-out the provider reports in its answer (Twilio 21610, WhatsApp 131050) is kept, so
 			// the next Check blocks it without asking the provider again.

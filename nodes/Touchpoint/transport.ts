@@ -5,14 +5,14 @@
  * with exponential backoff + jitter honouring Retry-After on 429 / 5xx / network errors;
  * permanent errors are returned, never retried. Secrets never leave this file.
  */
-import { createSign } from 'node:crypto';
+import { createSign, randomBytes } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { IExecuteFunctions, IDataObject } from 'n8n-workflow';
 
 import type { Channel } from '../shared/contact';
 import { classifyError, type ProviderError } from '../shared/channels/errors';
 import { backoffMs, localLimiter, type RateLimiter } from '../shared/channels/limiter';
-import type { BuiltRequest } from '../shared/channels/requests';
+import type { BuiltRequest, MediaUploadSpec } from '../shared/channels/requests';
 
 export type SendOutcome =
 	| { ok: true; providerMessageId: string; attempts: number }
@@ -96,10 +96,70 @@ function authorization(creds: ChannelCredentials): string {
 	}
 }
 
-async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials): Promise<string> {
+/** The upload before a message failed: the message itself was never sent. */
+class MediaUploadFailed extends Error {
+	constructor(readonly filename: string, readonly original: unknown) {
+		super(`Uploading "${filename}" failed`);
+	}
+}
+
+/** Media uploaded in this process, by credential and file hash: one brochure to 1,000 people is uploaded once. */
+export type MediaIds = Map<string, Promise<string>>;
+
+/**
+ * The WhatsApp Cloud API's media upload (multipart/form-data: messaging_product, type, file),
+ * returning the media id a message refers to. A failed upload is not remembered.
+ */
+async function uploadMedia(ctx: IExecuteFunctions, creds: ChannelCredentials, upload: MediaUploadSpec, mediaIds: MediaIds): Promise<string> {
+	const cacheKey = `${creds.key}\u0000${upload.sha256}\u0000${upload.mimeType}`;
+	let id = mediaIds.get(cacheKey);
+	if (!id) {
+		const boundary = `----convergent${randomBytes(12).toString('hex')}`;
+		const field = (name: string, value: string) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
+		const safeName = upload.filename.replace(/["\r\n\\]/g, '_');
+		const body = Buffer.concat([
+			field('messaging_product', 'whatsapp'),
+			field('type', upload.mimeType),
+			Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${safeName}"\r\nContent-Type: ${upload.mimeType}\r\n\r\n`),
+			upload.content,
+			Buffer.from(`\r\n--${boundary}--\r\n`),
+		]);
+		const base = String(creds.data.baseUrl ?? '').replace(/\/$/, '');
+		id = (async () => {
+			const response = (await ctx.helpers.httpRequest({
+				method: 'POST',
+				url: `${base}${upload.path}`,
+				body,
+				headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, authorization: authorization(creds) },
+				json: true,
+			})) as IDataObject | string;
+			const parsed = (typeof response === 'string' ? JSON.parse(response) : response) as IDataObject;
+			if (!parsed?.id) throw Object.assign(new Error('The media upload answered without a media id'), { code: 'NO_MEDIA_ID' });
+			return String(parsed.id);
+		})();
+		mediaIds.set(cacheKey, id);
+		id.catch(() => {
+			if (mediaIds.get(cacheKey) === id) mediaIds.delete(cacheKey);
+		});
+	}
+	return await id;
+}
+
+async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, mediaIds: MediaIds): Promise<string> {
 	if (built.kind === 'http') {
 		const base = String(creds.data.baseUrl ?? '').replace(/\/$/, '');
-		const r = built.request;
+		let r = built.request;
+		if (built.upload) {
+			// The file goes first; the message then names it by the id Meta gave it.
+			let mediaId: string;
+			try {
+				mediaId = await uploadMedia(ctx, creds, built.upload, mediaIds);
+			} catch (error) {
+				throw new MediaUploadFailed(built.upload.filename, error);
+			}
+			const json = r.json as IDataObject;
+			r = { ...r, json: { ...json, [built.upload.field]: { ...(json[built.upload.field] as IDataObject), id: mediaId } } };
+		}
 		const response = (await ctx.helpers.httpRequest({
 			method: r.method,
 			url: `${base}${r.path}`,
@@ -139,15 +199,30 @@ function statusAndBody(error: unknown): { status?: number; body?: unknown; retry
 	return { status: Number.isFinite(status) ? status : undefined, body, retryAfter: Number.isFinite(ra) ? ra : undefined };
 }
 
-export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number, limiter: RateLimiter = localLimiter): Promise<SendOutcome> {
+export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number, limiter: RateLimiter = localLimiter, mediaIds: MediaIds = new Map()): Promise<SendOutcome> {
 	for (let n = 0; ; n++) {
 		await limiter.acquire(creds.key, creds.ratePerSecond);
 		let providerMessageId: string;
 		try {
-			providerMessageId = await attempt(ctx, channel, built, creds);
-		} catch (error) {
+			providerMessageId = await attempt(ctx, channel, built, creds, mediaIds);
+		} catch (thrown) {
+			const upload = thrown instanceof MediaUploadFailed ? thrown : undefined;
+			const error = upload ? upload.original : thrown;
 			const { status, body, retryAfter } = statusAndBody(error);
 			const netCode = String((error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '');
+			if (upload) {
+				// Nothing was sent, whatever became of the upload: retried while it may pass, then failed (never unknown).
+				const answer = status === undefined ? undefined : classifyError(channel, status, body);
+				const retryable = !answer || answer.retryable || answer.reason === 'UNKNOWN_OUTCOME';
+				const classified: ProviderError = answer && answer.reason !== 'UNKNOWN_OUTCOME'
+					? { ...answer, message: `The media upload of "${upload.filename}" was refused, so the message was not sent: ${answer.message}` }
+					: { retryable, code: netCode || (status ? String(status) : 'MEDIA_UPLOAD_FAILED'), httpStatus: status, message: `The media upload of "${upload.filename}" failed (${netCode || status || (error as Error).message}), so the message was not sent.` };
+				if (!retryable || n >= maxRetries) return { ok: false, error: { ...classified, retryable }, attempts: n + 1 };
+				const wait = backoffMs(n, retryAfter);
+				if (status === 429) await limiter.pause(creds.key, wait);
+				await new Promise((r) => setTimeout(r, wait));
+				continue;
+			}
 			if (status === undefined && !NEVER_SENT.has(netCode)) {
 				// The request may have reached the provider (reset, timeout): retrying could send twice.
 				return {

@@ -12,7 +12,9 @@ export interface RecordedRequest {
 	query: URLSearchParams;
 	headers: http.IncomingHttpHeaders;
 	rawBody: string;
-	/** JSON or form-encoded body, parsed; undefined when empty. */
+	/** The body's bytes as they arrived (a multipart upload's file is not UTF-8). */
+	rawBytes: Buffer;
+	/** JSON, form-encoded or multipart body, parsed (a multipart file part is a Blob); undefined when empty. */
 	body: any;
 	at: number;
 	/** The status the mock answered with (set when it answers). */
@@ -119,13 +121,17 @@ export abstract class MockServer {
 	private async handle(req: http.IncomingMessage, res: http.ServerResponse) {
 		const chunks: Buffer[] = [];
 		for await (const chunk of req) chunks.push(chunk as Buffer);
-		const rawBody = Buffer.concat(chunks).toString('utf8');
+		const rawBytes = Buffer.concat(chunks);
+		const rawBody = rawBytes.toString('utf8');
 		const url = new URL(req.url ?? '/', 'http://127.0.0.1');
 		const type = String(req.headers['content-type'] ?? '');
 		let body: unknown;
 		try {
 			if (rawBody && type.includes('application/x-www-form-urlencoded')) {
 				body = Object.fromEntries(new URLSearchParams(rawBody));
+			} else if (rawBytes.length && type.includes('multipart/form-data')) {
+				// Parsed by the platform's own multipart reader (the WHATWG Response), as a server would.
+				body = Object.fromEntries(await new Response(rawBytes, { headers: { 'content-type': type } }).formData());
 			} else if (rawBody) {
 				body = JSON.parse(rawBody);
 			}
@@ -138,6 +144,7 @@ export abstract class MockServer {
 			query: url.searchParams,
 			headers: req.headers,
 			rawBody,
+			rawBytes,
 			body,
 			at: Date.now(),
 		};
@@ -182,11 +189,12 @@ export abstract class MockServer {
 
 	private writeResponse(res: http.ServerResponse, response: MockResponse) {
 		const isText = typeof response.body === 'string';
+		const isBytes = Buffer.isBuffer(response.body);
 		res.writeHead(response.status, {
-			'content-type': isText ? 'text/plain' : 'application/json',
+			'content-type': isBytes ? 'application/octet-stream' : isText ? 'text/plain' : 'application/json',
 			...(response.headers ?? {}),
 		});
-		res.end(response.body === undefined ? '' : isText ? (response.body as string) : JSON.stringify(response.body));
+		res.end(response.body === undefined ? '' : isBytes || isText ? (response.body as string) : JSON.stringify(response.body));
 	}
 }
 

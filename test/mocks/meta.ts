@@ -3,7 +3,7 @@
  * Meta's own success and error bodies: 131047 (outside the 24 h window, produced by the mock
  * itself for free-form WhatsApp messages), 130429 (throughput), 131056 (pair rate), 100, 190.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 import { MockServer, bearer, type MockResponse, type RecordedRequest } from './base';
 
@@ -42,12 +42,47 @@ export class MetaGraphMock extends MockServer {
 	templates: Array<{ name: string; language: string; status: string; category: string; components?: unknown[] }> = [];
 	/** WhatsApp ids of people who stopped marketing from the business: a template to them is 131050. */
 	readonly marketingOptedOut = new Set<string>();
+	/** Media held by the account: uploaded through /media, or put here as a person's inbound file. */
+	readonly media = new Map<string, { bytes: Buffer; mimeType: string; sha256: string; filename?: string }>();
+	/** Downloads of media bytes (GET on the media URL). */
+	downloads = 0;
+
+	/** A file as if a person had sent it: its id for an inbound webhook fixture, and its sha256. */
+	addMedia(bytes: Buffer, mimeType: string): { id: string; sha256: string } {
+		const id = String(1_000_000_000_000_000n + BigInt(this.media.size + 1));
+		const sha256 = createHash('sha256').update(bytes).digest('hex');
+		this.media.set(id, { bytes, mimeType, sha256 });
+		return { id, sha256 };
+	}
 
 	constructor() {
 		super();
 		// Messenger / Instagram first: 'me' would otherwise match the phone-number-id route.
 		this.route('POST', '/{version}/me/messages', (req) => this.messenger(req));
 		this.route('POST', '/{version}/{phoneNumberId}/messages', (req, p) => this.whatsapp(req, p.phoneNumberId));
+		// Media upload (multipart: messaging_product, type, file) as the Cloud API documents it.
+		this.route('POST', '/{version}/{phoneNumberId}/media', async (req, p) => {
+			if (!this.authorised(req)) return this.unauthorised();
+			if (p.phoneNumberId !== this.phoneNumberId) return metaError(400, 100, `(#100) Unsupported post request. Object with ID '${p.phoneNumberId}' does not exist`, { type: 'GraphMethodException', subcode: 33 });
+			const b = req.body ?? {};
+			if (b.messaging_product !== 'whatsapp') return metaError(400, 100, '(#100) The parameter messaging_product is required.');
+			const file = b.file as Blob | undefined;
+			if (!file || typeof (file as Blob).arrayBuffer !== 'function') return metaError(400, 100, '(#100) The parameter file is required.');
+			const supported = ['image/jpeg', 'image/png', 'audio/aac', 'audio/amr', 'audio/mpeg', 'audio/mp4', 'audio/ogg', 'video/mp4', 'video/3gpp', 'application/pdf', 'text/plain'];
+			if (!supported.includes(String(b.type)) || file.type !== b.type) return metaError(400, 131053, 'Media upload error', { details: `Unsupported file type ${String(b.type)}` });
+			const id = String(2_000_000_000_000_000n + BigInt(this.media.size + 1));
+			const bytes = Buffer.from(await file.arrayBuffer());
+			this.media.set(id, { bytes, mimeType: String(b.type), sha256: createHash('sha256').update(bytes).digest('hex'), filename: (file as File).name });
+			return { status: 200, body: { id } };
+		});
+		// The media URL: only with the access token, as Meta serves it.
+		this.route('GET', '/media-download/{mediaId}', (req, p) => {
+			if (!this.authorised(req)) return this.unauthorised();
+			const m = this.media.get(p.mediaId);
+			if (!m) return { status: 404, body: 'Not found' };
+			this.downloads++;
+			return { status: 200, body: m.bytes, headers: { 'content-type': m.mimeType } };
+		});
 		// Graph API paging: `limit` per page, a `paging.next` URL with an `after` cursor while more remain.
 		this.route('GET', '/{version}/{wabaId}/message_templates', (req, p) => {
 			if (!this.authorised(req)) return this.unauthorised();
@@ -64,13 +99,20 @@ export class MetaGraphMock extends MockServer {
 			this.authorised(req) ? { status: 200, body: { id: this.pageId, name: 'Test Page' } } : this.unauthorised(),
 		);
 		this.route('GET', '/{version}/{phoneNumberId}', (req, p) =>
-			this.authorised(req)
+			this.authorised(req) && this.media.has(p.phoneNumberId)
+				? { status: 200, body: this.mediaInfo(p.phoneNumberId) }
+				: this.authorised(req)
 				? {
 						status: 200,
 						body: { id: p.phoneNumberId, display_phone_number: '+1 555 010 0000', verified_name: 'Test Business' },
 					}
 				: this.unauthorised(),
 		);
+	}
+
+	private mediaInfo(id: string) {
+		const m = this.media.get(id)!;
+		return { messaging_product: 'whatsapp', url: `${this.baseUrl}/media-download/${id}`, mime_type: m.mimeType, sha256: m.sha256, file_size: m.bytes.length, id };
 	}
 
 	/** When the person last wrote (opens the 24 h window). Unknown = never. */
@@ -105,8 +147,16 @@ export class MetaGraphMock extends MockServer {
 		const b = req.body;
 		if (!b || b.messaging_product !== 'whatsapp') return metaError(400, 100, '(#100) The parameter messaging_product is required.');
 		if (!b.to) return metaError(400, 100, '(#100) The parameter to is required.');
-		const known = ['text', 'template', 'image', 'document', 'audio', 'video', 'interactive', 'location', 'reaction', 'sticker'];
+		const known = ['text', 'template', 'image', 'document', 'audio', 'video', 'interactive', 'location', 'reaction', 'sticker', 'contacts'];
 		if (!known.includes(b.type ?? 'text')) return metaError(400, 100, `(#100) Param type must be one of {${known.join(', ')}}`);
+		if (['image', 'document', 'audio', 'video'].includes(b.type)) {
+			const m = b[b.type] ?? {};
+			if (!m.id === !m.link) return metaError(400, 100, `(#100) Param ${b.type} must have either id or link`);
+			if (m.id && !this.media.has(String(m.id))) return metaError(400, 131053, 'Media upload error', { details: `Media id ${String(m.id)} not found` });
+		}
+		if (b.type === 'contacts' && !(Array.isArray(b.contacts) && b.contacts.length && b.contacts.every((c: any) => c?.name?.formatted_name))) {
+			return metaError(400, 100, '(#100) Param contacts[0][\'name\'][\'formatted_name\'] is required');
+		}
 		const to = String(b.to).replace(/^\+/, '');
 		if ((b.type ?? 'text') === 'text') {
 			const text = b.text?.body;

@@ -376,6 +376,112 @@ describe('Touchpoint', () => {
 		expect(form.get('StatusCallback')).toBe('https://n8n.example.com/webhook/abc/webhook');
 	});
 
+	it('WhatsApp media from binary data: one multipart upload per file for all recipients, each message names the media id; wrong type or size refused before any request; Media ID; Dry Run uploads nothing', async () => {
+		const people = await Promise.all([1, 2, 3].map(() => person(['whatsapp'], { timeZone: dayZone })));
+		for (const x of people) {
+			meta.setLastInbound(x.contact.phone.slice(1), Date.now());
+			await store.recordInbound([{ contactId: x.contact.id, channel: 'whatsapp', at: Date.now() }]);
+		}
+		const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from([0xff, 0x00, 0xfe, 0x80]), Buffer.from(' catalogue')]);
+		const gif = Buffer.from('GIF89a....');
+		const run = (items: Array<{ json: IDataObject; binary?: IDataObject }>, params: IDataObject) => {
+			const w = manualWorkflow({ items: [], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'whatsapp', purpose: 'transactional', ...params, options: { maxRetries: 2, ...(params.options as IDataObject) } }, credentials: creds } });
+			w.pinData = { [w.nodes[0].name]: items } as never;
+			return runWorkflow(w, { credentials: credentials as never });
+		};
+		const withFile = (x: { contact: IDataObject }, bytes: Buffer, mimeType: string, fileName: string) => ({ json: { ...x }, binary: { data: { data: bytes.toString('base64'), mimeType, fileName } } });
+		const doc = { whatsappType: 'document', mediaSource: 'binary', binaryPropertyName: 'data', caption: 'Our spring catalogue' };
+
+		// A Dry Run shows the upload it would make, and makes none.
+		const preview = await run([withFile(people[0], pdf, 'application/pdf', 'catalogue.pdf')], { ...doc, campaign: 'doc-preview', options: { dryRun: true } });
+		expect(preview.json('Send', 2)[0].touchpoint).toMatchObject({ status: 'dry_run', upload: { path: `/v21.0/${meta.phoneNumberId}/media`, filename: 'catalogue.pdf', mimeType: 'application/pdf', bytes: pdf.length } });
+		expect(JSON.stringify(preview.json('Send', 2))).not.toContain(pdf.toString('base64'));
+		expect(meta.requests).toHaveLength(0);
+
+		const sent = await run(people.map((x) => withFile(x, pdf, 'application/pdf', 'catalogue.pdf')), { ...doc, campaign: 'doc' });
+		expect(sent.json('Send', 1)).toEqual([]);
+		expect(sent.json('Send', 0).map((j) => (j.touchpoint as IDataObject).status)).toEqual(['sent', 'sent', 'sent']);
+		const uploads = meta.requests.filter((r) => r.path.endsWith('/media'));
+		expect(uploads).toHaveLength(1);
+		expect(uploads[0].headers.authorization).toBe(`Bearer ${meta.accessToken}`);
+		expect(String(uploads[0].headers['content-type'])).toMatch(/^multipart\/form-data; boundary=/);
+		expect(uploads[0].body.messaging_product).toBe('whatsapp');
+		expect(uploads[0].body.type).toBe('application/pdf');
+		const file = uploads[0].body.file as File;
+		expect([file.name, file.type]).toEqual(['catalogue.pdf', 'application/pdf']);
+		expect(Buffer.from(await file.arrayBuffer()).equals(pdf)).toBe(true);
+		const mediaId = [...meta.media.entries()].find(([, m]) => m.filename === 'catalogue.pdf')![0];
+		const messages = meta.requests.filter((r) => r.path.endsWith('/messages'));
+		expect(messages.map((r) => r.body)).toEqual(people.map((x) => ({
+			messaging_product: 'whatsapp', recipient_type: 'individual', to: x.contact.phone.slice(1), type: 'document',
+			document: { id: mediaId, caption: 'Our spring catalogue', filename: 'catalogue.pdf' },
+		})));
+		// Uploaded before the first message that names it.
+		expect(meta.requests.indexOf(uploads[0])).toBeLessThan(meta.requests.indexOf(messages[0]));
+
+		// A file WhatsApp does not take is Not Sent with the file, its type and what is allowed; nothing is uploaded.
+		meta.reset();
+		const wrong = await run([withFile(people[0], gif, 'image/gif', 'promo.gif')], { whatsappType: 'image', mediaSource: 'binary', campaign: 'gif' });
+		expect(wrong.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE', message: '"promo.gif" is image/gif; a WhatsApp image must be image/jpeg, image/png' });
+		const big = await run([withFile(people[0], Buffer.alloc(5 * 1024 * 1024 + 1, 1), 'image/png', 'huge.png')], { whatsappType: 'image', mediaSource: 'binary', campaign: 'big' });
+		expect(big.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE', message: '"huge.png" is 5.0 MB; a WhatsApp image may be at most 5 MB' });
+		const missing = await run([{ json: { ...people[0] } }], { whatsappType: 'image', mediaSource: 'binary', campaign: 'missing', options: { maxRetries: 0 } });
+		expect(missing.error?.message ?? '').toContain('No binary property "data" on the item for Input Binary Field');
+		expect(meta.requests).toHaveLength(0);
+
+		// Media uploaded earlier, by its id.
+		await run([{ json: { ...people[1] } }], { whatsappType: 'image', mediaSource: 'id', mediaId, caption: 'Again', campaign: 'by-id' });
+		expect(meta.requests.at(-1)!.body.image).toEqual({ id: mediaId, caption: 'Again' });
+		const badId = await run([{ json: { ...people[1] } }], { whatsappType: 'image', mediaSource: 'id', mediaId: 'https://x.example/a.png', campaign: 'bad-id' });
+		expect(badId.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE', message: expect.stringContaining('is not a WhatsApp media ID') });
+	});
+
+	it('WhatsApp media upload refused by Meta (131053) or failing: Not Sent naming the file, never "unknown", and the message is never sent', async () => {
+		const a = await person(['whatsapp'], { timeZone: dayZone });
+		meta.setLastInbound(a.contact.phone.slice(1), Date.now());
+		await store.recordInbound([{ contactId: a.contact.id, channel: 'whatsapp', at: Date.now() }]);
+		const item = (bytes: Buffer, mimeType: string, fileName: string) => ({ json: { ...a }, binary: { data: { data: bytes.toString('base64'), mimeType, fileName } } });
+		const run = (campaign: string, type = 'video', file = item(Buffer.from(`video ${campaign}`), 'video/mp4', 'clip.mp4')) => {
+			const w = manualWorkflow({ items: [], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'whatsapp', purpose: 'transactional', campaign, whatsappType: type, mediaSource: 'binary', options: { maxRetries: 1 } }, credentials: creds } });
+			w.pinData = { [w.nodes[0].name]: [file] } as never;
+			return runWorkflow(w, { credentials: credentials as never });
+		};
+		// Meta refuses the file (131053): not retried, the reason says which file.
+		const refused = await run('upload-131053', 'document', item(Buffer.from('old word file'), 'application/msword', 'terms.doc'));
+		expect(refused.json('Send', 1)[0].touchpoint).toMatchObject({ status: 'not_sent', reason: 'REJECTED', attempts: 1, providerError: { code: '131053' }, message: expect.stringMatching(/^The media upload of "terms.doc" was refused, so the message was not sent: Rejected \(131053\)/) });
+		expect(meta.requests.map((r) => r.path.split('/').pop())).toEqual(['media']);
+		meta.failNext(2, { status: 500, body: { error: { message: 'An unexpected error has occurred. Please retry your request later.', type: 'OAuthException', code: 2 } } });
+		const failed = await run('upload-500');
+		const tp = failed.json('Send', 1)[0].touchpoint as IDataObject;
+		expect(tp).toMatchObject({ status: 'not_sent', attempts: 2, message: expect.stringContaining('The media upload of "clip.mp4"') });
+		expect(tp.reason).not.toBe('UNKNOWN_OUTCOME');
+		expect(meta.requests.filter((r) => r.path.endsWith('/messages'))).toHaveLength(0);
+		// Failed, not unknown: the same message goes when run again.
+		const again = await run('upload-500');
+		expect(again.json('Send', 0)[0].touchpoint).toMatchObject({ status: 'sent' });
+		expect(meta.requests.filter((r) => r.path.endsWith('/messages'))).toHaveLength(1);
+	});
+
+	it('WhatsApp contacts message: the exact cards body; a card without a name or a number is refused naming the card', async () => {
+		const a = await person(['whatsapp'], { timeZone: dayZone });
+		meta.setLastInbound(a.contact.phone.slice(1), Date.now());
+		await store.recordInbound([{ contactId: a.contact.id, channel: 'whatsapp', at: Date.now() }]);
+		const card = { formattedName: 'Glow Madrid Sol', firstName: 'Glow', lastName: 'Madrid', phone: '+34 910 000 000', email: 'sol@glow.example', company: 'Glow', url: 'https://glow.example/sol' };
+		const run = await send([a], { channel: 'whatsapp', purpose: 'transactional', campaign: 'card', whatsappType: 'contacts', contactCards: { card: [card, { formattedName: 'Lucía (adviser)', email: 'lucia@glow.example' }] } });
+		expect(run.json('Send', 1)).toEqual([]);
+		expect(meta.requests.at(-1)!.body).toEqual({
+			messaging_product: 'whatsapp', recipient_type: 'individual', to: a.contact.phone.slice(1), type: 'contacts',
+			contacts: [
+				{ name: { formatted_name: 'Glow Madrid Sol', first_name: 'Glow', last_name: 'Madrid' }, phones: [{ phone: '+34 910 000 000', type: 'WORK', wa_id: '34910000000' }], emails: [{ email: 'sol@glow.example', type: 'WORK' }], org: { company: 'Glow' }, urls: [{ url: 'https://glow.example/sol', type: 'WORK' }] },
+				{ name: { formatted_name: 'Lucía (adviser)' }, emails: [{ email: 'lucia@glow.example', type: 'WORK' }] },
+			],
+		});
+		const before = meta.requests.length;
+		const bad = await send([a], { channel: 'whatsapp', purpose: 'transactional', campaign: 'card-bad', whatsappType: 'contacts', contactCards: { card: [card, { firstName: 'Nobody' }] } });
+		expect(bad.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'INVALID_MESSAGE', message: 'Contact card 2 has no Formatted Name (WhatsApp requires one) Contact card 2 ("") has neither a phone nor an email' });
+		expect(meta.requests.length).toBe(before);
+	});
+
 	it('email CC, BCC and attachments from binary data on a transactional email; refused on marketing (each recipient needs their own consent)', async () => {
 		const a = await person(['email']);
 		const pdf = Buffer.from('%PDF-1.4 invoice 42');

@@ -23,6 +23,22 @@ export const TEXT_LIMITS = {
 	emailSubjectRecommended: 78,
 } as const;
 
+/** The files a WhatsApp media message may carry (Meta's supported media types and sizes). */
+export const WHATSAPP_MEDIA = {
+	image: { types: ['image/jpeg', 'image/png'], maxBytes: 5 * 1024 * 1024 },
+	audio: { types: ['audio/aac', 'audio/amr', 'audio/mpeg', 'audio/mp4', 'audio/ogg'], maxBytes: 16 * 1024 * 1024 },
+	video: { types: ['video/mp4', 'video/3gpp'], maxBytes: 16 * 1024 * 1024 },
+	document: {
+		types: [
+			'text/plain', 'application/pdf', 'application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint',
+			'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+			'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+			'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+		],
+		maxBytes: 100 * 1024 * 1024,
+	},
+} as const;
+
 const chars = (s: string) => [...s].length;
 
 export function checkText(channel: 'whatsapp' | 'messenger' | 'instagram', text: string): Violation[] {

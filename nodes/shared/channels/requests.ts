@@ -2,10 +2,12 @@
  * Provider requests, built exactly as each API documents them, from one channel-neutral message.
  * Pure: the transport sends what these return; Dry Run returns them.
  */
+import { createHash } from 'node:crypto';
+
 import { convert } from 'html-to-text';
 
 import type { Channel } from '../contact';
-import { checkSms, checkText, payloadBytes, TEXT_LIMITS } from './limits';
+import { checkSms, checkText, payloadBytes, TEXT_LIMITS, WHATSAPP_MEDIA } from './limits';
 import { smsInfo } from './sms';
 import type { Violation } from './violations';
 
@@ -16,13 +18,17 @@ export interface OutboundMessage {
 	purpose: string;
 	text?: string;
 	/** WhatsApp */
-	whatsappType?: 'text' | 'template' | 'image' | 'document' | 'audio' | 'video' | 'location';
+	whatsappType?: 'text' | 'template' | 'image' | 'document' | 'audio' | 'video' | 'location' | 'contacts';
 	templateName?: string;
 	templateLanguage?: string;
 	templateBodyParameters?: string[];
 	/** Every component of the template message (whatsapp-templates.ts); replaces the body parameters. */
 	templateComponents?: Array<Record<string, unknown>>;
 	mediaUrl?: string;
+	/** WhatsApp media already uploaded to Meta (its media ID) */
+	mediaId?: string;
+	/** WhatsApp media from n8n binary data: uploaded to Meta when the message is sent */
+	mediaUpload?: MediaFile;
 	caption?: string;
 	filename?: string;
 	/** Messenger / Instagram */
@@ -37,6 +43,8 @@ export interface OutboundMessage {
 	listButton?: string;
 	/** WhatsApp location */
 	location?: { latitude: number; longitude: number; name?: string; address?: string };
+	/** WhatsApp contacts (contact cards) */
+	contacts?: ContactCard[];
 	/** SMS: MMS media (up to 10 public URLs) */
 	mediaUrls?: string[];
 	maxSegments?: number;
@@ -58,6 +66,38 @@ export interface OutboundMessage {
 	unsubscribeUrl?: string;
 	unsubscribeMailto?: string;
 	postalAddress?: string;
+}
+
+export interface MediaFile {
+	filename: string;
+	mimeType: string;
+	content: Buffer;
+}
+
+/** A contact card as WhatsApp's contacts message carries it. */
+export interface ContactCard {
+	formattedName: string;
+	firstName?: string;
+	lastName?: string;
+	phone?: string;
+	email?: string;
+	company?: string;
+	url?: string;
+}
+
+/**
+ * A file to upload to the WhatsApp Cloud API's media endpoint before the message that uses it;
+ * the message's `<type>.id` is the id the upload returns.
+ */
+export interface MediaUploadSpec {
+	path: string;
+	/** The message's media object that takes the id (image, audio, video, document). */
+	field: string;
+	filename: string;
+	mimeType: string;
+	bytes: number;
+	sha256: string;
+	content: Buffer;
 }
 
 export interface HttpRequestSpec {
@@ -91,7 +131,7 @@ export function emailPreviewHtml(email: EmailSpec): string {
 }
 
 export type BuiltRequest =
-	| { kind: 'http'; request: HttpRequestSpec; info?: Record<string, unknown> }
+	| { kind: 'http'; request: HttpRequestSpec; info?: Record<string, unknown>; upload?: MediaUploadSpec }
 	| { kind: 'fcm'; message: Record<string, unknown>; info: { payloadBytes: number } }
 	| { kind: 'email'; email: EmailSpec };
 
@@ -105,6 +145,57 @@ export interface BuildContext {
 }
 
 export type BuildResult = { ok: true; built: BuiltRequest } | { ok: false; violations: Violation[] };
+
+/**
+ * What a built message is, as text for its idempotency key: file contents (attachments, uploads)
+ * stand as their SHA-256, so a 5 MB file is not turned into JSON for every recipient.
+ */
+export function builtFingerprint(built: BuiltRequest): string {
+	return JSON.stringify(built, function (this: Record<string, unknown>, key: string, value: unknown) {
+		const original = key === '' ? value : this[key];
+		return Buffer.isBuffer(original) ? `sha256:${createHash('sha256').update(original).digest('hex')}` : value;
+	});
+}
+
+/** What a Dry Run shows of a built message: the request, and a file to upload by name, type and size. */
+export function builtPreview(built: BuiltRequest): Record<string, unknown> {
+	if (built.kind === 'email') return { email: { ...built.email, ...(built.email.attachments ? { attachments: built.email.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, bytes: a.content.length })) } : {}) } };
+	if (built.kind === 'fcm') return { message: built.message };
+	if (!built.upload) return { request: built.request };
+	const { content: _content, ...upload } = built.upload;
+	return { request: built.request, upload };
+}
+
+/** A WhatsApp contacts message's cards, in the shape Meta documents; violations name the card. */
+function whatsappContacts(cards: ContactCard[]): { contacts: Array<Record<string, unknown>> } | { violations: Violation[] } {
+	if (!cards.length) return { violations: [{ code: 'NO_CONTACTS', field: 'contacts', message: 'Contact Cards is empty: add at least one card with a Formatted Name' }] };
+	const violations: Violation[] = [];
+	const contacts = cards.map((c, k) => {
+		if (!c.formattedName?.trim()) violations.push({ code: 'NO_CONTACT_NAME', field: 'contacts', message: `Contact card ${k + 1} has no Formatted Name (WhatsApp requires one)` });
+		if (!c.phone?.trim() && !c.email?.trim()) violations.push({ code: 'EMPTY_CONTACT', field: 'contacts', message: `Contact card ${k + 1} ("${(c.formattedName ?? '').slice(0, 40)}") has neither a phone nor an email` });
+		const phone = c.phone?.trim();
+		const digits = phone ? phone.replace(/[^\d]/g, '') : '';
+		return {
+			name: { formatted_name: c.formattedName?.trim(), ...(c.firstName ? { first_name: c.firstName } : {}), ...(c.lastName ? { last_name: c.lastName } : {}) },
+			...(phone ? { phones: [{ phone, type: 'WORK', ...(phone.startsWith('+') && digits.length >= 7 ? { wa_id: digits } : {}) }] } : {}),
+			...(c.email?.trim() ? { emails: [{ email: c.email.trim(), type: 'WORK' }] } : {}),
+			...(c.company ? { org: { company: c.company } } : {}),
+			...(c.url ? { urls: [{ url: c.url, type: 'WORK' }] } : {}),
+		};
+	});
+	return violations.length ? { violations } : { contacts };
+}
+
+/** A file for a WhatsApp media message, checked against Meta's types and sizes for that kind. */
+function mediaFileProblems(type: keyof typeof WHATSAPP_MEDIA, file: MediaFile): Violation[] {
+	const rule = WHATSAPP_MEDIA[type];
+	const mime = file.mimeType.split(';')[0].trim().toLowerCase();
+	const out: Violation[] = [];
+	if (!(rule.types as readonly string[]).includes(mime)) out.push({ code: 'MEDIA_TYPE_NOT_SUPPORTED', field: 'binaryPropertyName', message: `"${file.filename}" is ${mime || 'of unknown type'}; a WhatsApp ${type} must be ${rule.types.join(', ')}` });
+	if (file.content.length > rule.maxBytes) out.push({ code: 'MEDIA_TOO_LARGE', field: 'binaryPropertyName', message: `"${file.filename}" is ${(file.content.length / 1048576).toFixed(1)} MB; a WhatsApp ${type} may be at most ${rule.maxBytes / 1048576} MB` });
+	if (file.content.length === 0) out.push({ code: 'MEDIA_EMPTY', field: 'binaryPropertyName', message: `"${file.filename}" is empty` });
+	return out;
+}
 
 /**
  * The plain-text part derived from the HTML (the maintained converter n8n's own nodes use):
@@ -256,10 +347,33 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 				const loc = m.location;
 				if (!loc || !(Math.abs(loc.latitude) <= 90) || !(Math.abs(loc.longitude) <= 180)) return fail([{ code: 'BAD_LOCATION', field: 'location', message: `Latitude and longitude must be numbers within ±90 and ±180 (got ${JSON.stringify(loc ?? null)})` }]);
 				json = { ...base, type: 'location', location: { latitude: loc.latitude, longitude: loc.longitude, ...(loc.name ? { name: loc.name } : {}), ...(loc.address ? { address: loc.address } : {}) } };
+			} else if (type === 'contacts') {
+				const built = whatsappContacts(m.contacts ?? []);
+				if ('violations' in built) return fail(built.violations);
+				json = { ...base, type: 'contacts', contacts: built.contacts };
 			} else {
-				if (!m.mediaUrl) return fail([{ code: 'NO_MEDIA', field: 'mediaUrl', message: 'Media URL is empty' }]);
+				// A file by public link, by the id of media uploaded earlier, or uploaded from binary data at send time.
+				let media: Record<string, string>;
+				let upload: MediaUploadSpec | undefined;
+				if (m.mediaUpload) {
+					const problems = mediaFileProblems(type, m.mediaUpload);
+					if (problems.length) return fail(problems);
+					const f = m.mediaUpload;
+					upload = { path: `/${ctx.apiVersion}/${ctx.phoneNumberId}/media`, field: type, filename: f.filename, mimeType: f.mimeType.split(';')[0].trim().toLowerCase(), bytes: f.content.length, sha256: createHash('sha256').update(f.content).digest('hex'), content: f.content };
+					media = { id: '' };
+				} else if (m.mediaId?.trim()) {
+					if (!/^\d{1,32}$/.test(m.mediaId.trim())) return fail([{ code: 'BAD_MEDIA_ID', field: 'mediaId', message: `Media ID "${m.mediaId.slice(0, 40)}" is not a WhatsApp media ID (digits, as the media upload returns)` }]);
+					media = { id: m.mediaId.trim() };
+				} else {
+					if (!m.mediaUrl) return fail([{ code: 'NO_MEDIA', field: 'mediaUrl', message: 'Media URL is empty' }]);
+					const link = safeUrl(m.mediaUrl, ['https:', 'http:']);
+					if (!link) return fail([{ code: 'BAD_MEDIA_URL', field: 'mediaUrl', message: `Media URL "${m.mediaUrl.slice(0, 80)}" is not a public http(s) URL` }]);
+					media = { link };
+				}
 				// Audio takes no caption on WhatsApp; a document may carry its file name.
-				json = { ...base, type, [type]: { link: m.mediaUrl, ...(m.caption && type !== 'audio' ? { caption: m.caption } : {}), ...(type === 'document' && m.filename ? { filename: m.filename } : {}) } };
+				const filename = type === 'document' ? m.filename || m.mediaUpload?.filename : undefined;
+				json = { ...base, type, [type]: { ...media, ...(m.caption && type !== 'audio' ? { caption: m.caption } : {}), ...(filename ? { filename } : {}) } };
+				if (upload) return { ok: true, built: { kind: 'http', request: { method: 'POST', path: `/${ctx.apiVersion}/${ctx.phoneNumberId}/messages`, json }, upload } };
 			}
 			return { ok: true, built: { kind: 'http', request: { method: 'POST', path: `/${ctx.apiVersion}/${ctx.phoneNumberId}/messages`, json } } };
 		}
