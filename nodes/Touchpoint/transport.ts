@@ -96,13 +96,6 @@ function authorization(creds: ChannelCredentials): string {
 	}
 }
 
-/** The upload before a message failed: the message itself was never sent. */
-class MediaUploadFailed extends Error {
-	constructor(readonly filename: string, readonly original: unknown) {
-		super(`Uploading "${filename}" failed`);
-	}
-}
-
 /** Media uploaded in this process, by credential and file hash: one brochure to 1,000 people is uploaded once. */
 export type MediaIds = Map<string, Promise<string>>;
 
@@ -134,7 +127,7 @@ async function uploadMedia(ctx: IExecuteFunctions, creds: ChannelCredentials, up
 				json: true,
 			})) as IDataObject | string;
 			const parsed = (typeof response === 'string' ? JSON.parse(response) : response) as IDataObject;
-			if (!parsed?.id) throw Object.assign(new Error('The media upload answered without a media id'), { code: 'NO_MEDIA_ID' });
+			if (!parsed?.id) throw Object.assign(new Error('the upload answered without a media id'), { code: 'NO_MEDIA_ID' });
 			return String(parsed.id);
 		})();
 		mediaIds.set(cacheKey, id);
@@ -145,18 +138,12 @@ async function uploadMedia(ctx: IExecuteFunctions, creds: ChannelCredentials, up
 	return await id;
 }
 
-async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, mediaIds: MediaIds): Promise<string> {
+async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, mediaId: string | undefined): Promise<string> {
 	if (built.kind === 'http') {
 		const base = String(creds.data.baseUrl ?? '').replace(/\/$/, '');
 		let r = built.request;
-		if (built.upload) {
-			// The file goes first; the message then names it by the id Meta gave it.
-			let mediaId: string;
-			try {
-				mediaId = await uploadMedia(ctx, creds, built.upload, mediaIds);
-			} catch (error) {
-				throw new MediaUploadFailed(built.upload.filename, error);
-			}
+		if (built.upload && mediaId) {
+			// The message names the file by the id Meta gave it on upload.
 			const json = r.json as IDataObject;
 			r = { ...r, json: { ...json, [built.upload.field]: { ...(json[built.upload.field] as IDataObject), id: mediaId } } };
 		}
@@ -203,26 +190,33 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 	for (let n = 0; ; n++) {
 		await limiter.acquire(creds.key, creds.ratePerSecond);
 		let providerMessageId: string;
-		try {
-			providerMessageId = await attempt(ctx, channel, built, creds, mediaIds);
-		} catch (thrown) {
-			const upload = thrown instanceof MediaUploadFailed ? thrown : undefined;
-			const error = upload ? upload.original : thrown;
-			const { status, body, retryAfter } = statusAndBody(error);
-			const netCode = String((error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '');
-			if (upload) {
-				// Nothing was sent, whatever became of the upload: retried while it may pass, then failed (never unknown).
+		// A file goes first (WhatsApp media from binary data). Whatever became of a failed upload,
+		// the message was not sent: retried while it may pass, then failed (never unknown).
+		let mediaId: string | undefined;
+		if (built.kind === 'http' && built.upload) {
+			try {
+				mediaId = await uploadMedia(ctx, creds, built.upload, mediaIds);
+			} catch (error) {
+				const { status, body, retryAfter } = statusAndBody(error);
+				const netCode = String((error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '');
 				const answer = status === undefined ? undefined : classifyError(channel, status, body);
 				const retryable = !answer || answer.retryable || answer.reason === 'UNKNOWN_OUTCOME';
+				const name = built.upload.filename;
 				const classified: ProviderError = answer && answer.reason !== 'UNKNOWN_OUTCOME'
-					? { ...answer, message: `The media upload of "${upload.filename}" was refused, so the message was not sent: ${answer.message}` }
-					: { retryable, code: netCode || (status ? String(status) : 'MEDIA_UPLOAD_FAILED'), httpStatus: status, message: `The media upload of "${upload.filename}" failed (${netCode || status || (error as Error).message}), so the message was not sent.` };
+					? { ...answer, message: `The media upload of "${name}" was refused, so the message was not sent: ${answer.message}` }
+					: { retryable, code: netCode || (status ? String(status) : 'MEDIA_UPLOAD_FAILED'), httpStatus: status, message: `The media upload of "${name}" failed (${netCode || status || (error as Error).message}), so the message was not sent.` };
 				if (!retryable || n >= maxRetries) return { ok: false, error: { ...classified, retryable }, attempts: n + 1 };
 				const wait = backoffMs(n, retryAfter);
 				if (status === 429) await limiter.pause(creds.key, wait);
 				await new Promise((r) => setTimeout(r, wait));
 				continue;
 			}
+		}
+		try {
+			providerMessageId = await attempt(ctx, channel, built, creds, mediaId);
+		} catch (error) {
+			const { status, body, retryAfter } = statusAndBody(error);
+			const netCode = String((error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '');
 			if (status === undefined && !NEVER_SENT.has(netCode)) {
 				// The request may have reached the provider (reset, timeout): retrying could send twice.
 				return {

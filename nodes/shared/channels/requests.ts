@@ -162,8 +162,8 @@ export function builtPreview(built: BuiltRequest): Record<string, unknown> {
 	if (built.kind === 'email') return { email: { ...built.email, ...(built.email.attachments ? { attachments: built.email.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, bytes: a.content.length })) } : {}) } };
 	if (built.kind === 'fcm') return { message: built.message };
 	if (!built.upload) return { request: built.request };
-	const { content: _content, ...upload } = built.upload;
-	return { request: built.request, upload };
+	const { path, field, filename, mimeType, bytes, sha256 } = built.upload;
+	return { request: built.request, upload: { path, field, filename, mimeType, bytes, sha256 } };
 }
 
 /** A WhatsApp contacts message's cards, in the shape Meta documents; violations name the card. */
