@@ -1,9 +1,11 @@
 import { createPublicKey } from 'node:crypto';
 import type {
+	IBinaryKeyData,
 	ICredentialsDecrypted,
 	ICredentialTestFunctions,
 	IDataObject,
 	INodeCredentialTestResult,
+	INodeExecutionData,
 	INodeType,
 	INodeTypeDescription,
 	IWebhookFunctions,
@@ -19,6 +21,7 @@ import { recordEmailEvents, recordMessages } from '../shared/inbound/record';
 import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
 import { INBOX_NODE, inboxIdOf } from '../shared/inbound/inbox';
+import { fetchEventMedia, type MediaHttp, type MediaKeys } from '../shared/inbound/media';
 import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
 import { webhookCredentials } from '../shared/n8n/credentials';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
@@ -161,6 +164,30 @@ async function emailEvents(ctx: IWebhookFunctions, credentialsOf: ReturnType<typ
 	return emitted.length ? { workflowData: [emitted.map((json) => ({ json }))] } : {};
 }
 
+/** The items with the files their events carry, as binary data (see shared/inbound/media.ts). */
+async function withMedia(ctx: IWebhookFunctions, emitted: IDataObject[], credentialsOf: ReturnType<typeof webhookCredentials>, maxMb: number): Promise<INodeExecutionData[]> {
+	const keys: MediaKeys = {};
+	if (emitted.some((json) => json.channel === 'whatsapp')) {
+		const wa = await credentialsOf('whatsAppCloudApi').catch(() => undefined);
+		if (wa?.accessToken) keys.whatsapp = { baseUrl: String(wa.baseUrl || 'https://graph.facebook.com'), apiVersion: String(wa.apiVersion || 'v21.0'), accessToken: String(wa.accessToken) };
+	}
+	if (emitted.some((json) => json.channel === 'sms')) keys.twilioAuthToken = String((await credentialsOf('twilioWebhookApi')).authToken ?? '');
+	const http: MediaHttp = {
+		json: async (url, headers) => (await ctx.helpers.httpRequest({ method: 'GET', url, headers, json: true, timeout: 15_000 })) as Record<string, unknown>,
+		bytes: async (url, headers) => {
+			const res = (await ctx.helpers.httpRequest({ method: 'GET', url, headers, encoding: 'arraybuffer', returnFullResponse: true, timeout: 30_000 })) as { body: Buffer | ArrayBuffer; headers: IDataObject };
+			return { body: Buffer.isBuffer(res.body) ? res.body : Buffer.from(res.body), contentType: res.headers?.['content-type'] ? String(res.headers['content-type']).split(';')[0].trim() : undefined };
+		},
+	};
+	return await Promise.all(emitted.map(async (json): Promise<INodeExecutionData> => {
+		if (!Array.isArray(json.media) || !json.media.length) return { json };
+		const { media, files } = await fetchEventMedia(json as unknown as ConversationEvent, keys, http, maxMb * 1024 * 1024);
+		const binary: IBinaryKeyData = {};
+		for (const f of files) binary[f.property] = await ctx.helpers.prepareBinaryData(f.body, f.fileName, f.mimeType);
+		return { json: { ...json, media: media as unknown as IDataObject[] }, ...(files.length ? { binary } : {}) };
+	}));
+}
+
 export class TouchpointTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Touchpoint Trigger',
@@ -180,6 +207,7 @@ export class TouchpointTrigger implements INodeType {
 			{ name: 'metaWebhookApi', required: true, testedBy: 'metaWebhookApiTest', displayOptions: { show: { provider: ['meta'] } } },
 			{ name: 'twilioWebhookApi', required: true, testedBy: 'twilioWebhookApiTest', displayOptions: { show: { provider: ['twilio'] } } },
 			{ name: 'emailEventsWebhookApi', required: true, testedBy: 'emailEventsWebhookApiTest', displayOptions: { show: { provider: ['email'] } } },
+			{ name: 'whatsAppCloudApi', required: false, displayOptions: { show: { provider: ['meta'], downloadMedia: [true] } } },
 			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
 		],
 		webhooks: [
@@ -195,6 +223,14 @@ export class TouchpointTrigger implements INodeType {
 				default: 'meta',
 			},
 			{
+				displayName: 'Download Media',
+				name: 'downloadMedia',
+				type: 'boolean',
+				default: false,
+				description: 'Whether files people send (WhatsApp media, Messenger and Instagram attachments, MMS) are fetched into the item as binary data: media_0, media_1, ... WhatsApp media needs a WhatsApp Cloud API credential. The provider gets its answer first; a file that cannot be fetched is named in media[].downloadError and the message still starts the workflow.',
+				displayOptions: { show: { provider: ['meta', 'twilio'] } },
+			},
+			{
 				displayName: 'Options',
 				name: 'options',
 				type: 'collection',
@@ -206,6 +242,7 @@ export class TouchpointTrigger implements INodeType {
 					{ displayName: 'Extra Start Words', name: 'extraStartWords', type: 'string', default: '', placeholder: 'RIATTIVA', description: 'More words that undo a STOP on the channel, comma-separated. They never grant consent that was not given.' },
 					{ displayName: 'Extra Stop Words', name: 'extraStopWords', type: 'string', default: '', placeholder: 'DESISCRIVERE, AFMELDEN', description: 'More opt-out words, comma-separated (English, Spanish, Italian, French, German and Portuguese words are built in)' },
 					{ displayName: 'Include Status Updates', name: 'includeStatuses', type: 'boolean', default: false, description: 'Whether sent / delivered / read / failed updates start the workflow too (they always update the send log)' },
+					{ displayName: 'Max Media Size (MB)', name: 'maxMediaSize', type: 'number', typeOptions: { minValue: 1 }, default: 25, description: 'Files larger than this are not downloaded (their media entry says so)' },
 					{ displayName: 'Public URL', name: 'publicUrl', type: 'string', default: '', placeholder: 'https://n8n.example.com/webhook/…/webhook', description: 'The URL Twilio calls, when n8n runs behind a proxy that changes it (Twilio signs the URL)' },
 				],
 			},
@@ -319,6 +356,11 @@ export class TouchpointTrigger implements INodeType {
 
 		if (provider === 'twilio') res.status(200).type('text/xml').send('<Response></Response>');
 		if (emitted.length === 0) return provider === 'twilio' ? { noWebhookResponse: true } : {};
+		if (this.getNodeParameter('downloadMedia', false) === true && emitted.some((json) => Array.isArray(json.media) && json.media.length)) {
+			// Everything is recorded: the provider has its answer before the files are fetched.
+			if (provider === 'meta') res.status(200).type('text/plain').send('EVENT_RECEIVED');
+			return { noWebhookResponse: true, workflowData: [await withMedia(this, emitted, credentialsOf, Number(options.maxMediaSize || 25))] };
+		}
 		return {
 			...(provider === 'twilio' ? { noWebhookResponse: true } : {}),
 			workflowData: [emitted.map((json) => ({ json }))],

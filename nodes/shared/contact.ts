@@ -73,6 +73,9 @@ export interface MediaRef {
 	url?: string;
 	mimeType?: string;
 	caption?: string;
+	/** WhatsApp: the file's SHA-256 as Meta reports it; a document's file name. */
+	sha256?: string;
+	filename?: string;
 }
 
 export interface ConversationEvent {

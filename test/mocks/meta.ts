@@ -44,13 +44,15 @@ export class MetaGraphMock extends MockServer {
 	readonly marketingOptedOut = new Set<string>();
 	/** Media held by the account: uploaded through /media, or put here as a person's inbound file. */
 	readonly media = new Map<string, { bytes: Buffer; mimeType: string; sha256: string; filename?: string }>();
+	/** Files behind Messenger / Instagram attachment URLs ({baseUrl}/cdn/{name}). */
+	readonly cdn = new Map<string, { bytes: Buffer; mimeType: string }>();
 	/** Downloads of media bytes (GET on the media URL). */
 	downloads = 0;
 
-	/** A file as if a person had sent it: its id for an inbound webhook fixture, and its sha256. */
+	/** A file as if a person had sent it: its id for an inbound webhook fixture, and its sha256 (base64, as Meta writes it). */
 	addMedia(bytes: Buffer, mimeType: string): { id: string; sha256: string } {
 		const id = String(1_000_000_000_000_000n + BigInt(this.media.size + 1));
-		const sha256 = createHash('sha256').update(bytes).digest('hex');
+		const sha256 = createHash('sha256').update(bytes).digest('base64');
 		this.media.set(id, { bytes, mimeType, sha256 });
 		return { id, sha256 };
 	}
@@ -72,8 +74,15 @@ export class MetaGraphMock extends MockServer {
 			if (!supported.includes(String(b.type)) || file.type !== b.type) return metaError(400, 131053, 'Media upload error', { details: `Unsupported file type ${String(b.type)}` });
 			const id = String(2_000_000_000_000_000n + BigInt(this.media.size + 1));
 			const bytes = Buffer.from(await file.arrayBuffer());
-			this.media.set(id, { bytes, mimeType: String(b.type), sha256: createHash('sha256').update(bytes).digest('hex'), filename: (file as File).name });
+			this.media.set(id, { bytes, mimeType: String(b.type), sha256: createHash('sha256').update(bytes).digest('base64'), filename: (file as File).name });
 			return { status: 200, body: { id } };
+		});
+		// Messenger / Instagram attachments: a CDN URL that needs no token.
+		this.route('GET', '/cdn/{file}', (req, p) => {
+			const f = this.cdn.get(p.file);
+			if (!f) return { status: 404, body: 'Not found' };
+			this.downloads++;
+			return { status: 200, body: f.bytes, headers: { 'content-type': f.mimeType } };
 		});
 		// The media URL: only with the access token, as Meta serves it.
 		this.route('GET', '/media-download/{mediaId}', (req, p) => {

@@ -38,10 +38,18 @@ export class TwilioMock extends MockServer {
 	accountSid = 'AC' + 'a'.repeat(32);
 	authToken = 'twilio-test-auth-token';
 	readonly unsubscribed = new Set<string>();
+	/** MMS media by MediaSid (ME...). */
+	readonly media = new Map<string, { bytes: Buffer; mimeType: string }>();
 
 	constructor() {
 		super();
 		this.route('POST', '/2010-04-01/Accounts/{sid}/Messages.json', (req, p) => this.create(req, p.sid));
+		// MMS media, behind the account's basic auth (HTTP Basic Authentication for media on).
+		this.route('GET', '/2010-04-01/Accounts/{sid}/Messages/{messageSid}/Media/{mediaSid}', (req, p) => {
+			if (!this.authorised(req, p.sid)) return twilioError(401, 20003, 'Authenticate');
+			const m = this.media.get(p.mediaSid);
+			return m ? { status: 200, body: m.bytes, headers: { 'content-type': m.mimeType } } : twilioError(404, 20404, 'The requested resource was not found');
+		});
 		this.route('GET', '/2010-04-01/Accounts/{sid}.json', (req, p) =>
 			this.authorised(req, p.sid)
 				? { status: 200, body: { sid: p.sid, friendly_name: 'Test Account', status: 'active' } }

@@ -13,6 +13,7 @@ import { metaSignature, twilioSignature, twilioUrlVariants } from '../../nodes/s
 import { openStore } from '../../nodes/shared/store';
 import { manualWorkflow, runWorkflow, makeNode, type WorkflowJson } from '../harness';
 import { startWebhookServer, type WebhookServer } from '../harness/webhook';
+import { MetaGraphMock, TwilioMock } from '../mocks';
 
 const APP_SECRET = '0123456789abcdef0123456789abcdef';
 const VERIFY = 'verify-me-please';
@@ -314,5 +315,117 @@ describe('Touchpoint Trigger (Twilio SMS)', () => {
 	it('tolerates the URL with and without the default port', () => {
 		expect(twilioUrlVariants('https://n8n.example.com/webhook/x')).toContain('https://n8n.example.com:443/webhook/x');
 		expect(twilioUrlVariants('https://n8n.example.com:443/webhook/x')).toContain('https://n8n.example.com/webhook/x');
+	});
+});
+
+describe('Touchpoint Trigger: Download Media', () => {
+	const meta = new MetaGraphMock();
+	const twilio = new TwilioMock();
+	const servers: WebhookServer[] = [];
+	const mediaCredentials = () => ({ ...credentials, whatsAppCloudApi: { accessToken: meta.accessToken, phoneNumberId: meta.phoneNumberId, apiVersion: 'v21.0', baseUrl: meta.baseUrl } });
+	const start = async (provider: string, downloadMedia: boolean, options: IDataObject = {}, withWhatsApp = true) => {
+		const wf = triggerWorkflow(provider, options);
+		wf.nodes[0].parameters.downloadMedia = downloadMedia;
+		if (withWhatsApp) (wf.nodes[0].credentials as IDataObject).whatsAppCloudApi = { id: 'WA', name: 'WA' };
+		const server = await startWebhookServer(wf, { trigger: 'Inbound', credentials: withWhatsApp ? mediaCredentials() : credentials });
+		servers.push(server);
+		return server;
+	};
+	const bytesOf = (item: { binary?: IDataObject }, name: string) => Buffer.from(String((item.binary![name] as IDataObject).data), 'base64');
+	beforeAll(async () => {
+		await Promise.all([meta.start(), twilio.start()]);
+		twilio.authToken = TWILIO_TOKEN;
+	});
+	afterAll(async () => {
+		for (const s of servers) await s.stop();
+		await Promise.all([meta.stop(), twilio.stop()]);
+	});
+
+	it('WhatsApp: the media id is resolved and fetched with the token into media_0 (checked against its SHA-256), the provider answered first; a document keeps its file name', async () => {
+		const server = await start('meta', true);
+		const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('a photo of my skin')]);
+		const pdf = Buffer.from('%PDF-1.4 my prescription');
+		const img = meta.addMedia(jpeg, 'image/jpeg');
+		const doc = meta.addMedia(pdf, 'application/pdf');
+		const res = await postMeta(server, waPayload([
+			{ from: '34600111222', id: 'wamid.MEDIA1', timestamp: String(now), type: 'image', image: { id: img.id, mime_type: 'image/jpeg', sha256: img.sha256, caption: 'Is this ok?' } },
+			{ from: '34600111222', id: 'wamid.MEDIA2', timestamp: String(now), type: 'document', document: { id: doc.id, mime_type: 'application/pdf', sha256: doc.sha256, filename: 'prescription.pdf' } },
+		]));
+		expect(res).toEqual({ status: 200, text: 'EVENT_RECEIVED' });
+		await server.settled();
+		const items = server.runs.at(-1)!.items('Inbound');
+		expect(items.map((i) => [i.json.providerMessageId, i.json.text ?? null, (i.json.media as IDataObject[])[0].binaryProperty])).toEqual([['wamid.MEDIA1', 'Is this ok?', 'media_0'], ['wamid.MEDIA2', null, 'media_0']]);
+		expect(bytesOf(items[0], 'media_0').equals(jpeg)).toBe(true);
+		expect(items[0].binary!.media_0).toMatchObject({ mimeType: 'image/jpeg', fileName: 'whatsapp-wamid.MEDIA1-0.jpg' });
+		expect(bytesOf(items[1], 'media_0').equals(pdf)).toBe(true);
+		expect(items[1].binary!.media_0).toMatchObject({ mimeType: 'application/pdf', fileName: 'prescription.pdf' });
+		const gets = meta.requests.filter((r) => r.method === 'GET');
+		expect(gets.map((r) => r.path).sort()).toEqual([`/v21.0/${img.id}`, `/v21.0/${doc.id}`, `/media-download/${img.id}`, `/media-download/${doc.id}`].sort());
+		expect(gets.every((r) => r.headers.authorization === `Bearer ${meta.accessToken}`)).toBe(true);
+		expect(JSON.stringify(items.map((i) => i.json))).not.toContain(meta.accessToken);
+	});
+
+	it('a file that does not match its SHA-256, one over Max Media Size, or WhatsApp media without the credential: no binary, the reason on the media entry, the message still starts the workflow', async () => {
+		const server = await start('meta', true, { maxMediaSize: 1 });
+		const ok = meta.addMedia(Buffer.from('real bytes'), 'image/png');
+		const big = meta.addMedia(Buffer.alloc(1024 * 1024 + 10, 7), 'video/mp4');
+		const before = meta.downloads;
+		await postMeta(server, waPayload([
+			{ from: '34600111222', id: 'wamid.SHA', timestamp: String(now), type: 'image', image: { id: ok.id, mime_type: 'image/png', sha256: 'f'.repeat(64) } },
+			{ from: '34600111222', id: 'wamid.BIG', timestamp: String(now), type: 'video', video: { id: big.id, mime_type: 'video/mp4', sha256: big.sha256 } },
+		]));
+		await server.settled();
+		const items = server.runs.at(-1)!.items('Inbound');
+		expect(items.map((i) => [i.json.providerMessageId, i.binary ?? null, (i.json.media as IDataObject[])[0].downloadError])).toEqual([
+			['wamid.SHA', null, 'The downloaded file does not match the SHA-256 WhatsApp gave for it: not kept'],
+			['wamid.BIG', null, 'The file is 1.0 MB; Max Media Size is 1 MB'],
+		]);
+		// The large file's size was known before downloading it: only the first was fetched.
+		expect(meta.downloads - before).toBe(1);
+
+		const noKey = await start('meta', true, {}, false);
+		await postMeta(noKey, waPayload([{ from: '34600111222', id: 'wamid.NOKEY', timestamp: String(now), type: 'image', image: { id: ok.id, mime_type: 'image/png', sha256: ok.sha256 } }]));
+		await noKey.settled();
+		expect((noKey.runs.at(-1)!.json('Inbound')[0].media as IDataObject[])[0].downloadError).toBe('Select a WhatsApp Cloud API credential on the trigger to download WhatsApp media');
+	});
+
+	it('without Download Media nothing is fetched; Messenger attachments come from their URL; Twilio MMS media with the account\'s basic auth into media_0 and media_1', async () => {
+		const off = await start('meta', false);
+		const img = meta.addMedia(Buffer.from('x'), 'image/png');
+		const before = meta.requests.length;
+		await postMeta(off, waPayload([{ from: '34600111222', id: 'wamid.OFF', timestamp: String(now), type: 'image', image: { id: img.id, mime_type: 'image/png', sha256: img.sha256 } }]));
+		await off.settled();
+		expect(off.runs.at(-1)!.items('Inbound')[0].binary).toBeUndefined();
+		expect(meta.requests.length).toBe(before);
+
+		const server = await start('meta', true);
+		const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+		meta.cdn.set('look.png', { bytes: png, mimeType: 'image/png' });
+		await postMeta(server, { object: 'page', entry: [{ id: 'PAGE', time: Date.now(), messaging: [
+			{ sender: { id: '2412' }, recipient: { id: 'PAGE' }, timestamp: Date.now(), message: { mid: 'm_media', attachments: [{ type: 'image', payload: { url: `${meta.baseUrl}/cdn/look.png` } }] } },
+		] }] });
+		await server.settled();
+		const [m] = server.runs.at(-1)!.items('Inbound');
+		expect(bytesOf(m, 'media_0').equals(png)).toBe(true);
+		expect(meta.requests.filter((r) => r.path === '/cdn/look.png').map((r) => r.headers.authorization ?? null)).toEqual([null]);
+
+		const sms = await start('twilio', true);
+		const sid = 'AC' + 'a'.repeat(32);
+		twilio.accountSid = sid;
+		twilio.media.set('ME1', { bytes: Buffer.from('jpeg one'), mimeType: 'image/jpeg' });
+		twilio.media.set('ME2', { bytes: Buffer.from('gif two'), mimeType: 'image/gif' });
+		const msg = 'MM' + 'd'.repeat(32);
+		const form = {
+			MessageSid: msg, SmsSid: msg, AccountSid: sid, From: '+34600999555', To: '+15550100000', Body: 'my photos', NumMedia: '2',
+			MediaUrl0: `${twilio.baseUrl}/2010-04-01/Accounts/${sid}/Messages/${msg}/Media/ME1`, MediaContentType0: 'image/jpeg',
+			MediaUrl1: `${twilio.baseUrl}/2010-04-01/Accounts/${sid}/Messages/${msg}/Media/ME2`, MediaContentType1: 'image/gif',
+		};
+		const res = await fetch(sms.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(TWILIO_TOKEN, sms.url, form) }, body: new URLSearchParams(form).toString() });
+		expect(res.status).toBe(200);
+		await sms.settled();
+		const [item] = sms.runs.at(-1)!.items('Inbound');
+		expect([bytesOf(item, 'media_0').toString(), bytesOf(item, 'media_1').toString()]).toEqual(['jpeg one', 'gif two']);
+		expect((item.json.media as IDataObject[]).map((x) => [x.binaryProperty, x.mimeType])).toEqual([['media_0', 'image/jpeg'], ['media_1', 'image/gif']]);
+		expect(twilio.requests.filter((r) => r.method === 'GET').every((r) => r.headers.authorization === `Basic ${Buffer.from(`${sid}:${TWILIO_TOKEN}`).toString('base64')}`)).toBe(true);
 	});
 });

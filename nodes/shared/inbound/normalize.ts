@@ -62,7 +62,7 @@ function whatsappMessage(m: J, value: J, match: Matcher): ConversationEvent {
 	else if (media.includes(m.type)) {
 		e.kind = 'media';
 		const x = m[m.type] ?? {};
-		e.media = [{ type: m.type, id: x.id, mimeType: x.mime_type, caption: x.caption } as MediaRef];
+		e.media = [{ type: m.type, id: x.id, mimeType: x.mime_type, caption: x.caption, ...(x.sha256 ? { sha256: x.sha256 } : {}), ...(x.filename ? { filename: x.filename } : {}) } as MediaRef];
 		if (x.caption) e.text = x.caption;
 	} else if (m.type === 'location') {
 		e.kind = 'location';
