@@ -165,6 +165,14 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'delivered')).toMatchObject({ providerMessageId: 'projects/p/messages/1', deliveryStatus: 'delivered' });
 		expect(await store.updateDeliveryStatus('no-such-message', 'delivered')).toBeUndefined();
 		expect((await store.getTouches(['b1'])).get('b1')?.deliveryStatus).toBe('delivered');
+		// Out of order (WhatsApp's read often comes before its delivered): a late earlier status never
+		// hides a later one, and still names the send it is about.
+		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'read')).toMatchObject({ deliveryStatus: 'read' });
+		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'delivered')).toMatchObject({ idempotencyKey: 'b1', deliveryStatus: 'read' });
+		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'sent')).toMatchObject({ deliveryStatus: 'read' });
+		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'clicked')).toMatchObject({ deliveryStatus: 'clicked' });
+		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'complaint')).toMatchObject({ deliveryStatus: 'complaint' });
+		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'read')).toMatchObject({ deliveryStatus: 'complaint' });
 		await store.releaseTouches(['b3']);
 		expect((await store.getTouches(['b3'])).size).toBe(0);
 	});

@@ -3,6 +3,7 @@
  * that typeVersion, and each template runs in the harness against the loopback mocks, including
  * a blocked path.
  */
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -261,5 +262,36 @@ describe('template: Personalised recommendations', () => {
 		expect(notSent.reason).toBe('NO_CONSENT');
 		const mail = (await smtp.waitFor(1))[0];
 		expect(mail.to).toEqual(['v2@example.com']);
+
+		// The email service reports the email opened and clicked: the send log says clicked, and the
+		// viewer's kept score grows by open=1 + click=3; a delivered event after that changes neither.
+		const emailTouch = run.json('Push or Email', 0).find((j) => (j.touchpoint as IDataObject).channel === 'email')!.touchpoint as IDataObject;
+		const scoreBefore = (await store.getEngagement(['v2'])).get('v2')!.score;
+		const signingKey = 'key-recommendations-test';
+		const server = await startWebhookServer(load('personalised-recommendations.json'), { trigger: 'Email Events', credentials: { ...credentials, emailEventsWebhookApi: { service: 'mailgun', mailgunSigningKey: signingKey } } as never });
+		try {
+			const messageId = String(emailTouch.providerMessageId).replace(/^<|>$/g, '');
+			const post = async (event: string, id: string) => {
+				const timestamp = String(Math.floor(Date.now() / 1000));
+				const token = `tok-${id}`;
+				const body = { signature: { timestamp, token, signature: createHmac('sha256', signingKey).update(timestamp + token).digest('hex') }, 'event-data': { event, id, timestamp: Date.now() / 1000, recipient: 'v2@example.com', message: { headers: { 'message-id': messageId } } } };
+				const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+				await server.settled();
+				return res.status;
+			};
+			expect(await post('opened', 'ev-open')).toBe(200);
+			expect(await post('clicked', 'ev-click')).toBe(200);
+			const scored = server.runs.map((r) => r.json('Score Opens and Clicks')[0]);
+			expect(scored.map((j) => [j.contactId, (j.engagement as IDataObject).events])).toEqual([['v2', 1], ['v2', 1]]);
+			const scoreAfter = (await store.getEngagement(['v2'])).get('v2')!.score;
+			expect(scoreAfter - scoreBefore).toBeCloseTo(4, 2);
+			expect((await store.getTouches([String(emailTouch.idempotencyKey)])).get(String(emailTouch.idempotencyKey))?.deliveryStatus).toBe('clicked');
+			expect(await post('delivered', 'ev-delivered')).toBe(200);
+			expect(server.runs.at(-1)!.executionOrder).toEqual(['Email Events', 'Opens and Clicks Only']);
+			expect((await store.getEngagement(['v2'])).get('v2')!.score).toBeCloseTo(scoreAfter, 2);
+			expect((await store.getTouches([String(emailTouch.idempotencyKey)])).get(String(emailTouch.idempotencyKey))?.deliveryStatus).toBe('clicked');
+		} finally {
+			await server.stop();
+		}
 	});
 });

@@ -15,8 +15,8 @@ export interface EmailEvent {
 	service: EmailService;
 	/** The service's id of this event (de-duplication). */
 	eventId: string;
-	/** bounce (hard: permanent), complaint (spam report), unsubscribe, delivered, or other. */
-	kind: 'bounce' | 'complaint' | 'unsubscribe' | 'delivered' | 'other';
+	/** bounce (hard: permanent), complaint (spam report), unsubscribe, delivered, open, click, or other. */
+	kind: 'bounce' | 'complaint' | 'unsubscribe' | 'delivered' | 'open' | 'click' | 'other';
 	hard: boolean;
 	email: string;
 	/** The service's own event name, e.g. "spamreport", "HardBounce". */
@@ -86,24 +86,24 @@ export function normalizeEmailEvents(service: EmailService, body: unknown): Emai
 		} else if (t === 'Complaint') {
 			for (const r of (ses.complaint?.complainedRecipients ?? []) as J[]) push({ ...base, eventId: `${sns.MessageId}:${r.emailAddress}`, kind: 'complaint', hard: false, email: r.emailAddress, type: 'Complaint', reason: ses.complaint?.complaintFeedbackType ? String(ses.complaint.complaintFeedbackType) : undefined });
 		} else {
-			for (const r of (ses.delivery?.recipients ?? ses.mail?.destination ?? []) as unknown[]) push({ ...base, eventId: `${sns.MessageId}:${String(r)}`, kind: t === 'Delivery' ? 'delivered' : 'other', hard: false, email: r, type: t });
+			for (const r of (ses.delivery?.recipients ?? ses.mail?.destination ?? []) as unknown[]) push({ ...base, eventId: `${sns.MessageId}:${String(r)}`, kind: t === 'Delivery' ? 'delivered' : t === 'Open' ? 'open' : t === 'Click' ? 'click' : 'other', hard: false, email: r, type: t });
 		}
 	} else if (service === 'sendgrid') {
 		for (const ev of Array.isArray(body) ? (body as J[]) : []) {
 			const t = String(ev.event ?? '');
-			const kind = t === 'bounce' ? 'bounce' : t === 'spamreport' ? 'complaint' : t === 'unsubscribe' || t === 'group_unsubscribe' ? 'unsubscribe' : t === 'delivered' ? 'delivered' : 'other';
+			const kind = t === 'bounce' ? 'bounce' : t === 'spamreport' ? 'complaint' : t === 'unsubscribe' || t === 'group_unsubscribe' ? 'unsubscribe' : t === 'delivered' ? 'delivered' : t === 'open' ? 'open' : t === 'click' ? 'click' : 'other';
 			// SendGrid's "bounce" of type "blocked" is temporary; "dropped" repeats an earlier verdict.
 			push({ eventId: String(ev.sg_event_id ?? `${t}:${ev.sg_message_id}:${ev.email}`), kind, hard: kind === 'bounce' && ev.type !== 'blocked', email: ev.email, type: t, providerMessageId: ev.sg_message_id ? String(ev.sg_message_id) : undefined, reason: ev.reason ? String(ev.reason) : undefined, timestamp: iso(ev.timestamp) });
 		}
 	} else if (service === 'mailgun') {
 		const ev = (body as J)?.['event-data'] ?? {};
 		const t = String(ev.event ?? '');
-		const kind = t === 'failed' ? 'bounce' : t === 'complained' ? 'complaint' : t === 'unsubscribed' ? 'unsubscribe' : t === 'delivered' ? 'delivered' : 'other';
+		const kind = t === 'failed' ? 'bounce' : t === 'complained' ? 'complaint' : t === 'unsubscribed' ? 'unsubscribe' : t === 'delivered' ? 'delivered' : t === 'opened' ? 'open' : t === 'clicked' ? 'click' : 'other';
 		push({ eventId: String(ev.id ?? `${t}:${ev.timestamp}:${ev.recipient}`), kind, hard: kind === 'bounce' && ev.severity === 'permanent', email: ev.recipient, type: t, providerMessageId: ev.message?.headers?.['message-id'] ? String(ev.message.headers['message-id']) : undefined, reason: ev['delivery-status']?.description || ev['delivery-status']?.message || ev.reason || undefined, timestamp: iso(ev.timestamp) });
 	} else {
 		const ev = (body ?? {}) as J;
 		const t = String(ev.RecordType ?? '');
-		const kind = t === 'Bounce' ? 'bounce' : t === 'SpamComplaint' ? 'complaint' : t === 'SubscriptionChange' && ev.SuppressSending === true ? 'unsubscribe' : t === 'Delivery' ? 'delivered' : 'other';
+		const kind = t === 'Bounce' ? 'bounce' : t === 'SpamComplaint' ? 'complaint' : t === 'SubscriptionChange' && ev.SuppressSending === true ? 'unsubscribe' : t === 'Delivery' ? 'delivered' : t === 'Open' ? 'open' : t === 'Click' ? 'click' : 'other';
 		push({ eventId: String(ev.ID ?? `${t}:${ev.MessageID}:${ev.Email ?? ev.Recipient}`), kind, hard: kind === 'bounce' && ev.Type === 'HardBounce', email: ev.Email ?? ev.Recipient, type: ev.Type ? String(ev.Type) : t, providerMessageId: ev.MessageID ? String(ev.MessageID) : undefined, reason: ev.Description ? String(ev.Description) : undefined, timestamp: iso(ev.BouncedAt ?? ev.ReceivedAt ?? ev.DeliveredAt ?? ev.ChangedAt) });
 	}
 	return out;

@@ -67,6 +67,14 @@ export async function recordEmailEvents(tx: Store, events: EmailEvent[]): Promis
 		evidence: { source: `${e.service}-${e.type}`, actor: 'provider', extra: { eventId: e.eventId } }, occurredAt: Date.parse(e.timestamp),
 	}));
 	if (withdrawals.length) await tx.recordConsent(withdrawals);
-	for (const e of events) if (e.providerMessageId) await tx.updateDeliveryStatus(e.providerMessageId, e.hard ? 'bounced' : e.kind);
+	// The send log follows what the service saw: delivered, read (opened), clicked, bounced, complained.
+	const status = (e: EmailEvent) => (e.kind === 'bounce' ? (e.hard ? 'bounced' : undefined) : e.kind === 'open' ? 'read' : e.kind === 'click' ? 'clicked' : e.kind === 'other' || e.kind === 'unsubscribe' ? undefined : e.kind);
+	for (const e of events) {
+		const s = status(e);
+		if (!e.providerMessageId || !s) continue;
+		// The send log keeps the Message-ID as the mail server took it (<...>); services quote it with or without the brackets.
+		const updated = await tx.updateDeliveryStatus(e.providerMessageId, s);
+		if (!updated && !e.providerMessageId.startsWith('<')) await tx.updateDeliveryStatus(`<${e.providerMessageId}>`, s);
+	}
 	return personOf;
 }

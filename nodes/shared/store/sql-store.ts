@@ -109,6 +109,16 @@ function toLedger(r: Row): ConsentLedgerEntry {
 	};
 }
 
+/**
+ * Where a delivery status stands in a message's life: a status replaces only a lower one. Unknown
+ * statuses rank 1, above none (so they are kept), below everything providers report in order.
+ */
+const DELIVERY_RANKS: Record<string, number> = { sent: 2, delivered: 3, read: 4, clicked: 5, undelivered: 6, failed: 6, bounced: 7, complaint: 8 };
+export function deliveryRank(status: string): number {
+	return DELIVERY_RANKS[status] ?? 1;
+}
+const DELIVERY_RANK_SQL = `(CASE COALESCE(delivery_status, '') ${Object.entries(DELIVERY_RANKS).map(([k, v]) => `WHEN '${k}' THEN ${v}`).join(' ')} WHEN '' THEN 0 ELSE 1 END)`;
+
 export class SqlStore implements Store {
 	private initialised?: Promise<void>;
 
@@ -532,9 +542,11 @@ export class SqlStore implements Store {
 	}
 
 	async updateDeliveryStatus(providerMessageId: string, deliveryStatus: string): Promise<TouchRecord | undefined> {
+		// Statuses arrive out of order (WhatsApp's "read" often before its "delivered"): a status
+		// replaces only one earlier in the message's life, so a late "delivered" never hides a "read".
 		const [row] = await this.db.query<Row>(
-			'UPDATE touches SET delivery_status = $1, updated_at = $2 WHERE provider_message_id = $3 RETURNING *',
-			[deliveryStatus, Date.now(), providerMessageId],
+			`UPDATE touches SET delivery_status = CASE WHEN ${DELIVERY_RANK_SQL} < $4 THEN $1 ELSE delivery_status END, updated_at = $2 WHERE provider_message_id = $3 RETURNING *`,
+			[deliveryStatus, Date.now(), providerMessageId, deliveryRank(deliveryStatus)],
 		);
 		return row ? toTouch(row) : undefined;
 	}
