@@ -4,6 +4,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import { contactMappingProperty } from '../shared/n8n/contact-mapping';
 import { resourceOperationSubtitle, updateDisplayOptions } from '../shared/n8n/display-options';
 import { convergentStoreApiTest } from '../shared/n8n/store';
+import { toolContactProperty } from '../shared/n8n/tool-mode';
 import * as check from './actions/check.operation';
 import * as contactData from './actions/contact-data.operation';
 import * as contacts from './actions/contacts.operation';
@@ -83,6 +84,11 @@ export class ConsentGuard implements INodeType {
 			...updateDisplayOptions(
 				{ show: { operation: ['check', 'recordConsent', 'recordSends', 'exportContact', 'eraseContact', 'upsertContact', 'linkAddress', 'mergeContacts', 'getContact', 'findContact'] } },
 				[contactMappingProperty],
+			),
+			// Only on the tool variant an AI Agent uses: the agent fills it.
+			...updateDisplayOptions(
+				{ show: { operation: ['check', 'recordConsent', 'exportContact', 'getContact', 'findContact'] } },
+				[toolContactProperty],
 			),
 			...check.description,
 			...record.description,

@@ -4,6 +4,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { isChannel, type Channel, type Contact } from '../shared/contact';
 import { askText, nextQuestion, normaliseAnswer, parseChoices, type Question } from '../shared/form/form';
 import { compileFieldPath } from '../shared/n8n/field-path';
+import { toolAware } from '../shared/n8n/tool-mode';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { channelBookAddress, personIdsOf, resolvePeople } from '../shared/people';
 import { isValidZone } from '../shared/policy';
@@ -383,6 +384,6 @@ export class ConversationalForm implements INodeType {
 		}
 		// Items leave in input order (error items were placed first).
 		const inOrder = (out: INodeExecutionData[]) => out.sort((a, b) => (a.pairedItem as { item: number }).item - (b.pairedItem as { item: number }).item);
-		return (startOf ? [ask, completed, cancelled, notStarted] : [ask, completed, cancelled]).map(inOrder);
+		return toolAware(this, (startOf ? [ask, completed, cancelled, notStarted] : [ask, completed, cancelled]).map(inOrder), ['Ask', 'Completed', 'Cancelled', 'Not Started']);
 	}
 }

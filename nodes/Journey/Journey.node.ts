@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { compileFieldPath } from '../shared/n8n/field-path';
+import { toolAware } from '../shared/n8n/tool-mode';
 import { adopt, failClosed } from '../shared/n8n/fail-closed';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { personIdsOf } from '../shared/people';
@@ -92,10 +93,11 @@ export class Journey implements INodeType {
 		// Route by Stage's outputs start with the first stage: an error must not land there through
 		// n8n's continue path (which copies the input to output 0), but on Not in Journey.
 		const outputs: INodeExecutionData[][] = Array.from({ length: operation === 'routeByStage' ? stages.length + 1 : 1 }, () => []);
-		return await failClosed(this, outputs, outputs.length - 1, async () => {
+		const result = await failClosed(this, outputs, outputs.length - 1, async () => {
 			const result = await runJourney.call(this, operation, stages);
 			adopt(outputs, result);
 		});
+		return toolAware(this, result, operation === 'routeByStage' ? [...stages, 'Not in Journey'] : [OPERATIONS.find((o) => o.value === operation)?.name ?? operation]);
 	}
 }
 

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { toolAware } from '../shared/n8n/tool-mode';
 import { adopt, failClosed } from '../shared/n8n/fail-closed';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { personIdsOf } from '../shared/people';
@@ -229,10 +230,11 @@ export class Segment implements INodeType {
 		// per-item errors do; Engagement Score: its one output).
 		const count = operation === 'rfm' ? rfmOutputNames(this).length : operation === 'engagementScore' ? 1 : segmentCount(this) + 1;
 		const outputs: INodeExecutionData[][] = Array.from({ length: count }, () => []);
-		return await failClosed(this, outputs, count - 1, async () => {
+		const result = await failClosed(this, outputs, count - 1, async () => {
 			const result = operation === 'rfm' ? rfm.call(this, items) : operation === 'engagementScore' ? await engagement.call(this, items) : routeByRules.call(this, items);
 			adopt(outputs, result);
 		});
+		return toolAware(this, result, configuredOutputs(this.getNode().parameters).map((o) => ('displayName' in o ? o.displayName : 'Engagement Score')));
 	}
 }
 

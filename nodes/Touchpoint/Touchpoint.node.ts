@@ -25,8 +25,9 @@ import { signUnsubscribeToken, unsubscribeLink } from '../shared/policy/unsubscr
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import type { ProviderError } from '../shared/channels/errors';
 import { failClosed } from '../shared/n8n/fail-closed';
+import { isToolCall, sendSummary, toolAware } from '../shared/n8n/tool-mode';
 import { policyProperties, readPolicySettings } from '../shared/n8n/policy-settings';
-import { channelBookAddress, resolvePeople, type Person } from '../shared/people';
+import { channelBookAddress, resolvePeople, withBookAddresses, type Person } from '../shared/people';
 import { checkAddress, checkBatch, defaultIdempotencyKey, recheckStanding, type GateRequest } from '../shared/policy';
 import { properties } from './description';
 import { optionSubtitle } from '../shared/n8n/display-options';
@@ -150,7 +151,8 @@ export class Touchpoint implements INodeType {
 		// The node has the Dry Run output when the option is on or is an expression (see outputs).
 		const dryRunOutput = (this.getNodeParameter('options', 0, {}) as IDataObject).dryRun === true || isExpressionParameter(this, 'options.dryRun');
 		const outputs: INodeExecutionData[][] = dryRunOutput ? [[], [], []] : [[], []];
-		return await failClosed(this, outputs, 1, async () => await sendAll.call(this, outputs[0], outputs[1], outputs[2] ?? []));
+		const result = await failClosed(this, outputs, 1, async () => await sendAll.call(this, outputs[0], outputs[1], outputs[2] ?? []));
+		return toolAware(this, result, ['Sent', 'Not Sent', 'Dry Run'], sendSummary);
 	}
 }
 
@@ -331,6 +333,13 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			} catch (error) {
 				itemError(i, error);
 			}
+		}
+		// An agent (Touchpoint as a tool) names the person by ID alone: the contact book gives their addresses.
+		if (isToolCall(this)) {
+			const filled = await withBookAddresses(store, read_.map((r) => r.contact));
+			read_.forEach((r, j) => {
+				r.contact = filled[j];
+			});
 		}
 		// The person behind each item: caps and windows count per person, and a message goes only to
 		// an address that is theirs. An id and an address of two different people is an error.

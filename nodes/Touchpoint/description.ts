@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { toolContactProperty } from '../shared/n8n/tool-mode';
+
 const show = (channel: string[]) => ({ show: { channel } });
 
 export const properties: INodeProperties[] = [
@@ -32,7 +34,10 @@ export const properties: INodeProperties[] = [
 		default: 'marketing',
 	},
 	{ displayName: 'Campaign', name: 'campaign', type: 'string', default: '', description: 'Kept in the send log and part of the default idempotency key' },
-	{ displayName: 'Message', name: 'text', type: 'string', typeOptions: { rows: 3 }, default: '', description: 'Text for WhatsApp, Messenger, Instagram and SMS; the body of a push; the plain-text part of an email' },
+	{ displayName: 'Message', name: 'text', type: 'string', typeOptions: { rows: 3 }, default: '', description: 'Text for WhatsApp, Messenger, Instagram and SMS; the body of a push; the plain-text part of an email', displayOptions: { hide: { '@tool': [true] } } },
+	// The tool variant an AI Agent uses: the agent writes the text and names the contact.
+	{ displayName: 'Message', name: 'text', type: 'string', typeOptions: { rows: 3 }, default: "={{ $fromAI('text', 'The message to send, written for the channel', 'string') }}", description: 'Filled by the agent: the text to send', displayOptions: { show: { '@tool': [true] } } },
+	toolContactProperty,
 	{
 		displayName: 'WhatsApp Message Type',
 		name: 'whatsappType',

@@ -10,6 +10,7 @@ import { optionSubtitle } from '../shared/n8n/display-options';
 import { errorJson } from '../shared/n8n/fail-closed';
 import { parameterReader } from '../shared/n8n/params';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
+import { toolAware } from '../shared/n8n/tool-mode';
 import { toTime } from '../shared/segment/rules';
 import type { InboxKey, Store } from '../shared/store/types';
 
@@ -122,10 +123,10 @@ export class TouchpointInbox implements INodeType {
 				now,
 			});
 			const pairedItem = { item: 0 };
-			return [
+			return toolAware(this, [
 				replay.map((e) => ({ json: replayedItem(e) as IDataObject, pairedItem })),
 				abandoned.map((e) => ({ json: { ...(replayedItem(e) as IDataObject), inboxAbandoned: true }, pairedItem })),
-			];
+			], ['Replayed', 'Abandoned']);
 		}
 
 		const items = this.getInputData();

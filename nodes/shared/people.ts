@@ -6,7 +6,7 @@
  */
 import { addressKindOf, normalizeEmail, normalizePhone } from './address';
 import { channelAddress, type Channel, type Contact } from './contact';
-import type { ContactAddress, PersonRef, ResolvedPerson, ResolveOptions, Store } from './store/types';
+import type { AddressRecord, ContactAddress, PersonRef, ResolvedPerson, ResolveOptions, Store } from './store/types';
 import { addressKey } from './store/types';
 
 /** The contact's addresses, normalised; values that do not parse are left out (the policy reports them). */
@@ -28,6 +28,39 @@ export function contactAddresses(contact: Contact): ContactAddress[] {
 	if (contact.instagramId) add({ kind: 'instagram', value: contact.instagramId });
 	if (contact.pushToken) add({ kind: 'push', value: contact.pushToken });
 	return [...out.values()];
+}
+
+const FIELD_OF_KIND: Record<ContactAddress['kind'], keyof Contact> = {
+	email: 'email', phone: 'phone', whatsapp: 'whatsappId', messenger: 'psid', instagram: 'instagramId', push: 'pushToken',
+};
+
+/**
+ * Contacts given by ID alone (what an AI agent passes to a tool) completed with the addresses the
+ * contact book holds for the person, the most recently seen of each kind. Addresses the item
+ * gives are kept; a book address is the person's own, so the gate treats it as linked.
+ */
+export async function withBookAddresses(store: Pick<Store, 'resolveContacts' | 'getAddresses'>, contacts: Contact[]): Promise<Contact[]> {
+	const ids = [...new Set(contacts.filter((c) => c.id).map((c) => c.id))];
+	if (!ids.length) return contacts;
+	const personOf = await personIdsOf(store, ids);
+	const book = await store.getAddresses([...new Set([...personOf.values()])]);
+	const latest = new Map<string, Map<ContactAddress['kind'], AddressRecord>>();
+	for (const a of book) {
+		const mine = latest.get(a.contactId) ?? new Map<ContactAddress['kind'], AddressRecord>();
+		const had = mine.get(a.kind);
+		if (!had || had.lastSeen < a.lastSeen) mine.set(a.kind, a);
+		latest.set(a.contactId, mine);
+	}
+	return contacts.map((c) => {
+		const held = c.id ? latest.get(personOf.get(c.id) ?? c.id) : undefined;
+		if (!held) return c;
+		const filled: Contact = { ...c };
+		for (const [kind, a] of held) {
+			const field = FIELD_OF_KIND[kind];
+			if (!filled[field]) (filled as unknown as Record<string, string>)[field] = a.value;
+		}
+		return filled;
+	});
 }
 
 /** The book address a channel uses (normalised), when the contact has a valid one. */

@@ -13,7 +13,7 @@ import type {
 	IVersionedNodeType,
 	LoadedClass,
 } from 'n8n-workflow';
-import { NodeHelpers } from 'n8n-workflow';
+import { NodeConnectionTypes, NodeHelpers } from 'n8n-workflow';
 
 /** The package root: the nearest folder up from here whose package.json is this package. */
 function findRoot(): string {
@@ -68,9 +68,45 @@ export class Registry {
 		return [loader, type];
 	}
 
+	private readonly tools = new Map<string, LoadedClass<INodeType | IVersionedNodeType>>();
+
 	getNode(fullType: string): LoadedClass<INodeType | IVersionedNodeType> {
+		if (fullType.endsWith('Tool') && !this.isKnown(fullType)) return this.toolVariant(fullType);
 		const [loader, type] = this.loaderFor(fullType);
 		return loader.getNode(type);
+	}
+
+	private isKnown(fullType: string): boolean {
+		const dot = fullType.lastIndexOf('.');
+		return fullType.slice(dot + 1) in (this.loaders.get(fullType.slice(0, dot))?.known.nodes ?? {});
+	}
+
+	/**
+	 * The `<name>Tool` variant n8n makes of every `usableAsTool` node for the AI Agent, made the way
+	 * n8n's loader does (convertNodeToAiTool): no main input, one ai_tool output, the tool
+	 * description parameters; the node's own execute runs.
+	 */
+	private toolVariant(fullType: string): LoadedClass<INodeType | IVersionedNodeType> {
+		const hit = this.tools.get(fullType);
+		if (hit) return hit;
+		const base = this.getNode(fullType.slice(0, -'Tool'.length));
+		const node = base.type as INodeType;
+		if (!node.description?.usableAsTool) throw new Error(`Unknown node type "${fullType}" (${fullType.slice(0, -4)} is not usable as a tool)`);
+		const description = structuredClone(node.description);
+		description.name += 'Tool';
+		description.displayName += ' Tool';
+		description.inputs = [];
+		description.outputs = [NodeConnectionTypes.AiTool];
+		delete description.usableAsTool;
+		description.properties = [
+			{ displayName: 'Tool Description', name: 'descriptionType', type: 'options', noDataExpression: true, options: [{ name: 'Set Automatically', value: 'auto' }, { name: 'Set Manually', value: 'manual' }], default: 'auto' },
+			{ displayName: 'Description', name: 'toolDescription', type: 'string', default: node.description.description, displayOptions: { show: { descriptionType: ['manual'] } } },
+			...description.properties,
+		];
+		const variant = Object.assign(Object.create(node) as INodeType, { description });
+		const loaded = { type: variant, sourcePath: base.sourcePath };
+		this.tools.set(fullType, loaded);
+		return loaded;
 	}
 
 	readonly nodeTypes: INodeTypes = {

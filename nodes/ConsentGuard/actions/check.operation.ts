@@ -14,6 +14,8 @@ import { updateDisplayOptions } from '../../shared/n8n/display-options';
 import { compileFieldPath } from '../../shared/n8n/field-path';
 import { parameterReader } from '../../shared/n8n/params';
 import { getStore } from '../../shared/n8n/store';
+import { isToolCall } from '../../shared/n8n/tool-mode';
+import { withBookAddresses } from '../../shared/people';
 import { policyProperties, readPolicySettings } from '../../shared/n8n/policy-settings';
 import { checkBatch, isValidZone, resolveRequests, type GateRequest, type GateSettings } from '../../shared/policy';
 import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from './common';
@@ -95,7 +97,9 @@ interface CheckSettings {
 function readSettings(ctx: IExecuteFunctions): CheckSettings {
 	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
 	return {
-		reserve: options.reserve !== false,
+		// As an agent's tool, a Check holds nothing: the agent's send (Touchpoint as a tool) checks and
+		// reserves again, and a reservation nobody completes would count against the person's caps.
+		reserve: options.reserve !== false && !isToolCall(ctx),
 		gate: {
 			...readPolicySettings(ctx),
 			transactionalExempt: options.transactionalExempt !== false,
@@ -180,6 +184,13 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	}
 
 	const store = await getStore(this);
+	// An agent names the person by ID alone: the contact book gives their addresses.
+	if (isToolCall(this)) {
+		const filled = await withBookAddresses(store, requests.map((r) => r.contact));
+		requests.forEach((r, j) => {
+			r.contact = filled[j];
+		});
+	}
 	// One person across channels: the id the store knows the person by, and whether the address
 	// is theirs. An id and an address of two different people is an error, never a guess.
 	const prepared = await resolveRequests(store, requests, { idField: mapping.idField, quietChannels: Object.keys(settings.gate.quietHours ?? {}) as Channel[] });

@@ -2,6 +2,8 @@ import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { adopt, failClosed } from '../../shared/n8n/fail-closed';
+import { parameterReader } from '../../shared/n8n/params';
+import { checkSummary, isToolCall, toolAware } from '../../shared/n8n/tool-mode';
 import * as check from './check.operation';
 import * as contactData from './contact-data.operation';
 import * as contacts from './contacts.operation';
@@ -15,10 +17,28 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	// Check's output 0 is Allowed: no error may reach n8n's "continue" path, which copies the
 	// input there. Errors put every item on Blocked (or on the one output of the other operations).
 	const outputs: INodeExecutionData[][] = operation === 'check' ? [[], []] : [[]];
-	return await failClosed(this, outputs, outputs.length - 1, async () => {
-		const result = await route.call(this, operation, items);
-		adopt(outputs, result);
+	// An AI agent may withdraw consent (the person asked to stop) but never grant or request it:
+	// consent is the person's own act, through a form, a keyword or a double opt-in, not a model's reading.
+	const refused: INodeExecutionData[] = [];
+	let work = items;
+	if (operation === 'recordConsent' && isToolCall(this)) {
+		const actionOf = parameterReader<string>(this, 'consentAction', 'grant');
+		work = items.filter((item, i) => {
+			const action = String(actionOf(i) ?? '').trim();
+			if (action === 'withdraw') return true;
+			refused.push({ json: { ...item.json, status: 'refused', message: `An AI agent cannot ${action || 'grant'} consent: only the person can give it (a form, a keyword, a double opt-in). Nothing was recorded. Set this tool's Action to Withdraw to let the agent record opt-outs.` }, pairedItem: { item: i } });
+			return false;
+		});
+	}
+	const result = await failClosed(this, outputs, outputs.length - 1, async () => {
+		adopt(outputs, work.length ? await route.call(this, operation, work) : outputs);
 	});
+	if (refused.length) result[0] = [...refused, ...result[0]];
+	return toolAware(this, result, operation === 'check' ? ['Allowed', 'Blocked'] : [operationName(operation)], operation === 'check' ? checkSummary : undefined);
+}
+
+function operationName(operation: string): string {
+	return operation.replace(/([A-Z])/g, ' $1').replace(/^./, (c) => c.toUpperCase());
 }
 
 async function route(this: IExecuteFunctions, operation: string, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {

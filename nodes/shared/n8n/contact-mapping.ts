@@ -95,6 +95,15 @@ export class ContactMappingError extends Error {
  * Values are taken as given (trimmed strings; numbers become strings); normalisation and
  * validation of addresses belong to nodes/shared/address.ts.
  */
+/** "ana@x.example" -> email, "+34 600 111 222" -> phone, anything else -> id. */
+export function contactFromString(value: string): IDataObject {
+	const v = value.trim();
+	if (/^[^\s@]+@[^\s@]+$/.test(v)) return { email: v };
+	const compact = v.replace(/[\s().-]/g, '');
+	if (/^\+[1-9]\d{6,14}$/.test(compact)) return { phone: compact };
+	return { id: v };
+}
+
 export function compileContactReader(mapping: ContactMapping, options: { idOptional?: boolean } = {}): (json: IDataObject) => Contact {
 	const get = Object.fromEntries(
 		FIELDS.map(([key]) => [key, compileFieldPath(mapping[key])]),
@@ -121,7 +130,11 @@ export function compileContactReader(mapping: ContactMapping, options: { idOptio
 		return s;
 	};
 	const ADDRESS_FIELDS: Array<keyof ContactMapping> = ['emailField', 'phoneField', 'whatsappIdField', 'psidField', 'instagramIdField', 'pushTokenField'];
+	// A contact given as one string where the default Contact Fields expect an object (an AI Agent's
+	// `contact` argument, a form's single field): an email, an E.164 phone, or else an ID.
+	const single = mapping.idField === DEFAULT_CONTACT_MAPPING.idField && mapping.idField.startsWith('contact.') ? 'contact' : undefined;
 	return (json) => {
+		if (single && typeof json[single] === 'string') json = { ...json, [single]: contactFromString(json[single] as string) };
 		const id = read('idField', json);
 		// Nodes that find the person by address take an item with no id but an address.
 		if (id === undefined && options.idOptional && ADDRESS_FIELDS.some((f) => read(f, json) !== undefined)) {
