@@ -52,6 +52,18 @@ async function run() {
 	t = Date.now();
 	await runWorkflow(manualWorkflow({ items, node: node('segment') }), { credentials });
 	console.log(`  re-run (cache): ${((Date.now() - t) / 1000).toFixed(2)} s, ${ai.received} model calls`);
+
+	// The same through a Chat Model sub-node (a LangChain chat model, 300 ms per call) instead of the credential.
+	const fixtures = path.join(__dirname, '..', 'test', 'fixtures', 'ai-package');
+	globalThis.__harnessChatCalls = [];
+	const wf = manualWorkflow({ items, node: { ...node('segment'), credentials: { convergentStoreApi: 'Store' }, parameters: { ...node('segment').parameters, brief: 'bench via a chat model' } } });
+	wf.nodes.push({ id: 'chat-model', name: 'Chat Model', type: 'harness-ai-fixture-nodes.harnessChatModel', typeVersion: 1, position: [220, 200], parameters: { answers: JSON.stringify([JSON.stringify({ variants: [{ text: 'Hi {{contact.firstName}}, 20% off for you today' }] })]), latencyMs: 300 } });
+	wf.connections['Chat Model'] = { ai_languageModel: [[{ node: 'AI', type: 'ai_languageModel', index: 0 }]] };
+	t = Date.now();
+	const viaModel = await runWorkflow(wf, { credentials, extraPackages: [fixtures] });
+	const modelCalls = globalThis.__harnessChatCalls.length;
+	const copies = viaModel.json('AI', 0).filter((j) => j.copy).length;
+	console.log(`  with a Chat Model sub-node: ${((Date.now() - t) / 1000).toFixed(2)} s wall, ${modelCalls} model calls for ${copies} contacts => ${(N / Math.max(1, modelCalls)).toFixed(0)}x fewer calls than one per contact`);
 	await ai.stop();
 }
 

@@ -4,6 +4,7 @@ import { NodeApiError, NodeConnectionTypes, NodeOperationError } from 'n8n-workf
 
 import { copyMessages, copySchema, fillPlaceholders, fitCheck, promptHash, unknownPlaceholders, type CopyBrief, type CopyChannel, type Variant } from '../shared/ai/copy';
 import { classifyMessages, classifySchema, guardReply, REPLY_SCHEMA, replyMessages } from '../shared/ai/conversation';
+import { answerText, jsonFromAnswer, jsonInstruction } from '../shared/ai/model-json';
 import { sampleClassification, sampleCopy, sampleReply } from '../shared/ai/sample';
 import { isChannel, type Channel } from '../shared/contact';
 import { recordFreeTextOptOuts } from '../shared/policy/opt-out';
@@ -15,6 +16,14 @@ import { optionSubtitle } from '../shared/n8n/display-options';
 
 type Msg = { role: 'system' | 'user' | 'assistant'; content: string };
 interface Usage { inputTokens: number; outputTokens: number; calls: number }
+
+/** What AI Content needs of a Chat Model sub-node's model (a LangChain chat model). */
+interface ChatModel {
+	invoke(messages: Msg[]): Promise<{ content: unknown; usage_metadata?: { input_tokens?: number; output_tokens?: number } }>;
+	_llmType?(): string;
+	model?: string;
+	modelName?: string;
+}
 
 const OPERATIONS = [
 	{ name: 'Classify', value: 'classify', action: 'Classify the intent of a message' },
@@ -33,7 +42,9 @@ export class AiContent implements INodeType {
 		description: 'Write copy that fits the channel, answer chats with intent and hand-off, classify messages',
 		defaults: { name: 'AI Content' },
 		usableAsTool: true,
-		inputs: [NodeConnectionTypes.Main],
+		// Any model n8n has a Chat Model node for (OpenAI, Anthropic, Gemini, Azure, Ollama...), as
+		// the Basic LLM Chain takes one; without it, the OpenAI-compatible credential.
+		inputs: [NodeConnectionTypes.Main, { type: NodeConnectionTypes.AiLanguageModel, displayName: 'Chat Model', maxConnections: 1, required: false }],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			// Not required: with Sample Copy the node runs without it (a template's Try It); without
@@ -50,7 +61,7 @@ export class AiContent implements INodeType {
 				options: OPERATIONS,
 				default: 'generateCopy',
 			},
-			{ displayName: 'Model', name: 'model', type: 'string', default: 'gpt-4o-mini' },
+			{ displayName: 'Model', name: 'model', type: 'string', default: 'gpt-4o-mini', description: 'The model the OpenAI-Compatible API credential calls. Not used when a Chat Model sub-node is connected (its own model is used).' },
 			{
 				displayName: 'Channel',
 				name: 'channel',
@@ -137,14 +148,17 @@ export class AiContent implements INodeType {
 		// Sample Copy: read once per run (an expression such as {{ $('Try It').isExecuted }} decides
 		// for the whole run); no credential, no model call, no cache.
 		const sample = options.sampleCopy === true;
-		if (!sample && !node.credentials?.openAiCompatibleApi) {
+		// A connected Chat Model sub-node is used instead of the credential (none in tool mode).
+		const connected = sample ? undefined : await this.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0);
+		const chatModel = (Array.isArray(connected) ? connected[0] : connected) as ChatModel | undefined;
+		if (!sample && !chatModel && !node.credentials?.openAiCompatibleApi) {
 			throw new NodeOperationError(node, 'No OpenAI-Compatible API credential selected', {
-				description: 'Choose or create the credential on the node (any OpenAI-compatible server: its base URL and key), or turn on Sample Copy (Options) to try the workflow without a model.',
+				description: 'Connect a Chat Model sub-node, or choose or create the credential on the node (any OpenAI-compatible server: its base URL and key), or turn on Sample Copy (Options) to try the workflow without a model.',
 			});
 		}
-		const credentials: IDataObject = sample ? {} : await this.getCredentials('openAiCompatibleApi');
+		const credentials: IDataObject = sample || chatModel ? {} : await this.getCredentials('openAiCompatibleApi');
 		// Always explicit: never from the environment.
-		const client = sample ? undefined : new OpenAI({
+		const client = sample || chatModel ? undefined : new OpenAI({
 			apiKey: String(credentials.apiKey),
 			baseURL: String(credentials.baseUrl || 'https://api.openai.com/v1'),
 			organization: credentials.organization ? String(credentials.organization) : null,
@@ -161,8 +175,35 @@ export class AiContent implements INodeType {
 		const concurrency = Math.max(1, Number(options.concurrency ?? 4));
 		const usage: Usage = { inputTokens: 0, outputTokens: 0, calls: 0 };
 
+		// The model's name as the cache and the usage report know it.
+		const modelName = chatModel ? `${chatModel._llmType?.() ?? 'chat-model'}:${chatModel.model ?? chatModel.modelName ?? ''}` : model;
+		const completeWithChatModel = async (messages: Msg[], schema: Record<string, unknown>): Promise<{ data: unknown; usage: Usage }> => {
+			const [first, ...rest] = messages;
+			const prompt: Msg[] = first?.role === 'system' ? [{ role: 'system', content: `${first.content}\n\n${jsonInstruction(schema)}` }, ...rest] : [{ role: 'system', content: jsonInstruction(schema) }, ...messages];
+			let res: Awaited<ReturnType<ChatModel['invoke']>>;
+			try {
+				res = await chatModel!.invoke(prompt);
+			} catch (error) {
+				const e = error as { status?: number; message?: string };
+				throw new NodeApiError(node, { message: e.message ?? String(error) }, {
+					httpCode: e.status ? String(e.status) : undefined,
+					message: `The Chat Model failed${e.status ? ` (${e.status})` : ''}: ${e.message ?? String(error)}`,
+					description: 'Check the Chat Model sub-node: its credential and model name.',
+				});
+			}
+			const u = { inputTokens: res.usage_metadata?.input_tokens ?? 0, outputTokens: res.usage_metadata?.output_tokens ?? 0, calls: 1 };
+			usage.inputTokens += u.inputTokens;
+			usage.outputTokens += u.outputTokens;
+			usage.calls++;
+			try {
+				return { data: jsonFromAnswer(answerText(res.content)), usage: u };
+			} catch (error) {
+				throw new NodeOperationError(node, (error as Error).message, { description: 'Choose a model that follows instructions, or lower its temperature.' });
+			}
+		};
 		const complete = async (messages: Msg[], schema: Record<string, unknown>, name: string): Promise<{ data: unknown; usage: Usage }> => {
 			if (sample) throw new NodeOperationError(node, 'No model is called with Sample Copy on');
+			if (chatModel) return await completeWithChatModel(messages, schema);
 			try {
 				const res = await client!.chat.completions.create({
 					model,
@@ -217,7 +258,7 @@ export class AiContent implements INodeType {
 				channel, brief, tone: voice.tone as string, avoidWords: voice.avoidWords as string, emoji: (voice.emoji as CopyBrief['emoji']) ?? 'some',
 				language: String(voice.language ?? 'English'), callToAction: voice.callToAction as string, variants, placeholders, maxSmsSegments, audience: g.audience,
 			}));
-			const hashes = briefs.map((b) => promptHash({ model, messages: copyMessages(b), schema }));
+			const hashes = briefs.map((b) => promptHash({ model: modelName, messages: copyMessages(b), schema }));
 			const store = await getStore(this);
 			// A brief grouped by values of one person's items holds their data: its cache entry is
 			// tied to the person, so Erase removes it with them.
@@ -263,7 +304,7 @@ export class AiContent implements INodeType {
 				const r = results[k];
 				for (const i of g.items) {
 					const shared = g.items.length;
-					const itemUsage = { model, inputTokens: Math.round(r.usage.inputTokens / shared), outputTokens: Math.round(r.usage.outputTokens / shared), calls: i === g.items[0] ? r.calls : 0, cached: r.cached, sharedWith: shared };
+					const itemUsage = { model: modelName, inputTokens: Math.round(r.usage.inputTokens / shared), outputTokens: Math.round(r.usage.outputTokens / shared), calls: i === g.items[0] ? r.calls : 0, cached: r.cached, sharedWith: shared };
 					if (r.error) {
 						const e = new NodeOperationError(node, r.error, { itemIndex: i, description: 'Loosen the brief, raise Max SMS Segments, or choose another channel.' });
 						if (!this.continueOnFail()) throw e;
@@ -282,7 +323,9 @@ export class AiContent implements INodeType {
 					out.push({ json: { ...items[i].json, copy: { channel, variants: filled as unknown as IDataObject[], ...filled[0], ...(sample ? { sample: true } : {}) } as IDataObject, usage: itemUsage }, pairedItem: { item: i } });
 				}
 			});
-			return [out];
+			// Items leave in the order they came, not grouped by the generation they share.
+			const indexOf = (item: INodeExecutionData) => (item.pairedItem as { item: number }).item;
+			return [out.sort((a, b) => indexOf(a) - indexOf(b))];
 		}
 
 		const textOf = compileFieldPath(this.getNodeParameter('textField', 0) as string);
@@ -304,8 +347,8 @@ export class AiContent implements INodeType {
 			const results = await mapLimit(items, concurrency, async (item, i) => perItem(i, async () => sample
 				? { data: { ...sampleClassification(intents, String(textOf(item.json) ?? ''), detectOptOut), sample: true }, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } }
 				: complete(classifyMessages(intents, String(textOf(item.json) ?? ''), detectOptOut), classifySchema(intents, detectOptOut), 'classification')));
-			const out: INodeExecutionData[] = results.map((r, i) => ('error' in r ? errorItem(i, r.error) : { json: { ...items[i].json, classification: r.data as IDataObject, usage: { model, ...r.usage } }, pairedItem: { item: i } }));
-			if (detectOptOut) await honourOptOuts(this, out, items, results.map((r) => ('error' in r ? undefined : (r.data as IDataObject).optOut === true)), textOf, model);
+			const out: INodeExecutionData[] = results.map((r, i) => ('error' in r ? errorItem(i, r.error) : { json: { ...items[i].json, classification: r.data as IDataObject, usage: { model: modelName, ...r.usage } }, pairedItem: { item: i } }));
+			if (detectOptOut) await honourOptOuts(this, out, items, results.map((r) => ('error' in r ? undefined : (r.data as IDataObject).optOut === true)), textOf, modelName);
 			return [out];
 		}
 
@@ -359,7 +402,7 @@ export class AiContent implements INodeType {
 				await store.addTurns([{ contactId: id, role: 'user', text, at: now }, { contactId: id, role: 'assistant', text: String((r.data as IDataObject).reply ?? ''), at: now + 1 }]);
 			}
 		});
-		return [items.map((_, i) => (failed.has(i) || !answers[i] ? errorItem(i, failed.get(i) ?? { message: 'No answer' }) : { json: { ...items[i].json, ai: answers[i]!.data, usage: { model, ...answers[i]!.usage } }, pairedItem: { item: i } }))];
+		return [items.map((_, i) => (failed.has(i) || !answers[i] ? errorItem(i, failed.get(i) ?? { message: 'No answer' }) : { json: { ...items[i].json, ai: answers[i]!.data, usage: { model: modelName, ...answers[i]!.usage } }, pairedItem: { item: i } }))];
 	}
 }
 
