@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { compileFieldPath } from '../shared/n8n/field-path';
-import { toolAware } from '../shared/n8n/tool-mode';
+import { isToolCall, toolAware } from '../shared/n8n/tool-mode';
 import { adopt, failClosed } from '../shared/n8n/fail-closed';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { personIdsOf } from '../shared/people';
@@ -77,8 +77,11 @@ export class Journey implements INodeType {
 			{ displayName: 'Goal Stage', name: 'goalStage', type: 'string', default: 'Conversion', description: 'Reaching it (or a later stage) sets goalReached, once per contact', displayOptions: { show: { operation: ['trackEvent'] } } },
 			{ displayName: 'Exit Events', name: 'exitEvents', type: 'string', default: 'unsubscribed', description: 'Comma-separated events that take a contact out of the journey', displayOptions: { show: { operation: ['trackEvent'] } } },
 			{ displayName: 'Max Days in a Stage', name: 'maxDaysInStage', type: 'number', default: 0, description: 'Contacts longer than this in a stage are marked overdue (0 = no limit)', displayOptions: { show: { operation: ['trackEvent'] } } },
-			{ displayName: 'Contact ID Field', name: 'contactIdField', type: 'string', requiresDataPath: 'single', default: 'contact.id', displayOptions: { show: { operation: ['trackEvent', 'routeByStage', 'getContactJourney'] } } },
-			{ displayName: 'Event Field', name: 'eventField', type: 'string', requiresDataPath: 'single', default: 'event.type', displayOptions: { show: { operation: ['trackEvent'] } } },
+			{ displayName: 'Contact ID Field', name: 'contactIdField', type: 'string', requiresDataPath: 'single', default: 'contact.id', displayOptions: { show: { operation: ['trackEvent', 'routeByStage', 'getContactJourney'] }, hide: { '@tool': [true] } } },
+			{ displayName: 'Event Field', name: 'eventField', type: 'string', requiresDataPath: 'single', default: 'event.type', displayOptions: { show: { operation: ['trackEvent'] }, hide: { '@tool': [true] } } },
+			// The tool variant an AI Agent uses: the agent names the contact and the event.
+			{ displayName: 'Contact ID', name: 'toolContactId', type: 'string', default: "={{ $fromAI('contactId', 'The contact ID of the person (for example crm-77)', 'string') }}", description: 'Filled by the agent', displayOptions: { show: { '@tool': [true], operation: ['trackEvent', 'routeByStage', 'getContactJourney'] } } },
+			{ displayName: 'Event', name: 'toolEvent', type: 'string', default: "={{ $fromAI('event', 'What the person did, one of the events this journey knows (see its Moves), for example booked', 'string') }}", description: 'Filled by the agent', displayOptions: { show: { '@tool': [true], operation: ['trackEvent'] } } },
 			{ displayName: 'Event ID Field', name: 'eventIdField', type: 'string', requiresDataPath: 'single', default: 'event.id', description: 'A re-delivered event with the same ID is recorded once. Without one, contact + event + time is used.', displayOptions: { show: { operation: ['trackEvent'] } } },
 			{ displayName: 'Event Time Field', name: 'eventTimeField', type: 'string', requiresDataPath: 'single', default: 'event.at', description: 'ISO date or epoch; now when missing', displayOptions: { show: { operation: ['trackEvent'] } } },
 			{ displayName: 'Include HTML Report', name: 'includeHtml', type: 'boolean', default: false, description: 'Whether to add a self-contained HTML report with the chart and table', displayOptions: { show: { operation: ['funnelReport'] } } },
@@ -113,10 +116,12 @@ async function runJourney(this: IExecuteFunctions, operation: string, stages: st
 			errors.set(i, e);
 		};
 		const errorItem = (i: number): INodeExecutionData => ({ json: { ...items[i].json, error: errors.get(i)!.message, ...(errors.get(i)!.description ? { description: errors.get(i)!.description } : {}) }, pairedItem: { item: i } });
-		const idField = operation === 'funnelReport' ? '' : (this.getNodeParameter('contactIdField', 0) as string);
-		const idOf = compileFieldPath(idField || 'contact.id');
+		// As an agent's tool, the contact and the event are what the agent gave (Contact ID, Event).
+		const tool = isToolCall(this);
+		const idField = operation === 'funnelReport' ? '' : tool ? 'Contact ID' : (this.getNodeParameter('contactIdField', 0) as string);
+		const idOf = tool ? undefined : compileFieldPath(idField || 'contact.id');
 		const rawId = (i: number) => {
-			const v = idOf(items[i].json);
+			const v = tool ? this.getNodeParameter('toolContactId', i, '') : idOf!(items[i].json);
 			if (v === undefined || v === null || v === '') {
 				throw new NodeOperationError(this.getNode(), `No contact ID at "${idField}" (found ${JSON.stringify(v) ?? 'nothing'})`, { itemIndex: i, description: 'Set Contact ID Field to where your items keep the contact\'s ID.' });
 			}
@@ -153,16 +158,18 @@ async function runJourney(this: IExecuteFunctions, operation: string, stages: st
 					description: error instanceof DefinitionError ? 'Fix the journey definition; no event was recorded.' : undefined,
 				});
 			}
-			const eventOf = compileFieldPath(this.getNodeParameter('eventField', 0) as string);
+			const eventField = tool ? 'Event' : (this.getNodeParameter('eventField', 0) as string);
+			const pathOf = compileFieldPath(eventField);
+			const eventOf = (json: unknown, i: number): unknown => (tool ? this.getNodeParameter('toolEvent', i, '') : pathOf(json));
 			const eventIdOf = compileFieldPath(this.getNodeParameter('eventIdField', 0) as string);
 			const timeOf = compileFieldPath(this.getNodeParameter('eventTimeField', 0) as string);
 			const now = Date.now();
 			const events: Array<{ i: number; eventId: string; contactId: string; event: string; at: number }> = [];
 			items.forEach((item, i) => {
 				try {
-					const event = eventOf(item.json);
+					const event = eventOf(item.json, i);
 					if (typeof event !== 'string' || event.trim() === '' || event.length > 200) {
-						throw new NodeOperationError(this.getNode(), `No event name at "${this.getNodeParameter('eventField', 0)}" (found ${JSON.stringify(event)?.slice(0, 80) ?? 'nothing'})`, { itemIndex: i, description: 'Point Event Field at a short text such as "purchased".' });
+						throw new NodeOperationError(this.getNode(), `No event name at "${eventField}" (found ${JSON.stringify(event)?.slice(0, 80) ?? 'nothing'})`, { itemIndex: i, description: 'Point Event Field at a short text such as "purchased".' });
 					}
 					const id = contactId(i);
 					const at = toTime(timeOf(item.json)) ?? now;

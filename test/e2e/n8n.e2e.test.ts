@@ -65,6 +65,8 @@ describe('in a real n8n', () => {
 			{ id: 'meta', name: 'Meta Webhook', type: 'metaWebhookApi', data: { appSecret: APP_SECRET, verifyToken: 'e2e-verify' } },
 			{ id: 'wa', name: 'WhatsApp Cloud', type: 'whatsAppCloudApi', data: { accessToken: meta.accessToken, phoneNumberId: meta.phoneNumberId, apiVersion: 'v21.0', baseUrl: meta.baseUrl } },
 			{ id: 'openai', name: 'OpenAI', type: 'openAiCompatibleApi', data: { apiKey: ai.apiKey, baseUrl: `${ai.baseUrl}/v1` } },
+			// n8n's own OpenAI credential, for its OpenAI Chat Model node (the concierge's model).
+			{ id: 'openai-chat', name: 'OpenAI account', type: 'openAiApi', data: { apiKey: ai.apiKey, url: `${ai.baseUrl}/v1` } },
 			{ id: 'smtp', name: 'SMTP', type: 'convergentSmtpApi', data: { host: '127.0.0.1', port: smtp.port, user: smtp.user, password: smtp.pass, fromEmail: 'Glow <hello@glow.example>' } },
 			{ id: 'store', name: 'Convergent Store', type: 'convergentStoreApi', data: { storageType: 'embedded', databasePath } },
 			{ id: 'shop-webhook', name: 'Shop Webhook Header', type: 'httpHeaderAuth', data: { name: 'X-Shop-Token', value: SHOP_TOKEN } },
@@ -86,10 +88,12 @@ describe('in a real n8n', () => {
 		// signed link to the published template's webhook, and a Check of the same person.
 		// The public https URL (RFC 8058 wants https); the test reaches it as a TLS proxy would, on loopback.
 		unsubscribeWorkflows(PUBLIC_UNSUBSCRIBE_URL).forEach((wf, k) => fs.writeFileSync(path.join(templatesDir, `e2e-unsubscribe-${k}.json`), JSON.stringify(wf)));
+		fs.writeFileSync(path.join(templatesDir, 'e2e-chat-model.json'), JSON.stringify(chatModelWorkflow()));
 		rt.n8nCli(['import:workflow', '--separate', `--input=${templatesDir}`], env);
 		rt.n8nCli(['publish:workflow', `--id=${ids['whatsapp-lead-capture.json']}`], env);
 		rt.n8nCli(['publish:workflow', `--id=${ids['abandoned-cart.json']}`], env);
 		rt.n8nCli(['publish:workflow', `--id=${ids['one-click-unsubscribe.json']}`], env);
+		rt.n8nCli(['publish:workflow', `--id=${ids['whatsapp-ai-concierge.json']}`], env);
 
 		n8n = rt.spawnN8n(['start'], env);
 		n8n.stdout!.on('data', (d) => (output += d));
@@ -125,7 +129,7 @@ describe('in a real n8n', () => {
 		for (const c of expectedCredentials) expect(credNames).toContain(c);
 		const workflows = await rest('/rest/workflows');
 		const listed = (workflows.json().data as Array<{ id: string }>).map((w) => w.id).sort();
-		expect(listed).toEqual([...Object.values(ids), UNSUB_SEND_ID, UNSUB_CHECK_ID].sort());
+		expect(listed).toEqual([...Object.values(ids), UNSUB_SEND_ID, UNSUB_CHECK_ID, CHAT_MODEL_ID].sort());
 	});
 
 	it('a signed WhatsApp message to the production webhook runs the lead-capture template; a forged one is refused', async () => {
@@ -149,6 +153,77 @@ describe('in a real n8n', () => {
 		await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, body) }, body });
 		await new Promise((r) => setTimeout(r, 3000));
 		expect(sent()).toHaveLength(1);
+	});
+
+	it('the AI concierge: n8n\'s AI Agent with its OpenAI Chat Model (on the loopback OpenAI) calls the package\'s tools; a message to someone without consent is refused with the reason and never sent', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await grantConsent(store, [{ id: 'crm-e2e-ben', phone: '+34622777111' } as never], ['sms']);
+		await closeAllStores();
+		const seen: Array<{ tools: string[]; toolResults: string[] }> = [];
+		const previous = ai.responder;
+		ai.responder = (req: { messages?: Array<{ role: string; content: unknown }>; tools?: Array<{ function: { name: string } }> }) => {
+			const toolResults = (req.messages ?? []).filter((m) => m.role === 'tool').map((m) => String(m.content));
+			seen.push({ tools: (req.tools ?? []).map((t) => t.function.name).sort(), toolResults });
+			// First turn: the model tries to message the friend; then it answers from what the tools said.
+			if (!toolResults.length) {
+				return { toolCalls: [
+					{ name: 'Check_Consent', arguments: { contact: '+34622777111' } },
+					{ name: 'Send_Follow-Up', arguments: { contact: '+34622777111', text: 'Your friend thinks you will love our spring offer!' } },
+				] };
+			}
+			return toolResults.some((t) => t.includes('not_sent')) ? 'I could not send the offer to your friend: they have not agreed to WhatsApp messages.' : 'Sent!';
+		};
+		try {
+			const trigger = JSON.parse(fs.readFileSync(path.join(ROOT, 'workflows', 'whatsapp-ai-concierge.json'), 'utf8')).nodes.find((n: { type: string }) => n.type.endsWith('.touchpointTrigger'));
+			const url = `${baseUrl}/webhook/${trigger.webhookId}/webhook`;
+			const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', changes: [{ field: 'messages', value: { metadata: { phone_number_id: meta.phoneNumberId }, contacts: [{ profile: { name: 'Ana' }, wa_id: '34611777222' }], messages: [{ from: '34611777222', id: 'wamid.e2e.concierge', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Please send the spring offer to my friend +34 622 777 111' } }] } }] }] });
+			// n8n registers published webhooks just after it reports ready: wait until Meta's handshake answers.
+			for (const until = Date.now() + 60_000; Date.now() < until;) {
+				if ((await fetch(`${url}?hub.mode=subscribe&hub.verify_token=e2e-verify&hub.challenge=1`)).status === 200) break;
+				await new Promise((r) => setTimeout(r, 500));
+			}
+			meta.setLastInbound('34611777222', Date.now());
+			const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, body) }, body });
+			expect({ status: res.status, log: res.status === 200 ? '' : output.slice(-4000) }).toEqual({ status: 200, log: '' });
+			const deadline = Date.now() + 90_000;
+			const toAna = () => meta.requests.filter((r) => r.body?.to === '34611777222');
+			while (toAna().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+			expect(toAna().map((r) => r.body.text?.body)).toEqual(['I could not send the offer to your friend: they have not agreed to WhatsApp messages.']);
+			expect(meta.requests.filter((r) => r.body?.to === '34622777111')).toEqual([]);
+			// The model was offered the package's four tools and read each tool's answer with its reason.
+			expect(seen[0].tools).toEqual(['Check_Consent', 'Record_Opt-Out', 'Send_Follow-Up', 'Track_Booking']);
+			const answers = seen.at(-1)!.toolResults.join('\n');
+			expect(answers).toContain('"status":"blocked"');
+			expect(answers).toContain('"status":"not_sent"');
+			expect(answers).toContain('NO_CONSENT');
+		} finally {
+			ai.responder = previous;
+		}
+	});
+
+	it('AI Content with n8n\'s OpenAI Chat Model node connected (on the loopback OpenAI): one call per segment, copy personalised, `n8n execute`', async () => {
+		const previous = ai.responder;
+		const before = ai.received;
+		const prompts: string[] = [];
+		ai.responder = (req: { messages?: Array<{ role: string; content: unknown }> }) => {
+			prompts.push(String(req.messages?.[0]?.content ?? ''));
+			const segment = String(req.messages?.at(-1)?.content).includes('vip') ? 'VIP' : 'new friend';
+			return { variants: [{ text: `Hi {{contact.firstName}}, as a ${segment}: 20% off until Sunday.` }] };
+		};
+		try {
+			const cliEnv = { ...env, N8N_RUNNERS_BROKER_PORT: String(await rt.freePort()), N8N_PORT: String(await rt.freePort()) };
+			const r = await rt.n8nCliAsync(['execute', `--id=${CHAT_MODEL_ID}`], cliEnv, { timeout: 240_000 });
+			expect({ status: r.status, output: r.status === 0 ? '' : `${r.stdout}${r.stderr}`.slice(-3000) }).toEqual({ status: 0, output: '' });
+			expect(ai.received - before).toBe(2);
+			expect(prompts.every((p) => p.includes('Answer with one JSON object and nothing else'))).toBe(true);
+			const list = await rest(`/rest/executions?filter=${encodeURIComponent(JSON.stringify({ workflowId: CHAT_MODEL_ID }))}`);
+			const results = (list.json().data.results ?? list.json().data) as Array<{ id: string; status: string }>;
+			expect(results.map((e) => e.status)).toEqual(['success']);
+			const run = await rest(`/rest/executions/${results[0].id}`);
+			for (const text of ['Hi Ana, as a new friend: 20% off until Sunday.', 'Hi Ben, as a VIP: 20% off until Sunday.', 'Hi Cai, as a new friend: 20% off until Sunday.']) expect(run.text).toContain(text);
+		} finally {
+			ai.responder = previous;
+		}
 	});
 
 	it('the abandoned-cart webhook refuses a call without the shop\'s header secret', async () => {
@@ -247,6 +322,28 @@ const PUBLIC_UNSUBSCRIBE_URL = 'https://n8n.example.com/webhook/unsubscribe';
 const UNSUB_CONTACT = { id: 'e2e-unsub-1', email: 'noa@example.com', timeZone: 'UTC' };
 const UNSUB_SEND_ID = 'cmE2eUnsubSend01';
 const UNSUB_CHECK_ID = 'cmE2eUnsubCheck1';
+const CHAT_MODEL_ID = 'cmE2eChatModel01';
+
+/** AI Content writing per-segment copy through n8n's own OpenAI Chat Model node (no OpenAI-compatible credential). */
+function chatModelWorkflow() {
+	const people = Array.from({ length: 6 }, (_, i) => ({ contact: { id: `cm-${i}`, firstName: ['Ana', 'Ben', 'Cai'][i % 3] }, segment: i % 2 ? 'vip' : 'new' }));
+	return {
+		id: CHAT_MODEL_ID, name: 'e2e: AI Content with a Chat Model sub-node', active: false, settings: { executionOrder: 'v1' },
+		nodes: [
+			{ id: 'cm-start', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+			{ id: 'cm-people', name: 'People', type: 'n8n-nodes-base.set', typeVersion: 3.4, position: [220, 0], parameters: { mode: 'raw', jsonOutput: JSON.stringify({ people }), options: {} } },
+			{ id: 'cm-split', name: 'One Item per Person', type: 'n8n-nodes-base.splitOut', typeVersion: 1, position: [440, 0], parameters: { fieldToSplitOut: 'people', options: {} } },
+			{ id: 'cm-ai', name: 'Copy', type: `${pkg.name}.aiContent`, typeVersion: 1, position: [660, 0], credentials: { convergentStoreApi: { id: 'store', name: 'Convergent Store' } }, parameters: { operation: 'generateCopy', channel: 'sms', brief: 'Spring sale: 20% off until Sunday', groupBy: 'segment', placeholders: 'contact.firstName', options: {} } },
+			{ id: 'cm-model', name: 'OpenAI Chat Model', type: '@n8n/n8n-nodes-langchain.lmChatOpenAi', typeVersion: 1.3, position: [660, 220], credentials: { openAiApi: { id: 'openai-chat', name: 'OpenAI account' } }, parameters: { model: { __rl: true, mode: 'list', value: 'gpt-4o-mini' }, responsesApiEnabled: false, options: {} } },
+		],
+		connections: {
+			Start: { main: [[{ node: 'People', type: 'main', index: 0 }]] },
+			People: { main: [[{ node: 'One Item per Person', type: 'main', index: 0 }]] },
+			'One Item per Person': { main: [[{ node: 'Copy', type: 'main', index: 0 }]] },
+			'OpenAI Chat Model': { ai_languageModel: [[{ node: 'Copy', type: 'ai_languageModel', index: 0 }]] },
+		},
+	};
+}
 
 /** A marketing email with a signed link to `webhookUrl`, and a Check of the same person, as two workflows. */
 function unsubscribeWorkflows(webhookUrl: string) {
@@ -371,6 +468,7 @@ describe('npm start (the README\'s run command), then the editor as a marketer u
 		['whatsapp-lead-capture.json', 'Ask', 'Not Sent', ['WINDOW_CLOSED']],
 		['consultation-booking.json', 'Ask', 'Not Sent', ['WINDOW_CLOSED']],
 		['one-click-unsubscribe.json', 'Valid Link?', 'No Segment', ['not a valid unsubscribe link']],
+		['whatsapp-ai-concierge.json', "Check Consent (Agent's Tool)", 'Blocked', ['NO_CONSENT']],
 	];
 	it.each(tryIts)('%s: Try It runs green from the editor, and %s shows each %s reason in its output panel', async (file, node, branch, reasons) => {
 		const page = await runTryIt(file, node);

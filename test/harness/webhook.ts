@@ -27,10 +27,10 @@ export interface WebhookServer {
 
 export async function startWebhookServer(
 	workflowJson: WorkflowJson,
-	options: { trigger: string; credentials?: Record<string, ICredentialDataDecryptedObject> },
+	options: { trigger: string; credentials?: Record<string, ICredentialDataDecryptedObject>; extraPackages?: string[] },
 ): Promise<WebhookServer> {
 	useTempUserFolder();
-	const registry = await getRegistry();
+	const registry = await getRegistry(options.extraPackages);
 	const triggerNode = workflowJson.nodes.find((n) => n.name === options.trigger) as INode;
 	if (!triggerNode) throw new Error(`No node "${options.trigger}" in the workflow`);
 	triggerNode.webhookId ??= 'harness-webhook';
@@ -126,6 +126,7 @@ export async function startWebhookServer(
 			await runWorkflow(workflowJson, {
 				mode: 'webhook',
 				startNode: options.trigger,
+				extraPackages: options.extraPackages,
 				startItems: result.workflowData[0],
 				credentials: options.credentials,
 			}),

@@ -9,6 +9,12 @@ import { MockServer, bearer, type MockResponse, type RecordedRequest } from './b
 
 export type Responder = (request: any, kind: 'chat' | 'responses') => string | object | Promise<string | object>;
 
+/** A chat answer that calls tools (as a model choosing functions does): `{ toolCalls: [{ name, arguments }] }`. */
+export interface ToolCallsAnswer {
+	toolCalls: Array<{ name: string; arguments: Record<string, unknown> }>;
+}
+const isToolCalls = (a: unknown): a is ToolCallsAnswer => !!a && typeof a === 'object' && Array.isArray((a as ToolCallsAnswer).toolCalls);
+
 const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
 export class OpenAIMock extends MockServer {
@@ -67,7 +73,26 @@ export class OpenAIMock extends MockServer {
 	private async chat(req: RecordedRequest): Promise<MockResponse> {
 		const rf = req.body?.response_format;
 		const schema = rf?.type === 'json_schema' ? rf.json_schema?.schema : undefined;
-		const text = await this.content(req, 'chat', schema);
+		if (schema) this.schemas.push(schema);
+		const answer = await this.responder(req.body, 'chat');
+		if (isToolCalls(answer)) {
+			// OpenAI's function calling: the assistant message carries tool_calls, finish_reason tool_calls.
+			const calls = answer.toolCalls.map((c) => ({ id: `call_${randomBytes(9).toString('hex')}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
+			const prompt = tokens(this.promptText(req));
+			const completion = tokens(JSON.stringify(calls));
+			return {
+				status: 200,
+				body: {
+					id: `chatcmpl-${randomBytes(12).toString('hex')}`,
+					object: 'chat.completion',
+					created: Math.floor(Date.now() / 1000),
+					model: req.body?.model ?? 'gpt-4o-mini',
+					choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: calls, refusal: null }, logprobs: null, finish_reason: 'tool_calls' }],
+					usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+				},
+			};
+		}
+		const text = typeof answer === 'string' ? answer : JSON.stringify(answer);
 		const prompt = tokens(this.promptText(req));
 		const completion = tokens(text);
 		return {

@@ -15,9 +15,17 @@ import { loadTemplate } from './template-helpers';
 const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-try-')), 'store.sqlite');
 const credentials = { convergentStoreApi: { storageType: 'embedded', databasePath } };
 
-/** The template as `npm start` imports it: every credential but the store's removed. */
+/**
+ * The template as `npm start` imports it: every credential but the store's removed. n8n's own AI
+ * nodes are left out here (the harness has not got them; they are not on a Try It path): the
+ * browser test runs Try It in the real n8n with them on the canvas.
+ */
 function asImported(file: string) {
 	const wf = loadTemplate(file);
+	const ai = new Set(wf.nodes.filter((n) => n.type.startsWith('@n8n/n8n-nodes-langchain.')).map((n) => n.name));
+	wf.nodes = wf.nodes.filter((n) => !ai.has(n.name));
+	for (const name of ai) delete wf.connections[name];
+	for (const c of Object.values(wf.connections)) for (const outputs of Object.values(c)) for (const out of outputs) if (out) out.splice(0, out.length, ...out.filter((l) => !ai.has(l.node)));
 	for (const n of wf.nodes) {
 		if (!n.credentials) continue;
 		n.credentials = Object.fromEntries(Object.entries(n.credentials).filter(([type]) => type === 'convergentStoreApi'));
@@ -51,6 +59,15 @@ describe('templates: Try It, with no provider credential', () => {
 			expect(tp.credential).toBe('not set: Convergent SMTP API');
 			// A preview is not a send: nothing reaches the journey.
 			expect(run.runData.Reminded).toBeUndefined();
+		}
+	});
+
+	it('WhatsApp AI concierge: the agent\'s Check Consent tool answers Allowed for Ana and Blocked NO_CONSENT for Ben; Ana\'s follow-up previewed; the same on a second run', async () => {
+		for (const attempt of [1, 2]) {
+			const run = await tryIt('whatsapp-ai-concierge.json');
+			expectClean(run);
+			expect({ attempt, blocked: reasons(run, "Check Consent (Agent's Tool)", 1) }).toEqual({ attempt, blocked: { 'sample-ben': 'NO_CONSENT' } });
+			expect(previewed(run, 'Send Follow-Up (Preview)')).toEqual([['sample-ana', 'whatsapp']]);
 		}
 	});
 

@@ -63,7 +63,7 @@ describe('nodes as AI Agent tools', () => {
 		);
 		const result = await run(wf);
 		expect(result.error).toBeUndefined();
-		const [ana, ben] = result.json('Agent');
+		const [ana, ben] = result.json('Agent')[0].steps as IDataObject[];
 		expect(ana.schema).toEqual(['contact']);
 		expect(ana.result).toEqual([expect.objectContaining({ outcome: 'Allowed', status: 'allowed' })]);
 		expect(ben.result).toEqual([expect.objectContaining({ outcome: 'Blocked', status: 'blocked', reason: 'NO_CONSENT', message: expect.stringMatching(/^Blocked: No marketing consent on SMS for contact crm-ben.*Do not send this message\.$/) })]);
@@ -81,7 +81,7 @@ describe('nodes as AI Agent tools', () => {
 		);
 		twilio.reset();
 		const result = await run(wf);
-		const [ana, ben] = result.json('Agent');
+		const [ana, ben] = result.json('Agent')[0].steps as IDataObject[];
 		expect(ana.schema).toEqual(['contact', 'text']);
 		expect(ana.result).toEqual([expect.objectContaining({ outcome: 'Sent', status: 'sent', channel: 'sms' })]);
 		expect(ben.result).toEqual([expect.objectContaining({ outcome: 'Not Sent', status: 'not_sent', reason: 'NO_CONSENT', message: expect.stringContaining('No marketing consent on SMS for contact crm-ben') })]);
@@ -93,7 +93,7 @@ describe('nodes as AI Agent tools', () => {
 			[{ type: 'consentGuardTool', name: 'Record Consent', parameters: { operation: 'recordConsent', channel: 'sms', purpose: 'marketing', consentAction: 'grant', source: 'ai-agent' }, credentials: STORE }],
 			[{ tool: 'Record_Consent', args: { contact: 'crm-ben' } }],
 		);
-		const refused = (await run(grant)).json('Agent')[0];
+		const refused = ((await run(grant)).json('Agent')[0].steps as IDataObject[])[0];
 		expect(refused.result).toEqual([expect.objectContaining({ status: 'refused', message: expect.stringContaining('An AI agent cannot grant consent') })]);
 		expect((await store.exportContact('crm-ben')).consentLedger).toEqual([]);
 
@@ -101,7 +101,7 @@ describe('nodes as AI Agent tools', () => {
 			[{ type: 'consentGuardTool', name: 'Record Opt-Out', parameters: { operation: 'recordConsent', channel: 'sms', purpose: 'marketing', consentAction: 'withdraw', source: 'ai-agent' }, credentials: STORE }],
 			[{ tool: 'Record_Opt-Out', args: { contact: 'crm-ana' } }],
 		);
-		const done = (await run(withdraw)).json('Agent')[0];
+		const done = ((await run(withdraw)).json('Agent')[0].steps as IDataObject[])[0];
 		expect(done.result).toEqual([expect.objectContaining({ outcome: 'Record Consent' })]);
 		expect((await store.exportContact('crm-ana')).consentLedger.at(-1)).toMatchObject({ action: 'withdraw', channel: 'sms', purpose: 'marketing' });
 		// The next send through the tool is refused with the reason, and nothing leaves.
@@ -110,7 +110,7 @@ describe('nodes as AI Agent tools', () => {
 			[{ type: 'touchpointTool', name: 'Send SMS', parameters: { channel: 'sms', purpose: 'marketing', campaign: 'after-stop' }, credentials: { ...STORE, twilioMessagingApi: 'Twilio' } }],
 			[{ tool: 'Send_SMS', args: { contact: 'crm-ana', text: 'One more offer?' } }],
 		);
-		expect((await run(send)).json('Agent')[0].result).toEqual([expect.objectContaining({ status: 'not_sent', reason: 'WITHDRAWN' })]);
+		expect(((await run(send)).json('Agent')[0].steps as IDataObject[])[0].result).toEqual([expect.objectContaining({ status: 'not_sent', reason: 'WITHDRAWN' })]);
 		expect(twilio.requests).toHaveLength(0);
 	});
 });

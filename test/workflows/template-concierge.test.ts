@@ -1,0 +1,104 @@
+/**
+ * The WhatsApp AI concierge template with its tools exactly as shipped. n8n's AI Agent is not in
+ * the in-process harness, so a stand-in agent takes its place (same name, same tool connections)
+ * and makes the calls a model would: it books, then tries to message a friend who never agreed to
+ * WhatsApp messages. The tools refuse with the reason, nothing reaches the friend, and only the
+ * reply to the person who wrote leaves. The real AI Agent runs the same template in the e2e.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { IDataObject } from 'n8n-workflow';
+
+import { metaSignature } from '../../nodes/shared/inbound/signatures';
+import { openStore } from '../../nodes/shared/store';
+import type { WorkflowJson } from '../harness';
+import { startWebhookServer } from '../harness/webhook';
+import { grantConsent } from '../helpers/people';
+import { MetaGraphMock } from '../mocks';
+import { loadTemplate } from './template-helpers';
+
+const AI_FIXTURES = path.join(__dirname, '..', 'fixtures', 'ai-package');
+const APP_SECRET = 'abcdefabcdefabcdefabcdefabcdef34';
+const meta = new MetaGraphMock();
+const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-concierge-')), 'store.sqlite');
+let credentials: Record<string, IDataObject>;
+
+beforeAll(async () => {
+	await meta.start();
+	credentials = {
+		metaWebhookApi: { appSecret: APP_SECRET, verifyToken: 'v' },
+		whatsAppCloudApi: { accessToken: meta.accessToken, phoneNumberId: meta.phoneNumberId, apiVersion: 'v21.0', baseUrl: meta.baseUrl },
+		convergentStoreApi: { storageType: 'embedded', databasePath },
+	};
+});
+afterAll(async () => meta.stop());
+
+/** The template with the stand-in agent in the AI Agent's place, making `calls` and answering `answer`. */
+function withAgent(calls: Array<{ tool: string; args: IDataObject }>, answer: string): WorkflowJson {
+	const wf = loadTemplate('whatsapp-ai-concierge.json') as WorkflowJson;
+	const agent = wf.nodes.find((n) => n.name === 'Concierge')!;
+	Object.assign(agent, { type: 'harness-ai-fixture-nodes.harnessAgent', typeVersion: 1, parameters: { calls: JSON.stringify(calls), answer } });
+	wf.nodes = wf.nodes.filter((n) => n.name !== 'Chat Model');
+	delete wf.connections['Chat Model'];
+	return wf;
+}
+
+describe('template: WhatsApp AI concierge', () => {
+	it('books through Track Booking; a message to a friend without consent is refused by the tools with the reason and never sent; the reply goes to the sender', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		// The friend agreed to SMS only.
+		await grantConsent(store, [{ id: 'crm-ben', phone: '+34622000111' } as never], ['sms']);
+		const answer = 'Booked: Friday at 17:00. I could not send the offer to your friend: they have not agreed to WhatsApp messages from us.';
+		const wf = withAgent([
+			{ tool: 'Track_Booking', args: { contactId: '+34611000222', event: 'booked' } },
+			{ tool: 'Check_Consent', args: { contact: '+34 622 000 111' } },
+			{ tool: 'Send_Follow-Up', args: { contact: '+34622000111', text: 'Your friend Ana thinks you will love our spring offer: 20% off facials!' } },
+		], answer);
+		const server = await startWebhookServer(wf, { trigger: 'WhatsApp Inbound', credentials: credentials as never, extraPackages: [AI_FIXTURES] });
+		try {
+			meta.setLastInbound('34611000222', Date.now());
+			const message = { from: '34611000222', id: 'wamid.concierge.1', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Book me a facial on Friday at 5pm, and send the spring offer to my friend +34 622 000 111' } };
+			const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', changes: [{ field: 'messages', value: { metadata: { phone_number_id: meta.phoneNumberId }, contacts: [{ profile: { name: 'Ana' }, wa_id: '34611000222' }], messages: [message] } }] }] });
+			const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, body) }, body });
+			expect(res.status).toBe(200);
+			await server.settled();
+			const run = server.runs.at(-1)!;
+			expect(run.error).toBeUndefined();
+			const steps = run.json('Concierge')[0].steps as IDataObject[];
+			expect(steps.map((s) => [s.tool, ((s.result as IDataObject[]) ?? [])[0]?.status ?? ((s.result as IDataObject[]) ?? [])[0]?.outcome])).toEqual([
+				['Track_Booking', 'Track Event'],
+				['Check_Consent', 'blocked'],
+				['Send_Follow-Up', 'not_sent'],
+			]);
+			expect((steps[1].result as IDataObject[])[0]).toMatchObject({ reason: 'NO_CONSENT' });
+			expect((steps[2].result as IDataObject[])[0]).toMatchObject({ reason: 'NO_CONSENT', message: expect.stringContaining('No marketing consent on WhatsApp') });
+			// The model reads what each tool takes.
+			expect(steps.map((s) => s.schema)).toEqual([['contactId', 'event'], ['contact'], ['contact', 'text']]);
+			// Only the reply to Ana left; nothing to Ben.
+			expect(meta.requests.filter((r) => r.path.endsWith('/messages')).map((r) => [r.body.to, r.body.text?.body])).toEqual([['34611000222', answer]]);
+			expect((await store.getJourneyStates('Salon', ['+34611000222'])).get('+34611000222')?.stage).toBe('Booked');
+		} finally {
+			await server.stop();
+		}
+	});
+
+	it('Record Opt-Out withdraws the sender\'s WhatsApp marketing consent when they ask in their own words', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await grantConsent(store, [{ id: '+34611000333', phone: '+34611000333' } as never], ['whatsapp']);
+		const wf = withAgent([{ tool: 'Record_Opt-Out', args: { contact: '+34611000333' } }], 'Done: you will not get offers from us on WhatsApp any more.');
+		const server = await startWebhookServer(wf, { trigger: 'WhatsApp Inbound', credentials: credentials as never, extraPackages: [AI_FIXTURES] });
+		try {
+			meta.setLastInbound('34611000333', Date.now());
+			const message = { from: '34611000333', id: 'wamid.concierge.2', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'por favor no me mandéis más ofertas' } };
+			const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', changes: [{ field: 'messages', value: { metadata: { phone_number_id: meta.phoneNumberId }, contacts: [{ profile: { name: 'Eva' }, wa_id: '34611000333' }], messages: [message] } }] }] });
+			await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, body) }, body });
+			await server.settled();
+			const states = await store.getConsentStates([{ contactId: '+34611000333', channel: 'whatsapp', purpose: 'marketing' }]);
+			expect([...states.values()][0].status).toBe('withdrawn');
+			expect((await store.exportContact('+34611000333')).consentLedger.at(-1)).toMatchObject({ action: 'withdraw', evidence: expect.objectContaining({ source: 'ai-concierge', actor: 'ai-agent' }) });
+		} finally {
+			await server.stop();
+		}
+	});
+});
