@@ -2,7 +2,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { isChannel, type Channel, type Contact } from '../shared/contact';
-import { askText, nextQuestion, normaliseAnswer, parseChoices, type Question } from '../shared/form/form';
+import { answerText, jsonFromAnswer, jsonInstruction } from '../shared/ai/model-json';
+import { askText, EXTRACTION_SCHEMA, extractionMessages, nextQuestion, normaliseAnswer, parseChoices, understandable, type Question } from '../shared/form/form';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { toolAware } from '../shared/n8n/tool-mode';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
@@ -29,7 +30,8 @@ export class ConversationalForm implements INodeType {
 		description: 'Run a form as a chat over any channel: lead capture, bookings, surveys',
 		defaults: { name: 'Conversational Form' },
 		usableAsTool: true,
-		inputs: [NodeConnectionTypes.Main],
+		// Optional: a Chat Model sub-node reads free-text answers (Understand Free Text).
+		inputs: [NodeConnectionTypes.Main, { type: NodeConnectionTypes.AiLanguageModel, displayName: 'Chat Model', maxConnections: 1, required: false }],
 		// A fourth output only when new sessions start on a condition (e.g. an AI Classify intent).
 		outputs: `={{ [{ "type": "main", "displayName": "Ask" }, { "type": "main", "displayName": "Completed" }, { "type": "main", "displayName": "Cancelled" }].concat($parameter.startWhen === "fieldMatches" ? [{ "type": "main", "displayName": "Not Started" }] : []) }}`,
 		credentials: [{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' }],
@@ -197,6 +199,13 @@ export class ConversationalForm implements INodeType {
 				displayOptions: { show: { startWhen: ['fieldMatches'] } },
 			},
 			{ displayName: 'Session Expires After (Hours)', name: 'expiryHours', type: 'number', default: 24, description: 'A session idle longer than this starts over' },
+			{
+				displayName: 'Understand Free Text',
+				name: 'understandFreeText',
+				type: 'boolean',
+				default: false,
+				description: 'Whether an answer the form cannot read as typed ("my email is ana at gmail dot com", "next Tuesday after 5pm") is read by the connected Chat Model into the question\'s type, then checked like a typed answer. At most one model call per answer; the person\'s words are kept. Never for a consent question.',
+			},
 			{ displayName: 'Cancel Words', name: 'cancelWords', type: 'string', default: 'cancel, cancelar, stop, salir, quit', description: 'Whole-message words that end the session (STOP-family keywords always do)' },
 			{
 				displayName: 'Fields',
@@ -256,6 +265,26 @@ export class ConversationalForm implements INodeType {
 		};
 		const cancelWords = String(this.getNodeParameter('cancelWords', 0, '')).split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
 
+		// Free-text answers read by a model: only with the option on, and then a model is needed.
+		const understand = this.getNodeParameter('understandFreeText', 0, false) === true;
+		const connected = understand ? await this.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0) : undefined;
+		const model = (Array.isArray(connected) ? connected[0] : connected) as { invoke(m: Array<{ role: string; content: string }>): Promise<{ content: unknown; usage_metadata?: { input_tokens?: number; output_tokens?: number } }> } | undefined;
+		if (understand && !model) {
+			throw new NodeOperationError(node, 'Understand Free Text is on but no Chat Model is connected', { description: 'Connect a Chat Model sub-node (OpenAI, Anthropic, Gemini, Ollama...) to the node\'s Chat Model input, or turn the option off.' });
+		}
+		const extract = async (q: Question, text: string): Promise<{ value: string | null; usage: { calls: number; inputTokens: number; outputTokens: number } }> => {
+			const [system, user] = extractionMessages(q, text, { zone, now });
+			const res = await model!.invoke([{ role: 'system', content: `${system.content}\n\n${jsonInstruction(EXTRACTION_SCHEMA as unknown as Record<string, unknown>)}` }, user]);
+			const usage = { calls: 1, inputTokens: res.usage_metadata?.input_tokens ?? 0, outputTokens: res.usage_metadata?.output_tokens ?? 0 };
+			try {
+				const data = jsonFromAnswer(answerText(res.content)) as { value?: unknown };
+				return { value: typeof data?.value === 'string' && data.value.trim() ? data.value.trim() : null, usage };
+			} catch {
+				// An answer the model could not put in the format is asked again, as a typed one would be.
+				return { value: null, usage };
+			}
+		};
+
 		const store = await getStore(this);
 		const ask: INodeExecutionData[] = [];
 		// One bad item is that item's error (continue-on-fail: on Ask, without a reply, so nothing is
@@ -290,16 +319,17 @@ export class ConversationalForm implements INodeType {
 		// buttons: there the choices are numbered in the text and a number is a valid answer.
 		const quickRepliesOk = (c: unknown) => c === 'messenger' || c === 'instagram';
 
-		items.forEach((item, i) => {
+		// In order: two messages of one person are two steps of one session.
+		for (const [i, item] of items.entries()) {
 			const id = ids[i];
-			if (id === undefined) return;
+			if (id === undefined) continue;
 			try {
-				step(item, i, id);
+				await step(item, i, id);
 			} catch (error) {
 				itemError(i, error);
 			}
-		});
-		function step(item: INodeExecutionData, i: number, id: string) {
+		}
+		async function step(item: INodeExecutionData, i: number, id: string) {
 			const text = String(textOf(item.json) ?? '');
 			const payload = payloadOf(item.json) === undefined || payloadOf(item.json) === null ? undefined : String(payloadOf(item.json));
 			const channel = channelOf(item.json);
@@ -337,15 +367,27 @@ export class ConversationalForm implements INodeType {
 				return;
 			}
 			const q = questions.find((x) => x.key === s!.step) ?? nextQuestion(questions, s!.answers)!;
-			const answer = normaliseAnswer(q, text, payload, { zone, now, defaultCountry: String(fields.defaultCountry ?? '') || undefined });
+			const typed = { zone, now, defaultCountry: String(fields.defaultCountry ?? '') || undefined };
+			let answer = normaliseAnswer(q, text, payload, typed);
+			let understood: IDataObject | undefined;
+			if (!answer.ok && model && text.trim() && understandable(q)) {
+				const got = await extract(q, text);
+				const read = got.value === null ? undefined : normaliseAnswer(q, got.value, undefined, typed);
+				understood = { question: q.key, raw: text, value: got.value, accepted: !!read?.ok, usage: got.usage };
+				if (read?.ok) answer = read;
+			}
 			if (!answer.ok) {
 				s = { ...s!, updatedAt: now };
 				sessions.set(id, s);
 				changed.add(id);
 				askOut(q, q.reAsk || undefined, s);
-				ask[ask.length - 1].json.form = { ...(ask[ask.length - 1].json.form as IDataObject), invalid: answer.problem };
+				ask[ask.length - 1].json.form = { ...(ask[ask.length - 1].json.form as IDataObject), invalid: answer.problem, ...(understood ? { understood } : {}) };
 				return;
 			}
+			// What the model read from the person's words travels with the next output item.
+			const withUnderstood = (out: INodeExecutionData[]) => {
+				if (understood && out.length) out[out.length - 1].json.form = { ...(out[out.length - 1].json.form as IDataObject), understood };
+			};
 			const answers = { ...s!.answers, [q.key]: answer.value };
 			if (q.consent && typeof answer.value === 'boolean' && isChannel(channel)) {
 				// The consent covers the address the person answered from (the chat's phone, PSID or Instagram id).
@@ -359,11 +401,13 @@ export class ConversationalForm implements INodeType {
 				sessions.set(id, s);
 				changed.add(id);
 				askOut(next, undefined, s);
+				withUnderstood(ask);
 			} else {
 				s = { ...s!, status: 'completed', step: undefined, answers, updatedAt: now };
 				sessions.set(id, s);
 				changed.add(id);
 				completed.push({ json: { ...item.json, form: { name: form, answers, startedAt: new Date(s.startedAt).toISOString(), completedAt: new Date(now).toISOString() } }, pairedItem: { item: i } });
+				withUnderstood(completed);
 			}
 		}
 		if (changed.size) await store.saveFormSessions(form, [...changed].map((id) => ({ contactId: id, ...sessions.get(id)! })));

@@ -156,3 +156,42 @@ export function askText(q: Question, channelSupportsQuickReplies: boolean): { te
 	if (channelSupportsQuickReplies && q.type !== 'multipleChoice' && options.length <= 13) return { text: q.text, quickReplies: options.map((c) => c.label), question: q.text, choices };
 	return { text: numberedChoices(q.text, choices), quickReplies: [], question: q.text, choices };
 }
+
+/** What a model is asked to give for each question type: the form a typed answer would take. */
+const EXTRACT_FORMAT: Record<QuestionType, string> = {
+	text: 'the answer as text',
+	email: 'the email address, e.g. ana@example.com (spelled-out "at" and "dot" written as @ and .)',
+	phone: 'the phone number in international format, e.g. +34600111222',
+	singleChoice: 'the id of one choice',
+	multipleChoice: 'the ids of the choices, comma-separated',
+	number: 'the number, e.g. 3 or 12.5',
+	yesNo: 'yes or no',
+	date: 'the date as YYYY-MM-DD',
+	time: 'the time as HH:MM (24-hour)',
+	dateTime: 'the date and time as YYYY-MM-DD HH:MM (24-hour)',
+};
+
+/**
+ * Whether a free-text answer to this question may be read by a model. Never a consent question:
+ * a model's reading of a chat is not consent, only the person's own yes is.
+ */
+export function understandable(q: Question): boolean {
+	return !q.consent && q.type !== 'text';
+}
+
+/** The messages asking a model to read one answer: one call, JSON `{ value }` (null when it does not answer). */
+export function extractionMessages(q: Question, text: string, ctx: { zone: string; now: number }): Array<{ role: 'system' | 'user'; content: string }> {
+	const today = DateTime.fromMillis(ctx.now, { zone: ctx.zone });
+	const choices = q.choices.length ? ` Choices (id: label): ${q.choices.map((c) => `${c.id}: ${c.label}`).join('; ')}.` : '';
+	return [
+		{ role: 'system', content: `You read a person's chat answer to one form question and return the answer in a fixed format, or null when the message does not answer the question. Never guess: if the message is unclear, return null. Today is ${today.toFormat('cccc yyyy-MM-dd HH:mm')} (${ctx.zone}).` },
+		{ role: 'user', content: `Question: ${JSON.stringify(q.text)}\nExpected: ${EXTRACT_FORMAT[q.type]}.${choices}\nThe person wrote: ${JSON.stringify(text)}` },
+	];
+}
+
+export const EXTRACTION_SCHEMA = {
+	type: 'object',
+	additionalProperties: false,
+	required: ['value'],
+	properties: { value: { type: ['string', 'null'] } },
+} as const;
