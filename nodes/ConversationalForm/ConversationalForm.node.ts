@@ -268,7 +268,8 @@ export class ConversationalForm implements INodeType {
 		// Free-text answers read by a model: only with the option on, and then a model is needed.
 		const understand = this.getNodeParameter('understandFreeText', 0, false) === true;
 		const connected = understand ? await this.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0) : undefined;
-		const model = (Array.isArray(connected) ? connected[0] : connected) as { invoke(m: Array<{ role: string; content: string }>): Promise<{ content: unknown; usage_metadata?: { input_tokens?: number; output_tokens?: number } }> } | undefined;
+		const model = (Array.isArray(connected) ? connected[0] : connected) as { invoke(m: Array<{ role: string; content: string }>): Promise<{ content: unknown; usage_metadata?: { input_tokens?: number; output_tokens?: number } }>; _llmType?(): string; model?: string; modelName?: string } | undefined;
+		const spent = { calls: 0, inputTokens: 0, outputTokens: 0 };
 		if (understand && !model) {
 			throw new NodeOperationError(node, 'Understand Free Text is on but no Chat Model is connected', { description: 'Connect a Chat Model sub-node (OpenAI, Anthropic, Gemini, Ollama...) to the node\'s Chat Model input, or turn the option off.' });
 		}
@@ -276,6 +277,9 @@ export class ConversationalForm implements INodeType {
 			const [system, user] = extractionMessages(q, text, { zone, now });
 			const res = await model!.invoke([{ role: 'system', content: `${system.content}\n\n${jsonInstruction(EXTRACTION_SCHEMA as unknown as Record<string, unknown>)}` }, user]);
 			const usage = { calls: 1, inputTokens: res.usage_metadata?.input_tokens ?? 0, outputTokens: res.usage_metadata?.output_tokens ?? 0 };
+			spent.calls++;
+			spent.inputTokens += usage.inputTokens;
+			spent.outputTokens += usage.outputTokens;
 			try {
 				const data = jsonFromAnswer(answerText(res.content)) as { value?: unknown };
 				return { value: typeof data?.value === 'string' && data.value.trim() ? data.value.trim() : null, usage };
@@ -411,6 +415,13 @@ export class ConversationalForm implements INodeType {
 			}
 		}
 		if (changed.size) await store.saveFormSessions(form, [...changed].map((id) => ({ contactId: id, ...sessions.get(id)! })));
+		// What reading free text cost, with the form's name as its campaign (AI Content > Report AI Usage).
+		if (spent.calls) {
+			await store.recordAiUsage([{
+				at: now, workflowId: String(this.getWorkflow().id ?? ''), executionId: String(this.getExecutionId() ?? ''), node: node.name, operation: 'understandFreeText',
+				model: `${model!._llmType?.() ?? 'chat-model'}:${model!.model ?? model!.modelName ?? ''}`, campaign: `form:${form}`, items: items.length, cacheHits: 0, ...spent,
+			}]);
+		}
 		if (consent.length) {
 			// The consent covers the chat's address only when that address is the person's (linked
 			// here if nobody holds it); an address held by someone else is left out, so the grant

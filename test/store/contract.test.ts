@@ -177,6 +177,19 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect((await store.getTouches(['b3'])).size).toBe(0);
 	});
 
+	it('AI usage: rows kept per run, summed by campaign, model and operation since a time', async () => {
+		await store.recordAiUsage([
+			{ at: T0, node: 'AI', operation: 'generateCopy', model: 'gpt-4o-mini', campaign: 'spring', items: 1000, calls: 5, inputTokens: 2500, outputTokens: 400, cacheHits: 0 },
+			{ at: T0 + 1000, workflowId: 'w1', executionId: '42', node: 'AI', operation: 'generateCopy', model: 'gpt-4o-mini', campaign: 'spring', items: 1000, calls: 0, inputTokens: 0, outputTokens: 0, cacheHits: 5 },
+			{ at: T0 + 2000, node: 'AI', operation: 'classify', model: 'anthropic:claude', campaign: '', items: 3, calls: 3, inputTokens: 90, outputTokens: 30, cacheHits: 0 },
+			{ at: T0 - 10_000, node: 'AI', operation: 'classify', model: 'anthropic:claude', campaign: '', items: 1, calls: 1, inputTokens: 9, outputTokens: 3, cacheHits: 0 },
+		]);
+		expect(await store.aiUsageReport(T0)).toEqual([
+			{ campaign: '', model: 'anthropic:claude', operation: 'classify', runs: 1, items: 3, calls: 3, inputTokens: 90, outputTokens: 30, cacheHits: 0, firstAt: T0 + 2000, lastAt: T0 + 2000 },
+			{ campaign: 'spring', model: 'gpt-4o-mini', operation: 'generateCopy', runs: 2, items: 2000, calls: 5, inputTokens: 2500, outputTokens: 400, cacheHits: 5, firstAt: T0, lastAt: T0 + 1000 },
+		]);
+	});
+
 	it('claims: of many callers claiming one reserved touch at once, exactly one may send; a claim counts under the caps and is never handed out again', async () => {
 		// PostgreSQL: separate pools, really concurrent. SQLite: one connection per process (as
 		// n8n has it; node:sqlite is synchronous), concurrent calls interleave on it.

@@ -57,6 +57,9 @@ describe('Conversational Form: Understand Free Text', () => {
 		expect(calls()).toHaveLength(1);
 		expect(calls()[0].messages[0].content).toMatch(/Today is \w+ \d{4}-\d{2}-\d{2} \d{2}:\d{2} \(Europe\/Madrid\)/);
 		expect((when.json('Form', 0)[0].form as IDataObject).answers).toEqual({ email: 'ana@gmail.com', when: '2026-12-08T17:00+01:00' });
+		// The two readings are kept as AI usage under the form's name.
+		const report = await runWorkflow({ name: 'r', nodes: [makeNode({ type: 'n8n-nodes-base.manualTrigger', name: 'Start' }, [0, 0]), makeNode({ type: 'aiContent', name: 'Usage', parameters: { operation: 'usageReport' }, credentials: { convergentStoreApi: 'Store' } }, [220, 0])], connections: { Start: { main: [[{ node: 'Usage', type: 'main', index: 0 }]] } }, settings: { executionOrder: 'v1' } }, { credentials: credentials as never });
+		expect(report.json('Usage').map((r) => [r.campaign, r.model, r.operation, r.calls])).toEqual([['form:Visit', 'harness-scripted:', 'understandFreeText', 2]]);
 	});
 
 	it('a model reading that does not check out is asked again like a typed one; a consent question is never read by the model; off by default', async () => {

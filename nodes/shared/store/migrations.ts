@@ -264,6 +264,29 @@ DROP INDEX IF EXISTS touches_provider_id;
 CREATE INDEX IF NOT EXISTS touches_provider_id ON touches (provider_message_id) WHERE provider_message_id IS NOT NULL;
 `,
 	},
+	{
+		// What AI cost: one row per node run that used a model (calls, tokens, cache hits), by campaign,
+		// so a campaign's AI cost can be reported. No personal data.
+		id: '011_ai_usage',
+		sql: `
+CREATE TABLE IF NOT EXISTS ai_usage (
+	id {{id}},
+	at BIGINT NOT NULL,
+	workflow_id TEXT,
+	execution_id TEXT,
+	node TEXT NOT NULL,
+	operation TEXT NOT NULL,
+	model TEXT NOT NULL,
+	campaign TEXT NOT NULL,
+	items INTEGER NOT NULL,
+	calls INTEGER NOT NULL,
+	input_tokens BIGINT NOT NULL,
+	output_tokens BIGINT NOT NULL,
+	cache_hits INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ai_usage_at ON ai_usage (at);
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */

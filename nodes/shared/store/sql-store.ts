@@ -17,6 +17,8 @@ import type {
 	PersonRef,
 	ProfileInput,
 	ResolvedPerson,
+	AiUsageRow,
+	AiUsageTotal,
 	ResolveOptions,
 	ConsentEventInput,
 	ConsentEvidence,
@@ -747,6 +749,26 @@ export class SqlStore implements Store {
 			await insertRows(this.db, 'INSERT INTO ai_cache (prompt_hash, response, created_at, contact_id)', 4, chunk.map((e) => [e.hash, e.response, now, e.contactId ?? null]),
 				'ON CONFLICT (prompt_hash) DO UPDATE SET response = excluded.response, created_at = excluded.created_at, contact_id = excluded.contact_id');
 		}
+	}
+
+	async recordAiUsage(rows: AiUsageRow[]): Promise<void> {
+		for (const chunk of chunks(rows, CHUNK)) {
+			await insertRows(this.db, 'INSERT INTO ai_usage (at, workflow_id, execution_id, node, operation, model, campaign, items, calls, input_tokens, output_tokens, cache_hits)', 12,
+				chunk.map((r) => [r.at, r.workflowId ?? null, r.executionId ?? null, r.node, r.operation, r.model, r.campaign, r.items, r.calls, r.inputTokens, r.outputTokens, r.cacheHits]));
+		}
+	}
+
+	async aiUsageReport(since: number): Promise<AiUsageTotal[]> {
+		const rows = await this.db.query<Row>(
+			`SELECT campaign, model, operation, COUNT(*) AS runs, SUM(items) AS items, SUM(calls) AS calls, SUM(input_tokens) AS input_tokens,
+				SUM(output_tokens) AS output_tokens, SUM(cache_hits) AS cache_hits, MIN(at) AS first_at, MAX(at) AS last_at
+			FROM ai_usage WHERE at >= $1 GROUP BY campaign, model, operation ORDER BY campaign, model, operation`,
+			[since],
+		);
+		return rows.map((r) => ({
+			campaign: String(r.campaign), model: String(r.model), operation: String(r.operation), runs: Number(r.runs), items: Number(r.items), calls: Number(r.calls),
+			inputTokens: Number(r.input_tokens), outputTokens: Number(r.output_tokens), cacheHits: Number(r.cache_hits), firstAt: Number(r.first_at), lastAt: Number(r.last_at),
+		}));
 	}
 
 	async addTurns(turns: Array<{ contactId: string; role: 'user' | 'assistant'; text: string; at: number }>): Promise<void> {

@@ -223,6 +223,35 @@ export interface ContactExport {
 	[other: string]: unknown;
 }
 
+export interface AiUsageRow {
+	at: number;
+	workflowId?: string;
+	executionId?: string;
+	node: string;
+	operation: string;
+	model: string;
+	campaign: string;
+	items: number;
+	calls: number;
+	inputTokens: number;
+	outputTokens: number;
+	cacheHits: number;
+}
+
+export interface AiUsageTotal {
+	campaign: string;
+	model: string;
+	operation: string;
+	runs: number;
+	items: number;
+	calls: number;
+	inputTokens: number;
+	outputTokens: number;
+	cacheHits: number;
+	firstAt: number;
+	lastAt: number;
+}
+
 export interface Store {
 	readonly dialect: 'sqlite' | 'postgres';
 
@@ -319,6 +348,10 @@ export interface Store {
 	getCached(hashes: string[]): Promise<Map<string, string>>;
 	/** `contactId` on an entry whose prompt held the person's data: erased with the person. */
 	putCached(entries: Array<{ hash: string; response: string; contactId?: string }>): Promise<void>;
+	/** One row per node run that used a model. */
+	recordAiUsage(rows: AiUsageRow[]): Promise<void>;
+	/** Usage summed by campaign, model and operation, for runs at or after `since` (epoch ms). */
+	aiUsageReport(since: number): Promise<AiUsageTotal[]>;
 	addTurns(turns: Array<{ contactId: string; role: 'user' | 'assistant'; text: string; at: number }>): Promise<void>;
 	/** The last `limit` turns of each contact, oldest first. */
 	getTurns(contactIds: string[], limit: number): Promise<Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>>;
