@@ -43,12 +43,14 @@ export class EmailEventsWebhookApi implements ICredentialType {
 		{
 			displayName: 'Verification Key',
 			name: 'sendgridVerificationKey',
+			// A public key: nothing to hide.
 			type: 'string',
-			typeOptions: { password: true },
 			default: '',
 			description: 'SendGrid > Settings > Mail Settings > Event Webhook > Signature Verification: the public key shown once you enable it. Verifies X-Twilio-Email-Event-Webhook-Signature.',
 			displayOptions: { show: { service: ['sendgrid'] } },
 		},
+		// The HMAC key that proves a request came from Mailgun: a secret, whatever the field name says to the rule.
+		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
 		{
 			displayName: 'HTTP Webhook Signing Key',
 			name: 'mailgunSigningKey',

@@ -14,6 +14,8 @@ export interface ProviderError {
 	httpStatus?: number;
 }
 
+// Provider JSON, navigated by the shapes each provider documents; every value read is checked where it is used.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type J = Record<string, any>;
 
 export function classifyError(channel: Channel, status: number | undefined, body: unknown): ProviderError {

@@ -18,6 +18,8 @@ function applyKeyword(e: ConversationEvent, match: KeywordMatch | undefined): vo
 	if (match.conditional) e.keywordConditional = true;
 }
 
+// Provider JSON, navigated by the shapes each provider documents; every value read is checked where it is used.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type J = Record<string, any>;
 
 const iso = (seconds: unknown) => new Date(Number(seconds) * (Number(seconds) > 1e11 ? 1 : 1000)).toISOString();

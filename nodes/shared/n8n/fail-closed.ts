@@ -50,10 +50,11 @@ export async function failClosed(
 		await run();
 		return outputs;
 	} catch (error) {
-		if (!ctx.continueOnFail()) throw error;
+		// n8n shows and routes its own error types: anything else is wrapped, never thrown raw.
 		const nodeError = error instanceof NodeOperationError || (error as { name?: string })?.name === 'NodeApiError'
 			? error
 			: new NodeOperationError(ctx.getNode(), error as Error);
+		if (!ctx.continueOnFail()) throw nodeError;
 		const placed = placedItems(outputs);
 		const items = ctx.getInputData();
 		for (let i = 0; i < items.length; i++) {

@@ -27,6 +27,7 @@ export const policyProperties: INodeProperties[] = [
 				displayName: 'Cap',
 				name: 'caps',
 				// Reading order, not alphabetical: "2 messages per 7 days on all channels for marketing".
+				// eslint-disable-next-line n8n-nodes-base/node-param-fixed-collection-type-unsorted-items
 				values: [
 					{ displayName: 'Max Messages', name: 'maxMessages', type: 'number', default: 2, typeOptions: { minValue: 1 } },
 					{ displayName: 'Per', name: 'per', type: 'number', default: 7, typeOptions: { minValue: 1 } },

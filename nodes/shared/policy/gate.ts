@@ -14,8 +14,7 @@ import { WINDOWED_CHANNELS } from '../contact';
 import { channelBookAddress, resolvePeople, type PersonError } from '../people';
 import type { ConsentKey, ConsentState, FrequencyCapRule, ReservationRequest, Store } from '../store/types';
 import { consentKeyString, inboundKeyString } from '../store/types';
-import type { PolicySettings } from './evaluate';
-import { capsFor, checkAddress, evaluatePolicy, evaluateStanding, type PolicyResult } from './evaluate';
+import { capsFor, checkAddress, evaluatePolicy, evaluateStanding, type PolicyResult, type PolicySettings } from './evaluate';
 import { blocked, type BlockedResult } from './reasons';
 
 export type MessageKind = 'free-form' | 'template' | 'tagged';

@@ -94,6 +94,8 @@ export class SqliteDb implements SqlDb {
 
 	constructor(readonly file: string) {
 		fs.mkdirSync(path.dirname(file), { recursive: true });
+		// Loaded only when the embedded store is used, so a PostgreSQL-only setup never touches node:sqlite.
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		const { DatabaseSync } = require('node:sqlite') as { DatabaseSync: new (f: string) => DatabaseSync };
 		this.db = new DatabaseSync(file);
 		this.db.exec('PRAGMA busy_timeout = 10000');
