@@ -10,6 +10,8 @@ import { personIdsOf } from '../shared/people';
 import { applyEvent, DEFAULT_STAGES, DefinitionError, funnel, validateDefinition, type JourneyDefinition } from '../shared/journey/journey';
 import { funnelHtml, funnelSvg } from '../shared/journey/report';
 import { toTime } from '../shared/segment/rules';
+import { pickWinner } from '../shared/insights/ab';
+import type { AbMetric, Store } from '../shared/store/types';
 import { optionSubtitle } from '../shared/n8n/display-options';
 
 const configuredOutputs = (parameters: IDataObject) => {
@@ -24,6 +26,7 @@ const configuredOutputs = (parameters: IDataObject) => {
 const OPERATIONS = [
 	{ name: 'Funnel Report', value: 'funnelReport', action: 'Report the journey funnel' },
 	{ name: 'Get Contact Journey', value: 'getContactJourney', action: 'Get the journey path of a contact' },
+	{ name: 'Pick A/B Winner', value: 'pickWinner', action: 'Pick the winning arm of an A/B test' },
 	{ name: 'Route by Stage', value: 'routeByStage', action: 'Route contacts by their journey stage' },
 	{ name: 'Track Event', value: 'trackEvent', action: 'Track an event and move the contact to its stage' },
 ];
@@ -84,6 +87,36 @@ export class Journey implements INodeType {
 			{ displayName: 'Event', name: 'toolEvent', type: 'string', default: "={{ $fromAI('event', 'What the person did, one of the events this journey knows (see its Moves), for example booked', 'string') }}", description: 'Filled by the agent', displayOptions: { show: { '@tool': [true], operation: ['trackEvent'] } } },
 			{ displayName: 'Event ID Field', name: 'eventIdField', type: 'string', requiresDataPath: 'single', default: 'event.id', description: 'A re-delivered event with the same ID is recorded once. Without one, contact + event + time is used.', displayOptions: { show: { operation: ['trackEvent'] } } },
 			{ displayName: 'Event Time Field', name: 'eventTimeField', type: 'string', requiresDataPath: 'single', default: 'event.at', description: 'ISO date or epoch; now when missing', displayOptions: { show: { operation: ['trackEvent'] } } },
+			{ displayName: 'Campaign', name: 'abCampaign', type: 'string', default: '', required: true, placeholder: 'spring-subject-test', description: 'The campaign whose sends carry the arms (Touchpoint\'s Campaign and A/B Variant)', displayOptions: { show: { operation: ['pickWinner'] } } },
+			{
+				displayName: 'Metric',
+				name: 'abMetric',
+				type: 'options',
+				options: [
+					{ name: 'Clicked', value: 'clicked', description: 'The send log says clicked (an email service\'s click event)' },
+					{ name: 'Converted', value: 'converted', description: 'Reached this journey\'s Goal Stage within the window after the send' },
+					{ name: 'Delivered', value: 'delivered' },
+					{ name: 'Read', value: 'read', description: 'Read (WhatsApp) or opened (email) per the send log' },
+					{ name: 'Replied', value: 'replied', description: 'Wrote back on the channel within the window after the send' },
+				],
+				default: 'converted',
+				displayOptions: { show: { operation: ['pickWinner'] } },
+			},
+			{ displayName: 'Window (Hours)', name: 'abWindowHours', type: 'number', default: 72, typeOptions: { minValue: 1 }, description: 'How long after a send a reply or a conversion still counts for it', displayOptions: { show: { operation: ['pickWinner'], abMetric: ['replied', 'converted'] } } },
+			{ displayName: 'Minimum Sends per Arm', name: 'abMinPerArm', type: 'number', default: 100, typeOptions: { minValue: 1 }, description: 'No winner is picked before every arm has this many sends', displayOptions: { show: { operation: ['pickWinner'] } } },
+			{
+				displayName: 'Confidence',
+				name: 'abConfidence',
+				type: 'options',
+				options: [
+					{ name: '90 %', value: 0.9 },
+					{ name: '95 %', value: 0.95 },
+					{ name: '99 %', value: 0.99 },
+				],
+				default: 0.95,
+				description: 'The best arm wins when a two-sided two-proportion z-test against every other arm has p below 1 - confidence',
+				displayOptions: { show: { operation: ['pickWinner'] } },
+			},
 			{ displayName: 'Include HTML Report', name: 'includeHtml', type: 'boolean', default: false, description: 'Whether to add a self-contained HTML report with the chart and table', displayOptions: { show: { operation: ['funnelReport'] } } },
 		],
 	};
@@ -104,10 +137,22 @@ export class Journey implements INodeType {
 	}
 }
 
+/** Pick A/B Winner: the arms' results from the send log, decided by the stated rule (shared/insights/ab.ts). Read once per run. */
+async function abWinner(ctx: IExecuteFunctions, store: Store, journey: string) {
+	const campaign = String(ctx.getNodeParameter('abCampaign', 0, '')).trim();
+	if (!campaign) throw new NodeOperationError(ctx.getNode(), 'Campaign is empty', { description: 'Name the campaign the test\'s sends were made under (Touchpoint > Campaign).' });
+	const metric = ctx.getNodeParameter('abMetric', 0, 'converted') as AbMetric;
+	const windowMs = Number(ctx.getNodeParameter('abWindowHours', 0, 72)) * 3_600_000;
+	const results = await store.abTestResults(campaign, metric, { windowMs, journey });
+	const decision = pickWinner(results, { confidence: Number(ctx.getNodeParameter('abConfidence', 0, 0.95)), minPerArm: Number(ctx.getNodeParameter('abMinPerArm', 0, 100)) });
+	return { campaign, metric, ...(metric === 'converted' ? { journey } : {}), ...(metric === 'replied' || metric === 'converted' ? { windowHours: windowMs / 3_600_000 } : {}), ...decision };
+}
+
 async function runJourney(this: IExecuteFunctions, operation: string, stages: string[]): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const name = String(this.getNodeParameter('journeyName', 0)).trim();
 		const store = await getStore(this);
+		if (operation === 'pickWinner') return [[{ json: await abWinner(this, store, name) as unknown as IDataObject, pairedItem: items.map((_, i) => ({ item: i })) }]];
 		// One bad item is that item's error (continue-on-fail), never the batch's.
 		const errors = new Map<number, NodeOperationError>();
 		const itemError = (i: number, error: unknown) => {

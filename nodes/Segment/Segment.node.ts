@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
+import { armProblems, assignArm, type Arm } from '../shared/insights/ab';
 import { toolAware } from '../shared/n8n/tool-mode';
 import { adopt, failClosed } from '../shared/n8n/fail-closed';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
@@ -21,6 +22,10 @@ const configuredOutputs = (parameters: IDataObject) => {
 		return [...all.filter((name) => chosen.includes(name)), 'Other Segments'].map((name) => ({ type: 'main', displayName: name }));
 	}
 	if (parameters.operation === 'engagementScore') return [{ type: 'main' }];
+	if (parameters.operation === 'abSplit') {
+		const arms = ((parameters.arms as IDataObject)?.arm as IDataObject[] | undefined) ?? [{ name: 'A' }, { name: 'B' }];
+		return [...arms.map((a, i) => ({ type: 'main', displayName: String(a.name || `Arm ${i + 1}`) })), { type: 'main', displayName: 'Rest' }];
+	}
 	const segments = ((parameters.segments as IDataObject)?.values as IDataObject[] | undefined) ?? [];
 	const outputs = segments.map((s, i) => ({ type: 'main', displayName: String(s.name || `Segment ${i + 1}`) }));
 	outputs.push({ type: 'main', displayName: 'No Segment' });
@@ -49,6 +54,7 @@ const operatorOptions = [
 ];
 
 const OPERATIONS = [
+	{ name: 'A/B Split', value: 'abSplit', action: 'Split contacts into A/B test arms' },
 	{ name: 'Engagement Score', value: 'engagementScore', action: 'Score engagement with decay' },
 	{ name: 'RFM', value: 'rfm', action: 'Score and route by RFM segment' },
 	{ name: 'Route by Rules', value: 'routeByRules', action: 'Route contacts by segment rules' },
@@ -63,7 +69,7 @@ export class Segment implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: optionSubtitle(OPERATIONS),
-		description: 'Route contacts by rules, RFM segments or engagement score',
+		description: 'Route contacts by rules, RFM segments, engagement score or A/B test arm',
 		defaults: { name: 'Audience Segment' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -78,6 +84,28 @@ export class Segment implements INodeType {
 				options: OPERATIONS,
 				default: 'routeByRules',
 			},
+			{ displayName: 'Experiment', name: 'experiment', type: 'string', default: '', required: true, placeholder: 'spring-subject-test', description: 'The test\'s name: the same person always lands in the same arm of an experiment. Use the campaign name Touchpoint and Pick A/B Winner use.', displayOptions: { show: { operation: ['abSplit'] } } },
+			{
+				displayName: 'Arms',
+				name: 'arms',
+				type: 'fixedCollection',
+				typeOptions: { multipleValues: true },
+				placeholder: 'Add Arm',
+				default: { arm: [{ name: 'A', percent: 10 }, { name: 'B', percent: 10 }] },
+				description: 'Each arm\'s share of people; the rest (up to 100 %) leaves on Rest, e.g. to get the winner later',
+				displayOptions: { show: { operation: ['abSplit'] } },
+				options: [
+					{
+						displayName: 'Arm',
+						name: 'arm',
+						values: [
+							{ displayName: 'Name', name: 'name', type: 'string', default: 'A' },
+							{ displayName: 'Percent', name: 'percent', type: 'number', default: 10, typeOptions: { minValue: 0.01, maxValue: 100, numberPrecision: 2 } },
+						],
+					},
+				],
+			},
+			{ displayName: 'Contact ID Field', name: 'abContactIdField', type: 'string', requiresDataPath: 'single', default: 'contact.id', description: 'The person the arm is drawn for', displayOptions: { show: { operation: ['abSplit'] } } },
 			{
 				displayName: 'Segments',
 				name: 'segments',
@@ -228,10 +256,10 @@ export class Segment implements INodeType {
 		// An error (a bad rule, the store) must not reach n8n's continue path, which would copy every
 		// item to output 0, the first segment: errors go to No Segment (RFM: its last output, as
 		// per-item errors do; Engagement Score: its one output).
-		const count = operation === 'rfm' ? rfmOutputNames(this).length : operation === 'engagementScore' ? 1 : segmentCount(this) + 1;
+		const count = operation === 'rfm' ? rfmOutputNames(this).length : operation === 'engagementScore' ? 1 : operation === 'abSplit' ? abArms(this).length + 1 : segmentCount(this) + 1;
 		const outputs: INodeExecutionData[][] = Array.from({ length: count }, () => []);
 		const result = await failClosed(this, outputs, count - 1, async () => {
-			const result = operation === 'rfm' ? rfm.call(this, items) : operation === 'engagementScore' ? await engagement.call(this, items) : routeByRules.call(this, items);
+			const result = operation === 'rfm' ? rfm.call(this, items) : operation === 'engagementScore' ? await engagement.call(this, items) : operation === 'abSplit' ? await abSplit.call(this, items) : routeByRules.call(this, items);
 			adopt(outputs, result);
 		});
 		return toolAware(this, result, configuredOutputs(this.getNode().parameters).map((o) => ('displayName' in o ? o.displayName : 'Engagement Score')));
@@ -243,6 +271,41 @@ function rfmOutputNames(ctx: IExecuteFunctions): string[] {
 	if (ctx.getNodeParameter('rfmOutputs', 0, 'all') !== 'chosen') return [...RFM_SEGMENTS];
 	const chosen = ctx.getNodeParameter('rfmSegments', 0, []) as string[];
 	return [...RFM_SEGMENTS.filter((name) => chosen.includes(name)), 'Other Segments'];
+}
+
+function abArms(ctx: IExecuteFunctions): Arm[] {
+	const raw = ((ctx.getNodeParameter('arms', 0, {}) as IDataObject).arm as IDataObject[] | undefined) ?? [];
+	return raw.map((a, i) => ({ name: String(a.name ?? '').trim() || `Arm ${i + 1}`, percent: Number(a.percent) }));
+}
+
+/** A/B Split: each person to the arm their hash falls in (the same every run), the rest to Rest. */
+async function abSplit(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+	const arms = abArms(this);
+	const problems = armProblems(arms);
+	if (problems.length) throw new NodeOperationError(this.getNode(), `Arms: ${problems.join('; ')}`, { description: 'Give each arm a name and a share; together at most 100 %.' });
+	const experiment = String(this.getNodeParameter('experiment', 0, '')).trim();
+	if (!experiment) throw new NodeOperationError(this.getNode(), 'Experiment is empty', { description: 'Name the test (e.g. the campaign): the name decides who lands in which arm.' });
+	const field = String(this.getNodeParameter('abContactIdField', 0, 'contact.id'));
+	const idOf = compileFieldPath(field);
+	const raw = items.map((item) => idOf(item.json));
+	// The person, so a merged id or an address-derived id lands in the same arm as the person.
+	const known = raw.filter((v): v is string | number => (typeof v === 'string' && v !== '') || typeof v === 'number').map(String);
+	const personOf = known.length ? await personIdsOf(await getStore(this), known) : new Map<string, string>();
+	const outputs: INodeExecutionData[][] = [...arms.map(() => []), []];
+	items.forEach((item, i) => {
+		const id = raw[i];
+		if ((typeof id !== 'string' || id === '') && typeof id !== 'number') {
+			const error = new NodeOperationError(this.getNode(), `No contact ID at "${field}"`, { itemIndex: i, description: 'A/B Split draws the arm from the contact ID: set Contact ID Field.' });
+			if (!this.continueOnFail()) throw error;
+			outputs[arms.length].push({ json: { ...item.json, error: error.message }, pairedItem: { item: i } });
+			return;
+		}
+		const person = personOf.get(String(id)) ?? String(id);
+		const arm = assignArm(experiment, person, arms);
+		const k = arm === undefined ? arms.length : arms.findIndex((a) => a.name === arm);
+		outputs[k].push({ json: { ...item.json, abTest: { experiment, arm: arm ?? null } }, pairedItem: { item: i } });
+	});
+	return outputs;
 }
 
 function segmentCount(ctx: IExecuteFunctions): number {

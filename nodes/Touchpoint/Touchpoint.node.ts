@@ -187,7 +187,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			return [...new Set(list)] as Channel[];
 		};
 		const p = {
-			campaign: read('campaign', ''), text: read('text', ''), whatsappType: read('whatsappType', 'text'), templateName: read('templateName', ''),
+			campaign: read('campaign', ''), variant: read('variant', ''), text: read('text', ''), whatsappType: read('whatsappType', 'text'), templateName: read('templateName', ''),
 			templateLanguage: read('templateLanguage', 'en'), templateParameters: read('templateParameters', ''), mediaUrl: read('mediaUrl', ''),
 			messagingType: read('messagingType', 'RESPONSE'), quickReplies: read('quickReplies', ''), pushTitle: read('pushTitle', ''),
 			pushImageUrl: read('pushImageUrl', ''), pushData: read<unknown>('pushData', '{}'), pushTopic: read('pushTopic', ''), subject: read('subject', ''),
@@ -543,8 +543,9 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				const o = outcomes[k];
 				if (o.ok) {
 					sentKeys.add(r.key);
-					await store.completeTouch(r.key, { status: 'sent', providerMessageId: o.providerMessageId });
-					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, addressLinked: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)), ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
+					const variant = String(p.variant(r.pd.i) ?? '').trim() || undefined;
+					await store.completeTouch(r.key, { status: 'sent', providerMessageId: o.providerMessageId, variant });
+					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, ...(variant ? { variant } : {}), addressLinked: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)), ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
 				} else {
 					const unknown = o.error.reason === 'UNKNOWN_OUTCOME';
 					await store.completeTouch(r.key, { status: unknown ? 'unknown' : 'failed', errorCode: o.error.code, errorMessage: o.error.message });

@@ -34,6 +34,7 @@ export const properties: INodeProperties[] = [
 		default: 'marketing',
 	},
 	{ displayName: 'Campaign', name: 'campaign', type: 'string', default: '', description: 'Kept in the send log and part of the default idempotency key' },
+	{ displayName: 'A/B Variant', name: 'variant', type: 'string', default: '', placeholder: '{{ $json.abTest.arm }}', description: 'The A/B arm this message belongs to, kept with the send (Audience Segment > A/B Split gives it; Journey > Pick A/B Winner compares the arms)' },
 	{ displayName: 'Message', name: 'text', type: 'string', typeOptions: { rows: 3 }, default: '', description: 'Text for WhatsApp, Messenger, Instagram and SMS; the body of a push; the plain-text part of an email', displayOptions: { hide: { '@tool': [true] } } },
 	// The tool variant an AI Agent uses: the agent writes the text and names the contact.
 	{ displayName: 'Message', name: 'text', type: 'string', typeOptions: { rows: 3 }, default: "={{ $fromAI('text', 'The message to send, written for the channel', 'string') }}", description: 'Filled by the agent: the text to send', displayOptions: { show: { '@tool': [true] } } },

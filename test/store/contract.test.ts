@@ -177,6 +177,37 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect((await store.getTouches(['b3'])).size).toBe(0);
 	});
 
+	it('A/B results: a campaign\'s sends per variant, and how many were delivered, read, clicked or replied within the window', async () => {
+		const send = async (key: string, contact: string, variant: string, status?: string) => {
+			await store.reserveTouches([{ idempotencyKey: key, contactId: contact, channel: 'whatsapp', purpose: 'marketing', campaign: 'ab-spring', caps: [] }], T0);
+			await store.completeTouch(key, { status: 'sent', providerMessageId: `pm-${key}`, variant });
+			if (status) await store.updateDeliveryStatus(`pm-${key}`, status);
+		};
+		await send('ab1', 'ab-c1', 'A', 'read');
+		await send('ab2', 'ab-c2', 'A', 'clicked');
+		await send('ab3', 'ab-c3', 'A', 'delivered');
+		await send('ab4', 'ab-c4', 'B', 'delivered');
+		await send('ab5', 'ab-c5', 'B');
+		// Not counted: another campaign, a failed send, a send without a variant.
+		await store.reserveTouches([{ idempotencyKey: 'ab6', contactId: 'ab-c6', channel: 'whatsapp', purpose: 'marketing', campaign: 'other', caps: [] }], T0);
+		await store.completeTouch('ab6', { status: 'sent', variant: 'A' });
+		await store.reserveTouches([{ idempotencyKey: 'ab7', contactId: 'ab-c7', channel: 'whatsapp', purpose: 'marketing', campaign: 'ab-spring', caps: [] }], T0);
+		await store.completeTouch('ab7', { status: 'failed', errorCode: 'x' });
+		await store.reserveTouches([{ idempotencyKey: 'ab8', contactId: 'ab-c8', channel: 'whatsapp', purpose: 'marketing', campaign: 'ab-spring', caps: [] }], T0);
+		await store.completeTouch('ab8', { status: 'sent' });
+		const rate = async (metric: 'delivered' | 'read' | 'clicked' | 'replied') => (await store.abTestResults('ab-spring', metric, { windowMs: 3_600_000 })).map((r) => [r.variant, r.sent, r.successes]);
+		expect(await rate('delivered')).toEqual([['A', 3, 3], ['B', 2, 1]]);
+		expect(await rate('read')).toEqual([['A', 3, 2], ['B', 2, 0]]);
+		expect(await rate('clicked')).toEqual([['A', 3, 1], ['B', 2, 0]]);
+		// Replies: within the hour after the send, on the same channel.
+		await store.recordInbound([
+			{ contactId: 'ab-c4', channel: 'whatsapp', at: T0 + 600_000 },
+			{ contactId: 'ab-c1', channel: 'whatsapp', at: T0 + 7_200_000 },
+			{ contactId: 'ab-c2', channel: 'sms', at: T0 + 60_000 },
+		]);
+		expect(await rate('replied')).toEqual([['A', 3, 0], ['B', 2, 1]]);
+	});
+
 	it('AI usage: rows kept per run, summed by campaign, model and operation since a time', async () => {
 		await store.recordAiUsage([
 			{ at: T0, node: 'AI', operation: 'generateCopy', model: 'gpt-4o-mini', campaign: 'spring', items: 1000, calls: 5, inputTokens: 2500, outputTokens: 400, cacheHits: 0 },

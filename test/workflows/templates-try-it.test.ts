@@ -71,6 +71,17 @@ describe('templates: Try It, with no provider credential', () => {
 		}
 	});
 
+	it('A/B test, then the winner: Ana lands in B, Chloe and Dan in A (Chloe previewed, Dan FREQUENCY_CAP); the rest ends at No Clear Winner (nothing was sent)', async () => {
+		for (const attempt of [1, 2]) {
+			const run = await tryIt('ab-test-then-winner.json');
+			expectClean(run);
+			expect({ attempt, a: reasons(run, 'Send A', 1), previewA: previewed(run, 'Send A'), b: previewed(run, 'Send B') }).toEqual({ attempt, a: { 'sample-dan': 'FREQUENCY_CAP' }, previewA: [['sample-chloe', 'email']], b: [['sample-ana', 'email']] });
+			expect(run.json('A/B Split', 2).map(idOf)).toEqual(['sample-ben', 'sample-eva']);
+			expect(run.json('Pick Winner')[0]).toMatchObject({ decision: 'not_enough_data', winner: null });
+			expect(run.json('No Clear Winner').map(idOf)).toEqual(['sample-ben', 'sample-eva']);
+		}
+	});
+
 	it('Personalised recommendations: Ana\'s push previewed; the others Not Sent with their reasons', async () => {
 		const run = await tryIt('personalised-recommendations.json');
 		expectClean(run);

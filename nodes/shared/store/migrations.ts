@@ -287,6 +287,14 @@ CREATE TABLE IF NOT EXISTS ai_usage (
 CREATE INDEX IF NOT EXISTS ai_usage_at ON ai_usage (at);
 `,
 	},
+	{
+		// A/B tests and campaign reports: the variant a send belonged to, and touches by campaign.
+		id: '012_touch_variant',
+		sql: `
+ALTER TABLE touches ADD COLUMN variant TEXT;
+CREATE INDEX IF NOT EXISTS touches_campaign ON touches (campaign, created_at);
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */

@@ -17,6 +17,7 @@ import type {
 	PersonRef,
 	ProfileInput,
 	ResolvedPerson,
+	AbMetric,
 	AiUsageRow,
 	AiUsageTotal,
 	ResolveOptions,
@@ -76,6 +77,7 @@ function toTouch(r: Row): TouchRecord {
 		errorCode: str(r.error_code),
 		errorMessage: str(r.error_message),
 		deliveryStatus: str(r.delivery_status),
+		variant: str(r.variant),
 		createdAt: Number(r.created_at),
 		updatedAt: Number(r.updated_at),
 	};
@@ -475,15 +477,15 @@ export class SqlStore implements Store {
 	async completeTouch(
 		idempotencyKey: string,
 		outcome:
-			| { status: 'sent'; providerMessageId?: string }
+			| { status: 'sent'; providerMessageId?: string; variant?: string }
 			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string },
 	): Promise<void> {
 		const now = Date.now();
 		if (outcome.status === 'sent') {
 			await this.db.run(
-				`UPDATE touches SET status = 'sent', provider_message_id = $1, error_code = NULL, error_message = NULL, updated_at = $2
+				`UPDATE touches SET status = 'sent', provider_message_id = $1, error_code = NULL, error_message = NULL, updated_at = $2, variant = COALESCE($4, variant)
 				WHERE idempotency_key = $3`,
-				[outcome.providerMessageId ?? null, now, idempotencyKey],
+				[outcome.providerMessageId ?? null, now, idempotencyKey, outcome.variant ?? null],
 			);
 		} else {
 			await this.db.run(
@@ -749,6 +751,25 @@ export class SqlStore implements Store {
 			await insertRows(this.db, 'INSERT INTO ai_cache (prompt_hash, response, created_at, contact_id)', 4, chunk.map((e) => [e.hash, e.response, now, e.contactId ?? null]),
 				'ON CONFLICT (prompt_hash) DO UPDATE SET response = excluded.response, created_at = excluded.created_at, contact_id = excluded.contact_id');
 		}
+	}
+
+	async abTestResults(campaign: string, metric: AbMetric, options: { windowMs: number; journey?: string }): Promise<Array<{ variant: string; sent: number; successes: number }>> {
+		const success: Record<AbMetric, string> = {
+			delivered: "t.delivery_status IN ('delivered', 'read', 'clicked')",
+			read: "t.delivery_status IN ('read', 'clicked')",
+			clicked: "t.delivery_status = 'clicked'",
+			replied: 'EXISTS (SELECT 1 FROM inbound i WHERE i.contact_id = t.contact_id AND i.channel = t.channel AND i.last_at > t.created_at AND i.last_at <= t.created_at + $2)',
+			converted: 'EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = $3 AND j.contact_id = t.contact_id AND j.goal_reached_at >= t.created_at AND j.goal_reached_at <= t.created_at + $2)',
+		};
+		// Only the parameters the metric uses (PostgreSQL types every one it is given).
+		const params: SqlParam[] = metric === 'replied' ? [campaign, options.windowMs] : metric === 'converted' ? [campaign, options.windowMs, options.journey ?? ''] : [campaign];
+		const rows = await this.db.query<Row>(
+			`SELECT t.variant AS variant, COUNT(*) AS sent, SUM(CASE WHEN ${success[metric]} THEN 1 ELSE 0 END) AS successes
+			FROM touches t WHERE t.campaign = $1 AND t.status = 'sent' AND t.variant IS NOT NULL
+			GROUP BY t.variant ORDER BY t.variant`,
+			params,
+		);
+		return rows.map((r) => ({ variant: String(r.variant), sent: Number(r.sent), successes: Number(r.successes ?? 0) }));
 	}
 
 	async recordAiUsage(rows: AiUsageRow[]): Promise<void> {

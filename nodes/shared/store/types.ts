@@ -108,6 +108,8 @@ export interface TouchRecord {
 	errorCode?: string;
 	errorMessage?: string;
 	deliveryStatus?: string;
+	/** The A/B arm the message belonged to. */
+	variant?: string;
 	createdAt: number;
 	updatedAt: number;
 }
@@ -223,6 +225,8 @@ export interface ContactExport {
 	[other: string]: unknown;
 }
 
+export type AbMetric = 'delivered' | 'read' | 'clicked' | 'replied' | 'converted';
+
 export interface AiUsageRow {
 	at: number;
 	workflowId?: string;
@@ -283,9 +287,15 @@ export interface Store {
 	completeTouch(
 		idempotencyKey: string,
 		outcome:
-			| { status: 'sent'; providerMessageId?: string }
+			| { status: 'sent'; providerMessageId?: string; variant?: string }
 			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string },
 	): Promise<void>;
+	/**
+	 * A campaign's sends per A/B variant and how many of them reached the metric: delivered, read,
+	 * clicked (delivery status), replied (the person wrote on the channel within `windowMs` of the
+	 * send) or converted (reached the goal of `journey` within `windowMs`).
+	 */
+	abTestResults(campaign: string, metric: AbMetric, options: { windowMs: number; journey?: string }): Promise<Array<{ variant: string; sent: number; successes: number }>>;
 	/**
 	 * Claims reserved touches for sending: 'reserved' -> 'sending', atomically, so that of several
 	 * executions holding the same key (n8n queue mode, a retried execution) exactly one sends.
