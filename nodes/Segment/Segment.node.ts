@@ -2,6 +2,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INo
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { armProblems, assignArm, type Arm } from '../shared/insights/ab';
+import { nearestPlace, validCoordinates, visitKey, type Place } from '../shared/insights/geo';
 import { toolAware } from '../shared/n8n/tool-mode';
 import { adopt, failClosed } from '../shared/n8n/fail-closed';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
@@ -22,6 +23,7 @@ const configuredOutputs = (parameters: IDataObject) => {
 		return [...all.filter((name) => chosen.includes(name)), 'Other Segments'].map((name) => ({ type: 'main', displayName: name }));
 	}
 	if (parameters.operation === 'engagementScore') return [{ type: 'main' }];
+	if (parameters.operation === 'nearestPlace') return [{ type: 'main', displayName: 'Near a Store' }, { type: 'main', displayName: 'Not Near' }];
 	if (parameters.operation === 'abSplit') {
 		const arms = ((parameters.arms as IDataObject)?.arm as IDataObject[] | undefined) ?? [{ name: 'A' }, { name: 'B' }];
 		return [...arms.map((a, i) => ({ type: 'main', displayName: String(a.name || `Arm ${i + 1}`) })), { type: 'main', displayName: 'Rest' }];
@@ -56,6 +58,7 @@ const operatorOptions = [
 const OPERATIONS = [
 	{ name: 'A/B Split', value: 'abSplit', action: 'Split contacts into A/B test arms' },
 	{ name: 'Engagement Score', value: 'engagementScore', action: 'Score engagement with decay' },
+	{ name: 'Nearest Store', value: 'nearestPlace', action: 'Find the store nearest to a location' },
 	{ name: 'RFM', value: 'rfm', action: 'Score and route by RFM segment' },
 	{ name: 'Route by Rules', value: 'routeByRules', action: 'Route contacts by segment rules' },
 ];
@@ -69,7 +72,7 @@ export class Segment implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: optionSubtitle(OPERATIONS),
-		description: 'Route contacts by rules, RFM segments, engagement score or A/B test arm',
+		description: 'Route contacts by rules, RFM segments, engagement score, A/B test arm or the store nearest to them',
 		defaults: { name: 'Audience Segment' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -105,6 +108,34 @@ export class Segment implements INodeType {
 					},
 				],
 			},
+			{
+				displayName: 'Stores',
+				name: 'places',
+				type: 'fixedCollection',
+				typeOptions: { multipleValues: true },
+				placeholder: 'Add Store',
+				default: {},
+				description: 'Your stores and how close counts as near',
+				displayOptions: { show: { operation: ['nearestPlace'] } },
+				options: [
+					{
+						displayName: 'Store',
+						name: 'place',
+						values: [
+							{ displayName: 'Address', name: 'address', type: 'string', default: '' },
+							{ displayName: 'Latitude', name: 'latitude', type: 'number', default: 0, typeOptions: { numberPrecision: 6 } },
+							{ displayName: 'Longitude', name: 'longitude', type: 'number', default: 0, typeOptions: { numberPrecision: 6 } },
+							{ displayName: 'Name', name: 'name', type: 'string', default: '' },
+							{ displayName: 'Radius (Meters)', name: 'radiusMeters', type: 'number', default: 200, typeOptions: { minValue: 1 } },
+						],
+					},
+				],
+			},
+			{ displayName: 'Latitude Field', name: 'latitudeField', type: 'string', requiresDataPath: 'single', default: 'location.latitude', description: 'Where the person\'s latitude is (a Touchpoint Trigger location event has it here)', displayOptions: { show: { operation: ['nearestPlace'] } } },
+			{ displayName: 'Longitude Field', name: 'longitudeField', type: 'string', requiresDataPath: 'single', default: 'location.longitude', displayOptions: { show: { operation: ['nearestPlace'] } } },
+			{ displayName: 'Contact ID Field', name: 'placeContactIdField', type: 'string', requiresDataPath: 'single', default: 'contactId', description: 'Whose visit it is (for the visit key)', displayOptions: { show: { operation: ['nearestPlace'] } } },
+			{ displayName: 'Event Time Field', name: 'placeTimeField', type: 'string', requiresDataPath: 'single', default: 'timestamp', description: 'When the person was there (ISO date or epoch; now when missing)', displayOptions: { show: { operation: ['nearestPlace'] } } },
+			{ displayName: 'Visit Length (Hours)', name: 'visitHours', type: 'number', default: 4, typeOptions: { minValue: 0.25 }, description: 'Locations of one person at one store within this time are one visit: nearestStore.visitKey is the same, so Touchpoint (Idempotency Key Field) sends once per visit', displayOptions: { show: { operation: ['nearestPlace'] } } },
 			{ displayName: 'Contact ID Field', name: 'abContactIdField', type: 'string', requiresDataPath: 'single', default: 'contact.id', description: 'The person the arm is drawn for', displayOptions: { show: { operation: ['abSplit'] } } },
 			{
 				displayName: 'Segments',
@@ -256,10 +287,10 @@ export class Segment implements INodeType {
 		// An error (a bad rule, the store) must not reach n8n's continue path, which would copy every
 		// item to output 0, the first segment: errors go to No Segment (RFM: its last output, as
 		// per-item errors do; Engagement Score: its one output).
-		const count = operation === 'rfm' ? rfmOutputNames(this).length : operation === 'engagementScore' ? 1 : operation === 'abSplit' ? abArms(this).length + 1 : segmentCount(this) + 1;
+		const count = operation === 'rfm' ? rfmOutputNames(this).length : operation === 'engagementScore' ? 1 : operation === 'abSplit' ? abArms(this).length + 1 : operation === 'nearestPlace' ? 2 : segmentCount(this) + 1;
 		const outputs: INodeExecutionData[][] = Array.from({ length: count }, () => []);
 		const result = await failClosed(this, outputs, count - 1, async () => {
-			const result = operation === 'rfm' ? rfm.call(this, items) : operation === 'engagementScore' ? await engagement.call(this, items) : operation === 'abSplit' ? await abSplit.call(this, items) : routeByRules.call(this, items);
+			const result = operation === 'rfm' ? rfm.call(this, items) : operation === 'engagementScore' ? await engagement.call(this, items) : operation === 'abSplit' ? await abSplit.call(this, items) : operation === 'nearestPlace' ? nearestStore.call(this, items) : routeByRules.call(this, items);
 			adopt(outputs, result);
 		});
 		return toolAware(this, result, configuredOutputs(this.getNode().parameters).map((o) => ('displayName' in o ? o.displayName : 'Engagement Score')));
@@ -304,6 +335,44 @@ async function abSplit(this: IExecuteFunctions, items: INodeExecutionData[]): Pr
 		const arm = assignArm(experiment, person, arms);
 		const k = arm === undefined ? arms.length : arms.findIndex((a) => a.name === arm);
 		outputs[k].push({ json: { ...item.json, abTest: { experiment, arm: arm ?? null } }, pairedItem: { item: i } });
+	});
+	return outputs;
+}
+
+/** Nearest Store: the closest store whose radius holds the person's location, with a key per visit. */
+function nearestStore(this: IExecuteFunctions, items: INodeExecutionData[]): INodeExecutionData[][] {
+	const raw = ((this.getNodeParameter('places', 0, {}) as IDataObject).place as IDataObject[] | undefined) ?? [];
+	const places: Place[] = raw.map((p, k) => ({ name: String(p.name ?? '').trim() || `Store ${k + 1}`, latitude: Number(p.latitude), longitude: Number(p.longitude), radiusMeters: Number(p.radiusMeters ?? 200), address: String(p.address ?? '') || undefined }));
+	if (!places.length) throw new NodeOperationError(this.getNode(), 'No stores', { description: 'Add your stores with their coordinates under Stores.' });
+	const bad = places.find((p) => !validCoordinates(p.latitude, p.longitude) || !(p.radiusMeters > 0));
+	if (bad) throw new NodeOperationError(this.getNode(), `Store "${bad.name}" has latitude ${bad.latitude}, longitude ${bad.longitude} and radius ${bad.radiusMeters} m`, { description: 'Latitude within ±90, longitude within ±180, radius above 0.' });
+	const latField = String(this.getNodeParameter('latitudeField', 0, 'location.latitude'));
+	const lonField = String(this.getNodeParameter('longitudeField', 0, 'location.longitude'));
+	const latOf = compileFieldPath(latField);
+	const lonOf = compileFieldPath(lonField);
+	const idOf = compileFieldPath(String(this.getNodeParameter('placeContactIdField', 0, 'contactId')));
+	const timeOf = compileFieldPath(String(this.getNodeParameter('placeTimeField', 0, 'timestamp')));
+	const visitHours = Number(this.getNodeParameter('visitHours', 0, 4));
+	const now = Date.now();
+	const outputs: INodeExecutionData[][] = [[], []];
+	items.forEach((item, i) => {
+		const latitude = toNumber(latOf(item.json));
+		const longitude = toNumber(lonOf(item.json));
+		if (!validCoordinates(latitude, longitude)) {
+			const error = new NodeOperationError(this.getNode(), `No location at "${latField}" / "${lonField}" (found ${JSON.stringify(latOf(item.json)) ?? 'nothing'}, ${JSON.stringify(lonOf(item.json)) ?? 'nothing'})`, { itemIndex: i, description: 'Feed the node location events, or point Latitude Field and Longitude Field at the coordinates.' });
+			if (!this.continueOnFail()) throw error;
+			outputs[1].push({ json: { ...item.json, error: error.message }, pairedItem: { item: i } });
+			return;
+		}
+		const hit = nearestPlace(places, { latitude: latitude!, longitude: longitude! })!;
+		const id = idOf(item.json);
+		const at = toTime(timeOf(item.json)) ?? now;
+		const nearest = {
+			name: hit.place.name, ...(hit.place.address ? { address: hit.place.address } : {}), latitude: hit.place.latitude, longitude: hit.place.longitude,
+			distanceMeters: Math.round(hit.distanceMeters), near: hit.near,
+			...(hit.near && id !== undefined && id !== null && id !== '' ? { visitKey: visitKey(String(id), hit.place.name, at, visitHours) } : {}),
+		};
+		outputs[hit.near ? 0 : 1].push({ json: { ...item.json, nearestStore: nearest }, pairedItem: { item: i } });
 	});
 	return outputs;
 }

@@ -471,6 +471,7 @@ describe('npm start (the README\'s run command), then the editor as a marketer u
 		['one-click-unsubscribe.json', 'Valid Link?', 'No Segment', ['not a valid unsubscribe link']],
 		['whatsapp-ai-concierge.json', "Check Consent (Agent's Tool)", 'Blocked', ['NO_CONSENT']],
 		['ab-test-then-winner.json', 'Send A', 'Not Sent', ['FREQUENCY_CAP']],
+		['nearby-store.json', 'Send Offer', 'Not Sent', ['QUIET_HOURS', 'FREQUENCY_CAP', 'WITHDRAWN']],
 	];
 	it.each(tryIts)('%s: Try It runs green from the editor, and %s shows each %s reason in its output panel', async (file, node, branch, reasons) => {
 		const page = await runTryIt(file, node);

@@ -82,6 +82,16 @@ describe('templates: Try It, with no provider credential', () => {
 		}
 	});
 
+	it('Nearby store: Ana near Glow Sol previewed, Ben not near, Chloe, Dan and Eva Not Sent with their reasons; the same on a second run', async () => {
+		for (const attempt of [1, 2]) {
+			const run = await tryIt('nearby-store.json');
+			expectClean(run);
+			expect({ attempt, blocked: reasons(run, 'Send Offer', 1) }).toEqual({ attempt, blocked: { 'sample-chloe': 'QUIET_HOURS', 'sample-dan': 'FREQUENCY_CAP', 'sample-eva': 'WITHDRAWN' } });
+			expect(previewed(run, 'Send Offer')).toEqual([['sample-ana', 'whatsapp']]);
+			expect(run.json('Not Near a Store').map(idOf)).toEqual(['sample-ben']);
+		}
+	});
+
 	it('Personalised recommendations: Ana\'s push previewed; the others Not Sent with their reasons', async () => {
 		const run = await tryIt('personalised-recommendations.json');
 		expectClean(run);
