@@ -25,6 +25,7 @@ import { compileFieldPath } from '../shared/n8n/field-path';
 import { isExpressionParameter, parameterReader } from '../shared/n8n/params';
 import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { signUnsubscribeToken, unsubscribeLink } from '../shared/policy/unsubscribe';
+import { clickKey, clickLink, signClick, wrapHtmlLinks, wrapTextLinks } from '../shared/insights/clicks';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import type { ProviderError } from '../shared/channels/errors';
 import { failClosed } from '../shared/n8n/fail-closed';
@@ -283,8 +284,11 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				data = Object.keys(parsed as object).length ? (parsed as Record<string, string>) : undefined;
 			}
 			const templateParams = p.templateParameters(i);
+			const links = tracked(i, contact, channel);
+			const text = links && p.text(i) ? links.text(p.text(i)) : p.text(i);
+			const html = links && p.html(i) ? links.html(p.html(i)) : p.html(i);
 			return {
-				channel, to, purpose, text: p.text(i),
+				channel, to, purpose, text,
 				whatsappType: p.whatsappType(i) as OutboundMessage['whatsappType'], templateName: p.templateName(i), templateLanguage: p.templateLanguage(i),
 				templateBodyParameters: templateParams ? templateParams.split('|').map((s) => s.trim()) : [],
 				...(isMediaType(p.whatsappType(i)) ? (p.mediaSource(i) === 'binary' ? { mediaUpload: mediaFileOf.get(i) } : p.mediaSource(i) === 'id' ? { mediaId: p.mediaId(i) } : { mediaUrl: p.mediaUrl(i) }) : {}),
@@ -297,7 +301,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				cc: list(p.cc(i)), bcc: list(p.bcc(i)), attachments: channel === 'email' ? attachmentsOf.get(i) : undefined,
 				messagingType: p.messagingType(i) as OutboundMessage['messagingType'], quickReplies: p.quickReplies(i) ? p.quickReplies(i).split(',').map((s) => s.trim()).filter(Boolean) : [],
 				maxSegments: Number(options.maxSegments ?? 3), title: p.pushTitle(i), imageUrl: p.pushImageUrl(i) || undefined, data, topic: p.pushTopic(i) || undefined,
-				subject: p.subject(i), html: p.html(i) || undefined, unsubscribeUrl: unsubscribeUrlFor(i, contact, channel), unsubscribeMailto: p.unsubscribeMailto(i) || undefined,
+				subject: p.subject(i), html: html || undefined, unsubscribeUrl: unsubscribeUrlFor(i, contact, channel), unsubscribeMailto: p.unsubscribeMailto(i) || undefined,
 				postalAddress: p.postalAddress(i) || undefined,
 			};
 		};
@@ -309,7 +313,20 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		if (signedBase !== undefined && !/^https?:\/\/[^\s"'<>]+$/.test(signedBase)) {
 			throw new NodeOperationError(node, `Unsubscribe Webhook URL "${signedBase.slice(0, 120)}" is not a URL`, { description: 'Paste the production URL of the One-Click Unsubscribe template\'s webhook, e.g. https://n8n.example.com/webhook/unsubscribe.' });
 		}
-		const linkKey = signedBase !== undefined ? await store.linkKey() : undefined;
+		// Tracked links (opt-in): every http(s) link through the click webhook, signed per person and campaign.
+		const clickBase = this.getNodeParameter('clickTracking', 0, 'off') === 'signed' ? String(this.getNodeParameter('clickWebhookUrl', 0, '')).trim() : undefined;
+		if (clickBase !== undefined && !/^https?:\/\/[^\s"'<>]+$/.test(clickBase)) {
+			throw new NodeOperationError(node, `Click Webhook URL "${clickBase.slice(0, 120)}" is not a URL`, { description: 'Paste the production URL of the Click Tracking template\'s webhook, e.g. https://n8n.example.com/webhook/r.' });
+		}
+		const linkKey = signedBase !== undefined || clickBase !== undefined ? await store.linkKey() : undefined;
+		const clicksKey = clickBase !== undefined ? clickKey(linkKey!) : undefined;
+		const tracked = (i: number, contact: Contact, channel: Channel) => {
+			if (clicksKey === undefined || clickBase === undefined) return undefined;
+			const campaign = String(p.campaign(i) ?? '');
+			const own = (url: string) => url.startsWith(clickBase) || (signedBase !== undefined && url.startsWith(signedBase));
+			const wrap = (url: string) => clickLink(clickBase, signClick(clicksKey, { contactId: contact.id, channel, campaign, url }));
+			return { text: (t: string) => wrapTextLinks(t, wrap, own), html: (h: string) => wrapHtmlLinks(h, wrap, own) };
+		};
 		function unsubscribeUrlFor(i: number, contact: Contact, channel: Channel): string | undefined {
 			if (linkKey === undefined || signedBase === undefined) return p.unsubscribeUrl(i) || undefined;
 			return channel === 'email' ? unsubscribeLink(signedBase, signUnsubscribeToken(linkKey, { contactId: contact.id, channel, purpose })) : undefined;

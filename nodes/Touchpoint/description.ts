@@ -210,6 +210,19 @@ export const properties: INodeProperties[] = [
 	{ displayName: 'Unsubscribe Mailto', name: 'unsubscribeMailto', type: 'string', default: '', placeholder: 'unsubscribe@shop.example', displayOptions: show(['email', 'bestAvailable']) },
 	{ displayName: 'Postal Address', name: 'postalAddress', type: 'string', default: '', description: 'Required in marketing email (CAN-SPAM): added to the footer', displayOptions: show(['email', 'bestAvailable']) },
 	{
+		displayName: 'Click Tracking',
+		name: 'clickTracking',
+		type: 'options',
+		options: [
+			{ name: 'Off', value: 'off', description: 'Links go out as you wrote them' },
+			{ name: 'Signed Redirect Through Your Click Webhook', value: 'signed', description: 'Each http(s) link becomes a link to the Click Tracking template\'s webhook, signed for this person and campaign; a click is recorded, then the person is sent on to your URL' },
+		],
+		default: 'off',
+		description: 'Opt-in per campaign: tracked links tell you who clicked (the send log says clicked; engagement and reports count it), at the cost of the person\'s click passing through your n8n',
+		displayOptions: show(['whatsapp', 'messenger', 'instagram', 'sms', 'email', 'bestAvailable']),
+	},
+	{ displayName: 'Click Webhook URL', name: 'clickWebhookUrl', type: 'string', default: '', placeholder: 'https://n8n.example.com/webhook/r', description: 'The production URL of the Click Tracking template\'s webhook', displayOptions: { show: { clickTracking: ['signed'] } } },
+	{
 		displayName: 'Options',
 		name: 'options',
 		type: 'collection',

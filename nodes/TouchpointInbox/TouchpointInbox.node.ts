@@ -11,11 +11,15 @@ import { errorJson } from '../shared/n8n/fail-closed';
 import { parameterReader } from '../shared/n8n/params';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { toolAware } from '../shared/n8n/tool-mode';
+import { clickKey, verifyClick } from '../shared/insights/clicks';
+import { compileFieldPath } from '../shared/n8n/field-path';
+import { personIdsOf } from '../shared/people';
 import { toTime } from '../shared/segment/rules';
 import type { InboxKey, Store } from '../shared/store/types';
 
 const OPERATIONS = [
 	{ name: 'Mark Done', value: 'markDone', description: 'Mark the inbound event of each item as handled', action: 'Mark inbound events as handled' },
+	{ name: 'Record Link Click', value: 'recordClick', description: 'Verify a tracked link\'s token (Touchpoint Click Tracking), record the click on the send it came with, and give the URL to redirect to', action: 'Record a click on a tracked link' },
 	{ name: 'Record Inbound Message', value: 'recordInbound', description: 'Record messages that reached n8n another way (or sample messages) as the Touchpoint Trigger does: the sender\'s contact, the service window, STOP', action: 'Record inbound messages' },
 	{ name: 'Replay', value: 'replay', description: 'Emit again the events no run marked done in time, with their original IDs', action: 'Replay events no run finished' },
 ];
@@ -69,6 +73,7 @@ export class TouchpointInbox implements INodeType {
 				default: '',
 				displayOptions: { show: { operation: ['recordInbound'] } },
 			},
+			{ displayName: 'Link Code Field', name: 'clickCodeField', type: 'string', requiresDataPath: 'single', default: 'query.c', description: 'Where the tracked link\'s signed code is (a Webhook node puts the query string in "query")', displayOptions: { show: { operation: ['recordClick'] } } },
 			{
 				displayName: 'Consent Purposes for Keywords',
 				name: 'keywordPurposes',
@@ -131,6 +136,7 @@ export class TouchpointInbox implements INodeType {
 
 		const items = this.getInputData();
 		if (operation === 'recordInbound') return [await recordInbound(this, store, items)];
+		if (operation === 'recordClick') return [await recordClick(this, store, items)];
 		const keys: Array<InboxKey | undefined> = [];
 		const failed = new Set<number>();
 		const out: INodeExecutionData[] = [];
@@ -232,4 +238,29 @@ function inboundProblem(json: IDataObject, contact: ConversationEvent['contact']
 	}
 	if (at === undefined || at > now + 5 * 60_000) return [`timestamp "${String(json.timestamp).slice(0, 40)}" is not a past date and time`, 'Use an ISO 8601 date-time or epoch; empty means now.'];
 	return undefined;
+}
+
+/**
+ * Record Link Click: a tracked link's token, verified with the store's key. A valid one marks the
+ * person's latest send of the campaign on the channel clicked and gives the URL to redirect to; an
+ * altered or foreign token gives `click.valid: false` and no URL (never an open redirect).
+ */
+async function recordClick(ctx: IExecuteFunctions, store: Store, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+	const tokenOf = compileFieldPath(String(ctx.getNodeParameter('clickCodeField', 0, 'query.c')));
+	const key = clickKey(await store.linkKey());
+	const out: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		const target = verifyClick(key, tokenOf(items[i].json));
+		if (!target) {
+			out.push({ json: { ...items[i].json, click: { valid: false, message: 'Not a valid tracked link: nothing recorded' } }, pairedItem: { item: i } });
+			continue;
+		}
+		const person = (await personIdsOf(store, [target.contactId])).get(target.contactId) ?? target.contactId;
+		const touch = await store.recordClick(person, target.channel, target.campaign);
+		out.push({
+			json: { ...items[i].json, contactId: person, click: { valid: true, contactId: person, channel: target.channel, campaign: target.campaign || null, url: target.url, at: new Date().toISOString(), ...(touch ? { idempotencyKey: touch.idempotencyKey, variant: touch.variant ?? null } : {}) } },
+			pairedItem: { item: i },
+		});
+	}
+	return out;
 }

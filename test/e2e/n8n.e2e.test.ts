@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { metaSignature } from '../../nodes/shared/inbound/signatures';
+import { clickKey, signClick } from '../../nodes/shared/insights/clicks';
 import { closeAllStores, openStore } from '../../nodes/shared/store';
 import { MetaGraphMock, OpenAIMock, SmtpMock } from '../mocks';
 import { JsonApi, winBackCopy, winBackCustomers, zoneAt } from '../workflows/template-helpers';
@@ -94,6 +95,7 @@ describe('in a real n8n', () => {
 		rt.n8nCli(['publish:workflow', `--id=${ids['abandoned-cart.json']}`], env);
 		rt.n8nCli(['publish:workflow', `--id=${ids['one-click-unsubscribe.json']}`], env);
 		rt.n8nCli(['publish:workflow', `--id=${ids['whatsapp-ai-concierge.json']}`], env);
+		rt.n8nCli(['publish:workflow', `--id=${ids['click-tracking.json']}`], env);
 
 		n8n = rt.spawnN8n(['start'], env);
 		n8n.stdout!.on('data', (d) => (output += d));
@@ -224,6 +226,23 @@ describe('in a real n8n', () => {
 		} finally {
 			ai.responder = previous;
 		}
+	});
+
+	it('click tracking: a signed tracked link to the published template redirects (307) to the original URL; a forged one answers 400 without a Location', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		const key = clickKey(await store.linkKey());
+		await closeAllStores();
+		const code = signClick(key, { contactId: 'crm-e2e-click', channel: 'email', campaign: 'spring', url: 'https://glow.example/spring?utm=mail' });
+		const url = `${baseUrl}/webhook/r?c=${encodeURIComponent(code)}`;
+		for (const until = Date.now() + 60_000; Date.now() < until;) {
+			if ((await fetch(`${baseUrl}/webhook/r`, { redirect: 'manual' })).status !== 404) break;
+			await new Promise((r) => setTimeout(r, 500));
+		}
+		const res = await fetch(url, { redirect: 'manual' });
+		expect([res.status, res.headers.get('location')]).toEqual([307, 'https://glow.example/spring?utm=mail']);
+		const forged = `${baseUrl}/webhook/r?c=${encodeURIComponent(code.replace(/\.[^.]+\./, `.${Buffer.from(JSON.stringify(['crm-e2e-click', 'email', 'spring', 'https://evil.example/'])).toString('base64url')}.`))}`;
+		const bad = await fetch(forged, { redirect: 'manual' });
+		expect([bad.status, bad.headers.get('location')]).toEqual([400, null]);
 	});
 
 	it('the abandoned-cart webhook refuses a call without the shop\'s header secret', async () => {
@@ -472,6 +491,7 @@ describe('npm start (the README\'s run command), then the editor as a marketer u
 		['whatsapp-ai-concierge.json', "Check Consent (Agent's Tool)", 'Blocked', ['NO_CONSENT']],
 		['ab-test-then-winner.json', 'Send A', 'Not Sent', ['FREQUENCY_CAP']],
 		['nearby-store.json', 'Send Offer', 'Not Sent', ['QUIET_HOURS', 'FREQUENCY_CAP', 'WITHDRAWN']],
+		['click-tracking.json', 'Valid Link?', 'No Segment', ['Not a valid tracked link']],
 	];
 	it.each(tryIts)('%s: Try It runs green from the editor, and %s shows each %s reason in its output panel', async (file, node, branch, reasons) => {
 		const page = await runTryIt(file, node);

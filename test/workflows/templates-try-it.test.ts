@@ -92,6 +92,14 @@ describe('templates: Try It, with no provider credential', () => {
 		}
 	});
 
+	it('Click tracking: Ana\'s previewed email carries her tracked link, which records her click and redirects; Fay\'s forged link is refused', async () => {
+		const run = await tryIt('click-tracking.json');
+		expectClean(run);
+		expect(run.json('Valid Link?', 0).map((j) => [idOf(j), (j.click as IDataObject).url])).toEqual([['sample-ana', 'https://glow.example/spring']]);
+		expect(run.json('Valid Link?', 1).map((j) => [idOf(j), (j.click as IDataObject).valid])).toEqual([['sample-fay', false]]);
+		expect(run.json('Score the Click').map((j) => (j.engagement as IDataObject).events)).toEqual([1]);
+	});
+
 	it('Personalised recommendations: Ana\'s push previewed; the others Not Sent with their reasons', async () => {
 		const run = await tryIt('personalised-recommendations.json');
 		expectClean(run);

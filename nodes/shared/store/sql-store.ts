@@ -753,6 +753,16 @@ export class SqlStore implements Store {
 		}
 	}
 
+	async recordClick(contactId: string, channel: string, campaign: string): Promise<TouchRecord | undefined> {
+		const [row] = await this.db.query<Row>(
+			`UPDATE touches SET delivery_status = CASE WHEN ${DELIVERY_RANK_SQL} < $4 THEN 'clicked' ELSE delivery_status END, updated_at = $5
+			WHERE idempotency_key = (SELECT idempotency_key FROM touches WHERE contact_id = $1 AND channel = $2 AND COALESCE(campaign, '') = $3 AND status = 'sent' ORDER BY created_at DESC LIMIT 1)
+			RETURNING *`,
+			[contactId, channel, campaign, deliveryRank('clicked'), Date.now()],
+		);
+		return row ? toTouch(row) : undefined;
+	}
+
 	async abTestResults(campaign: string, metric: AbMetric, options: { windowMs: number; journey?: string }): Promise<Array<{ variant: string; sent: number; successes: number }>> {
 		const success: Record<AbMetric, string> = {
 			delivered: "t.delivery_status IN ('delivered', 'read', 'clicked')",

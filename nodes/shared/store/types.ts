@@ -290,6 +290,8 @@ export interface Store {
 			| { status: 'sent'; providerMessageId?: string; variant?: string }
 			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string },
 	): Promise<void>;
+	/** A click on a tracked link: the person's latest sent touch of the campaign on the channel becomes clicked. */
+	recordClick(contactId: string, channel: string, campaign: string): Promise<TouchRecord | undefined>;
 	/**
 	 * A campaign's sends per A/B variant and how many of them reached the metric: delivered, read,
 	 * clicked (delivery status), replied (the person wrote on the channel within `windowMs` of the
