@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type { IBinaryKeyData, IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { compileFieldPath } from '../shared/n8n/field-path';
@@ -11,6 +11,7 @@ import { applyEvent, DEFAULT_STAGES, DefinitionError, funnel, validateDefinition
 import { funnelHtml, funnelSvg } from '../shared/journey/report';
 import { toTime } from '../shared/segment/rules';
 import { pickWinner } from '../shared/insights/ab';
+import { campaignHtml, campaignSvg } from '../shared/insights/report';
 import type { AbMetric, Store } from '../shared/store/types';
 import { optionSubtitle } from '../shared/n8n/display-options';
 
@@ -24,6 +25,7 @@ const configuredOutputs = (parameters: IDataObject) => {
 };
 
 const OPERATIONS = [
+	{ name: 'Campaign Report', value: 'campaignReport', action: 'Report sends, deliveries, clicks and conversions per campaign' },
 	{ name: 'Funnel Report', value: 'funnelReport', action: 'Report the journey funnel' },
 	{ name: 'Get Contact Journey', value: 'getContactJourney', action: 'Get the journey path of a contact' },
 	{ name: 'Pick A/B Winner', value: 'pickWinner', action: 'Pick the winning arm of an A/B test' },
@@ -117,7 +119,11 @@ export class Journey implements INodeType {
 				description: 'The best arm wins when a two-sided two-proportion z-test against every other arm has p below 1 - confidence',
 				displayOptions: { show: { operation: ['pickWinner'] } },
 			},
-			{ displayName: 'Include HTML Report', name: 'includeHtml', type: 'boolean', default: false, description: 'Whether to add a self-contained HTML report with the chart and table', displayOptions: { show: { operation: ['funnelReport'] } } },
+			{ displayName: 'Campaign Name or All', name: 'reportCampaign', type: 'string', default: '', placeholder: 'spring-subject', description: 'One campaign, or empty for every campaign', displayOptions: { show: { operation: ['campaignReport'] } } },
+			{ displayName: 'Since (Days)', name: 'reportSinceDays', type: 'number', default: 30, typeOptions: { minValue: 0 }, description: 'Sends made in the last N days', displayOptions: { show: { operation: ['campaignReport'] } } },
+			{ displayName: 'Reply Window (Hours)', name: 'replyWindowHours', type: 'number', default: 48, typeOptions: { minValue: 1 }, description: 'A message from the person on the channel this soon after a send counts as a reply to it', displayOptions: { show: { operation: ['campaignReport'] } } },
+			{ displayName: 'Conversion Window (Days)', name: 'conversionWindowDays', type: 'number', default: 7, typeOptions: { minValue: 1 }, description: 'Reaching this journey\'s Goal Stage (or withdrawing consent: an opt-out) this soon after a send counts for it', displayOptions: { show: { operation: ['campaignReport'] } } },
+			{ displayName: 'Include HTML Report', name: 'includeHtml', type: 'boolean', default: false, description: 'Whether to add a self-contained HTML report with the chart and table', displayOptions: { show: { operation: ['funnelReport', 'campaignReport'] } } },
 		],
 	};
 
@@ -153,6 +159,23 @@ async function runJourney(this: IExecuteFunctions, operation: string, stages: st
 		const name = String(this.getNodeParameter('journeyName', 0)).trim();
 		const store = await getStore(this);
 		if (operation === 'pickWinner') return [[{ json: await abWinner(this, store, name) as unknown as IDataObject, pairedItem: items.map((_, i) => ({ item: i })) }]];
+		if (operation === 'campaignReport') {
+			// One item for the whole report, read once per run.
+			const campaign = String(this.getNodeParameter('reportCampaign', 0, '')).trim();
+			const generatedAt = new Date().toISOString();
+			const report = await store.campaignReport({
+				since: Date.now() - Number(this.getNodeParameter('reportSinceDays', 0, 30)) * 86_400_000,
+				...(campaign ? { campaign } : {}),
+				replyWindowMs: Number(this.getNodeParameter('replyWindowHours', 0, 48)) * 3_600_000,
+				conversionWindowMs: Number(this.getNodeParameter('conversionWindowDays', 0, 7)) * 86_400_000,
+				journey: name,
+			});
+			const title = campaign ? `Campaign ${campaign}` : 'Campaigns';
+			const svg = campaignSvg(title, report.rows);
+			const binary: IBinaryKeyData = { chart: await this.helpers.prepareBinaryData(Buffer.from(svg, 'utf8'), 'campaigns.svg', 'image/svg+xml') };
+			if (this.getNodeParameter('includeHtml', 0, false)) binary.report = await this.helpers.prepareBinaryData(Buffer.from(campaignHtml(title, report, svg, generatedAt), 'utf8'), 'campaigns.html', 'text/html');
+			return [[{ json: { generatedAt, campaign: campaign || null, journey: name, rows: report.rows as unknown as IDataObject[], blocked: report.blocked as unknown as IDataObject[] }, binary, pairedItem: items.map((_, i) => ({ item: i })) }]];
+		}
 		// One bad item is that item's error (continue-on-fail), never the batch's.
 		const errors = new Map<number, NodeOperationError>();
 		const itemError = (i: number, error: unknown) => {

@@ -461,6 +461,9 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				messageKind: r.channel === 'whatsapp' && r.built.kind === 'http' && (r.built.request.json as IDataObject).type === 'template' ? 'template' : r.built.kind === 'http' && (r.built.request.json as IDataObject | undefined)?.messaging_type === 'MESSAGE_TAG' ? 'tagged' : 'free-form',
 			}));
 			const decisions = gateRequests.length ? await checkBatch(store, gateRequests, { ...policy, now }) : [];
+			// Campaign reports count who was blocked and why (not for a preview).
+			const blockedCounts = dryRun ? [] : decisions.flatMap((d, j) => (d.allowed ? [] : [{ campaign: gateRequests[j].campaign, channel: gateRequests[j].channel, reason: String(d.reason), at: now }]));
+			if (blockedCounts.length) await store.countBlocked(blockedCounts);
 			const ready: Array<(typeof round)[number] & { newlyReserved: boolean }> = [];
 			toGate.forEach((r, j) => {
 				const d = decisions[j];

@@ -208,6 +208,45 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect(await rate('replied')).toEqual([['A', 3, 0], ['B', 2, 1]]);
 	});
 
+	it('campaign report: per campaign, channel and variant, the counts a hand tally of the fixture gives, failures and blocked by reason', async () => {
+		const H = 3_600_000;
+		const touch = async (key: string, contact: string, then: (k: string) => Promise<void>, campaign = 'rep', channel: 'whatsapp' | 'email' = 'whatsapp') => {
+			await store.reserveTouches([{ idempotencyKey: key, contactId: contact, channel, purpose: 'marketing', campaign, caps: [] }], T0);
+			await then(key);
+		};
+		const sent = (variant: string, status?: string) => async (k: string) => {
+			await store.completeTouch(k, { status: 'sent', providerMessageId: `pm-${k}`, variant });
+			if (status) await store.updateDeliveryStatus(`pm-${k}`, status);
+		};
+		await touch('rp1', 'rp-c1', sent('A', 'read'));
+		await touch('rp2', 'rp-c2', sent('A', 'delivered'));
+		await touch('rp3', 'rp-c3', async (k) => store.completeTouch(k, { status: 'failed', errorCode: '131026' }));
+		await touch('rp4', 'rp-c4', sent('B', 'failed'));
+		await touch('rp5', 'rp-c5', async () => undefined);
+		await touch('rp6', 'rp-c6', sent('B', 'clicked'));
+		await touch('rp7', 'rp-c7', sent(''), 'other', 'email');
+		// A touch that never went has no variant: it is counted apart (failed, or still reserved).
+		await store.completeTouch('rp5', { status: 'failed', errorCode: 'x' });
+		await store.reserveTouches([{ idempotencyKey: 'rp5b', contactId: 'rp-c5', channel: 'whatsapp', purpose: 'marketing', campaign: 'rep', caps: [] }], T0);
+		await store.recordInbound([{ contactId: 'rp-c1', channel: 'whatsapp', at: T0 + 1 * H }, { contactId: 'rp-c6', channel: 'whatsapp', at: T0 + 72 * H }]);
+		await store.recordConsent([{ contactId: 'rp-c2', channel: 'whatsapp', purpose: 'marketing', action: 'withdraw', evidence: { source: 'test' }, occurredAt: T0 + 24 * H }]);
+		await store.trackJourneyEvents('Shop', [{ eventId: 'e1', contactId: 'rp-c1', event: 'bought', at: T0 + 48 * H }], (_s, _e, at) => ({ state: { stage: 'Customer', enteredAt: at, goalReachedAt: at } }));
+		await store.countBlocked([
+			{ campaign: 'rep', channel: 'whatsapp', reason: 'NO_CONSENT', at: T0 }, { campaign: 'rep', channel: 'whatsapp', reason: 'NO_CONSENT', at: T0 + 1000 },
+			{ campaign: 'rep', channel: 'whatsapp', reason: 'QUIET_HOURS', at: T0 }, { campaign: 'other', channel: 'email', reason: 'WITHDRAWN', at: T0 },
+		]);
+		const report = await store.campaignReport({ since: T0 - H, campaign: 'rep', replyWindowMs: 48 * H, conversionWindowMs: 7 * 24 * H, journey: 'Shop' });
+		expect(report.rows).toEqual([
+			{ campaign: 'rep', channel: 'whatsapp', variant: '', reserved: 1, sent: 0, delivered: 0, read: 0, clicked: 0, failed: 2, failedBy: { 131026: 1, x: 1 }, replied: 0, converted: 0, optOuts: 0 },
+			{ campaign: 'rep', channel: 'whatsapp', variant: 'A', reserved: 0, sent: 2, delivered: 2, read: 1, clicked: 0, failed: 0, failedBy: {}, replied: 1, converted: 1, optOuts: 1 },
+			{ campaign: 'rep', channel: 'whatsapp', variant: 'B', reserved: 0, sent: 2, delivered: 1, read: 1, clicked: 1, failed: 1, failedBy: { failed: 1 }, replied: 0, converted: 0, optOuts: 0 },
+		]);
+		expect(report.blocked).toEqual([{ campaign: 'rep', channel: 'whatsapp', byReason: { NO_CONSENT: 2, QUIET_HOURS: 1 }, total: 3 }]);
+		const all = await store.campaignReport({ since: T0 - H, replyWindowMs: 48 * H, conversionWindowMs: 7 * 24 * H, journey: 'Shop' });
+		expect(all.rows.map((r) => [r.campaign, r.channel, r.variant, r.sent])).toEqual([['other', 'email', '', 1], ['rep', 'whatsapp', '', 0], ['rep', 'whatsapp', 'A', 2], ['rep', 'whatsapp', 'B', 2]]);
+		expect(all.blocked.map((b) => [b.campaign, b.total])).toEqual([['other', 1], ['rep', 3]]);
+	});
+
 	it('AI usage: rows kept per run, summed by campaign, model and operation since a time', async () => {
 		await store.recordAiUsage([
 			{ at: T0, node: 'AI', operation: 'generateCopy', model: 'gpt-4o-mini', campaign: 'spring', items: 1000, calls: 5, inputTokens: 2500, outputTokens: 400, cacheHits: 0 },

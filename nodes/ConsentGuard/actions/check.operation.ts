@@ -242,5 +242,9 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			});
 		}
 	});
+	// Campaign reports count who was blocked and why (counts per campaign, channel, reason and day).
+	const now = Date.now();
+	const blockedCounts = decisions.flatMap((d, j) => (d.allowed ? [] : [{ campaign: checked[j].campaign, channel: checked[j].channel, reason: String(d.reason), at: now }]));
+	if (blockedCounts.length) await store.countBlocked(blockedCounts);
 	return [allowed, blockedOut];
 }

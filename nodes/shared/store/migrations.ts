@@ -295,6 +295,22 @@ ALTER TABLE touches ADD COLUMN variant TEXT;
 CREATE INDEX IF NOT EXISTS touches_campaign ON touches (campaign, created_at);
 `,
 	},
+	{
+		// Campaign reports: how many were blocked and why, counted per campaign, channel, reason and
+		// day (a count, not a row per decision: no personal data, nothing on the hot path but an upsert).
+		id: '013_blocked_counts',
+		sql: `
+CREATE TABLE IF NOT EXISTS blocked_counts (
+	campaign TEXT NOT NULL,
+	channel TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	day BIGINT NOT NULL,
+	count BIGINT NOT NULL,
+	PRIMARY KEY (campaign, channel, reason, day)
+);
+CREATE INDEX IF NOT EXISTS touches_created ON touches (created_at);
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */

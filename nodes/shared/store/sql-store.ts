@@ -19,6 +19,7 @@ import type {
 	ResolvedPerson,
 	AbMetric,
 	AiUsageRow,
+	CampaignReport,
 	AiUsageTotal,
 	ResolveOptions,
 	ConsentEventInput,
@@ -751,6 +752,78 @@ export class SqlStore implements Store {
 			await insertRows(this.db, 'INSERT INTO ai_cache (prompt_hash, response, created_at, contact_id)', 4, chunk.map((e) => [e.hash, e.response, now, e.contactId ?? null]),
 				'ON CONFLICT (prompt_hash) DO UPDATE SET response = excluded.response, created_at = excluded.created_at, contact_id = excluded.contact_id');
 		}
+	}
+
+	async countBlocked(rows: Array<{ campaign?: string; channel: string; reason: string; at: number }>): Promise<void> {
+		const counts = new Map<string, { campaign: string; channel: string; reason: string; day: number; count: number }>();
+		for (const r of rows) {
+			const day = Math.floor(r.at / 86_400_000) * 86_400_000;
+			const k = JSON.stringify([r.campaign ?? '', r.channel, r.reason, day]);
+			const c = counts.get(k) ?? { campaign: r.campaign ?? '', channel: r.channel, reason: r.reason, day, count: 0 };
+			c.count++;
+			counts.set(k, c);
+		}
+		for (const chunk of chunks([...counts.values()], CHUNK)) {
+			await insertRows(this.db, 'INSERT INTO blocked_counts (campaign, channel, reason, day, count)', 5, chunk.map((c) => [c.campaign, c.channel, c.reason, c.day, c.count]),
+				'ON CONFLICT (campaign, channel, reason, day) DO UPDATE SET count = blocked_counts.count + excluded.count');
+		}
+	}
+
+	async campaignReport(options: { since: number; campaign?: string; replyWindowMs: number; conversionWindowMs: number; journey: string }): Promise<CampaignReport> {
+		const only = options.campaign !== undefined;
+		// One pass over the campaign's touches: statuses by CASE, replies, conversions and opt-outs by
+		// an indexed EXISTS each (inbound by person and channel, journey_state by journey and person,
+		// consent_events by person and time).
+		const params: SqlParam[] = [options.since, options.replyWindowMs, options.conversionWindowMs, options.journey, ...(only ? [options.campaign!] : [])];
+		const where = `t.created_at >= $1${only ? " AND COALESCE(t.campaign, '') = $5" : ''}`;
+		const rows = await this.db.query<Row>(
+			`SELECT COALESCE(t.campaign, '') AS campaign, t.channel AS channel, COALESCE(t.variant, '') AS variant,
+				SUM(CASE WHEN t.status IN ('reserved', 'sending') THEN 1 ELSE 0 END) AS reserved,
+				SUM(CASE WHEN t.status = 'sent' THEN 1 ELSE 0 END) AS sent,
+				SUM(CASE WHEN t.status = 'sent' AND t.delivery_status IN ('delivered', 'read', 'clicked') THEN 1 ELSE 0 END) AS delivered,
+				SUM(CASE WHEN t.status = 'sent' AND t.delivery_status IN ('read', 'clicked') THEN 1 ELSE 0 END) AS read_count,
+				SUM(CASE WHEN t.status = 'sent' AND t.delivery_status = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+				SUM(CASE WHEN t.status IN ('failed', 'unknown') OR t.delivery_status IN ('failed', 'undelivered', 'bounced') THEN 1 ELSE 0 END) AS failed,
+				SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM inbound i WHERE i.contact_id = t.contact_id AND i.channel = t.channel AND i.last_at > t.created_at AND i.last_at <= t.created_at + $2) THEN 1 ELSE 0 END) AS replied,
+				SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = $4 AND j.contact_id = t.contact_id AND j.goal_reached_at >= t.created_at AND j.goal_reached_at <= t.created_at + $3) THEN 1 ELSE 0 END) AS converted,
+				SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM consent_events c WHERE c.contact_id = t.contact_id AND c.channel = t.channel AND c.action = 'withdraw' AND c.occurred_at >= t.created_at AND c.occurred_at <= t.created_at + $3) THEN 1 ELSE 0 END) AS opt_outs
+			FROM touches t WHERE ${where}
+			GROUP BY COALESCE(t.campaign, ''), t.channel, COALESCE(t.variant, '') ORDER BY 1, 2, 3`,
+			params,
+		);
+		const failures = await this.db.query<Row>(
+			`SELECT COALESCE(t.campaign, '') AS campaign, t.channel AS channel, COALESCE(t.variant, '') AS variant,
+				CASE WHEN t.status IN ('failed', 'unknown') THEN COALESCE(t.error_code, t.status) ELSE t.delivery_status END AS why, COUNT(*) AS n
+			FROM touches t WHERE ${where.replace('$5', '$2')} AND (t.status IN ('failed', 'unknown') OR t.delivery_status IN ('failed', 'undelivered', 'bounced'))
+			GROUP BY 1, 2, 3, 4`,
+			[options.since, ...(only ? [options.campaign!] : [])],
+		);
+		const blockedRows = await this.db.query<Row>(
+			`SELECT campaign, channel, reason, SUM(count) AS n FROM blocked_counts WHERE day >= $1${only ? ' AND campaign = $2' : ''} GROUP BY campaign, channel, reason ORDER BY campaign, channel, reason`,
+			[Math.floor(options.since / 86_400_000) * 86_400_000, ...(only ? [options.campaign!] : [])],
+		);
+		const key = (r: Row) => JSON.stringify([String(r.campaign), String(r.channel), String(r.variant)]);
+		const failedBy = new Map<string, Record<string, number>>();
+		for (const f of failures) {
+			const m = failedBy.get(key(f)) ?? {};
+			m[String(f.why ?? 'unknown')] = Number(f.n);
+			failedBy.set(key(f), m);
+		}
+		const blocked = new Map<string, { campaign: string; channel: string; byReason: Record<string, number>; total: number }>();
+		for (const b of blockedRows) {
+			const k = JSON.stringify([String(b.campaign), String(b.channel)]);
+			const e = blocked.get(k) ?? { campaign: String(b.campaign), channel: String(b.channel), byReason: {}, total: 0 };
+			e.byReason[String(b.reason)] = Number(b.n);
+			e.total += Number(b.n);
+			blocked.set(k, e);
+		}
+		return {
+			rows: rows.map((r) => ({
+				campaign: String(r.campaign), channel: String(r.channel), variant: String(r.variant), reserved: Number(r.reserved), sent: Number(r.sent), delivered: Number(r.delivered),
+				read: Number(r.read_count), clicked: Number(r.clicked), failed: Number(r.failed), failedBy: failedBy.get(key(r)) ?? {}, replied: Number(r.replied), converted: Number(r.converted), optOuts: Number(r.opt_outs),
+			})),
+			blocked: [...blocked.values()],
+		};
 	}
 
 	async recordClick(contactId: string, channel: string, campaign: string): Promise<TouchRecord | undefined> {

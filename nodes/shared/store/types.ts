@@ -225,6 +225,33 @@ export interface ContactExport {
 	[other: string]: unknown;
 }
 
+export interface CampaignReportRow {
+	campaign: string;
+	channel: string;
+	variant: string;
+	/** Held for a send that has not gone (yet). */
+	reserved: number;
+	sent: number;
+	delivered: number;
+	read: number;
+	clicked: number;
+	failed: number;
+	/** Why sends failed: the provider's code or the delivery status, with a count each. */
+	failedBy: Record<string, number>;
+	/** The person wrote back on the channel within the reply window after the send. */
+	replied: number;
+	/** The person reached the journey's goal within the conversion window after the send. */
+	converted: number;
+	/** The person withdrew consent on the channel within the conversion window after the send. */
+	optOuts: number;
+}
+
+export interface CampaignReport {
+	rows: CampaignReportRow[];
+	/** Blocked decisions per campaign and channel, by reason (not per variant: a blocked message has none). */
+	blocked: Array<{ campaign: string; channel: string; byReason: Record<string, number>; total: number }>;
+}
+
 export type AbMetric = 'delivered' | 'read' | 'clicked' | 'replied' | 'converted';
 
 export interface AiUsageRow {
@@ -290,6 +317,10 @@ export interface Store {
 			| { status: 'sent'; providerMessageId?: string; variant?: string }
 			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string },
 	): Promise<void>;
+	/** Blocked decisions, counted per campaign, channel, reason and UTC day. */
+	countBlocked(rows: Array<{ campaign?: string; channel: string; reason: string; at: number }>): Promise<void>;
+	/** The campaign report over the send log (see CampaignReportRow), for sends at or after `since`. */
+	campaignReport(options: { since: number; campaign?: string; replyWindowMs: number; conversionWindowMs: number; journey: string }): Promise<CampaignReport>;
 	/** A click on a tracked link: the person's latest sent touch of the campaign on the channel becomes clicked. */
 	recordClick(contactId: string, channel: string, campaign: string): Promise<TouchRecord | undefined>;
 	/**
