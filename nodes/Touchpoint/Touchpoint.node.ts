@@ -26,6 +26,7 @@ import { isExpressionParameter, parameterReader } from '../shared/n8n/params';
 import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { signUnsubscribeToken, unsubscribeLink } from '../shared/policy/unsubscribe';
 import { clickKey, clickLink, signClick, wrapHtmlLinks, wrapTextLinks } from '../shared/insights/clicks';
+import { EXPIRES_PLACEHOLDER, inAppId, inboxKey, signInboxToken } from '../shared/insights/inapp';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import type { ProviderError } from '../shared/channels/errors';
 import { failClosed } from '../shared/n8n/fail-closed';
@@ -191,7 +192,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			campaign: read('campaign', ''), variant: read('variant', ''), text: read('text', ''), whatsappType: read('whatsappType', 'text'), templateName: read('templateName', ''),
 			templateLanguage: read('templateLanguage', 'en'), templateParameters: read('templateParameters', ''), mediaUrl: read('mediaUrl', ''),
 			messagingType: read('messagingType', 'RESPONSE'), quickReplies: read('quickReplies', ''), pushTitle: read('pushTitle', ''),
-			pushImageUrl: read('pushImageUrl', ''), pushData: read<unknown>('pushData', '{}'), pushTopic: read('pushTopic', ''), subject: read('subject', ''),
+			pushImageUrl: read('pushImageUrl', ''), pushType: read('pushType', 'notification'), inAppCtaLabel: read('inAppCtaLabel', ''), inAppCtaUrl: read('inAppCtaUrl', ''), inAppExpiresHours: read<number>('inAppExpiresHours', 72), pushData: read<unknown>('pushData', '{}'), pushTopic: read('pushTopic', ''), subject: read('subject', ''),
 			choices: read<unknown>('choices', ''), listButton: read('listButton', 'Choose'), templateComponents: read<IDataObject>('templateComponents', {}),
 			caption: read('caption', ''), latitude: read<number>('latitude', 0), longitude: read<number>('longitude', 0), locationName: read('locationName', ''), locationAddress: read('locationAddress', ''),
 			mediaSource: read('mediaSource', 'url'), mediaId: read('mediaId', ''), binaryPropertyName: read('binaryPropertyName', 'data'), contactCards: read<IDataObject>('contactCards', {}),
@@ -285,10 +286,17 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			}
 			const templateParams = p.templateParameters(i);
 			const links = tracked(i, contact, channel);
+			// In-app: the id is set from the send's key once it is known (see below); the inbox token names the person.
+			const inApp = channel === 'push' && p.pushType(i) === 'inApp' ? {
+				id: '',
+				inboxToken: signInboxToken(inAppKey!, contact.id),
+				expiresHours: Number(p.inAppExpiresHours(i) || 72),
+				payload: { title: p.pushTitle(i), body: (links ? links.text(p.text(i)) : p.text(i)) ?? '', imageUrl: p.pushImageUrl(i) || undefined, ctaLabel: p.inAppCtaLabel(i) || undefined, ctaUrl: (p.inAppCtaUrl(i) && links ? links.text(p.inAppCtaUrl(i)) : p.inAppCtaUrl(i)) || undefined, expiresAt: EXPIRES_PLACEHOLDER },
+			} : undefined;
 			const text = links && p.text(i) ? links.text(p.text(i)) : p.text(i);
 			const html = links && p.html(i) ? links.html(p.html(i)) : p.html(i);
 			return {
-				channel, to, purpose, text,
+				channel, to, purpose, text, ...(inApp ? { inApp } : {}),
 				whatsappType: p.whatsappType(i) as OutboundMessage['whatsappType'], templateName: p.templateName(i), templateLanguage: p.templateLanguage(i),
 				templateBodyParameters: templateParams ? templateParams.split('|').map((s) => s.trim()) : [],
 				...(isMediaType(p.whatsappType(i)) ? (p.mediaSource(i) === 'binary' ? { mediaUpload: mediaFileOf.get(i) } : p.mediaSource(i) === 'id' ? { mediaId: p.mediaId(i) } : { mediaUrl: p.mediaUrl(i) }) : {}),
@@ -318,7 +326,9 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		if (clickBase !== undefined && !/^https?:\/\/[^\s"'<>]+$/.test(clickBase)) {
 			throw new NodeOperationError(node, `Click Webhook URL "${clickBase.slice(0, 120)}" is not a URL`, { description: 'Paste the production URL of the Click Tracking template\'s webhook, e.g. https://n8n.example.com/webhook/r.' });
 		}
-		const linkKey = signedBase !== undefined || clickBase !== undefined ? await store.linkKey() : undefined;
+		const inAppUsed = channelParam === 'push' && items.some((_, i) => p.pushType(i) === 'inApp');
+		const linkKey = signedBase !== undefined || clickBase !== undefined || inAppUsed ? await store.linkKey() : undefined;
+		const inAppKey = inAppUsed ? inboxKey(linkKey!) : undefined;
 		const clicksKey = clickBase !== undefined ? clickKey(linkKey!) : undefined;
 		const tracked = (i: number, contact: Contact, channel: Channel) => {
 			if (clicksKey === undefined || clickBase === undefined) return undefined;
@@ -446,6 +456,14 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 					: ownKey !== undefined && ownKey !== null && ownKey !== ''
 						? `${String(ownKey)}${multi ? `:${channel}` : ''}`
 						: defaultIdempotencyKey({ contactId: pd.contact.id, channel, purpose, campaign: p.campaign(pd.i) || undefined, content: builtFingerprint(result.built) });
+				// An in-app message's id comes from its send's key: a replayed send is the same message.
+				if (result.built.kind === 'fcm' && result.built.info.inAppId !== undefined) {
+					const id = inAppId(key);
+					const data = result.built.message.data as Record<string, string>;
+					result.built.info.inAppId = id;
+					data.id = id;
+					data.expiresAt = new Date(Date.now() + Number(result.built.info.inAppExpiresHours ?? 72) * 3_600_000).toISOString();
+				}
 				round.push({ pd, channel, built: result.built, key, fromGuard, info: (result.built.kind === 'http' ? result.built.info : result.built.kind === 'fcm' ? result.built.info : undefined) as IDataObject | undefined });
 			}
 
@@ -563,6 +581,10 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				const o = outcomes[k];
 				if (o.ok) {
 					sentKeys.add(r.key);
+					if (r.built.kind === 'fcm' && r.built.info.inAppId) {
+						const data = r.built.message.data as Record<string, string>;
+						await store.addInAppMessages([{ id: r.built.info.inAppId, contactId: r.pd.contact.id, campaign: p.campaign(r.pd.i) || undefined, title: data.title, body: data.body, imageUrl: data.imageUrl, ctaLabel: data.ctaLabel, ctaUrl: data.ctaUrl, createdAt: Date.now(), expiresAt: Date.parse(data.expiresAt) }]);
+					}
 					const variant = String(p.variant(r.pd.i) ?? '').trim() || undefined;
 					await store.completeTouch(r.key, { status: 'sent', providerMessageId: o.providerMessageId, variant });
 					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, ...(variant ? { variant } : {}), addressLinked: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)), ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });

@@ -12,13 +12,16 @@ import { parameterReader } from '../shared/n8n/params';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { toolAware } from '../shared/n8n/tool-mode';
 import { clickKey, verifyClick } from '../shared/insights/clicks';
+import { inboxKey, verifyInboxToken } from '../shared/insights/inapp';
 import { compileFieldPath } from '../shared/n8n/field-path';
 import { personIdsOf } from '../shared/people';
 import { toTime } from '../shared/segment/rules';
 import type { InboxKey, Store } from '../shared/store/types';
 
 const OPERATIONS = [
+	{ name: 'List In-App Messages', value: 'inAppList', description: 'The unexpired in-app messages of the person whose inbox code the app sent', action: 'List a person s in app messages' },
 	{ name: 'Mark Done', value: 'markDone', description: 'Mark the inbound event of each item as handled', action: 'Mark inbound events as handled' },
+	{ name: 'Mark In-App Messages Read', value: 'inAppRead', description: 'Mark messages of the person whose inbox code the app sent as read', action: 'Mark in app messages read' },
 	{ name: 'Record Link Click', value: 'recordClick', description: 'Verify a tracked link\'s token (Touchpoint Click Tracking), record the click on the send it came with, and give the URL to redirect to', action: 'Record a click on a tracked link' },
 	{ name: 'Record Inbound Message', value: 'recordInbound', description: 'Record messages that reached n8n another way (or sample messages) as the Touchpoint Trigger does: the sender\'s contact, the service window, STOP', action: 'Record inbound messages' },
 	{ name: 'Replay', value: 'replay', description: 'Emit again the events no run marked done in time, with their original IDs', action: 'Replay events no run finished' },
@@ -73,6 +76,9 @@ export class TouchpointInbox implements INodeType {
 				default: '',
 				displayOptions: { show: { operation: ['recordInbound'] } },
 			},
+			{ displayName: 'Inbox Code Field', name: 'inboxCodeField', type: 'string', requiresDataPath: 'single', default: 'headers.x-inbox-code', description: 'Where the app\'s inbox code is (the inboxToken of its in-app messages; a header keeps it out of URLs and logs)', displayOptions: { show: { operation: ['inAppList', 'inAppRead'] } } },
+			{ displayName: 'Message IDs Field', name: 'inAppIdsField', type: 'string', requiresDataPath: 'single', default: 'body.ids', description: 'A list of message IDs to mark read', displayOptions: { show: { operation: ['inAppRead'] } } },
+			{ displayName: 'Limit', name: 'inAppLimit', type: 'number', default: 50, typeOptions: { minValue: 1 }, description: 'Max number of results to return', displayOptions: { show: { operation: ['inAppList'] } } },
 			{ displayName: 'Link Code Field', name: 'clickCodeField', type: 'string', requiresDataPath: 'single', default: 'query.c', description: 'Where the tracked link\'s signed code is (a Webhook node puts the query string in "query")', displayOptions: { show: { operation: ['recordClick'] } } },
 			{
 				displayName: 'Consent Purposes for Keywords',
@@ -137,6 +143,7 @@ export class TouchpointInbox implements INodeType {
 		const items = this.getInputData();
 		if (operation === 'recordInbound') return [await recordInbound(this, store, items)];
 		if (operation === 'recordClick') return [await recordClick(this, store, items)];
+		if (operation === 'inAppList' || operation === 'inAppRead') return [await inAppInbox(this, store, items, operation)];
 		const keys: Array<InboxKey | undefined> = [];
 		const failed = new Set<number>();
 		const out: INodeExecutionData[] = [];
@@ -259,6 +266,39 @@ async function recordClick(ctx: IExecuteFunctions, store: Store, items: INodeExe
 		const touch = await store.recordClick(person, target.channel, target.campaign);
 		out.push({
 			json: { ...items[i].json, contactId: person, click: { valid: true, contactId: person, channel: target.channel, campaign: target.campaign || null, url: target.url, at: new Date().toISOString(), ...(touch ? { idempotencyKey: touch.idempotencyKey, variant: touch.variant ?? null } : {}) } },
+			pairedItem: { item: i },
+		});
+	}
+	return out;
+}
+
+/**
+ * The in-app inbox as the app reads it: the inbox code (signed for one person by the store's key)
+ * says whose; List gives their unexpired messages, newest first; Mark Read marks only their own.
+ * A missing or altered code gives `inbox.valid: false` and nothing else.
+ */
+async function inAppInbox(ctx: IExecuteFunctions, store: Store, items: INodeExecutionData[], operation: string): Promise<INodeExecutionData[]> {
+	const codeOf = compileFieldPath(String(ctx.getNodeParameter('inboxCodeField', 0, 'headers.x-inbox-code')));
+	const idsOf = compileFieldPath(String(ctx.getNodeParameter('inAppIdsField', 0, 'body.ids')));
+	const limit = Number(ctx.getNodeParameter('inAppLimit', 0, 50));
+	const key = inboxKey(await store.linkKey());
+	const out: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		const contactId = verifyInboxToken(key, codeOf(items[i].json));
+		if (!contactId) {
+			out.push({ json: { inbox: { valid: false, message: 'Not a valid inbox code: nothing listed or changed' } }, pairedItem: { item: i } });
+			continue;
+		}
+		const now = Date.now();
+		if (operation === 'inAppRead') {
+			const raw = idsOf(items[i].json);
+			const ids = (Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : []).map((x) => String(x).trim()).filter(Boolean).slice(0, 500);
+			out.push({ json: { inbox: { valid: true, marked: await store.markInAppRead(contactId, ids, now) } }, pairedItem: { item: i } });
+			continue;
+		}
+		const messages = await store.listInAppMessages(contactId, now, limit);
+		out.push({
+			json: { inbox: { valid: true, unread: messages.filter((m) => m.readAt === undefined).length, messages: messages.map((m) => ({ id: m.id, title: m.title, body: m.body, imageUrl: m.imageUrl ?? null, ctaLabel: m.ctaLabel ?? null, ctaUrl: m.ctaUrl ?? null, sentAt: new Date(m.createdAt).toISOString(), expiresAt: new Date(m.expiresAt).toISOString(), read: m.readAt !== undefined })) as unknown as IDataObject[] } },
 			pairedItem: { item: i },
 		});
 	}

@@ -492,6 +492,7 @@ describe('npm start (the README\'s run command), then the editor as a marketer u
 		['ab-test-then-winner.json', 'Send A', 'Not Sent', ['FREQUENCY_CAP']],
 		['nearby-store.json', 'Send Offer', 'Not Sent', ['QUIET_HOURS', 'FREQUENCY_CAP', 'WITHDRAWN']],
 		['click-tracking.json', 'Valid Link?', 'No Segment', ['Not a valid tracked link']],
+		['in-app-inbox.json', 'Valid Code?', 'No Segment', ['Not a valid inbox code']],
 	];
 	it.each(tryIts)('%s: Try It runs green from the editor, and %s shows each %s reason in its output panel', async (file, node, branch, reasons) => {
 		const page = await runTryIt(file, node);

@@ -100,6 +100,15 @@ describe('templates: Try It, with no provider credential', () => {
 		expect(run.json('Score the Click').map((j) => (j.engagement as IDataObject).events)).toEqual([1]);
 	});
 
+	it('In-app inbox: Ana\'s in-app message previewed with her inbox code, which her app uses (Valid Code, nothing kept by a preview); Fay\'s forged code gets nothing', async () => {
+		const run = await tryIt('in-app-inbox.json');
+		expectClean(run);
+		const preview = run.json('In-App Message', 2)[0].touchpoint as IDataObject;
+		expect((preview.message as IDataObject).data).toMatchObject({ type: 'in_app', title: 'Spring is here, Ana', ctaUrl: 'https://glow.example/spring' });
+		expect(run.json('Valid Code?', 0).map((j) => j.inbox)).toEqual([{ valid: true, unread: 0, messages: [] }]);
+		expect(run.json('Valid Code?', 1).map((j) => (j.inbox as IDataObject).valid)).toEqual([false]);
+	});
+
 	it('Personalised recommendations: Ana\'s push previewed; the others Not Sent with their reasons', async () => {
 		const run = await tryIt('personalised-recommendations.json');
 		expectClean(run);

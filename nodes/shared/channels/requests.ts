@@ -10,6 +10,7 @@ import type { Channel } from '../contact';
 import { checkSms, checkText, payloadBytes, TEXT_LIMITS, WHATSAPP_MEDIA } from './limits';
 import { smsInfo } from './sms';
 import type { Violation } from './violations';
+import { inAppData, type InAppPayload } from '../insights/inapp';
 
 export interface OutboundMessage {
 	channel: Channel;
@@ -54,6 +55,8 @@ export interface OutboundMessage {
 	bcc?: string[];
 	attachments?: Array<{ filename: string; contentType: string; content: Buffer }>;
 	/** Push */
+	/** An in-app message instead of a notification: FCM data only, the app shows it. */
+	inApp?: { id: string; payload: InAppPayload; inboxToken: string; expiresHours: number };
 	title?: string;
 	imageUrl?: string;
 	data?: Record<string, string>;
@@ -132,7 +135,7 @@ export function emailPreviewHtml(email: EmailSpec): string {
 
 export type BuiltRequest =
 	| { kind: 'http'; request: HttpRequestSpec; info?: Record<string, unknown>; upload?: MediaUploadSpec }
-	| { kind: 'fcm'; message: Record<string, unknown>; info: { payloadBytes: number } }
+	| { kind: 'fcm'; message: Record<string, unknown>; info: { payloadBytes: number; inAppId?: string; inAppExpiresHours?: number } }
 	| { kind: 'email'; email: EmailSpec };
 
 export interface BuildContext {
@@ -417,6 +420,19 @@ export function buildRequest(m: OutboundMessage, ctx: BuildContext): BuildResult
 			return { ok: true, built: { kind: 'http', request: { method: 'POST', path: `/2010-04-01/Accounts/${ctx.accountSid}/Messages.json`, form }, info: { encoding: info.encoding, segments: info.segments } } };
 		}
 		case 'push': {
+			if (m.inApp) {
+				// Data only (no notification): the app shows it in its own UI; a topic would reach people
+				// whose consent was not checked, so an in-app message goes to the person's token only.
+				const v: Violation[] = [];
+				if (m.topic) v.push({ code: 'IN_APP_TOPIC', field: 'pushTopic', message: 'An in-app message goes to one person\'s app, not to a topic' });
+				if (!m.inApp.payload.title.trim() && !m.inApp.payload.body.trim()) v.push({ code: 'EMPTY_IN_APP', field: 'title', message: 'An in-app message needs a title or a body' });
+				if (m.inApp.payload.ctaUrl && !safeUrl(m.inApp.payload.ctaUrl, ['https:', 'http:'])) v.push({ code: 'BAD_CTA_URL', field: 'inAppCtaUrl', message: `Call to Action URL "${m.inApp.payload.ctaUrl.slice(0, 80)}" is not an http(s) URL` });
+				if (v.length) return fail(v);
+				const message = { token: m.to, data: { ...(m.data ?? {}), ...inAppData(m.inApp.id, m.inApp.payload, m.inApp.inboxToken) }, android: { priority: 'high' }, apns: { headers: { 'apns-push-type': 'background', 'apns-priority': '5' }, payload: { aps: { 'content-available': 1 } } } };
+				const bytes = payloadBytes(message);
+				if (bytes > TEXT_LIMITS.pushPayloadBytes) return fail([{ code: 'PAYLOAD_TOO_LARGE', field: 'data', message: `The in-app message is ${bytes} bytes; FCM allows ${TEXT_LIMITS.pushPayloadBytes}` }]);
+				return { ok: true, built: { kind: 'fcm', message, info: { payloadBytes: bytes, inAppId: m.inApp.id, inAppExpiresHours: m.inApp.expiresHours } } };
+			}
 			const message: Record<string, unknown> = m.topic ? { topic: m.topic } : { token: m.to };
 			if (!m.title && !m.text) return fail([{ code: 'EMPTY_PUSH', field: 'title', message: 'A push needs a title or a body' }]);
 			message.notification = { ...(m.title ? { title: m.title } : {}), ...(m.text ? { body: m.text } : {}), ...(m.imageUrl ? { image: m.imageUrl } : {}) };

@@ -311,6 +311,26 @@ CREATE TABLE IF NOT EXISTS blocked_counts (
 CREATE INDEX IF NOT EXISTS touches_created ON touches (created_at);
 `,
 	},
+	{
+		// In-app messages: kept per person until they expire, for the app to list and mark read.
+		id: '014_inapp_messages',
+		sql: `
+CREATE TABLE IF NOT EXISTS inapp_messages (
+	id TEXT PRIMARY KEY,
+	contact_id TEXT NOT NULL,
+	campaign TEXT,
+	title TEXT NOT NULL,
+	body TEXT NOT NULL,
+	image_url TEXT,
+	cta_label TEXT,
+	cta_url TEXT,
+	created_at BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL,
+	read_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS inapp_messages_contact ON inapp_messages (contact_id, created_at);
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */
@@ -329,6 +349,7 @@ export const CONTACT_TABLES: Array<{ table: string; column: string; exportAs: st
 	{ table: 'contact_addresses', column: 'contact_id', exportAs: 'addresses' },
 	{ table: 'processed_ids', column: 'contact_id', exportAs: 'processedMessages' },
 	{ table: 'ai_cache', column: 'contact_id', exportAs: 'aiCache' },
+	{ table: 'inapp_messages', column: 'contact_id', exportAs: 'inAppMessages' },
 ];
 
 function render(sql: string, dialect: Dialect): string {

@@ -20,6 +20,7 @@ import type {
 	AbMetric,
 	AiUsageRow,
 	CampaignReport,
+	InAppMessage,
 	AiUsageTotal,
 	ResolveOptions,
 	ConsentEventInput,
@@ -752,6 +753,30 @@ export class SqlStore implements Store {
 			await insertRows(this.db, 'INSERT INTO ai_cache (prompt_hash, response, created_at, contact_id)', 4, chunk.map((e) => [e.hash, e.response, now, e.contactId ?? null]),
 				'ON CONFLICT (prompt_hash) DO UPDATE SET response = excluded.response, created_at = excluded.created_at, contact_id = excluded.contact_id');
 		}
+	}
+
+	async addInAppMessages(rows: InAppMessage[]): Promise<void> {
+		for (const chunk of chunks(rows, CHUNK)) {
+			await insertRows(this.db, 'INSERT INTO inapp_messages (id, contact_id, campaign, title, body, image_url, cta_label, cta_url, created_at, expires_at)', 10,
+				chunk.map((m) => [m.id, m.contactId, m.campaign ?? null, m.title, m.body, m.imageUrl ?? null, m.ctaLabel ?? null, m.ctaUrl ?? null, m.createdAt, m.expiresAt]), 'ON CONFLICT (id) DO NOTHING');
+		}
+	}
+
+	async listInAppMessages(contactId: string, now: number, limit: number): Promise<InAppMessage[]> {
+		const rows = await this.db.query<Row>('SELECT * FROM inapp_messages WHERE contact_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id LIMIT $3', [contactId, now, limit]);
+		return rows.map((r) => ({
+			id: String(r.id), contactId: String(r.contact_id), campaign: str(r.campaign), title: String(r.title), body: String(r.body), imageUrl: str(r.image_url), ctaLabel: str(r.cta_label), ctaUrl: str(r.cta_url),
+			createdAt: Number(r.created_at), expiresAt: Number(r.expires_at), ...(r.read_at === null || r.read_at === undefined ? {} : { readAt: Number(r.read_at) }),
+		}));
+	}
+
+	async markInAppRead(contactId: string, ids: string[], now: number): Promise<number> {
+		let changed = 0;
+		for (const chunk of chunks([...new Set(ids)], CHUNK)) {
+			const rows = await this.db.query<Row>(`UPDATE inapp_messages SET read_at = $1 WHERE contact_id = $2 AND read_at IS NULL AND id IN (${placeholders(chunk.length, 3)}) RETURNING id`, [now, contactId, ...chunk]);
+			changed += rows.length;
+		}
+		return changed;
 	}
 
 	async countBlocked(rows: Array<{ campaign?: string; channel: string; reason: string; at: number }>): Promise<void> {

@@ -225,6 +225,20 @@ export interface ContactExport {
 	[other: string]: unknown;
 }
 
+export interface InAppMessage {
+	id: string;
+	contactId: string;
+	campaign?: string;
+	title: string;
+	body: string;
+	imageUrl?: string;
+	ctaLabel?: string;
+	ctaUrl?: string;
+	createdAt: number;
+	expiresAt: number;
+	readAt?: number;
+}
+
 export interface CampaignReportRow {
 	campaign: string;
 	channel: string;
@@ -317,6 +331,12 @@ export interface Store {
 			| { status: 'sent'; providerMessageId?: string; variant?: string }
 			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string },
 	): Promise<void>;
+	/** In-app messages sent to people's apps (an existing id is left as it is: a replayed send is one message). */
+	addInAppMessages(rows: InAppMessage[]): Promise<void>;
+	/** A person's unexpired in-app messages, newest first. */
+	listInAppMessages(contactId: string, now: number, limit: number): Promise<InAppMessage[]>;
+	/** Marks the person's messages read (only theirs); returns how many changed. */
+	markInAppRead(contactId: string, ids: string[], now: number): Promise<number>;
 	/** Blocked decisions, counted per campaign, channel, reason and UTC day. */
 	countBlocked(rows: Array<{ campaign?: string; channel: string; reason: string; at: number }>): Promise<void>;
 	/** The campaign report over the send log (see CampaignReportRow), for sends at or after `since`. */
