@@ -19,7 +19,7 @@ import { toTime } from '../shared/segment/rules';
 import type { InboxKey, Store } from '../shared/store/types';
 
 const OPERATIONS = [
-	{ name: 'List In-App Messages', value: 'inAppList', description: 'The unexpired in-app messages of the person whose inbox code the app sent', action: 'List a person s in app messages' },
+	{ name: 'List In-App Messages', value: 'inAppList', description: 'The unexpired in-app messages of the person whose inbox code the app sent', action: 'List the in-app messages of a person' },
 	{ name: 'Mark Done', value: 'markDone', description: 'Mark the inbound event of each item as handled', action: 'Mark inbound events as handled' },
 	{ name: 'Mark In-App Messages Read', value: 'inAppRead', description: 'Mark messages of the person whose inbox code the app sent as read', action: 'Mark in app messages read' },
 	{ name: 'Record Link Click', value: 'recordClick', description: 'Verify a tracked link\'s token (Touchpoint Click Tracking), record the click on the send it came with, and give the URL to redirect to', action: 'Record a click on a tracked link' },
