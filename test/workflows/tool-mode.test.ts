@@ -113,4 +113,21 @@ describe('nodes as AI Agent tools', () => {
 		expect(((await run(send)).json('Agent')[0].steps as IDataObject[])[0].result).toEqual([expect.objectContaining({ status: 'not_sent', reason: 'WITHDRAWN' })]);
 		expect(twilio.requests).toHaveLength(0);
 	});
+
+	it('as tools, the operations that would let a message reach someone the policy keeps it from are refused, and change nothing', async () => {
+		await store.addSuppressions([{ address: '+34600200009', channel: 'sms', reason: 'unsubscribed', note: 'test' }]);
+		const tools: Array<[string, IDataObject, IDataObject]> = [
+			['Unsuppress', { operation: 'removeSuppression', resource: 'consent', addressField: 'address' }, { address: '+34600200009' }],
+			['Link', { resource: 'contact', operation: 'linkAddress' }, { contact: 'crm-ana' }],
+			['Merge', { resource: 'contact', operation: 'mergeContacts' }, { contact: 'crm-ana' }],
+			['Upsert', { resource: 'contact', operation: 'upsertContact' }, { contact: 'crm-ana' }],
+			['Confirm', { operation: 'confirmConsent' }, { contact: 'crm-ana' }],
+		];
+		for (const [name, parameters, args] of tools) {
+			const wf = agentWorkflow([{ type: 'consentGuardTool', name, parameters, credentials: STORE }], [{ tool: name, args }]);
+			const [step] = (await run(wf)).json('Agent')[0].steps as IDataObject[];
+			expect({ name, result: step.result }).toEqual({ name, result: [expect.objectContaining({ outcome: 'Refused', status: 'refused', message: expect.stringMatching(/^An AI agent cannot .* Nothing was changed\.$/) })] });
+		}
+		expect((await store.findSuppressions(['+34600200009'])).map((x) => x.reason)).toEqual(['unsubscribed']);
+	});
 });

@@ -19,8 +19,13 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const outputs: INodeExecutionData[][] = operation === 'check' ? [[], []] : [[]];
 	// An AI agent may withdraw consent (the person asked to stop) but never grant or request it:
 	// consent is the person's own act, through a form, a keyword or a double opt-in, not a model's reading.
+	// Nor may it do what would let a message reach someone the policy now keeps it from.
 	const refused: INodeExecutionData[] = [];
 	let work = items;
+	const toolRefusal = isToolCall(this) ? TOOL_REFUSED[operation] : undefined;
+	if (toolRefusal) {
+		return [items.map((item, i) => ({ json: { ...item.json, outcome: 'Refused', status: 'refused', message: `${toolRefusal} Nothing was changed.` }, pairedItem: { item: i } }))];
+	}
 	if (operation === 'recordConsent' && isToolCall(this)) {
 		const actionOf = parameterReader<string>(this, 'consentAction', 'grant');
 		work = items.filter((item, i) => {
@@ -36,6 +41,15 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	if (refused.length) result[0] = [...refused, ...result[0]];
 	return toolAware(this, result, operation === 'check' ? ['Allowed', 'Blocked'] : [operationName(operation)], operation === 'check' ? checkSummary : undefined);
 }
+
+/** Operations an AI agent is never given as a tool, and why (said to the agent). */
+const TOOL_REFUSED: Record<string, string> = {
+	removeSuppression: 'An AI agent cannot take an address off the suppression list: a person asks for that themselves, and a person decides it.',
+	confirmConsent: 'An AI agent cannot confirm a double opt-in: only the person does, with the link they were sent.',
+	linkAddress: 'An AI agent cannot link addresses to a contact: an address someone types in a chat may be another person\'s, and linked addresses receive messages.',
+	mergeContacts: 'An AI agent cannot merge contacts: two people merged by mistake would get each other\'s messages.',
+	upsertContact: 'An AI agent cannot create or change contacts and their addresses: an address someone types in a chat may be another person\'s.',
+};
 
 function operationName(operation: string): string {
 	return operation.replace(/([A-Z])/g, ' $1').replace(/^./, (c) => c.toUpperCase());
