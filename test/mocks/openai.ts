@@ -75,26 +75,11 @@ export class OpenAIMock extends MockServer {
 		const schema = rf?.type === 'json_schema' ? rf.json_schema?.schema : undefined;
 		if (schema) this.schemas.push(schema);
 		const answer = await this.responder(req.body, 'chat');
-		if (isToolCalls(answer)) {
-			// OpenAI's function calling: the assistant message carries tool_calls, finish_reason tool_calls.
-			const calls = answer.toolCalls.map((c) => ({ id: `call_${randomBytes(9).toString('hex')}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
-			const prompt = tokens(this.promptText(req));
-			const completion = tokens(JSON.stringify(calls));
-			return {
-				status: 200,
-				body: {
-					id: `chatcmpl-${randomBytes(12).toString('hex')}`,
-					object: 'chat.completion',
-					created: Math.floor(Date.now() / 1000),
-					model: req.body?.model ?? 'gpt-4o-mini',
-					choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: calls, refusal: null }, logprobs: null, finish_reason: 'tool_calls' }],
-					usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
-				},
-			};
-		}
-		const text = typeof answer === 'string' ? answer : JSON.stringify(answer);
+		// OpenAI's function calling: the assistant message carries tool_calls, finish_reason tool_calls.
+		const calls = isToolCalls(answer) ? answer.toolCalls.map((c) => ({ id: `call_${randomBytes(9).toString('hex')}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } })) : undefined;
+		const text = calls ? null : typeof answer === 'string' ? answer : JSON.stringify(answer);
 		const prompt = tokens(this.promptText(req));
-		const completion = tokens(text);
+		const completion = tokens(calls ? JSON.stringify(calls) : text!);
 		return {
 			status: 200,
 			body: {
@@ -102,7 +87,7 @@ export class OpenAIMock extends MockServer {
 				object: 'chat.completion',
 				created: Math.floor(Date.now() / 1000),
 				model: req.body?.model ?? 'gpt-4o-mini',
-				choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+				choices: [{ index: 0, message: { role: 'assistant', content: text, ...(calls ? { tool_calls: calls } : {}), refusal: null }, logprobs: null, finish_reason: calls ? 'tool_calls' : 'stop' }],
 				usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
 			},
 		};

@@ -288,11 +288,12 @@ CREATE INDEX IF NOT EXISTS ai_usage_at ON ai_usage (at);
 `,
 	},
 	{
-		// A/B tests and campaign reports: the variant a send belonged to, and touches by campaign.
+		// A/B tests and campaign reports: the variant a send belonged to. No index for reports: every
+		// reservation would pay for it on the hot path, and a report reads the touches once (100,000 in
+		// a quarter of a second).
 		id: '012_touch_variant',
 		sql: `
 ALTER TABLE touches ADD COLUMN variant TEXT;
-CREATE INDEX IF NOT EXISTS touches_campaign ON touches (campaign, created_at);
 `,
 	},
 	{
@@ -308,7 +309,6 @@ CREATE TABLE IF NOT EXISTS blocked_counts (
 	count BIGINT NOT NULL,
 	PRIMARY KEY (campaign, channel, reason, day)
 );
-CREATE INDEX IF NOT EXISTS touches_created ON touches (created_at);
 `,
 	},
 	{
