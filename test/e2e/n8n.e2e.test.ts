@@ -12,6 +12,7 @@ import path from 'node:path';
 
 import { metaSignature } from '../../nodes/shared/inbound/signatures';
 import { clickKey, signClick } from '../../nodes/shared/insights/clicks';
+import { inboxKey, signInboxToken } from '../../nodes/shared/insights/inapp';
 import { closeAllStores, openStore } from '../../nodes/shared/store';
 import { MetaGraphMock, OpenAIMock, SmtpMock } from '../mocks';
 import { JsonApi, winBackCopy, winBackCustomers, zoneAt } from '../workflows/template-helpers';
@@ -96,6 +97,7 @@ describe('in a real n8n', () => {
 		rt.n8nCli(['publish:workflow', `--id=${ids['one-click-unsubscribe.json']}`], env);
 		rt.n8nCli(['publish:workflow', `--id=${ids['whatsapp-ai-concierge.json']}`], env);
 		rt.n8nCli(['publish:workflow', `--id=${ids['click-tracking.json']}`], env);
+		rt.n8nCli(['publish:workflow', `--id=${ids['in-app-inbox.json']}`], env);
 
 		n8n = rt.spawnN8n(['start'], env);
 		n8n.stdout!.on('data', (d) => (output += d));
@@ -243,6 +245,30 @@ describe('in a real n8n', () => {
 		const forged = `${baseUrl}/webhook/r?c=${encodeURIComponent(code.replace(/\.[^.]+\./, `.${Buffer.from(JSON.stringify(['crm-e2e-click', 'email', 'spring', 'https://evil.example/'])).toString('base64url')}.`))}`;
 		const bad = await fetch(forged, { redirect: 'manual' });
 		expect([bad.status, bad.headers.get('location')]).toEqual([400, null]);
+	});
+
+	it('in-app inbox: the app lists a person\'s messages and marks one read with the code the message carried; a forged code answers 401', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		const key = inboxKey(await store.linkKey());
+		const now = Date.now();
+		await store.addInAppMessages([
+			{ id: 'iam_e2e_1', contactId: 'crm-e2e-app', campaign: 'spring', title: 'Spring is here', body: '20% off', ctaUrl: 'https://glow.example/spring', createdAt: now - 1000, expiresAt: now + 3_600_000 },
+			{ id: 'iam_e2e_old', contactId: 'crm-e2e-app', title: 'Gone', body: 'expired', createdAt: now - 7_200_000, expiresAt: now - 1000 },
+		]);
+		await closeAllStores();
+		const code = signInboxToken(key, 'crm-e2e-app');
+		for (const until = Date.now() + 60_000; Date.now() < until;) {
+			if ((await fetch(`${baseUrl}/webhook/in-app`)).status !== 404) break;
+			await new Promise((r) => setTimeout(r, 500));
+		}
+		const list = await fetch(`${baseUrl}/webhook/in-app`, { headers: { 'x-inbox-code': code } });
+		expect(list.status).toBe(200);
+		expect(await list.json()).toMatchObject({ valid: true, unread: 1, messages: [{ id: 'iam_e2e_1', title: 'Spring is here', read: false }] });
+		const read = await fetch(`${baseUrl}/webhook/in-app/read`, { method: 'POST', headers: { 'x-inbox-code': code, 'content-type': 'application/json' }, body: JSON.stringify({ ids: ['iam_e2e_1'] }) });
+		expect(await read.json()).toEqual({ valid: true, marked: 1 });
+		expect(((await (await fetch(`${baseUrl}/webhook/in-app`, { headers: { 'x-inbox-code': code } })).json()) as { unread: number }).unread).toBe(0);
+		const forged = await fetch(`${baseUrl}/webhook/in-app`, { headers: { 'x-inbox-code': code.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) } });
+		expect(forged.status).toBe(401);
 	});
 
 	it('the abandoned-cart webhook refuses a call without the shop\'s header secret', async () => {
