@@ -1,11 +1,13 @@
 /**
  * The only code in Touchpoint that talks to providers: Meta and Twilio over n8n's httpRequest
- * with the credential's own authentication header, FCM HTTP v1 over httpRequest (OAuth token obtained from the
- * service account's own token_uri), SMTP through nodemailer. Per-credential rate limit, retries
+ * with the credential's own authentication header, FCM HTTP v1 through the googleapis client
+ * `@googleapis/fcm` (projects.messages.send; its OAuth token obtained over httpRequest from the service
+ * account's own token_uri, which google-auth-library's JWT client cannot be pointed at), SMTP through nodemailer. Per-credential rate limit, retries
  * with exponential backoff + jitter honouring Retry-After on 429 / 5xx / network errors;
  * permanent errors are returned, never retried. Secrets never leave this file.
  */
 import { createSign, randomBytes } from 'node:crypto';
+import { auth as googleAuth, fcm as fcmClient, type fcm_v1 } from '@googleapis/fcm';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { IExecuteFunctions, IDataObject } from 'n8n-workflow';
 
@@ -51,6 +53,23 @@ async function fcmAccessToken(ctx: IExecuteFunctions, sa: Record<string, string>
 	})) as { access_token: string; expires_in: number };
 	tokens.set(cacheKey, { token: res.access_token, expires: Date.now() + res.expires_in * 1000 });
 	return res.access_token;
+}
+
+const fcmClients = new Map<string, { oauth: InstanceType<typeof googleAuth.OAuth2>; messages: fcm_v1.Resource$Projects$Messages }>();
+
+/** FCM HTTP v1's messages resource (one client per base URL and token), authorised with the access token. */
+function fcmMessages(baseUrl: string, accessToken: string): fcm_v1.Resource$Projects$Messages {
+	const key = `${baseUrl}|${accessToken}`;
+	let client = fcmClients.get(key);
+	if (!client) {
+		const oauth = new googleAuth.OAuth2();
+		oauth.setCredentials({ access_token: accessToken });
+		client = { oauth, messages: fcmClient({ version: 'v1', auth: oauth, rootUrl: `${baseUrl.replace(/\/$/, '')}/` }).projects.messages };
+		// Tokens last an hour: a client per token, the expired ones dropped.
+		if (fcmClients.size >= 16) fcmClients.clear();
+		fcmClients.set(key, client);
+	}
+	return client.messages;
 }
 
 const transports = new Map<string, Transporter>();
@@ -161,16 +180,12 @@ async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltReq
 	if (built.kind === 'fcm') {
 		const sa = JSON.parse(String(creds.data.serviceAccountJson)) as Record<string, string>;
 		const token = await fcmAccessToken(ctx, sa);
-		// FCM HTTP v1 (projects.messages.send): one POST, no client library needed.
-		const base = String(creds.data.baseUrl || 'https://fcm.googleapis.com').replace(/\/$/, '');
-		const res = (await ctx.helpers.httpRequest({
-			method: 'POST',
-			url: `${base}/v1/projects/${encodeURIComponent(String(sa.project_id))}/messages:send`,
-			body: { message: built.message },
-			json: true,
-			headers: { authorization: `Bearer ${token}` },
-		})) as IDataObject;
-		return String(res.name ?? '');
+		const res = await fcmMessages(String(creds.data.baseUrl || 'https://fcm.googleapis.com'), token).send(
+			{ parent: `projects/${String(sa.project_id)}`, requestBody: { message: built.message as fcm_v1.Schema$Message } },
+			// Retries, pacing and Retry-After are this file's (send()), once for every channel.
+			{ retry: false, timeout: 30_000 },
+		);
+		return String(res.data.name ?? '');
 	}
 	const info = await smtp(creds.data).sendMail({ ...built.email });
 	return String(info.messageId ?? '');

@@ -12,6 +12,7 @@ import { Touchpoint } from '../../nodes/Touchpoint/Touchpoint.node';
 import type { Store } from '../../nodes/shared/store/types';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { FcmMock, MetaGraphMock, SmtpMock, TwilioMock } from '../mocks';
+import { fcmError } from '../mocks/fcm';
 import { grantConsent } from '../helpers/people';
 
 const meta = new MetaGraphMock();
@@ -153,6 +154,27 @@ describe('Touchpoint', () => {
 		expect(sends[0].body).toEqual({ message: { token: a.contact.pushToken, notification: { title: 'Hi', body: 'Your cart misses you' }, data: { cart: '42' } } });
 		expect(run.json('Send', 0)).toHaveLength(1);
 		expect(run.json('Send', 1)[0].touchpoint).toMatchObject({ reason: 'DEAD_TOKEN' });
+	});
+
+	it('push goes through the googleapis FCM client (@googleapis/fcm), authorised with the OAuth token; a quota 429 is retried once after Retry-After, never sent twice', async () => {
+		const a = await person(['push'], { timeZone: dayZone });
+		const b = await person(['push'], { timeZone: dayZone });
+		await send([a], { channel: 'push', pushTitle: 'Hi', text: 'Warm-up' });
+		const first = fcm.requests.filter((r) => r.path.endsWith('messages:send')).at(-1)!;
+		// The googleapis client names itself on every call; a hand-made request would not.
+		expect(String(first.headers['x-goog-api-client'])).toMatch(/gdcl\/\d/);
+		expect(String(first.headers['user-agent'])).toContain('google-api-nodejs-client');
+		expect(String(first.headers.authorization)).toMatch(/^Bearer \S+/);
+		expect(first.path).toBe(`/v1/projects/${fcm.projectId}/messages:send`);
+		const before = fcm.requests.length;
+		fcm.failNext(1, { ...fcmError(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded', 'QUOTA_EXCEEDED'), headers: { 'retry-after': '1' } });
+		const run = await send([b], { channel: 'push', pushTitle: 'Hi', text: 'Your cart misses you' });
+		const tries = fcm.requests.slice(before).filter((r) => r.path.endsWith('messages:send'));
+		expect(tries).toHaveLength(2);
+		expect(tries.every((r) => (r.body as IDataObject & { message: IDataObject }).message.token === b.contact.pushToken)).toBe(true);
+		expect(run.json('Send', 0)).toHaveLength(1);
+		expect(run.json('Send', 0)[0].touchpoint).toMatchObject({ status: 'sent', attempts: 2 });
+		expect(String((run.json('Send', 0)[0].touchpoint as IDataObject).providerMessageId)).toMatch(new RegExp(`^projects/${fcm.projectId}/messages/`));
 	});
 
 	it('marketing email over SMTP carries RFC 8058 one-click unsubscribe and the postal address; without them it is Not Sent', async () => {
