@@ -5,24 +5,24 @@ import { contactMappingProperty } from '../shared/n8n/contact-mapping';
 import { resourceOperationSubtitle, updateDisplayOptions } from '../shared/n8n/display-options';
 import { convergentStoreApiTest } from '../shared/n8n/store';
 import { toolContactProperty } from '../shared/n8n/tool-mode';
-import * as check from './actions/check.operation';
-import * as contactData from './actions/contact-data.operation';
-import * as contacts from './actions/contacts.operation';
-import * as record from './actions/record.operation';
-import * as sends from './actions/sends.operation';
+import * as check from './actions/consent/check.operation';
+import * as contactData from './actions/contact/contact-data.operation';
+import * as contacts from './actions/contact/contacts.operation';
+import * as record from './actions/consent/record.operation';
+import * as sends from './actions/consent/sends.operation';
 import { router } from './actions/router';
-import * as suppression from './actions/suppression.operation';
+import * as suppression from './actions/suppression/add-remove.operation';
 
 const CONSENT_OPERATIONS = [
-	{ name: 'Add to Suppression List', value: 'addSuppression', action: 'Add an address to the suppression list' },
 	{ name: 'Check', value: 'check', action: 'Check whether a message may be sent' },
 	{ name: 'Confirm Consent', value: 'confirmConsent', action: 'Confirm a double opt in with its token' },
-	{ name: 'Erase Contact', value: 'eraseContact', action: 'Erase the personal data of a contact' },
-	{ name: 'Export Contact', value: 'exportContact', action: 'Export everything held about a contact' },
 	{ name: 'Record Consent', value: 'recordConsent', action: 'Record a consent grant or withdrawal' },
 	{ name: 'Record Sends Made Elsewhere', value: 'recordSends', action: 'Record messages another tool sent so caps count them' },
-	{ name: 'Remove From Suppression List', value: 'removeSuppression', action: 'Remove an address from the suppression list' },
 	{ name: 'Unsubscribe by Link', value: 'unsubscribeLink', action: 'Withdraw consent from a signed unsubscribe link' },
+];
+const SUPPRESSION_OPERATIONS = [
+	{ name: 'Add', value: 'addSuppression', action: 'Add an address to the suppression list' },
+	{ name: 'Remove', value: 'removeSuppression', action: 'Remove an address from the suppression list' },
 ];
 const CONTACT_OPERATIONS = [
 	{ name: 'Erase', value: 'eraseContact', action: 'Erase a person under every ID and address' },
@@ -33,6 +33,12 @@ const CONTACT_OPERATIONS = [
 	{ name: 'Merge', value: 'mergeContacts', action: 'Merge two contacts into one' },
 	{ name: 'Upsert', value: 'upsertContact', action: 'Create or update a contact with its addresses' },
 ];
+// Version 1 kept the suppression list and a person's data under Consent; version 2 gives each its
+// resource. The operations' values are the same, so one router serves both versions.
+const V1_NAMES: Record<string, string> = { addSuppression: 'Add to Suppression List', removeSuppression: 'Remove From Suppression List', eraseContact: 'Erase Contact', exportContact: 'Export Contact' };
+const V1_CONSENT_OPERATIONS = [...CONSENT_OPERATIONS, ...SUPPRESSION_OPERATIONS, ...CONTACT_OPERATIONS.filter((o) => V1_NAMES[o.value])]
+	.map((o) => ({ ...o, name: V1_NAMES[o.value] ?? o.name }))
+	.sort((a, b) => a.name.localeCompare(b.name));
 
 export class ConsentGuard implements INodeType {
 	// The rule only sees a literal subtitle; this one is built from the operation lists (display names).
@@ -42,8 +48,9 @@ export class ConsentGuard implements INodeType {
 		name: 'consentGuard',
 		icon: { light: 'file:consentGuard.svg', dark: 'file:consentGuard.dark.svg' },
 		group: ['transform'],
-		version: 1,
-		subtitle: resourceOperationSubtitle({ consent: { options: CONSENT_OPERATIONS }, contact: { prefix: 'Contact: ', options: CONTACT_OPERATIONS } }),
+		version: [1, 2],
+		defaultVersion: 2,
+		subtitle: resourceOperationSubtitle({ consent: { options: V1_CONSENT_OPERATIONS }, suppression: { prefix: 'Suppression List: ', options: SUPPRESSION_OPERATIONS }, contact: { prefix: 'Contact: ', options: CONTACT_OPERATIONS } }),
 		description: 'Check consent, suppression, frequency caps, quiet hours and service windows before a send; record consent with evidence; keep one contact per person with all their addresses',
 		defaults: { name: 'Consent Guard' },
 		usableAsTool: true,
@@ -62,15 +69,47 @@ export class ConsentGuard implements INodeType {
 					{ name: 'Contact', value: 'contact', description: 'One person with all their addresses: upsert, link, merge, get, find, export, erase' },
 				],
 				default: 'consent',
+				displayOptions: { show: { '@version': [1] } },
+			},
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Consent', value: 'consent', description: 'Check before a send; record and confirm consent, unsubscribe links, sends made elsewhere' },
+					{ name: 'Contact', value: 'contact', description: 'One person with all their addresses: upsert, link, merge, get, find, export, erase' },
+					{ name: 'Suppression List', value: 'suppression', description: 'Addresses nothing but transactional messages may reach' },
+				],
+				default: 'consent',
+				displayOptions: { show: { '@version': [{ _cnd: { gte: 2 } }] } },
 			},
 			{
 				displayName: 'Operation',
 				name: 'operation',
 				type: 'options',
 				noDataExpression: true,
-				displayOptions: { show: { resource: ['consent'] } },
+				displayOptions: { show: { '@version': [1], resource: ['consent'] } },
+				options: V1_CONSENT_OPERATIONS,
+				default: 'check',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { '@version': [{ _cnd: { gte: 2 } }], resource: ['consent'] } },
 				options: CONSENT_OPERATIONS,
 				default: 'check',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['suppression'] } },
+				options: SUPPRESSION_OPERATIONS,
+				default: 'addSuppression',
 			},
 			{
 				displayName: 'Operation',

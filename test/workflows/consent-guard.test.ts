@@ -8,7 +8,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
+import { NodeHelpers } from 'n8n-workflow';
 
+import { ConsentGuard } from '../../nodes/ConsentGuard/ConsentGuard.node';
 import { openStore } from '../../nodes/shared/store';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { PG_AVAILABLE, PG_BASE, dropSchema } from '../store/helpers';
@@ -290,5 +292,46 @@ describe.each([
 		}
 		const pg = credentials.convergentStoreApi;
 		if (pg.storageType === 'postgres') await dropSchema(String(pg.schema));
+	});
+});
+
+describe('Consent Guard version 2: resources Consent, Suppression List, Contact', () => {
+	const description = new ConsentGuard().description;
+	/** What the editor shows for these values at this version: the resource and operation options. */
+	const shown = (typeVersion: number, values: IDataObject) => {
+		const visible = description.properties.filter((p) => NodeHelpers.displayParameter(values as never, p, { typeVersion }, description));
+		const options = (name: string) => (visible.find((p) => p.name === name)?.options ?? []).map((o) => String((o as { value: string }).value));
+		return { resources: options('resource'), operations: options('operation') };
+	};
+
+	it('a new node is version 2; the suppression list and a person\'s data are no longer operations of Consent', () => {
+		expect(description.defaultVersion).toBe(2);
+		const v2 = shown(2, { resource: 'consent' });
+		expect(v2.resources).toEqual(['consent', 'contact', 'suppression']);
+		expect(v2.operations).toEqual(['check', 'confirmConsent', 'recordConsent', 'recordSends', 'unsubscribeLink']);
+		expect(shown(2, { resource: 'suppression' }).operations).toEqual(['addSuppression', 'removeSuppression']);
+		expect(shown(2, { resource: 'contact' }).operations).toEqual(expect.arrayContaining(['eraseContact', 'exportContact', 'getContact']));
+		// Version 1 workflows open as they were saved.
+		expect(shown(1, { resource: 'consent' }).resources).toEqual(['consent', 'contact']);
+		expect(shown(1, { resource: 'consent' }).operations).toEqual(expect.arrayContaining(['addSuppression', 'removeSuppression', 'eraseContact', 'exportContact', 'check']));
+	});
+
+	it('Suppression List > Add blocks the address (SUPPRESSED) and Remove lifts it; a version 1 workflow doing the same still runs', async () => {
+		const s = freshStore();
+		const v2 = (operation: string, parameters: IDataObject) => guard(operation, parameters, { typeVersion: 2 });
+		const go = async (items: IDataObject[], node: ReturnType<typeof guard>) => {
+			const r = await runWorkflow(manualWorkflow({ items, node: node as never }), { credentials: s.credentials });
+			if (r.error) throw r.error;
+			return r;
+		};
+		await go([ana], v2('recordConsent', { resource: 'consent', channel: 'email', consentAction: 'grant', source: 'web' }));
+		await go([{ address: 'ana@example.com' }], v2('addSuppression', { resource: 'suppression', addressField: 'address', suppressionChannel: 'email', reason: 'complained' }));
+		const blocked = await go([ana], v2('check', { resource: 'consent', channel: 'email' }));
+		expect(blocked.json('Guard', 1)[0].blocked).toMatchObject({ reason: 'SUPPRESSED' });
+		await go([{ address: 'ana@example.com' }], v2('removeSuppression', { resource: 'suppression', addressField: 'address', suppressionChannel: 'email' }));
+		expect((await go([ana], v2('check', { resource: 'consent', channel: 'email' }))).json('Guard', 0)).toHaveLength(1);
+		// The same as a version 1 node (Consent > Add to Suppression List).
+		await go([{ address: 'ana@example.com' }], guard('addSuppression', { resource: 'consent', addressField: 'address', suppressionChannel: 'email', reason: 'bounced' }));
+		expect((await go([ana], v2('check', { resource: 'consent', channel: 'email' }))).json('Guard', 1)[0].blocked).toMatchObject({ reason: 'SUPPRESSED' });
 	});
 });

@@ -4,12 +4,12 @@ import { NodeOperationError } from 'n8n-workflow';
 import { adopt, failClosed } from '../../shared/n8n/fail-closed';
 import { parameterReader } from '../../shared/n8n/params';
 import { checkSummary, isToolCall, toolAware } from '../../shared/n8n/tool-mode';
-import * as check from './check.operation';
-import * as contactData from './contact-data.operation';
-import * as contacts from './contacts.operation';
-import * as record from './record.operation';
-import * as sends from './sends.operation';
-import * as suppression from './suppression.operation';
+import * as check from './consent/check.operation';
+import * as contactData from './contact/contact-data.operation';
+import * as contacts from './contact/contacts.operation';
+import * as record from './consent/record.operation';
+import * as sends from './consent/sends.operation';
+import * as suppression from './suppression/add-remove.operation';
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();

@@ -7,18 +7,18 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { normalizeEmail, normalizePhone } from '../../shared/address';
-import { isChannel, type Channel, type Contact } from '../../shared/contact';
-import { compileContactReader, ContactMappingError, resolveContactMapping } from '../../shared/n8n/contact-mapping';
-import { updateDisplayOptions } from '../../shared/n8n/display-options';
-import { compileFieldPath } from '../../shared/n8n/field-path';
-import { parameterReader } from '../../shared/n8n/params';
-import { getStore } from '../../shared/n8n/store';
-import { isToolCall } from '../../shared/n8n/tool-mode';
-import { withBookAddresses } from '../../shared/people';
-import { policyProperties, readPolicySettings } from '../../shared/n8n/policy-settings';
-import { checkBatch, isValidZone, resolveRequests, type GateRequest, type GateSettings } from '../../shared/policy';
-import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from './common';
+import { normalizeEmail, normalizePhone } from '../../../shared/address';
+import { isChannel, type Channel, type Contact } from '../../../shared/contact';
+import { compileContactReader, ContactMappingError, resolveContactMapping } from '../../../shared/n8n/contact-mapping';
+import { updateDisplayOptions } from '../../../shared/n8n/display-options';
+import { compileFieldPath } from '../../../shared/n8n/field-path';
+import { parameterReader } from '../../../shared/n8n/params';
+import { getStore } from '../../../shared/n8n/store';
+import { isToolCall } from '../../../shared/n8n/tool-mode';
+import { withBookAddresses } from '../../../shared/people';
+import { policyProperties, readPolicySettings } from '../../../shared/n8n/policy-settings';
+import { checkBatch, isValidZone, resolveRequests, type GateRequest, type GateSettings } from '../../../shared/policy';
+import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from '../common';
 
 const properties: INodeProperties[] = [
 	channelProperty,

@@ -7,12 +7,12 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { CHANNELS, channelAddress } from '../../shared/contact';
-import { compileContactReader, resolveContactMapping } from '../../shared/n8n/contact-mapping';
-import { updateDisplayOptions } from '../../shared/n8n/display-options';
-import { getStore } from '../../shared/n8n/store';
-import { resolvePeople } from '../../shared/people';
-import { normaliseAddress } from './suppression.operation';
+import { CHANNELS, channelAddress } from '../../../shared/contact';
+import { compileContactReader, resolveContactMapping } from '../../../shared/n8n/contact-mapping';
+import { updateDisplayOptions } from '../../../shared/n8n/display-options';
+import { getStore } from '../../../shared/n8n/store';
+import { resolvePeople } from '../../../shared/people';
+import { normaliseAddress } from '../suppression/add-remove.operation';
 
 const eraseProperties: INodeProperties[] = [
 	{

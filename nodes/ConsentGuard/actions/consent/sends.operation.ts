@@ -8,14 +8,14 @@ import { createHash } from 'node:crypto';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { CHANNELS, isChannel, type Channel } from '../../shared/contact';
-import { compileContactReader, resolveContactMapping } from '../../shared/n8n/contact-mapping';
-import { updateDisplayOptions } from '../../shared/n8n/display-options';
-import { compileFieldPath } from '../../shared/n8n/field-path';
-import { getStore } from '../../shared/n8n/store';
-import { resolvePeople } from '../../shared/people';
-import { toTime } from '../../shared/segment/rules';
-import type { ReservationRequest } from '../../shared/store/types';
+import { CHANNELS, isChannel, type Channel } from '../../../shared/contact';
+import { compileContactReader, resolveContactMapping } from '../../../shared/n8n/contact-mapping';
+import { updateDisplayOptions } from '../../../shared/n8n/display-options';
+import { compileFieldPath } from '../../../shared/n8n/field-path';
+import { getStore } from '../../../shared/n8n/store';
+import { resolvePeople } from '../../../shared/people';
+import { toTime } from '../../../shared/segment/rules';
+import type { ReservationRequest } from '../../../shared/store/types';
 
 const properties: INodeProperties[] = [
 	{

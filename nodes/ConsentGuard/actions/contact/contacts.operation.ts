@@ -12,14 +12,14 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { compileContactReader, resolveContactMapping, type ContactMapping } from '../../shared/n8n/contact-mapping';
-import { updateDisplayOptions } from '../../shared/n8n/display-options';
-import { compileFieldPath } from '../../shared/n8n/field-path';
-import { getStore } from '../../shared/n8n/store';
-import { contactAddresses, IdentityConflictError, resolvePeople } from '../../shared/people';
-import { isValidZone } from '../../shared/policy';
-import type { Contact } from '../../shared/contact';
-import type { ProfileInput, Store } from '../../shared/store/types';
+import { compileContactReader, resolveContactMapping, type ContactMapping } from '../../../shared/n8n/contact-mapping';
+import { updateDisplayOptions } from '../../../shared/n8n/display-options';
+import { compileFieldPath } from '../../../shared/n8n/field-path';
+import { getStore } from '../../../shared/n8n/store';
+import { contactAddresses, IdentityConflictError, resolvePeople } from '../../../shared/people';
+import { isValidZone } from '../../../shared/policy';
+import type { Contact } from '../../../shared/contact';
+import type { ProfileInput, Store } from '../../../shared/store/types';
 
 const conflictProperty: INodeProperties = {
 	displayName: 'Address Belongs to Another Contact',

@@ -7,19 +7,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { idForAddress, normalizeEmail, normalizePhone } from '../../shared/address';
-import { channelAddress, isChannel, type Channel, type Contact } from '../../shared/contact';
-import { channelBookAddress, personIdsOf, resolvePeople } from '../../shared/people';
-import { verifyUnsubscribeToken } from '../../shared/policy/unsubscribe';
-import { compileContactReader, resolveContactMapping } from '../../shared/n8n/contact-mapping';
-import { updateDisplayOptions } from '../../shared/n8n/display-options';
-import { compileFieldPath } from '../../shared/n8n/field-path';
-import { parameterReader } from '../../shared/n8n/params';
-import { getStore } from '../../shared/n8n/store';
-import { toTime } from '../../shared/segment/rules';
-import type { ConsentEventInput, ConsentEvidence } from '../../shared/store/types';
-import { consentKeyString } from '../../shared/store/types';
-import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from './common';
+import { idForAddress, normalizeEmail, normalizePhone } from '../../../shared/address';
+import { channelAddress, isChannel, type Channel, type Contact } from '../../../shared/contact';
+import { channelBookAddress, personIdsOf, resolvePeople } from '../../../shared/people';
+import { verifyUnsubscribeToken } from '../../../shared/policy/unsubscribe';
+import { compileContactReader, resolveContactMapping } from '../../../shared/n8n/contact-mapping';
+import { updateDisplayOptions } from '../../../shared/n8n/display-options';
+import { compileFieldPath } from '../../../shared/n8n/field-path';
+import { parameterReader } from '../../../shared/n8n/params';
+import { getStore } from '../../../shared/n8n/store';
+import { toTime } from '../../../shared/segment/rules';
+import type { ConsentEventInput, ConsentEvidence } from '../../../shared/store/types';
+import { consentKeyString } from '../../../shared/store/types';
+import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from '../common';
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
