@@ -12,6 +12,7 @@ export type Normalised<K extends string> =
 // Bounded by size, not only by count: only short inputs are parsed or cached (a phone number,
 // formatted, is far below 40 characters), so hostile megabyte strings cost nothing to keep.
 const phoneCache = new Map<string, Normalised<'e164'>>();
+const countryPhoneCache = new Map<string, Normalised<'e164'>>();
 const MAX_PHONE_INPUT = 40;
 const MAX_CACHED_PHONES = 100_000;
 
@@ -20,19 +21,41 @@ export function normalizePhone(raw: string, defaultCountry?: string): Normalised
 	if (text.length > MAX_PHONE_INPUT) {
 		return { ok: false, value: `${text.slice(0, 20)}… (${text.length} characters)`, message: `A phone number has at most ${MAX_PHONE_INPUT} characters; this value has ${text.length}. Use international format, e.g. +34600111222.` };
 	}
-	const key = `${defaultCountry ?? ''}|${text}`;
-	let hit = phoneCache.get(key);
+	// Without a default country (every call on the send path) the text itself is the key: no string
+	// is built per lookup, and each person's number is looked up several times per batch.
+	const cache = defaultCountry ? countryPhoneCache : phoneCache;
+	const key = defaultCountry ? `${defaultCountry.toUpperCase()}|${text}` : text;
+	let hit = cache.get(key);
 	if (!hit) {
 		hit = parsePhone(text, defaultCountry);
-		if (phoneCache.size >= MAX_CACHED_PHONES) phoneCache.clear();
-		phoneCache.set(key, hit);
+		if (cache.size >= MAX_CACHED_PHONES) cache.clear();
+		cache.set(key, hit);
+		// The normalised number is what later steps pass in (a Check replaces the item's phone with
+		// it): an E.164 number parses to itself whatever the default country, so it is not parsed again.
+		if (hit.ok && hit.e164 !== text) {
+			if (phoneCache.size >= MAX_CACHED_PHONES) phoneCache.clear();
+			phoneCache.set(hit.e164, hit);
+		}
 	}
 	return hit;
 }
 
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+/**
+ * A number the store keeps normalised (a consent's covered address: normalizePhone made it when the
+ * consent was recorded) is known valid: later lookups of exactly that text are not parsed again.
+ * Anything not shaped like E.164 is ignored (an e-mail, a PSID, a push token).
+ */
+export function rememberNormalisedPhone(e164: string): void {
+	if (phoneCache.has(e164) || !E164.test(e164)) return;
+	if (phoneCache.size >= MAX_CACHED_PHONES) phoneCache.clear();
+	phoneCache.set(e164, { ok: true, e164 });
+}
+
 /** Entries in the phone cache (for the memory test). */
 export function phoneCacheSize(): number {
-	return phoneCache.size;
+	return phoneCache.size + countryPhoneCache.size;
 }
 
 function parsePhone(raw: string, defaultCountry?: string): Normalised<'e164'> {

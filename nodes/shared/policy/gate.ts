@@ -11,6 +11,7 @@ import { hash } from 'node:crypto';
 
 import type { Channel, Contact, Purpose } from '../contact';
 import { WINDOWED_CHANNELS } from '../contact';
+import { rememberNormalisedPhone } from '../address';
 import { channelBookAddress, resolvePeople, type PersonError } from '../people';
 import type { ConsentKey, ConsentState, FrequencyCapRule, ReservationRequest, Store } from '../store/types';
 import { consentKeyString, inboundKeyString } from '../store/types';
@@ -124,6 +125,17 @@ export async function recheckStanding(
  * and moving it drops it from their consent). The rest are resolved in one batched lookup; an id
  * and an address of two different people is an error for that request, never a guess.
  */
+/**
+ * The consent states of these keys, read once for a batch (resolveRequests and checkBatch reuse them).
+ * Their covered phone numbers were normalised when the consent was recorded: remembered as valid, so
+ * validating the batch's own numbers parses only those the store does not already hold.
+ */
+export async function preloadConsent(store: Store, keys: ConsentKey[]): Promise<PreloadedConsent> {
+	const states = keys.length ? await store.getConsentStates(keys) : new Map<string, ConsentState>();
+	for (const state of states.values()) for (const a of state.addresses ?? []) rememberNormalisedPhone(a);
+	return { keys: new Set(keys.map(consentKeyString)), states };
+}
+
 export async function resolveRequests(
 	store: Store,
 	requests: GateRequest[],
@@ -132,6 +144,8 @@ export async function resolveRequests(
 		idField?: string;
 		/** Channels with quiet hours: an item without a time zone there takes the profile's. */
 		quietChannels?: Channel[];
+		/** States already read for these requests (preloadConsent): not read again when they cover every key. */
+		preloaded?: PreloadedConsent;
 	} = {},
 ): Promise<{
 	requests: GateRequest[];
@@ -141,8 +155,11 @@ export async function resolveRequests(
 	preloaded: PreloadedConsent;
 }> {
 	const keys = requests.map((r) => consentKeyString({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose }));
-	const states = requests.length ? await store.getConsentStates(requests.map((r) => ({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose }))) : new Map<string, ConsentState>();
-	const preloaded: PreloadedConsent = { keys: new Set(keys), states };
+	const given = options.preloaded;
+	const preloaded: PreloadedConsent = given && keys.every((k) => given.keys.has(k))
+		? given
+		: await preloadConsent(store, requests.map((r) => ({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose })));
+	const { states } = preloaded;
 	const addresses = requests.map((r) => channelBookAddress(r.contact, r.channel));
 	const slow: number[] = [];
 	const zoneless: number[] = [];

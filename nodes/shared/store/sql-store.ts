@@ -251,17 +251,19 @@ export class SqlStore implements Store {
 				within.params,
 			);
 			for (const r of rows) {
+				// The other channels and purposes of these contacts are skipped before anything is built.
+				const key = consentKeyString({ contactId: String(r.contact_id), channel: r.channel as Channel, purpose: String(r.purpose) });
+				if (!wanted.has(key)) continue;
 				const state: ConsentState = {
 					contactId: String(r.contact_id),
 					channel: r.channel as Channel,
 					purpose: String(r.purpose),
 					status: r.status as ConsentStatus,
 					updatedAt: Number(r.updated_at),
-					...(Number(r.restorable) === 1 ? { restorable: true } : {}),
 					addresses: decodeAddresses(r.addresses),
 				};
-				const key = consentKeyString(state);
-				if (wanted.has(key)) map.set(key, state);
+				if (Number(r.restorable) === 1) state.restorable = true;
+				map.set(key, state);
 			}
 		}
 		return map;

@@ -2,7 +2,7 @@
  * Hostile item data used as keys or cache entries: caches are bounded by size, not only by
  * count, and item data never reaches Object.prototype.
  */
-import { normalizePhone, phoneCacheSize } from '../../../nodes/shared/address';
+import { normalizePhone, phoneCacheSize, rememberNormalisedPhone } from '../../../nodes/shared/address';
 import { compileFieldPath } from '../../../nodes/shared/n8n/field-path';
 import { isValidZone, zoneCacheSize } from '../../../nodes/shared/policy/timezone';
 import v8 from 'node:v8';
@@ -44,5 +44,35 @@ describe('bounded caches', () => {
 		expect(compileFieldPath('contact.__proto__')({ contact: {} })).toBeUndefined();
 		expect(compileFieldPath('orders[1].total')({ orders: [{ total: 1 }, { total: 2 }] })).toBe(2);
 		expect(compileFieldPath('a.b')({ a: { b: 0 } })).toBe(0);
+	});
+});
+
+describe('phone cache', () => {
+	it('a number with a default country never answers for the same text without one (and the reverse)', () => {
+		expect(normalizePhone('600111222', 'ES')).toEqual({ ok: true, e164: '+34600111222' });
+		// Without a country a national number cannot be read: the country-keyed entry must not leak.
+		expect(normalizePhone('600111222').ok).toBe(false);
+		expect(normalizePhone('ES|600111222').ok).toBe(false);
+		expect(normalizePhone('600111222', 'es')).toEqual({ ok: true, e164: '+34600111222' });
+	});
+
+	it('a formatted number and the E.164 it normalises to give the same answer, from any entry point', () => {
+		expect(normalizePhone('+34 600 (999) 111')).toEqual({ ok: true, e164: '+34600999111' });
+		expect(normalizePhone('+34600999111')).toEqual({ ok: true, e164: '+34600999111' });
+		expect(normalizePhone('+1 212 555 0100 ')).toEqual({ ok: true, e164: '+12125550100' });
+		expect(normalizePhone('+12125550100')).toEqual({ ok: true, e164: '+12125550100' });
+		expect(normalizePhone('+1212555010').ok).toBe(false);
+	});
+
+	it('a number the store holds normalised is remembered as valid; nothing else is (an ID, a formatted number, an e-mail)', () => {
+		rememberNormalisedPhone('+34600222333');
+		expect(normalizePhone('+34600222333')).toEqual({ ok: true, e164: '+34600222333' });
+		for (const other of ['1234567890123', 'psid-77', 'ana@example.com', '+0123456789']) {
+			rememberNormalisedPhone(other);
+			expect(normalizePhone(other)).toMatchObject({ ok: false });
+		}
+		// A formatted number is not taken as its own normal form.
+		rememberNormalisedPhone('+34 600 222 334');
+		expect(normalizePhone('+34 600 222 334')).toEqual({ ok: true, e164: '+34600222334' });
 	});
 });

@@ -17,7 +17,7 @@ import { getStore } from '../../../shared/n8n/store';
 import { isToolCall } from '../../../shared/n8n/tool-mode';
 import { withBookAddresses } from '../../../shared/people';
 import { policyProperties, readPolicySettings } from '../../../shared/n8n/policy-settings';
-import { checkBatch, isValidZone, resolveRequests, type GateRequest, type GateSettings } from '../../../shared/policy';
+import { checkBatch, isValidZone, preloadConsent, resolveRequests, type GateRequest, type GateSettings } from '../../../shared/policy';
 import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from '../common';
 
 const properties: INodeProperties[] = [
@@ -150,12 +150,24 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	const keyField = String((this.getNodeParameter('options', 0, {}) as IDataObject).idempotencyKeyField ?? '').trim();
 	const keyOf = keyField ? compileFieldPath(keyField) : undefined;
 
+	// Each item's contact and channel first: the consent of everyone with an ID is read once, before
+	// validation, so the numbers their consent already covers (stored normalised) are not parsed again.
+	const reads = items.map((item) => {
+		try {
+			return { contact: readContact(item.json), channel: String(channelOf(item.json) ?? '') };
+		} catch (error) {
+			return { error };
+		}
+	});
+	const store = await getStore(this);
+	const preloaded = await preloadConsent(store, reads.flatMap((r) => (r.contact?.id && isChannel(r.channel) ? [{ contactId: r.contact.id, channel: r.channel, purpose }] : [])));
+
 	const requests: GateRequest[] = [];
 	const indexOf: number[] = [];
 	for (let i = 0; i < items.length; i++) {
 		try {
-			const contact = readContact(items[i].json);
-			const channel = String(channelOf(items[i].json) ?? '');
+			const { contact, channel, error } = reads[i];
+			if (!contact || channel === undefined) throw error;
 			validateInput(contact, channel);
 			const key = keyOf ? keyOf(items[i].json) : undefined;
 			requests.push({
@@ -183,7 +195,6 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		}
 	}
 
-	const store = await getStore(this);
 	// An agent names the person by ID alone: the contact book gives their addresses.
 	if (isToolCall(this)) {
 		const filled = await withBookAddresses(store, requests.map((r) => r.contact));
@@ -193,7 +204,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	}
 	// One person across channels: the id the store knows the person by, and whether the address
 	// is theirs. An id and an address of two different people is an error, never a guess.
-	const prepared = await resolveRequests(store, requests, { idField: mapping.idField, quietChannels: Object.keys(settings.gate.quietHours ?? {}) as Channel[] });
+	const prepared = await resolveRequests(store, requests, { idField: mapping.idField, quietChannels: Object.keys(settings.gate.quietHours ?? {}) as Channel[], preloaded });
 	for (const { index, error } of prepared.errors) {
 		const i = indexOf[index];
 		const nodeError = new NodeOperationError(this.getNode(), error.message, { itemIndex: i, description: error.hint });
