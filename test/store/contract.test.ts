@@ -316,6 +316,16 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect([...(await store.markProcessed('wa', ['wamid.1', 'wamid.new']))]).toEqual(['wamid.new']);
 	});
 
+	it('while nobody was ever erased, checking addresses against erasures is one query (no keyed hash per address); after an erasure it finds exactly the erased one', async () => {
+		const many = Array.from({ length: 1000 }, (_, i) => `+3461000${String(i).padStart(4, '0')}`);
+		const before = store.db.queryCount;
+		expect(await store.findErasedAddresses(many)).toEqual(new Set());
+		expect(store.db.queryCount - before).toBe(1);
+		await store.recordConsent([{ contactId: 'c-gone-first', channel: 'sms', purpose: 'marketing', address: many[7], action: 'grant', evidence: { source: 'web' } }]);
+		await store.eraseContact('c-gone-first', [many[7]]);
+		expect(await store.findErasedAddresses(many)).toEqual(new Set([many[7]]));
+	});
+
 	it('erase removes every e-mail and phone from every table and keeps a hashed tombstone', async () => {
 		const id = 'c-erase';
 		await store.recordConsent([

@@ -87,8 +87,18 @@ export function encodeAddresses(list: string[] | undefined): string | null {
 	return list && list.length ? JSON.stringify(list) : null;
 }
 
+// What JSON writes escaped: a quote, a backslash, a control character.
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
+const JSON_ESCAPED = /["\\\u0000-\u001f]/;
+
 export function decodeAddresses(value: unknown): string[] {
 	if (typeof value !== 'string' || value === '') return [];
+	// Almost every consent covers one address: ["+34600111222"] needs no JSON parser when the
+	// string inside has nothing JSON would escape.
+	if (value.startsWith('["') && value.endsWith('"]') && value.length > 4) {
+		const inner = value.slice(2, -2);
+		if (!JSON_ESCAPED.test(inner)) return [inner];
+	}
 	try {
 		const list = JSON.parse(value);
 		return Array.isArray(list) ? list.map(String) : [];

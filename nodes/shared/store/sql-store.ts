@@ -1209,19 +1209,23 @@ export class SqlStore implements Store {
 	async findErasedAddresses(addresses: string[]): Promise<Set<string>> {
 		const found = new Set<string>();
 		if (!addresses.length) return found;
+		// A store where nobody was ever erased has no tombstone to match: no keyed hash per address
+		// (an HMAC each, ~2 µs) and no lookups. One row is enough to take the full path.
+		if (!(await this.db.query('SELECT 1 AS x FROM erased_addresses LIMIT 1')).length) return found;
 		const secret = await this.addressSecret();
-		const byHash = new Map<string, string[]>();
-		for (const a of new Set(addresses)) {
-			const h = people.tombstone(secret, addressHash(a));
-			byHash.set(h, [...(byHash.get(h) ?? []), a]);
-		}
+		// Distinct addresses have distinct tombstones (SHA-256 under one key).
+		const byHash = new Map<string, string>();
+		for (const a of new Set(addresses)) byHash.set(people.tombstone(secret, addressHash(a)), a);
 		for (const chunk of chunks([...byHash.keys()], CHUNK)) {
 			const within = inList(this.db, chunk);
 			const rows = await this.db.query<Row>(
 				`SELECT address_hash FROM erased_addresses WHERE address_hash ${within.sql}`,
 				within.params,
 			);
-			for (const r of rows) for (const a of byHash.get(String(r.address_hash)) ?? []) found.add(a);
+			for (const r of rows) {
+				const a = byHash.get(String(r.address_hash));
+				if (a !== undefined) found.add(a);
+			}
 		}
 		return found;
 	}
