@@ -40,6 +40,8 @@ export class TwilioMock extends MockServer {
 	readonly unsubscribed = new Set<string>();
 	/** MMS media by MediaSid (ME...). */
 	readonly media = new Map<string, { bytes: Buffer; mimeType: string }>();
+	/** When set, media answers 307 to this base URL + the media SID (a CDN on another host). */
+	mediaRedirect: string | undefined;
 
 	constructor() {
 		super();
@@ -47,6 +49,8 @@ export class TwilioMock extends MockServer {
 		// MMS media, behind the account's basic auth (HTTP Basic Authentication for media on).
 		this.route('GET', '/2010-04-01/Accounts/{sid}/Messages/{messageSid}/Media/{mediaSid}', (req, p) => {
 			if (!this.authorised(req, p.sid)) return twilioError(401, 20003, 'Authenticate');
+			// As Twilio does: a 307 to a short-lived signed URL on another host (its CDN on S3).
+			if (this.mediaRedirect) return { status: 307, headers: { location: `${this.mediaRedirect}${p.mediaSid}?X-Amz-Signature=mock` } };
 			const m = this.media.get(p.mediaSid);
 			return m ? { status: 200, body: m.bytes, headers: { 'content-type': m.mimeType } } : twilioError(404, 20404, 'The requested resource was not found');
 		});

@@ -428,4 +428,33 @@ describe('Touchpoint Trigger: Download Media', () => {
 		expect((item.json.media as IDataObject[]).map((x) => [x.binaryProperty, x.mimeType])).toEqual([['media_0', 'image/jpeg'], ['media_1', 'image/gif']]);
 		expect(twilio.requests.filter((r) => r.method === 'GET').every((r) => r.headers.authorization === `Basic ${Buffer.from(`${sid}:${TWILIO_TOKEN}`).toString('base64')}`)).toBe(true);
 	});
+
+	it('Twilio MMS media that redirects to its CDN on another host: the file arrives, the account\'s credentials do not follow the redirect', async () => {
+		const sms = await start('twilio', true);
+		const sid = 'AC' + 'b'.repeat(32);
+		twilio.accountSid = sid;
+		// The CDN is another host (localhost, not 127.0.0.1, and another port), as S3 is for Twilio.
+		const cdnBase = `${meta.baseUrl.replace('127.0.0.1', 'localhost')}/cdn/`;
+		twilio.mediaRedirect = cdnBase;
+		meta.cdn.set('ME9', { bytes: Buffer.from('photo on the cdn'), mimeType: 'image/jpeg' });
+		try {
+			const msg = 'MM' + 'e'.repeat(32);
+			const form = {
+				MessageSid: msg, SmsSid: msg, AccountSid: sid, From: '+34600999556', To: '+15550100000', Body: 'look', NumMedia: '1',
+				MediaUrl0: `${twilio.baseUrl}/2010-04-01/Accounts/${sid}/Messages/${msg}/Media/ME9`, MediaContentType0: 'image/jpeg',
+			};
+			const cdnBefore = meta.requests.length;
+			const res = await fetch(sms.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(TWILIO_TOKEN, sms.url, form) }, body: new URLSearchParams(form).toString() });
+			expect(res.status).toBe(200);
+			await sms.settled();
+			const [item] = sms.runs.at(-1)!.items('Inbound');
+			expect(bytesOf(item, 'media_0').toString()).toBe('photo on the cdn');
+			const atCdn = meta.requests.slice(cdnBefore).filter((r) => r.path === '/cdn/ME9');
+			expect(atCdn).toHaveLength(1);
+			expect(atCdn[0].headers.authorization).toBeUndefined();
+			expect(JSON.stringify(atCdn[0].headers)).not.toContain(TWILIO_TOKEN);
+		} finally {
+			twilio.mediaRedirect = undefined;
+		}
+	});
 });
