@@ -249,6 +249,30 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect(all.blocked.filter((b) => mine(b.campaign)).map((b) => [b.campaign, b.total])).toEqual([['rep', 3], ['rep-other', 1]]);
 	});
 
+	it('a reply stays counted when the person writes again later, and messages arriving out of order keep the first reply', async () => {
+		const H = 3_600_000;
+		for (const [key, contact] of [['rr1', 'rr-c1'], ['rr2', 'rr-c2'], ['rr3', 'rr-c3']]) {
+			await store.reserveTouches([{ idempotencyKey: key, contactId: contact, channel: 'whatsapp', purpose: 'marketing', campaign: 'rr', caps: [] }], T0);
+			await store.completeTouch(key, { status: 'sent', providerMessageId: `pm-${key}`, variant: 'A' });
+		}
+		// rr-c1 answers an hour later, then writes again three days later (outside the 48 h window).
+		await store.recordInbound([{ contactId: 'rr-c1', channel: 'whatsapp', at: T0 + 1 * H }]);
+		await store.recordInbound([{ contactId: 'rr-c1', channel: 'whatsapp', at: T0 + 72 * H }]);
+		// rr-c2's later message is recorded first (a replayed batch), the earlier one after it.
+		await store.recordInbound([{ contactId: 'rr-c2', channel: 'whatsapp', at: T0 + 60 * H }]);
+		await store.recordInbound([{ contactId: 'rr-c2', channel: 'whatsapp', at: T0 + 2 * H }]);
+		// rr-c3 only writes after the window, and on SMS within it: no reply to this WhatsApp send.
+		await store.recordInbound([{ contactId: 'rr-c3', channel: 'whatsapp', at: T0 + 50 * H }, { contactId: 'rr-c3', channel: 'sms', at: T0 + H }]);
+		const report = await store.campaignReport({ since: T0 - H, campaign: 'rr', replyWindowMs: 48 * H, conversionWindowMs: H, journey: 'none' });
+		expect(report.rows.map((r) => [r.variant, r.sent, r.replied])).toEqual([['A', 3, 2]]);
+		expect((await store.abTestResults('rr', 'replied', { windowMs: 48 * H })).map((r) => [r.variant, r.sent, r.successes])).toEqual([['A', 3, 2]]);
+		// A message before the send is not a reply to it.
+		await store.reserveTouches([{ idempotencyKey: 'rr4', contactId: 'rr-c4', channel: 'whatsapp', purpose: 'marketing', campaign: 'rr', caps: [] }], T0 + 10 * H);
+		await store.completeTouch('rr4', { status: 'sent', variant: 'A' });
+		await store.recordInbound([{ contactId: 'rr-c4', channel: 'whatsapp', at: T0 + 9 * H }]);
+		expect((await store.campaignReport({ since: T0 - H, campaign: 'rr', replyWindowMs: 48 * H, conversionWindowMs: H, journey: 'none' })).rows.map((r) => [r.sent, r.replied])).toEqual([[4, 2]]);
+	});
+
 	it('AI usage: rows kept per run, summed by campaign, model and operation since a time', async () => {
 		await store.recordAiUsage([
 			{ at: T0, node: 'AI', operation: 'generateCopy', model: 'gpt-4o-mini', campaign: 'spring', items: 1000, calls: 5, inputTokens: 2500, outputTokens: 400, cacheHits: 0 },

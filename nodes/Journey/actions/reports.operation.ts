@@ -44,7 +44,7 @@ export const description: INodeProperties[] = [
 	},
 	{ displayName: 'Campaign Name or All', name: 'reportCampaign', type: 'string', default: '', placeholder: 'spring-subject', description: 'One campaign, or empty for every campaign', displayOptions: { show: { operation: ['campaignReport'] } } },
 	{ displayName: 'Since (Days)', name: 'reportSinceDays', type: 'number', default: 30, typeOptions: { minValue: 0 }, description: 'Sends made in the last N days', displayOptions: { show: { operation: ['campaignReport'] } } },
-	{ displayName: 'Reply Window (Hours)', name: 'replyWindowHours', type: 'number', default: 48, typeOptions: { minValue: 1 }, description: 'A message from the person on the channel this soon after a send counts as a reply to it', displayOptions: { show: { operation: ['campaignReport'] } } },
+	{ displayName: 'Reply Window (Hours)', name: 'replyWindowHours', type: 'number', default: 48, typeOptions: { minValue: 1 }, description: 'A message from the person on the channel this soon after a send counts as a reply to it (at most 720 hours: messages are matched to the sends of the last 30 days)', displayOptions: { show: { operation: ['campaignReport'] } } },
 	{ displayName: 'Conversion Window (Days)', name: 'conversionWindowDays', type: 'number', default: 7, typeOptions: { minValue: 1 }, description: 'Reaching this journey\'s Goal Stage (or withdrawing consent: an opt-out) this soon after a send counts for it', displayOptions: { show: { operation: ['campaignReport'] } } },
 	{ displayName: 'Include HTML Report', name: 'includeHtml', type: 'boolean', default: false, description: 'Whether to add a self-contained HTML report with the chart and table', displayOptions: { show: { operation: ['funnelReport', 'campaignReport'] } } },
 ];

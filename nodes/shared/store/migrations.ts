@@ -331,6 +331,20 @@ CREATE TABLE IF NOT EXISTS inapp_messages (
 CREATE INDEX IF NOT EXISTS inapp_messages_contact ON inapp_messages (contact_id, created_at);
 `,
 	},
+	{
+		// Replies: the first message from the person on the channel after a send, kept on the send
+		// (the inbound table holds only the latest, so a reply followed by a later message was lost
+		// to the report). Stores written before keep what the latest message still shows.
+		id: '015_touch_replied_at',
+		sql: `
+ALTER TABLE touches ADD COLUMN replied_at BIGINT;
+UPDATE touches SET replied_at = (
+	SELECT i.last_at FROM inbound i
+	WHERE i.contact_id = touches.contact_id AND i.channel = touches.channel AND i.last_at > touches.created_at AND i.last_at <= touches.created_at + ${30 * 86_400_000}
+)
+WHERE status = 'sent';
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */

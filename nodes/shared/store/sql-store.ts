@@ -52,6 +52,8 @@ const CHUNK = 300;
  * the write lock is held for ~0.1-0.3 s, well inside the 10 s busy timeout other writers wait.
  */
 const SQLITE_RESERVE_TX = 10_000;
+/** How far back a message counts as a reply to a send (reports take a shorter Reply Window within it). */
+export const REPLY_LOOKBACK_MS = 30 * 86_400_000;
 
 export function sha256(text: string): string {
 	return hash('sha256', text, 'hex');
@@ -577,6 +579,15 @@ export class SqlStore implements Store {
 				params,
 			);
 		}
+		// Each message is a reply to the sends before it on its channel (within REPLY_LOOKBACK_MS):
+		// the earliest message after a send is kept on it, whatever order the messages arrive in.
+		for (const r of records) {
+			await this.db.run(
+				`UPDATE touches SET replied_at = $1
+				WHERE contact_id = $2 AND channel = $3 AND created_at < $1 AND created_at >= $4 AND (replied_at IS NULL OR replied_at > $1)`,
+				[r.at, r.contactId, r.channel, r.at - REPLY_LOOKBACK_MS],
+			);
+		}
 	}
 
 	async getLastInbound(keys: Array<{ contactId: string; channel: Channel }>): Promise<Map<string, number>> {
@@ -811,7 +822,7 @@ export class SqlStore implements Store {
 				SUM(CASE WHEN t.status = 'sent' AND t.delivery_status IN ('read', 'clicked') THEN 1 ELSE 0 END) AS read_count,
 				SUM(CASE WHEN t.status = 'sent' AND t.delivery_status = 'clicked' THEN 1 ELSE 0 END) AS clicked,
 				SUM(CASE WHEN t.status IN ('failed', 'unknown') OR t.delivery_status IN ('failed', 'undelivered', 'bounced') THEN 1 ELSE 0 END) AS failed,
-				SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM inbound i WHERE i.contact_id = t.contact_id AND i.channel = t.channel AND i.last_at > t.created_at AND i.last_at <= t.created_at + $2) THEN 1 ELSE 0 END) AS replied,
+				SUM(CASE WHEN t.status = 'sent' AND t.replied_at <= t.created_at + $2 THEN 1 ELSE 0 END) AS replied,
 				SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = $4 AND j.contact_id = t.contact_id AND j.goal_reached_at >= t.created_at AND j.goal_reached_at <= t.created_at + $3) THEN 1 ELSE 0 END) AS converted,
 				SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM consent_events c WHERE c.contact_id = t.contact_id AND c.channel = t.channel AND c.action = 'withdraw' AND c.occurred_at >= t.created_at AND c.occurred_at <= t.created_at + $3) THEN 1 ELSE 0 END) AS opt_outs
 			FROM touches t WHERE ${where}
@@ -868,7 +879,7 @@ export class SqlStore implements Store {
 			delivered: "t.delivery_status IN ('delivered', 'read', 'clicked')",
 			read: "t.delivery_status IN ('read', 'clicked')",
 			clicked: "t.delivery_status = 'clicked'",
-			replied: 'EXISTS (SELECT 1 FROM inbound i WHERE i.contact_id = t.contact_id AND i.channel = t.channel AND i.last_at > t.created_at AND i.last_at <= t.created_at + $2)',
+			replied: 't.replied_at <= t.created_at + $2',
 			converted: 'EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = $3 AND j.contact_id = t.contact_id AND j.goal_reached_at >= t.created_at AND j.goal_reached_at <= t.created_at + $2)',
 		};
 		// Only the parameters the metric uses (PostgreSQL types every one it is given).
