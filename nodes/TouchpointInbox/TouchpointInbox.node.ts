@@ -2,6 +2,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { INBOX_NODE } from '../shared/inbound/inbox';
+import { twilioWebhookApiTest } from '../shared/n8n/credentials';
 import { optionSubtitle } from '../shared/n8n/display-options';
 import { convergentStoreApiTest } from '../shared/n8n/store';
 import * as click from './actions/click.operation';
@@ -32,7 +33,12 @@ export class TouchpointInbox implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: `={{ $parameter.operation === "replay" ? [{ "type": "main", "displayName": "Replayed" }, { "type": "main", "displayName": "Abandoned" }] : [{ "type": "main" }] }}`,
-		credentials: [{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' }],
+		credentials: [
+			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
+			// Replay's Download Media: the keys the trigger used to fetch the files.
+			{ name: 'whatsAppCloudApi', required: false, displayOptions: { show: { operation: ['replay'], downloadMedia: [true] } } },
+			{ name: 'twilioWebhookApi', required: false, testedBy: 'twilioWebhookApiTest', displayOptions: { show: { operation: ['replay'], downloadMedia: [true] } } },
+		],
 		properties: [
 			{
 				displayName:
@@ -56,7 +62,7 @@ export class TouchpointInbox implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { convergentStoreApiTest } };
+	methods = { credentialTest: { convergentStoreApiTest, twilioWebhookApiTest } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

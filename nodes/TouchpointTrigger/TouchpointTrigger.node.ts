@@ -1,11 +1,9 @@
 import { createPublicKey } from 'node:crypto';
 import type {
-	IBinaryKeyData,
 	ICredentialsDecrypted,
 	ICredentialTestFunctions,
 	IDataObject,
 	INodeCredentialTestResult,
-	INodeExecutionData,
 	INodeType,
 	INodeTypeDescription,
 	IWebhookFunctions,
@@ -21,9 +19,9 @@ import { recordEmailEvents, recordMessages } from '../shared/inbound/record';
 import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
 import { INBOX_NODE, inboxIdOf } from '../shared/inbound/inbox';
-import { fetchEventMedia, type MediaHttp, type MediaKeys } from '../shared/inbound/media';
 import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
-import { webhookCredentials } from '../shared/n8n/credentials';
+import { twilioWebhookApiTest, webhookCredentials } from '../shared/n8n/credentials';
+import { withDownloadedMedia } from '../shared/n8n/media-download';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { optionSubtitle } from '../shared/n8n/display-options';
 
@@ -34,12 +32,6 @@ async function metaWebhookApiTest(this: ICredentialTestFunctions, c: ICredential
 	if (!HEX32.test(secret)) return { status: 'Error', message: 'App Secret should be the 32 hexadecimal characters from App settings > Basic' };
 	if (!String(c.data?.verifyToken ?? '')) return { status: 'Error', message: 'Verify Token is empty: choose one and enter it in the webhook subscription too' };
 	return { status: 'OK', message: 'App Secret and Verify Token are set' };
-}
-
-async function twilioWebhookApiTest(this: ICredentialTestFunctions, c: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-	return HEX32.test(String(c.data?.authToken ?? ''))
-		? { status: 'OK', message: 'Auth Token is set' }
-		: { status: 'Error', message: 'Auth Token should be the 32 hexadecimal characters from the Twilio Console' };
 }
 
 async function emailEventsWebhookApiTest(this: ICredentialTestFunctions, c: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
@@ -162,30 +154,6 @@ async function emailEvents(ctx: IWebhookFunctions, credentialsOf: ReturnType<typ
 		return unseen.filter((e) => fresh.has(e.eventId)).map((e) => ({ ...(e as unknown as IDataObject), contactId: personOf.get(e)! }));
 	});
 	return emitted.length ? { workflowData: [emitted.map((json) => ({ json }))] } : {};
-}
-
-/** The items with the files their events carry, as binary data (see shared/inbound/media.ts). */
-async function withMedia(ctx: IWebhookFunctions, emitted: IDataObject[], credentialsOf: ReturnType<typeof webhookCredentials>, maxMb: number): Promise<INodeExecutionData[]> {
-	const keys: MediaKeys = {};
-	if (emitted.some((json) => json.channel === 'whatsapp')) {
-		const wa = await credentialsOf('whatsAppCloudApi').catch(() => undefined);
-		if (wa?.accessToken) keys.whatsapp = { baseUrl: String(wa.baseUrl || 'https://graph.facebook.com'), apiVersion: String(wa.apiVersion || 'v21.0'), accessToken: String(wa.accessToken) };
-	}
-	if (emitted.some((json) => json.channel === 'sms')) keys.twilioAuthToken = String((await credentialsOf('twilioWebhookApi')).authToken ?? '');
-	const http: MediaHttp = {
-		json: async (url, headers) => (await ctx.helpers.httpRequest({ method: 'GET', url, headers, json: true, timeout: 15_000 })) as Record<string, unknown>,
-		bytes: async (url, headers) => {
-			const res = (await ctx.helpers.httpRequest({ method: 'GET', url, headers, encoding: 'arraybuffer', returnFullResponse: true, timeout: 30_000 })) as { body: Buffer | ArrayBuffer; headers: IDataObject };
-			return { body: Buffer.isBuffer(res.body) ? res.body : Buffer.from(res.body), contentType: res.headers?.['content-type'] ? String(res.headers['content-type']).split(';')[0].trim() : undefined };
-		},
-	};
-	return await Promise.all(emitted.map(async (json): Promise<INodeExecutionData> => {
-		if (!Array.isArray(json.media) || !json.media.length) return { json };
-		const { media, files } = await fetchEventMedia(json as unknown as ConversationEvent, keys, http, maxMb * 1024 * 1024);
-		const binary: IBinaryKeyData = {};
-		for (const f of files) binary[f.property] = await ctx.helpers.prepareBinaryData(f.body, f.fileName, f.mimeType);
-		return { json: { ...json, media: media as unknown as IDataObject[] }, ...(files.length ? { binary } : {}) };
-	}));
 }
 
 export class TouchpointTrigger implements INodeType {
@@ -359,7 +327,7 @@ export class TouchpointTrigger implements INodeType {
 		if (this.getNodeParameter('downloadMedia', false) === true && emitted.some((json) => Array.isArray(json.media) && json.media.length)) {
 			// Everything is recorded: the provider has its answer before the files are fetched.
 			if (provider === 'meta') res.status(200).type('text/plain').send('EVENT_RECEIVED');
-			return { noWebhookResponse: true, workflowData: [await withMedia(this, emitted, credentialsOf, Number(options.maxMediaSize || 25))] };
+			return { noWebhookResponse: true, workflowData: [await withDownloadedMedia(this.helpers, emitted, credentialsOf, Number(options.maxMediaSize || 25))] };
 		}
 		return {
 			...(provider === 'twilio' ? { noWebhookResponse: true } : {}),

@@ -8,13 +8,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { INode } from 'n8n-workflow';
+import type { IDataObject, INode } from 'n8n-workflow';
 
 import { metaSignature } from '../../nodes/shared/inbound/signatures';
 import { openStore } from '../../nodes/shared/store';
 import { makeNode, runWorkflow, type WorkflowJson } from '../harness';
 import { startWebhookServer, type WebhookServer } from '../harness/webhook';
 import { grantConsent } from '../helpers/people';
+import { MetaGraphMock } from '../mocks';
 
 const APP_SECRET = '0123456789abcdef0123456789abcdef';
 const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-inbox-')), 'store.sqlite');
@@ -109,6 +110,40 @@ describe('Durable inbox (Touchpoint Trigger + Touchpoint Inbox)', () => {
 		expect((await postMeta(server, waPayload([waText('wamid.IN1', '34600700001', 'hola'), waText('wamid.IN2', '34600700001', 'lost')]))).status).toBe(200);
 		await server.settled();
 		expect(server.runs).toHaveLength(1);
+	});
+
+	it('Replay with Download Media fetches the files of a replayed event again (the store keeps references, not files); without the credential it names it', async () => {
+		const meta = new MetaGraphMock();
+		await meta.start();
+		try {
+			const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 7, 7, 7]);
+			const img = meta.addMedia(jpeg, 'image/jpeg');
+			const wf = inboxWorkflow('wf-inbox-media');
+			const replayNode = wf.nodes.find((n) => n.name === 'Replay')!;
+			replayNode.parameters = { ...replayNode.parameters, downloadMedia: true, maxAttempts: 5 };
+			const server = await serve(wf);
+			// The caption "lost" stands for a run that died before Mark Done.
+			const image = { from: '34600700009', id: 'wamid.IMG1', timestamp: String(now()), type: 'image', image: { id: img.id, mime_type: 'image/jpeg', sha256: img.sha256, caption: 'lost' } };
+			expect((await postMeta(server, waPayload([image]))).status).toBe(200);
+			await server.settled();
+
+			// No WhatsApp credential on the Replay node: the event is replayed, the file named as missing.
+			const without = await runWorkflow(wf, { startNode: 'Start', credentials });
+			const [bare] = without.items('Replay', 0);
+			expect(bare.binary).toBeUndefined();
+			expect(String(((bare.json.media as IDataObject[])[0]).downloadError)).toContain('WhatsApp Cloud API credential');
+
+			replayNode.credentials = { ...replayNode.credentials, whatsAppCloudApi: { id: 'WA', name: 'WA' } };
+			const run = await runWorkflow(wf, { startNode: 'Start', credentials: { ...credentials, whatsAppCloudApi: { accessToken: meta.accessToken, phoneNumberId: meta.phoneNumberId, apiVersion: 'v21.0', baseUrl: meta.baseUrl } } });
+			expect(run.error).toBeUndefined();
+			const [item] = run.items('Replay', 0);
+			expect(item.json).toMatchObject({ providerMessageId: 'wamid.IMG1', text: 'lost' });
+			expect(Buffer.from(String((item.binary!.media_0 as unknown as IDataObject).data), 'base64').equals(jpeg)).toBe(true);
+			expect(((item.json.media as IDataObject[])[0])).toMatchObject({ binaryProperty: 'media_0', mimeType: 'image/jpeg' });
+			expect(item.pairedItem).toEqual({ item: 0 });
+		} finally {
+			await meta.stop();
+		}
 	});
 
 	it('keeps nothing for replay when no run marks events done (no Touchpoint Inbox after the trigger)', async () => {

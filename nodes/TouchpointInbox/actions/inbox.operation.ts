@@ -7,6 +7,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { parseInboxId, replayedItem } from '../../shared/inbound/inbox';
 import { errorJson } from '../../shared/n8n/fail-closed';
+import { withDownloadedMedia } from '../../shared/n8n/media-download';
 import { parameterReader } from '../../shared/n8n/params';
 import { toolAware } from '../../shared/n8n/tool-mode';
 import type { InboxKey, Store } from '../../shared/store/types';
@@ -48,6 +49,23 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: { operation: ['replay'] } },
 		description: 'Max number of results to return',
 	},
+	{
+		displayName: 'Download Media',
+		name: 'downloadMedia',
+		type: 'boolean',
+		default: false,
+		displayOptions: { show: { operation: ['replay'] } },
+		description: 'Whether the files in replayed events are fetched again into the item as binary data (media_0, media_1, ...), as the Touchpoint Trigger\'s Download Media does. The store keeps the references, not the files. WhatsApp media needs a WhatsApp Cloud API credential and Twilio MMS a Twilio Webhook API credential on this node.',
+	},
+	{
+		displayName: 'Max Media Size (MB)',
+		name: 'maxMediaSize',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 25,
+		displayOptions: { show: { operation: ['replay'], downloadMedia: [true] } },
+		description: 'A larger file is not fetched: its media entry says why',
+	},
 ];
 
 /** Replay: read once per execution, whatever its input (a Schedule Trigger's item). */
@@ -61,8 +79,14 @@ export async function executeReplay(this: IExecuteFunctions, store: Store): Prom
 		now,
 	});
 	const pairedItem = { item: 0 };
+	let replayed: INodeExecutionData[] = replay.map((e) => ({ json: replayedItem(e) as IDataObject, pairedItem }));
+	if (this.getNodeParameter('downloadMedia', 0, false) === true) {
+		const credentialsOf = async (type: string) => (this.getNode().credentials?.[type] ? await this.getCredentials(type) : undefined);
+		const withFiles = await withDownloadedMedia(this.helpers, replayed.map((item) => item.json), credentialsOf, Number(this.getNodeParameter('maxMediaSize', 0, 25)) || 25);
+		replayed = withFiles.map((item) => ({ ...item, pairedItem }));
+	}
 	return toolAware(this, [
-		replay.map((e) => ({ json: replayedItem(e) as IDataObject, pairedItem })),
+		replayed,
 		abandoned.map((e) => ({ json: { ...(replayedItem(e) as IDataObject), inboxAbandoned: true }, pairedItem })),
 	], ['Replayed', 'Abandoned']);
 }

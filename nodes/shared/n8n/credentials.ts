@@ -5,7 +5,7 @@
  * and torn down (measured: ~38 ms of CPU each on a 2-core machine; a Meta delivery needs two, the
  * webhook credential and the store's). An edited credential applies within the TTL.
  */
-import type { ICredentialDataDecryptedObject, IWebhookFunctions } from 'n8n-workflow';
+import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult, IWebhookFunctions } from 'n8n-workflow';
 
 export const CREDENTIAL_TTL_MS = 5_000;
 const MAX_ENTRIES = 256;
@@ -33,4 +33,11 @@ export function webhookCredentials(ctx: IWebhookFunctions): (type: string) => Pr
 			throw error;
 		}
 	};
+}
+
+/** The Twilio Webhook API credential's test (Touchpoint Trigger, and Touchpoint Inbox's Replay for MMS files). */
+export async function twilioWebhookApiTest(this: ICredentialTestFunctions, c: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+	return /^[0-9a-f]{32}$/i.test(String(c.data?.authToken ?? ''))
+		? { status: 'OK', message: 'Auth Token is set' }
+		: { status: 'Error', message: 'Auth Token should be the 32 hexadecimal characters from the Twilio Console' };
 }
