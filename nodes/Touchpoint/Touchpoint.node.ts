@@ -25,10 +25,11 @@ import { compileFieldPath } from '../shared/n8n/field-path';
 import { isExpressionParameter, parameterReader } from '../shared/n8n/params';
 import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { signUnsubscribeToken, unsubscribeLink } from '../shared/policy/unsubscribe';
-import { clickKey, clickLink, signClick, wrapHtmlLinks, wrapTextLinks } from '../shared/insights/clicks';
+import { clickKey, clickLink, shortClickCode, wrapHtmlLinks, wrapTextLinks } from '../shared/insights/clicks';
 import { EXPIRES_PLACEHOLDER, inAppId, inboxKey, signInboxToken } from '../shared/insights/inapp';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import type { ProviderError } from '../shared/channels/errors';
+import type { TrackedLink } from '../shared/store/types';
 import { failClosed } from '../shared/n8n/fail-closed';
 import { isToolCall, sendSummary, toolAware } from '../shared/n8n/tool-mode';
 import { policyProperties, readPolicySettings } from '../shared/n8n/policy-settings';
@@ -330,11 +331,18 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		const linkKey = signedBase !== undefined || clickBase !== undefined || inAppUsed ? await store.linkKey() : undefined;
 		const inAppKey = inAppUsed ? inboxKey(linkKey!) : undefined;
 		const clicksKey = clickBase !== undefined ? clickKey(linkKey!) : undefined;
+		// Codes of the tracked links built this round, kept in the store before anything is sent.
+		const newLinks = new Map<string, TrackedLink>();
 		const tracked = (i: number, contact: Contact, channel: Channel) => {
 			if (clicksKey === undefined || clickBase === undefined) return undefined;
 			const campaign = String(p.campaign(i) ?? '');
 			const own = (url: string) => url.startsWith(clickBase) || (signedBase !== undefined && url.startsWith(signedBase));
-			const wrap = (url: string) => clickLink(clickBase, signClick(clicksKey, { contactId: contact.id, channel, campaign, url }));
+			const wrap = (url: string) => {
+				const target = { contactId: contact.id, channel, campaign, url };
+				const code = shortClickCode(clicksKey, target);
+				newLinks.set(code, { code, ...target });
+				return clickLink(clickBase, code);
+			};
 			return { text: (t: string) => wrapTextLinks(t, wrap, own), html: (h: string) => wrapHtmlLinks(h, wrap, own) };
 		};
 		function unsubscribeUrlFor(i: number, contact: Contact, channel: Channel): string | undefined {
@@ -521,6 +529,11 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				} else ready.push({ ...r, newlyReserved: false });
 			}
 
+			// A tracked link works from the moment a message carries it (a preview's too).
+			if (newLinks.size) {
+				await store.saveTrackedLinks([...newLinks.values()]);
+				newLinks.clear();
+			}
 			if (dryRun) {
 				// Nothing is sent, so nothing holds a place under the caps: neither this node's
 				// reservation nor Consent Guard's (a preview run twice must not cap the person).

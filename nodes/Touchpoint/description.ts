@@ -230,7 +230,7 @@ export const properties: INodeProperties[] = [
 		type: 'options',
 		options: [
 			{ name: 'Off', value: 'off', description: 'Links go out as you wrote them' },
-			{ name: 'Signed Redirect Through Your Click Webhook', value: 'signed', description: 'Each http(s) link becomes a link to the Click Tracking template\'s webhook, signed for this person and campaign; a click is recorded, then the person is sent on to your URL' },
+			{ name: 'Signed Redirect Through Your Click Webhook', value: 'signed', description: 'Each http(s) link becomes a short link to the Click Tracking template\'s webhook (its code, kept in the store, stands for this person, campaign and URL); a click is recorded, then the person is sent on to your URL' },
 		],
 		default: 'off',
 		description: 'Opt-in per campaign: tracked links tell you who clicked (the send log says clicked; engagement and reports count it), at the cost of the person\'s click passing through your n8n',

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { metaSignature } from '../../nodes/shared/inbound/signatures';
-import { clickKey, signClick } from '../../nodes/shared/insights/clicks';
+import { clickKey, shortClickCode, signClick } from '../../nodes/shared/insights/clicks';
 import { inboxKey, signInboxToken } from '../../nodes/shared/insights/inapp';
 import { closeAllStores, openStore } from '../../nodes/shared/store';
 import { MetaGraphMock, OpenAIMock, SmtpMock } from '../mocks';
@@ -230,9 +230,13 @@ describe('in a real n8n', () => {
 		}
 	});
 
-	it('click tracking: a signed tracked link to the published template redirects (307) to the original URL; a forged one answers 400 without a Location', async () => {
+	it('click tracking: a tracked link (short code, or a long signed one from before) to the published template redirects (307) to the original URL; an unknown or forged one answers 400 without a Location', async () => {
 		const store = await openStore({ type: 'embedded', path: databasePath });
 		const key = clickKey(await store.linkKey());
+		// The short code Touchpoint writes, kept in the store as Touchpoint keeps it.
+		const target = { contactId: 'crm-e2e-click', channel: 'email' as const, campaign: 'spring', url: 'https://glow.example/spring?utm=short' };
+		const short = shortClickCode(key, target);
+		await store.saveTrackedLinks([{ code: short, ...target }]);
 		await closeAllStores();
 		const code = signClick(key, { contactId: 'crm-e2e-click', channel: 'email', campaign: 'spring', url: 'https://glow.example/spring?utm=mail' });
 		const url = `${baseUrl}/webhook/r?c=${encodeURIComponent(code)}`;
@@ -240,8 +244,13 @@ describe('in a real n8n', () => {
 			if ((await fetch(`${baseUrl}/webhook/r`, { redirect: 'manual' })).status !== 404) break;
 			await new Promise((r) => setTimeout(r, 500));
 		}
+		const viaShort = await fetch(`${baseUrl}/webhook/r?c=${short}`, { redirect: 'manual' });
+		expect([viaShort.status, viaShort.headers.get('location')]).toEqual([307, 'https://glow.example/spring?utm=short']);
+		// A long signed link from before short links still redirects.
 		const res = await fetch(url, { redirect: 'manual' });
 		expect([res.status, res.headers.get('location')]).toEqual([307, 'https://glow.example/spring?utm=mail']);
+		const unknown = await fetch(`${baseUrl}/webhook/r?c=k2.AAAAAAAAAAAAAAAA`, { redirect: 'manual' });
+		expect([unknown.status, unknown.headers.get('location')]).toEqual([400, null]);
 		const forged = `${baseUrl}/webhook/r?c=${encodeURIComponent(code.replace(/\.[^.]+\./, `.${Buffer.from(JSON.stringify(['crm-e2e-click', 'email', 'spring', 'https://evil.example/'])).toString('base64url')}.`))}`;
 		const bad = await fetch(forged, { redirect: 'manual' });
 		expect([bad.status, bad.headers.get('location')]).toEqual([400, null]);

@@ -381,6 +381,16 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		);
 	});
 
+	it('tracked links: each code kept once with what it stands for; unknown codes are absent; erasing the person removes them', async () => {
+		const link = { code: 'k2.TrackedLinkCode1', contactId: 'tl-c1', channel: 'sms' as const, campaign: 'spring', url: 'https://glow.example/a?x=1' };
+		await store.saveTrackedLinks([link, link, { ...link, url: 'https://evil.example/' }]);
+		const found = await store.findTrackedLinks([link.code, 'k2.NeverIssued00000']);
+		expect([...found.values()]).toEqual([link]);
+		await store.recordConsent([{ contactId: 'tl-c1', channel: 'sms', purpose: 'marketing', address: '+34600123999', action: 'grant', evidence: { source: 'web' } }]);
+		await store.eraseContact('tl-c1', []);
+		expect((await store.findTrackedLinks([link.code])).size).toBe(0);
+	});
+
 	it('batches: 2,000 keys cost a handful of queries, not one per key', async () => {
 		const keys = Array.from({ length: 2000 }, (_, i) => ({ contactId: `bulk-${i}`, channel: 'sms' as const, purpose: 'marketing' }));
 		const before = store.db.queryCount;

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 
+import { clickKey, signClick } from '../../nodes/shared/insights/clicks';
 import { openStore } from '../../nodes/shared/store';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { grantConsent } from '../helpers/people';
@@ -45,13 +46,15 @@ describe('template: Click tracking', () => {
 		const body = String(twilio.requests.at(-1)!.body.Body);
 		const link = /https?:\/\/\S+?(?=\.$)/.exec(body)![0];
 		expect(body).toBe(`Spring sale: ${link}.`);
-		expect(link.startsWith(`${hook}?c=k1.`)).toBe(true);
+		// Short: the webhook URL and a 19-character code (the store keeps what it stands for).
+		expect(link).toMatch(new RegExp(`^${hook.replace(/[.?]/g, '\\$&')}\\?c=k2\\.[A-Za-z0-9_-]{16}$`));
+		expect(link.length).toBe(hook.length + 22);
 
 		const mail = await send('email', { subject: 'Spring', html: '<p><a href="https://glow.example/spring?utm=mail">Shop</a></p>', unsubscribeUrl: 'https://glow.example/u', postalAddress: 'Glow SL, Madrid' });
 		expect(mail.json('Send', 1)).toEqual([]);
 		// The HTML part as the receiver got it (quoted-printable soft breaks and =3D undone).
 		const html = (await smtp.waitFor(1))[0].raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
-		expect(html).toMatch(new RegExp(`href="${hook.replace(/[.?]/g, '\\$&')}\\?c=k1\\.`));
+		expect(html).toMatch(new RegExp(`href="${hook.replace(/[.?]/g, '\\$&')}\\?c=k2\\.`));
 		expect(html).toContain('href="https://glow.example/u"');
 
 		// The person taps the SMS link (the Webhook node's item: the query string in "query"): the
@@ -64,10 +67,15 @@ describe('template: Click tracking', () => {
 		expect((await store.getTouches([touch])).get(touch)?.deliveryStatus).toBe('clicked');
 		expect((await store.getEngagement(['crm-ana'])).get('crm-ana')?.score).toBeCloseTo(3, 3);
 
-		// A forged link (another URL under Ana's name): 400, nothing recorded, no redirect.
-		const forged = link.replace(/c=k1\.[^.]+\./, `c=k1.${Buffer.from(JSON.stringify(['crm-ana', 'sms', 'spring', 'https://evil.example/'])).toString('base64url')}.`);
-		const bad = await tap(forged);
-		expect(bad.executionOrder.filter((n) => n === 'Redirect' || n === 'Link Not Valid')).toEqual(['Link Not Valid']);
+		// Forged links: a code the store never issued, and a long token carrying another URL under
+		// Ana's name: no redirect, nothing recorded.
+		for (const forged of [link.replace(/c=k2\.[A-Za-z0-9_-]{16}/, 'c=k2.AAAAAAAAAAAAAAAA'), `${hook}?c=k1.${Buffer.from(JSON.stringify(['crm-ana', 'sms', 'spring', 'https://evil.example/'])).toString('base64url')}.AAAAAAAAAAAAAAAAAAAAAA`]) {
+			const bad = await tap(forged);
+			expect(bad.executionOrder.filter((n) => n === 'Redirect' || n === 'Link Not Valid')).toEqual(['Link Not Valid']);
+		}
 		expect((await store.getEngagement(['crm-ana'])).get('crm-ana')?.score).toBeCloseTo(3, 3);
+		// A long signed link from a message sent before short links still works.
+		const earlier = `${hook}?c=${signClick(clickKey(await store.linkKey()), { contactId: 'crm-ana', channel: 'sms', campaign: 'spring', url: 'https://glow.example/old' })}`;
+		expect((await tap(earlier)).json('Redirect')[0].click).toMatchObject({ valid: true, url: 'https://glow.example/old' });
 	});
 });

@@ -3,7 +3,7 @@
  */
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
-import { clickKey, verifyClick } from '../../shared/insights/clicks';
+import { clickKey, isShortClickCode, verifyClick } from '../../shared/insights/clicks';
 import { compileFieldPath } from '../../shared/n8n/field-path';
 import { personIdsOf } from '../../shared/people';
 import type { Store } from '../../shared/store/types';
@@ -13,16 +13,21 @@ export const description: INodeProperties[] = [
 ];
 
 /**
- * Record Link Click: a tracked link's token, verified with the store's key. A valid one marks the
+ * Record Link Click: a tracked link's code, looked up in the store (or, for a long token from an
+ * earlier version, verified with the store's key). A valid one marks the
  * person's latest send of the campaign on the channel clicked and gives the URL to redirect to; an
  * altered or foreign token gives `click.valid: false` and no URL (never an open redirect).
  */
 export async function recordClick(ctx: IExecuteFunctions, store: Store, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
 	const tokenOf = compileFieldPath(String(ctx.getNodeParameter('clickCodeField', 0, 'query.c')));
 	const key = clickKey(await store.linkKey());
+	const tokens = items.map((item) => tokenOf(item.json));
+	// Short codes (what Touchpoint writes) are looked up together; the long signed tokens of earlier sends verify on their own.
+	const short = await store.findTrackedLinks(tokens.filter(isShortClickCode));
 	const out: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
-		const target = verifyClick(key, tokenOf(items[i].json));
+		const token = tokens[i];
+		const target = isShortClickCode(token) ? short.get(token) : verifyClick(key, token);
 		if (!target) {
 			out.push({ json: { ...items[i].json, click: { valid: false, message: 'Not a valid tracked link: nothing recorded' } }, pairedItem: { item: i } });
 			continue;

@@ -1,10 +1,11 @@
 /**
- * Click tracking, opt-in per campaign: each http(s) link in a message is replaced by a signed
- * redirect through your click webhook. The token names the person, channel, campaign and the
- * original URL, under an HMAC with a key only the Convergent store holds (derived from its link
- * key, apart from unsubscribe links), so nobody can forge a click or turn the redirect into an
- * open redirect to a URL we never sent. Deterministic: the same message gets the same links, so
- * re-runs keep their idempotency keys.
+ * Click tracking, opt-in per campaign: each http(s) link in a message is replaced by a redirect
+ * through your click webhook. Its code stands for the person, channel, campaign and the original
+ * URL: short codes (k2, what Touchpoint writes) are kept in the store, the long signed tokens of
+ * earlier sends (k1) carry them under an HMAC. Both come from a key only the Convergent store holds
+ * (derived from its link key, apart from unsubscribe links), so nobody can forge a click or turn the
+ * redirect into an open redirect to a URL we never sent. Deterministic: the same message gets the
+ * same links, so re-runs keep their idempotency keys.
  */
 import { createHmac } from 'node:crypto';
 
@@ -44,6 +45,23 @@ export function verifyClick(key: string, token: unknown): ClickTarget | undefine
 	} catch {
 		return undefined;
 	}
+}
+
+const SHORT = 'k2';
+const SHORT_CODE = /^k2\.[A-Za-z0-9_-]{16}$/;
+
+/**
+ * The short form Touchpoint writes (an SMS link about 30 characters longer than the webhook URL, not
+ * a hundred): `k2.` and 96 bits of the HMAC of person, channel, campaign and URL under the click key.
+ * The store keeps what each code stands for; a code it does not hold is no link (nothing to forge:
+ * the code cannot be computed without the key, and it never carries a URL of its own).
+ */
+export function shortClickCode(key: string, t: ClickTarget): string {
+	return `${SHORT}.${createHmac('sha256', key).update(`${SHORT}.${JSON.stringify([t.contactId, t.channel, t.campaign, t.url])}`).digest('base64url').slice(0, 16)}`;
+}
+
+export function isShortClickCode(token: unknown): token is string {
+	return typeof token === 'string' && SHORT_CODE.test(token);
 }
 
 /** The redirect a link becomes: the click webhook's URL with the token in `c`. */

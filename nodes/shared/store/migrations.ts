@@ -345,6 +345,22 @@ UPDATE touches SET replied_at = (
 WHERE status = 'sent';
 `,
 	},
+	{
+		// Short tracked links: the code in a link stands for the person, channel, campaign and URL
+		// kept here (an SMS link about 30 characters long instead of one carrying all of it).
+		id: '016_tracked_links',
+		sql: `
+CREATE TABLE IF NOT EXISTS tracked_links (
+	code TEXT PRIMARY KEY,
+	contact_id TEXT NOT NULL,
+	channel TEXT NOT NULL,
+	campaign TEXT NOT NULL,
+	url TEXT NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tracked_links_contact ON tracked_links (contact_id);
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */
@@ -364,6 +380,7 @@ export const CONTACT_TABLES: Array<{ table: string; column: string; exportAs: st
 	{ table: 'processed_ids', column: 'contact_id', exportAs: 'processedMessages' },
 	{ table: 'ai_cache', column: 'contact_id', exportAs: 'aiCache' },
 	{ table: 'inapp_messages', column: 'contact_id', exportAs: 'inAppMessages' },
+	{ table: 'tracked_links', column: 'contact_id', exportAs: 'trackedLinks' },
 ];
 
 function render(sql: string, dialect: Dialect): string {

@@ -21,6 +21,7 @@ import type {
 	AiUsageRow,
 	CampaignReport,
 	InAppMessage,
+	TrackedLink,
 	AiUsageTotal,
 	ResolveOptions,
 	ConsentEventInput,
@@ -775,6 +776,28 @@ export class SqlStore implements Store {
 		}
 	}
 
+	async saveTrackedLinks(links: TrackedLink[]): Promise<void> {
+		const now = Date.now();
+		// The first word for a code stands, within a call as across calls (ON CONFLICT DO NOTHING).
+		const first = new Map<string, TrackedLink>();
+		for (const l of links) if (!first.has(l.code)) first.set(l.code, l);
+		for (const chunk of chunks([...first.values()], CHUNK)) {
+			await insertRows(this.db, 'INSERT INTO tracked_links (code, contact_id, channel, campaign, url, created_at)', 6,
+				chunk.map((l) => [l.code, l.contactId, l.channel, l.campaign, l.url, now]), 'ON CONFLICT (code) DO NOTHING', ['text', 'text', 'text', 'text', 'text', 'int8']);
+		}
+	}
+
+	async findTrackedLinks(codes: string[]): Promise<Map<string, TrackedLink>> {
+		const found = new Map<string, TrackedLink>();
+		for (const chunk of chunks([...new Set(codes)], CHUNK)) {
+			const within = inList(this.db, chunk);
+			for (const r of await this.db.query<Row>(`SELECT code, contact_id, channel, campaign, url FROM tracked_links WHERE code ${within.sql}`, within.params)) {
+				found.set(String(r.code), { code: String(r.code), contactId: String(r.contact_id), channel: r.channel as Channel, campaign: String(r.campaign), url: String(r.url) });
+			}
+		}
+		return found;
+	}
+
 	async listInAppMessages(contactId: string, now: number, limit: number): Promise<InAppMessage[]> {
 		const rows = await this.db.query<Row>('SELECT * FROM inapp_messages WHERE contact_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id LIMIT $3', [contactId, now, limit]);
 		return rows.map((r) => ({
@@ -1089,7 +1112,7 @@ export class SqlStore implements Store {
 			const move = async (sql: string) => {
 				moved += (await tx.run(sql, [into, from])).changes;
 			};
-			for (const table of ['consent_events', 'consent_tokens', 'touches', 'journey_events', 'journey_transitions', 'conversation_turns', 'contact_addresses', 'processed_ids', 'ai_cache']) {
+			for (const table of ['consent_events', 'consent_tokens', 'touches', 'journey_events', 'journey_transitions', 'conversation_turns', 'contact_addresses', 'processed_ids', 'ai_cache', 'tracked_links']) {
 				await move(`UPDATE ${table} SET contact_id = $1 WHERE contact_id = $2`);
 			}
 			// Tables with one row per person: keep the newer row.

@@ -333,6 +333,10 @@ export interface Store {
 	): Promise<void>;
 	/** In-app messages sent to people's apps (an existing id is left as it is: a replayed send is one message). */
 	addInAppMessages(rows: InAppMessage[]): Promise<void>;
+	/** Short tracked links: each code with what it stands for (kept once; the same code is the same link). */
+	saveTrackedLinks(links: TrackedLink[]): Promise<void>;
+	/** The links these codes stand for; an unknown code is absent. */
+	findTrackedLinks(codes: string[]): Promise<Map<string, TrackedLink>>;
 	/** A person's unexpired in-app messages, newest first. */
 	listInAppMessages(contactId: string, now: number, limit: number): Promise<InAppMessage[]>;
 	/** Marks the person's messages read (only theirs); returns how many changed. */
@@ -493,4 +497,12 @@ export interface FormSession {
 	answers: Record<string, unknown>;
 	startedAt: number;
 	updatedAt: number;
+}
+
+export interface TrackedLink {
+	code: string;
+	contactId: string;
+	channel: Channel;
+	campaign: string;
+	url: string;
 }

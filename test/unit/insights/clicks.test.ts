@@ -2,7 +2,7 @@
  * Tracked links: every http(s) link wrapped, trailing punctuation kept as text, only hrefs in HTML;
  * codes verify only with the store's key and only as made (no forged click, no open redirect).
  */
-import { clickKey, clickLink, signClick, verifyClick, wrapHtmlLinks, wrapTextLinks } from '../../../nodes/shared/insights/clicks';
+import { clickKey, clickLink, isShortClickCode, shortClickCode, signClick, verifyClick, wrapHtmlLinks, wrapTextLinks } from '../../../nodes/shared/insights/clicks';
 
 const key = clickKey('store-link-key');
 const target = { contactId: 'crm-1', channel: 'sms' as const, campaign: 'spring', url: 'https://glow.example/spring?x=1&y=2' };
@@ -34,5 +34,16 @@ describe('click tracking', () => {
 		expect(verifyClick(key, undefined)).toBeUndefined();
 		const js = signClick(key, { ...target, url: 'javascript:alert(1)' });
 		expect(verifyClick(key, js)).toBeUndefined();
+	});
+	it('short codes: 19 characters whatever the URL, the same for the same message, different for another person, campaign, URL or store', () => {
+		const code = shortClickCode(key, target);
+		expect(code).toMatch(/^k2\.[A-Za-z0-9_-]{16}$/);
+		expect(shortClickCode(key, target)).toBe(code);
+		expect(shortClickCode(key, { ...target, url: `${target.url}&long=${'x'.repeat(500)}` })).toHaveLength(19);
+		const others = [{ ...target, contactId: 'crm-2' }, { ...target, campaign: 'autumn' }, { ...target, channel: 'email' as const }, { ...target, url: 'https://glow.example/other' }].map((t) => shortClickCode(key, t));
+		others.push(shortClickCode(clickKey('another-store'), target));
+		expect(new Set([code, ...others]).size).toBe(6);
+		expect(isShortClickCode(code)).toBe(true);
+		for (const not of [signClick(key, target), 'k2.short', `${code}x`, 'k3.AAAAAAAAAAAAAAAA', undefined, 42]) expect(isShortClickCode(not)).toBe(false);
 	});
 });
