@@ -126,7 +126,7 @@ export class ConsentGuard implements INodeType {
 			),
 			// Only on the tool variant an AI Agent uses: the agent fills it.
 			...updateDisplayOptions(
-				{ show: { operation: ['check', 'recordConsent', 'exportContact', 'getContact', 'findContact'] } },
+				{ show: { operation: ['check', 'recordConsent', 'getContact', 'findContact'] } },
 				[toolContactProperty],
 			),
 			...check.description,

@@ -114,7 +114,7 @@ describe('nodes as AI Agent tools', () => {
 		expect(twilio.requests).toHaveLength(0);
 	});
 
-	it('as tools, the operations that would let a message reach someone the policy keeps it from are refused, and change nothing', async () => {
+	it('as tools, the operations that would let a message reach someone the policy keeps it from, erase a person, or hand all of their data to a model are refused, and change nothing', async () => {
 		await store.addSuppressions([{ address: '+34600200009', channel: 'sms', reason: 'unsubscribed', note: 'test' }]);
 		const tools: Array<[string, IDataObject, IDataObject]> = [
 			['Unsuppress', { operation: 'removeSuppression', resource: 'consent', addressField: 'address' }, { address: '+34600200009' }],
@@ -122,6 +122,8 @@ describe('nodes as AI Agent tools', () => {
 			['Merge', { resource: 'contact', operation: 'mergeContacts' }, { contact: 'crm-ana' }],
 			['Upsert', { resource: 'contact', operation: 'upsertContact' }, { contact: 'crm-ana' }],
 			['Confirm', { operation: 'confirmConsent' }, { contact: 'crm-ana' }],
+			['Erase', { resource: 'contact', operation: 'eraseContact' }, { contact: 'crm-ana' }],
+			['Export', { resource: 'contact', operation: 'exportContact' }, { contact: 'crm-ana' }],
 		];
 		for (const [name, parameters, args] of tools) {
 			const wf = agentWorkflow([{ type: 'consentGuardTool', name, parameters, credentials: STORE }], [{ tool: name, args }]);
@@ -129,5 +131,7 @@ describe('nodes as AI Agent tools', () => {
 			expect({ name, result: step.result }).toEqual({ name, result: [expect.objectContaining({ outcome: 'Refused', status: 'refused', message: expect.stringMatching(/^An AI agent cannot .* Nothing was changed\.$/) })] });
 		}
 		expect((await store.findSuppressions(['+34600200009'])).map((x) => x.reason)).toEqual(['unsubscribed']);
+		// Nothing of Ana was erased or handed to the model.
+		expect((await store.getConsentStates([{ contactId: 'crm-ana', channel: 'sms', purpose: 'marketing' }])).size).toBe(1);
 	});
 });

@@ -49,6 +49,8 @@ const TOOL_REFUSED: Record<string, string> = {
 	linkAddress: 'An AI agent cannot link addresses to a contact: an address someone types in a chat may be another person\'s, and linked addresses receive messages.',
 	mergeContacts: 'An AI agent cannot merge contacts: two people merged by mistake would get each other\'s messages.',
 	upsertContact: 'An AI agent cannot create or change contacts and their addresses: an address someone types in a chat may be another person\'s.',
+	eraseContact: 'An AI agent cannot erase a person: erasure cannot be undone, and the ID an agent names may be another person\'s. Route erasure requests to a person who verifies them.',
+	exportContact: 'An AI agent cannot export everything held about a person: it would hand all of their data to the model. Use Contact > Get for what a conversation needs.',
 };
 
 function operationName(operation: string): string {
