@@ -81,4 +81,20 @@ describe('in-app messages', () => {
 		await store.eraseContact('app-ana', []);
 		expect(await store.listInAppMessages('app-ana', Date.now(), 10)).toEqual([]);
 	});
+
+	it('one person across devices: after two contacts merge, either app\'s code lists the person\'s messages (those sent before the merge too)', async () => {
+		const dan = { id: 'app-dan', pushToken: 'tok-dan', timeZone: day };
+		const dani = { id: 'app-dani', pushToken: 'tok-dani', timeZone: day };
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await grantConsent(store, [dan, dani] as never, ['push']);
+		await send([dan]);
+		const danCode = fcm.requests.filter((r) => r.body?.message?.token === 'tok-dan').at(-1)!.body.message.data.inboxToken as string;
+		await store.mergeContacts('app-dan', 'app-dani');
+		await send([dani]);
+		const daniCode = fcm.requests.filter((r) => r.body?.message?.token === 'tok-dani').at(-1)!.body.message.data.inboxToken as string;
+		for (const code of [danCode, daniCode]) {
+			const listed = (await inbox('inAppList', { headers: { 'x-inbox-code': code } })).json('Inbox')[0].inbox as IDataObject;
+			expect((listed.messages as IDataObject[]).length).toBe(2);
+		}
+	});
 });

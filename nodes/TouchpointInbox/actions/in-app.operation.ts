@@ -4,6 +4,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { inboxKey, verifyInboxToken } from '../../shared/insights/inapp';
+import { personIdsOf } from '../../shared/people';
 import { compileFieldPath } from '../../shared/n8n/field-path';
 import type { Store } from '../../shared/store/types';
 
@@ -25,11 +26,13 @@ export async function inAppInbox(ctx: IExecuteFunctions, store: Store, items: IN
 	const key = inboxKey(await store.linkKey());
 	const out: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
-		const contactId = verifyInboxToken(key, codeOf(items[i].json));
-		if (!contactId) {
+		const signedFor = verifyInboxToken(key, codeOf(items[i].json));
+		if (!signedFor) {
 			out.push({ json: { inbox: { valid: false, message: 'Not a valid inbox code: nothing listed or changed' } }, pairedItem: { item: i } });
 			continue;
 		}
+		// The code names the contact it was made for; a contact merged since is the person it joined.
+		const contactId = (await personIdsOf(store, [signedFor])).get(signedFor) ?? signedFor;
 		const now = Date.now();
 		if (operation === 'inAppRead') {
 			const raw = idsOf(items[i].json);

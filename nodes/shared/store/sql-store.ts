@@ -1112,7 +1112,7 @@ export class SqlStore implements Store {
 			const move = async (sql: string) => {
 				moved += (await tx.run(sql, [into, from])).changes;
 			};
-			for (const table of ['consent_events', 'consent_tokens', 'touches', 'journey_events', 'journey_transitions', 'conversation_turns', 'contact_addresses', 'processed_ids', 'ai_cache', 'tracked_links']) {
+			for (const table of ['consent_events', 'consent_tokens', 'touches', 'journey_events', 'journey_transitions', 'conversation_turns', 'contact_addresses', 'processed_ids', 'ai_cache', 'tracked_links', 'inapp_messages']) {
 				await move(`UPDATE ${table} SET contact_id = $1 WHERE contact_id = $2`);
 			}
 			// Tables with one row per person: keep the newer row.
