@@ -331,8 +331,10 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		const linkKey = signedBase !== undefined || clickBase !== undefined || inAppUsed ? await store.linkKey() : undefined;
 		const inAppKey = inAppUsed ? inboxKey(linkKey!) : undefined;
 		const clicksKey = clickBase !== undefined ? clickKey(linkKey!) : undefined;
-		// Codes of the tracked links built this round, kept in the store before anything is sent.
-		const newLinks = new Map<string, TrackedLink>();
+		// Codes of the tracked links built this round, per item and channel: kept in the store for the
+		// messages about to go (or be previewed) before anything is sent; a blocked one keeps none.
+		const newLinks = new Map<string, TrackedLink[]>();
+		const linksOf = (i: number, channel: Channel) => `${i}\u0000${channel}`;
 		const tracked = (i: number, contact: Contact, channel: Channel) => {
 			if (clicksKey === undefined || clickBase === undefined) return undefined;
 			const campaign = String(p.campaign(i) ?? '');
@@ -340,7 +342,9 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			const wrap = (url: string) => {
 				const target = { contactId: contact.id, channel, campaign, url };
 				const code = shortClickCode(clicksKey, target);
-				newLinks.set(code, { code, ...target });
+				const list = newLinks.get(linksOf(i, channel)) ?? [];
+				list.push({ code, ...target });
+				newLinks.set(linksOf(i, channel), list);
 				return clickLink(clickBase, code);
 			};
 			return { text: (t: string) => wrapTextLinks(t, wrap, own), html: (h: string) => wrapHtmlLinks(h, wrap, own) };
@@ -530,10 +534,9 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			}
 
 			// A tracked link works from the moment a message carries it (a preview's too).
-			if (newLinks.size) {
-				await store.saveTrackedLinks([...newLinks.values()]);
-				newLinks.clear();
-			}
+			const links = ready.flatMap((r) => newLinks.get(linksOf(r.pd.i, r.channel)) ?? []);
+			if (links.length) await store.saveTrackedLinks(links);
+			newLinks.clear();
 			if (dryRun) {
 				// Nothing is sent, so nothing holds a place under the caps: neither this node's
 				// reservation nor Consent Guard's (a preview run twice must not cap the person).

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 
-import { clickKey, signClick } from '../../nodes/shared/insights/clicks';
+import { clickKey, shortClickCode, signClick } from '../../nodes/shared/insights/clicks';
 import { openStore } from '../../nodes/shared/store';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { grantConsent } from '../helpers/people';
@@ -49,6 +49,14 @@ describe('template: Click tracking', () => {
 		// Short: the webhook URL and a 19-character code (the store keeps what it stands for).
 		expect(link).toMatch(new RegExp(`^${hook.replace(/[.?]/g, '\\$&')}\\?c=k2\\.[A-Za-z0-9_-]{16}$`));
 		expect(link.length).toBe(hook.length + 22);
+		// Someone without consent is Not Sent, and no link is kept for a message that never went.
+		const ben = { id: 'crm-ben', phone: '+34600400002', timeZone: day };
+		const blocked = await runWorkflow(manualWorkflow({ items: [{ contact: ben }], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'sms', purpose: 'marketing', campaign: 'spring', clickTracking: 'signed', clickWebhookUrl: hook, text: 'Spring sale: https://glow.example/spring.' }, credentials: { twilioMessagingApi: 'Twilio', convergentStoreApi: 'Store' } } }), { credentials: credentials as never });
+		expect(blocked.json('Send', 1)).toHaveLength(1);
+		const key = clickKey(await store.linkKey());
+		const codes = ['crm-ana', 'crm-ben'].map((contactId) => shortClickCode(key, { contactId, channel: 'sms', campaign: 'spring', url: 'https://glow.example/spring' }));
+		expect([...(await store.findTrackedLinks(codes)).keys()]).toEqual([codes[0]]);
+		expect(link.endsWith(codes[0])).toBe(true);
 
 		const mail = await send('email', { subject: 'Spring', html: '<p><a href="https://glow.example/spring?utm=mail">Shop</a></p>', unsubscribeUrl: 'https://glow.example/u', postalAddress: 'Glow SL, Madrid' });
 		expect(mail.json('Send', 1)).toEqual([]);
