@@ -106,7 +106,7 @@ export function normalizeEmailEvents(service: EmailService, body: unknown): Emai
 		const ev = (body ?? {}) as J;
 		const t = String(ev.RecordType ?? '');
 		const kind = t === 'Bounce' ? 'bounce' : t === 'SpamComplaint' ? 'complaint' : t === 'SubscriptionChange' && ev.SuppressSending === true ? 'unsubscribe' : t === 'Delivery' ? 'delivered' : t === 'Open' ? 'open' : t === 'Click' ? 'click' : 'other';
-		push({ eventId: String(ev.ID ?? `${t}:${ev.MessageID}:${ev.Email ?? ev.Recipient}`), kind, hard: kind === 'bounce' && ev.Type === 'HardBounce', email: ev.Email ?? ev.Recipient, type: ev.Type ? String(ev.Type) : t, providerMessageId: ev.MessageID ? String(ev.MessageID) : undefined, reason: ev.Description ? String(ev.Description) : undefined, timestamp: iso(ev.BouncedAt ?? ev.ReceivedAt ?? ev.DeliveredAt ?? ev.ChangedAt) });
+		push({ eventId: String(ev.ID ?? `${t}:${ev.MessageID}:${ev.Email ?? ev.Recipient}:${ev.ReceivedAt ?? ev.DeliveredAt ?? ev.BouncedAt ?? ev.ChangedAt ?? ''}`), kind, hard: kind === 'bounce' && ev.Type === 'HardBounce', email: ev.Email ?? ev.Recipient, type: ev.Type ? String(ev.Type) : t, providerMessageId: ev.MessageID ? String(ev.MessageID) : undefined, reason: ev.Description ? String(ev.Description) : undefined, timestamp: iso(ev.BouncedAt ?? ev.ReceivedAt ?? ev.DeliveredAt ?? ev.ChangedAt) });
 	}
 	return out;
 }

@@ -23,6 +23,10 @@ describe('email service events: opens and clicks', () => {
 	it('Postmark Open / Click', () => {
 		expect(kinds(normalizeEmailEvents('postmark', { RecordType: 'Open', MessageID: 'pm-1', Recipient: 'c@x.example', ReceivedAt: '2026-11-30T04:00:00Z' }))).toEqual([['open', 'c@x.example']]);
 		expect(kinds(normalizeEmailEvents('postmark', { RecordType: 'Click', MessageID: 'pm-1', Recipient: 'c@x.example', ReceivedAt: '2026-11-30T04:00:01Z' }))).toEqual([['click', 'c@x.example']]);
+		// Postmark gives opens no id: each open is its own event (by its time), a re-delivered one the same.
+		const open = (at: string) => normalizeEmailEvents('postmark', { RecordType: 'Open', MessageID: 'pm-1', Recipient: 'c@x.example', ReceivedAt: at })[0].eventId;
+		expect(open('2026-11-30T04:00:00Z')).toBe(open('2026-11-30T04:00:00Z'));
+		expect(open('2026-11-30T05:30:00Z')).not.toBe(open('2026-11-30T04:00:00Z'));
 	});
 	it('Amazon SES (event publishing through SNS) Open / Click', () => {
 		const sns = (eventType: string) => ({ MessageId: `sns-${eventType}`, Timestamp: '2026-11-30T04:00:00Z', Message: JSON.stringify({ eventType, mail: { messageId: 'ses-1', destination: ['d@x.example'] } }) });
