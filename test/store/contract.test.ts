@@ -2,7 +2,7 @@
  * The Store contract, run against SQLite and PostgreSQL alike.
  */
 
-import { MIGRATIONS } from '../../nodes/shared/store/migrations';
+import { MIGRATIONS, migrate } from '../../nodes/shared/store/migrations';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import type { FrequencyCapRule, ReservationRequest } from '../../nodes/shared/store/types';
 import { consentKeyString } from '../../nodes/shared/store/types';
@@ -379,6 +379,20 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect(await store.findErasedAddresses(['erase.me@example.com', '+34611222333', 'other@example.com'])).toEqual(
 			new Set(['erase.me@example.com', '+34611222333']),
 		);
+	});
+
+	it('upgrading a store written before replies were kept on the send fills them from what the inbound log still shows', async () => {
+		const H = 3_600_000;
+		await store.db.exec('ALTER TABLE touches DROP COLUMN replied_at');
+		await store.db.run("DELETE FROM schema_migrations WHERE id = '015_touch_replied_at'");
+		for (const [key, contact] of [['up1', 'up-c1'], ['up2', 'up-c2'], ['up3', 'up-c3']]) {
+			await store.db.run("INSERT INTO touches (idempotency_key, contact_id, channel, purpose, campaign, status, created_at, updated_at) VALUES ($1, $2, 'sms', 'marketing', 'up', 'sent', $3, $3)", [key, contact, T0]);
+		}
+		// Answered two hours later; answered before the send only; answered 40 days later.
+		await store.db.run("INSERT INTO inbound (contact_id, channel, last_at) VALUES ('up-c1', 'sms', $1), ('up-c2', 'sms', $2), ('up-c3', 'sms', $3)", [T0 + 2 * H, T0 - H, T0 + 40 * 24 * H]);
+		expect(await migrate(store.db, backend.config.type === 'postgres' ? backend.config.schema : undefined)).toEqual(['015_touch_replied_at']);
+		const rows = await store.db.query<{ idempotency_key: string; replied_at: unknown }>("SELECT idempotency_key, replied_at FROM touches WHERE campaign = 'up' ORDER BY idempotency_key");
+		expect(rows.map((r) => [r.idempotency_key, r.replied_at === null ? null : Number(r.replied_at)])).toEqual([['up1', T0 + 2 * H], ['up2', null], ['up3', null]]);
 	});
 
 	it('tracked links: each code kept once with what it stands for; unknown codes are absent; erasing the person removes them', async () => {
