@@ -19,6 +19,7 @@ import {
 import { listTemplates, templateComponents, templateProblems, type TemplateDefinition } from '../shared/channels/whatsapp-templates';
 import { buildRequest, builtFingerprint, builtPreview, emailPreviewHtml, parseChoices, type BuildContext, type BuiltRequest, type ContactCard, type MediaFile, type OutboundMessage } from '../shared/channels/requests';
 import { inFlightFor, localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
+import { WHATSAPP_MEDIA } from '../shared/channels/limits';
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
 import { compileFieldPath } from '../shared/n8n/field-path';
@@ -225,7 +226,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		// So are WhatsApp media files sent from binary data (uploaded once per file when sent).
 		const mediaFileOf = new Map<number, MediaFile>();
 		const mediaIds: MediaIds = new Map();
-		const isMediaType = (t: string) => t === 'image' || t === 'document' || t === 'audio' || t === 'video';
+		const isMediaType = (t: string) => Object.hasOwn(WHATSAPP_MEDIA, t);
 		const binaryFile = async (i: number, name: string, field: string): Promise<{ filename: string; contentType: string; content: Buffer }> => {
 			const meta = items[i].binary?.[name];
 			if (!meta) throw new NodeOperationError(node, `No binary property "${name}" on the item for ${field}`, { itemIndex: i, description: `The item's binary properties are: ${Object.keys(items[i].binary ?? {}).join(', ') || 'none'}.` });
@@ -287,15 +288,16 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			}
 			const templateParams = p.templateParameters(i);
 			const links = tracked(i, contact, channel);
+			const text = links && p.text(i) ? links.text(p.text(i)) : p.text(i);
+			const html = links && p.html(i) ? links.html(p.html(i)) : p.html(i);
 			// In-app: the id is set from the send's key once it is known (see below); the inbox token names the person.
+			const ctaUrl = p.inAppCtaUrl(i);
 			const inApp = channel === 'push' && p.pushType(i) === 'inApp' ? {
 				id: '',
 				inboxToken: signInboxToken(inAppKey!, contact.id),
 				expiresHours: Number(p.inAppExpiresHours(i) || 72),
-				payload: { title: p.pushTitle(i), body: (links ? links.text(p.text(i)) : p.text(i)) ?? '', imageUrl: p.pushImageUrl(i) || undefined, ctaLabel: p.inAppCtaLabel(i) || undefined, ctaUrl: (p.inAppCtaUrl(i) && links ? links.text(p.inAppCtaUrl(i)) : p.inAppCtaUrl(i)) || undefined, expiresAt: EXPIRES_PLACEHOLDER },
+				payload: { title: p.pushTitle(i), body: text ?? '', imageUrl: p.pushImageUrl(i) || undefined, ctaLabel: p.inAppCtaLabel(i) || undefined, ctaUrl: (ctaUrl && links ? links.text(ctaUrl) : ctaUrl) || undefined, expiresAt: EXPIRES_PLACEHOLDER },
 			} : undefined;
-			const text = links && p.text(i) ? links.text(p.text(i)) : p.text(i);
-			const html = links && p.html(i) ? links.html(p.html(i)) : p.html(i);
 			return {
 				channel, to, purpose, text, ...(inApp ? { inApp } : {}),
 				whatsappType: p.whatsappType(i) as OutboundMessage['whatsappType'], templateName: p.templateName(i), templateLanguage: p.templateLanguage(i),
@@ -592,15 +594,18 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				const o = outcomes[k];
 				return !o.ok && o.error.reason === 'UNSUBSCRIBED' ? [{ contactId: r.pd.contact.id, channel: r.channel, address: channelBookAddress(r.pd.contact, r.channel)?.value, code: o.error.code }] : [];
 			}));
+			// The in-app messages that went are kept in the person's in-app inbox, in one write.
+			const sentAt = Date.now();
+			await store.addInAppMessages(claimed.flatMap((r, k) => {
+				if (!outcomes[k].ok || r.built.kind !== 'fcm' || !r.built.info.inAppId) return [];
+				const data = r.built.message.data as Record<string, string>;
+				return [{ id: r.built.info.inAppId, contactId: r.pd.contact.id, campaign: p.campaign(r.pd.i) || undefined, title: data.title, body: data.body, imageUrl: data.imageUrl, ctaLabel: data.ctaLabel, ctaUrl: data.ctaUrl, createdAt: sentAt, expiresAt: Date.parse(data.expiresAt) }];
+			}));
 			for (let k = 0; k < claimed.length; k++) {
 				const r = claimed[k];
 				const o = outcomes[k];
 				if (o.ok) {
 					sentKeys.add(r.key);
-					if (r.built.kind === 'fcm' && r.built.info.inAppId) {
-						const data = r.built.message.data as Record<string, string>;
-						await store.addInAppMessages([{ id: r.built.info.inAppId, contactId: r.pd.contact.id, campaign: p.campaign(r.pd.i) || undefined, title: data.title, body: data.body, imageUrl: data.imageUrl, ctaLabel: data.ctaLabel, ctaUrl: data.ctaUrl, createdAt: Date.now(), expiresAt: Date.parse(data.expiresAt) }]);
-					}
 					const variant = String(p.variant(r.pd.i) ?? '').trim() || undefined;
 					await store.completeTouch(r.key, { status: 'sent', providerMessageId: o.providerMessageId, variant });
 					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, ...(variant ? { variant } : {}), addressLinked: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)), ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });

@@ -55,21 +55,21 @@ async function fcmAccessToken(ctx: IExecuteFunctions, sa: Record<string, string>
 	return res.access_token;
 }
 
-const fcmClients = new Map<string, { oauth: InstanceType<typeof googleAuth.OAuth2>; messages: fcm_v1.Resource$Projects$Messages }>();
+const fcmClients = new Map<string, fcm_v1.Resource$Projects$Messages>();
 
 /** FCM HTTP v1's messages resource (one client per base URL and token), authorised with the access token. */
 function fcmMessages(baseUrl: string, accessToken: string): fcm_v1.Resource$Projects$Messages {
 	const key = `${baseUrl}|${accessToken}`;
-	let client = fcmClients.get(key);
-	if (!client) {
+	let messages = fcmClients.get(key);
+	if (!messages) {
 		const oauth = new googleAuth.OAuth2();
 		oauth.setCredentials({ access_token: accessToken });
-		client = { oauth, messages: fcmClient({ version: 'v1', auth: oauth, rootUrl: `${baseUrl.replace(/\/$/, '')}/` }).projects.messages };
+		messages = fcmClient({ version: 'v1', auth: oauth, rootUrl: `${baseUrl.replace(/\/$/, '')}/` }).projects.messages;
 		// Tokens last an hour: a client per token, the expired ones dropped.
 		if (fcmClients.size >= 16) fcmClients.clear();
-		fcmClients.set(key, client);
+		fcmClients.set(key, messages);
 	}
-	return client.messages;
+	return messages;
 }
 
 const transports = new Map<string, Transporter>();
@@ -191,14 +191,16 @@ async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltReq
 	return String(info.messageId ?? '');
 }
 
-function statusAndBody(error: unknown): { status?: number; body?: unknown; retryAfter?: number } {
-	const e = error as IDataObject & { response?: IDataObject; httpCode?: string; responseCode?: number; cause?: IDataObject };
+/** What a failed request tells: the provider's status, body and Retry-After, or the connection error's code. */
+function statusAndBody(error: unknown): { status?: number; body?: unknown; retryAfter?: number; netCode: string } {
+	const e = error as IDataObject & { response?: IDataObject; httpCode?: string; responseCode?: number; cause?: IDataObject; code?: string };
 	const response = (e.response ?? e.cause?.response) as IDataObject | undefined;
 	const headers = (response?.headers ?? {}) as IDataObject;
 	const status = Number(response?.status ?? response?.statusCode ?? e.httpCode ?? e.responseCode ?? NaN);
 	const body = response?.data ?? response?.body ?? e.description;
 	const ra = Number(typeof (headers as { get?: (n: string) => string }).get === 'function' ? (headers as unknown as Headers).get('retry-after') : headers['retry-after']);
-	return { status: Number.isFinite(status) ? status : undefined, body, retryAfter: Number.isFinite(ra) ? ra : undefined };
+	const netCode = String(e.code ?? e.cause?.code ?? '');
+	return { status: Number.isFinite(status) ? status : undefined, body, retryAfter: Number.isFinite(ra) ? ra : undefined, netCode };
 }
 
 export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number, limiter: RateLimiter = localLimiter, mediaIds: MediaIds = new Map()): Promise<SendOutcome> {
@@ -212,8 +214,7 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 			try {
 				mediaId = await uploadMedia(ctx, creds, built.upload, mediaIds);
 			} catch (error) {
-				const { status, body, retryAfter } = statusAndBody(error);
-				const netCode = String((error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '');
+				const { status, body, retryAfter, netCode } = statusAndBody(error);
 				const answer = status === undefined ? undefined : classifyError(channel, status, body);
 				const retryable = !answer || answer.retryable || answer.reason === 'UNKNOWN_OUTCOME';
 				const name = built.upload.filename;
@@ -230,8 +231,7 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 		try {
 			providerMessageId = await attempt(ctx, channel, built, creds, mediaId);
 		} catch (error) {
-			const { status, body, retryAfter } = statusAndBody(error);
-			const netCode = String((error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code ?? '');
+			const { status, body, retryAfter, netCode } = statusAndBody(error);
 			if (status === undefined && !NEVER_SENT.has(netCode)) {
 				// The request may have reached the provider (reset, timeout): retrying could send twice.
 				return {

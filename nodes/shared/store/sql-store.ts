@@ -128,6 +128,14 @@ export function deliveryRank(status: string): number {
 }
 const DELIVERY_RANK_SQL = `(CASE COALESCE(delivery_status, '') ${Object.entries(DELIVERY_RANKS).map(([k, v]) => `WHEN '${k}' THEN ${v}`).join(' ')} WHEN '' THEN 0 ELSE 1 END)`;
 
+/**
+ * What a send led to, as SQL over the touches row `t` (Campaign Report and Pick A/B Winner share
+ * them): a reply on its channel within the window, the journey's goal within the window.
+ */
+const REPLIED_WITHIN = (window: string) => `t.replied_at <= t.created_at + ${window}`;
+const CONVERTED_WITHIN = (journey: string, window: string) =>
+	`EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = ${journey} AND j.contact_id = t.contact_id AND j.goal_reached_at >= t.created_at AND j.goal_reached_at <= t.created_at + ${window})`;
+
 export class SqlStore implements Store {
 	private initialised?: Promise<void>;
 
@@ -845,8 +853,8 @@ export class SqlStore implements Store {
 				SUM(CASE WHEN t.status = 'sent' AND t.delivery_status IN ('read', 'clicked') THEN 1 ELSE 0 END) AS read_count,
 				SUM(CASE WHEN t.status = 'sent' AND t.delivery_status = 'clicked' THEN 1 ELSE 0 END) AS clicked,
 				SUM(CASE WHEN t.status IN ('failed', 'unknown') OR t.delivery_status IN ('failed', 'undelivered', 'bounced') THEN 1 ELSE 0 END) AS failed,
-				SUM(CASE WHEN t.status = 'sent' AND t.replied_at <= t.created_at + $2 THEN 1 ELSE 0 END) AS replied,
-				SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = $4 AND j.contact_id = t.contact_id AND j.goal_reached_at >= t.created_at AND j.goal_reached_at <= t.created_at + $3) THEN 1 ELSE 0 END) AS converted,
+				SUM(CASE WHEN t.status = 'sent' AND ${REPLIED_WITHIN('$2')} THEN 1 ELSE 0 END) AS replied,
+				SUM(CASE WHEN t.status = 'sent' AND ${CONVERTED_WITHIN('$4', '$3')} THEN 1 ELSE 0 END) AS converted,
 				SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM consent_events c WHERE c.contact_id = t.contact_id AND c.channel = t.channel AND c.action = 'withdraw' AND c.occurred_at >= t.created_at AND c.occurred_at <= t.created_at + $3) THEN 1 ELSE 0 END) AS opt_outs
 			FROM touches t WHERE ${where}
 			GROUP BY COALESCE(t.campaign, ''), t.channel, COALESCE(t.variant, '') ORDER BY 1, 2, 3`,
@@ -902,8 +910,8 @@ export class SqlStore implements Store {
 			delivered: "t.delivery_status IN ('delivered', 'read', 'clicked')",
 			read: "t.delivery_status IN ('read', 'clicked')",
 			clicked: "t.delivery_status = 'clicked'",
-			replied: 't.replied_at <= t.created_at + $2',
-			converted: 'EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = $3 AND j.contact_id = t.contact_id AND j.goal_reached_at >= t.created_at AND j.goal_reached_at <= t.created_at + $2)',
+			replied: REPLIED_WITHIN('$2'),
+			converted: CONVERTED_WITHIN('$3', '$2'),
 		};
 		// Only the parameters the metric uses (PostgreSQL types every one it is given).
 		const params: SqlParam[] = metric === 'replied' ? [campaign, options.windowMs] : metric === 'converted' ? [campaign, options.windowMs, options.journey ?? ''] : [campaign];
