@@ -77,14 +77,19 @@ describe('Conversational Form: Understand Free Text', () => {
 		// "I suppose so" to the consent question: the model is not asked, the question is asked again.
 		const consent = await say(id, 'I suppose so, whatever', ['{"value":"yes"}']);
 		expect(calls()).toHaveLength(0);
-		expect((consent.json('Form', 0)[0].form as IDataObject).invalid).toBeDefined();
+		// The consent question is asked again; the form is not completed, so no answer stands for consent.
+		expect(((consent.json('Form', 0)[0].reply as IDataObject).question as string).endsWith('May we send you offers on WhatsApp?')).toBe(true);
+		expect((consent.json('Form', 0)[0].form as IDataObject).answers).not.toHaveProperty('optin');
+		expect(consent.json('Form', 1)).toEqual([]);
 
 		// Off (the default): no model call even with one connected.
 		const other = '+34611999003';
 		await say(other, 'hi', ['{"value":"x@y.z"}'], false);
 		const off = await say(other, 'it is x at y dot z', ['{"value":"x@y.z"}'], false);
 		expect(calls()).toHaveLength(0);
-		expect((off.json('Form', 0)[0].form as IDataObject).invalid).toBeDefined();
+		expect((off.json('Form', 0)[0].form as IDataObject).understood).toBeUndefined();
+		expect((off.json('Form', 0)[0].form as IDataObject).answers).toEqual({});
+		expect(((off.json('Form', 0)[0].reply as IDataObject).question as string).endsWith('What is your email?')).toBe(true);
 	});
 
 	it('on without a Chat Model connected: the node says what to connect', async () => {
