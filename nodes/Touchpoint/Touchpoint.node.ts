@@ -38,7 +38,7 @@ import { channelBookAddress, resolvePeople, withBookAddresses, type Person } fro
 import { checkAddress, checkBatch, defaultIdempotencyKey, recheckStanding, type GateRequest } from '../shared/policy';
 import { properties } from './description';
 import { optionSubtitle } from '../shared/n8n/display-options';
-import { send, verifySmtp, type ChannelCredentials, type MediaIds } from './transport';
+import { send, verifySmtp, type ChannelCredentials, type MediaIds, type SendOutcome } from './transport';
 
 /** Warned once per process: queue mode on the embedded store paces per worker. */
 let warnedPerProcess = false;
@@ -556,24 +556,43 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				continue;
 			}
 
-			// Claim before sending: of several executions holding one key (queue-mode workers, a
-			// retried execution), exactly one sends; a claim left by one that stopped mid-send is
-			// never sent again (the contact may have it already).
-			const claims = await store.claimTouches(ready.map((r) => r.key));
 			// Two items of this batch with one key are one message: the first is sent, the others
 			// share its outcome (deduplicated), never a second request.
 			const firstOfKey = new Map<string, (typeof ready)[number]>();
 			const dupes: Array<(typeof ready)[number]> = [];
-			const sentKeys = new Set<string>();
-			const claimed = ready.filter((r) => {
+			const unique = ready.filter((r) => {
 				if (firstOfKey.has(r.key)) {
 					dupes.push(r);
 					return false;
 				}
 				firstOfKey.set(r.key, r);
-				const c = claims.get(r.key);
-				if (c === 'claimed' || c === 'missing') return true;
-				if (c === 'sent') {
+				return true;
+			});
+			const concurrency = Number(options.concurrency) > 0
+				? Number(options.concurrency)
+				: inFlightFor(await Promise.all([...new Set(unique.map((r) => r.channel))].map(async (c) => (await credsFor(c))?.ratePerSecond ?? 0)));
+			// Each message is claimed just before it is sent: of several executions holding one key
+			// (queue-mode workers, a retried execution) exactly one sends, and a claim left by one that
+			// stopped mid-send is never sent again (the contact may have it). Its outcome is kept as soon
+			// as the provider answers, so a run that stops midway leaves only the messages in flight
+			// undecided: the ones sent are in the send log, the rest stay reserved for a re-run to send.
+			const attempts = await mapLimit(unique, concurrency, async (r) => {
+				const claim = (await store.claimTouches([r.key])).get(r.key);
+				if (claim !== 'claimed' && claim !== 'missing') return { claim };
+				const outcome = await send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter, mediaIds);
+				if (outcome.ok) await store.completeTouch(r.key, { status: 'sent', providerMessageId: outcome.providerMessageId, variant: String(p.variant(r.pd.i) ?? '').trim() || undefined });
+				else await store.completeTouch(r.key, { status: outcome.error.reason === 'UNKNOWN_OUTCOME' ? 'unknown' : 'failed', errorCode: outcome.error.code, errorMessage: outcome.error.message });
+				return { claim, outcome };
+			});
+			const sentKeys = new Set<string>();
+			const claimed: typeof unique = [];
+			const outcomes: SendOutcome[] = [];
+			unique.forEach((r, k) => {
+				const { claim: c, outcome } = attempts[k];
+				if (outcome) {
+					claimed.push(r);
+					outcomes.push(outcome);
+				} else if (c === 'sent') {
 					sentKeys.add(r.key);
 					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true } }, pairedItem: { item: r.pd.i } });
 				} else if (c === 'unknown') {
@@ -581,12 +600,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				} else {
 					notSentItem(r.pd, { channel: r.channel, reason: 'SEND_IN_PROGRESS', idempotencyKey: r.key, message: `Another execution claimed this message (idempotency key ${r.key}) and is sending it, or stopped while sending it. It is not sent again, so the contact never gets it twice.` });
 				}
-				return false;
 			});
-			const concurrency = Number(options.concurrency) > 0
-				? Number(options.concurrency)
-				: inFlightFor(await Promise.all([...new Set(claimed.map((r) => r.channel))].map(async (c) => (await credsFor(c))?.ratePerSecond ?? 0)));
-			const outcomes = await mapLimit(claimed, concurrency, async (r) => send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter, mediaIds));
 			let fatal: { r: (typeof claimed)[number]; error: ProviderError } | undefined;
 			// An opt-out the provider reports in its answer (Twilio 21610, WhatsApp 131050) is kept, so
 			// the next Check blocks it without asking the provider again.
@@ -607,11 +621,9 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 				if (o.ok) {
 					sentKeys.add(r.key);
 					const variant = String(p.variant(r.pd.i) ?? '').trim() || undefined;
-					await store.completeTouch(r.key, { status: 'sent', providerMessageId: o.providerMessageId, variant });
 					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, ...(variant ? { variant } : {}), addressLinked: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)), ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
 				} else {
 					const unknown = o.error.reason === 'UNKNOWN_OUTCOME';
-					await store.completeTouch(r.key, { status: unknown ? 'unknown' : 'failed', errorCode: o.error.code, errorMessage: o.error.message });
 					if (FATAL.has(String(o.error.reason))) fatal ??= { r, error: o.error };
 					const info = { channel: r.channel, reason: o.error.reason ?? 'PROVIDER_ERROR', message: o.error.message, providerError: { code: o.error.code, httpStatus: o.error.httpStatus ?? null }, attempts: o.attempts, idempotencyKey: r.key, ...(unknown ? { status: 'unknown' } : {}) };
 					// An unknown outcome never falls through to another channel: the person may have it.

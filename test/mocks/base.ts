@@ -50,6 +50,8 @@ export abstract class MockServer {
 	private failures: MockResponse[] = [];
 	private ratePerSecond = 0;
 	private windowHits: number[] = [];
+	/** Runs on each request before it is answered (a test looks at the world mid-run); cleared by reset(). */
+	beforeAnswer?: (req: RecordedRequest) => void | Promise<void>;
 
 	/** The provider's body for a 429, and its Retry-After in seconds. */
 	protected abstract rateLimitResponse(retryAfterSeconds: number): MockResponse;
@@ -91,6 +93,7 @@ export abstract class MockServer {
 		this.windowHits = [];
 		this.latencyMs = 0;
 		this.ratePerSecond = 0;
+		this.beforeAnswer = undefined;
 	}
 
 	setLatency(ms: number) {
@@ -154,6 +157,7 @@ export abstract class MockServer {
 		this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
 		try {
 			if (this.latencyMs) await new Promise((r) => setTimeout(r, this.latencyMs));
+			if (this.beforeAnswer) await this.beforeAnswer(recorded);
 			let response: MockResponse;
 			const retryAfter = this.rateCheck(Date.now());
 			if (retryAfter !== undefined) {

@@ -9,6 +9,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { openStore } from '../../nodes/shared/store';
 import { Touchpoint } from '../../nodes/Touchpoint/Touchpoint.node';
+import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import type { Store } from '../../nodes/shared/store/types';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { FcmMock, MetaGraphMock, SmtpMock, TwilioMock } from '../mocks';
@@ -81,6 +82,39 @@ describe('Touchpoint', () => {
 		expect(meta.requests).toHaveLength(1);
 		expect((again.json('Send', 0)[0].touchpoint as IDataObject).deduplicated).toBe(true);
 	});
+
+	it('a run stopped midway (the n8n process killed) leaves only the message in flight undecided: the sent ones are logged sent, the rest stay reserved, and a re-run sends exactly those', async () => {
+		const people = await Promise.all(Array.from({ length: 8 }, () => person(['whatsapp'], { timeZone: dayZone })));
+		const params = { channel: 'whatsapp', whatsappType: 'template', templateName: 'promo', templateLanguage: 'en', campaign: 'stopped-midway', options: { concurrency: 1 } };
+		const sql = store as SqlStore;
+		const snapshot = path.join(path.dirname(databasePath), `stopped-${Date.now()}.sqlite`);
+		let seen: Array<{ contact_id: string; status: string; provider_message_id: string | null }> = [];
+		// At the fourth request, the store as a killed process would leave it on disk.
+		meta.beforeAnswer = async () => {
+			if (meta.requests.length !== 4) return;
+			seen = await sql.db.query(`SELECT contact_id, status, provider_message_id FROM touches WHERE campaign = 'stopped-midway'`);
+			await sql.db.run(`VACUUM INTO '${snapshot}'`);
+		};
+		const run = await send(people, params);
+		expect(run.json('Send', 0)).toHaveLength(8);
+		const order = meta.requests.map((r) => String(r.body.to));
+		const statusOf = (k: number) => seen.find((t) => people.find((p) => p.contact.phone.slice(1) === order[k])!.contact.id === t.contact_id);
+		expect(seen).toHaveLength(8);
+		for (const k of [0, 1, 2]) expect(statusOf(k)).toMatchObject({ status: 'sent', provider_message_id: expect.stringMatching(/^wamid\./) });
+		expect(statusOf(3)!.status).toBe('sending');
+		for (const k of [4, 5, 6, 7]) expect(statusOf(k)!.status).toBe('reserved');
+
+		// The re-run after the crash (on the store as it was left): the four never attempted go, the
+		// three sent are not sent again, the one in flight is not sent again (it may have arrived).
+		meta.reset();
+		const after = await runWorkflow(manualWorkflow({ items: people, node: { type: 'touchpoint', name: 'Send', parameters: { ...params, options: { concurrency: 1, maxRetries: 8 } }, credentials: creds } }), {
+			credentials: { ...credentials, convergentStoreApi: { storageType: 'embedded', databasePath: snapshot } } as never,
+		});
+		expect(meta.requests.map((r) => String(r.body.to)).sort()).toEqual(order.slice(4).sort());
+		const byPhone = (j: IDataObject) => String((j.contact as IDataObject).phone).slice(1);
+		expect(after.json('Send', 0).filter((j) => (j.touchpoint as IDataObject).deduplicated === true).map(byPhone).sort()).toEqual(order.slice(0, 3).sort());
+		expect(after.json('Send', 1).map((j) => [byPhone(j), (j.touchpoint as IDataObject).reason])).toEqual([[order[3], 'SEND_IN_PROGRESS']]);
+	}, 30_000);
 
 	it('keeps enough requests in flight for a slow provider: at 600 ms latency and 80/s, more than 20 at once, all sent once', async () => {
 		// A fixed pool of 20 capped WhatsApp at 20 / 0.6 s = 33/s here, whatever the rate limit.
