@@ -61,9 +61,6 @@ const CREDENTIAL_LABEL: Record<string, string> = {
 	fcmServiceAccountApi: 'Firebase Cloud Messaging (Service Account) API',
 	convergentSmtpApi: 'Convergent SMTP API',
 };
-// Providers' limits, paced at 95 % so jitter in arrival times does not trip a 429.
-const PACE = 0.95;
-
 const DEFAULT_RATE: Record<Channel, number> = { whatsapp: 80, messenger: 40, instagram: 40, sms: 1, push: 500, email: 20 };
 const FALL_THROUGH = new Set(['WINDOW_CLOSED', 'DEAD_TOKEN', 'INVALID_ADDRESS', 'UNSUBSCRIBED']);
 /** Provider answers that will fail every item: a broken credential or sender. */
@@ -210,7 +207,8 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			let result: ChannelCredentials | null = null;
 			if (node.credentials?.[type]) {
 				const data = (await this.getCredentials(type)) as IDataObject;
-				const rate = PACE * (Number(options.ratePerSecond) || Number(data.ratePerSecond) || (channel === 'sms' && data.messagingServiceSid ? 10 : DEFAULT_RATE[channel]));
+				// The provider's limit; the limiter keeps under it (channels/limiter.ts).
+				const rate = Number(options.ratePerSecond) || Number(data.ratePerSecond) || (channel === 'sms' && data.messagingServiceSid ? 10 : DEFAULT_RATE[channel]);
 				result = { type, data, key: `${type}:${node.credentials[type].id ?? node.credentials[type].name}:${data.phoneNumberId ?? data.from ?? data.messagingServiceSid ?? ''}`, ratePerSecond: rate };
 			} else if (dryRun) {
 				// A preview needs no provider account: the sender fields show where the credential's values go.

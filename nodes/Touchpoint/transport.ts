@@ -223,7 +223,7 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 					: { retryable, code: netCode || (status ? String(status) : 'MEDIA_UPLOAD_FAILED'), httpStatus: status, message: `The media upload of "${name}" failed (${netCode || status || (error as Error).message}), so the message was not sent.` };
 				if (!retryable || n >= maxRetries) return { ok: false, error: { ...classified, retryable }, attempts: n + 1 };
 				const wait = backoffMs(n, retryAfter);
-				if (status === 429) await limiter.pause(creds.key, wait);
+				if (status === 429) await limiter.backOff(creds.key, wait, creds.ratePerSecond);
 				await new Promise((r) => setTimeout(r, wait));
 				continue;
 			}
@@ -243,7 +243,7 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 			const classified = classifyError(channel, status, body);
 			if (!classified.retryable || n >= maxRetries) return { ok: false, error: classified, attempts: n + 1 };
 			const wait = backoffMs(n, retryAfter);
-			if (status === 429) await limiter.pause(creds.key, wait);
+			if (status === 429) await limiter.backOff(creds.key, wait, creds.ratePerSecond);
 			await new Promise((r) => setTimeout(r, wait));
 			continue;
 		}

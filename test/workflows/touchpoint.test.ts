@@ -642,4 +642,21 @@ describe('Touchpoint', () => {
 		const recipients = meta.requests.map((r) => r.body.to);
 		expect(new Set(recipients).size).toBe(30);
 	}, 60_000);
+
+	it('a rate limit set above what the provider allows: the 429s slow the sender down instead of stopping it, every message delivered once', async () => {
+		// The number allows 20/s; the node was told 30/s.
+		meta.setRateLimit(20);
+		const people = await Promise.all(Array.from({ length: 90 }, () => person(['whatsapp'], { timeZone: dayZone })));
+		const run = await send(people, { channel: 'whatsapp', whatsappType: 'template', templateName: 'promo', campaign: 'too-fast', options: { ratePerSecond: 30 } });
+		expect(run.json('Send', 0)).toHaveLength(90);
+		expect(meta.accepted).toBe(90);
+		expect(new Set(meta.requests.filter((r) => r.status === 200).map((r) => r.body.to)).size).toBe(90);
+		// The sender finds the provider's pace: the first 429s slow it, so few requests are refused
+		// (before, the sender kept its pace and 27 were refused here), and it never stops for the
+		// Retry-After's second.
+		const at = meta.requests.map((r) => r.at).sort((a, b) => a - b);
+		const longestPause = Math.max(...at.slice(1).map((t, k) => t - at[k]));
+		expect(meta.rateLimited).toBeLessThanOrEqual(10);
+		expect(longestPause).toBeLessThan(700);
+	}, 60_000);
 });

@@ -1,17 +1,23 @@
 /**
- * Rate limiters (N requests per second per key, spread evenly) and a bounded-concurrency pool.
- * - `localLimiter`: shared by every execution in this process (one n8n instance), same rules.
- * - `sharedLimiter(store)`: one bucket per key in the Convergent store, shared by every process
- *   that uses it (n8n queue mode: all workers on one PostgreSQL store). Each send takes the next
- *   free slot with one atomic statement; a 429's pause moves the key's next slot for everyone.
+ * Rate limiters (a provider's limit of N requests per second per key, spread evenly) and a
+ * bounded-concurrency pool.
+ * - `localLimiter`: shared by every execution in this process (one n8n instance, embedded store):
+ *   one queue per key, each send let go when the pace (LIMIT_WINDOW_MS / limit) allows.
+ * - `sharedLimiter(store)`: one slot clock per key in the Convergent store, shared by every process
+ *   that uses it (n8n queue mode: all workers on one PostgreSQL store), at SHARED_PACE of the limit.
+ *   Each send takes the next free slot with one atomic statement; a 429's pause moves the key's
+ *   next slot for everyone.
  */
 
 export interface RateLimiter {
 	/** Whether the limit holds across processes (queue-mode workers), not only in this one. */
 	readonly shared: boolean;
+	/** Waits for this key's turn under the provider's limit of `perSecond` requests a second. */
 	acquire(key: string, perSecond: number): Promise<void>;
-	/** Pushes the key's next slot back (a 429's Retry-After pauses every sender on that key). */
+	/** No send on the key for `ms` (every sender on it). */
 	pause(key: string, ms: number): Promise<void>;
+	/** The provider answered 429 on the key, asking for `retryAfterMs`: the key's senders back off. */
+	backOff(key: string, retryAfterMs: number, perSecond: number): Promise<void>;
 }
 
 /** The store's side of a shared limiter (Store.takeRateSlot / pauseRate). */
@@ -23,8 +29,8 @@ export interface RateSlots {
 }
 
 /**
- * A slot that went by more than this while the process stood still (a long GC pause, a stalled
- * worker) is given up for a new one: sending on all the missed slots at once would be a burst over
+ * How late a send may go on its turn. On the shared clock: a slot that went by more than this
+ * while the process stood still (a long GC pause, a stalled worker) is given up for a new one: sending on all the missed slots at once would be a burst over
  * the provider's limit. Sends then go out within [slot, slot + 10 ms], so any one second holds at
  * most ceil(1.01 s x 95 % of the limit) of them: 77 at 80/s, three below the limit for what a
  * loaded machine adds between the slot and the wire (with 20 ms, two workers on one 80/s number
@@ -32,12 +38,18 @@ export interface RateSlots {
  */
 export const LATE_SLOT_MS = 10;
 
+/**
+ * The share of the limit the shared slot clock hands out. Workers cannot see each other's sends,
+ * only the slots, so the margin for lateness and jitter is taken from the pace.
+ */
+export const SHARED_PACE = 0.95;
+
 export function sharedLimiter(slots: RateSlots): RateLimiter {
 	return {
 		shared: true,
 		async acquire(key, perSecond) {
 			if (!(perSecond > 0)) return;
-			const intervalUs = Math.round(1e6 / perSecond);
+			const intervalUs = Math.round(1e6 / (SHARED_PACE * perSecond));
 			for (let attempt = 1; ; attempt++) {
 				const at = (await slots.takeRateSlot(key, intervalUs, Date.now() * 1000)) / 1000;
 				const wait = at - Date.now();
@@ -49,28 +61,118 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
 		async pause(key, ms) {
 			await slots.pauseRate(key, Math.round((Date.now() + ms) * 1000));
 		},
+		async backOff(key, retryAfterMs) {
+			// Workers share only the slot clock, and slots are handed out up to two seconds ahead: what
+			// reaches all of them is the key's next free slot, moved past the Retry-After.
+			await this.pause(key, retryAfterMs);
+		},
 	};
 }
 
-/** The same slot clock in this process's memory: what the store keeps for queue mode. */
-const memorySlots = new Map<string, number>();
-const processSlots: RateSlots = {
-	async takeRateSlot(key, intervalUs, nowUs) {
-		const at = Math.max(memorySlots.get(key) ?? 0, nowUs);
-		memorySlots.set(key, at + intervalUs);
-		return at;
-	},
-	async pauseRate(key, untilUs) {
-		memorySlots.set(key, Math.max(memorySlots.get(key) ?? 0, untilUs));
-	},
-};
+/**
+ * The pace on one key: a send every LIMIT_WINDOW_MS / limit, each at most LATE_SLOT_MS late on its
+ * turn without the ones behind it moving, so the limit + 1 sends that would trip the provider span
+ * at least 1,030 ms: a request may reach the provider 30 ms out of step with the others (the
+ * network, the provider's clock) before one too many falls into a second. At 80/s: a send every
+ * 13 ms, 76.9 a second (96 % of the limit). The shared slot clock keeps 42.6 ms at 95 %.
+ */
+export const LIMIT_WINDOW_MS = 1040;
+
+/** A 429 whose Retry-After is longer than this stops the key until then (a quota, not a burst). */
+export const SLOW_DOWN_MAX_MS = 2000;
+/** 429s this close together are one burst (the requests already in flight): they slow the key once. */
+const SLOW_DOWN_BURST_MS = 250;
+/** After the Retry-After, each send brings the pace 2 % closer to the full one. */
+const SPEED_UP = 0.98;
+
+interface KeyQueue {
+	/** When the next send is due. */
+	due: number;
+	pausedUntil: number;
+	/** After a 429 the pace is divided by `slowFactor`; it comes back a little with each send after `slowUntil`. */
+	slowUntil: number;
+	slowFactor: number;
+	/** When the last 429 slowed the key (429s of one burst slow it once). */
+	slowedAt: number;
+	waiting: Array<{ interval: number; go: () => void; idle: boolean }>;
+	timer?: ReturnType<typeof setTimeout>;
+}
 
 /**
- * One n8n process's limiter (embedded store): the shared limiter's rules, including giving up a
- * slot missed during a stall (a GC pause, a busy event loop), over a clock kept in memory. Without
- * that retake, the timers of every slot a stall let pass fired together: a burst over the limit.
+ * One n8n process's limiter (embedded store), in memory: the senders on a key wait in one queue,
+ * and each is let go on its turn (one timer per key), decided when it goes. A turn taken up to
+ * LATE_SLOT_MS late (timers fire late) does not move the turns behind it, so small delays do not
+ * add up over a run; a longer stall (a GC pause) moves them, so sends never bunch after it. A 429
+ * slows the key (back-off) for every send waiting, at once.
  */
-export const localLimiter: RateLimiter = { ...sharedLimiter(processSlots), shared: false };
+function pacedQueue(): RateLimiter {
+	const queues = new Map<string, KeyQueue>();
+	const pump = (q: KeyQueue) => {
+		if (q.timer) return;
+		while (q.waiting.length) {
+			const now = Date.now();
+			const head = q.waiting[0];
+			const at = Math.max(q.due, q.pausedUntil);
+			if (now < at) {
+				q.timer = setTimeout(() => {
+					q.timer = undefined;
+					pump(q);
+				}, at - now);
+				return;
+			}
+			q.waiting.shift();
+			const interval = head.interval * q.slowFactor;
+			if (q.slowFactor > 1 && now >= q.slowUntil) q.slowFactor = Math.max(1, q.slowFactor * SPEED_UP);
+			q.due = (head.idle ? now : Math.max(at, now - LATE_SLOT_MS)) + interval;
+			head.go();
+		}
+	};
+	const queueOf = (key: string) => {
+		let q = queues.get(key);
+		if (!q) queues.set(key, (q = { due: 0, pausedUntil: 0, slowUntil: 0, slowFactor: 1, slowedAt: 0, waiting: [] }));
+		return q;
+	};
+	const wake = (q: KeyQueue) => {
+		if (q.timer) clearTimeout(q.timer);
+		q.timer = undefined;
+		pump(q);
+	};
+	return {
+		shared: false,
+		async acquire(key, perSecond) {
+			if (!(perSecond > 0)) return;
+			const q = queueOf(key);
+			await new Promise<void>((go) => {
+				// The first send after a quiet spell starts the pace afresh from when it goes.
+				q.waiting.push({ interval: LIMIT_WINDOW_MS / perSecond, go, idle: !q.waiting.length && q.due + LATE_SLOT_MS < Date.now() });
+				pump(q);
+			});
+		},
+		async pause(key, ms) {
+			const q = queueOf(key);
+			q.pausedUntil = Math.max(q.pausedUntil, Date.now() + ms);
+			wake(q);
+		},
+		async backOff(key, retryAfterMs, perSecond) {
+			if (retryAfterMs > SLOW_DOWN_MAX_MS) return await this.pause(key, retryAfterMs);
+			const q = queueOf(key);
+			const now = Date.now();
+			// The pace drops by a fifth (down to an eighth of it at most), once for the 429s of one
+			// burst; it holds for the Retry-After and then comes back by 2 % a send, so a limit set
+			// too high settles just under what the provider takes instead of stopping and starting.
+			// The one request too many gives its turn back: the provider's window has room again.
+			if (now - q.slowedAt >= SLOW_DOWN_BURST_MS) {
+				q.slowFactor = Math.min(8, q.slowFactor * 1.25);
+				q.slowedAt = now;
+			}
+			q.slowUntil = Math.max(q.slowUntil, now + retryAfterMs);
+			q.due = Math.max(q.due, now) + (perSecond > 0 ? (LIMIT_WINDOW_MS / perSecond) * q.slowFactor : 0);
+			wake(q);
+		},
+	};
+}
+
+export const localLimiter: RateLimiter = pacedQueue();
 
 /**
  * Requests in flight when Concurrency is left automatic: the limiter paces the sends, so in flight

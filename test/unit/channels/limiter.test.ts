@@ -3,7 +3,7 @@
  * slot went by while its process stood still (a GC pause, a stopped worker) takes a new slot
  * instead of going out with every other missed one at once.
  */
-import { LATE_SLOT_MS, localLimiter, mapLimit, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
+import { LATE_SLOT_MS, LIMIT_WINDOW_MS, localLimiter, SLOW_DOWN_MAX_MS, mapLimit, SHARED_PACE, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
 
 function memorySlots() {
 	const next = new Map<string, number>();
@@ -43,7 +43,9 @@ describe('sharedLimiter', () => {
 				await sent;
 			}
 			expect(taken).toHaveLength(5);
-			expect(taken.map((t) => t - taken[0])).toEqual([0, 10_000, 20_000, 30_000, 40_000]);
+			// The shared clock hands out SHARED_PACE of the limit: slots 1 / (95 % of 100/s) apart.
+			const us = Math.round(1e6 / (SHARED_PACE * 100));
+			expect(taken.map((t) => t - taken[0])).toEqual([0, us, 2 * us, 3 * us, 4 * us]);
 		} finally {
 			jest.useRealTimers();
 		}
@@ -71,22 +73,94 @@ describe('sharedLimiter', () => {
 });
 
 describe('localLimiter (embedded store: one n8n process)', () => {
-	it('gives up slots missed during a stall too: no burst over the limit when the event loop was busy', async () => {
-		// Each test key is new, so its clock starts idle.
+	/** The most sends in any `windowMs`. */
+	const peak = (times: number[], windowMs: number) => {
+		const t = [...times].sort((a, b) => a - b);
+		let most = 0;
+		for (let lo = 0, hi = 0; hi < t.length; hi++) {
+			while (t[hi] - t[lo] >= windowMs) lo++;
+			most = Math.max(most, hi - lo + 1);
+		}
+		return most;
+	};
+
+	it('keeps the provider limit in every second, stall or not: sends one interval apart, from the start and after a stall, none dropped', async () => {
 		const key = `wa:local-${Date.now()}`;
-		const sends = Array.from({ length: 20 }, () => localLimiter.acquire(key, 100).then(() => Date.now()));
-		await new Promise((r) => setTimeout(r, 5));
+		const limit = 100;
+		const interval = LIMIT_WINDOW_MS / limit;
+		const started = Date.now();
+		const sends = Array.from({ length: 250 }, () => localLimiter.acquire(key, limit).then(() => Date.now()));
+		// The process stands still for 300 ms a second into the run (a long GC pause).
+		await new Promise((r) => setTimeout(r, 1000));
 		stall(300);
 		const sentAt = (await Promise.all(sends)).sort((a, b) => a - b);
-		let peak = 0;
-		for (let lo = 0, hi = 0; hi < sentAt.length; hi++) {
-			while (sentAt[hi] - sentAt[lo] >= 100) lo++;
-			peak = Math.max(peak, hi - lo + 1);
-		}
-		// Before: every slot the stall let pass fired at its end (~20 sends in a few ms).
-		expect(peak).toBeLessThanOrEqual(10 + LATE_SLOT_MS / 10 + 1);
+		// The provider's rule: never more than the limit in any one second. Before, every slot the
+		// stall let pass fired at its end: about 30 sends in a few ms.
+		expect(peak(sentAt, 1000)).toBeLessThanOrEqual(limit);
+		// Spread evenly: no 100 ms holds more than the intervals it spans (+1: timer slack).
+		expect(peak(sentAt, 100)).toBeLessThanOrEqual(Math.ceil(100 / interval) + 1);
+		// No send dropped or waiting on a stale slot: the run is the sends' intervals plus the stall.
+		expect(sentAt[sentAt.length - 1] - started).toBeGreaterThanOrEqual(249 * interval);
+		expect(sentAt[sentAt.length - 1] - started).toBeLessThan(249 * interval + 300 + 250);
 		expect(localLimiter.shared).toBe(false);
+	}, 15_000);
+
+	it('paces 80/s at a send every 13 ms from the first: 76.9 a second, 96 % of the limit, at most 77 in any second', async () => {
+		// A fake clock: every timer fires exactly when asked.
+		jest.useFakeTimers({ now: 1_900_000_000_000 });
+		try {
+			const key = `wa:pace-${Date.now()}`;
+			const times: number[] = [];
+			const sends = Array.from({ length: 400 }, () => localLimiter.acquire(key, 80).then(() => times.push(Date.now())));
+			await jest.advanceTimersByTimeAsync(10_000);
+			await Promise.all(sends);
+			expect(times.slice(0, 4).map((t) => t - times[0])).toEqual([0, 13, 26, 39]);
+			expect(peak(times, 1000)).toBeLessThanOrEqual(77);
+			expect(times[times.length - 1] - times[0]).toBe(399 * (LIMIT_WINDOW_MS / 80));
+		} finally {
+			jest.useRealTimers();
+		}
 	});
+
+	it('on a busy event loop (timers up to 14 ms late), 81 sends at 80/s still span 1,030 ms, and the small delays do not add up', async () => {
+		const key = `wa:busy-${Date.now()}`;
+		const interval = LIMIT_WINDOW_MS / 80;
+		const busy = setInterval(() => stall(Math.random() * 14), 17);
+		try {
+			const started = Date.now();
+			const times = await Promise.all(Array.from({ length: 240 }, () => localLimiter.acquire(key, 80).then(() => Date.now())));
+			times.sort((a, b) => a - b);
+			// The one request too many (the 81st in a second) needs 30 ms more of the network.
+			for (let k = 80; k < times.length; k++) expect(times[k] - times[k - 80]).toBeGreaterThanOrEqual(LIMIT_WINDOW_MS - LATE_SLOT_MS - 1);
+			expect(peak(times, 1000)).toBeLessThanOrEqual(78);
+			// Turns taken late are made up: before, every late timer moved all the turns behind it
+			// (here about 1 s over 240 sends).
+			expect(times[times.length - 1] - started).toBeLessThan(239 * interval + 400);
+		} finally {
+			clearInterval(busy);
+		}
+	}, 20_000);
+
+	it('a 429 slows the key for every waiting send instead of stopping it: sends go on at a lower pace, and a long Retry-After stops it', async () => {
+		const key = `wa:slow-${Date.now()}`;
+		const times: number[] = [];
+		const sends = Array.from({ length: 120 }, () => localLimiter.acquire(key, 80).then(() => times.push(Date.now())));
+		await new Promise((r) => setTimeout(r, 300));
+		const at429 = Date.now();
+		await localLimiter.backOff(key, 1000, 80);
+		await Promise.all(sends);
+		const inSecondAfter = times.filter((t) => t > at429 && t <= at429 + 1000).length;
+		// Before, nothing went for the Retry-After (a second). Now at 80 % of the pace, less the turn given back.
+		expect(inSecondAfter).toBeGreaterThanOrEqual(55);
+		expect(inSecondAfter).toBeLessThanOrEqual(63);
+		// A quota's Retry-After (over SLOW_DOWN_MAX_MS) stops the key until then.
+		const quota = `wa:quota-${Date.now()}`;
+		await localLimiter.acquire(quota, 80);
+		const t0 = Date.now();
+		await localLimiter.backOff(quota, SLOW_DOWN_MAX_MS + 500, 80);
+		await localLimiter.acquire(quota, 80);
+		expect(Date.now() - t0).toBeGreaterThanOrEqual(SLOW_DOWN_MAX_MS + 490);
+	}, 20_000);
 });
 
 describe('mapLimit', () => {
