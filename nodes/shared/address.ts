@@ -53,6 +53,13 @@ export function rememberNormalisedPhone(e164: string): void {
 	phoneCache.set(e164, { ok: true, e164 });
 }
 
+/** Of these texts, the ones shaped like E.164 that are not known yet (not worth a lookup otherwise). */
+export function unknownE164(texts: Iterable<unknown>): string[] {
+	const out = new Set<string>();
+	for (const t of texts) if (typeof t === 'string' && E164.test(t) && !phoneCache.has(t)) out.add(t);
+	return [...out];
+}
+
 /** Entries in the phone cache (for the memory test). */
 export function phoneCacheSize(): number {
 	return phoneCache.size + countryPhoneCache.size;

@@ -24,6 +24,16 @@ describe.each(backends())('People on %s', (_name, makeBackend) => {
 	});
 	afterAll(async () => backend.cleanup());
 
+	it('knownPhones: which numbers the book holds as phones (not as another kind), in chunks of any size', async () => {
+		const base = 34600400000;
+		const phones = Array.from({ length: 650 }, (_, k) => `+${base + k}`);
+		await store.resolveContacts(phones.filter((_, k) => k % 2 === 0).map((value, k) => ({ id: `known-${k}`, addresses: [{ kind: 'phone', value }] })), { create: true, link: true, source: 'test' });
+		await store.resolveContacts([{ id: 'known-wa', addresses: [{ kind: 'whatsapp', value: phones[1] }] }], { create: true, link: true, source: 'test' });
+		const known = await store.knownPhones([...phones, phones[0]]);
+		expect([...known].sort()).toEqual(phones.filter((_, k) => k % 2 === 0).sort());
+		expect((await store.knownPhones([])).size).toBe(0);
+	});
+
 	it('two processes linking the same address to different people at once: one owner, every consent event kept', async () => {
 		const rounds = 20;
 		const code = `

@@ -139,6 +139,17 @@ function profileOf(o: Owner): ResolvedPerson['profile'] {
 	};
 }
 
+/** Which of these phone numbers the contact book holds (each was normalised when it was linked). */
+export async function knownPhones(db: SqlDb, values: string[]): Promise<Set<string>> {
+	const known = new Set<string>();
+	for (const chunk of chunks([...new Set(values)], CHUNK)) {
+		const within = inList(db, chunk, 2);
+		const rows = await db.query<Row>(`SELECT value FROM contact_addresses WHERE kind = $1 AND value ${within.sql}`, ['phone', ...within.params]);
+		for (const r of rows) known.add(String(r.value));
+	}
+	return known;
+}
+
 export async function resolveContacts(db: SqlDb, refs: PersonRef[], options: ResolveOptions = {}): Promise<ResolvedPerson[]> {
 	const out: ResolvedPerson[] = [];
 	const write = options.create || options.link;

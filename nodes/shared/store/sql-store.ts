@@ -1094,6 +1094,10 @@ export class SqlStore implements Store {
 		return people.resolveContacts(this.db, refs, options);
 	}
 
+	knownPhones(values: string[]): Promise<Set<string>> {
+		return people.knownPhones(this.db, values);
+	}
+
 	upsertProfiles(rows: Array<ProfileInput & { contactId: string }>): Promise<void> {
 		return people.upsertProfiles(this.db, rows);
 	}

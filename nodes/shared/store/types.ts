@@ -430,6 +430,8 @@ export interface Store {
 	// People: one contact, many addresses (store/people.ts).
 	/** Resolves each ref to its person (batched); creates and links only when asked. */
 	resolveContacts(refs: PersonRef[], options?: ResolveOptions): Promise<ResolvedPerson[]>;
+	/** Which of these E.164 numbers the contact book holds (normalised when linked: known valid). */
+	knownPhones(values: string[]): Promise<Set<string>>;
 	/** Sets profile attributes (fields not given are kept; attributes are merged key by key). */
 	upsertProfiles(rows: Array<ProfileInput & { contactId: string }>): Promise<void>;
 	/** The profile time zones of these contacts (only those that have one): the hot path of quiet hours. */
