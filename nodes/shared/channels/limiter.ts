@@ -82,15 +82,14 @@ export const LIMIT_WINDOW_MS = 1040;
 export const SLOW_DOWN_MAX_MS = 2000;
 /** 429s this close together are one burst (the requests already in flight): they slow the key once. */
 const SLOW_DOWN_BURST_MS = 250;
-/** After the Retry-After, each send brings the pace 2 % closer to the full one. */
-const SPEED_UP = 0.98;
+/** After a 429, each send brings the pace 1 % closer to the full one. */
+const SPEED_UP = 0.99;
 
 interface KeyQueue {
 	/** When the next send is due. */
 	due: number;
 	pausedUntil: number;
-	/** After a 429 the pace is divided by `slowFactor`; it comes back a little with each send after `slowUntil`. */
-	slowUntil: number;
+	/** After a 429 the pace is divided by `slowFactor`; it comes back a little with each send. */
 	slowFactor: number;
 	/** When the last 429 slowed the key (429s of one burst slow it once). */
 	slowedAt: number;
@@ -122,14 +121,14 @@ function pacedQueue(): RateLimiter {
 			}
 			q.waiting.shift();
 			const interval = head.interval * q.slowFactor;
-			if (q.slowFactor > 1 && now >= q.slowUntil) q.slowFactor = Math.max(1, q.slowFactor * SPEED_UP);
+			if (q.slowFactor > 1) q.slowFactor = Math.max(1, q.slowFactor * SPEED_UP);
 			q.due = (head.idle ? now : Math.max(at, now - LATE_SLOT_MS)) + interval;
 			head.go();
 		}
 	};
 	const queueOf = (key: string) => {
 		let q = queues.get(key);
-		if (!q) queues.set(key, (q = { due: 0, pausedUntil: 0, slowUntil: 0, slowFactor: 1, slowedAt: 0, waiting: [] }));
+		if (!q) queues.set(key, (q = { due: 0, pausedUntil: 0, slowFactor: 1, slowedAt: 0, waiting: [] }));
 		return q;
 	};
 	const wake = (q: KeyQueue) => {
@@ -158,14 +157,14 @@ function pacedQueue(): RateLimiter {
 			const q = queueOf(key);
 			const now = Date.now();
 			// The pace drops by a fifth (down to an eighth of it at most), once for the 429s of one
-			// burst; it holds for the Retry-After and then comes back by 2 % a send, so a limit set
-			// too high settles just under what the provider takes instead of stopping and starting.
-			// The one request too many gives its turn back: the provider's window has room again.
+			// burst, and comes back by 1 % a send: a 429 from a moment's jitter costs a few turns, and
+			// a limit set too high settles just under what the provider takes instead of stopping and
+			// starting. The one request too many gives its turn back, so the provider's window has
+			// room again. (The refused request itself waits the Retry-After: see transport's send.)
 			if (now - q.slowedAt >= SLOW_DOWN_BURST_MS) {
 				q.slowFactor = Math.min(8, q.slowFactor * 1.25);
 				q.slowedAt = now;
 			}
-			q.slowUntil = Math.max(q.slowUntil, now + retryAfterMs);
 			q.due = Math.max(q.due, now) + (perSecond > 0 ? (LIMIT_WINDOW_MS / perSecond) * q.slowFactor : 0);
 			wake(q);
 		},
