@@ -18,7 +18,7 @@ import {
 
 import { listTemplates, templateComponents, templateProblems, type TemplateDefinition } from '../shared/channels/whatsapp-templates';
 import { buildRequest, builtFingerprint, builtPreview, emailPreviewHtml, parseChoices, type BuildContext, type BuiltRequest, type ContactCard, type MediaFile, type OutboundMessage } from '../shared/channels/requests';
-import { inFlightFor, localLimiter, mapLimit, sharedLimiter } from '../shared/channels/limiter';
+import { inFlightFor, localLimiter, pool, sharedLimiter, turns } from '../shared/channels/limiter';
 import { WHATSAPP_MEDIA } from '../shared/channels/limits';
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
@@ -39,6 +39,9 @@ import { checkAddress, checkBatch, defaultIdempotencyKey, recheckStanding, type 
 import { properties } from './description';
 import { optionSubtitle } from '../shared/n8n/display-options';
 import { send, verifySmtp, type ChannelCredentials, type MediaIds, type SendOutcome } from './transport';
+
+/** Items prepared at a time while earlier ones are sending (see Waves in sendAll). */
+const WAVE = 100;
 
 /** Warned once per process: queue mode on the embedded store paces per worker. */
 let warnedPerProcess = false;
@@ -360,9 +363,6 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			warnedPerProcess = true;
 			this.logger.warn('Touchpoint: n8n runs in queue mode but the Convergent Store is the embedded SQLite file, so each worker paces its sends on its own and several workers together can exceed a provider\'s rate limit. Point the Convergent Store credential at PostgreSQL to share one limit.');
 		}
-		const notSentItem = (pd: Pending, info: IDataObject) =>
-			notSent.push({ json: { ...items[pd.i].json, touchpoint: { status: 'not_sent', ...info } }, pairedItem: { item: pd.i } });
-
 		const read_: Array<Omit<Pending, 'person'>> = [];
 		const itemError = (i: number, error: unknown) => {
 			const e = error instanceof NodeOperationError ? error : new NodeOperationError(node, (error as Error).message, { itemIndex: i, description: (error as { hint?: string }).hint });
@@ -406,248 +406,303 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			// The addresses this node may use: the channel's, or each candidate's of Best Available.
 			addresses: (c, j) => read_[j].candidates.map((ch) => channelBookAddress(c, ch)).filter((a): a is NonNullable<typeof a> => !!a),
 		});
-		let pending: Pending[] = [];
+		const pending: Pending[] = [];
 		read_.forEach((r, j) => {
 			const person = people[j];
 			if (person.error) itemError(r.i, new NodeOperationError(node, person.error.message, { itemIndex: r.i, description: person.error.hint }));
 			else pending.push({ ...r, contact: person.contact, person });
 		});
 
-		while (pending.length) {
-			const round: Array<{ pd: Pending; channel: Channel; built: BuiltRequest; key: string; fromGuard: boolean; info?: IDataObject }> = [];
-			const next: Pending[] = [];
-			const advance = (pd: Pending, reason: IDataObject) => {
-				pd.reasons.push(reason);
-				pd.ci++;
-				if (pd.ci < pd.candidates.length) {
-					next.push(pd);
-					return;
-				}
-				// Report the most telling reason: a policy or provider answer beats "no address".
-				const main = pd.reasons.find((r) => r.reason !== 'NO_ROUTE') ?? reason;
-				notSentItem(pd, pd.reasons.length > 1 ? { ...main, tried: pd.reasons } : main);
-			};
-			for (const pd of pending) {
-				const channel = pd.candidates[pd.ci];
-				const multi = pd.candidates.length > 1;
-				if (multi && (!channelAddress(pd.contact, channel) || !(await credsFor(channel)))) {
-					advance(pd, { channel, reason: 'NO_ROUTE', message: `No ${channel} address or credential for this contact` });
-					continue;
-				}
-				const creds = await credsFor(channel);
-				if (!creds) {
-					throw new NodeOperationError(node, `No ${CREDENTIAL_LABEL[CREDENTIAL_OF[channel]]} credential selected for ${channel}`, { description: 'Choose or create the credential for this channel on the node, or turn on Dry Run (Options) to preview without it.' });
-				}
-				const ctx: BuildContext = {
-					apiVersion: String(creds.data.apiVersion ?? 'v21.0'), phoneNumberId: String(creds.data.phoneNumberId ?? ''),
-					accountSid: String(creds.data.accountSid ?? ''), smsFrom: String(creds.data.from ?? '') || undefined,
-					messagingServiceSid: String(creds.data.messagingServiceSid ?? '') || undefined, emailFrom: String(creds.data.fromEmail ?? '') || undefined,
-				};
-				let message: OutboundMessage;
+		// Waves: the batch goes on in waves of WAVE items, each prepared (messages, the gate, claims)
+		// while the waves before it are sending, so the first request leaves once the first wave is
+		// ready instead of once every item is (190 ms for 2,000 items in a fresh n8n process). One
+		// wave prepares at a time, in order, with a turn of the event loop between, so the pacer's
+		// timers are never held up long; sends share one pool of requests in flight, and come out in
+		// the order the items came in.
+		const waves: Pending[][] = [];
+		if (dryRun) waves.push(pending);
+		else for (let k = 0; k < pending.length; k += WAVE) waves.push(pending.slice(k, k + WAVE));
+		const waveOut = waves.map(() => ({ sent: [] as INodeExecutionData[], notSent: [] as INodeExecutionData[], previews: [] as INodeExecutionData[] }));
+		const concurrency = Number(options.concurrency) > 0
+			? Number(options.concurrency)
+			: inFlightFor(await Promise.all([...new Set(pending.flatMap((pd) => pd.candidates))].map(async (c) => (await credsFor(c))?.ratePerSecond ?? 0)));
+		const inFlight = pool(concurrency);
+		const prepTurn = turns();
+		// The first item of each message (by idempotency key) in the whole run: any other with its key
+		// shares its outcome, in this wave or a later one.
+		const firstOfKey = new Map<string, { i: number; sent: Promise<boolean> }>();
+		let stopped = false;
+
+		const runWave = async (w: number) => {
+			const { sent, notSent, previews } = waveOut[w];
+			const notSentItem = (pd: Pending, info: IDataObject) =>
+				notSent.push({ json: { ...items[pd.i].json, touchpoint: { status: 'not_sent', ...info } }, pairedItem: { item: pd.i } });
+			let pending = waves[w];
+			while (pending.length && !stopped) {
+				const endTurn = await prepTurn();
+				const settle: Array<(sent: boolean) => void> = [];
 				try {
-					message = messageFor(pd.i, pd.contact, channel);
-				} catch (error) {
-					advance(pd, { channel, reason: 'INVALID_MESSAGE', message: (error as Error).message });
-					continue;
-				}
-				const result = buildRequest(message, ctx);
-				if (!result.ok) {
-					advance(pd, { channel, reason: 'INVALID_MESSAGE', message: result.violations.map((v) => v.message).join(' '), violations: result.violations as unknown as IDataObject[] });
-					continue;
-				}
-				const templateIssue = await checkTemplate(creds, result.built);
-				if (templateIssue) {
-					advance(pd, { channel, reason: 'INVALID_MESSAGE', message: templateIssue });
-					continue;
-				}
-				const consent = items[pd.i].json.consent as IDataObject | undefined;
-				const fromGuard = !!consent?.idempotencyKey && consent.channel === channel && consent.reserved === true;
-				const ownKey = keyOf?.(items[pd.i].json);
-				const key = fromGuard
-					? String(consent!.idempotencyKey)
-					: ownKey !== undefined && ownKey !== null && ownKey !== ''
-						? `${String(ownKey)}${multi ? `:${channel}` : ''}`
-						: defaultIdempotencyKey({ contactId: pd.contact.id, channel, purpose, campaign: p.campaign(pd.i) || undefined, content: builtFingerprint(result.built) });
-				// An in-app message's id comes from its send's key: a replayed send is the same message.
-				if (result.built.kind === 'fcm' && result.built.info.inAppId !== undefined) {
-					const id = inAppId(key);
-					const data = result.built.message.data as Record<string, string>;
-					result.built.info.inAppId = id;
-					data.id = id;
-					data.expiresAt = new Date(Date.now() + Number(result.built.info.inAppExpiresHours ?? 72) * 3_600_000).toISOString();
-				}
-				round.push({ pd, channel, built: result.built, key, fromGuard, info: (result.built.kind === 'http' ? result.built.info : result.built.kind === 'fcm' ? result.built.info : undefined) as IDataObject | undefined });
-			}
+					if (stopped) return;
+					const round: Array<{ pd: Pending; channel: Channel; built: BuiltRequest; key: string; fromGuard: boolean; info?: IDataObject }> = [];
+					const next: Pending[] = [];
+					const advance = (pd: Pending, reason: IDataObject) => {
+						pd.reasons.push(reason);
+						pd.ci++;
+						if (pd.ci < pd.candidates.length) {
+							next.push(pd);
+							return;
+						}
+						// Report the most telling reason: a policy or provider answer beats "no address".
+						const main = pd.reasons.find((r) => r.reason !== 'NO_ROUTE') ?? reason;
+						notSentItem(pd, pd.reasons.length > 1 ? { ...main, tried: pd.reasons } : main);
+					};
+					for (const pd of pending) {
+						const channel = pd.candidates[pd.ci];
+						const multi = pd.candidates.length > 1;
+						if (multi && (!channelAddress(pd.contact, channel) || !(await credsFor(channel)))) {
+							advance(pd, { channel, reason: 'NO_ROUTE', message: `No ${channel} address or credential for this contact` });
+							continue;
+						}
+						const creds = await credsFor(channel);
+						if (!creds) {
+							throw new NodeOperationError(node, `No ${CREDENTIAL_LABEL[CREDENTIAL_OF[channel]]} credential selected for ${channel}`, { description: 'Choose or create the credential for this channel on the node, or turn on Dry Run (Options) to preview without it.' });
+						}
+						const ctx: BuildContext = {
+							apiVersion: String(creds.data.apiVersion ?? 'v21.0'), phoneNumberId: String(creds.data.phoneNumberId ?? ''),
+							accountSid: String(creds.data.accountSid ?? ''), smsFrom: String(creds.data.from ?? '') || undefined,
+							messagingServiceSid: String(creds.data.messagingServiceSid ?? '') || undefined, emailFrom: String(creds.data.fromEmail ?? '') || undefined,
+						};
+						let message: OutboundMessage;
+						try {
+							message = messageFor(pd.i, pd.contact, channel);
+						} catch (error) {
+							advance(pd, { channel, reason: 'INVALID_MESSAGE', message: (error as Error).message });
+							continue;
+						}
+						const result = buildRequest(message, ctx);
+						if (!result.ok) {
+							advance(pd, { channel, reason: 'INVALID_MESSAGE', message: result.violations.map((v) => v.message).join(' '), violations: result.violations as unknown as IDataObject[] });
+							continue;
+						}
+						const templateIssue = await checkTemplate(creds, result.built);
+						if (templateIssue) {
+							advance(pd, { channel, reason: 'INVALID_MESSAGE', message: templateIssue });
+							continue;
+						}
+						const consent = items[pd.i].json.consent as IDataObject | undefined;
+						const fromGuard = !!consent?.idempotencyKey && consent.channel === channel && consent.reserved === true;
+						const ownKey = keyOf?.(items[pd.i].json);
+						const key = fromGuard
+							? String(consent!.idempotencyKey)
+							: ownKey !== undefined && ownKey !== null && ownKey !== ''
+								? `${String(ownKey)}${multi ? `:${channel}` : ''}`
+								: defaultIdempotencyKey({ contactId: pd.contact.id, channel, purpose, campaign: p.campaign(pd.i) || undefined, content: builtFingerprint(result.built) });
+						// An in-app message's id comes from its send's key: a replayed send is the same message.
+						if (result.built.kind === 'fcm' && result.built.info.inAppId !== undefined) {
+							const id = inAppId(key);
+							const data = result.built.message.data as Record<string, string>;
+							result.built.info.inAppId = id;
+							data.id = id;
+							data.expiresAt = new Date(Date.now() + Number(result.built.info.inAppExpiresHours ?? 72) * 3_600_000).toISOString();
+						}
+						round.push({ pd, channel, built: result.built, key, fromGuard, info: (result.built.kind === 'http' ? result.built.info : result.built.kind === 'fcm' ? result.built.info : undefined) as IDataObject | undefined });
+					}
 
-			// The consent policy, applied to every touch that Consent Guard did not reserve.
-			const now = Date.now();
-			const guarded = round.filter((r) => r.fromGuard);
-			const touches = await store.getTouches(guarded.map((r) => r.key));
-			// A guard's touch that failed earlier is reserved again by the gate (under the caps).
-			const toGate = round.filter((r) => !r.fromGuard || !touches.has(r.key) || touches.get(r.key)!.status === 'failed');
-			const gateRequests: GateRequest[] = toGate.map((r) => ({
-				contact: r.pd.contact, channel: r.channel, purpose, campaign: p.campaign(r.pd.i) || undefined, idempotencyKey: r.key, reserve: true,
-				addressOwned: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)),
-				messageKind: r.channel === 'whatsapp' && r.built.kind === 'http' && (r.built.request.json as IDataObject).type === 'template' ? 'template' : r.built.kind === 'http' && (r.built.request.json as IDataObject | undefined)?.messaging_type === 'MESSAGE_TAG' ? 'tagged' : 'free-form',
-			}));
-			const decisions = gateRequests.length ? await checkBatch(store, gateRequests, { ...policy, now }) : [];
-			// Campaign reports count who was blocked and why (not for a preview).
-			const blockedCounts = dryRun ? [] : decisions.flatMap((d, j) => (d.allowed ? [] : [{ campaign: gateRequests[j].campaign, channel: gateRequests[j].channel, reason: String(d.reason), at: now }]));
-			if (blockedCounts.length) await store.countBlocked(blockedCounts);
-			const ready: Array<(typeof round)[number] & { newlyReserved: boolean }> = [];
-			toGate.forEach((r, j) => {
-				const d = decisions[j];
-				if (!d.allowed) {
-					advance(r.pd, { channel: r.channel, reason: d.reason, message: d.message, retryAt: d.retryAt ?? null });
-					return;
-				}
-				if (d.deduplicated && d.previousStatus === 'sent') {
-					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true } }, pairedItem: { item: r.pd.i } });
-					return;
-				}
-				ready.push({ ...r, newlyReserved: !d.deduplicated });
-			});
-			// A reservation is trusted only for the touch it was made for, and only while the person
-			// still stands where they stood: a STOP, suppression or erasure since then blocks the send.
-			const reservedEarlier = guarded.filter((g) => touches.has(g.key) && touches.get(g.key)!.status !== 'failed').filter((r) => {
-				const t = touches.get(r.key)!;
-				if (t.contactId === r.pd.contact.id && t.channel === r.channel && t.purpose === purpose) return true;
-				notSentItem(r.pd, { channel: r.channel, reason: 'RESERVATION_MISMATCH', idempotencyKey: r.key, message: `The Consent Guard reservation ${r.key} was made for contact ${t.contactId} on ${t.channel} (${t.purpose}), not for contact ${r.pd.contact.id} on ${r.channel} (${purpose}): not sent. Check that the items reaching Touchpoint are the ones Consent Guard checked.` });
-				return false;
-			});
-			const standing = await recheckStanding(store, reservedEarlier.map((r) => ({ contact: r.pd.contact, channel: r.channel, purpose, addressOwned: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)) })), { ...policy, now });
-			const stillAllowed: typeof reservedEarlier = [];
-			for (const [j, r] of reservedEarlier.entries()) {
-				const d = standing[j];
-				if (d.allowed) {
-					stillAllowed.push(r);
-					continue;
-				}
-				// The reservation no longer stands: free its place under the caps.
-				if (touches.get(r.key)!.status === 'reserved') await store.releaseTouches([r.key]);
-				advance(r.pd, { channel: r.channel, reason: d.reason, message: d.message, retryAt: d.retryAt ?? null });
-			}
-			for (const r of stillAllowed) {
-				if (touches.get(r.key)!.status === 'sent') {
-					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true, providerMessageId: touches.get(r.key)!.providerMessageId ?? null } }, pairedItem: { item: r.pd.i } });
-				} else ready.push({ ...r, newlyReserved: false });
-			}
+					// The consent policy, applied to every touch that Consent Guard did not reserve.
+					const now = Date.now();
+					const guarded = round.filter((r) => r.fromGuard);
+					const touches = await store.getTouches(guarded.map((r) => r.key));
+					// A guard's touch that failed earlier is reserved again by the gate (under the caps).
+					const toGate = round.filter((r) => !r.fromGuard || !touches.has(r.key) || touches.get(r.key)!.status === 'failed');
+					const gateRequests: GateRequest[] = toGate.map((r) => ({
+						contact: r.pd.contact, channel: r.channel, purpose, campaign: p.campaign(r.pd.i) || undefined, idempotencyKey: r.key, reserve: true,
+						addressOwned: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)),
+						messageKind: r.channel === 'whatsapp' && r.built.kind === 'http' && (r.built.request.json as IDataObject).type === 'template' ? 'template' : r.built.kind === 'http' && (r.built.request.json as IDataObject | undefined)?.messaging_type === 'MESSAGE_TAG' ? 'tagged' : 'free-form',
+					}));
+					const decisions = gateRequests.length ? await checkBatch(store, gateRequests, { ...policy, now }) : [];
+					// Campaign reports count who was blocked and why (not for a preview).
+					const blockedCounts = dryRun ? [] : decisions.flatMap((d, j) => (d.allowed ? [] : [{ campaign: gateRequests[j].campaign, channel: gateRequests[j].channel, reason: String(d.reason), at: now }]));
+					if (blockedCounts.length) await store.countBlocked(blockedCounts);
+					const ready: Array<(typeof round)[number] & { newlyReserved: boolean }> = [];
+					toGate.forEach((r, j) => {
+						const d = decisions[j];
+						if (!d.allowed) {
+							advance(r.pd, { channel: r.channel, reason: d.reason, message: d.message, retryAt: d.retryAt ?? null });
+							return;
+						}
+						if (d.deduplicated && d.previousStatus === 'sent') {
+							sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true } }, pairedItem: { item: r.pd.i } });
+							return;
+						}
+						ready.push({ ...r, newlyReserved: !d.deduplicated });
+					});
+					// A reservation is trusted only for the touch it was made for, and only while the person
+					// still stands where they stood: a STOP, suppression or erasure since then blocks the send.
+					const reservedEarlier = guarded.filter((g) => touches.has(g.key) && touches.get(g.key)!.status !== 'failed').filter((r) => {
+						const t = touches.get(r.key)!;
+						if (t.contactId === r.pd.contact.id && t.channel === r.channel && t.purpose === purpose) return true;
+						notSentItem(r.pd, { channel: r.channel, reason: 'RESERVATION_MISMATCH', idempotencyKey: r.key, message: `The Consent Guard reservation ${r.key} was made for contact ${t.contactId} on ${t.channel} (${t.purpose}), not for contact ${r.pd.contact.id} on ${r.channel} (${purpose}): not sent. Check that the items reaching Touchpoint are the ones Consent Guard checked.` });
+						return false;
+					});
+					const standing = await recheckStanding(store, reservedEarlier.map((r) => ({ contact: r.pd.contact, channel: r.channel, purpose, addressOwned: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)) })), { ...policy, now });
+					const stillAllowed: typeof reservedEarlier = [];
+					for (const [j, r] of reservedEarlier.entries()) {
+						const d = standing[j];
+						if (d.allowed) {
+							stillAllowed.push(r);
+							continue;
+						}
+						// The reservation no longer stands: free its place under the caps.
+						if (touches.get(r.key)!.status === 'reserved') await store.releaseTouches([r.key]);
+						advance(r.pd, { channel: r.channel, reason: d.reason, message: d.message, retryAt: d.retryAt ?? null });
+					}
+					for (const r of stillAllowed) {
+						if (touches.get(r.key)!.status === 'sent') {
+							sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true, providerMessageId: touches.get(r.key)!.providerMessageId ?? null } }, pairedItem: { item: r.pd.i } });
+						} else ready.push({ ...r, newlyReserved: false });
+					}
 
-			// A tracked link works from the moment a message carries it (a preview's too).
-			const links = ready.flatMap((r) => newLinks.get(linksOf(r.pd.i, r.channel)) ?? []);
-			if (links.length) await store.saveTrackedLinks(links);
-			newLinks.clear();
-			if (dryRun) {
-				// Nothing is sent, so nothing holds a place under the caps: neither this node's
-				// reservation nor Consent Guard's (a preview run twice must not cap the person).
-				await store.releaseTouches(ready.filter((r) => r.newlyReserved || touches.get(r.key)?.status === 'reserved').map((r) => r.key));
-				for (const r of ready) {
-					const preview = builtPreview(r.built);
-					const placeholder = (await credsFor(r.channel))?.placeholder === true;
-					// An email is also attached as a page, so n8n's binary view shows it rendered.
-					const binary = r.built.kind === 'email'
-						? { preview: await this.helpers.prepareBinaryData(Buffer.from(emailPreviewHtml(r.built.email), 'utf8'), 'email-preview.html', 'text/html') }
-						: undefined;
-					previews.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'dry_run', channel: r.channel, idempotencyKey: r.key, ...(placeholder ? { credential: `not set: ${CREDENTIAL_LABEL[CREDENTIAL_OF[r.channel]]}` } : {}), ...preview, ...(r.info ?? {}) } as IDataObject }, ...(binary ? { binary } : {}), pairedItem: { item: r.pd.i } });
-				}
-				pending = next;
-				continue;
-			}
+					// A tracked link works from the moment a message carries it (a preview's too).
+					const links = ready.flatMap((r) => newLinks.get(linksOf(r.pd.i, r.channel)) ?? []);
+					if (links.length) await store.saveTrackedLinks(links);
+					newLinks.clear();
+					if (dryRun) {
+						// Nothing is sent, so nothing holds a place under the caps: neither this node's
+						// reservation nor Consent Guard's (a preview run twice must not cap the person).
+						await store.releaseTouches(ready.filter((r) => r.newlyReserved || touches.get(r.key)?.status === 'reserved').map((r) => r.key));
+						for (const r of ready) {
+							const preview = builtPreview(r.built);
+							const placeholder = (await credsFor(r.channel))?.placeholder === true;
+							// An email is also attached as a page, so n8n's binary view shows it rendered.
+							const binary = r.built.kind === 'email'
+								? { preview: await this.helpers.prepareBinaryData(Buffer.from(emailPreviewHtml(r.built.email), 'utf8'), 'email-preview.html', 'text/html') }
+								: undefined;
+							previews.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'dry_run', channel: r.channel, idempotencyKey: r.key, ...(placeholder ? { credential: `not set: ${CREDENTIAL_LABEL[CREDENTIAL_OF[r.channel]]}` } : {}), ...preview, ...(r.info ?? {}) } as IDataObject }, ...(binary ? { binary } : {}), pairedItem: { item: r.pd.i } });
+						}
+						pending = next;
+						continue;
+					}
 
-			// Two items of this batch with one key are one message: the first is sent, the others
-			// share its outcome (deduplicated), never a second request.
-			const firstOfKey = new Map<string, (typeof ready)[number]>();
-			const dupes: Array<(typeof ready)[number]> = [];
-			const unique = ready.filter((r) => {
-				if (firstOfKey.has(r.key)) {
-					dupes.push(r);
-					return false;
-				}
-				firstOfKey.set(r.key, r);
-				return true;
-			});
-			const concurrency = Number(options.concurrency) > 0
-				? Number(options.concurrency)
-				: inFlightFor(await Promise.all([...new Set(unique.map((r) => r.channel))].map(async (c) => (await credsFor(c))?.ratePerSecond ?? 0)));
-			// Each message is claimed just before it is sent: of several executions holding one key
-			// (queue-mode workers, a retried execution) exactly one sends, and a claim left by one that
-			// stopped mid-send is never sent again (the contact may have it). Its outcome is kept as soon
-			// as the provider answers, so a run that stops midway leaves only the messages in flight
-			// undecided: the ones sent are in the send log, the rest stay reserved for a re-run to send.
-			const attempts = await mapLimit(unique, concurrency, async (r) => {
-				const claim = (await store.claimTouches([r.key])).get(r.key);
-				if (claim !== 'claimed' && claim !== 'missing') return { claim };
-				const outcome = await send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter, mediaIds);
-				if (outcome.ok) await store.completeTouch(r.key, { status: 'sent', providerMessageId: outcome.providerMessageId, variant: String(p.variant(r.pd.i) ?? '').trim() || undefined });
-				else await store.completeTouch(r.key, { status: outcome.error.reason === 'UNKNOWN_OUTCOME' ? 'unknown' : 'failed', errorCode: outcome.error.code, errorMessage: outcome.error.message });
-				return { claim, outcome };
-			});
-			const sentKeys = new Set<string>();
-			const claimed: typeof unique = [];
-			const outcomes: SendOutcome[] = [];
-			unique.forEach((r, k) => {
-				const { claim: c, outcome } = attempts[k];
-				if (outcome) {
-					claimed.push(r);
-					outcomes.push(outcome);
-				} else if (c === 'sent') {
-					sentKeys.add(r.key);
-					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true } }, pairedItem: { item: r.pd.i } });
-				} else if (c === 'unknown') {
-					notSentItem(r.pd, { channel: r.channel, status: 'unknown', reason: 'UNKNOWN_OUTCOME', idempotencyKey: r.key, message: `An earlier attempt at this message (idempotency key ${r.key}) ended without a clear answer from the provider, so it may have arrived. It is not sent again; check the provider's message log.` });
-				} else {
-					notSentItem(r.pd, { channel: r.channel, reason: 'SEND_IN_PROGRESS', idempotencyKey: r.key, message: `Another execution claimed this message (idempotency key ${r.key}) and is sending it, or stopped while sending it. It is not sent again, so the contact never gets it twice.` });
-				}
-			});
-			let fatal: { r: (typeof claimed)[number]; error: ProviderError } | undefined;
-			// An opt-out the provider reports in its answer (Twilio 21610, WhatsApp 131050) is kept, so
-			// the next Check blocks it without asking the provider again.
-			await recordProviderOptOuts(store, claimed.flatMap((r, k) => {
-				const o = outcomes[k];
-				return !o.ok && o.error.reason === 'UNSUBSCRIBED' ? [{ contactId: r.pd.contact.id, channel: r.channel, address: channelBookAddress(r.pd.contact, r.channel)?.value, code: o.error.code }] : [];
-			}));
-			// The in-app messages that went are kept in the person's in-app inbox, in one write.
-			const sentAt = Date.now();
-			await store.addInAppMessages(claimed.flatMap((r, k) => {
-				if (!outcomes[k].ok || r.built.kind !== 'fcm' || !r.built.info.inAppId) return [];
-				const data = r.built.message.data as Record<string, string>;
-				return [{ id: r.built.info.inAppId, contactId: r.pd.contact.id, campaign: p.campaign(r.pd.i) || undefined, title: data.title, body: data.body, imageUrl: data.imageUrl, ctaLabel: data.ctaLabel, ctaUrl: data.ctaUrl, createdAt: sentAt, expiresAt: Date.parse(data.expiresAt) }];
-			}));
-			for (let k = 0; k < claimed.length; k++) {
-				const r = claimed[k];
-				const o = outcomes[k];
-				if (o.ok) {
-					sentKeys.add(r.key);
-					const variant = String(p.variant(r.pd.i) ?? '').trim() || undefined;
-					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, ...(variant ? { variant } : {}), addressLinked: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)), ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
-				} else {
-					const unknown = o.error.reason === 'UNKNOWN_OUTCOME';
-					if (FATAL.has(String(o.error.reason))) fatal ??= { r, error: o.error };
-					const info = { channel: r.channel, reason: o.error.reason ?? 'PROVIDER_ERROR', message: o.error.message, providerError: { code: o.error.code, httpStatus: o.error.httpStatus ?? null }, attempts: o.attempts, idempotencyKey: r.key, ...(unknown ? { status: 'unknown' } : {}) };
-					// An unknown outcome never falls through to another channel: the person may have it.
-					if (!unknown && r.pd.candidates.length > 1 && FALL_THROUGH.has(String(o.error.reason))) advance(r.pd, info);
-					else notSentItem(r.pd, r.pd.reasons.length ? { ...info, tried: [...r.pd.reasons, info] } : info);
+					// Two items of this batch with one key are one message: the first is sent, the others
+					// share its outcome (deduplicated), never a second request.
+					const dupes: Array<(typeof ready)[number]> = [];
+					const unique = ready.filter((r) => {
+						if (firstOfKey.has(r.key)) {
+							dupes.push(r);
+							return false;
+						}
+						firstOfKey.set(r.key, { i: r.pd.i, sent: new Promise<boolean>((resolve) => settle.push(resolve)) });
+						return true;
+					});
+					endTurn();
+					// Each message is claimed just before it is sent: of several executions holding one key
+					// (queue-mode workers, a retried execution) exactly one sends, and a claim left by one that
+					// stopped mid-send is never sent again (the contact may have it). Its outcome is kept as soon
+					// as the provider answers, so a run that stops midway leaves only the messages in flight
+					// undecided: the ones sent are in the send log, the rest stay reserved for a re-run to send.
+					const attempts = await inFlight.map(unique, async (r) => {
+						if (stopped) throw new NodeOperationError(node, 'Stopped: another item failed the run');
+						const claim = (await store.claimTouches([r.key])).get(r.key);
+						if (claim !== 'claimed' && claim !== 'missing') return { claim };
+						const outcome = await send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter, mediaIds);
+						if (outcome.ok) await store.completeTouch(r.key, { status: 'sent', providerMessageId: outcome.providerMessageId, variant: String(p.variant(r.pd.i) ?? '').trim() || undefined });
+						else await store.completeTouch(r.key, { status: outcome.error.reason === 'UNKNOWN_OUTCOME' ? 'unknown' : 'failed', errorCode: outcome.error.code, errorMessage: outcome.error.message });
+						return { claim, outcome };
+					});
+					const sentKeys = new Set<string>();
+					const claimed: typeof unique = [];
+					const outcomes: SendOutcome[] = [];
+					unique.forEach((r, k) => {
+						const { claim: c, outcome } = attempts[k];
+						if (outcome) {
+							claimed.push(r);
+							outcomes.push(outcome);
+						} else if (c === 'sent') {
+							sentKeys.add(r.key);
+							sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true } }, pairedItem: { item: r.pd.i } });
+						} else if (c === 'unknown') {
+							notSentItem(r.pd, { channel: r.channel, status: 'unknown', reason: 'UNKNOWN_OUTCOME', idempotencyKey: r.key, message: `An earlier attempt at this message (idempotency key ${r.key}) ended without a clear answer from the provider, so it may have arrived. It is not sent again; check the provider's message log.` });
+						} else {
+							notSentItem(r.pd, { channel: r.channel, reason: 'SEND_IN_PROGRESS', idempotencyKey: r.key, message: `Another execution claimed this message (idempotency key ${r.key}) and is sending it, or stopped while sending it. It is not sent again, so the contact never gets it twice.` });
+						}
+					});
+					let fatal: { r: (typeof claimed)[number]; error: ProviderError } | undefined;
+					// An opt-out the provider reports in its answer (Twilio 21610, WhatsApp 131050) is kept, so
+					// the next Check blocks it without asking the provider again.
+					await recordProviderOptOuts(store, claimed.flatMap((r, k) => {
+						const o = outcomes[k];
+						return !o.ok && o.error.reason === 'UNSUBSCRIBED' ? [{ contactId: r.pd.contact.id, channel: r.channel, address: channelBookAddress(r.pd.contact, r.channel)?.value, code: o.error.code }] : [];
+					}));
+					// The in-app messages that went are kept in the person's in-app inbox, in one write.
+					const sentAt = Date.now();
+					await store.addInAppMessages(claimed.flatMap((r, k) => {
+						if (!outcomes[k].ok || r.built.kind !== 'fcm' || !r.built.info.inAppId) return [];
+						const data = r.built.message.data as Record<string, string>;
+						return [{ id: r.built.info.inAppId, contactId: r.pd.contact.id, campaign: p.campaign(r.pd.i) || undefined, title: data.title, body: data.body, imageUrl: data.imageUrl, ctaLabel: data.ctaLabel, ctaUrl: data.ctaUrl, createdAt: sentAt, expiresAt: Date.parse(data.expiresAt) }];
+					}));
+					for (let k = 0; k < claimed.length; k++) {
+						const r = claimed[k];
+						const o = outcomes[k];
+						if (o.ok) {
+							sentKeys.add(r.key);
+							const variant = String(p.variant(r.pd.i) ?? '').trim() || undefined;
+							sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, providerMessageId: o.providerMessageId, idempotencyKey: r.key, deduplicated: false, attempts: o.attempts, ...(variant ? { variant } : {}), addressLinked: r.pd.person.owns(channelBookAddress(r.pd.contact, r.channel)), ...(r.info ?? {}) } as IDataObject }, pairedItem: { item: r.pd.i } });
+						} else {
+							const unknown = o.error.reason === 'UNKNOWN_OUTCOME';
+							if (FATAL.has(String(o.error.reason))) fatal ??= { r, error: o.error };
+							const info = { channel: r.channel, reason: o.error.reason ?? 'PROVIDER_ERROR', message: o.error.message, providerError: { code: o.error.code, httpStatus: o.error.httpStatus ?? null }, attempts: o.attempts, idempotencyKey: r.key, ...(unknown ? { status: 'unknown' } : {}) };
+							// An unknown outcome never falls through to another channel: the person may have it.
+							if (!unknown && r.pd.candidates.length > 1 && FALL_THROUGH.has(String(o.error.reason))) advance(r.pd, info);
+							else notSentItem(r.pd, r.pd.reasons.length ? { ...info, tried: [...r.pd.reasons, info] } : info);
+						}
+					}
+					unique.forEach((r, k) => settle[k](sentKeys.has(r.key)));
+					for (const r of dupes) {
+						const first = firstOfKey.get(r.key)!;
+						if (await first.sent) {
+							sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true, duplicateOfItem: first.i } }, pairedItem: { item: r.pd.i } });
+						} else {
+							notSentItem(r.pd, { channel: r.channel, reason: 'DUPLICATE_IN_BATCH', idempotencyKey: r.key, duplicateOfItem: first.i, message: `Item ${first.i} of this batch carries the same message (idempotency key ${r.key}) and was not sent, so neither is this one.` });
+						}
+					}
+					// A broken credential or sender fails every item: the node fails (n8n's Error Workflow
+					// runs) unless continue-on-fail is on, where each item is on Not Sent with the reason.
+					if (fatal && !this.continueOnFail()) {
+						const { r, error } = fatal;
+						throw new NodeApiError(node, { code: error.code, message: error.message } as JsonObject, {
+							itemIndex: r.pd.i,
+							httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
+							message: `${r.channel} provider refused the credential or sender (${error.code}): ${error.message}`,
+							description: 'Nothing more is sent until the credential is fixed. Check the access token, account and sender (phone number ID, From, Messaging Service) in the credential.',
+						});
+					}
+					pending = next;
+				} finally {
+					endTurn();
+					// A message this wave never got to tells the items waiting on it that it was not sent.
+					for (const done of settle) done(false);
 				}
 			}
-			for (const r of dupes) {
-				const first = firstOfKey.get(r.key)!;
-				if (sentKeys.has(r.key)) {
-					sent.push({ json: { ...items[r.pd.i].json, touchpoint: { status: 'sent', channel: r.channel, idempotencyKey: r.key, deduplicated: true, duplicateOfItem: first.pd.i } }, pairedItem: { item: r.pd.i } });
-				} else {
-					notSentItem(r.pd, { channel: r.channel, reason: 'DUPLICATE_IN_BATCH', idempotencyKey: r.key, duplicateOfItem: first.pd.i, message: `Item ${first.pd.i} of this batch carries the same message (idempotency key ${r.key}) and was not sent, so neither is this one.` });
-				}
+		};
+
+		const results = await Promise.all(waves.map(async (_, w) => {
+			try {
+				await runWave(w);
+				return undefined;
+			} catch (error) {
+				// Nothing more starts: the items not placed yet are the error's (failClosed).
+				stopped = true;
+				return { error };
 			}
-			// A broken credential or sender fails every item: the node fails (n8n's Error Workflow
-			// runs) unless continue-on-fail is on, where each item is on Not Sent with the reason.
-			if (fatal && !this.continueOnFail()) {
-				const { r, error } = fatal;
-				throw new NodeApiError(node, { code: error.code, message: error.message } as JsonObject, {
-					itemIndex: r.pd.i,
-					httpCode: error.httpStatus ? String(error.httpStatus) : undefined,
-					message: `${r.channel} provider refused the credential or sender (${error.code}): ${error.message}`,
-					description: 'Nothing more is sent until the credential is fixed. Check the access token, account and sender (phone number ID, From, Messaging Service) in the credential.',
-				});
-			}
-			pending = next;
+		}));
+		for (const out of waveOut) {
+			for (const item of out.sent) sent.push(item);
+			for (const item of out.notSent) notSent.push(item);
+			for (const item of out.previews) previews.push(item);
+		}
+		const failed = results.find((r) => r !== undefined)?.error;
+		if (failed) {
+			const nodeError = failed instanceof NodeOperationError || failed instanceof NodeApiError ? failed : new NodeOperationError(node, failed as Error);
+			throw nodeError;
 		}
 }

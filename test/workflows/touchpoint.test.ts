@@ -116,6 +116,22 @@ describe('Touchpoint', () => {
 		expect(after.json('Send', 1).map((j) => [byPhone(j), (j.touchpoint as IDataObject).reason])).toEqual([[order[3], 'SEND_IN_PROGRESS']]);
 	}, 30_000);
 
+	it('a large batch starts sending before all of it is prepared: the first message leaves while later items are still being checked; outputs in input order, one message per key across the batch', async () => {
+		const people = await Promise.all(Array.from({ length: 1000 }, () => person(['whatsapp'], { timeZone: dayZone })));
+		// Item 700 carries item 3's message (same idempotency key): one request for both.
+		const items: IDataObject[] = people.map((p, k) => ({ ...p, key: `wave-${k === 700 ? 3 : k}` }));
+		const run = await send(items, { channel: 'whatsapp', whatsappType: 'template', templateName: 'promo', templateLanguage: 'en', campaign: 'waves', options: { ratePerSecond: 500, idempotencyKeyField: 'key' } });
+		const firstRequest = Math.min(...meta.requests.map((r) => r.at));
+		const [{ last }] = await (store as SqlStore).db.query<{ last: number }>(`SELECT max(created_at) AS last FROM touches WHERE campaign = 'waves'`);
+		// Before, every item was checked and reserved before the first request left.
+		expect(Number(last)).toBeGreaterThan(firstRequest);
+		expect(meta.requests).toHaveLength(999);
+		const out = run.json('Send', 0);
+		expect(out.map((j) => (j.contact as IDataObject).id)).toEqual(people.map((p) => p.contact.id));
+		expect(out[700].touchpoint).toMatchObject({ status: 'sent', deduplicated: true });
+		expect(meta.requests.filter((r) => r.body.to === people[3].contact.phone.slice(1))).toHaveLength(1);
+	}, 60_000);
+
 	it('keeps enough requests in flight for a slow provider: at 600 ms latency and 80/s, more than 20 at once, all sent once', async () => {
 		// A fixed pool of 20 capped WhatsApp at 20 / 0.6 s = 33/s here, whatever the rate limit.
 		const people = await Promise.all(Array.from({ length: 60 }, () => person(['whatsapp'], { timeZone: dayZone })));

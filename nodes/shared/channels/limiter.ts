@@ -185,27 +185,65 @@ export function inFlightFor(ratesPerSecond: number[]): number {
 }
 
 /**
- * `fn` over `items` with at most `limit` running at once, results in item order. After the first
- * rejection no further item starts (the ones running finish), so a failed call stops the work
- * like a loop would instead of carrying on behind the caller's back.
+ * `limit` slots for tasks, shared by every `map` over it (a run's waves): at most `limit` tasks at
+ * once over all of them, started in the order they were asked for, results in item order. After
+ * the first rejection no further task starts (the ones running finish), so a failed call stops the
+ * work like a loop would instead of carrying on behind the caller's back.
  */
+export function pool(limit: number) {
+	let free = Math.max(1, limit);
+	let failure: { error: unknown } | undefined;
+	const waiting: Array<() => void> = [];
+	const take = async () => {
+		if (free > 0) free--;
+		else await new Promise<void>((r) => waiting.push(r));
+	};
+	const give = () => {
+		const next = waiting.shift();
+		if (next) next();
+		else free++;
+	};
+	return {
+		async map<T, R>(items: T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+			return await Promise.all(items.map(async (item, i) => {
+				await take();
+				try {
+					if (failure) throw failure.error;
+					return await fn(item, i);
+				} catch (error) {
+					failure ??= { error };
+					throw error;
+				} finally {
+					give();
+				}
+			}));
+		},
+	};
+}
+
+/** `fn` over `items` with at most `limit` running at once (a pool of its own). */
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-	const results = new Array<R>(items.length);
-	let next = 0;
-	let failed = false;
-	const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-		while (!failed && next < items.length) {
-			const i = next++;
-			try {
-				results[i] = await fn(items[i], i);
-			} catch (error) {
-				failed = true;
-				throw error;
-			}
-		}
-	});
-	await Promise.all(workers);
-	return results;
+	return await pool(limit).map(items, fn);
+}
+
+/**
+ * Turns taken one at a time, in the order asked for: `await turn()` waits for the previous holder
+ * to end its turn and one turn of the event loop (so timers due meanwhile fire), then returns the
+ * function that ends this one (calling it again does nothing).
+ */
+export function turns() {
+	let last: Promise<void> = Promise.resolve();
+	return async (): Promise<() => void> => {
+		let end!: () => void;
+		const mine = new Promise<void>((r) => {
+			end = r;
+		});
+		const before = last;
+		last = mine;
+		await before;
+		await new Promise((r) => setImmediate(r));
+		return end;
+	};
 }
 
 export function backoffMs(attempt: number, retryAfterSeconds?: number): number {
