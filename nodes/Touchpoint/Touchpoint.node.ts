@@ -413,6 +413,13 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			else pending.push({ ...r, contact: person.contact, person });
 		});
 
+		// A channel an item can only go by, without its credential, fails the node before anything is
+		// sent (not once the waves before that item have sent theirs).
+		const noCredential = (channel: Channel) => new NodeOperationError(node, `No ${CREDENTIAL_LABEL[CREDENTIAL_OF[channel]]} credential selected for ${channel}`, { description: 'Choose or create the credential for this channel on the node, or turn on Dry Run (Options) to preview without it.' });
+		for (const channel of new Set(pending.filter((pd) => pd.candidates.length === 1).map((pd) => pd.candidates[0]))) {
+			if (!(await credsFor(channel))) throw noCredential(channel);
+		}
+
 		// Waves: the batch goes on in waves of WAVE items, each prepared (messages, the gate, claims)
 		// while the waves before it are sending, so the first request leaves once the first wave is
 		// ready instead of once every item is (190 ms for 2,000 items in a fresh n8n process). One
@@ -432,6 +439,8 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		// shares its outcome, in this wave or a later one.
 		const firstOfKey = new Map<string, { i: number; sent: Promise<boolean> }>();
 		let stopped = false;
+		// The error that stopped the run first (the waves it stopped then fail with "Stopped").
+		let firstError: unknown;
 
 		const runWave = async (w: number) => {
 			const { sent, notSent, previews } = waveOut[w];
@@ -464,9 +473,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 							continue;
 						}
 						const creds = await credsFor(channel);
-						if (!creds) {
-							throw new NodeOperationError(node, `No ${CREDENTIAL_LABEL[CREDENTIAL_OF[channel]]} credential selected for ${channel}`, { description: 'Choose or create the credential for this channel on the node, or turn on Dry Run (Options) to preview without it.' });
-						}
+						if (!creds) throw noCredential(channel);
 						const ctx: BuildContext = {
 							apiVersion: String(creds.data.apiVersion ?? 'v21.0'), phoneNumberId: String(creds.data.phoneNumberId ?? ''),
 							accountSid: String(creds.data.accountSid ?? ''), smsFrom: String(creds.data.from ?? '') || undefined,
@@ -685,14 +692,13 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			}
 		};
 
-		const results = await Promise.all(waves.map(async (_, w) => {
+		await Promise.all(waves.map(async (_, w) => {
 			try {
 				await runWave(w);
-				return undefined;
 			} catch (error) {
 				// Nothing more starts: the items not placed yet are the error's (failClosed).
 				stopped = true;
-				return { error };
+				firstError ??= error;
 			}
 		}));
 		for (const out of waveOut) {
@@ -700,9 +706,8 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			for (const item of out.notSent) notSent.push(item);
 			for (const item of out.previews) previews.push(item);
 		}
-		const failed = results.find((r) => r !== undefined)?.error;
-		if (failed) {
-			const nodeError = failed instanceof NodeOperationError || failed instanceof NodeApiError ? failed : new NodeOperationError(node, failed as Error);
+		if (firstError !== undefined) {
+			const nodeError = firstError instanceof NodeOperationError || firstError instanceof NodeApiError ? firstError : new NodeOperationError(node, firstError as Error);
 			throw nodeError;
 		}
 }

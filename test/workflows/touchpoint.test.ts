@@ -132,6 +132,16 @@ describe('Touchpoint', () => {
 		expect(meta.requests.filter((r) => r.body.to === people[3].contact.phone.slice(1))).toHaveLength(1);
 	}, 60_000);
 
+	it('a large batch where only the last items go by a channel without its credential: the node fails naming it, before anything is sent', async () => {
+		const people = await Promise.all(Array.from({ length: 250 }, () => person(['whatsapp', 'sms'], { timeZone: dayZone })));
+		// Channel Priority per item: the last 50 can only go by SMS, and the node has no Twilio credential.
+		const items = people.map((p, k) => ({ ...p, via: k < 200 ? 'whatsapp' : 'sms' }));
+		const run = await runWorkflow(manualWorkflow({ items, node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'bestAvailable', channelPriority: '={{ $json.via }}', whatsappType: 'template', templateName: 'promo', templateLanguage: 'en', text: 'Spring offer', campaign: 'late-credential' }, credentials: { convergentStoreApi: 'Store', whatsAppCloudApi: 'WA' } } }), { credentials: credentials as never });
+		expect(String(run.error?.message)).toBe('No Twilio Messaging API credential selected for sms');
+		// Not the first waves' messages and then the error.
+		expect(meta.requests).toHaveLength(0);
+	}, 30_000);
+
 	it('keeps enough requests in flight for a slow provider: at 600 ms latency and 80/s, more than 20 at once, all sent once', async () => {
 		// A fixed pool of 20 capped WhatsApp at 20 / 0.6 s = 33/s here, whatever the rate limit.
 		const people = await Promise.all(Array.from({ length: 60 }, () => person(['whatsapp'], { timeZone: dayZone })));
