@@ -5,8 +5,8 @@
  *   one queue per key, each send let go when the pace (LIMIT_WINDOW_MS / limit) allows.
  * - `sharedLimiter(store)`: one slot clock per key in the Convergent store, shared by every process
  *   that uses it (n8n queue mode: all workers on one PostgreSQL store), at SHARED_PACE of the limit.
- *   Each send takes the next free slot with one atomic statement; a 429's pause moves the key's
- *   next slot for everyone.
+ *   Each send takes the next free slot with one atomic statement; a 429 moves the key's next free
+ *   slot past the Retry-After for everyone.
  */
 
 export interface RateLimiter {
@@ -14,8 +14,6 @@ export interface RateLimiter {
 	readonly shared: boolean;
 	/** Waits for this key's turn under the provider's limit of `perSecond` requests a second. */
 	acquire(key: string, perSecond: number): Promise<void>;
-	/** No send on the key for `ms` (every sender on it). */
-	pause(key: string, ms: number): Promise<void>;
 	/** The provider answered 429 on the key, asking for `retryAfterMs`: the key's senders back off. */
 	backOff(key: string, retryAfterMs: number, perSecond: number): Promise<void>;
 }
@@ -29,12 +27,13 @@ export interface RateSlots {
 }
 
 /**
- * How late a send may go on its turn. On the shared clock: a slot that went by more than this
- * while the process stood still (a long GC pause, a stalled worker) is given up for a new one: sending on all the missed slots at once would be a burst over
- * the provider's limit. Sends then go out within [slot, slot + 10 ms], so any one second holds at
- * most ceil(1.01 s x 95 % of the limit) of them: 77 at 80/s, three below the limit for what a
- * loaded machine adds between the slot and the wire (with 20 ms, two workers on one 80/s number
- * once put 81 requests in one second at the provider: a 429).
+ * How late a send may go on its turn. On the shared clock, a slot that went by more than this
+ * while the process stood still (a long GC pause, a stalled worker) is given up for a new one:
+ * sending on all the missed slots at once would be a burst over the provider's limit. Sends then
+ * go out within [slot, slot + 10 ms], so any one second holds at most ceil(1.01 s x 95 % of the
+ * limit) of them: 77 at 80/s, three below the limit for what a loaded machine adds between the
+ * slot and the wire (with 20 ms, two workers on one 80/s number once put 81 requests in one second
+ * at the provider: a 429). The local queue makes up this much lateness without moving later turns.
  */
 export const LATE_SLOT_MS = 10;
 
@@ -58,13 +57,10 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
 				if (Date.now() - at <= LATE_SLOT_MS || attempt === 3) return;
 			}
 		},
-		async pause(key, ms) {
-			await slots.pauseRate(key, Math.round((Date.now() + ms) * 1000));
-		},
 		async backOff(key, retryAfterMs) {
 			// Workers share only the slot clock, and slots are handed out up to two seconds ahead: what
 			// reaches all of them is the key's next free slot, moved past the Retry-After.
-			await this.pause(key, retryAfterMs);
+			await slots.pauseRate(key, Math.round((Date.now() + retryAfterMs) * 1000));
 		},
 	};
 }
@@ -86,9 +82,8 @@ const SLOW_DOWN_BURST_MS = 250;
 const SPEED_UP = 0.99;
 
 interface KeyQueue {
-	/** When the next send is due. */
+	/** When the next send is due (a quota's Retry-After moves it too). */
 	due: number;
-	pausedUntil: number;
 	/** After a 429 the pace is divided by `slowFactor`; it comes back a little with each send. */
 	slowFactor: number;
 	/** When the last 429 slowed the key (429s of one burst slow it once). */
@@ -111,7 +106,7 @@ function pacedQueue(): RateLimiter {
 		while (q.waiting.length) {
 			const now = Date.now();
 			const head = q.waiting[0];
-			const at = Math.max(q.due, q.pausedUntil);
+			const at = q.due;
 			if (now < at) {
 				q.timer = setTimeout(() => {
 					q.timer = undefined;
@@ -128,14 +123,17 @@ function pacedQueue(): RateLimiter {
 	};
 	const queueOf = (key: string) => {
 		let q = queues.get(key);
-		if (!q) queues.set(key, (q = { due: 0, pausedUntil: 0, slowFactor: 1, slowedAt: 0, waiting: [] }));
+		if (!q) queues.set(key, (q = { due: 0, slowFactor: 1, slowedAt: 0, waiting: [] }));
 		return q;
 	};
+	// A 429 changed the key's pace: the waiting sends see it now, not when the timer set before fires.
 	const wake = (q: KeyQueue) => {
 		if (q.timer) clearTimeout(q.timer);
 		q.timer = undefined;
 		pump(q);
 	};
+	// A send every LIMIT_WINDOW_MS / limit.
+	const intervalOf = (perSecond: number) => LIMIT_WINDOW_MS / perSecond;
 	return {
 		shared: false,
 		async acquire(key, perSecond) {
@@ -143,19 +141,18 @@ function pacedQueue(): RateLimiter {
 			const q = queueOf(key);
 			await new Promise<void>((go) => {
 				// The first send after a quiet spell starts the pace afresh from when it goes.
-				q.waiting.push({ interval: LIMIT_WINDOW_MS / perSecond, go, idle: !q.waiting.length && q.due + LATE_SLOT_MS < Date.now() });
+				q.waiting.push({ interval: intervalOf(perSecond), go, idle: !q.waiting.length && q.due + LATE_SLOT_MS < Date.now() });
 				pump(q);
 			});
 		},
-		async pause(key, ms) {
-			const q = queueOf(key);
-			q.pausedUntil = Math.max(q.pausedUntil, Date.now() + ms);
-			wake(q);
-		},
 		async backOff(key, retryAfterMs, perSecond) {
-			if (retryAfterMs > SLOW_DOWN_MAX_MS) return await this.pause(key, retryAfterMs);
 			const q = queueOf(key);
 			const now = Date.now();
+			if (retryAfterMs > SLOW_DOWN_MAX_MS) {
+				// A quota, not a burst: nothing goes on the key until the Retry-After.
+				q.due = Math.max(q.due, now + retryAfterMs);
+				return wake(q);
+			}
 			// The pace drops by a fifth (down to an eighth of it at most), once for the 429s of one
 			// burst, and comes back by 1 % a send: a 429 from a moment's jitter costs a few turns, and
 			// a limit set too high settles just under what the provider takes instead of stopping and
@@ -165,7 +162,7 @@ function pacedQueue(): RateLimiter {
 				q.slowFactor = Math.min(8, q.slowFactor * 1.25);
 				q.slowedAt = now;
 			}
-			q.due = Math.max(q.due, now) + (perSecond > 0 ? (LIMIT_WINDOW_MS / perSecond) * q.slowFactor : 0);
+			q.due = Math.max(q.due, now) + (perSecond > 0 ? intervalOf(perSecond) * q.slowFactor : 0);
 			wake(q);
 		},
 	};
