@@ -1,9 +1,16 @@
 /**
  * The shared rate limit: one slot clock per credential and sender in the store, so processes
- * (queue-mode workers) sending on one key together stay under the provider's limit, and use it.
+ * (queue-mode workers) sending on one key together stay under the provider's limit, and use it;
+ * a 429 slows every process on the key at once, and a quota stops them all.
  */
+import path from 'node:path';
+
 import { backends, inWorker, type Backend } from './helpers';
+import { SLOW_DOWN, SLOW_DOWN_MAX_MS, sharedLimiter, spedUp } from '../../nodes/shared/channels/limiter';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
+import { MetaGraphMock } from '../mocks';
+
+const LIMITER_MODULE = path.resolve(__dirname, '../../dist/nodes/shared/channels/limiter.js');
 
 describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 	let backend: Backend;
@@ -53,4 +60,150 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 		await store.pauseRate('twilio:pause-test', now + 1000);
 		expect(await store.takeRateSlot('twilio:pause-test', 50_000, now)).toBeGreaterThanOrEqual(now + 2_050_000);
 	});
+
+	it('a 429 slows the key\'s clock: the next slot a slowed interval on, the slots after it a fifth further apart and coming back by 1 % each; the 429s of one burst slow it once; bursts in a row make it come back slower', async () => {
+		const key = `whatsAppCloudApi:slow-${Date.now()}`;
+		const t = Date.now() * 1000;
+		const I = 10_000;
+		const take = () => store.takeRateSlot(key, I, t);
+		expect(await take()).toBe(t);
+		await store.slowRate(key, I, t + 1000);
+		// The turn after the 429 is given back (one interval at the slowed pace): t + I + 1.25 I.
+		let next = t + I + 12_500;
+		let factor = 1.25;
+		// Each slot is a slowed interval after the one before, the factor 1 % closer to 1 after each.
+		for (let k = 0; k < 3; k++) {
+			expect(await take()).toBe(next);
+			next += Math.round(I * factor);
+			factor = spedUp(factor, 1);
+		}
+		// A second 429 of the same burst gives back a turn but does not slow the key again.
+		await store.slowRate(key, I, t + 2000);
+		next += Math.round(I * factor);
+		expect(await take()).toBe(next);
+		next += Math.round(I * factor);
+		factor = spedUp(factor, 1);
+		// Bursts in a row (each within calmMs of the one before, past burstMs): the pace comes back
+		// that many times slower.
+		let at = t + 2000;
+		for (let k = 0; k < 3; k++) {
+			at += SLOW_DOWN.burstMs * 1000;
+			await store.slowRate(key, I, at);
+			next = Math.max(next, at) + Math.round(I * factor * SLOW_DOWN.by);
+			factor *= SLOW_DOWN.by;
+		}
+		const a = await take();
+		expect(a).toBe(next);
+		const b = await take();
+		expect(b - a).toBe(Math.round(I * factor));
+		const c = await take();
+		expect(c - b).toBe(Math.round(I * spedUp(factor, 4)));
+		expect(spedUp(factor, 4) / factor).toBeCloseTo(1 - 0.01 / 4, 10);
+		// Never slower than SLOW_DOWN.max; after calmMs without a 429 the streak starts again at 1.
+		for (let k = 0; k < 20; k++) await store.slowRate(key, I, t + 2_000_000 + k * SLOW_DOWN.burstMs * 1000);
+		const d = await take();
+		expect((await take()) - d).toBe(I * SLOW_DOWN.max);
+		await store.slowRate(key, I, t + 30_000_000);
+		const e = await take();
+		const f = await take();
+		const g = await take();
+		expect(f - e).toBe(I * SLOW_DOWN.max);
+		expect(g - f).toBe(Math.round(I * spedUp(SLOW_DOWN.max, 1)));
+		// After a quiet spell the slot is "now" again.
+		const later = t + 60_000_000;
+		expect(await store.takeRateSlot(key, I, later)).toBe(later);
+	});
+
+	it('a quota\'s Retry-After stops the sends already waiting in another process within one slot (slots are not handed out seconds ahead)', async () => {
+		const key = `whatsAppCloudApi:quota-${Date.now()}`;
+		const code = `
+			const { parentPort, workerData } = require('node:worker_threads');
+			const { openStore } = require(workerData.storeModule);
+			const { sharedLimiter } = require(workerData.limiterModule);
+			(async () => {
+				const store = await openStore(workerData.config);
+				const limiter = sharedLimiter(store);
+				// 160 sends waiting at once: what Touchpoint's requests in flight are at 80/s.
+				const sent = [];
+				const all = Array.from({ length: 160 }, () => limiter.acquire(workerData.key, 80).then(() => sent.push(Date.now())));
+				parentPort.postMessage({ started: Date.now() });
+				await Promise.all(all);
+				await store.close();
+				parentPort.postMessage({ sent });
+			})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+		`;
+		const { Worker } = await import('node:worker_threads');
+		const w = new Worker(code, { eval: true, workerData: { storeModule: path.resolve(__dirname, '../../dist/nodes/shared/store/index.js'), limiterModule: LIMITER_MODULE, config: backend.config, key } });
+		const done = new Promise<{ sent: number[] }>((resolve, reject) => {
+			w.on('message', (m) => (m.error ? reject(new Error(m.error)) : m.sent ? resolve(m) : undefined));
+			w.once('error', reject);
+		});
+		await new Promise<void>((resolve) => w.once('message', () => resolve()));
+		await new Promise((r) => setTimeout(r, 400));
+		// This process is told 429 with a Retry-After of 3 s (a quota): the other one stops too.
+		const at = Date.now();
+		const retryAfter = SLOW_DOWN_MAX_MS + 1000;
+		await sharedLimiter(store).backOff(key, retryAfter, 80);
+		const { sent } = await done;
+		expect(sent).toHaveLength(160);
+		const before = sent.filter((x) => x <= at).length;
+		expect(before).toBeGreaterThan(10);
+		// At most the one slot already held (plus the statement racing the pause) goes during the
+		// Retry-After; before, every slot handed out for the next two seconds did (about 150 sends).
+		const during = sent.filter((x) => x > at && x < at + retryAfter - 50);
+		expect(during.length).toBeLessThanOrEqual(2);
+		expect(sent.filter((x) => x >= at + retryAfter - 50).length).toBeGreaterThanOrEqual(160 - before - 2);
+	}, 30_000);
+
+	it('two processes on one WhatsApp number whose provider takes half the limit set: every message delivered once, and a handful of 429s instead of one for every other request', async () => {
+		const meta = new MetaGraphMock();
+		const url = await meta.start();
+		try {
+			meta.setRateLimit(40);
+			const key = `whatsAppCloudApi:half-${Date.now()}`;
+			// Each process sends as Touchpoint's transport does: acquire a turn, send, and on a 429 back
+			// off the key (every process), wait the Retry-After and take a new turn.
+			const code = `
+				const { parentPort, workerData } = require('node:worker_threads');
+				const { openStore } = require(workerData.storeModule);
+				const { sharedLimiter, backoffMs } = require(workerData.limiterModule);
+				(async () => {
+					const store = await openStore(workerData.config);
+					const limiter = sharedLimiter(store);
+					const sendOne = async (to) => {
+						for (let n = 0; n < 6; n++) {
+							await limiter.acquire(workerData.key, 80);
+							const res = await fetch(workerData.url + '/v21.0/106540352242922/messages', {
+								method: 'POST',
+								headers: { authorization: 'Bearer meta-test-token', 'content-type': 'application/json' },
+								body: JSON.stringify({ messaging_product: 'whatsapp', to, type: 'template', template: { name: 'promo', language: { code: 'en' } } }),
+							});
+							await res.arrayBuffer();
+							if (res.status !== 429) return res.status;
+							const wait = backoffMs(n, Number(res.headers.get('retry-after')));
+							await limiter.backOff(workerData.key, wait, 80);
+							await new Promise((r) => setTimeout(r, wait));
+						}
+						return 429;
+					};
+					const statuses = await Promise.all(workerData.people.map(sendOne));
+					await store.close();
+					parentPort.postMessage(statuses);
+				})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+			`;
+			const people = (k: number) => Array.from({ length: 120 }, (_, i) => `3461700${k}${String(i).padStart(4, '0')}`);
+			const results = (await Promise.all([1, 2].map((k) => inWorker(code, { config: backend.config, limiterModule: LIMITER_MODULE, key, url, people: people(k) })))) as number[][];
+			expect(results.flat().filter((s) => s !== 200)).toEqual([]);
+			const accepted = meta.requests.filter((r) => r.status === 200).map((r) => String((r.body as { to?: string }).to));
+			expect(accepted).toHaveLength(240);
+			expect(new Set(accepted).size).toBe(240);
+			// Before, the two processes held slots two seconds ahead and a 429 moved only the slots
+			// after them: 172 of 412 requests were refused. Now the first second's excess (the pace
+			// comes down by a fifth per burst) and a few after.
+			expect(meta.rateLimited).toBeLessThanOrEqual(45);
+			process.stdout.write(`${backend.name}: provider at 40/s, limit set to 80/s, two processes, 240 messages: ${meta.rateLimited} 429s, ${meta.requests.length} requests\n`);
+		} finally {
+			await meta.stop();
+		}
+	}, 60_000);
 });

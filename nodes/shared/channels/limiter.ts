@@ -5,8 +5,9 @@
  *   one queue per key, each send let go when the pace (LIMIT_WINDOW_MS / limit) allows.
  * - `sharedLimiter(store)`: one slot clock per key in the Convergent store, shared by every process
  *   that uses it (n8n queue mode: all workers on one PostgreSQL store), at SHARED_PACE of the limit.
- *   Each send takes the next free slot with one atomic statement; a 429 moves the key's next free
- *   slot past the Retry-After for everyone.
+ *   The senders of a process on a key wait in one queue and only its head holds a slot (one
+ *   atomic statement takes it), so a 429 that slows the key, or a quota that stops it, reaches
+ *   every send not yet on the wire in every process, as the local queue does.
  */
 
 export interface RateLimiter {
@@ -18,10 +19,31 @@ export interface RateLimiter {
 	backOff(key: string, retryAfterMs: number, perSecond: number): Promise<void>;
 }
 
-/** The store's side of a shared limiter (Store.takeRateSlot / pauseRate). */
+/** A 429 whose Retry-After is longer than this stops the key until then (a quota, not a burst). */
+export const SLOW_DOWN_MAX_MS = 2000;
+
+/**
+ * How a 429 slows a key, the same on both limiters: the pace is divided by `by` (down to 1/`max`
+ * of it at most), once for the 429s of one burst (`burstMs`: the requests already in flight), and
+ * each send after brings it back by 1 - `speedUp` (1 %) divided by the streak: the bursts in a row
+ * (up to `maxStreak`), each within `calmMs` of the one before. A lone 429 (a moment's jitter) costs
+ * a few turns; a limit set above what the provider takes settles just under it instead of climbing
+ * back in half a second and tripping again (2x too high, 480 messages: 37 429s instead of 144).
+ */
+export const SLOW_DOWN = { by: 1.25, max: 8, burstMs: 250, speedUp: 0.99, calmMs: 2000, maxStreak: 8 } as const;
+
+/** The slow factor after one more send at `factor` with `streak` bursts of 429s in a row. */
+export const spedUp = (factor: number, streak: number) => Math.max(1, factor * (1 - (1 - SLOW_DOWN.speedUp) / Math.max(1, streak)));
+
+/** The store's side of a shared limiter (Store.takeRateSlot / slowRate / pauseRate). */
 export interface RateSlots {
-	/** Takes the key's next slot `intervalUs` after the previous one (not before `nowUs`); returns its start (µs). */
+	/**
+	 * Takes the key's next slot, `intervalUs` x the key's slow factor after the previous one (not
+	 * before `nowUs`), and brings the slow factor SLOW_DOWN.speedUp closer to 1; returns the slot's start (µs).
+	 */
 	takeRateSlot(key: string, intervalUs: number, nowUs: number): Promise<number>;
+	/** A 429 at `nowUs`: the key's slow factor grows (once per SLOW_DOWN.burstMs) and its next slot moves one slowed interval on. */
+	slowRate(key: string, intervalUs: number, nowUs: number): Promise<void>;
 	/** No slot of the key before `untilUs`. */
 	pauseRate(key: string, untilUs: number): Promise<void>;
 }
@@ -43,26 +65,66 @@ export const LATE_SLOT_MS = 10;
  */
 export const SHARED_PACE = 0.95;
 
+const sharedByStore = new WeakMap<RateSlots, RateLimiter>();
+
+/**
+ * The limiter on a shared store: one per store object, so the executions of a process share its
+ * queue per key. A slot is taken only when the send before it in this process has gone: each
+ * process holds at most one slot ahead per key (one interval), not the two seconds of sends its
+ * requests in flight would take, so a slow-down or a pause after a 429 applies to every send
+ * still waiting, in every process, from the next slot on.
+ */
 export function sharedLimiter(slots: RateSlots): RateLimiter {
-	return {
+	const existing = sharedByStore.get(slots);
+	if (existing) return existing;
+	const queues = new Map<string, { waiting: Array<{ intervalUs: number; go: () => void; fail: (e: unknown) => void }>; running: boolean }>();
+	const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+	const run = async (q: { waiting: Array<{ intervalUs: number; go: () => void; fail: (e: unknown) => void }>; running: boolean }, key: string) => {
+		q.running = true;
+		try {
+			while (q.waiting.length) {
+				const head = q.waiting[0];
+				try {
+					for (let attempt = 1; ; attempt++) {
+						const at = (await slots.takeRateSlot(key, head.intervalUs, Date.now() * 1000)) / 1000;
+						const wait = at - Date.now();
+						if (wait > 0) await sleep(wait);
+						// Late only after a stall; an idle key's slot is "now" and a retake finds it idle again.
+						if (Date.now() - at <= LATE_SLOT_MS || attempt === 3) break;
+					}
+					q.waiting.shift();
+					head.go();
+				} catch (error) {
+					// The store failed: this send fails (nothing goes without a slot), the next one tries again.
+					q.waiting.shift();
+					head.fail(error);
+				}
+			}
+		} finally {
+			q.running = false;
+		}
+	};
+	const limiter: RateLimiter = {
 		shared: true,
 		async acquire(key, perSecond) {
 			if (!(perSecond > 0)) return;
-			const intervalUs = Math.round(1e6 / (SHARED_PACE * perSecond));
-			for (let attempt = 1; ; attempt++) {
-				const at = (await slots.takeRateSlot(key, intervalUs, Date.now() * 1000)) / 1000;
-				const wait = at - Date.now();
-				if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-				// Late only after a stall; an idle key's slot is "now" and a retake finds it idle again.
-				if (Date.now() - at <= LATE_SLOT_MS || attempt === 3) return;
-			}
+			let q = queues.get(key);
+			if (!q) queues.set(key, (q = { waiting: [], running: false }));
+			const queue = q;
+			await new Promise<void>((go, fail) => {
+				queue.waiting.push({ intervalUs: Math.round(1e6 / (SHARED_PACE * perSecond)), go, fail });
+				if (!queue.running) void run(queue, key);
+			});
 		},
-		async backOff(key, retryAfterMs) {
-			// Workers share only the slot clock, and slots are handed out up to two seconds ahead: what
-			// reaches all of them is the key's next free slot, moved past the Retry-After.
-			await slots.pauseRate(key, Math.round((Date.now() + retryAfterMs) * 1000));
+		async backOff(key, retryAfterMs, perSecond) {
+			const nowUs = Date.now() * 1000;
+			// A quota, not a burst: no slot on the key until the Retry-After, for every process.
+			if (retryAfterMs > SLOW_DOWN_MAX_MS || !(perSecond > 0)) return await slots.pauseRate(key, Math.round(nowUs + retryAfterMs * 1000));
+			await slots.slowRate(key, Math.round(1e6 / (SHARED_PACE * perSecond)), nowUs);
 		},
 	};
+	sharedByStore.set(slots, limiter);
+	return limiter;
 }
 
 /**
@@ -74,13 +136,6 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
  */
 export const LIMIT_WINDOW_MS = 1040;
 
-/** A 429 whose Retry-After is longer than this stops the key until then (a quota, not a burst). */
-export const SLOW_DOWN_MAX_MS = 2000;
-/** 429s this close together are one burst (the requests already in flight): they slow the key once. */
-const SLOW_DOWN_BURST_MS = 250;
-/** After a 429, each send brings the pace 1 % closer to the full one. */
-const SPEED_UP = 0.99;
-
 interface KeyQueue {
 	/** When the next send is due (a quota's Retry-After moves it too). */
 	due: number;
@@ -88,6 +143,8 @@ interface KeyQueue {
 	slowFactor: number;
 	/** When the last 429 slowed the key (429s of one burst slow it once). */
 	slowedAt: number;
+	/** Bursts of 429s in a row, each within SLOW_DOWN.calmMs of the one before: the pace comes back that many times slower. */
+	streak: number;
 	waiting: Array<{ interval: number; go: () => void; idle: boolean }>;
 	timer?: ReturnType<typeof setTimeout>;
 }
@@ -116,14 +173,14 @@ function pacedQueue(): RateLimiter {
 			}
 			q.waiting.shift();
 			const interval = head.interval * q.slowFactor;
-			if (q.slowFactor > 1) q.slowFactor = Math.max(1, q.slowFactor * SPEED_UP);
+			if (q.slowFactor > 1) q.slowFactor = spedUp(q.slowFactor, q.streak);
 			q.due = (head.idle ? now : Math.max(at, now - LATE_SLOT_MS)) + interval;
 			head.go();
 		}
 	};
 	const queueOf = (key: string) => {
 		let q = queues.get(key);
-		if (!q) queues.set(key, (q = { due: 0, slowFactor: 1, slowedAt: 0, waiting: [] }));
+		if (!q) queues.set(key, (q = { due: 0, slowFactor: 1, slowedAt: 0, streak: 1, waiting: [] }));
 		return q;
 	};
 	// A 429 changed the key's pace: the waiting sends see it now, not when the timer set before fires.
@@ -153,13 +210,12 @@ function pacedQueue(): RateLimiter {
 				q.due = Math.max(q.due, now + retryAfterMs);
 				return wake(q);
 			}
-			// The pace drops by a fifth (down to an eighth of it at most), once for the 429s of one
-			// burst, and comes back by 1 % a send: a 429 from a moment's jitter costs a few turns, and
-			// a limit set too high settles just under what the provider takes instead of stopping and
-			// starting. The one request too many gives its turn back, so the provider's window has
-			// room again. (The refused request itself waits the Retry-After: see transport's send.)
-			if (now - q.slowedAt >= SLOW_DOWN_BURST_MS) {
-				q.slowFactor = Math.min(8, q.slowFactor * 1.25);
+			// The pace drops by a fifth, once for the 429s of one burst, and comes back a little with
+			// each send (SLOW_DOWN). The one request too many gives its turn back, so the provider's
+			// window has room again. (The refused request itself waits the Retry-After: transport's send.)
+			if (now - q.slowedAt >= SLOW_DOWN.burstMs) {
+				q.slowFactor = Math.min(SLOW_DOWN.max, q.slowFactor * SLOW_DOWN.by);
+				q.streak = now - q.slowedAt < SLOW_DOWN.calmMs ? Math.min(SLOW_DOWN.maxStreak, q.streak + 1) : 1;
 				q.slowedAt = now;
 			}
 			q.due = Math.max(q.due, now) + (perSecond > 0 ? intervalOf(perSecond) * q.slowFactor : 0);

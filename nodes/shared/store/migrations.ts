@@ -361,6 +361,18 @@ CREATE TABLE IF NOT EXISTS tracked_links (
 CREATE INDEX IF NOT EXISTS tracked_links_contact ON tracked_links (contact_id);
 `,
 	},
+	{
+		// A 429 slows the shared clock instead of only pausing it (limiter.ts SLOW_DOWN): the key's
+		// slow factor, when a burst of 429s last raised it and how many bursts came in a row, and
+		// the start of the slot last handed out (the interval after it depends on the factor it had).
+		id: '017_rate_slow_down',
+		sql: `
+ALTER TABLE rate_slots ADD COLUMN slot_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rate_slots ADD COLUMN slow_factor DOUBLE PRECISION NOT NULL DEFAULT 1;
+ALTER TABLE rate_slots ADD COLUMN slowed_at BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rate_slots ADD COLUMN slow_streak INTEGER NOT NULL DEFAULT 1;
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */

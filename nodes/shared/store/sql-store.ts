@@ -4,7 +4,7 @@
  */
 import { createHmac, hash } from 'node:crypto';
 
-import { mapLimit } from '../channels/limiter';
+import { mapLimit, SLOW_DOWN } from '../channels/limiter';
 import type { Channel } from '../contact';
 import { chunks, inList, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
 import { decodeAddresses, encodeAddresses, foldConsent, groupLedgerRows, type FoldEvent } from './consent-fold';
@@ -619,14 +619,42 @@ export class SqlStore implements Store {
 	// ---- shared rate limits ------------------------------------------------------------------
 
 	async takeRateSlot(key: string, intervalUs: number, nowUs: number): Promise<number> {
-		// One statement, atomic in both databases: the slot after the key's last one, or now.
+		// One statement, atomic in both databases (every right-hand side reads the row as it was):
+		// the slot after the key's last one, or now; the next one a slowed interval on, and the slow
+		// factor a step back towards 1 (limiter.ts spedUp).
+		const spedUp = `rate_slots.slow_factor * (1 - CAST($4 AS DOUBLE PRECISION) / rate_slots.slow_streak)`;
 		const [row] = await this.db.query<Row>(
-			`INSERT INTO rate_slots (key, next_at) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
-			ON CONFLICT (key) DO UPDATE SET next_at = CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END + CAST($3 AS BIGINT)
-			RETURNING next_at`,
-			[key, Math.round(nowUs), Math.round(intervalUs)],
+			`INSERT INTO rate_slots (key, next_at, slot_at, slow_factor, slowed_at, slow_streak) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), CAST($2 AS BIGINT), 1, 0, 1)
+			ON CONFLICT (key) DO UPDATE SET
+				slot_at = CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END,
+				next_at = CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END + CAST(ROUND(CAST($3 AS BIGINT) * rate_slots.slow_factor) AS BIGINT),
+				slow_factor = CASE WHEN ${spedUp} > 1 THEN ${spedUp} ELSE 1 END
+			RETURNING slot_at`,
+			[key, Math.round(nowUs), Math.round(intervalUs), 1 - SLOW_DOWN.speedUp],
 		);
-		return Number(row.next_at) - intervalUs;
+		return Number(row.slot_at);
+	}
+
+	async slowRate(key: string, intervalUs: number, nowUs: number): Promise<void> {
+		// The 429s of one burst (SLOW_DOWN.burstMs) slow the key once, and a burst within calmMs of
+		// the one before lengthens the streak; each 429 gives back one turn. (As the local queue.)
+		const since = `CAST($2 AS BIGINT) - rate_slots.slowed_at`;
+		const sameBurst = `${since} < CAST($4 AS BIGINT)`;
+		const slowed = `CASE WHEN ${sameBurst} THEN rate_slots.slow_factor
+			WHEN rate_slots.slow_factor * CAST($5 AS DOUBLE PRECISION) > CAST($6 AS DOUBLE PRECISION) THEN CAST($6 AS DOUBLE PRECISION)
+			ELSE rate_slots.slow_factor * CAST($5 AS DOUBLE PRECISION) END`;
+		await this.db.run(
+			`INSERT INTO rate_slots (key, next_at, slot_at, slow_factor, slowed_at, slow_streak) VALUES ($1, CAST($2 AS BIGINT) + CAST(ROUND(CAST($3 AS BIGINT) * CAST($5 AS DOUBLE PRECISION)) AS BIGINT), CAST($2 AS BIGINT), CAST($5 AS DOUBLE PRECISION), CAST($2 AS BIGINT), 1)
+			ON CONFLICT (key) DO UPDATE SET
+				slow_factor = ${slowed},
+				slow_streak = CASE WHEN ${sameBurst} THEN rate_slots.slow_streak
+					WHEN ${since} >= CAST($7 AS BIGINT) THEN 1
+					WHEN rate_slots.slow_streak >= CAST($8 AS INTEGER) THEN CAST($8 AS INTEGER)
+					ELSE rate_slots.slow_streak + 1 END,
+				slowed_at = CASE WHEN ${sameBurst} THEN rate_slots.slowed_at ELSE CAST($2 AS BIGINT) END,
+				next_at = CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END + CAST(ROUND(CAST($3 AS BIGINT) * (${slowed})) AS BIGINT)`,
+			[key, Math.round(nowUs), Math.round(intervalUs), SLOW_DOWN.burstMs * 1000, SLOW_DOWN.by, SLOW_DOWN.max, SLOW_DOWN.calmMs * 1000, SLOW_DOWN.maxStreak],
+		);
 	}
 
 	async pauseRate(key: string, untilUs: number): Promise<void> {

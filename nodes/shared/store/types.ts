@@ -372,9 +372,11 @@ export interface Store {
 	/** Last inbound time per contact+channel; key: `${contactId}\u0000${channel}` */
 	getLastInbound(keys: Array<{ contactId: string; channel: Channel }>): Promise<Map<string, number>>;
 
-	// Shared rate limits (channels/limiter.ts sharedLimiter): one atomic statement per send.
-	/** Takes the key's next slot `intervalUs` after the previous one (not before `nowUs`); returns its start (µs). */
+	// Shared rate limits (channels/limiter.ts sharedLimiter, RateSlots): one atomic statement per send.
+	/** Takes the key's next slot, `intervalUs` x the key's slow factor after the previous one (not before `nowUs`); returns its start (µs). */
 	takeRateSlot(key: string, intervalUs: number, nowUs: number): Promise<number>;
+	/** A 429 on the key at `nowUs`: its pace slows (SLOW_DOWN) and its next slot moves one slowed interval on. */
+	slowRate(key: string, intervalUs: number, nowUs: number): Promise<void>;
 	/** No slot of the key before `untilUs`. */
 	pauseRate(key: string, untilUs: number): Promise<void>;
 

@@ -3,7 +3,7 @@
  * slot went by while its process stood still (a GC pause, a stopped worker) takes a new slot
  * instead of going out with every other missed one at once.
  */
-import { LATE_SLOT_MS, LIMIT_WINDOW_MS, localLimiter, SLOW_DOWN_MAX_MS, mapLimit, SHARED_PACE, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
+import { LATE_SLOT_MS, LIMIT_WINDOW_MS, localLimiter, SLOW_DOWN, SLOW_DOWN_MAX_MS, mapLimit, SHARED_PACE, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
 
 function memorySlots() {
 	const next = new Map<string, number>();
@@ -14,6 +14,9 @@ function memorySlots() {
 			next.set(key, at + intervalUs);
 			taken.push(at);
 			return at;
+		},
+		async slowRate(key, intervalUs, nowUs) {
+			next.set(key, Math.max(next.get(key) ?? 0, nowUs) + intervalUs * 1.25);
 		},
 		async pauseRate(key, untilUs) {
 			next.set(key, Math.max(next.get(key) ?? 0, untilUs));
@@ -165,6 +168,31 @@ describe('localLimiter (embedded store: one n8n process)', () => {
 		await localLimiter.acquire(quota, 80);
 		expect(Date.now() - t0).toBeGreaterThanOrEqual(SLOW_DOWN_MAX_MS + 490);
 	}, 20_000);
+
+	it('429 bursts in a row (a limit set above what the provider takes): the pace comes back that many times slower, so it settles instead of tripping again', async () => {
+		jest.useFakeTimers({ now: 2_000_000_000_000 });
+		try {
+			const key = `wa:streak-${Date.now()}`;
+			const times: number[] = [];
+			const sends = Array.from({ length: 200 }, () => localLimiter.acquire(key, 80).then(() => times.push(Date.now())));
+			await jest.advanceTimersByTimeAsync(100);
+			// Three bursts of 429s, 300 ms apart (each past burstMs, within calmMs of the one before).
+			for (let k = 0; k < 3; k++) {
+				await localLimiter.backOff(key, 1000, 80);
+				await jest.advanceTimersByTimeAsync(300);
+			}
+			const from = times.length;
+			await jest.advanceTimersByTimeAsync(20_000);
+			await Promise.all(sends);
+			// After the third burst the pace is 1.25 slower than it was and comes back by 1/3 % a
+			// send: 40 sends span 683 ms. Before, it came back by 1 % a send after every burst,
+			// was at the full pace again within 300 ms, and the 40 sends spanned 530 ms.
+			expect(times[from + 40] - times[from]).toBeGreaterThanOrEqual(640);
+			expect(times[from + 40] - times[from]).toBeLessThan(40 * (LIMIT_WINDOW_MS / 80) * SLOW_DOWN.by ** 3);
+		} finally {
+			jest.useRealTimers();
+		}
+	});
 });
 
 describe('mapLimit', () => {
