@@ -108,7 +108,7 @@ describe('localLimiter (embedded store: one n8n process)', () => {
 		expect(localLimiter.shared).toBe(false);
 	}, 15_000);
 
-	it('paces 80/s at a send every 13 ms from the first: 76.9 a second, 96 % of the limit, at most 77 in any second', async () => {
+	it('paces 80/s at a send every 12.9 ms from the first: 77.7 a second, 97 % of the limit, at most 78 in any second', async () => {
 		// A fake clock: every timer fires exactly when asked.
 		jest.useFakeTimers({ now: 1_900_000_000_000 });
 		try {
@@ -118,14 +118,15 @@ describe('localLimiter (embedded store: one n8n process)', () => {
 			await jest.advanceTimersByTimeAsync(10_000);
 			await Promise.all(sends);
 			expect(times.slice(0, 4).map((t) => t - times[0])).toEqual([0, 13, 26, 39]);
-			expect(peak(times, 1000)).toBeLessThanOrEqual(77);
-			expect(times[times.length - 1] - times[0]).toBe(399 * (LIMIT_WINDOW_MS / 80));
+			expect(peak(times, 1000)).toBeLessThanOrEqual(78);
+			// On the exact turns (the clock counts whole milliseconds).
+			expect(Math.abs(times[times.length - 1] - times[0] - 399 * (LIMIT_WINDOW_MS / 80))).toBeLessThan(1);
 		} finally {
 			jest.useRealTimers();
 		}
 	});
 
-	it('on a busy event loop (timers up to 14 ms late), 81 sends at 80/s still span 1,030 ms, and the small delays do not add up', async () => {
+	it('on a busy event loop (timers up to 14 ms late), 81 sends at 80/s still span 1,020 ms, and the small delays do not add up', async () => {
 		const key = `wa:busy-${Date.now()}`;
 		const interval = LIMIT_WINDOW_MS / 80;
 		const busy = setInterval(() => stall(Math.random() * 14), 17);
@@ -133,9 +134,9 @@ describe('localLimiter (embedded store: one n8n process)', () => {
 			const started = Date.now();
 			const times = await Promise.all(Array.from({ length: 240 }, () => localLimiter.acquire(key, 80).then(() => Date.now())));
 			times.sort((a, b) => a - b);
-			// The one request too many (the 81st in a second) needs 30 ms more of the network.
+			// The one request too many (the 81st in a second) needs 20 ms more of the network.
 			for (let k = 80; k < times.length; k++) expect(times[k] - times[k - 80]).toBeGreaterThanOrEqual(LIMIT_WINDOW_MS - LATE_SLOT_MS - 1);
-			expect(peak(times, 1000)).toBeLessThanOrEqual(78);
+			expect(peak(times, 1000)).toBeLessThanOrEqual(80);
 			// Turns taken late are made up: before, every late timer moved all the turns behind it
 			// (here about 1 s over 240 sends).
 			expect(times[times.length - 1] - started).toBeLessThan(239 * interval + 400);
@@ -154,7 +155,7 @@ describe('localLimiter (embedded store: one n8n process)', () => {
 		await Promise.all(sends);
 		const after = times.filter((t) => t > at429 && t <= at429 + 1000);
 		// Sends go on (before, nothing went for the Retry-After's second), first at 80 % of the pace
-		// after the turn given back, then back towards the full pace (76.9 a second).
+		// after the turn given back, then back towards the full pace (77.7 a second).
 		expect(after.length).toBeGreaterThanOrEqual(55);
 		expect(after.length).toBeLessThan(76);
 		// The ten turns after it are a fifth longer, coming back by 1 % each: 155 ms at the exact
