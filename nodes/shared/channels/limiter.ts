@@ -39,7 +39,7 @@ export const spedUp = (factor: number, streak: number) => Math.max(1, factor * (
 export interface RateSlots {
 	/**
 	 * Takes the key's next slot, `intervalUs` x the key's slow factor after the previous one (not
-	 * before `nowUs`), and brings the slow factor SLOW_DOWN.speedUp closer to 1; returns the slot's start (µs).
+	 * before `nowUs`), and brings the slow factor a step back towards 1 (spedUp); returns the slot's start (µs).
 	 */
 	takeRateSlot(key: string, intervalUs: number, nowUs: number): Promise<number>;
 	/** A 429 at `nowUs`: the key's slow factor grows (once per SLOW_DOWN.burstMs) and its next slot moves one slowed interval on. */
@@ -67,6 +67,12 @@ export const SHARED_PACE = 0.95;
 
 const sharedByStore = new WeakMap<RateSlots, RateLimiter>();
 
+/** A process's senders on one key of a shared clock: the head holds the key's next slot. */
+interface SlotQueue {
+	waiting: Array<{ intervalUs: number; go: () => void; fail: (e: unknown) => void }>;
+	running: boolean;
+}
+
 /**
  * The limiter on a shared store: one per store object, so the executions of a process share its
  * queue per key. A slot is taken only when the send before it in this process has gone: each
@@ -77,9 +83,9 @@ const sharedByStore = new WeakMap<RateSlots, RateLimiter>();
 export function sharedLimiter(slots: RateSlots): RateLimiter {
 	const existing = sharedByStore.get(slots);
 	if (existing) return existing;
-	const queues = new Map<string, { waiting: Array<{ intervalUs: number; go: () => void; fail: (e: unknown) => void }>; running: boolean }>();
+	const queues = new Map<string, SlotQueue>();
 	const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-	const run = async (q: { waiting: Array<{ intervalUs: number; go: () => void; fail: (e: unknown) => void }>; running: boolean }, key: string) => {
+	const run = async (q: SlotQueue, key: string) => {
 		q.running = true;
 		try {
 			while (q.waiting.length) {
