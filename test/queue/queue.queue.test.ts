@@ -423,6 +423,16 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		while ((await ticks()) === seen && Date.now() < tickDeadline) await new Promise((res) => setTimeout(res, 100));
 	};
 	/**
+	 * Two workers that take one execution each (concurrency 1), so two broadcasts are sent by two
+	 * processes at once; the load workers stop. (Pausing a worker does not keep jobs from it: a
+	 * blocked pop already waiting in Redis still hands it the next job.)
+	 */
+	const twoSenders = async () => {
+		for (const p of procs.filter((x) => x.name.startsWith('worker-'))) await stop(p);
+		const running = (name: string) => procs.some((x) => x.name === name && x.child.exitCode === null && x.child.signalCode === null);
+		await Promise.all(['sender-1', 'sender-2'].filter((name) => !running(name)).map((name) => startWorker(name, 1)));
+	};
+	/**
 	 * Two audiences of `per` consented people (WhatsApp ids from `prefix`), one broadcast each, fired
 	 * at once against the mock taking `providerLimit` a second; waits for both runs to succeed.
 	 */
@@ -613,11 +623,7 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		record('2 workers, one killed at 10 %', 2, r.deliveries, r.load, { total: r.distinct.size, last: stats.last }, [...sends.values()].reduce((a, b) => a + b, 0));
 	});
 	it('two workers sending on one WhatsApp number: together within its 80/s limit, and at least 90 % of it', async () => {
-		// Two workers that take one execution each (concurrency 1), so the two audiences are sent by
-		// two processes at once. (Pausing a worker does not keep jobs from it: a blocked pop already
-		// waiting in Redis still hands it the next job.)
-		for (const p of procs.filter((x) => x.name.startsWith('worker-'))) await stop(p);
-		await Promise.all(['sender-1', 'sender-2'].map((name) => startWorker(name, 1)));
+		await twoSenders();
 		const PER = 600;
 		const { a, b, before } = await broadcastToTwo('3461500', PER, 80);
 		// The two executions overlapped in time: with one execution per worker, on two workers.
@@ -648,9 +654,9 @@ describe('n8n queue mode: main + webhook processor + 2 workers, store on Postgre
 		meta.setRateLimit(0);
 	}, 300_000);
 	it('two workers on a number that takes 40/s while its limit says 80/s: the 429s slow both workers, every message delivered once, few refused', async () => {
-		// The senders of the test before (one execution per worker) go on. A limit set above what the
-		// provider takes: each worker learns of it from its own 429s, and the slow-down kept with the
-		// key's slot clock in the store paces the other worker too.
+		// A limit set above what the provider takes: each worker learns of it from its own 429s, and
+		// the slow-down kept with the key's slot clock in the store paces the other worker too.
+		await twoSenders();
 		const PER = 200;
 		await broadcastToTwo('3461600', PER, 40);
 		const accepted = meta.requests.filter((r) => r.status === 200).map((r) => String(r.body?.to ?? ''));
