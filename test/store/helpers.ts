@@ -89,7 +89,8 @@ export async function dropSchema(schema: string): Promise<void> {
 	await client.end();
 }
 
-const STORE_MODULE = path.resolve(__dirname, '../../dist/nodes/shared/store/index.js');
+/** The built store, for code running in a worker thread. */
+export const STORE_MODULE = path.resolve(__dirname, '../../dist/nodes/shared/store/index.js');
 
 /** Runs code in a worker thread (the built store as `workerData.storeModule`): its own connection, truly concurrent with the test's. */
 export function inWorker(code: string, data: Record<string, unknown>): Promise<unknown> {

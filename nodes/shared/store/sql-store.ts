@@ -136,6 +136,9 @@ const REPLIED_WITHIN = (window: string) => `t.replied_at <= t.created_at + ${win
 const CONVERTED_WITHIN = (journey: string, window: string) =>
 	`EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = ${journey} AND j.contact_id = t.contact_id AND j.goal_reached_at >= t.created_at AND j.goal_reached_at <= t.created_at + ${window})`;
 
+/** The later of a key's next free slot on the shared rate clock and $2 (µs): now, or a pause's end. */
+const NEXT_OR_GIVEN = 'CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END';
+
 export class SqlStore implements Store {
 	private initialised?: Promise<void>;
 
@@ -626,8 +629,8 @@ export class SqlStore implements Store {
 		const [row] = await this.db.query<Row>(
 			`INSERT INTO rate_slots (key, next_at, slot_at, slow_factor, slowed_at, slow_streak) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), CAST($2 AS BIGINT), 1, 0, 1)
 			ON CONFLICT (key) DO UPDATE SET
-				slot_at = CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END,
-				next_at = CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END + CAST(ROUND(CAST($3 AS BIGINT) * rate_slots.slow_factor) AS BIGINT),
+				slot_at = ${NEXT_OR_GIVEN},
+				next_at = ${NEXT_OR_GIVEN} + CAST(ROUND(CAST($3 AS BIGINT) * rate_slots.slow_factor) AS BIGINT),
 				slow_factor = CASE WHEN ${spedUp} > 1 THEN ${spedUp} ELSE 1 END
 			RETURNING slot_at`,
 			[key, Math.round(nowUs), Math.round(intervalUs), 1 - SLOW_DOWN.speedUp],
@@ -652,7 +655,7 @@ export class SqlStore implements Store {
 					WHEN rate_slots.slow_streak >= CAST($8 AS INTEGER) THEN CAST($8 AS INTEGER)
 					ELSE rate_slots.slow_streak + 1 END,
 				slowed_at = CASE WHEN ${sameBurst} THEN rate_slots.slowed_at ELSE CAST($2 AS BIGINT) END,
-				next_at = CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END + CAST(ROUND(CAST($3 AS BIGINT) * (${slowed})) AS BIGINT)`,
+				next_at = ${NEXT_OR_GIVEN} + CAST(ROUND(CAST($3 AS BIGINT) * (${slowed})) AS BIGINT)`,
 			[key, Math.round(nowUs), Math.round(intervalUs), SLOW_DOWN.burstMs * 1000, SLOW_DOWN.by, SLOW_DOWN.max, SLOW_DOWN.calmMs * 1000, SLOW_DOWN.maxStreak],
 		);
 	}
@@ -660,7 +663,7 @@ export class SqlStore implements Store {
 	async pauseRate(key: string, untilUs: number): Promise<void> {
 		await this.db.run(
 			`INSERT INTO rate_slots (key, next_at) VALUES ($1, CAST($2 AS BIGINT))
-			ON CONFLICT (key) DO UPDATE SET next_at = CASE WHEN rate_slots.next_at < CAST($2 AS BIGINT) THEN CAST($2 AS BIGINT) ELSE rate_slots.next_at END`,
+			ON CONFLICT (key) DO UPDATE SET next_at = ${NEXT_OR_GIVEN}`,
 			[key, Math.round(untilUs)],
 		);
 	}
