@@ -30,8 +30,8 @@ import { clickKey, clickLink, shortClickCode, wrapHtmlLinks, wrapTextLinks } fro
 import { EXPIRES_PLACEHOLDER, inAppId, inboxKey, signInboxToken } from '../shared/insights/inapp';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import type { ProviderError } from '../shared/channels/errors';
-import type { TrackedLink } from '../shared/store/types';
-import { failClosed } from '../shared/n8n/fail-closed';
+import type { ClaimResult, TrackedLink } from '../shared/store/types';
+import { asNodeError, failClosed } from '../shared/n8n/fail-closed';
 import { isToolCall, sendSummary, toolAware } from '../shared/n8n/tool-mode';
 import { policyProperties, readPolicySettings } from '../shared/n8n/policy-settings';
 import { channelBookAddress, resolvePeople, withBookAddresses, type Person } from '../shared/people';
@@ -607,13 +607,23 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 					// stopped mid-send is never sent again (the contact may have it). Its outcome is kept as soon
 					// as the provider answers, so a run that stops midway leaves only the messages in flight
 					// undecided: the ones sent are in the send log, the rest stay reserved for a re-run to send.
-					const attempts = await inFlight.map(unique, async (r) => {
-						if (stopped) throw new NodeOperationError(node, 'Stopped: another item failed the run');
-						const claim = (await store.claimTouches([r.key])).get(r.key);
-						if (claim !== 'claimed' && claim !== 'missing') return { claim };
-						const outcome = await send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter, mediaIds);
-						if (outcome.ok) await store.completeTouch(r.key, { status: 'sent', providerMessageId: outcome.providerMessageId, variant: String(p.variant(r.pd.i) ?? '').trim() || undefined });
-						else await store.completeTouch(r.key, { status: outcome.error.reason === 'UNKNOWN_OUTCOME' ? 'unknown' : 'failed', errorCode: outcome.error.code, errorMessage: outcome.error.message });
+					// A store error stops the run (no message starts after it), but what the provider already
+					// answered is reported as it went: a message it took is on Sent even if its outcome could
+					// not be written (its claim keeps a re-run from sending it again).
+					const attempts = await inFlight.map(unique, async (r): Promise<{ claim?: ClaimResult; outcome?: SendOutcome }> => {
+						if (stopped) return {};
+						let claim: ClaimResult | undefined;
+						let outcome: SendOutcome | undefined;
+						try {
+							claim = (await store.claimTouches([r.key])).get(r.key);
+							if (claim !== 'claimed' && claim !== 'missing') return { claim };
+							outcome = await send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter, mediaIds);
+							if (outcome.ok) await store.completeTouch(r.key, { status: 'sent', providerMessageId: outcome.providerMessageId, variant: String(p.variant(r.pd.i) ?? '').trim() || undefined });
+							else await store.completeTouch(r.key, { status: outcome.error.reason === 'UNKNOWN_OUTCOME' ? 'unknown' : 'failed', errorCode: outcome.error.code, errorMessage: outcome.error.message });
+						} catch (error) {
+							stopped = true;
+							firstError ??= error;
+						}
 						return { claim, outcome };
 					});
 					const sentKeys = new Set<string>();
@@ -621,6 +631,8 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 					const outcomes: SendOutcome[] = [];
 					unique.forEach((r, k) => {
 						const { claim: c, outcome } = attempts[k];
+						// Not attempted, or stopped before the provider answered: left to the error (failClosed).
+						if (!outcome && (c === undefined || c === 'claimed' || c === 'missing')) return;
 						if (outcome) {
 							claimed.push(r);
 							outcomes.push(outcome);
@@ -634,19 +646,6 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 						}
 					});
 					let fatal: { r: (typeof claimed)[number]; error: ProviderError } | undefined;
-					// An opt-out the provider reports in its answer (Twilio 21610, WhatsApp 131050) is kept, so
-					// the next Check blocks it without asking the provider again.
-					await recordProviderOptOuts(store, claimed.flatMap((r, k) => {
-						const o = outcomes[k];
-						return !o.ok && o.error.reason === 'UNSUBSCRIBED' ? [{ contactId: r.pd.contact.id, channel: r.channel, address: channelBookAddress(r.pd.contact, r.channel)?.value, code: o.error.code }] : [];
-					}));
-					// The in-app messages that went are kept in the person's in-app inbox, in one write.
-					const sentAt = Date.now();
-					await store.addInAppMessages(claimed.flatMap((r, k) => {
-						if (!outcomes[k].ok || r.built.kind !== 'fcm' || !r.built.info.inAppId) return [];
-						const data = r.built.message.data as Record<string, string>;
-						return [{ id: r.built.info.inAppId, contactId: r.pd.contact.id, campaign: p.campaign(r.pd.i) || undefined, title: data.title, body: data.body, imageUrl: data.imageUrl, ctaLabel: data.ctaLabel, ctaUrl: data.ctaUrl, createdAt: sentAt, expiresAt: Date.parse(data.expiresAt) }];
-					}));
 					for (let k = 0; k < claimed.length; k++) {
 						const r = claimed[k];
 						const o = outcomes[k];
@@ -664,6 +663,20 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 						}
 					}
 					unique.forEach((r, k) => settle[k](sentKeys.has(r.key)));
+					// The store is written once every answer is placed, so a store error here still reports
+					// what went. An opt-out the provider reports in its answer (Twilio 21610, WhatsApp 131050)
+					// is kept, so the next Check blocks it without asking the provider again.
+					await recordProviderOptOuts(store, claimed.flatMap((r, k) => {
+						const o = outcomes[k];
+						return !o.ok && o.error.reason === 'UNSUBSCRIBED' ? [{ contactId: r.pd.contact.id, channel: r.channel, address: channelBookAddress(r.pd.contact, r.channel)?.value, code: o.error.code }] : [];
+					}));
+					// The in-app messages that went are kept in the person's in-app inbox, in one write.
+					const sentAt = Date.now();
+					await store.addInAppMessages(claimed.flatMap((r, k) => {
+						if (!outcomes[k].ok || r.built.kind !== 'fcm' || !r.built.info.inAppId) return [];
+						const data = r.built.message.data as Record<string, string>;
+						return [{ id: r.built.info.inAppId, contactId: r.pd.contact.id, campaign: p.campaign(r.pd.i) || undefined, title: data.title, body: data.body, imageUrl: data.imageUrl, ctaLabel: data.ctaLabel, ctaUrl: data.ctaUrl, createdAt: sentAt, expiresAt: Date.parse(data.expiresAt) }];
+					}));
 					for (const r of dupes) {
 						const first = firstOfKey.get(r.key)!;
 						if (await first.sent) {
@@ -706,8 +719,5 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 			for (const item of out.notSent) notSent.push(item);
 			for (const item of out.previews) previews.push(item);
 		}
-		if (firstError !== undefined) {
-			const nodeError = firstError instanceof NodeOperationError || firstError instanceof NodeApiError ? firstError : new NodeOperationError(node, firstError as Error);
-			throw nodeError;
-		}
+		if (firstError !== undefined) throw asNodeError(node, firstError);
 }

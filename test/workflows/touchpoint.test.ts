@@ -116,6 +116,40 @@ describe('Touchpoint', () => {
 		expect(after.json('Send', 1).map((j) => [byPhone(j), (j.touchpoint as IDataObject).reason])).toEqual([[order[3], 'SEND_IN_PROGRESS']]);
 	}, 30_000);
 
+	it('the store fails to keep an answer midway (continue on fail): the messages the provider took are on Sent, the rest on Not Sent with the error, none sent twice on a re-run', async () => {
+		const people = await Promise.all(Array.from({ length: 8 }, () => person(['whatsapp'], { timeZone: dayZone })));
+		const params = { channel: 'whatsapp', whatsappType: 'template', templateName: 'promo', templateLanguage: 'en', campaign: 'store-fails', options: { concurrency: 1, maxRetries: 8 } };
+		const sql = store as SqlStore;
+		// From the fourth request on, the store refuses to write a send's outcome (a full disk, a
+		// PostgreSQL failover); claims still work.
+		meta.beforeAnswer = async () => {
+			if (meta.requests.length !== 4) return;
+			await sql.db.exec(`CREATE TRIGGER IF NOT EXISTS outcome_fails BEFORE UPDATE ON touches WHEN NEW.status IN ('sent', 'failed', 'unknown') BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`);
+		};
+		try {
+			const run = await runWorkflow(manualWorkflow({ items: people, node: { type: 'touchpoint', name: 'Send', continueOnFail: true, parameters: params, credentials: creds } }), { credentials: credentials as never });
+			const order = meta.requests.map((r) => String(r.body.to));
+			// Four requests reached the provider and it took each; the run stopped at the store error.
+			expect(order).toHaveLength(4);
+			const phone = (j: IDataObject) => String((j.contact as IDataObject).phone).slice(1);
+			// Before, the whole wave went to Not Sent with the error, the four delivered messages too.
+			expect(run.json('Send', 0).map(phone).sort()).toEqual([...order].sort());
+			for (const j of run.json('Send', 0)) expect(j.touchpoint).toMatchObject({ status: 'sent', providerMessageId: expect.stringMatching(/^wamid\./) });
+			expect(run.json('Send', 1)).toHaveLength(4);
+			for (const j of run.json('Send', 1)) expect(String(j.error)).toContain('disk I/O error');
+		} finally {
+			await sql.db.exec('DROP TRIGGER IF EXISTS outcome_fails');
+			meta.beforeAnswer = undefined;
+		}
+		// A re-run once the store works: the four never attempted go, nothing goes twice (the fourth,
+		// whose outcome was never written, is not sent again: it arrived).
+		const sentBefore = meta.requests.map((r) => String(r.body.to));
+		meta.reset();
+		await send(people, params);
+		expect(meta.requests.map((r) => String(r.body.to)).filter((to) => sentBefore.includes(to))).toEqual([]);
+		expect(meta.requests).toHaveLength(4);
+	}, 30_000);
+
 	it('a large batch starts sending before all of it is prepared: the first message leaves while later items are still being checked; outputs in input order, one message per key across the batch', async () => {
 		const people = await Promise.all(Array.from({ length: 1000 }, () => person(['whatsapp'], { timeZone: dayZone })));
 		// Item 700 carries item 3's message (same idempotency key): one request for both.

@@ -248,8 +248,9 @@ export function inFlightFor(ratesPerSecond: number[]): number {
 /**
  * `limit` slots for tasks, shared by every `map` over it (a run's waves): at most `limit` tasks at
  * once over all of them, started in the order they were asked for, results in item order. After
- * the first rejection no further task starts (the ones running finish), so a failed call stops the
- * work like a loop would instead of carrying on behind the caller's back.
+ * the first rejection no further task starts, and a map rejects with it only once its tasks that
+ * were running have ended: a failed call stops the work like a loop would, and nothing it started
+ * (a send in flight) carries on behind the caller's back after the caller has answered.
  */
 export function pool(limit: number) {
 	let free = Math.max(1, limit);
@@ -266,7 +267,7 @@ export function pool(limit: number) {
 	};
 	return {
 		async map<T, R>(items: T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-			return await Promise.all(items.map(async (item, i) => {
+			const settled = await Promise.allSettled(items.map(async (item, i) => {
 				await take();
 				try {
 					if (failure) throw failure.error;
@@ -278,6 +279,9 @@ export function pool(limit: number) {
 					give();
 				}
 			}));
+			const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+			if (failed) throw failure ? failure.error : failed.reason;
+			return settled.map((r) => (r as PromiseFulfilledResult<R>).value);
 		},
 	};
 }

@@ -9,7 +9,7 @@
  * - with it, puts every input item that has no output yet on `errorOutput` (Blocked, Not Sent,
  *   No Segment...) with the error, and keeps the items already placed where they are.
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 export function errorJson(error: unknown): IDataObject {
@@ -19,6 +19,18 @@ export function errorJson(error: unknown): IDataObject {
 		...(e?.description ? { description: e.description } : {}),
 		...(e?.httpCode ? { httpCode: e.httpCode } : {}),
 	};
+}
+
+/**
+ * n8n shows and routes its own error types: anything else is wrapped, never thrown raw, keeping its
+ * message also when it is not an Error of this realm (n8n-workflow reads the message of an
+ * `instanceof Error` only; node:sqlite's errors under a test runner's vm context are not).
+ */
+export function asNodeError(node: INode, error: unknown): Error {
+	if (error instanceof NodeOperationError || (error as { name?: string })?.name === 'NodeApiError') return error as Error;
+	if (error instanceof Error) return new NodeOperationError(node, error);
+	const message = (error as { message?: unknown })?.message;
+	return new NodeOperationError(node, typeof message === 'string' && message ? message : String(error));
 }
 
 /** The items on `outputs`, by input index (pairedItem). */
@@ -50,10 +62,7 @@ export async function failClosed(
 		await run();
 		return outputs;
 	} catch (error) {
-		// n8n shows and routes its own error types: anything else is wrapped, never thrown raw.
-		const nodeError = error instanceof NodeOperationError || (error as { name?: string })?.name === 'NodeApiError'
-			? error
-			: new NodeOperationError(ctx.getNode(), error as Error);
+		const nodeError = asNodeError(ctx.getNode(), error);
 		if (!ctx.continueOnFail()) throw nodeError;
 		const placed = placedItems(outputs);
 		const items = ctx.getInputData();

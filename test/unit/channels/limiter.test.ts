@@ -3,7 +3,7 @@
  * slot went by while its process stood still (a GC pause, a stopped worker) takes a new slot
  * instead of going out with every other missed one at once.
  */
-import { LATE_SLOT_MS, LIMIT_WINDOW_MS, localLimiter, SLOW_DOWN, SLOW_DOWN_MAX_MS, mapLimit, SHARED_PACE, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
+import { LATE_SLOT_MS, LIMIT_WINDOW_MS, localLimiter, SLOW_DOWN, SLOW_DOWN_MAX_MS, mapLimit, pool, SHARED_PACE, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
 
 function memorySlots() {
 	const next = new Map<string, number>();
@@ -219,5 +219,18 @@ describe('mapLimit', () => {
 		})).rejects.toThrow('store down');
 		await new Promise((r) => setTimeout(r, 50));
 		expect(started).toEqual([0, 1]);
+	});
+
+	it('after a failure, answers only once the tasks already running have ended (a send in flight is answered and recorded before the node reports the error)', async () => {
+		const ended: string[] = [];
+		const run = pool(3).map([0, 1, 2], async (x) => {
+			await new Promise((r) => setTimeout(r, x === 0 ? 1 : 40));
+			if (x === 0) throw new Error('store down');
+			ended.push(`send ${x} answered`);
+			return x;
+		});
+		await expect(run).rejects.toThrow('store down');
+		// Before, the map rejected at the first failure, 40 ms before the two sends in flight ended.
+		expect(ended).toEqual(['send 1 answered', 'send 2 answered']);
 	});
 });
