@@ -52,10 +52,9 @@ describe('embedded store path', () => {
 		expect(fs.existsSync(path.join(os.tmpdir(), 'rel', 'convergent.sqlite'))).toBe(false);
 	});
 
+	// Under /proc it used to hang: a hang fails on the test's timeout, whatever the machine's load.
 	it.each(['/proc/self/store.sqlite', '/sys/store.sqlite', '/dev/shm-not/store.sqlite'])('%s is refused at once (under /proc it used to hang), naming the path', async (p) => {
-		const started = Date.now();
 		const error = await openStore({ type: 'embedded', path: p }).then(() => undefined, (e) => e);
-		expect(Date.now() - started).toBeLessThan(2000);
 		expect(asNodeError(error)).toMatch(new RegExp(`${p.split('/')[1]}.*system folder`));
 		expect(asNodeError(error)).toContain(p);
 	});
