@@ -107,6 +107,8 @@ export interface ConversationEvent {
 	keyword?: 'stop' | 'start' | 'help';
 	/** Internal to the trigger: an opt-in word (YES) that counts only right after a STOP. Never emitted. */
 	keywordConditional?: true;
+	/** The keyword changed nothing: a consent event counted after it decides (the time rule). */
+	supersededBy?: { action: string; at: string; note: string };
 	/** For kind 'status': sent | delivered | read | failed */
 	status?: string;
 	errors?: Array<{ code?: number | string; title?: string; message?: string }>;

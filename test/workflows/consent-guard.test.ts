@@ -135,6 +135,30 @@ describe('Consent Guard: Check', () => {
 		]);
 	});
 
+	it('a grant stamped minutes ahead (a browser clock, a form field) never beats the withdrawal made after it; a backdated grant that changes nothing says so on its item', async () => {
+		const s = freshStore();
+		const params = { channel: 'sms', ...noQuiet, frequencyCaps: { caps: [] } };
+		const when = { recordOptions: { occurredAtField: 'at' } };
+		const grant = { channel: 'sms', consentAction: 'grant', source: 'web-form', evidence: { wording: 'Yes to SMS offers' }, ...when };
+		await run([{ ...ana, at: new Date(Date.now() + 4 * 60_000).toISOString() }], 'recordConsent', grant, s);
+		const withdrawn = await run([ana], 'recordConsent', { channel: 'sms', consentAction: 'withdraw', source: 'unsubscribe-page' }, s);
+		expect((withdrawn.json('Guard', 0)[0].consentRecord as IDataObject).status).toBe('withdrawn');
+		// Before, the grant's time (4 minutes ahead) outranked the withdrawal: Check allowed marketing.
+		expect((await run([ana], 'check', params, s)).json('Guard', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual(['WITHDRAWN']);
+		// An import of last week's grant after the withdrawal: recorded (the ledger keeps it), changes nothing, and says so.
+		const imported = await run([{ ...ana, at: new Date(Date.now() - 7 * 86400_000).toISOString() }], 'recordConsent', grant, s);
+		const record = imported.json('Guard', 0)[0].consentRecord as IDataObject;
+		expect(record.status).toBe('withdrawn');
+		expect(record.supersededBy).toMatchObject({ action: 'withdraw' });
+		expect(String((record.supersededBy as IDataObject).note)).toMatch(/changed nothing: a withdraw counted from .*, after this event's time/);
+		expect((await run([ana], 'check', params, s)).json('Guard', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual(['WITHDRAWN']);
+		// A grant made a second later (a tie in the same second counts as a withdrawal) stands, and says nothing more.
+		await new Promise((r) => setTimeout(r, 1100));
+		const now = await run([ana], 'recordConsent', { channel: 'sms', consentAction: 'grant', source: 'web-form', evidence: { wording: 'Yes to SMS offers' } }, s);
+		expect(now.json('Guard', 0)[0].consentRecord).not.toHaveProperty('supersededBy');
+		expect((await run([ana], 'check', params, s)).json('Guard', 0)).toHaveLength(1);
+	});
+
 	it('double opt-in: pending until confirmed (PENDING_CONFIRMATION), the token works once', async () => {
 		const s = freshStore();
 		const req = await run([ana], 'recordConsent', { channel: 'email', consentAction: 'request', source: 'newsletter-form' }, s);

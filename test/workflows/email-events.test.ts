@@ -82,6 +82,25 @@ describe('Touchpoint Trigger: email service events', () => {
 		}
 	});
 
+	it('an unsubscribe dated 2100 (signed by the service, its time from the payload) withdraws now, and a real re-grant after it stands', async () => {
+		const server = await serverFor({ service: 'sendgrid', sendgridVerificationKey: SENDGRID_KEY });
+		try {
+			await grantConsent(store, [{ id: 'crm-sg-2100', email: 'sg-2100@example.com' } as never], ['email']);
+			const now = Math.floor(Date.now() / 1000);
+			const body = JSON.stringify([{ email: 'sg-2100@example.com', event: 'unsubscribe', sg_event_id: `ev-2100-${randomUUID()}`, timestamp: Math.floor(Date.UTC(2100, 0, 1) / 1000) }]);
+			const ts = String(now);
+			const headers = { 'x-twilio-email-event-webhook-signature': sign('sha256', Buffer.from(ts + body), privateKey).toString('base64'), 'x-twilio-email-event-webhook-timestamp': ts };
+			expect(await post(server, body, headers)).toBe(200);
+			expect(await check({ id: 'crm-sg-2100', email: 'sg-2100@example.com' })).toEqual(['WITHDRAWN']);
+			// The person opts in again a second later: before, the 2100 withdrawal outranked every grant for good.
+			await new Promise((r) => setTimeout(r, 1100));
+			await grantConsent(store, [{ id: 'crm-sg-2100', email: 'sg-2100@example.com' } as never], ['email'], { occurredAt: Date.now() });
+			expect(await check({ id: 'crm-sg-2100', email: 'sg-2100@example.com' })).toEqual([]);
+		} finally {
+			await server.stop();
+		}
+	});
+
 	it('Mailgun (signed): a permanent failure suppresses, a temporary one does not, a complaint suppresses; a bad signature is refused', async () => {
 		const server = await serverFor({ service: 'mailgun', mailgunSigningKey: MAILGUN_KEY });
 		try {

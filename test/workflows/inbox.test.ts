@@ -248,6 +248,18 @@ describe('Touchpoint Inbox: Record Inbound Message', () => {
 		expect(start.json('Check', 1).map((j) => (j.blocked as { reason: string }).reason)).toEqual(['WITHDRAWN']);
 	});
 
+	it('a STOP whose item time is old (2020) still withdraws the consent granted since: a withdrawal counts no later than it reaches the store', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		const phone = '+34600000106';
+		await grantConsent(store, [{ id: phone, phone } as never], ['whatsapp']);
+		const check = { type: 'consentGuard', name: 'Check', parameters: { operation: 'check', channel: 'whatsapp', messageKind: 'template', quietHours: { enabled: false }, contactFields: { idField: 'contactId', phoneField: 'contact.phone' } }, credentials: storeCreds };
+		const stop = await flow([message(phone, 'STOP', Date.UTC(2020, 0, 1))], [check]);
+		expect(stop.json('Record', 0)[0]).toMatchObject({ contactId: phone, keyword: 'stop' });
+		expect(stop.json('Record', 0)[0]).not.toHaveProperty('supersededBy');
+		// Before, the 2020 STOP folded before the grant: consent stayed granted and Check allowed.
+		expect(stop.json('Check', 1).map((j) => (j.blocked as { reason: string }).reason)).toEqual(['WITHDRAWN']);
+	});
+
 	it('an item that is not a message is an error naming what is wrong; the others are recorded', async () => {
 		const run = await flow([{ channel: 'fax', contact: { phone: '+34600000104' }, text: 'hi' }, { channel: 'sms', contact: {}, text: 'hi' }, { channel: 'sms', contact: { phone: '12ab' }, text: 'hi' }, message('+34600000105', 'hi')], [], true);
 		expect(run.json('Record', 0).map((j) => j.error ?? j.contactId)).toEqual(['Unknown channel "fax"', 'The message has no sender', 'Invalid phone "12ab" at contact.phone', '+34600000105']);

@@ -172,6 +172,18 @@ describe('Touchpoint Trigger (Meta)', () => {
 		]);
 	});
 
+	it('a START re-delivered with a time before the latest STOP restores nothing and says so on its item (superseded by the STOP, from when)', async () => {
+		const guard = guardOn('whatsapp');
+		const contact = { contact: { id: '+34600111333', phone: '+34600111333' } };
+		const t = Math.floor(Date.now() / 1000);
+		await grantOn(contact, (t - 120) * 1000);
+		await postMeta(server, waPayload([textAt('wamid.STOP-R', '34600111333', 'STOP', t - 30)]));
+		await postMeta(server, waPayload([textAt('wamid.START-OLD', '34600111333', 'START', t - 90)]));
+		const item = server.runs.at(-1)!.json('Inbound')[0];
+		expect(item).toMatchObject({ keyword: 'start', supersededBy: { action: 'withdraw', at: new Date((t - 30) * 1000).toISOString() } });
+		expect((await guard([{ ...contact, c: 'r1' }])).json('Guard', 1)[0].blocked).toMatchObject({ reason: 'WITHDRAWN' });
+	});
+
 	it('a STOP from a sender whose phone and business-scoped id belong to two contacts withdraws both (an opt-out is never lost to a data conflict)', async () => {
 		const store = await openStore({ type: 'embedded', path: databasePath });
 		await store.resolveContacts([{ id: 'crm-phone', addresses: [{ kind: 'phone', value: '+34600123111' }] }, { id: 'crm-bsuid', addresses: [{ kind: 'whatsapp', value: 'ES.bsuid.111' }] }], { create: true, link: true });

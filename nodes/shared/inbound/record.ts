@@ -9,6 +9,7 @@ import type { ConversationEvent } from '../contact';
 import type { EmailEvent } from './email-events';
 import { resolvePeople, type Person } from '../people';
 import type { ConsentEventInput, Store, SuppressionEntry } from '../store/types';
+import { supersededJson } from '../store/consent-fold';
 import { keywordConsentEvents } from './keywords';
 import { contactIdOf, eventAddresses } from './normalize';
 
@@ -36,10 +37,18 @@ export async function recordMessages(tx: Store, messages: ConversationEvent[], p
 	// A STOP from a sender whose addresses belong to two contacts withdraws both: an opt-out is
 	// never lost to a data conflict (the event itself goes to the first holder, flagged).
 	const conflicted = messages.filter((e) => e.keyword === 'stop' && personOf.get(e)?.error?.owner);
-	await tx.recordConsent([
-		...(await keywordConsentEvents(tx, messages, purposes, personId)),
+	const own = await keywordConsentEvents(tx, messages, purposes, personId);
+	const entries = await tx.recordConsent([
+		...own,
 		...(await keywordConsentEvents(tx, conflicted, purposes, (e) => personOf.get(e)!.error!.owner!)),
 	]);
+	// A keyword an event counted after it outweighs (an old START after a STOP) says so on its item.
+	const byId = new Map(messages.filter((e) => e.keyword).map((e) => [e.providerMessageId, e]));
+	own.forEach((event, k) => {
+		const message = byId.get(event.evidence.extra?.providerMessageId as string);
+		const by = entries[k]?.supersededBy;
+		if (message && by && !message.supersededBy) Object.assign(message, supersededJson(by));
+	});
 	return { personOf, personId };
 }
 

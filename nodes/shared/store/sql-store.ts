@@ -7,7 +7,7 @@ import { createHmac, hash } from 'node:crypto';
 import { mapLimit, SLOW_DOWN } from '../channels/limiter';
 import type { Channel } from '../contact';
 import { chunks, inList, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
-import { decodeAddresses, encodeAddresses, foldConsent, groupLedgerRows, type FoldEvent } from './consent-fold';
+import { countedFrom, decodeAddresses, encodeAddresses, foldConsent, groupLedgerRows, LEDGER_FOLD_COLUMNS, supersededBy, type FoldEvent } from './consent-fold';
 import { addressKindOf, addressOfId } from '../address';
 import { CONTACT_TABLES, migrate } from './migrations';
 import * as people from './people';
@@ -168,14 +168,16 @@ export class SqlStore implements Store {
 		for (const chunk of chunks(events, CHUNK)) {
 			await this.db.transaction(async (tx) => {
 				const rows: SqlParam[] = [];
-				for (const e of chunk) {
+				// Nothing is dated after it was recorded (the time rule, consent-fold.ts).
+				const dated = chunk.map((e) => (Number.isFinite(e.occurredAt) ? Math.min(e.occurredAt!, now) : now));
+				for (const [n, e] of chunk.entries()) {
 					const ev = e.evidence;
 					const wordingHash = ev.wordingHash ?? (ev.wording ? sha256(ev.wording) : null);
 					rows.push(
 						e.contactId, e.channel, e.purpose, e.address ?? null, e.action, e.keyword ?? null, ev.source,
 						ev.wording ?? null, wordingHash, ev.wordingVersion ?? null, ev.ipAddress ?? null,
 						ev.userAgent ?? null, ev.actor ?? null, ev.extra ? JSON.stringify(ev.extra) : null,
-						e.occurredAt ?? now, now,
+						dated[n], now,
 					);
 				}
 				const inserted = await tx.query<Row>(
@@ -184,30 +186,40 @@ export class SqlStore implements Store {
 					VALUES ${valuesList(chunk.length, 16)} RETURNING *`,
 					rows,
 				);
-				out.push(...inserted.map(toLedger));
+				const entries = inserted.map(toLedger);
+				out.push(...entries);
 
-				// Current state: the ledger folded in event-time order (consent-fold.ts). Events newer
-				// than the stored state apply on top of it; an older one (a late re-delivery) refolds
-				// that key's whole ledger, so arrival order never decides.
-				const byKey = new Map<string, { key: ConsentKey; events: FoldEvent[] }>();
-				chunk.forEach((e, seq) => {
+				// Current state: the ledger folded in the order the time rule gives (consent-fold.ts).
+				// Events that count after the stored state apply on top of it; a withdrawal, or an event
+				// that counts no later than the state (a late re-delivery), refolds that key's whole
+				// ledger, so arrival order never decides and a withdrawal wins over all before it.
+				const byKey = new Map<string, { key: ConsentKey; events: Array<FoldEvent & { recordedAt: number }> }>();
+				chunk.forEach((e, n) => {
 					const k = consentKeyString(e);
 					const entry = byKey.get(k) ?? { key: { contactId: e.contactId, channel: e.channel, purpose: e.purpose }, events: [] };
-					entry.events.push({ action: e.action, keyword: e.keyword, occurredAt: e.occurredAt ?? now, address: e.address, seq });
+					entry.events.push({ action: e.action, keyword: e.keyword, occurredAt: dated[n], recordedAt: now, address: e.address, seq: entries[n].id });
 					byKey.set(k, entry);
 				});
 				const current = await this.consentStatesTx(tx, [...byKey.values()].map((v) => v.key));
-				const late = [...byKey].filter(([k, v]) => {
+				const refold = [...byKey].filter(([k, v]) => {
 					const cur = current.get(k);
-					return cur && v.events.some((e) => Math.floor(e.occurredAt / 1000) <= Math.floor(cur.updatedAt / 1000));
+					return cur && v.events.some((e) => e.action === 'withdraw' || Math.floor(e.occurredAt / 1000) <= Math.floor(cur.updatedAt / 1000));
 				});
-				const ledger = late.length ? await this.ledgerFoldEvents(tx, late.map(([, v]) => v.key)) : new Map<string, FoldEvent[]>();
+				const ledger = refold.length ? await this.ledgerFoldEvents(tx, refold.map(([, v]) => v.key)) : new Map<string, FoldEvent[]>();
 				const upserts: SqlParam[][] = [];
+				const entryById = new Map(entries.map((e) => [e.id, e]));
 				for (const [k, v] of byKey) {
 					const cur = current.get(k);
+					const counted = ledger.get(k) ?? countedFrom(v.events);
 					const state = ledger.has(k)
-						? foldConsent(ledger.get(k)!)
-						: foldConsent(v.events, cur ? { status: cur.status, restorable: cur.restorable === true, updatedAt: cur.updatedAt, addresses: cur.addresses ?? [] } : undefined);
+						? foldConsent(counted)
+						: foldConsent(counted, cur ? { status: cur.status, restorable: cur.restorable === true, updatedAt: cur.updatedAt, addresses: cur.addresses ?? [] } : undefined);
+					// An event that an event counted after it outweighs says so (its item tells the user).
+					for (const e of counted) {
+						const entry = entryById.get(e.seq);
+						const by = entry && supersededBy(e, state);
+						if (by) entry.supersededBy = by;
+					}
 					if (!state.status) continue;
 					upserts.push([v.key.contactId, v.key.channel, v.key.purpose, state.status, state.updatedAt, state.restorable ? 1 : 0, encodeAddresses(state.addresses)]);
 				}
@@ -243,7 +255,7 @@ export class SqlStore implements Store {
 		for (const chunk of chunks([...new Set(keys.map((k) => k.contactId))], CHUNK)) {
 			const within = inList(db, chunk);
 			const rows = await db.query<Row>(
-				`SELECT id, contact_id, channel, purpose, action, keyword, address, occurred_at FROM consent_events WHERE contact_id ${within.sql}`,
+				`SELECT ${LEDGER_FOLD_COLUMNS} FROM consent_events WHERE contact_id ${within.sql}`,
 				within.params,
 			);
 			for (const [k, { events }] of groupLedgerRows(rows)) if (wanted.has(k)) map.set(k, events);
@@ -1177,7 +1189,7 @@ export class SqlStore implements Store {
 			// Consent: both ledgers are now one; the state is that ledger folded in event time, so the
 			// later withdrawal wins whichever id it was recorded under.
 			await tx.run('DELETE FROM consent_state WHERE contact_id IN ($1, $2)', [from, into]);
-			const rows = await tx.query<Row>('SELECT id, contact_id, channel, purpose, action, keyword, address, occurred_at FROM consent_events WHERE contact_id = $1', [into]);
+			const rows = await tx.query<Row>(`SELECT ${LEDGER_FOLD_COLUMNS} FROM consent_events WHERE contact_id = $1`, [into]);
 			const states = [...groupLedgerRows(rows).values()].map((e) => ({ ...e.key, state: foldConsent(e.events) })).filter((e) => e.state.status);
 			for (const part of chunks(states, CHUNK)) {
 				await insertRows(tx, 'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at, restorable, addresses)', 7,

@@ -70,6 +70,8 @@ export interface ConsentLedgerEntry extends ConsentEventInput {
 	id: number;
 	occurredAt: number;
 	recordedAt: number;
+	/** Set by recordConsent when an event counted after this one decides the status (the time rule). */
+	supersededBy?: { action: ConsentEventInput['action']; at: number };
 }
 
 export interface ConsentKey {

@@ -8,7 +8,7 @@
  * - Consent states learn the addresses their grants covered (the ledger folded again).
  */
 import { addressKindOf, addressOfId } from '../address';
-import { encodeAddresses, foldConsent, groupLedgerRows } from './consent-fold';
+import { encodeAddresses, foldConsent, groupLedgerRows, LEDGER_FOLD_COLUMNS } from './consent-fold';
 import { chunks, insertRows, valuesList, type SqlDb, type SqlParam } from './db';
 import { ensureSecret, tombstone } from './people';
 
@@ -39,7 +39,7 @@ export async function upgradeToPeople(tx: SqlDb): Promise<void> {
 		[now],
 	);
 
-	const ledger = await tx.query<Row>('SELECT id, contact_id, channel, purpose, action, keyword, address, occurred_at FROM consent_events ORDER BY occurred_at, id');
+	const ledger = await tx.query<Row>(`SELECT ${LEDGER_FOLD_COLUMNS} FROM consent_events ORDER BY occurred_at, id`);
 	const links: SqlParam[][] = [];
 	for (const r of ledger) {
 		if (r.address == null || r.action === 'withdraw') continue;

@@ -17,6 +17,7 @@ import { compileFieldPath } from '../../../shared/n8n/field-path';
 import { parameterReader } from '../../../shared/n8n/params';
 import { getStore } from '../../../shared/n8n/store';
 import { toTime } from '../../../shared/segment/rules';
+import { supersededJson } from '../../../shared/store/consent-fold';
 import type { ConsentEventInput, ConsentEvidence } from '../../../shared/store/types';
 import { consentKeyString } from '../../../shared/store/types';
 import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from '../common';
@@ -275,6 +276,7 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 				recordedAt: new Date(entry.recordedAt).toISOString(),
 				wordingHash: entry.evidence.wordingHash ?? null,
 				...(alsoFor.has(j) ? { alsoRecordedFor: alsoFor.get(j)! } : {}),
+				...supersededJson(entry.supersededBy),
 			},
 		};
 		if (tokens[j]) {
