@@ -13,7 +13,7 @@ import type { IExecuteFunctions, IDataObject } from 'n8n-workflow';
 
 import type { Channel } from '../shared/contact';
 import { classifyError, type ProviderError } from '../shared/channels/errors';
-import { backoffMs, localLimiter, type RateLimiter } from '../shared/channels/limiter';
+import { backoffMs, CLOSED_MAX_MS, KeyClosedError, localLimiter, MAX_PAUSE_MS, tooLongToWait, type RateLimiter } from '../shared/channels/limiter';
 import type { BuiltRequest, MediaUploadSpec } from '../shared/channels/requests';
 
 export type SendOutcome =
@@ -203,9 +203,32 @@ function statusAndBody(error: unknown): { status?: number; body?: unknown; retry
 	return { status: Number.isFinite(status) ? status : undefined, body, retryAfter: Number.isFinite(ra) ? ra : undefined, netCode };
 }
 
+/** Not sent, for a later run: the provider asked for a wait longer than a run waits (MAX_PAUSE_MS). */
+function closedOutcome(message: string, attempts: number): SendOutcome {
+	return { ok: false, attempts, error: { retryable: false, code: 'RETRY_AFTER', reason: 'RATE_LIMITED', message } };
+}
+
+/**
+ * Waits a failed request's back-off, or answers when it cannot: a Retry-After over MAX_PAUSE_MS
+ * (a 429's closes the key for every send of this process) ends the send as not sent instead of
+ * sleeping it, so no answer can hold a run, or overflow a timer.
+ */
+async function waitToRetry(limiter: RateLimiter, creds: ChannelCredentials, status: number | undefined, retryAfter: number | undefined, n: number): Promise<SendOutcome | undefined> {
+	const wait = backoffMs(n, retryAfter);
+	if (status === 429) await limiter.backOff(creds.key, wait, creds.ratePerSecond);
+	if (wait > MAX_PAUSE_MS) return closedOutcome(status === 429 ? new KeyClosedError(Date.now() + Math.min(wait, CLOSED_MAX_MS), wait).message : tooLongToWait(wait), n + 1);
+	await new Promise((r) => setTimeout(r, wait));
+	return undefined;
+}
+
 export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number, limiter: RateLimiter = localLimiter, mediaIds: MediaIds = new Map()): Promise<SendOutcome> {
 	for (let n = 0; ; n++) {
-		await limiter.acquire(creds.key, creds.ratePerSecond);
+		try {
+			await limiter.acquire(creds.key, creds.ratePerSecond);
+		} catch (error) {
+			if (error instanceof KeyClosedError) return closedOutcome(error.message, n);
+			throw error;
+		}
 		let providerMessageId: string;
 		// A file goes first (WhatsApp media from binary data). Whatever became of a failed upload,
 		// the message was not sent: retried while it may pass, then failed (never unknown).
@@ -222,9 +245,8 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 					? { ...answer, message: `The media upload of "${name}" was refused, so the message was not sent: ${answer.message}` }
 					: { retryable, code: netCode || (status ? String(status) : 'MEDIA_UPLOAD_FAILED'), httpStatus: status, message: `The media upload of "${name}" failed (${netCode || status || (error as Error).message}), so the message was not sent.` };
 				if (!retryable || n >= maxRetries) return { ok: false, error: { ...classified, retryable }, attempts: n + 1 };
-				const wait = backoffMs(n, retryAfter);
-				if (status === 429) await limiter.backOff(creds.key, wait, creds.ratePerSecond);
-				await new Promise((r) => setTimeout(r, wait));
+				const answered = await waitToRetry(limiter, creds, status, retryAfter, n);
+				if (answered) return answered;
 				continue;
 			}
 		}
@@ -242,9 +264,8 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 			}
 			const classified = classifyError(channel, status, body);
 			if (!classified.retryable || n >= maxRetries) return { ok: false, error: classified, attempts: n + 1 };
-			const wait = backoffMs(n, retryAfter);
-			if (status === 429) await limiter.backOff(creds.key, wait, creds.ratePerSecond);
-			await new Promise((r) => setTimeout(r, wait));
+			const answered = await waitToRetry(limiter, creds, status, retryAfter, n);
+			if (answered) return answered;
 			continue;
 		}
 		// A success without the provider's message id cannot be tied to delivery statuses and may

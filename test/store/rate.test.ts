@@ -6,7 +6,7 @@
 import path from 'node:path';
 
 import { backends, inWorker, STORE_MODULE, type Backend } from './helpers';
-import { SLOW_DOWN, SLOW_DOWN_MAX_MS, sharedLimiter, spedUp } from '../../nodes/shared/channels/limiter';
+import { KeyClosedError, MAX_PAUSE_MS, SLOW_DOWN, SLOW_DOWN_MAX_MS, sharedLimiter, spedUp } from '../../nodes/shared/channels/limiter';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import { MetaGraphMock } from '../mocks';
 
@@ -61,6 +61,21 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 		// A pause shorter than the queue of slots already taken changes nothing.
 		await store.pauseRate('twilio:pause-test', now + 1000);
 		expect(await store.takeRateSlot('twilio:pause-test', 50_000, now)).toBeGreaterThanOrEqual(now + 2_050_000);
+	});
+
+	it('a clock pushed 30 days ahead (a Retry-After from before the bound, a worker whose clock ran ahead) recovers at the next slot: never more than MAX_PAUSE_MS ahead', async () => {
+		const key = `whatsAppCloudApi:pushed-${Date.now()}`;
+		const now = Date.now() * 1000;
+		await store.pauseRate(key, now + 30 * 86400 * 1e6);
+		// Before, the slot was 30 days away: every wait overflowed Node's timer and fired at once.
+		const slot = await store.takeRateSlot(key, 100_000, now);
+		expect(slot).toBe(now + MAX_PAUSE_MS * 1000);
+		expect(await store.takeRateSlot(key, 100_000, now)).toBe(now + MAX_PAUSE_MS * 1000);
+		// A limiter on this store closes the key for a Retry-After of 30 days and pauses it at most MAX_PAUSE_MS for the others.
+		const other = `whatsAppCloudApi:quota30-${Date.now()}`;
+		await sharedLimiter(store).backOff(other, 30 * 86400_000, 10);
+		await expect(sharedLimiter(store).acquire(other, 10)).rejects.toBeInstanceOf(KeyClosedError);
+		expect(await store.takeRateSlot(other, 100_000, now)).toBeLessThanOrEqual(Date.now() * 1000 + MAX_PAUSE_MS * 1000);
 	});
 
 	it('a 429 slows the key\'s clock: the next slot a slowed interval on, the slots after it a fifth further apart and coming back by 1 % each; the 429s of one burst slow it once; bursts in a row make it come back slower', async () => {

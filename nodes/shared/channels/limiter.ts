@@ -23,6 +23,48 @@ export interface RateLimiter {
 export const SLOW_DOWN_MAX_MS = 2000;
 
 /**
+ * The longest wait a provider's answer can impose within a run (a Retry-After): up to it the key
+ * pauses (in every worker, on the shared clock); past it (a quota for hours or days, or a hostile
+ * answer) this process closes the key for at most CLOSED_MAX_MS, and every send on it is Not Sent
+ * at once with the reason, for a later run. No timer is ever asked to wait longer (Node fires a
+ * timer of more than 2^31-1 ms after 1 ms), and the shared clock is never pushed further.
+ */
+export const MAX_PAUSE_MS = 60_000;
+export const CLOSED_MAX_MS = 15 * 60_000;
+
+/** Why a send asked to wait `retryAfterMs` (over MAX_PAUSE_MS) was not sent. */
+export const tooLongToWait = (retryAfterMs: number) =>
+	`The provider asked to wait ${Math.round(retryAfterMs / 1000)} s (Retry-After), more than the ${MAX_PAUSE_MS / 1000} s a run waits: not sent, so a later run can send it.`;
+
+/** A send whose key the provider closed (a 429 with a Retry-After over MAX_PAUSE_MS): it was not sent. */
+export class KeyClosedError extends Error {
+	constructor(readonly until: number, readonly retryAfterMs: number) {
+		super(`${tooLongToWait(retryAfterMs)} Sends on this sender are held for a later run until ${new Date(until).toISOString()}.`);
+	}
+}
+
+/** Keys closed in this process, by the limiters of both kinds, until when. */
+const closures = new Map<string, { until: number; retryAfterMs: number }>();
+
+/** The key's closure, when a Retry-After over MAX_PAUSE_MS closed it and it has not ended. */
+function closedError(key: string): KeyClosedError | undefined {
+	const c = closures.get(key);
+	if (!c) return undefined;
+	if (c.until <= Date.now()) {
+		closures.delete(key);
+		return undefined;
+	}
+	return new KeyClosedError(c.until, c.retryAfterMs);
+}
+
+/** A Retry-After over MAX_PAUSE_MS closes the key (returns true); anything shorter is a pause or a slow-down. */
+function closeIfTooLong(key: string, retryAfterMs: number): boolean {
+	if (!(retryAfterMs > MAX_PAUSE_MS)) return false;
+	closures.set(key, { until: Date.now() + Math.min(retryAfterMs, CLOSED_MAX_MS), retryAfterMs });
+	return true;
+}
+
+/**
  * How a 429 slows a key, the same on both limiters: the pace is divided by `by` (down to 1/`max`
  * of it at most), once for the 429s of one burst (`burstMs`: the requests already in flight), and
  * each send after brings it back by 1 - `speedUp` (1 %) divided by the streak: the bursts in a row
@@ -92,16 +134,21 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
 				const head = q.waiting[0];
 				try {
 					for (let attempt = 1; ; attempt++) {
+						const closed = closedError(key);
+						if (closed) throw closed;
 						const at = (await slots.takeRateSlot(key, head.intervalUs, Date.now() * 1000)) / 1000;
-						const wait = at - Date.now();
+						// The store never hands out a slot further than MAX_PAUSE_MS ahead.
+						const wait = Math.min(at - Date.now(), MAX_PAUSE_MS);
 						if (wait > 0) await sleep(wait);
 						// Late only after a stall; an idle key's slot is "now" and a retake finds it idle again.
 						if (Date.now() - at <= LATE_SLOT_MS || attempt === 3) break;
 					}
+					const closed = closedError(key);
+					if (closed) throw closed;
 					q.waiting.shift();
 					head.go();
 				} catch (error) {
-					// The store failed: this send fails (nothing goes without a slot), the next one tries again.
+					// The store failed or the key closed: this send fails (nothing goes without a slot), the next one tries again.
 					q.waiting.shift();
 					head.fail(error);
 				}
@@ -124,8 +171,9 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
 		},
 		async backOff(key, retryAfterMs, perSecond) {
 			const nowUs = Date.now() * 1000;
-			// A quota, not a burst: no slot on the key until the Retry-After, for every process.
-			if (retryAfterMs > SLOW_DOWN_MAX_MS || !(perSecond > 0)) return await slots.pauseRate(key, Math.round(nowUs + retryAfterMs * 1000));
+			closeIfTooLong(key, retryAfterMs);
+			// A quota, not a burst: no slot on the key until the Retry-After (at most MAX_PAUSE_MS), for every process.
+			if (retryAfterMs > SLOW_DOWN_MAX_MS || !(perSecond > 0)) return await slots.pauseRate(key, Math.round(nowUs + Math.min(retryAfterMs, MAX_PAUSE_MS) * 1000));
 			await slots.slowRate(key, Math.round(1e6 / (SHARED_PACE * perSecond)), nowUs);
 		},
 	};
@@ -153,8 +201,9 @@ interface KeyQueue {
 	slowedAt: number;
 	/** Bursts of 429s in a row, each within SLOW_DOWN.calmMs of the one before: the pace comes back that many times slower. */
 	streak: number;
-	waiting: Array<{ interval: number; go: () => void; idle: boolean }>;
+	waiting: Array<{ interval: number; go: () => void; fail: (e: unknown) => void; idle: boolean }>;
 	timer?: ReturnType<typeof setTimeout>;
+	key: string;
 }
 
 /**
@@ -168,6 +217,9 @@ function pacedQueue(): RateLimiter {
 	const queues = new Map<string, KeyQueue>();
 	const pump = (q: KeyQueue) => {
 		if (q.timer) return;
+		// A closed key: every waiting send is answered at once, none goes.
+		const closed = closedError(q.key);
+		if (closed) for (const w of q.waiting.splice(0)) w.fail(closed);
 		while (q.waiting.length) {
 			const now = Date.now();
 			const head = q.waiting[0];
@@ -188,7 +240,7 @@ function pacedQueue(): RateLimiter {
 	};
 	const queueOf = (key: string) => {
 		let q = queues.get(key);
-		if (!q) queues.set(key, (q = { due: 0, slowFactor: 1, slowedAt: 0, streak: 1, waiting: [] }));
+		if (!q) queues.set(key, (q = { due: 0, slowFactor: 1, slowedAt: 0, streak: 1, waiting: [], key }));
 		return q;
 	};
 	// A 429 changed the key's pace: the waiting sends see it now, not when the timer set before fires.
@@ -204,15 +256,16 @@ function pacedQueue(): RateLimiter {
 		async acquire(key, perSecond) {
 			if (!(perSecond > 0)) return;
 			const q = queueOf(key);
-			await new Promise<void>((go) => {
+			await new Promise<void>((go, fail) => {
 				// The first send after a quiet spell starts the pace afresh from when it goes.
-				q.waiting.push({ interval: intervalOf(perSecond), go, idle: !q.waiting.length && q.due + LATE_SLOT_MS < Date.now() });
+				q.waiting.push({ interval: intervalOf(perSecond), go, fail, idle: !q.waiting.length && q.due + LATE_SLOT_MS < Date.now() });
 				pump(q);
 			});
 		},
 		async backOff(key, retryAfterMs, perSecond) {
 			const q = queueOf(key);
 			const now = Date.now();
+			if (closeIfTooLong(key, retryAfterMs)) return wake(q);
 			if (retryAfterMs > SLOW_DOWN_MAX_MS) {
 				// A quota, not a burst: nothing goes on the key until the Retry-After.
 				q.due = Math.max(q.due, now + retryAfterMs);

@@ -4,7 +4,7 @@
  */
 import { createHmac, hash } from 'node:crypto';
 
-import { mapLimit, SLOW_DOWN } from '../channels/limiter';
+import { mapLimit, MAX_PAUSE_MS, SLOW_DOWN } from '../channels/limiter';
 import type { Channel } from '../contact';
 import { chunks, inList, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
 import { countedFrom, decodeAddresses, encodeAddresses, foldConsent, groupLedgerRows, LEDGER_FOLD_COLUMNS, supersededBy, type FoldEvent } from './consent-fold';
@@ -138,6 +138,9 @@ const CONVERTED_WITHIN = (journey: string, window: string) =>
 
 /** The later of a key's next free slot on the shared rate clock and $2 (µs): now, or a pause's end. */
 const NEXT_OR_GIVEN = 'CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END';
+// A slot is never further than MAX_PAUSE_MS ahead: a clock pushed further (by an answer from
+// before the bound, or a worker's clock running ahead) recovers at the next slot taken.
+const NEXT_WITHIN_PAUSE = `CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) + ${MAX_PAUSE_MS * 1000} THEN CAST($2 AS BIGINT) + ${MAX_PAUSE_MS * 1000} ELSE ${NEXT_OR_GIVEN} END`;
 
 export class SqlStore implements Store {
 	private initialised?: Promise<void>;
@@ -641,8 +644,8 @@ export class SqlStore implements Store {
 		const [row] = await this.db.query<Row>(
 			`INSERT INTO rate_slots (key, next_at, slot_at, slow_factor, slowed_at, slow_streak) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), CAST($2 AS BIGINT), 1, 0, 1)
 			ON CONFLICT (key) DO UPDATE SET
-				slot_at = ${NEXT_OR_GIVEN},
-				next_at = ${NEXT_OR_GIVEN} + CAST(ROUND(CAST($3 AS BIGINT) * rate_slots.slow_factor) AS BIGINT),
+				slot_at = ${NEXT_WITHIN_PAUSE},
+				next_at = ${NEXT_WITHIN_PAUSE} + CAST(ROUND(CAST($3 AS BIGINT) * rate_slots.slow_factor) AS BIGINT),
 				slow_factor = CASE WHEN ${spedUp} > 1 THEN ${spedUp} ELSE 1 END
 			RETURNING slot_at`,
 			[key, Math.round(nowUs), Math.round(intervalUs), 1 - SLOW_DOWN.speedUp],

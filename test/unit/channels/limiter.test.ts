@@ -3,7 +3,7 @@
  * slot went by while its process stood still (a GC pause, a stopped worker) takes a new slot
  * instead of going out with every other missed one at once.
  */
-import { LATE_SLOT_MS, LIMIT_WINDOW_MS, localLimiter, SLOW_DOWN, SLOW_DOWN_MAX_MS, mapLimit, pool, SHARED_PACE, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
+import { CLOSED_MAX_MS, KeyClosedError, LATE_SLOT_MS, LIMIT_WINDOW_MS, localLimiter, MAX_PAUSE_MS, SLOW_DOWN, SLOW_DOWN_MAX_MS, mapLimit, pool, SHARED_PACE, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
 
 function memorySlots() {
 	const next = new Map<string, number>();
@@ -192,6 +192,31 @@ describe('localLimiter (embedded store: one n8n process)', () => {
 		await localLimiter.backOff(quota, SLOW_DOWN_MAX_MS + 500, 80);
 		await settle(localLimiter.acquire(quota, 80));
 		expect(Date.now() - t0).toBeGreaterThanOrEqual(SLOW_DOWN_MAX_MS + 500);
+	}));
+
+	it('a Retry-After longer than a run waits (30 days) closes the key: every waiting send is answered at once and none goes, no timer is asked for 30 days, and the key opens again after CLOSED_MAX_MS', () => onFakeClock(1_970_000_000_000, async () => {
+		const key = `wa:closed-${Date.now()}`;
+		const outcomes: string[] = [];
+		const sends = Array.from({ length: 20 }, () => localLimiter.acquire(key, 10).then(() => outcomes.push('went'), (e) => outcomes.push(e instanceof KeyClosedError ? 'closed' : String(e))));
+		await jest.advanceTimersByTimeAsync(250);
+		const went = outcomes.length;
+		await localLimiter.backOff(key, 30 * 86400_000, 10);
+		await jest.advanceTimersByTimeAsync(1);
+		await Promise.all(sends);
+		// Before, the 30-day wait was a timer Node fires after 1 ms: the 17 waiting sends went at once.
+		expect(outcomes.slice(went)).toEqual(Array(20 - went).fill('closed'));
+		expect(jest.getTimerCount()).toBe(0);
+		await expect(localLimiter.acquire(key, 10)).rejects.toThrow(/asked to wait 2592000 s \(Retry-After\), more than the 60 s a run waits/);
+		// Not for 30 days: CLOSED_MAX_MS later the sender tries again.
+		jest.setSystemTime(Date.now() + CLOSED_MAX_MS + 1);
+		await settle(localLimiter.acquire(key, 10));
+		// A Retry-After up to MAX_PAUSE_MS is a pause, not a closure.
+		const paused = `wa:paused-${Date.now()}`;
+		await localLimiter.acquire(paused, 10);
+		await localLimiter.backOff(paused, MAX_PAUSE_MS, 10);
+		const t0 = Date.now();
+		await settle(localLimiter.acquire(paused, 10), 1000, 120_000);
+		expect(Date.now() - t0).toBeGreaterThanOrEqual(MAX_PAUSE_MS);
 	}));
 
 	it('429 bursts in a row (a limit set above what the provider takes): the pace comes back that many times slower, so it settles instead of tripping again', async () => {
