@@ -20,6 +20,7 @@ import { listTemplates, templateComponents, templateProblems, type TemplateDefin
 import { buildRequest, builtFingerprint, builtPreview, emailPreviewHtml, parseChoices, type BuildContext, type BuiltRequest, type ContactCard, type MediaFile, type OutboundMessage } from '../shared/channels/requests';
 import { inFlightFor, localLimiter, pool, sharedLimiter, turns } from '../shared/channels/limiter';
 import { WHATSAPP_MEDIA } from '../shared/channels/limits';
+import { REQUEST_DEADLINE_MS } from '../shared/deadline';
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
 import { compileFieldPath } from '../shared/n8n/field-path';
@@ -171,6 +172,8 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		const dryRun = options.dryRun === true;
 		const maxRetries = Number(options.maxRetries ?? 5);
+		const timeout = Number(options.timeout ?? REQUEST_DEADLINE_MS);
+		const deadlineMs = timeout > 0 ? timeout : REQUEST_DEADLINE_MS;
 		const mapping = resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject);
 		const readContact = compileContactReader(mapping, { idOptional: true });
 		const keyField = String(options.idempotencyKeyField ?? '').trim();
@@ -617,7 +620,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 						try {
 							claim = (await store.claimTouches([r.key])).get(r.key);
 							if (claim !== 'claimed' && claim !== 'missing') return { claim };
-							outcome = await send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter, mediaIds);
+							outcome = await send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter, mediaIds, deadlineMs);
 							if (outcome.ok) await store.completeTouch(r.key, { status: 'sent', providerMessageId: outcome.providerMessageId, variant: String(p.variant(r.pd.i) ?? '').trim() || undefined });
 							else await store.completeTouch(r.key, { status: outcome.error.reason === 'UNKNOWN_OUTCOME' ? 'unknown' : 'failed', errorCode: outcome.error.code, errorMessage: outcome.error.message });
 						} catch (error) {

@@ -252,6 +252,7 @@ export const properties: INodeProperties[] = [
 			{ displayName: 'Max SMS Segments', name: 'maxSegments', type: 'number', default: 3, description: 'Longer texts are not sent (0 = no limit)' },
 			{ displayName: 'Rate Limit (per Second)', name: 'ratePerSecond', type: 'number', default: 0, description: 'Override the per-credential limit (0 = channel default: WhatsApp 80/s, Messenger 40/s, SMS from the credential, FCM 500/s, email 20/s). With a PostgreSQL Convergent Store the limit is shared by all queue-mode workers; with the embedded store it holds per n8n process.' },
 			{ displayName: 'Status Callback URL (SMS)', name: 'statusCallbackUrl', type: 'string', default: '', placeholder: 'https://n8n.example.com/webhook/…/webhook', description: 'Where Twilio posts this message\'s delivery statuses, e.g. a Touchpoint Trigger (Twilio SMS) production URL', },
+			{ displayName: 'Timeout', name: 'timeout', type: 'number', typeOptions: { minValue: 1 }, default: 30000, description: 'Time in ms to wait for the provider to answer one request before ending it. A message whose request was ended is reported unknown (it may have arrived) and never sent again; the run goes on.' },
 			{ displayName: 'Transactional Is Exempt', name: 'transactionalExempt', type: 'boolean', default: true, description: 'Whether the Transactional purpose skips consent, caps and quiet hours' },
 		],
 	},

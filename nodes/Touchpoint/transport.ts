@@ -15,6 +15,7 @@ import type { Channel } from '../shared/contact';
 import { classifyError, type ProviderError } from '../shared/channels/errors';
 import { backoffMs, CLOSED_MAX_MS, KeyClosedError, localLimiter, MAX_PAUSE_MS, tooLongToWait, type RateLimiter } from '../shared/channels/limiter';
 import type { BuiltRequest, MediaUploadSpec } from '../shared/channels/requests';
+import { DeadlineError, REQUEST_DEADLINE_MS, withDeadline } from '../shared/deadline';
 
 export type SendOutcome =
 	| { ok: true; providerMessageId: string; attempts: number }
@@ -122,7 +123,7 @@ export type MediaIds = Map<string, Promise<string>>;
  * The WhatsApp Cloud API's media upload (multipart/form-data: messaging_product, type, file),
  * returning the media id a message refers to. A failed upload is not remembered.
  */
-async function uploadMedia(ctx: IExecuteFunctions, creds: ChannelCredentials, upload: MediaUploadSpec, mediaIds: MediaIds): Promise<string> {
+async function uploadMedia(ctx: IExecuteFunctions, creds: ChannelCredentials, upload: MediaUploadSpec, mediaIds: MediaIds, deadlineMs: number): Promise<string> {
 	const cacheKey = `${creds.key}\u0000${upload.sha256}\u0000${upload.mimeType}`;
 	let id = mediaIds.get(cacheKey);
 	if (!id) {
@@ -138,13 +139,15 @@ async function uploadMedia(ctx: IExecuteFunctions, creds: ChannelCredentials, up
 		]);
 		const base = String(creds.data.baseUrl ?? '').replace(/\/$/, '');
 		id = (async () => {
-			const response = (await ctx.helpers.httpRequest({
+			const response = (await withDeadline(`The media upload of "${safeName}"`, deadlineMs, (abortSignal) => ctx.helpers.httpRequest({
 				method: 'POST',
 				url: `${base}${upload.path}`,
 				body,
 				headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, authorization: authorization(creds) },
 				json: true,
-			})) as IDataObject | string;
+				timeout: deadlineMs,
+				abortSignal,
+			}))) as IDataObject | string;
 			const parsed = (typeof response === 'string' ? JSON.parse(response) : response) as IDataObject;
 			if (!parsed?.id) throw Object.assign(new Error('the upload answered without a media id'), { code: 'NO_MEDIA_ID' });
 			return String(parsed.id);
@@ -157,7 +160,7 @@ async function uploadMedia(ctx: IExecuteFunctions, creds: ChannelCredentials, up
 	return await id;
 }
 
-async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, mediaId: string | undefined): Promise<string> {
+async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, mediaId: string | undefined, signal: AbortSignal, deadlineMs: number): Promise<string> {
 	if (built.kind === 'http') {
 		const base = String(creds.data.baseUrl ?? '').replace(/\/$/, '');
 		let r = built.request;
@@ -169,6 +172,8 @@ async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltReq
 		const response = (await ctx.helpers.httpRequest({
 			method: r.method,
 			url: `${base}${r.path}`,
+			timeout: deadlineMs,
+			abortSignal: signal,
 			...(r.json
 				? { body: r.json, json: true, headers: { authorization: authorization(creds) } }
 				: { body: new URLSearchParams(Object.entries(r.form ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x): [string, string] => [k, x]) : [[k, v] as [string, string]]))).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: authorization(creds) }, json: true }),
@@ -183,7 +188,7 @@ async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltReq
 		const res = await fcmMessages(String(creds.data.baseUrl || 'https://fcm.googleapis.com'), token).send(
 			{ parent: `projects/${String(sa.project_id)}`, requestBody: { message: built.message as fcm_v1.Schema$Message } },
 			// Retries, pacing and Retry-After are this file's (send()), once for every channel.
-			{ retry: false, timeout: 30_000 },
+			{ retry: false, timeout: deadlineMs, signal },
 		);
 		return String(res.data.name ?? '');
 	}
@@ -221,7 +226,12 @@ async function waitToRetry(limiter: RateLimiter, creds: ChannelCredentials, stat
 	return undefined;
 }
 
-export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number, limiter: RateLimiter = localLimiter, mediaIds: MediaIds = new Map()): Promise<SendOutcome> {
+/**
+ * One message to its provider: paced by the limiter, retried while it provably never arrived, each
+ * request ended at `deadlineMs` (a provider that never answers holds a send that long per attempt;
+ * the touch is then unknown, never sent again).
+ */
+export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number, limiter: RateLimiter = localLimiter, mediaIds: MediaIds = new Map(), deadlineMs = REQUEST_DEADLINE_MS): Promise<SendOutcome> {
 	for (let n = 0; ; n++) {
 		try {
 			await limiter.acquire(creds.key, creds.ratePerSecond);
@@ -235,7 +245,7 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 		let mediaId: string | undefined;
 		if (built.kind === 'http' && built.upload) {
 			try {
-				mediaId = await uploadMedia(ctx, creds, built.upload, mediaIds);
+				mediaId = await uploadMedia(ctx, creds, built.upload, mediaIds, deadlineMs);
 			} catch (error) {
 				const { status, body, retryAfter, netCode } = statusAndBody(error);
 				const answer = status === undefined ? undefined : classifyError(channel, status, body);
@@ -251,8 +261,11 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 			}
 		}
 		try {
-			providerMessageId = await attempt(ctx, channel, built, creds, mediaId);
+			providerMessageId = await withDeadline(`The ${channel} provider`, deadlineMs, (signal) => attempt(ctx, channel, built, creds, mediaId, signal, deadlineMs));
 		} catch (error) {
+			if (error instanceof DeadlineError) {
+				return { ok: false, attempts: n + 1, error: { retryable: false, code: error.code, reason: 'UNKNOWN_OUTCOME', message: `${error.message}: the message may have been delivered. Not retried, to avoid a duplicate; check the provider's message log.` } };
+			}
 			const { status, body, retryAfter, netCode } = statusAndBody(error);
 			if (status === undefined && !NEVER_SENT.has(netCode)) {
 				// The request may have reached the provider (reset, timeout): retrying could send twice.

@@ -24,6 +24,7 @@ import { twilioWebhookApiTest, webhookCredentials } from '../shared/n8n/credenti
 import { withDownloadedMedia } from '../shared/n8n/media-download';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { optionSubtitle } from '../shared/n8n/display-options';
+import { withDeadline } from '../shared/deadline';
 
 const HEX32 = /^[0-9a-f]{32}$/i;
 
@@ -72,7 +73,7 @@ const certCache = new Map<string, { at: number; pem: Promise<string> }>();
 function snsCertificate(ctx: IWebhookFunctions, url: string): Promise<string> {
 	const hit = certCache.get(url);
 	if (hit && Date.now() - hit.at < 3600_000) return hit.pem;
-	const pem = ctx.helpers.httpRequest({ method: 'GET', url, json: false, timeout: 10_000 }).then((b) => String(b));
+	const pem = withDeadline('The SNS signing certificate', 10_000, (abortSignal) => ctx.helpers.httpRequest({ method: 'GET', url, json: false, timeout: 10_000, abortSignal })).then((b) => String(b));
 	if (certCache.size >= 64) certCache.delete(certCache.keys().next().value as string);
 	certCache.set(url, { at: Date.now(), pem });
 	pem.catch(() => certCache.delete(url));

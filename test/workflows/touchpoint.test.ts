@@ -3,6 +3,7 @@
  * the policy before any request, idempotent re-runs, a 429 storm, best-available fallback, dry run.
  */
 import fs from 'node:fs';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
@@ -689,6 +690,34 @@ describe('Touchpoint', () => {
 		expect(full.json('Send', 0)).toHaveLength(1);
 		expect(sends()).toBe(before + 1);
 	});
+
+	it('a provider that takes the connection and never answers: each request is ended at the Timeout, the message is unknown (never sent again), and the run goes on', async () => {
+		// Accepts, reads the request, never answers.
+		const sockets: Socket[] = [];
+		const hung = net.createServer((socket) => {
+			sockets.push(socket);
+			socket.on('data', () => undefined);
+		});
+		await new Promise<void>((r) => hung.listen(0, '127.0.0.1', () => r()));
+		try {
+			const people = await Promise.all([1, 2].map(() => person(['sms'], { timeZone: dayZone })));
+			const hungCreds = { ...credentials, twilioMessagingApi: { ...credentials.twilioMessagingApi, baseUrl: `http://127.0.0.1:${(hung.address() as AddressInfo).port}` } };
+			const params = { channel: 'sms', text: 'Your order shipped', purpose: 'transactional', campaign: 'hung', options: { timeout: 1000, maxRetries: 3 } };
+			const run = await runWorkflow(manualWorkflow({ items: people, node: { type: 'touchpoint', name: 'Send', parameters: params, credentials: creds } }), { credentials: hungCreds as never });
+			// Before, the request had no deadline of its own and a single SMS held the run past 45 s.
+			expect(run.error).toBeUndefined();
+			const notSent = run.json('Send', 1).map((j) => j.touchpoint as IDataObject);
+			expect(notSent.map((t) => [t.status, t.reason, t.attempts])).toEqual([['unknown', 'UNKNOWN_OUTCOME', 1], ['unknown', 'UNKNOWN_OUTCOME', 1]]);
+			expect(String(notSent[0].message)).toMatch(/The sms provider did not answer within 1 s and was ended: the message may have been delivered\. Not retried/);
+			// It may have arrived: never sent again by a re-run.
+			const again = await runWorkflow(manualWorkflow({ items: people, node: { type: 'touchpoint', name: 'Send', parameters: params, credentials: creds } }), { credentials: hungCreds as never });
+			expect(again.json('Send', 1).map((j) => (j.touchpoint as IDataObject).reason)).toEqual(['UNKNOWN_OUTCOME', 'UNKNOWN_OUTCOME']);
+			expect(sockets.length).toBe(2);
+		} finally {
+			for (const socket of sockets) socket.destroy();
+			await new Promise((r) => hung.close(r));
+		}
+	}, 30_000);
 
 	it('a 429 storm ends with every message delivered exactly once', async () => {
 		meta.setRateLimit(10);

@@ -8,6 +8,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INode } from '
 import { NodeApiError, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
 import { answerText, jsonFromAnswer, jsonInstruction } from '../../shared/ai/model-json';
+import { AI_DEADLINE_MS } from '../../shared/deadline';
 
 export type Msg = { role: 'system' | 'user' | 'assistant'; content: string };
 export interface Usage { inputTokens: number; outputTokens: number; calls: number }
@@ -69,6 +70,8 @@ export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<M
 		organization: credentials.organization ? String(credentials.organization) : null,
 		project: null,
 		maxRetries: Number(options.maxRetries ?? 3),
+		// A deadline that ends the request (the client's default is 10 minutes): a model that never answers cannot hold the run.
+		timeout: AI_DEADLINE_MS,
 	});
 	const apiKey = String(credentials.apiKey ?? '');
 	const redact = (text: string) => {

@@ -8,6 +8,7 @@ import type { IBinaryKeyData, ICredentialDataDecryptedObject, IDataObject, IExec
 
 import type { ConversationEvent } from '../contact';
 import { fetchEventMedia, type MediaHttp, type MediaKeys } from '../inbound/media';
+import { REQUEST_DEADLINE_MS, withDeadline } from '../deadline';
 
 type Helpers = Pick<IWebhookFunctions['helpers'] & IExecuteFunctions['helpers'], 'httpRequest' | 'prepareBinaryData'>;
 
@@ -26,9 +27,9 @@ export async function withDownloadedMedia(helpers: Helpers, events: IDataObject[
 		if (twilio?.authToken) keys.twilioAuthToken = String(twilio.authToken);
 	}
 	const http: MediaHttp = {
-		json: async (url, headers) => (await helpers.httpRequest({ method: 'GET', url, headers, json: true, timeout: 15_000 })) as Record<string, unknown>,
+		json: async (url, headers) => (await withDeadline('The media lookup', 15_000, (abortSignal) => helpers.httpRequest({ method: 'GET', url, headers, json: true, timeout: 15_000, abortSignal }))) as Record<string, unknown>,
 		bytes: async (url, headers) => {
-			const res = (await helpers.httpRequest({ method: 'GET', url, headers, encoding: 'arraybuffer', returnFullResponse: true, timeout: 30_000 })) as { body: Buffer | ArrayBuffer; headers: IDataObject };
+			const res = (await withDeadline('The media download', REQUEST_DEADLINE_MS, (abortSignal) => helpers.httpRequest({ method: 'GET', url, headers, encoding: 'arraybuffer', returnFullResponse: true, timeout: REQUEST_DEADLINE_MS, abortSignal }))) as { body: Buffer | ArrayBuffer; headers: IDataObject };
 			return { body: Buffer.isBuffer(res.body) ? res.body : Buffer.from(res.body), contentType: res.headers?.['content-type'] ? String(res.headers['content-type']).split(';')[0].trim() : undefined };
 		},
 	};
