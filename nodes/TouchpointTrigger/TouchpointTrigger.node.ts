@@ -19,6 +19,7 @@ import { recordEmailEvents, recordMessages } from '../shared/inbound/record';
 import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
 import { INBOX_NODE, inboxIdOf } from '../shared/inbound/inbox';
+import { replayRefusal, signedAt, singleUseToken } from '../shared/inbound/replay';
 import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
 import { twilioWebhookApiTest, webhookCredentials } from '../shared/n8n/credentials';
 import { withDownloadedMedia } from '../shared/n8n/media-download';
@@ -87,10 +88,11 @@ function snsCertificate(ctx: IWebhookFunctions, url: string): Promise<string> {
  */
 async function emailEvents(ctx: IWebhookFunctions, credentialsOf: ReturnType<typeof webhookCredentials>): Promise<IWebhookResponseData> {
 	const res = ctx.getResponseObject();
-	if (ctx.getWebhookName() === 'setup') {
-		res.status(405).type('text/plain').send('Email service events arrive by POST');
+	const answer = (status: number, text: string): IWebhookResponseData => {
+		res.status(status).type('text/plain').send(text);
 		return { noWebhookResponse: true };
-	}
+	};
+	if (ctx.getWebhookName() === 'setup') return answer(405, 'Email service events arrive by POST');
 	const credentials = await credentialsOf('emailEventsWebhookApi');
 	const service = String(credentials.service ?? 'sendgrid') as EmailService;
 	const req = ctx.getRequestObject();
@@ -103,57 +105,51 @@ async function emailEvents(ctx: IWebhookFunctions, credentialsOf: ReturnType<typ
 		try {
 			message = JSON.parse(rawBody.toString()) as IDataObject;
 		} catch {
-			res.status(400).type('text/plain').send('The body is not an SNS message');
-			return { noWebhookResponse: true };
+			return answer(400, 'The body is not an SNS message');
 		}
 		const certPattern = String(credentials.snsTrustedUrlPattern || AWS_SNS_CERT_PATTERN);
 		const ok = await verifySns(message, { topicArn: String(credentials.snsTopicArn ?? ''), certPattern, fetchCert: (url) => snsCertificate(ctx, url) });
-		if (!ok) {
-			res.status(401).type('text/plain').send('Invalid signature');
-			return { noWebhookResponse: true };
-		}
+		if (!ok) return answer(401, 'Invalid signature');
+		body = message;
+		const stale = replayRefusal(service, signedAt(service, headers, body));
+		if (stale) return answer(401, stale);
 		if (message.Type === 'SubscriptionConfirmation') {
 			// Confirmed only on Amazon's own host (or the allowed pattern), after the signature held.
-			if (!trustedSnsUrl(message.SubscribeURL, certPattern)) {
-				res.status(400).type('text/plain').send('SubscribeURL is not on an allowed SNS host: not confirmed');
-				return { noWebhookResponse: true };
-			}
-			await ctx.helpers.httpRequest({ method: 'GET', url: String(message.SubscribeURL) });
-			res.status(200).type('text/plain').send('Subscription confirmed');
-			return { noWebhookResponse: true };
+			if (!trustedSnsUrl(message.SubscribeURL, certPattern)) return answer(400, 'SubscribeURL is not on an allowed SNS host: not confirmed');
+			await withDeadline('The SNS subscription confirmation', 10_000, (abortSignal) => ctx.helpers.httpRequest({ method: 'GET', url: String(message.SubscribeURL), timeout: 10_000, abortSignal }));
+			return answer(200, 'Subscription confirmed');
 		}
-		if (message.Type !== 'Notification') {
-			res.status(200).type('text/plain').send('OK');
-			return { noWebhookResponse: true };
-		}
-		body = message;
+		if (message.Type !== 'Notification') return answer(200, 'OK');
 	}
 	// SES was verified above (the SNS signature).
 	const verified = service === 'ses'
 		|| (service === 'sendgrid' && verifySendGrid(String(credentials.sendgridVerificationKey ?? ''), headers['x-twilio-email-event-webhook-signature'], headers['x-twilio-email-event-webhook-timestamp'], rawBody))
 		|| (service === 'mailgun' && verifyMailgun(String(credentials.mailgunSigningKey ?? ''), body as IDataObject))
 		|| (service === 'postmark' && verifyPostmark(String(credentials.postmarkUser ?? ''), String(credentials.postmarkPassword ?? ''), headers.authorization));
-	if (!verified) {
-		res.status(401).type('text/plain').send('Invalid signature');
-		return { noWebhookResponse: true };
-	}
+	if (!verified) return answer(401, 'Invalid signature');
+	// A signed request is taken only within its provider's window, and a one-time token once (inbound/replay.ts).
+	const stale = service === 'ses' ? undefined : replayRefusal(service, signedAt(service, headers, body));
+	if (stale) return answer(401, stale);
+	const token = singleUseToken(service, body);
 	// SendGrid's events are read from the bytes it signed.
 	let events;
 	try {
 		events = normalizeEmailEvents(service, service === 'sendgrid' ? JSON.parse(rawBody.toString()) : body);
 	} catch {
-		res.status(400).type('text/plain').send('The body is not JSON');
-		return { noWebhookResponse: true };
+		return answer(400, 'The body is not JSON');
 	}
 	const store = await getStore(ctx, credentialsOf);
 	const scope = `email:${service}:${ctx.getWorkflow().id ?? ''}:${ctx.getNode().id}`;
 	const emitted = await store.atomically(async (tx) => {
+		// The token is kept with the events, in the same transaction: a delivery that fails is retried with it.
+		if (token && !(await tx.markProcessed(scope, [token])).has(token)) return undefined;
 		const seen = await tx.findProcessed(scope, events.map((e) => e.eventId));
 		const unseen = events.filter((e) => !seen.has(e.eventId));
 		const personOf = await recordEmailEvents(tx, unseen);
 		const fresh = await tx.markProcessed(scope, unseen.map((e) => e.eventId), new Map(unseen.map((e) => [e.eventId, personOf.get(e)!])));
 		return unseen.filter((e) => fresh.has(e.eventId)).map((e) => ({ ...(e as unknown as IDataObject), contactId: personOf.get(e)! }));
 	});
+	if (!emitted) return answer(401, 'This signature was already used: refused as a replay');
 	return emitted.length ? { workflowData: [emitted.map((json) => ({ json }))] } : {};
 }
 

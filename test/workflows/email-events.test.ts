@@ -124,6 +124,43 @@ describe('Touchpoint Trigger: email service events', () => {
 		}
 	});
 
+	it('a captured signed request is taken once and only within its window: a Mailgun signature re-used with another body, or a year old, and a year-old SendGrid batch are refused and change nothing', async () => {
+		const mailgun = await serverFor({ service: 'mailgun', mailgunSigningKey: MAILGUN_KEY });
+		try {
+			await grantConsent(store, [{ id: 'crm-mg-victim', email: 'mg-victim@example.com' } as never], ['email']);
+			const signed = (seconds: number) => {
+				const timestamp = String(seconds);
+				const token = randomUUID().replace(/-/g, '');
+				return { timestamp, token, signature: createHmac('sha256', MAILGUN_KEY).update(timestamp + token).digest('hex') };
+			};
+			const now = Math.floor(Date.now() / 1000);
+			const captured = signed(now);
+			const delivered = (id: string) => JSON.stringify({ signature: captured, 'event-data': { id, recipient: 'mg-someone@example.com', event: 'delivered', timestamp: now } });
+			expect(await post(mailgun, delivered(`mg-d-${randomUUID()}`))).toBe(200);
+			// The same signature, another body, new event ids: before, it suppressed and unsubscribed anyone.
+			const forged = (id: string, event: IDataObject) => JSON.stringify({ signature: captured, 'event-data': { id, recipient: 'mg-victim@example.com', timestamp: now, ...event } });
+			expect(await post(mailgun, forged(`mg-f1-${randomUUID()}`, { event: 'failed', severity: 'permanent' }))).toBe(401);
+			expect(await post(mailgun, forged(`mg-f2-${randomUUID()}`, { event: 'unsubscribed' }))).toBe(401);
+			// A signature captured a year ago, never used here: outside the 5-minute window.
+			const old = signed(now - 365 * 86400);
+			expect(await post(mailgun, JSON.stringify({ signature: old, 'event-data': { id: `mg-o-${randomUUID()}`, recipient: 'mg-victim@example.com', event: 'complained', timestamp: now } }))).toBe(401);
+			expect(await suppressed('mg-victim@example.com')).toEqual([]);
+			expect(await check({ id: 'crm-mg-victim', email: 'mg-victim@example.com' })).toEqual([]);
+		} finally {
+			await mailgun.stop();
+		}
+		const sendgrid = await serverFor({ service: 'sendgrid', sendgridVerificationKey: SENDGRID_KEY });
+		try {
+			const ts = String(Math.floor(Date.now() / 1000) - 365 * 86400);
+			const body = JSON.stringify([{ email: 'mg-victim@example.com', event: 'spamreport', sg_event_id: `old-${randomUUID()}`, timestamp: Number(ts) }]);
+			const headers = { 'x-twilio-email-event-webhook-signature': sign('sha256', Buffer.from(ts + body), privateKey).toString('base64'), 'x-twilio-email-event-webhook-timestamp': ts };
+			expect(await post(sendgrid, body, headers)).toBe(401);
+			expect(await suppressed('mg-victim@example.com')).toEqual([]);
+		} finally {
+			await sendgrid.stop();
+		}
+	});
+
 	it('Amazon SES via SNS (RSA-signed): confirms its subscription, a permanent bounce and a complaint suppress; a forged, altered or other topic\'s message is refused', async () => {
 		// A loopback SNS: serves its signing key at the certificate URL and records confirmations.
 		const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -165,6 +202,10 @@ describe('Touchpoint Trigger: email service events', () => {
 			const elsewhere = JSON.parse(signed(notification('n-4', { notificationType: 'Complaint', complaint: { complainedRecipients: [{ emailAddress: 'ses-y@example.com' }] } })));
 			elsewhere.SigningCertURL = 'http://attacker.example/cert.pem';
 			expect(await post(server, JSON.stringify(elsewhere), { 'content-type': 'text/plain' })).toBe(401);
+			// A notification SNS signed two hours ago (captured, replayed with a new id): outside the hour SNS retries for.
+			const stale = { ...notification('n-5', { notificationType: 'Complaint', complaint: { complainedRecipients: [{ emailAddress: 'ses-stale@example.com' }] } }), Timestamp: new Date(Date.now() - 2 * 3600_000).toISOString() };
+			expect(await post(server, signed(stale), { 'content-type': 'text/plain' })).toBe(401);
+			expect(await suppressed('ses-stale@example.com')).toEqual([]);
 		} finally {
 			await server.stop();
 			await new Promise((r) => sns.close(r));
