@@ -249,13 +249,15 @@ export class TouchpointTrigger implements INodeType {
 			events = normalizeMeta(this.getBodyData() as IDataObject, match);
 		} else {
 			const credentials = await credentialsOf('twilioWebhookApi');
-			const form = Object.fromEntries(Object.entries(this.getBodyData() as IDataObject).map(([k, v]) => [k, String(v)]));
+			// As posted (a repeated name keeps every value, for the signature), and one value a name after it.
+			const posted = Object.fromEntries(Object.entries(this.getBodyData() as IDataObject).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : String(v)]));
+			const form = Object.fromEntries(Object.entries(posted).map(([k, v]) => [k, Array.isArray(v) ? String(v[0] ?? '') : v]));
 			const query = req.url?.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
 			const publicUrl = String(options.publicUrl || '').trim();
 			// Twilio signs the URL it called, query string included: keep the request's query when the
 			// Public URL (the proxy's address) has none of its own.
 			const url = publicUrl ? (publicUrl.includes('?') ? publicUrl : `${publicUrl}${query}`) : `${this.getNodeWebhookUrl('default')}${query}`;
-			if (!verifyTwilioSignature(String(credentials.authToken), url, form, this.getHeaderData()['x-twilio-signature'])) {
+			if (!verifyTwilioSignature(String(credentials.authToken), url, posted, this.getHeaderData()['x-twilio-signature'])) {
 				res.status(401).type('text/plain').send('Invalid signature');
 				return { noWebhookResponse: true };
 			}

@@ -60,8 +60,10 @@ export function verifyMailgun(signingKey: string, body: J): boolean {
 
 /** Postmark signs nothing: its webhook URL carries Basic Auth credentials, checked here. */
 export function verifyPostmark(user: string, password: string, authorization: unknown): boolean {
-	if (!user || !password || typeof authorization !== 'string' || !authorization.startsWith('Basic ')) return false;
-	return safeEqual(authorization.slice(6).trim(), Buffer.from(`${user}:${password}`).toString('base64'));
+	// The scheme name is case-insensitive (RFC 7235): "Basic", "basic", "BASIC".
+	const m = typeof authorization === 'string' ? /^basic[ \t]+(\S+)\s*$/i.exec(authorization) : null;
+	if (!user || !password || !m) return false;
+	return safeEqual(m[1], Buffer.from(`${user}:${password}`).toString('base64'));
 }
 
 export function normalizeEmailEvents(service: EmailService, body: unknown): EmailEvent[] {
