@@ -19,6 +19,7 @@ import { recordEmailEvents, recordMessages } from '../shared/inbound/record';
 import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { contactIdOf, normalizeMeta, normalizeTwilio, twilioFormProblem } from '../shared/inbound/normalize';
 import { INBOX_NODE, inboxIdOf } from '../shared/inbound/inbox';
+import { MEDIA_HOSTS_DESCRIPTION } from '../shared/inbound/fetch-policy';
 import { replayRefusal, signedAt, singleUseToken } from '../shared/inbound/replay';
 import { safeEqual, verifyMetaSignature, verifyTwilioSignature } from '../shared/inbound/signatures';
 import { twilioWebhookApiTest, webhookCredentials } from '../shared/n8n/credentials';
@@ -208,6 +209,7 @@ export class TouchpointTrigger implements INodeType {
 					{ displayName: 'Extra Stop Words', name: 'extraStopWords', type: 'string', default: '', placeholder: 'DESISCRIVERE, AFMELDEN', description: 'More opt-out words, comma-separated (English, Spanish, Italian, French, German and Portuguese words are built in)' },
 					{ displayName: 'Include Status Updates', name: 'includeStatuses', type: 'boolean', default: false, description: 'Whether sent / delivered / read / failed updates start the workflow too (they always update the send log)' },
 					{ displayName: 'Max Media Size (MB)', name: 'maxMediaSize', type: 'number', typeOptions: { minValue: 1 }, default: 25, description: 'Files larger than this are not downloaded (their media entry says so)' },
+					{ displayName: 'Media Hosts', name: 'mediaHosts', type: 'string', default: '', placeholder: 'media-proxy.example.com', description: MEDIA_HOSTS_DESCRIPTION },
 					{ displayName: 'Public URL', name: 'publicUrl', type: 'string', default: '', placeholder: 'https://n8n.example.com/webhook/…/webhook', description: 'The URL Twilio calls, when n8n runs behind a proxy that changes it (Twilio signs the URL)' },
 				],
 			},
@@ -326,7 +328,7 @@ export class TouchpointTrigger implements INodeType {
 		if (this.getNodeParameter('downloadMedia', false) === true && emitted.some((json) => Array.isArray(json.media) && json.media.length)) {
 			// Everything is recorded: the provider has its answer before the files are fetched.
 			if (provider === 'meta') res.status(200).type('text/plain').send('EVENT_RECEIVED');
-			return { noWebhookResponse: true, workflowData: [await withDownloadedMedia(this.helpers, emitted, credentialsOf, Number(options.maxMediaSize || 25))] };
+			return { noWebhookResponse: true, workflowData: [await withDownloadedMedia(this.helpers, emitted, credentialsOf, Number(options.maxMediaSize || 25), String(options.mediaHosts ?? ''))] };
 		}
 		return {
 			...(provider === 'twilio' ? { noWebhookResponse: true } : {}),

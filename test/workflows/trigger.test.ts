@@ -410,7 +410,8 @@ describe('Touchpoint Trigger: Download Media', () => {
 		expect(off.runs.at(-1)!.items('Inbound')[0].binary).toBeUndefined();
 		expect(meta.requests.length).toBe(before);
 
-		const server = await start('meta', true);
+		// The mocks live on this machine: named in Media Hosts, as a self-hoster names a media proxy.
+		const server = await start('meta', true, { mediaHosts: '127.0.0.1' });
 		const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
 		meta.cdn.set('look.png', { bytes: png, mimeType: 'image/png' });
 		await postMeta(server, { object: 'page', entry: [{ id: 'PAGE', time: Date.now(), messaging: [
@@ -421,7 +422,7 @@ describe('Touchpoint Trigger: Download Media', () => {
 		expect(bytesOf(m, 'media_0').equals(png)).toBe(true);
 		expect(meta.requests.filter((r) => r.path === '/cdn/look.png').map((r) => r.headers.authorization ?? null)).toEqual([null]);
 
-		const sms = await start('twilio', true);
+		const sms = await start('twilio', true, { mediaHosts: '127.0.0.1' });
 		const sid = 'AC' + 'a'.repeat(32);
 		twilio.accountSid = sid;
 		twilio.media.set('ME1', { bytes: Buffer.from('jpeg one'), mimeType: 'image/jpeg' });
@@ -442,7 +443,7 @@ describe('Touchpoint Trigger: Download Media', () => {
 	});
 
 	it('Twilio MMS media that redirects to its CDN on another host: the file arrives, the account\'s credentials do not follow the redirect', async () => {
-		const sms = await start('twilio', true);
+		const sms = await start('twilio', true, { mediaHosts: '127.0.0.1, localhost' });
 		const sid = 'AC' + 'b'.repeat(32);
 		twilio.accountSid = sid;
 		// The CDN is another host (localhost, not 127.0.0.1, and another port), as S3 is for Twilio.
@@ -465,6 +466,51 @@ describe('Touchpoint Trigger: Download Media', () => {
 			expect(atCdn).toHaveLength(1);
 			expect(atCdn[0].headers.authorization).toBeUndefined();
 			expect(JSON.stringify(atCdn[0].headers)).not.toContain(TWILIO_TOKEN);
+		} finally {
+			twilio.mediaRedirect = undefined;
+		}
+	});
+
+	it('a URL a payload names is fetched only from the provider\'s media hosts: an attachment on this machine, a shared link ("fallback"), and a redirect to a host nobody named are not fetched, each saying why', async () => {
+		// Nothing named: the Messenger attachment points at this machine (as a signed but hostile event could).
+		const server = await start('meta', true);
+		meta.cdn.set('secret.txt', { bytes: Buffer.from('internal'), mimeType: 'text/plain' });
+		const before = meta.requests.length;
+		await postMeta(server, { object: 'page', entry: [{ id: 'PAGE', time: Date.now(), messaging: [
+			{ sender: { id: '2413' }, recipient: { id: 'PAGE' }, timestamp: Date.now(), message: { mid: 'm_ssrf', attachments: [
+				{ type: 'image', payload: { url: `${meta.baseUrl}/cdn/secret.txt` } },
+				{ type: 'fallback', payload: { url: `${meta.baseUrl}/cdn/secret.txt` }, title: 'a link' },
+			] } },
+		] }] });
+		await server.settled();
+		const [item] = server.runs.at(-1)!.items('Inbound');
+		expect(item.binary).toBeUndefined();
+		const media = item.json.media as IDataObject[];
+		// Before, both were fetched and the body put on the item.
+		expect(String(media[0].downloadError)).toMatch(/^http:\/\/127\.0\.0\.1 is not https: not fetched|127\.0\.0\.1 is not one of the provider's media hosts/);
+		expect(media[1].downloadError).toBeUndefined();
+		expect(media[1].binaryProperty).toBeUndefined();
+		expect(meta.requests.length).toBe(before);
+
+		// Twilio named, its redirect to another host not: the hop is refused before it is requested.
+		const sms = await start('twilio', true, { mediaHosts: '127.0.0.1' });
+		const sid = 'AC' + 'c'.repeat(32);
+		twilio.accountSid = sid;
+		twilio.mediaRedirect = `${meta.baseUrl.replace('127.0.0.1', 'localhost')}/cdn/`;
+		meta.cdn.set('ME7', { bytes: Buffer.from('elsewhere'), mimeType: 'image/jpeg' });
+		try {
+			const msg = 'MM' + 'f'.repeat(32);
+			const form = {
+				MessageSid: msg, SmsSid: msg, AccountSid: sid, From: '+34600999557', To: '+15550100000', Body: 'look', NumMedia: '1',
+				MediaUrl0: `${twilio.baseUrl}/2010-04-01/Accounts/${sid}/Messages/${msg}/Media/ME7`, MediaContentType0: 'image/jpeg',
+			};
+			const cdnBefore = meta.requests.length;
+			await fetch(sms.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(TWILIO_TOKEN, sms.url, form) }, body: new URLSearchParams(form).toString() });
+			await sms.settled();
+			const [mms] = sms.runs.at(-1)!.items('Inbound');
+			expect(mms.binary).toBeUndefined();
+			expect(String((mms.json.media as IDataObject[])[0].downloadError)).toMatch(/localhost is not (https|one of the provider's media hosts)/);
+			expect(meta.requests.slice(cdnBefore).filter((r) => r.path === '/cdn/ME7')).toEqual([]);
 		} finally {
 			twilio.mediaRedirect = undefined;
 		}

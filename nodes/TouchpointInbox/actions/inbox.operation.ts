@@ -11,6 +11,7 @@ import { withDownloadedMedia } from '../../shared/n8n/media-download';
 import { parameterReader } from '../../shared/n8n/params';
 import { toolAware } from '../../shared/n8n/tool-mode';
 import type { InboxKey, Store } from '../../shared/store/types';
+import { MEDIA_HOSTS_DESCRIPTION } from '../../shared/inbound/fetch-policy';
 
 export const description: INodeProperties[] = [
 	{
@@ -66,6 +67,15 @@ export const description: INodeProperties[] = [
 		displayOptions: { show: { operation: ['replay'], downloadMedia: [true] } },
 		description: 'A larger file is not fetched: its media entry says why',
 	},
+	{
+		displayName: 'Media Hosts',
+		name: 'mediaHosts',
+		type: 'string',
+		default: '',
+		placeholder: 'media-proxy.example.com',
+		displayOptions: { show: { operation: ['replay'], downloadMedia: [true] } },
+		description: MEDIA_HOSTS_DESCRIPTION,
+	},
 ];
 
 /** Replay: read once per execution, whatever its input (a Schedule Trigger's item). */
@@ -82,7 +92,7 @@ export async function executeReplay(this: IExecuteFunctions, store: Store): Prom
 	let replayed: INodeExecutionData[] = replay.map((e) => ({ json: replayedItem(e) as IDataObject, pairedItem }));
 	if (this.getNodeParameter('downloadMedia', 0, false) === true) {
 		const credentialsOf = async (type: string) => (this.getNode().credentials?.[type] ? await this.getCredentials(type) : undefined);
-		const withFiles = await withDownloadedMedia(this.helpers, replayed.map((item) => item.json), credentialsOf, Number(this.getNodeParameter('maxMediaSize', 0, 25)) || 25);
+		const withFiles = await withDownloadedMedia(this.helpers, replayed.map((item) => item.json), credentialsOf, Number(this.getNodeParameter('maxMediaSize', 0, 25)) || 25, String(this.getNodeParameter('mediaHosts', 0, '')));
 		replayed = withFiles.map((item) => ({ ...item, pairedItem }));
 	}
 	return toolAware(this, [

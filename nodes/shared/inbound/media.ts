@@ -77,8 +77,8 @@ async function fetchOne(e: ConversationEvent, m: MediaRef, keys: MediaKeys, http
 export async function fetchEventMedia(e: ConversationEvent, keys: MediaKeys, http: MediaHttp, maxBytes: number): Promise<{ media: Array<MediaRef & { binaryProperty?: string; downloadError?: string }>; files: FetchedMedia[] }> {
 	const files: FetchedMedia[] = [];
 	const media = await Promise.all((e.media ?? []).map(async (m, k) => {
-		// A shared location or a link preview is not a file.
-		if (!m.id && !m.url && (m.type === 'location' || m.type === 'fallback')) return m;
+		// A shared location or a link preview (Messenger's "fallback": a link to anywhere) is not a file.
+		if (m.type === 'location' || m.type === 'fallback') return m;
 		try {
 			const got = await fetchOne(e, m, keys, http, maxBytes);
 			if (got.body.length > maxBytes) throw new Error(`The file is ${(got.body.length / 1048576).toFixed(1)} MB; Max Media Size is ${(maxBytes / 1048576).toFixed(0)} MB`);
