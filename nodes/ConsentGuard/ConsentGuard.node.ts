@@ -5,6 +5,7 @@ import { contactMappingProperty } from '../shared/n8n/contact-mapping';
 import { resourceOperationSubtitle, updateDisplayOptions } from '../shared/n8n/display-options';
 import { convergentStoreApiTest } from '../shared/n8n/store';
 import { toolContactProperty } from '../shared/n8n/tool-mode';
+import { conversationContactProperty } from '../shared/n8n/tool-scope';
 import * as check from './actions/consent/check.operation';
 import * as contactData from './actions/contact/contact-data.operation';
 import * as contacts from './actions/contact/contacts.operation';
@@ -127,7 +128,7 @@ export class ConsentGuard implements INodeType {
 			// Only on the tool variant an AI Agent uses: the agent fills it.
 			...updateDisplayOptions(
 				{ show: { operation: ['check', 'recordConsent', 'getContact', 'findContact'] } },
-				[toolContactProperty],
+				[toolContactProperty, conversationContactProperty],
 			),
 			...check.description,
 			...record.description,

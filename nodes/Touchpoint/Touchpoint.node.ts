@@ -34,6 +34,7 @@ import type { ProviderError } from '../shared/channels/errors';
 import type { ClaimResult, TrackedLink } from '../shared/store/types';
 import { asNodeError, failClosed } from '../shared/n8n/fail-closed';
 import { isToolCall, sendSummary, toolAware } from '../shared/n8n/tool-mode';
+import { conversationRefusal } from '../shared/n8n/tool-scope';
 import { policyProperties, readPolicySettings } from '../shared/n8n/policy-settings';
 import { channelBookAddress, resolvePeople, withBookAddresses, type Person } from '../shared/people';
 import { checkAddress, checkBatch, defaultIdempotencyKey, recheckStanding, type GateRequest } from '../shared/policy';
@@ -159,6 +160,9 @@ export class Touchpoint implements INodeType {
 		// The node has the Dry Run output when the option is on or is an expression (see outputs).
 		const dryRunOutput = (this.getNodeParameter('options', 0, {}) as IDataObject).dryRun === true || isExpressionParameter(this, 'options.dryRun');
 		const outputs: INodeExecutionData[][] = dryRunOutput ? [[], [], []] : [[], []];
+		// As a tool, it sends only to the person of the conversation (tool-scope.ts).
+		const outside = await conversationRefusal(this, async () => await getStore(this), 'toolContact');
+		if (outside) return outside;
 		const result = await failClosed(this, outputs, 1, async () => await sendAll.call(this, outputs[0], outputs[1], outputs[2] ?? []));
 		return toolAware(this, result, ['Sent', 'Not Sent', 'Dry Run'], sendSummary);
 	}

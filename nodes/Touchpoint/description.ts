@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { toolContactProperty } from '../shared/n8n/tool-mode';
+import { conversationContactProperty } from '../shared/n8n/tool-scope';
 
 const show = (channel: string[]) => ({ show: { channel } });
 
@@ -39,6 +40,7 @@ export const properties: INodeProperties[] = [
 	// The tool variant an AI Agent uses: the agent writes the text and names the contact.
 	{ displayName: 'Message', name: 'text', type: 'string', typeOptions: { rows: 3 }, default: "={{ $fromAI('text', 'The message to send, written for the channel', 'string') }}", description: 'Filled by the agent: the text to send', displayOptions: { show: { '@tool': [true] } } },
 	toolContactProperty,
+	conversationContactProperty,
 	{
 		displayName: 'WhatsApp Message Type',
 		name: 'whatsappType',

@@ -159,7 +159,7 @@ describe('in a real n8n', () => {
 		expect(sent()).toHaveLength(1);
 	});
 
-	it('the AI concierge: n8n\'s AI Agent with its OpenAI Chat Model (on the loopback OpenAI) calls the package\'s tools; a message to someone without consent is refused with the reason and never sent', async () => {
+	it('the AI concierge: n8n\'s AI Agent with its OpenAI Chat Model (on the loopback OpenAI) calls the package\'s tools; a message to someone other than the person of the conversation is refused with the reason and never sent', async () => {
 		const store = await openStore({ type: 'embedded', path: databasePath });
 		await grantConsent(store, [{ id: 'crm-e2e-ben', phone: '+34622777111' } as never], ['sms']);
 		await closeAllStores();
@@ -175,7 +175,7 @@ describe('in a real n8n', () => {
 					{ name: 'Send_Follow-Up', arguments: { contact: '+34622777111', text: 'Your friend thinks you will love our spring offer!' } },
 				] };
 			}
-			return toolResults.some((t) => t.includes('not_sent')) ? 'I could not send the offer to your friend: they have not agreed to WhatsApp messages.' : 'Sent!';
+			return toolResults.some((t) => t.includes('refused')) ? 'I could not send the offer to your friend: I can only message you.' : 'Sent!';
 		};
 		try {
 			const trigger = JSON.parse(fs.readFileSync(path.join(ROOT, 'workflows', 'whatsapp-ai-concierge.json'), 'utf8')).nodes.find((n: { type: string }) => n.type.endsWith('.touchpointTrigger'));
@@ -192,14 +192,16 @@ describe('in a real n8n', () => {
 			const deadline = Date.now() + 90_000;
 			const toAna = () => meta.requests.filter((r) => r.body?.to === '34611777222');
 			while (toAna().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-			expect(toAna().map((r) => r.body.text?.body)).toEqual(['I could not send the offer to your friend: they have not agreed to WhatsApp messages.']);
+			expect(toAna().map((r) => r.body.text?.body)).toEqual(['I could not send the offer to your friend: I can only message you.']);
 			expect(meta.requests.filter((r) => r.body?.to === '34622777111')).toEqual([]);
 			// The model was offered the package's four tools and read each tool's answer with its reason.
 			expect(seen[0].tools).toEqual(['Check_Consent', 'Record_Opt-Out', 'Send_Follow-Up', 'Track_Booking']);
+			// Both tools knew the person of the conversation (Conversation Contact from the trigger's item)
+			// and refused the friend: nothing of the friend's consent reached the model.
 			const answers = seen.at(-1)!.toolResults.join('\n');
-			expect(answers).toContain('"status":"blocked"');
-			expect(answers).toContain('"status":"not_sent"');
-			expect(answers).toContain('NO_CONSENT');
+			expect(answers.match(/"status":"refused"/g)).toHaveLength(2);
+			expect(answers).toContain('this names someone else');
+			expect(answers).not.toContain('NO_CONSENT');
 		} finally {
 			ai.responder = previous;
 		}

@@ -45,7 +45,7 @@ function withAgent(calls: Array<{ tool: string; args: IDataObject }>, answer: st
 }
 
 describe('template: WhatsApp AI concierge', () => {
-	it('books through Track Booking; a message to a friend without consent is refused by the tools with the reason and never sent; the reply goes to the sender', async () => {
+	it('books through Track Booking; a message to a friend is refused by the tools (they act only for the person of the conversation) and never sent; the reply goes to the sender', async () => {
 		const store = await openStore({ type: 'embedded', path: databasePath });
 		// The friend agreed to SMS only.
 		await grantConsent(store, [{ id: 'crm-ben', phone: '+34622000111' } as never], ['sms']);
@@ -68,11 +68,11 @@ describe('template: WhatsApp AI concierge', () => {
 			const steps = run.json('Concierge')[0].steps as IDataObject[];
 			expect(steps.map((s) => [s.tool, ((s.result as IDataObject[]) ?? [])[0]?.status ?? ((s.result as IDataObject[]) ?? [])[0]?.outcome])).toEqual([
 				['Track_Booking', 'Track Event'],
-				['Check_Consent', 'blocked'],
-				['Send_Follow-Up', 'not_sent'],
+				['Check_Consent', 'refused'],
+				['Send_Follow-Up', 'refused'],
 			]);
-			expect((steps[1].result as IDataObject[])[0]).toMatchObject({ reason: 'NO_CONSENT' });
-			expect((steps[2].result as IDataObject[])[0]).toMatchObject({ reason: 'NO_CONSENT', message: expect.stringContaining('No marketing consent on WhatsApp') });
+			// Before, the tools answered about the friend (blocked NO_CONSENT): another person's consent handed to the model.
+			for (const step of steps.slice(1)) expect((step.result as IDataObject[])[0]).toMatchObject({ message: 'An AI agent reads and acts only for the person it is talking with, and this names someone else. Nothing was read or changed.' });
 			// The model reads what each tool takes.
 			expect(steps.map((s) => s.schema)).toEqual([['contactId', 'event'], ['contact'], ['contact', 'text']]);
 			// Only the reply to Ana left; nothing to Ben.

@@ -43,45 +43,42 @@ afterAll(async () => {
 	await twilio.stop();
 });
 
-/** A manual trigger -> Harness Agent, with the given nodes connected to it as tools. */
-function agentWorkflow(tools: NodeSpec[], calls: Array<{ tool: string; args: IDataObject }>): WorkflowJson {
+/**
+ * A manual trigger -> Harness Agent, with the given nodes connected to it as tools. The agent
+ * answers `conversation`'s message (the item it gets carries their contactId, as the Touchpoint
+ * Trigger's does), which the tools' Conversation Contact reads by default.
+ */
+function agentWorkflow(tools: NodeSpec[], calls: Array<{ tool: string; args: IDataObject }>, conversation = 'crm-ana'): WorkflowJson {
 	const trigger = makeNode({ type: 'n8n-nodes-base.manualTrigger', name: 'Start' }, [0, 0]);
 	const agent = makeNode({ type: 'harness-ai-fixture-nodes.harnessAgent', name: 'Agent', parameters: { calls: JSON.stringify(calls) } }, [220, 0]);
 	const toolNodes = tools.map((t, i) => makeNode(t, [220 + i * 120, 200]));
 	const connections: IConnections = { Start: { main: [[{ node: 'Agent', type: 'main', index: 0 }]] } };
 	for (const t of toolNodes) connections[t.name] = { ai_tool: [[{ node: 'Agent', type: 'ai_tool', index: 0 }]] };
-	return { name: 'agent', nodes: [trigger, agent, ...toolNodes], connections, settings: { executionOrder: 'v1' } };
+	return { name: 'agent', nodes: [trigger, agent, ...toolNodes], connections, pinData: { Start: [{ json: { contactId: conversation, text: 'Hola' } }] } as never, settings: { executionOrder: 'v1' } };
 }
 const run = (wf: WorkflowJson) => runWorkflow(wf, { extraPackages: [AI_FIXTURES], credentials: credentials as never });
 const STORE = { convergentStoreApi: 'Store' };
 
 describe('nodes as AI Agent tools', () => {
 	it('Consent Guard Check: the agent reads allowed, or blocked with the reason; its arguments are the contact', async () => {
-		const wf = agentWorkflow(
-			[{ type: 'consentGuardTool', name: 'Check Consent', parameters: { operation: 'check', channel: 'sms', purpose: 'marketing', campaign: 'concierge' }, credentials: STORE }],
-			[{ tool: 'Check_Consent', args: { contact: 'crm-ana' } }, { tool: 'Check_Consent', args: { contact: '+34 600 200 002' } }],
-		);
-		const result = await run(wf);
+		const check = { type: 'consentGuardTool', name: 'Check Consent', parameters: { operation: 'check', channel: 'sms', purpose: 'marketing', campaign: 'concierge' }, credentials: STORE };
+		const result = await run(agentWorkflow([check], [{ tool: 'Check_Consent', args: { contact: 'crm-ana' } }]));
 		expect(result.error).toBeUndefined();
-		const [ana, ben] = result.json('Agent')[0].steps as IDataObject[];
+		const [ana] = result.json('Agent')[0].steps as IDataObject[];
 		expect(ana.schema).toEqual(['contact']);
 		expect(ana.result).toEqual([expect.objectContaining({ outcome: 'Allowed', status: 'allowed' })]);
+		// In Ben's own conversation, by his phone number.
+		const [ben] = (await run(agentWorkflow([check], [{ tool: 'Check_Consent', args: { contact: '+34 600 200 002' } }], 'crm-ben'))).json('Agent')[0].steps as IDataObject[];
 		expect(ben.result).toEqual([expect.objectContaining({ outcome: 'Blocked', status: 'blocked', reason: 'NO_CONSENT', message: expect.stringMatching(/^Blocked: No marketing consent on SMS for contact crm-ben.*Do not send this message\.$/) })]);
 		// A tool's Check holds no place under the caps (the send checks again).
 		expect((await store.exportContact('crm-ana')).touches).toEqual([]);
 	});
 
 	it('Touchpoint: the agent writes the text for a contact; sent for the consented person, not sent with the reason for the other, and nothing leaves for them', async () => {
-		const wf = agentWorkflow(
-			[{ type: 'touchpointTool', name: 'Send SMS', parameters: { channel: 'sms', purpose: 'marketing', campaign: 'concierge' }, credentials: { ...STORE, twilioMessagingApi: 'Twilio' } }],
-			[
-				{ tool: 'Send_SMS', args: { contact: 'crm-ana', text: 'Your table for two is held until 8pm.' } },
-				{ tool: 'Send_SMS', args: { contact: 'crm-ben', text: 'Spring sale: 20% off tonight!' } },
-			],
-		);
+		const send = { type: 'touchpointTool', name: 'Send SMS', parameters: { channel: 'sms', purpose: 'marketing', campaign: 'concierge' }, credentials: { ...STORE, twilioMessagingApi: 'Twilio' } };
 		twilio.reset();
-		const result = await run(wf);
-		const [ana, ben] = result.json('Agent')[0].steps as IDataObject[];
+		const [ana] = (await run(agentWorkflow([send], [{ tool: 'Send_SMS', args: { contact: 'crm-ana', text: 'Your table for two is held until 8pm.' } }]))).json('Agent')[0].steps as IDataObject[];
+		const [ben] = (await run(agentWorkflow([send], [{ tool: 'Send_SMS', args: { contact: 'crm-ben', text: 'Spring sale: 20% off tonight!' } }], 'crm-ben'))).json('Agent')[0].steps as IDataObject[];
 		expect(ana.schema).toEqual(['contact', 'text']);
 		expect(ana.result).toEqual([expect.objectContaining({ outcome: 'Sent', status: 'sent', channel: 'sms' })]);
 		expect(ben.result).toEqual([expect.objectContaining({ outcome: 'Not Sent', status: 'not_sent', reason: 'NO_CONSENT', message: expect.stringContaining('No marketing consent on SMS for contact crm-ben') })]);
@@ -92,6 +89,7 @@ describe('nodes as AI Agent tools', () => {
 		const grant = agentWorkflow(
 			[{ type: 'consentGuardTool', name: 'Record Consent', parameters: { operation: 'recordConsent', channel: 'sms', purpose: 'marketing', consentAction: 'grant', source: 'ai-agent' }, credentials: STORE }],
 			[{ tool: 'Record_Consent', args: { contact: 'crm-ben' } }],
+			'crm-ben',
 		);
 		const refused = ((await run(grant)).json('Agent')[0].steps as IDataObject[])[0];
 		expect(refused.result).toEqual([expect.objectContaining({ status: 'refused', message: expect.stringContaining('An AI agent cannot grant consent') })]);
@@ -133,5 +131,32 @@ describe('nodes as AI Agent tools', () => {
 		expect((await store.findSuppressions(['+34600200009'])).map((x) => x.reason)).toEqual(['unsubscribed']);
 		// Nothing of Ana was erased or handed to the model.
 		expect((await store.getConsentStates([{ contactId: 'crm-ana', channel: 'sms', purpose: 'marketing' }])).size).toBe(1);
+	});
+
+	it('as tools, the nodes read and act only for the person of the conversation: another person\'s contact, consent, journey or messages are refused and nothing of them reaches the model', async () => {
+		await store.upsertProfiles([{ contactId: 'crm-ben', name: 'Ben Secret' }]);
+		const refusedFor = async (spec: NodeSpec, args: IDataObject, conversation = 'crm-ana') => {
+			const [step] = (await run(agentWorkflow([spec], [{ tool: spec.name.replace(/ /g, '_'), args }], conversation))).json('Agent')[0].steps as IDataObject[];
+			return step.result as IDataObject[];
+		};
+		const get = { type: 'consentGuardTool', name: 'Get Contact', parameters: { resource: 'contact', operation: 'getContact' }, credentials: STORE };
+		const find = { type: 'consentGuardTool', name: 'Find Contact', parameters: { resource: 'contact', operation: 'findContact' }, credentials: STORE };
+		const check = { type: 'consentGuardTool', name: 'Check Consent', parameters: { operation: 'check', channel: 'sms', purpose: 'marketing' }, credentials: STORE };
+		const journey = { type: 'journeyTool', name: 'Journey', parameters: { operation: 'getContactJourney', journeyName: 'Salon', stages: 'Interest, Booked' }, credentials: STORE };
+		const send = { type: 'touchpointTool', name: 'Send SMS', parameters: { channel: 'sms', purpose: 'marketing', campaign: 'other-person' }, credentials: { ...STORE, twilioMessagingApi: 'Twilio' } };
+		twilio.reset();
+		// Before, Get and Find by Address answered for any id, phone or email the chat named.
+		for (const [spec, args] of [[get, { contact: 'crm-ben' }], [find, { contact: '+34600200002' }], [check, { contact: '+34 600 200 002' }], [journey, { contactId: 'crm-ben' }], [send, { contact: 'crm-ben', text: 'hi' }]] as Array<[NodeSpec, IDataObject]>) {
+			const result = await refusedFor(spec, args);
+			expect({ tool: spec.name, result }).toEqual({ tool: spec.name, result: [expect.objectContaining({ outcome: 'Refused', status: 'refused', message: 'An AI agent reads and acts only for the person it is talking with, and this names someone else. Nothing was read or changed.' })] });
+			expect(JSON.stringify(result)).not.toMatch(/Ben Secret|crm-ben|600200002/);
+		}
+		expect(twilio.requests).toHaveLength(0);
+		// Its own person, by ID or by phone: answered.
+		expect((await refusedFor(get, { contact: 'crm-ana' }))[0]).not.toMatchObject({ outcome: 'Refused' });
+		expect((await refusedFor(find, { contact: '+34600200001' }))[0]).not.toMatchObject({ outcome: 'Refused' });
+		// A tool that does not know who the conversation is with answers about nobody.
+		const blind = { ...get, parameters: { ...get.parameters, toolConversationContact: '' } };
+		expect((await refusedFor(blind, { contact: 'crm-ana' }))[0]).toMatchObject({ status: 'refused', message: expect.stringMatching(/does not know who the conversation is with/) });
 	});
 });

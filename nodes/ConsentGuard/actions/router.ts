@@ -3,7 +3,9 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { adopt, failClosed } from '../../shared/n8n/fail-closed';
 import { parameterReader } from '../../shared/n8n/params';
+import { getStore } from '../../shared/n8n/store';
 import { checkSummary, isToolCall, toolAware } from '../../shared/n8n/tool-mode';
+import { conversationRefusal } from '../../shared/n8n/tool-scope';
 import * as check from './consent/check.operation';
 import * as contactData from './contact/contact-data.operation';
 import * as contacts from './contact/contacts.operation';
@@ -26,6 +28,11 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	if (toolRefusal) {
 		return [items.map((item, i) => ({ json: { ...item.json, outcome: 'Refused', status: 'refused', message: `${toolRefusal} Nothing was changed.` }, pairedItem: { item: i } }))];
 	}
+	// As a tool, the node reads and acts only for the person of the conversation (tool-scope.ts).
+	if (CONVERSATION_SCOPED.includes(operation)) {
+		const outside = await conversationRefusal(this, async () => await getStore(this), 'toolContact');
+		if (outside) return outside;
+	}
 	if (operation === 'recordConsent' && isToolCall(this)) {
 		const actionOf = parameterReader<string>(this, 'consentAction', 'grant');
 		work = items.filter((item, i) => {
@@ -41,6 +48,9 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	if (refused.length) result[0] = [...refused, ...result[0]];
 	return toolAware(this, result, operation === 'check' ? ['Allowed', 'Blocked'] : [operationName(operation)], operation === 'check' ? checkSummary : undefined);
 }
+
+/** Operations an AI agent may use as a tool, about the person it talks with only. */
+const CONVERSATION_SCOPED = ['check', 'recordConsent', 'getContact', 'findContact'];
 
 /** Operations an AI agent is never given as a tool, and why (said to the agent). */
 const TOOL_REFUSED: Record<string, string> = {

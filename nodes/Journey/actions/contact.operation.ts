@@ -12,6 +12,10 @@ import { isToolCall } from '../../shared/n8n/tool-mode';
 import { personIdsOf } from '../../shared/people';
 import { toTime } from '../../shared/segment/rules';
 import type { Store } from '../../shared/store/types';
+import { conversationContactProperty } from '../../shared/n8n/tool-scope';
+
+/** The operations about one person (as a tool: the person of the conversation only). */
+export const PERSON_OPERATIONS = ['trackEvent', 'routeByStage', 'getContactJourney'];
 
 export const description: INodeProperties[] = [
 	{ displayName: 'Allow Moving Backwards', name: 'allowBackwards', type: 'boolean', default: false, description: 'Whether an event may move a contact to an earlier stage', displayOptions: { show: { operation: ['trackEvent'] } } },
@@ -21,7 +25,8 @@ export const description: INodeProperties[] = [
 	{ displayName: 'Contact ID Field', name: 'contactIdField', type: 'string', requiresDataPath: 'single', default: 'contact.id', displayOptions: { show: { operation: ['trackEvent', 'routeByStage', 'getContactJourney'] }, hide: { '@tool': [true] } } },
 	{ displayName: 'Event Field', name: 'eventField', type: 'string', requiresDataPath: 'single', default: 'event.type', displayOptions: { show: { operation: ['trackEvent'] }, hide: { '@tool': [true] } } },
 	// The tool variant an AI Agent uses: the agent names the contact and the event.
-	{ displayName: 'Contact ID', name: 'toolContactId', type: 'string', default: "={{ $fromAI('contactId', 'The contact ID of the person (for example crm-77)', 'string') }}", description: 'Filled by the agent', displayOptions: { show: { '@tool': [true], operation: ['trackEvent', 'routeByStage', 'getContactJourney'] } } },
+	{ displayName: 'Contact ID', name: 'toolContactId', type: 'string', default: "={{ $fromAI('contactId', 'The contact ID of the person (for example crm-77)', 'string') }}", description: 'Filled by the agent', displayOptions: { show: { '@tool': [true], operation: PERSON_OPERATIONS } } },
+	{ ...conversationContactProperty, displayOptions: { show: { '@tool': [true], operation: PERSON_OPERATIONS } } },
 	{ displayName: 'Event', name: 'toolEvent', type: 'string', default: "={{ $fromAI('event', 'What the person did, one of the events this journey knows (see its Moves), for example booked', 'string') }}", description: 'Filled by the agent', displayOptions: { show: { '@tool': [true], operation: ['trackEvent'] } } },
 	{ displayName: 'Event ID Field', name: 'eventIdField', type: 'string', requiresDataPath: 'single', default: 'event.id', description: 'A re-delivered event with the same ID is recorded once. Without one, contact + event + time is used.', displayOptions: { show: { operation: ['trackEvent'] } } },
 	{ displayName: 'Event Time Field', name: 'eventTimeField', type: 'string', requiresDataPath: 'single', default: 'event.at', description: 'ISO date or epoch; now when missing', displayOptions: { show: { operation: ['trackEvent'] } } },

@@ -3,7 +3,9 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { adopt, failClosed } from '../../shared/n8n/fail-closed';
 import { getStore } from '../../shared/n8n/store';
 import { toolAware } from '../../shared/n8n/tool-mode';
+import { conversationRefusal } from '../../shared/n8n/tool-scope';
 import * as contact from './contact.operation';
+import { PERSON_OPERATIONS } from './contact.operation';
 import { OPERATIONS } from './operations';
 import * as reports from './reports.operation';
 
@@ -13,6 +15,11 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	// Route by Stage's outputs start with the first stage: an error must not land there through
 	// n8n's continue path (which copies the input to output 0), but on Not in Journey.
 	const outputs: INodeExecutionData[][] = Array.from({ length: operation === 'routeByStage' ? stages.length + 1 : 1 }, () => []);
+	// As a tool, a person's journey is read and moved only for the person of the conversation (tool-scope.ts).
+	if (PERSON_OPERATIONS.includes(operation)) {
+		const outside = await conversationRefusal(this, async () => await getStore(this), 'toolContactId');
+		if (outside) return outside;
+	}
 	const result = await failClosed(this, outputs, outputs.length - 1, async () => {
 		const result = await run.call(this, operation, stages);
 		adopt(outputs, result);
