@@ -319,7 +319,9 @@ export class TouchpointTrigger implements INodeType {
 				}),
 			);
 			const inbox = durable ? { workflowId: String(workflow.id ?? ''), events: new Map([...toEmit].map(([id, json]) => [id, JSON.stringify(json)])) } : undefined;
-			const fresh = await tx.markProcessed(scope, unseen.map(idOf), new Map(messages.map((e) => [idOf(e), personId(e)])), inbox);
+			// Every kept row is tied to its person (a status to its send's), so Erase and Export reach it.
+			const personOfRow = new Map([...messages.map((e) => [idOf(e), personId(e)] as const), ...statuses.map((st) => [idOf(st), sendOf.get(st)?.contactId ?? contactIdOf(st)] as const)]);
+			const fresh = await tx.markProcessed(scope, unseen.map(idOf), personOfRow, inbox);
 			return [...toEmit].filter(([id]) => fresh.has(id)).map(([, json]) => json);
 		});
 

@@ -12,6 +12,7 @@ import type { IDataObject, INode } from 'n8n-workflow';
 
 import { metaSignature } from '../../nodes/shared/inbound/signatures';
 import { openStore } from '../../nodes/shared/store';
+import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import { makeNode, runWorkflow, type WorkflowJson } from '../harness';
 import { startWebhookServer, type WebhookServer } from '../harness/webhook';
 import { grantConsent } from '../helpers/people';
@@ -144,6 +145,23 @@ describe('Durable inbox (Touchpoint Trigger + Touchpoint Inbox)', () => {
 		} finally {
 			await meta.stop();
 		}
+	});
+
+	it('a delivery status kept for replay is tied to its send\'s person, so Erase reaches it (before, it was kept with no contact id and its phone survived Erase)', async () => {
+		const wf = inboxWorkflow('wf-inbox-status');
+		(wf.nodes[0].parameters.options as IDataObject).includeStatuses = true;
+		const server = await serve(wf);
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await store.resolveContacts([{ id: 'crm-status', addresses: [{ kind: 'phone', value: '+34600700077' }] }], { create: true, link: true });
+		await store.reserveTouches([{ idempotencyKey: 'status-key', contactId: 'crm-status', channel: 'whatsapp', purpose: 'service', caps: [] }]);
+		await store.completeTouch('status-key', { status: 'sent', providerMessageId: 'wamid.OUT-STATUS' });
+		const statuses = { object: 'whatsapp_business_account', entry: [{ id: 'WABA', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: '106540352242922' }, statuses: [{ id: 'wamid.OUT-STATUS', status: 'read', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: '34600700077' }] } }] }] };
+		expect((await postMeta(server, statuses)).status).toBe(200);
+		await server.settled();
+		const rows = await (store as SqlStore).db.query<{ contact_id: string | null }>("SELECT contact_id FROM processed_ids WHERE id = 'status:read:wamid.OUT-STATUS'");
+		expect(rows.map((r) => r.contact_id)).toEqual(['crm-status']);
+		await store.eraseContact('crm-status', []);
+		expect(await (store as SqlStore).db.query("SELECT * FROM processed_ids WHERE id = 'status:read:wamid.OUT-STATUS'")).toEqual([]);
 	});
 
 	it('keeps nothing for replay when no run marks events done (no Touchpoint Inbox after the trigger)', async () => {

@@ -136,7 +136,7 @@ describe('nodes as AI Agent tools', () => {
 	it('as tools, the nodes read and act only for the person of the conversation: another person\'s contact, consent, journey or messages are refused and nothing of them reaches the model', async () => {
 		await store.upsertProfiles([{ contactId: 'crm-ben', name: 'Ben Secret' }]);
 		const refusedFor = async (spec: NodeSpec, args: IDataObject, conversation = 'crm-ana') => {
-			const [step] = (await run(agentWorkflow([spec], [{ tool: spec.name.replace(/ /g, '_'), args }], conversation))).json('Agent')[0].steps as IDataObject[];
+			const [step] = (await run(agentWorkflow([spec], [{ tool: String(spec.name).replace(/ /g, '_'), args }], conversation))).json('Agent')[0].steps as IDataObject[];
 			return step.result as IDataObject[];
 		};
 		const get = { type: 'consentGuardTool', name: 'Get Contact', parameters: { resource: 'contact', operation: 'getContact' }, credentials: STORE };

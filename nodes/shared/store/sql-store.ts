@@ -1287,6 +1287,13 @@ export class SqlStore implements Store {
 			for (const { table, column } of CONTACT_TABLES) count(await tx.run(`DELETE FROM ${table} WHERE ${column} IN (${list})`, ids));
 			count(await tx.run(`DELETE FROM contact_merges WHERE from_id IN (${list}) OR into_id IN (${list})`, ids));
 			count(await tx.run(`DELETE FROM contacts WHERE contact_id IN (${list}) OR merged_into IN (${list})`, ids));
+			// An event kept for replay that no person was tied to (a delivery status for a send the
+			// log does not know) is erased by the addresses its JSON names, a phone with or without its +.
+			const forms = [...new Set(all.flatMap((a) => [a, a.replace(/^\+/, '')]).filter((a) => a.length >= 5))];
+			const contains = this.db.dialect === 'sqlite' ? 'instr(event, $N) > 0' : 'strpos(event, $N) > 0';
+			for (const part of chunks(forms, CHUNK)) {
+				count(await tx.run(`DELETE FROM processed_ids WHERE event IS NOT NULL AND (${part.map((_, k) => contains.replace('$N', `$${k + 1}`)).join(' OR ')})`, part));
+			}
 			for (const part of chunks(all, CHUNK)) {
 				count(await tx.run(`DELETE FROM suppressions WHERE address IN (${placeholders(part.length)})`, part));
 				const now = Date.now();
