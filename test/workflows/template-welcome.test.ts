@@ -68,8 +68,17 @@ describe('template: Welcome series with double opt-in', () => {
 		expect(early.json('Quiet Hours?', 1)).toHaveLength(1);
 		expect(early.runData.Welcome).toBeUndefined();
 
-		// 3. Ana clicks: thank-you page, CRM asked, welcome by SMS, then the run waits 3 days.
-		const confirm = await runWorkflow(template(), { startNode: 'Confirm Link', startItems: click(t1), credentials: credentials as never });
+		// 3a. Her mail system's link scanner opens the link (a GET): a page with a Confirm button, and
+		// nothing confirmed. Before, the GET itself confirmed a signup a stranger could have made.
+		const scanned = await runWorkflow(template(), { startNode: 'Confirm Link', startItems: click(t1), credentials: credentials as never });
+		expect(scanned.error).toBeUndefined();
+		expect(scanned.json('Confirm Page')).toHaveLength(1);
+		expect(String(template().nodes.find((n) => n.name === 'Confirm Page')!.parameters.responseBody)).toMatch(/<form method="post" action="\?token=/);
+		expect(scanned.runData['Confirm Consent']).toBeUndefined();
+		const pending = await openStore({ type: 'embedded', path: databasePath });
+		expect((await pending.getConsentStates([{ contactId: 'w1', channel: 'sms', purpose: 'marketing' }])).get('w1\u0000sms\u0000marketing')?.status).toBe('pending');
+		// 3b. Ana presses Confirm (a POST): thank-you page, CRM asked, welcome by SMS, then the run waits 3 days.
+		const confirm = await runWorkflow(template(), { startNode: 'Confirm Subscription', startItems: click(t1), credentials: credentials as never });
 		expect(confirm.error).toBeUndefined();
 		expect(confirm.json('Confirm Consent')[0].confirmation).toMatchObject({ confirmed: true, contactId: 'w1', channel: 'sms', purpose: 'marketing' });
 		expect(confirm.json('Thank-You Page')).toHaveLength(1);
@@ -82,14 +91,14 @@ describe('template: Welcome series with double opt-in', () => {
 		expect(Math.abs(waitTill - (Date.now() + 3 * 86400_000))).toBeLessThan(60_000);
 
 		// 4. The same link again: "expired or used" page, no second welcome.
-		const again = await runWorkflow(template(), { startNode: 'Confirm Link', startItems: click(t1), credentials: credentials as never });
+		const again = await runWorkflow(template(), { startNode: 'Confirm Subscription', startItems: click(t1), credentials: credentials as never });
 		expect(again.json('Confirm Consent')[0].confirmation).toEqual({ outcome: 'used', confirmed: false });
 		expect(again.json('Link Expired Page')).toHaveLength(1);
 		expect(again.runData['Get Contact']).toBeUndefined();
 		expect(twilio.requests).toHaveLength(1);
 
 		// 5. Ben confirms at night in his zone: no email now, the run waits until his quiet hours end.
-		const nightRun = await runWorkflow(template(), { startNode: 'Confirm Link', startItems: click(t2), credentials: credentials as never });
+		const nightRun = await runWorkflow(template(), { startNode: 'Confirm Subscription', startItems: click(t2), credentials: credentials as never });
 		const blocked = nightRun.json('Check Welcome', 1)[0].blocked as IDataObject;
 		expect(blocked.reason).toBe('QUIET_HOURS');
 		expect(nightRun.status).toBe('waiting');

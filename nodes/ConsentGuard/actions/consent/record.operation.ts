@@ -105,7 +105,7 @@ const confirmProperties: INodeProperties[] = [
 		type: 'string',
 		typeOptions: { password: true },
 		default: 'query.token',
-		description: 'Path to the confirmation token in the item (e.g. the query of the confirm webhook)',
+		description: 'Path to the confirmation token in the item (e.g. the query of the confirm webhook). Feed this from a POST webhook (the link\'s page has a Confirm button that posts it): mail systems open every link in a message, and a GET must never confirm.',
 	},
 	...evidenceProperties.map((p) => (p.name === 'source' ? { ...p, default: 'confirmation-link' } : p)),
 ];
