@@ -117,12 +117,27 @@ export class IdentityConflictError extends PersonError {
 	}
 }
 
+/**
+ * The proof rule (DESIGN.md, question 3): input nobody verified (a public form, a chat, an item
+ * from outside) may create a person or give a new person addresses nobody holds, but never adds
+ * an address to an existing person, nor changes their profile, without proof that the same person
+ * controls both (a confirmed link sent to an address already on file, a reply from it).
+ */
+export class UnverifiedJoinError extends PersonError {
+	constructor(contactId: string, address: ContactAddress) {
+		super(`Contact "${contactId}" already exists, and input nobody verified (a public form, a chat) cannot add ${describeAddress(address)} to them`);
+		this.hint = 'Nothing was done for this item. Let the person confirm from an address already on file (the double opt-in link sent to it), or add the address from a source you trust (Input: Trusted, e.g. your CRM).';
+	}
+}
+
 export interface Person {
 	/** The person's id in the store (a merged id gives the id it was merged into). */
 	contactId: string;
 	known: boolean;
 	/** Whether this call created the contact. */
 	created: boolean;
+	/** Resolved from input nobody verified to a person who existed before: nothing was added, and their profile must not change. */
+	unverified?: true;
 	/** The contact with its id replaced by the person's, and the profile's time zone/locale when the item has none. */
 	contact: Contact;
 	/** Whether each normalised address of the item is held by this person: by `${kind}:${value}`. */
@@ -141,6 +156,8 @@ export async function resolvePeople(
 		profile?: (c: Contact, i: number) => PersonRef['profile'];
 		/** The Contact ID Field path, named in the error for an item without an id nobody holds. */
 		idField?: string;
+		/** Whether the item's input is not verified (a public form, a chat): the proof rule applies to it (UnverifiedJoinError). */
+		unverified?: (c: Contact, i: number) => boolean;
 	} = {},
 ): Promise<Person[]> {
 	// Numbers the contact book holds were normalised when linked: known valid, not parsed again
@@ -153,7 +170,8 @@ export async function resolvePeople(
 		fallbackId: options.fallbackId?.(c, i),
 		profile: options.profile?.(c, i),
 	}));
-	const resolved = contacts.length ? await store.resolveContacts(refs, options) : [];
+	const unverified = options.unverified ? contacts.map((c, i) => options.unverified!(c, i)) : [];
+	const resolved = contacts.length ? await resolveUnderProof(store, refs, options, unverified) : [];
 	return resolved.map((r, i) => {
 		const c = contacts[i];
 		const contact: Contact = { ...c, id: r.contactId || c.id };
@@ -165,10 +183,34 @@ export async function resolvePeople(
 			created: r.created,
 			contact,
 			owns: (a) => !!a && r.owners.get(addressKey(a)) === contact.id,
-			...(r.conflict ? { error: new IdentityConflictError(c, r.conflict, contact.id) } : !contact.id ? { error: new UnknownPersonError(c, options.idField) } : {}),
+			...(r.conflict ? { error: new IdentityConflictError(c, r.conflict, contact.id) } : r.joins ? { error: new UnverifiedJoinError(contact.id, r.joins) } : !contact.id ? { error: new UnknownPersonError(c, options.idField) } : {}),
+			...(r.unverified ? { unverified: true as const } : {}),
 			...(r.profile?.name ? { name: r.profile.name } : {}),
 		};
 	});
+}
+
+type Resolved = ResolvedPerson & { joins?: ContactAddress; unverified?: true };
+
+/**
+ * resolveContacts under the proof rule: an unverified ref that names an existing person is only read (an address of the ref not already theirs is a `joins` error); the others are
+ * resolved with the options given (created, their unowned addresses linked).
+ */
+async function resolveUnderProof(store: Pick<Store, 'resolveContacts'>, refs: PersonRef[], options: ResolveOptions, unverified: boolean[]): Promise<Resolved[]> {
+	if (!unverified.some(Boolean) || !(options.create || options.link)) return await store.resolveContacts(refs, options);
+	const looked = await store.resolveContacts(refs, {});
+	const out: Resolved[] = looked.map((r) => ({ ...r }));
+	const fresh: number[] = [];
+	looked.forEach((r, i) => {
+		if (!r.known || !unverified[i]) return void fresh.push(i);
+		const joins = refs[i].addresses.find((a) => r.owners.get(addressKey(a)) !== r.contactId);
+		out[i] = { ...r, unverified: true, ...(joins && !r.conflict ? { joins } : {}) };
+	});
+	if (fresh.length) {
+		const made = await store.resolveContacts(fresh.map((i) => refs[i]), options);
+		fresh.forEach((i, k) => (out[i] = made[k]));
+	}
+	return out;
 }
 
 /**

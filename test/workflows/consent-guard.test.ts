@@ -159,6 +159,23 @@ describe('Consent Guard: Check', () => {
 		expect((await run([ana], 'check', params, s)).json('Guard', 0)).toHaveLength(1);
 	});
 
+	it('Record Consent from input nobody verified (Input From: Anyone): a new person may be created; an existing person is never granted nor given a new address, only asked to confirm (request) or withdrawn', async () => {
+		const s = freshStore();
+		const publicGrant = { channel: 'sms', consentAction: 'grant', source: 'public-form', inputFrom: 'public', evidence: { wording: 'Yes' } };
+		await run([ana], 'upsertContact', { resource: 'contact' }, s);
+		// Before, a public form granted an existing person's consent and linked whatever phone it was given.
+		const grant = await run([{ contact: { id: 'ana', phone: '+34600999888' } }, ben], 'recordConsent', publicGrant, s, { continueOnFail: true });
+		const [forAna, forBen] = grant.json('Guard', 0);
+		expect(forAna.error).toBe('Contact "ana" already exists, and input nobody verified (a public form, a chat) cannot add phone +34600999888 to them');
+		expect((forBen.consentRecord as IDataObject).status).toBe('granted');
+		const own = await run([ana], 'recordConsent', publicGrant, s, { continueOnFail: true });
+		expect(own.json('Guard', 0)[0].error).toBe('Contact "ana" already exists, and input nobody verified (a public form, a chat) cannot grant their consent');
+		const request = await run([ana], 'recordConsent', { ...publicGrant, consentAction: 'request' }, s);
+		expect((request.json('Guard', 0)[0].consentRecord as IDataObject).status).toBe('pending');
+		const stop = await run([ana], 'recordConsent', { ...publicGrant, consentAction: 'withdraw' }, s);
+		expect((stop.json('Guard', 0)[0].consentRecord as IDataObject).status).toBe('withdrawn');
+	});
+
 	it('double opt-in: pending until confirmed (PENDING_CONFIRMATION), the token works once', async () => {
 		const s = freshStore();
 		const req = await run([ana], 'recordConsent', { channel: 'email', consentAction: 'request', source: 'newsletter-form' }, s);

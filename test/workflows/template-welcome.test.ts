@@ -124,4 +124,27 @@ describe('template: Welcome series with double opt-in', () => {
 		const exported = await store.exportContact('w1');
 		expect(JSON.stringify(exported)).toContain('confirmation-link');
 	});
+
+	it('a public signup never joins an existing person: a stranger typing her email and his own phone gets an error, her contact and profile unchanged; a returning subscriber is asked to confirm again', async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await store.resolveContacts([{ id: 'crm-vic', addresses: [{ kind: 'email', value: 'vic@example.com' }] }], { create: true, link: true });
+		await store.upsertProfiles([{ contactId: 'crm-vic', name: 'Victoria', timeZone: 'Europe/Madrid', preferredChannel: 'email' }]);
+		const signup = (contact: IDataObject, preferredChannel: string) => runWorkflow(template(), { startNode: 'Signup', startItems: [{ json: { body: { contact, preferredChannel }, headers: { 'x-forwarded-for': '203.0.113.66', 'user-agent': 'curl/8' }, query: {}, params: {} } }], credentials: credentials as never });
+		const mailsBefore = smtp.messages.length;
+		// An ID with @ stands for whoever holds that email: before, the stranger's phone joined Victoria.
+		const attack = await signup({ id: 'vic@example.com', email: 'vic@example.com', phone: '+34699000666', firstName: 'Mallory', timeZone: 'Pacific/Fiji' }, 'sms');
+		expect(String(attack.error?.message)).toBe('Contact "crm-vic" already exists, and input nobody verified (a public form, a chat) cannot add phone +34699000666 to them');
+		expect((await store.getAddresses(['crm-vic'])).map((a) => `${a.kind}:${a.value}`)).toEqual(['email:vic@example.com']);
+		expect(await store.getTimeZones(['crm-vic'])).toEqual(new Map([['crm-vic', 'Europe/Madrid']]));
+		expect((await store.exportContact('crm-vic')).profile).toMatchObject({ name: 'Victoria', preferredChannel: 'email' });
+		// The stranger's phone belongs to nobody: his WhatsApp messages will not resolve to her.
+		expect((await store.resolveContacts([{ addresses: [{ kind: 'phone', value: '+34699000666' }] }]))[0].contactId).toBe('');
+		expect(smtp.messages.length).toBe(mailsBefore);
+		// Victoria signs up again with what is already hers: nothing added, her profile kept, a new confirmation email to her address.
+		const again = await signup({ id: 'crm-vic', email: 'vic@example.com', firstName: 'Vicky', timeZone: 'Pacific/Fiji' }, 'email');
+		expect(again.error).toBeUndefined();
+		expect(again.json('Save Contact')[0].contactBook).toMatchObject({ id: 'crm-vic', unverified: true });
+		expect((await store.exportContact('crm-vic')).profile).toMatchObject({ name: 'Victoria', timeZone: 'Europe/Madrid' });
+		expect((await smtp.waitFor(mailsBefore + 1)).at(-1)!.to).toContain('vic@example.com');
+	});
 });

@@ -15,6 +15,7 @@ import { compileContactReader, resolveContactMapping } from '../../../shared/n8n
 import { updateDisplayOptions } from '../../../shared/n8n/display-options';
 import { compileFieldPath } from '../../../shared/n8n/field-path';
 import { parameterReader } from '../../../shared/n8n/params';
+import { inputFromProperty, unverifiedInput } from '../../../shared/n8n/input-trust';
 import { getStore } from '../../../shared/n8n/store';
 import { toTime } from '../../../shared/segment/rules';
 import { supersededJson } from '../../../shared/store/consent-fold';
@@ -122,7 +123,7 @@ const unsubscribeProperties: INodeProperties[] = [
 ];
 
 export const description = [
-	...updateDisplayOptions({ show: { operation: ['recordConsent'] } }, recordProperties),
+	...updateDisplayOptions({ show: { operation: ['recordConsent'] } }, [...recordProperties, inputFromProperty]),
 	...updateDisplayOptions({ show: { operation: ['confirmConsent'] } }, confirmProperties),
 	...updateDisplayOptions({ show: { operation: ['unsubscribeLink'] } }, unsubscribeProperties),
 ];
@@ -223,10 +224,13 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 	// The person: the id the store knows them by; the consented address is linked to them. An
 	// address that is someone else's stops a grant (error naming both); a withdrawal is never
 	// lost: it is recorded for the id and for the address's holder.
+	// A withdrawal is never refused; anything else from input nobody verified never joins an existing contact (the proof rule).
+	const unverified = unverifiedInput(this);
 	const people = await resolvePeople(store, contacts, {
 		create: true,
 		link: true,
 		source: 'consent',
+		unverified: (_c, j) => events[j].action !== 'withdraw' && unverified(indexOf[j]),
 		addresses: (c, j) => {
 			const a = channelBookAddress(c, events[j].channel);
 			return a ? [a] : [];
@@ -246,6 +250,13 @@ export async function executeRecord(this: IExecuteFunctions, items: INodeExecuti
 			const nodeError = new NodeOperationError(this.getNode(), person.error.message, { itemIndex: indexOf[j], description: person.error.hint });
 			if (!this.continueOnFail()) throw nodeError;
 			out.push({ json: { ...items[indexOf[j]].json, error: nodeError.message, description: person.error.hint }, pairedItem: { item: indexOf[j] } });
+			return;
+		}
+		// Consent for a contact that exists is the person's own act: from input nobody verified, only a request (double opt-in) or a withdrawal.
+		if (person.unverified && (e.action === 'grant' || e.action === 'confirm')) {
+			const nodeError = new NodeOperationError(this.getNode(), `Contact "${person.contactId}" already exists, and input nobody verified (a public form, a chat) cannot grant their consent`, { itemIndex: indexOf[j], description: 'Record a request instead (Action: Request): the double opt-in link sent to their address proves it is them.' });
+			if (!this.continueOnFail()) throw nodeError;
+			out.push({ json: { ...items[indexOf[j]].json, error: nodeError.message, description: nodeError.description }, pairedItem: { item: indexOf[j] } });
 			return;
 		}
 		e.contactId = person.contactId;

@@ -15,6 +15,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { compileContactReader, resolveContactMapping, type ContactMapping } from '../../../shared/n8n/contact-mapping';
 import { updateDisplayOptions } from '../../../shared/n8n/display-options';
 import { compileFieldPath } from '../../../shared/n8n/field-path';
+import { inputFromProperty, unverifiedInput } from '../../../shared/n8n/input-trust';
 import { getStore } from '../../../shared/n8n/store';
 import { contactAddresses, IdentityConflictError, resolvePeople } from '../../../shared/people';
 import { isValidZone } from '../../../shared/policy';
@@ -67,7 +68,7 @@ const touchesProperty: INodeProperties = {
 
 export const description: INodeProperties[] = [
 	...updateDisplayOptions({ show: { operation: ['upsertContact'] } }, [profileProperty]),
-	...updateDisplayOptions({ show: { operation: ['upsertContact', 'linkAddress'] } }, [conflictProperty]),
+	...updateDisplayOptions({ show: { operation: ['upsertContact', 'linkAddress'] } }, [conflictProperty, inputFromProperty]),
 	...updateDisplayOptions({ show: { operation: ['mergeContacts'] } }, [mergeProperty]),
 	...updateDisplayOptions({ show: { operation: ['getContact'] } }, [touchesProperty]),
 ];
@@ -208,12 +209,14 @@ async function upsertAll(
 			itemError(i, error);
 		}
 	}
-	const options = { create: true, link: true, source: operation === 'upsertContact' ? 'upsert' : 'link', onConflict: p.onConflict === 'move' ? ('move' as const) : ('error' as const) };
+	// Input nobody verified never moves an address or merges a contact, and never joins an existing one (the proof rule).
+	const unverified = unverifiedInput(this);
+	const options = { create: true, link: true, source: operation === 'upsertContact' ? 'upsert' : 'link', onConflict: p.onConflict === 'move' && !rows.some((r) => unverified(r.i)) ? ('move' as const) : ('error' as const), unverified: (_c: Contact, k: number) => unverified(rows[k].i) };
 	const people = await resolvePeople(store, rows.map((r) => r.contact), options);
 	const merged = new Map<number, string>();
 	if (p.onConflict === 'merge') {
 		for (const [k, person] of people.entries()) {
-			if (!person.error?.owner) continue;
+			if (!person.error?.owner || unverified(rows[k].i)) continue;
 			merged.set(k, person.error.owner);
 			await store.mergeContacts(person.error.owner, person.contactId, p.actor);
 			[people[k]] = await resolvePeople(store, [rows[k].contact], options);
@@ -223,16 +226,19 @@ async function upsertAll(
 	people.forEach((person, k) => {
 		const { i, contact, profile } = rows[k];
 		if (person.error) {
-			itemError(i, new NodeOperationError(this.getNode(), person.error.message, { itemIndex: i, description: `${person.error.hint} Or set "Address Belongs to Another Contact" to Merge or Move.` }));
+			const more = person.error instanceof IdentityConflictError && !unverified(i) ? ' Or set "Address Belongs to Another Contact" to Merge or Move.' : '';
+			itemError(i, new NodeOperationError(this.getNode(), person.error.message, { itemIndex: i, description: `${person.error.hint}${more}` }));
 			return;
 		}
-		if (profile && Object.keys(profile).length) profiles.push({ contactId: person.contactId, ...profile });
+		// An existing contact's profile changes only on trusted input.
+		if (profile && Object.keys(profile).length && !person.unverified) profiles.push({ contactId: person.contactId, ...profile });
 		results[i] = {
 			json: {
 				...items[i].json,
 				contactBook: {
 					id: person.contactId,
 					created: person.created,
+					...(person.unverified ? { unverified: true, note: 'An existing contact, from input nobody verified: nothing was added to it and its profile was not changed.' } : {}),
 					addresses: contactAddresses(contact).map((a) => ({ kind: a.kind, value: a.kind === 'push' ? `${a.value.slice(0, 8)}…` : a.value })),
 					...(merged.has(k) ? { mergedFrom: merged.get(k)! } : {}),
 				},
