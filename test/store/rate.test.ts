@@ -78,6 +78,31 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 		expect(await store.takeRateSlot(other, 100_000, now)).toBeLessThanOrEqual(Date.now() * 1000 + MAX_PAUSE_MS * 1000);
 	});
 
+	// SQLite is on one machine, whose clock every process shares.
+	(_name === 'postgres' ? it : it.skip)('one clock rules the shared slots: a worker whose own clock runs an hour fast neither pushes everyone\'s next slot an hour away nor sends out of turn (PostgreSQL\'s clock)', async () => {
+		const key = `whatsAppCloudApi:skew-${Date.now()}`;
+		const code = `
+			const { parentPort, workerData } = require('node:worker_threads');
+			// This worker's clock is an hour fast.
+			const realNow = Date.now;
+			Date.now = () => realNow() + 3600000;
+			const { openStore } = require(workerData.storeModule);
+			const { sharedLimiter } = require(workerData.limiterModule);
+			(async () => {
+				const store = await openStore(workerData.config);
+				const limiter = sharedLimiter(store);
+				for (let k = 0; k < 5; k++) await limiter.acquire(workerData.key, 10);
+				await store.close();
+				parentPort.postMessage('done');
+			})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+		`;
+		await inWorker(code, { config: backend.config, limiterModule: LIMITER_MODULE, key });
+		// Before, the next slot was an hour away for every other worker (then 60 s, the bound).
+		const next = await store.takeRateSlot(key, 100_000, Date.now() * 1000);
+		expect(next).toBeLessThanOrEqual(Date.now() * 1000 + 2_000_000);
+		expect(Math.abs(await store.clockOffsetMs())).toBeLessThan(1000);
+	});
+
 	it('a 429 slows the key\'s clock: the next slot a slowed interval on, the slots after it a fifth further apart and coming back by 1 % each; the 429s of one burst slow it once; bursts in a row make it come back slower', async () => {
 		const key = `whatsAppCloudApi:slow-${Date.now()}`;
 		const t = Date.now() * 1000;

@@ -88,7 +88,16 @@ export interface RateSlots {
 	slowRate(key: string, intervalUs: number, nowUs: number): Promise<void>;
 	/** No slot of the key before `untilUs`. */
 	pauseRate(key: string, untilUs: number): Promise<void>;
+	/**
+	 * How far the store's clock is ahead of this process's (ms): one clock rules the shared slots,
+	 * so a worker whose own clock is wrong cannot push everyone's next slot (PostgreSQL's clock; 0
+	 * for a store on this machine's disk).
+	 */
+	clockOffsetMs?(): Promise<number>;
 }
+
+/** How long a measured clock offset is used before it is measured again. */
+export const CLOCK_CHECK_MS = 60_000;
 
 /**
  * How late a send may go on its turn. On the shared clock, a slot that went by more than this
@@ -127,6 +136,12 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
 	if (existing) return existing;
 	const queues = new Map<string, SlotQueue>();
 	const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+	// The store's clock, as an offset to this process's, measured once a minute.
+	let offset: { ms: number; at: number } | undefined;
+	const storeNow = async () => {
+		if (slots.clockOffsetMs && (!offset || Date.now() - offset.at > CLOCK_CHECK_MS)) offset = { ms: await slots.clockOffsetMs(), at: Date.now() };
+		return Date.now() + (offset?.ms ?? 0);
+	};
 	const run = async (q: SlotQueue, key: string) => {
 		q.running = true;
 		try {
@@ -136,12 +151,12 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
 					for (let attempt = 1; ; attempt++) {
 						const closed = closedError(key);
 						if (closed) throw closed;
-						const at = (await slots.takeRateSlot(key, head.intervalUs, Date.now() * 1000)) / 1000;
+						const at = (await slots.takeRateSlot(key, head.intervalUs, (await storeNow()) * 1000)) / 1000;
 						// The store never hands out a slot further than MAX_PAUSE_MS ahead.
-						const wait = Math.min(at - Date.now(), MAX_PAUSE_MS);
+						const wait = Math.min(at - (await storeNow()), MAX_PAUSE_MS);
 						if (wait > 0) await sleep(wait);
 						// Late only after a stall; an idle key's slot is "now" and a retake finds it idle again.
-						if (Date.now() - at <= LATE_SLOT_MS || attempt === 3) break;
+						if ((await storeNow()) - at <= LATE_SLOT_MS || attempt === 3) break;
 					}
 					const closed = closedError(key);
 					if (closed) throw closed;
@@ -170,7 +185,7 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
 			});
 		},
 		async backOff(key, retryAfterMs, perSecond) {
-			const nowUs = Date.now() * 1000;
+			const nowUs = (await storeNow()) * 1000;
 			closeIfTooLong(key, retryAfterMs);
 			// A quota, not a burst: no slot on the key until the Retry-After (at most MAX_PAUSE_MS), for every process.
 			if (retryAfterMs > SLOW_DOWN_MAX_MS || !(perSecond > 0)) return await slots.pauseRate(key, Math.round(nowUs + Math.min(retryAfterMs, MAX_PAUSE_MS) * 1000));

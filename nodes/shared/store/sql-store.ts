@@ -675,6 +675,14 @@ export class SqlStore implements Store {
 		);
 	}
 
+	/** How far PostgreSQL's clock is ahead of this process's (ms), from the middle of one round trip; 0 on SQLite (this machine's clock). */
+	async clockOffsetMs(): Promise<number> {
+		if (this.db.dialect !== 'postgres') return 0;
+		const before = Date.now();
+		const [row] = await this.db.query<Row>('SELECT CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT) AS now');
+		return Number(row.now) - Math.round((before + Date.now()) / 2);
+	}
+
 	async pauseRate(key: string, untilUs: number): Promise<void> {
 		await this.db.run(
 			`INSERT INTO rate_slots (key, next_at) VALUES ($1, CAST($2 AS BIGINT))

@@ -381,6 +381,8 @@ export interface Store {
 	slowRate(key: string, intervalUs: number, nowUs: number): Promise<void>;
 	/** No slot of the key before `untilUs`. */
 	pauseRate(key: string, untilUs: number): Promise<void>;
+	/** How far the store's clock is ahead of this process's (ms): the shared rate clock runs on the store's time. */
+	clockOffsetMs(): Promise<number>;
 
 	/**
 	 * Webhook de-duplication: returns the ids that were NOT seen before, and records them. With
