@@ -233,12 +233,9 @@ async function waitToRetry(limiter: RateLimiter, creds: ChannelCredentials, stat
  */
 export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number, limiter: RateLimiter = localLimiter, mediaIds: MediaIds = new Map(), deadlineMs = REQUEST_DEADLINE_MS): Promise<SendOutcome> {
 	for (let n = 0; ; n++) {
-		try {
-			await limiter.acquire(creds.key, creds.ratePerSecond);
-		} catch (error) {
-			if (error instanceof KeyClosedError) return closedOutcome(error.message, n);
-			throw error;
-		}
+		// A key the provider closed answers at once; any other failure (the store) goes on up as it was.
+		const closed = await limiter.acquire(creds.key, creds.ratePerSecond).then(() => undefined, (error: unknown) => (error instanceof KeyClosedError ? error : Promise.reject(error)));
+		if (closed) return closedOutcome(closed.message, n);
 		let providerMessageId: string;
 		// A file goes first (WhatsApp media from binary data). Whatever became of a failed upload,
 		// the message was not sent: retried while it may pass, then failed (never unknown).
