@@ -14,9 +14,8 @@
  */
 import fc from 'fast-check';
 
-import { backends, type Backend } from './helpers';
+import { backends, useStore } from './helpers';
 import { foldConsent, groupLedgerRows, LEDGER_FOLD_COLUMNS } from '../../nodes/shared/store/consent-fold';
-import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import { consentKeyString, type ConsentEventInput } from '../../nodes/shared/store/types';
 
 type Action = ConsentEventInput['action'];
@@ -66,16 +65,11 @@ async function arriving<T>(t: number, body: () => Promise<T>): Promise<T> {
 }
 
 describe.each(backends())('Consent time rule on %s', (_name, makeBackend) => {
-	let backend: Backend;
-	let store: SqlStore;
-	beforeAll(async () => {
-		backend = makeBackend();
-		store = await backend.open();
-	});
-	afterAll(async () => backend.cleanup());
+	const opened = useStore(makeBackend);
 
 	let caseNo = 0;
 	it('adversarial times: a withdrawal wins over all before it, nothing counts from the future, an honest grant now stands, what changed nothing says so, the state is the ledger refolded', async () => {
+		const { store } = opened();
 		await fc.assert(
 			fc.asyncProperty(caseArb, async (arrivals) => {
 				const key = { contactId: `time-${caseNo++}-${Date.now()}`, channel: 'sms' as const, purpose: 'marketing' };
@@ -127,6 +121,7 @@ describe.each(backends())('Consent time rule on %s', (_name, makeBackend) => {
 	}, 120_000);
 
 	it('a withdrawal wins over everything recorded before it: an old-dated STOP after a grant, an unsubscribe dated 2100 that a real re-grant still beats, a grant stamped minutes ahead', async () => {
+		const { store } = opened();
 		const key = (id: string) => ({ contactId: `rule-${id}-${Date.now()}`, channel: 'sms' as const, purpose: 'marketing' });
 		const status = async (k: ReturnType<typeof key>) => (await store.getConsentStates([k])).get(consentKeyString(k));
 		// A STOP dated 2020 reaching the store after a grant of 2026: withdrawn (before, the grant stood).

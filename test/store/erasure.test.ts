@@ -5,7 +5,7 @@
  * of any table holds anything of the person. A new table that forgets erasure fails here twice:
  * it is in neither list, or its rows survive Erase.
  */
-import { backends, type Backend } from './helpers';
+import { backends, useStore } from './helpers';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
 
 /** Tables that hold no personal data, and why (a new table is not added here without a reason). */
@@ -71,15 +71,10 @@ async function fillEveryTable(store: SqlStore): Promise<void> {
 }
 
 describe.each(backends())('Erase walks the schema on %s', (_name, makeBackend) => {
-	let backend: Backend;
-	let store: SqlStore;
-	beforeAll(async () => {
-		backend = makeBackend();
-		store = await backend.open();
-	});
-	afterAll(async () => backend.cleanup());
+	const opened = useStore(makeBackend);
 
 	it('every table is filled with the person or holds no personal data; after Erase no column of any row holds anything of them', async () => {
+		const { store } = opened();
 		await fillEveryTable(store);
 		const before = await markersByTable(store);
 		// Coverage: a table in neither list fails here (fill it above, or say why it holds no personal data).

@@ -100,3 +100,14 @@ export function inWorker(code: string, data: Record<string, unknown>): Promise<u
 		w.once('error', reject);
 	});
 }
+
+/** A store of this backend, opened before the suite's tests and cleaned up after them: `const s = useStore(makeBackend)`, then `s().store`. */
+export function useStore(makeBackend: () => Backend): () => { backend: Backend; store: SqlStore } {
+	let opened: { backend: Backend; store: SqlStore } | undefined;
+	beforeAll(async () => {
+		const backend = makeBackend();
+		opened = { backend, store: await backend.open() };
+	});
+	afterAll(async () => opened?.backend.cleanup());
+	return () => opened!;
+}
