@@ -89,18 +89,20 @@ export function pickWinner(results: ArmResult[], options: { confidence: number; 
 	const arms = results.map((r) => ({ ...r, rate: r.sent ? r.successes / r.sent : 0 })).sort((x, y) => y.rate - x.rate || x.variant.localeCompare(y.variant));
 	const rule = { test: 'two-proportion z-test, two-sided, pooled' as const, confidence: options.confidence, minPerArm: options.minPerArm };
 	const round = (n: number) => Math.round(n * 10_000) / 10_000;
+	// 1 - 0.95 is 0.050000000000000044 in floating point: the threshold as the marketer wrote it.
+	const alpha = Number((1 - options.confidence).toFixed(12));
+	// Shown to 4 decimals, or 6 where 4 would read as the threshold itself (0.05004 is not "0.05").
+	const shown = (p: number) => (round(p) === round(alpha) ? Math.round(p * 1_000_000) / 1_000_000 : round(p));
 	if (arms.length < 2) return { decision: 'not_enough_data', winner: null, message: `Only ${arms.length} arm has sends: a test needs at least two`, arms, comparisons: [], rule };
 	const short = arms.filter((a) => a.sent < options.minPerArm);
 	const [best, ...others] = arms;
-	const comparisons = others.map((o) => {
-		const t = twoProportionZTest(best, o);
-		return { against: o.variant, z: round(t.z), pValue: round(t.pValue) };
-	});
+	const tests = others.map((o) => ({ against: o.variant, ...twoProportionZTest(best, o) }));
+	const comparisons = tests.map((t) => ({ against: t.against, z: round(t.z), pValue: shown(t.pValue) }));
 	if (short.length) {
 		return { decision: 'not_enough_data', winner: null, message: `Not enough data yet: ${short.map((a) => `${a.variant} has ${a.sent} sends`).join(', ')}; each arm needs at least ${options.minPerArm}`, arms, comparisons, rule };
 	}
-	const alpha = 1 - options.confidence;
-	const weak = comparisons.filter((c) => !(c.pValue < alpha));
+	// Decided on the exact p-value, never on the rounded one shown.
+	const weak = comparisons.filter((_, k) => !(tests[k].pValue < alpha));
 	if (weak.length) {
 		return { decision: 'no_significant_difference', winner: null, message: `${best.variant} leads, but not at ${Math.round(options.confidence * 100)} % confidence against ${weak.map((c) => `${c.against} (p = ${c.pValue})`).join(', ')}`, arms, comparisons, rule };
 	}

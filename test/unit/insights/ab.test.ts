@@ -40,6 +40,15 @@ describe('A/B winner (two-sided two-proportion z-test, pooled)', () => {
 		expect(d.message).toBe('A wins: 20.0 % against B 10.0 % (p = 0.0051; below 0.05)');
 		expect(pickWinner([{ variant: 'A', sent: 200, successes: 40 }, { variant: 'B', sent: 200, successes: 20 }], { confidence: 0.99, minPerArm: 100 }).winner).toBe('A');
 	});
+	it('decided on the exact p-value, never on the rounded one: 6/50 vs 1/50 at 95 % (p 0.05004) is no winner, 38/75 vs 28/75 at 90 % (p 0.09999) is', () => {
+		const close = pickWinner([{ variant: 'A', sent: 50, successes: 6 }, { variant: 'B', sent: 50, successes: 1 }], { confidence: 0.95, minPerArm: 50 });
+		expect(twoProportionZTest({ variant: 'A', sent: 50, successes: 6 }, { variant: 'B', sent: 50, successes: 1 }).pValue).toBeGreaterThan(0.05);
+		// Before, 0.05004 was rounded to 0.05 and the rounded value decided.
+		expect(close).toMatchObject({ decision: 'no_significant_difference', winner: null, comparisons: [{ against: 'B', pValue: 0.050036 }] });
+		const under = pickWinner([{ variant: 'A', sent: 75, successes: 38 }, { variant: 'B', sent: 75, successes: 28 }], { confidence: 0.9, minPerArm: 50 });
+		expect(twoProportionZTest({ variant: 'A', sent: 75, successes: 38 }, { variant: 'B', sent: 75, successes: 28 }).pValue).toBeLessThan(0.1);
+		expect(under).toMatchObject({ decision: 'winner', winner: 'A', comparisons: [{ against: 'B', pValue: 0.099995 }] });
+	});
 	it('A 24/200 against B 20/200: pooled p = 0.11, se = 0.031289, z = 0.6392, p = 0.5227 -> no significant difference', () => {
 		const d = pickWinner([{ variant: 'A', sent: 200, successes: 24 }, { variant: 'B', sent: 200, successes: 20 }], { confidence: 0.95, minPerArm: 100 });
 		expect(d).toMatchObject({ decision: 'no_significant_difference', winner: null, comparisons: [{ against: 'B', z: 0.6392, pValue: 0.5227 }] });
