@@ -626,7 +626,7 @@ async function sendAll(this: IExecuteFunctions, sent: INodeExecutionData[], notS
 							if (claim !== 'claimed' && claim !== 'missing') return { claim };
 							outcome = await send(this, r.channel, r.built, (await credsFor(r.channel))!, maxRetries, limiter, mediaIds, deadlineMs);
 							if (outcome.ok) await store.completeTouch(r.key, { status: 'sent', providerMessageId: outcome.providerMessageId, variant: String(p.variant(r.pd.i) ?? '').trim() || undefined });
-							else await store.completeTouch(r.key, { status: outcome.error.reason === 'UNKNOWN_OUTCOME' ? 'unknown' : 'failed', errorCode: outcome.error.code, errorMessage: outcome.error.message });
+							else await store.completeTouch(r.key, { status: outcome.error.reason === 'UNKNOWN_OUTCOME' ? 'unknown' : 'failed', errorCode: outcome.error.code, errorMessage: outcome.error.message, variant: String(p.variant(r.pd.i) ?? '').trim() || undefined });
 						} catch (error) {
 							stopped = true;
 							firstError ??= error;

@@ -171,8 +171,9 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'delivered')).toMatchObject({ idempotencyKey: 'b1', deliveryStatus: 'read' });
 		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'sent')).toMatchObject({ deliveryStatus: 'read' });
 		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'clicked')).toMatchObject({ deliveryStatus: 'clicked' });
-		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'complaint')).toMatchObject({ deliveryStatus: 'complaint' });
-		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'read')).toMatchObject({ deliveryStatus: 'complaint' });
+		// A complaint is kept beside what happened, never over it (it used to turn clicked into complaint).
+		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'complaint')).toMatchObject({ deliveryStatus: 'clicked', complainedAt: expect.any(Number) });
+		expect(await store.updateDeliveryStatus('projects/p/messages/1', 'read')).toMatchObject({ deliveryStatus: 'clicked', complainedAt: expect.any(Number) });
 		await store.releaseTouches(['b3']);
 		expect((await store.getTouches(['b3'])).size).toBe(0);
 	});
@@ -237,9 +238,9 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		]);
 		const report = await store.campaignReport({ since: T0 - H, campaign: 'rep', replyWindowMs: 48 * H, conversionWindowMs: 7 * 24 * H, journey: 'Shop' });
 		expect(report.rows).toEqual([
-			{ campaign: 'rep', channel: 'whatsapp', variant: '', reserved: 1, sent: 0, delivered: 0, read: 0, clicked: 0, failed: 2, failedBy: { 131026: 1, x: 1 }, replied: 0, converted: 0, optOuts: 0 },
-			{ campaign: 'rep', channel: 'whatsapp', variant: 'A', reserved: 0, sent: 2, delivered: 2, read: 1, clicked: 0, failed: 0, failedBy: {}, replied: 1, converted: 1, optOuts: 1 },
-			{ campaign: 'rep', channel: 'whatsapp', variant: 'B', reserved: 0, sent: 2, delivered: 1, read: 1, clicked: 1, failed: 1, failedBy: { failed: 1 }, replied: 0, converted: 0, optOuts: 0 },
+			{ campaign: 'rep', channel: 'whatsapp', variant: '', reserved: 1, sent: 0, delivered: 0, read: 0, clicked: 0, failed: 2, failedBy: { 131026: 1, x: 1 }, replied: 0, converted: 0, optOuts: 0, complaints: 0, bounces: 0 },
+			{ campaign: 'rep', channel: 'whatsapp', variant: 'A', reserved: 0, sent: 2, delivered: 2, read: 1, clicked: 0, failed: 0, failedBy: {}, replied: 1, converted: 1, optOuts: 1, complaints: 0, bounces: 0 },
+			{ campaign: 'rep', channel: 'whatsapp', variant: 'B', reserved: 0, sent: 2, delivered: 1, read: 1, clicked: 1, failed: 1, failedBy: { failed: 1 }, replied: 0, converted: 0, optOuts: 0, complaints: 0, bounces: 0 },
 		]);
 		expect(report.blocked).toEqual([{ campaign: 'rep', channel: 'whatsapp', byReason: { NO_CONSENT: 2, QUIET_HOURS: 1 }, total: 3 }]);
 		const all = await store.campaignReport({ since: T0 - H, replyWindowMs: 48 * H, conversionWindowMs: 7 * 24 * H, journey: 'Shop' });
@@ -247,6 +248,40 @@ describe.each(backends())('Store contract on %s', (_name, makeBackend) => {
 		const mine = (c: string) => c === 'rep' || c === 'rep-other';
 		expect(all.rows.filter((r) => mine(r.campaign)).map((r) => [r.campaign, r.channel, r.variant, r.sent])).toEqual([['rep', 'whatsapp', '', 0], ['rep', 'whatsapp', 'A', 2], ['rep', 'whatsapp', 'B', 2], ['rep-other', 'email', '', 1]]);
 		expect(all.blocked.filter((b) => mine(b.campaign)).map((b) => [b.campaign, b.total])).toEqual([['rep', 3], ['rep-other', 1]]);
+	});
+
+	it('what a send led to is kept as it happened: a refused send keeps its arm, a complaint or a bounce sits beside delivered / read / clicked, a message before a retried send is no reply, and windows start when the message left', async () => {
+		const H = 3_600_000;
+		const reserve = (key: string, contact: string, at = T0) => store.reserveTouches([{ idempotencyKey: key, contactId: contact, channel: 'whatsapp', purpose: 'marketing', campaign: 'kept', caps: [] }], at);
+		// Refused by the provider (and an unknown outcome): counted under their arm, not under ''.
+		for (const [key, status] of [['kp1', 'failed'], ['kp2', 'unknown']] as const) {
+			await reserve(key, `kp-c-${key}`);
+			await store.completeTouch(key, { status, errorCode: status === 'failed' ? '21610' : 'ETIMEDOUT', variant: 'B' });
+		}
+		// Delivered, read, clicked, then a spam complaint; and a bounce after a click.
+		for (const [key, last] of [['kp3', 'complaint'], ['kp4', 'bounced']]) {
+			await reserve(key, `kp-c-${key}`);
+			await store.claimTouches([key], T0);
+			await store.completeTouch(key, { status: 'sent', providerMessageId: `pm-${key}`, variant: 'A' });
+			for (const st of ['delivered', 'read', 'clicked', last]) await store.updateDeliveryStatus(`pm-${key}`, st);
+		}
+		// Reserved at T0 (a Check before a Wait), sent a day later: a message between is no reply, and the
+		// windows run from the send. A first attempt failed; the person wrote; the re-run's send went.
+		await reserve('kp5', 'kp-c5');
+		await store.completeTouch('kp5', { status: 'failed', errorCode: '500', variant: 'A' });
+		await store.recordInbound([{ contactId: 'kp-c5', channel: 'whatsapp', at: T0 + 2 * H }]);
+		await store.reserveTouches([{ idempotencyKey: 'kp5', contactId: 'kp-c5', channel: 'whatsapp', purpose: 'marketing', campaign: 'kept', caps: [] }], T0 + 24 * H);
+		await store.claimTouches(['kp5'], T0 + 24 * H);
+		await store.completeTouch('kp5', { status: 'sent', providerMessageId: 'pm-kp5', variant: 'A' });
+		expect((await store.getTouches(['kp5'])).get('kp5')).toMatchObject({ sentAt: T0 + 24 * H });
+		// A goal 30 hours after the reservation is 6 hours after the send: inside a 12-hour window.
+		await store.trackJourneyEvents('Kept', [{ eventId: 'kp-e5', contactId: 'kp-c5', event: 'bought', at: T0 + 30 * H }], (_s, _e, at) => ({ state: { stage: 'Customer', enteredAt: at, goalReachedAt: at } }));
+		const report = await store.campaignReport({ since: T0 - H, campaign: 'kept', replyWindowMs: 48 * H, conversionWindowMs: 12 * H, journey: 'Kept' });
+		expect(report.rows.map((r) => [r.variant, r.sent, r.delivered, r.read, r.clicked, r.failed, r.complaints, r.bounces, r.replied, r.converted])).toEqual([
+			['A', 3, 2, 2, 2, 0, 1, 1, 0, 1],
+			['B', 0, 0, 0, 0, 2, 0, 0, 0, 0],
+		]);
+		expect((await store.abTestResults('kept', 'replied', { windowMs: 48 * H })).map((r) => [r.variant, r.sent, r.successes])).toEqual([['A', 3, 0]]);
 	});
 
 	it('a reply stays counted when the person writes again later, and messages arriving out of order keep the first reply', async () => {

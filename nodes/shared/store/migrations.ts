@@ -373,6 +373,20 @@ ALTER TABLE rate_slots ADD COLUMN slowed_at BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE rate_slots ADD COLUMN slow_streak INTEGER NOT NULL DEFAULT 1;
 `,
 	},
+	{
+		// What a send led to, kept apart: when it left (windows are measured from it, not from the
+		// reservation a Wait may hold for days), and a complaint or a bounce beside the furthest
+		// status it reached instead of over it. Older complaints and bounces keep their time only.
+		id: '018_touch_outcomes',
+		sql: `
+ALTER TABLE touches ADD COLUMN sent_at BIGINT;
+ALTER TABLE touches ADD COLUMN complained_at BIGINT;
+ALTER TABLE touches ADD COLUMN bounced_at BIGINT;
+UPDATE touches SET sent_at = created_at WHERE status = 'sent';
+UPDATE touches SET complained_at = updated_at WHERE delivery_status = 'complaint';
+UPDATE touches SET bounced_at = updated_at WHERE delivery_status = 'bounced';
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */

@@ -85,6 +85,9 @@ function toTouch(r: Row): TouchRecord {
 		variant: str(r.variant),
 		createdAt: Number(r.created_at),
 		updatedAt: Number(r.updated_at),
+		...(r.sent_at != null ? { sentAt: Number(r.sent_at) } : {}),
+		...(r.complained_at != null ? { complainedAt: Number(r.complained_at) } : {}),
+		...(r.bounced_at != null ? { bouncedAt: Number(r.bounced_at) } : {}),
 	};
 }
 
@@ -130,11 +133,13 @@ const DELIVERY_RANK_SQL = `(CASE COALESCE(delivery_status, '') ${Object.entries(
 
 /**
  * What a send led to, as SQL over the touches row `t` (Campaign Report and Pick A/B Winner share
- * them): a reply on its channel within the window, the journey's goal within the window.
+ * them): a reply on its channel within the window, the journey's goal within the window, each
+ * measured from when the message left (LEFT_AT), never before it.
  */
-const REPLIED_WITHIN = (window: string) => `t.replied_at <= t.created_at + ${window}`;
+const LEFT_AT = 'COALESCE(t.sent_at, t.created_at)';
+const REPLIED_WITHIN = (window: string) => `t.replied_at >= ${LEFT_AT} AND t.replied_at <= ${LEFT_AT} + ${window}`;
 const CONVERTED_WITHIN = (journey: string, window: string) =>
-	`EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = ${journey} AND j.contact_id = t.contact_id AND j.goal_reached_at >= t.created_at AND j.goal_reached_at <= t.created_at + ${window})`;
+	`EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = ${journey} AND j.contact_id = t.contact_id AND j.goal_reached_at >= ${LEFT_AT} AND j.goal_reached_at <= ${LEFT_AT} + ${window})`;
 
 /** The later of a key's next free slot on the shared rate clock and $2 (µs): now, or a pause's end. */
 const NEXT_OR_GIVEN = 'CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END';
@@ -511,20 +516,26 @@ export class SqlStore implements Store {
 		idempotencyKey: string,
 		outcome:
 			| { status: 'sent'; providerMessageId?: string; variant?: string }
-			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string },
+			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string; variant?: string },
 	): Promise<void> {
 		const now = Date.now();
 		if (outcome.status === 'sent') {
+			// It left when it was claimed, just before its request (Touchpoint claims every send; a
+			// touch completed without a claim left when it was reserved). A reply kept from before then
+			// (written while a re-run's earlier attempt failed) is not a reply to it.
+			const left = `CASE WHEN status = 'sending' THEN updated_at ELSE created_at END`;
 			await this.db.run(
-				`UPDATE touches SET status = 'sent', provider_message_id = $1, error_code = NULL, error_message = NULL, updated_at = $2, variant = COALESCE($4, variant)
+				`UPDATE touches SET status = 'sent', provider_message_id = $1, error_code = NULL, error_message = NULL, updated_at = $2, variant = COALESCE($4, variant),
+					sent_at = ${left}, replied_at = CASE WHEN replied_at >= ${left} THEN replied_at ELSE NULL END
 				WHERE idempotency_key = $3`,
 				[outcome.providerMessageId ?? null, now, idempotencyKey, outcome.variant ?? null],
 			);
 		} else {
+			// The A/B arm is kept whatever the outcome, so a refused send counts under its arm.
 			await this.db.run(
-				`UPDATE touches SET status = $1, error_code = $2, error_message = $3, updated_at = $4
+				`UPDATE touches SET status = $1, error_code = $2, error_message = $3, updated_at = $4, variant = COALESCE($6, variant)
 				WHERE idempotency_key = $5 AND status <> 'sent'`,
-				[outcome.status, outcome.errorCode ?? null, outcome.errorMessage ?? null, now, idempotencyKey],
+				[outcome.status, outcome.errorCode ?? null, outcome.errorMessage ?? null, now, idempotencyKey, outcome.variant ?? null],
 			);
 		}
 	}
@@ -581,8 +592,19 @@ export class SqlStore implements Store {
 	async updateDeliveryStatus(providerMessageId: string, deliveryStatus: string): Promise<TouchRecord | undefined> {
 		// Statuses arrive out of order (WhatsApp's "read" often before its "delivered"): a status
 		// replaces only one earlier in the message's life, so a late "delivered" never hides a "read".
+		// A complaint or a bounce is kept beside what happened before it, never over it: a complaint
+		// means the message was delivered; a bounce after a delivery, read or click leaves those.
+		const delivered = deliveryRank('delivered');
 		const [row] = await this.db.query<Row>(
-			`UPDATE touches SET delivery_status = CASE WHEN ${DELIVERY_RANK_SQL} < $4 THEN $1 ELSE delivery_status END, updated_at = $2 WHERE provider_message_id = $3 RETURNING *`,
+			`UPDATE touches SET
+				delivery_status = CASE
+					WHEN $1 = 'complaint' THEN (CASE WHEN ${DELIVERY_RANK_SQL} < ${delivered} THEN 'delivered' ELSE delivery_status END)
+					WHEN $1 = 'bounced' AND ${DELIVERY_RANK_SQL} >= ${delivered} AND ${DELIVERY_RANK_SQL} < $4 THEN delivery_status
+					WHEN ${DELIVERY_RANK_SQL} < $4 THEN $1 ELSE delivery_status END,
+				complained_at = CASE WHEN $1 = 'complaint' THEN COALESCE(complained_at, CAST($2 AS BIGINT)) ELSE complained_at END,
+				bounced_at = CASE WHEN $1 = 'bounced' THEN COALESCE(bounced_at, CAST($2 AS BIGINT)) ELSE bounced_at END,
+				updated_at = $2
+			WHERE provider_message_id = $3 RETURNING *`,
 			[deliveryStatus, Date.now(), providerMessageId, deliveryRank(deliveryStatus)],
 		);
 		return row ? toTouch(row) : undefined;
@@ -611,7 +633,7 @@ export class SqlStore implements Store {
 		for (const r of records) {
 			await this.db.run(
 				`UPDATE touches SET replied_at = $1
-				WHERE contact_id = $2 AND channel = $3 AND created_at < $1 AND created_at >= $4 AND (replied_at IS NULL OR replied_at > $1)`,
+				WHERE contact_id = $2 AND channel = $3 AND COALESCE(sent_at, created_at) < $1 AND COALESCE(sent_at, created_at) >= $4 AND (replied_at IS NULL OR replied_at > $1)`,
 				[r.at, r.contactId, r.channel, r.at - REPLY_LOOKBACK_MS],
 			);
 		}
@@ -909,7 +931,9 @@ export class SqlStore implements Store {
 				SUM(CASE WHEN t.status IN ('failed', 'unknown') OR t.delivery_status IN ('failed', 'undelivered', 'bounced') THEN 1 ELSE 0 END) AS failed,
 				SUM(CASE WHEN t.status = 'sent' AND ${REPLIED_WITHIN('$2')} THEN 1 ELSE 0 END) AS replied,
 				SUM(CASE WHEN t.status = 'sent' AND ${CONVERTED_WITHIN('$4', '$3')} THEN 1 ELSE 0 END) AS converted,
-				SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM consent_events c WHERE c.contact_id = t.contact_id AND c.channel = t.channel AND c.action = 'withdraw' AND c.occurred_at >= t.created_at AND c.occurred_at <= t.created_at + $3) THEN 1 ELSE 0 END) AS opt_outs
+				SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM consent_events c WHERE c.contact_id = t.contact_id AND c.channel = t.channel AND c.action = 'withdraw' AND c.occurred_at >= ${LEFT_AT} AND c.occurred_at <= ${LEFT_AT} + $3) THEN 1 ELSE 0 END) AS opt_outs,
+				SUM(CASE WHEN t.complained_at IS NOT NULL THEN 1 ELSE 0 END) AS complaints,
+				SUM(CASE WHEN t.bounced_at IS NOT NULL THEN 1 ELSE 0 END) AS bounces
 			FROM touches t WHERE ${where}
 			GROUP BY COALESCE(t.campaign, ''), t.channel, COALESCE(t.variant, '') ORDER BY 1, 2, 3`,
 			params,
@@ -943,7 +967,7 @@ export class SqlStore implements Store {
 		return {
 			rows: rows.map((r) => ({
 				campaign: String(r.campaign), channel: String(r.channel), variant: String(r.variant), reserved: Number(r.reserved), sent: Number(r.sent), delivered: Number(r.delivered),
-				read: Number(r.read_count), clicked: Number(r.clicked), failed: Number(r.failed), failedBy: failedBy.get(key(r)) ?? {}, replied: Number(r.replied), converted: Number(r.converted), optOuts: Number(r.opt_outs),
+				read: Number(r.read_count), clicked: Number(r.clicked), failed: Number(r.failed), failedBy: failedBy.get(key(r)) ?? {}, replied: Number(r.replied), converted: Number(r.converted), optOuts: Number(r.opt_outs), complaints: Number(r.complaints), bounces: Number(r.bounces),
 			})),
 			blocked: [...blocked.values()],
 		};

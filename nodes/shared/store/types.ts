@@ -114,6 +114,11 @@ export interface TouchRecord {
 	variant?: string;
 	createdAt: number;
 	updatedAt: number;
+	/** When it left (claimed just before its request); reply, conversion and opt-out windows start here. */
+	sentAt?: number;
+	/** Marked as spam (kept beside deliveryStatus, never over it). */
+	complainedAt?: number;
+	bouncedAt?: number;
 }
 
 /** A rolling-window frequency cap, e.g. max 2 marketing messages per 7 days on all channels. */
@@ -260,6 +265,10 @@ export interface CampaignReportRow {
 	converted: number;
 	/** The person withdrew consent on the channel within the conversion window after the send. */
 	optOuts: number;
+	/** Marked as spam by the person (kept beside delivered / read / clicked, never over them). */
+	complaints: number;
+	/** Bounced (beside what came before: a bounce after a click leaves the click). */
+	bounces: number;
 }
 
 export interface CampaignReport {
@@ -331,7 +340,7 @@ export interface Store {
 		idempotencyKey: string,
 		outcome:
 			| { status: 'sent'; providerMessageId?: string; variant?: string }
-			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string },
+			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string; variant?: string },
 	): Promise<void>;
 	/** In-app messages sent to people's apps (an existing id is left as it is: a replayed send is one message). */
 	addInAppMessages(rows: InAppMessage[]): Promise<void>;
