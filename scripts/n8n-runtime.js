@@ -3,7 +3,7 @@
  * it needs, cached under .cache/ (outside the package's own dependencies), and this package
  * installed into an n8n user folder the way n8n's Community Nodes installer does it.
  *
- * Facts this relies on (checked on these machines, see ../shared/DESIGN.md):
+ * Facts this relies on (checked on these machines):
  * - `npm i n8n` fails on a Kafka client's native build, so install with --ignore-scripts and then
  *   rebuild the two native modules n8n needs (sqlite3, isolated-vm) against Node 24's headers,
  *   which the `node-<platform>-<arch>` package ships.

@@ -4,7 +4,7 @@ import { NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 import { isChannel, type Channel, type Contact } from '../shared/contact';
 import { answerText, jsonFromAnswer, jsonInstruction } from '../shared/ai/model-json';
 import { askText, EXTRACTION_SCHEMA, extractionMessages, nextQuestion, normaliseAnswer, parseChoices, understandable, type Question } from '../shared/form/form';
-import { compileFieldPath } from '../shared/n8n/field-path';
+import { compileFieldPath } from '../shared/field-path';
 import { toolAware } from '../shared/n8n/tool-mode';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
 import { channelBookAddress, personIdsOf, resolvePeople } from '../shared/people';

@@ -18,12 +18,13 @@ import {
 
 import { listTemplates, templateComponents, templateProblems, type TemplateDefinition } from '../shared/channels/whatsapp-templates';
 import { buildRequest, builtFingerprint, builtPreview, emailPreviewHtml, parseChoices, type BuildContext, type BuiltRequest, type ContactCard, type MediaFile, type OutboundMessage } from '../shared/channels/requests';
-import { inFlightFor, localLimiter, pool, sharedLimiter, turns } from '../shared/channels/limiter';
+import { inFlightFor, localLimiter, sharedLimiter } from '../shared/channels/limiter';
+import { pool, turns } from '../shared/pool';
 import { WHATSAPP_MEDIA } from '../shared/channels/limits';
 import { REQUEST_DEADLINE_MS } from '../shared/deadline';
 import { channelAddress, isChannel, type Channel, type Contact } from '../shared/contact';
 import { compileContactReader, contactMappingProperty, resolveContactMapping } from '../shared/n8n/contact-mapping';
-import { compileFieldPath } from '../shared/n8n/field-path';
+import { compileFieldPath } from '../shared/field-path';
 import { isExpressionParameter, parameterReader } from '../shared/n8n/params';
 import { recordProviderOptOuts } from '../shared/policy/opt-out';
 import { signUnsubscribeToken, unsubscribeLink } from '../shared/policy/unsubscribe';

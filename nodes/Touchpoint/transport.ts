@@ -13,7 +13,8 @@ import type { IExecuteFunctions, IDataObject } from 'n8n-workflow';
 
 import type { Channel } from '../shared/contact';
 import { classifyError, type ProviderError } from '../shared/channels/errors';
-import { backoffMs, CLOSED_MAX_MS, KeyClosedError, localLimiter, MAX_PAUSE_MS, tooLongToWait, type RateLimiter } from '../shared/channels/limiter';
+import { backoffMs, KeyClosedError, localLimiter, tooLongToWait, type RateLimiter } from '../shared/channels/limiter';
+import { CLOSED_MAX_MS, MAX_PAUSE_MS } from '../shared/rate';
 import type { BuiltRequest, MediaUploadSpec } from '../shared/channels/requests';
 import { DeadlineError, REQUEST_DEADLINE_MS, withDeadline } from '../shared/deadline';
 

@@ -1,5 +1,5 @@
 /**
- * Every call to the outside world has a deadline that really ends it (DESIGN.md, question 7): a
+ * Every call to the outside world has a deadline that really ends it (ARCHITECTURE.md: deadline): a
  * provider that accepts the connection and never answers, or answers a byte a minute, cannot hold
  * a run longer than the deadline. The call is given an AbortSignal (n8n's httpRequest, fetch and
  * the googleapis client abort on it), and the caller is answered when the deadline passes whether

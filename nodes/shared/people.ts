@@ -118,7 +118,7 @@ export class IdentityConflictError extends PersonError {
 }
 
 /**
- * The proof rule (DESIGN.md, question 3): input nobody verified (a public form, a chat, an item
+ * The proof rule (ARCHITECTURE.md: proof): input nobody verified (a public form, a chat, an item
  * from outside) may create a person or give a new person addresses nobody holds, but never adds
  * an address to an existing person, nor changes their profile, without proof that the same person
  * controls both (a confirmed link sent to an address already on file, a reply from it).

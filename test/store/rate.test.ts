@@ -6,7 +6,8 @@
 import path from 'node:path';
 
 import { backends, inWorker, STORE_MODULE, type Backend } from './helpers';
-import { KeyClosedError, MAX_PAUSE_MS, SLOW_DOWN, SLOW_DOWN_MAX_MS, sharedLimiter, spedUp } from '../../nodes/shared/channels/limiter';
+import { KeyClosedError, sharedLimiter } from '../../nodes/shared/channels/limiter';
+import { MAX_PAUSE_MS, SLOW_DOWN, SLOW_DOWN_MAX_MS, spedUp } from '../../nodes/shared/rate';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import { MetaGraphMock } from '../mocks';
 

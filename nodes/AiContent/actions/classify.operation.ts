@@ -6,8 +6,8 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { classifyMessages, classifySchema } from '../../shared/ai/conversation';
 import { sampleClassification } from '../../shared/ai/sample';
-import { mapLimit } from '../../shared/channels/limiter';
-import { compileFieldPath } from '../../shared/n8n/field-path';
+import { mapLimit } from '../../shared/pool';
+import { compileFieldPath } from '../../shared/field-path';
 import { getStore } from '../../shared/n8n/store';
 import { isChannel, type Channel } from '../../shared/contact';
 import { personIdsOf } from '../../shared/people';

@@ -6,8 +6,8 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { copyMessages, copySchema, fillPlaceholders, fitCheck, promptHash, unknownPlaceholders, type CopyBrief, type CopyChannel, type Variant } from '../../shared/ai/copy';
 import { sampleCopy } from '../../shared/ai/sample';
-import { mapLimit } from '../../shared/channels/limiter';
-import { compileFieldPath } from '../../shared/n8n/field-path';
+import { mapLimit } from '../../shared/pool';
+import { compileFieldPath } from '../../shared/field-path';
 import { getStore } from '../../shared/n8n/store';
 import { personIdsOf } from '../../shared/people';
 import type { Msg, ModelRun, Usage } from './model';

@@ -7,7 +7,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { NodeOperationError } from 'n8n-workflow';
 
 import { applyEvent, DefinitionError, validateDefinition, type JourneyDefinition } from '../../shared/journey/journey';
-import { compileFieldPath } from '../../shared/n8n/field-path';
+import { compileFieldPath } from '../../shared/field-path';
 import { isToolCall } from '../../shared/n8n/tool-mode';
 import { personIdsOf } from '../../shared/people';
 import { toTime } from '../../shared/segment/rules';

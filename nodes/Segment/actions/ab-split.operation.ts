@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { NodeOperationError } from 'n8n-workflow';
 
 import { armProblems, assignArm, type Arm } from '../../shared/insights/ab';
-import { compileFieldPath } from '../../shared/n8n/field-path';
+import { compileFieldPath } from '../../shared/field-path';
 import { getStore } from '../../shared/n8n/store';
 import { personIdsOf } from '../../shared/people';
 

@@ -2,7 +2,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { compileFieldPath } from '../../shared/n8n/field-path';
+import { compileFieldPath } from '../../shared/field-path';
 import { getStore } from '../../shared/n8n/store';
 import { personIdsOf } from '../../shared/people';
 import { DEFAULT_WEIGHTS, decayedScore, decayForward, tierOf, type EngagementEvent } from '../../shared/segment/engagement';

@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 import { NodeOperationError } from 'n8n-workflow';
 
 import { nearestPlace, validCoordinates, visitKey, type Place } from '../../shared/insights/geo';
-import { compileFieldPath } from '../../shared/n8n/field-path';
+import { compileFieldPath } from '../../shared/field-path';
 import { toNumber, toTime } from '../../shared/segment/rules';
 
 export const description: INodeProperties[] = [

@@ -2,7 +2,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { compileFieldPath } from '../../shared/n8n/field-path';
+import { compileFieldPath } from '../../shared/field-path';
 import { RFM_SEGMENTS, scoreRfm, type RfmInput } from '../../shared/segment/rfm';
 import { toNumber, toTime } from '../../shared/segment/rules';
 

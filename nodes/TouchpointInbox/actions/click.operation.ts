@@ -4,7 +4,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 
 import { clickKey, isShortClickCode, verifyClick } from '../../shared/insights/clicks';
-import { compileFieldPath } from '../../shared/n8n/field-path';
+import { compileFieldPath } from '../../shared/field-path';
 import { personIdsOf } from '../../shared/people';
 import type { Store } from '../../shared/store/types';
 

@@ -5,7 +5,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodePropertie
 
 import { inboxKey, verifyInboxToken } from '../../shared/insights/inapp';
 import { personIdsOf } from '../../shared/people';
-import { compileFieldPath } from '../../shared/n8n/field-path';
+import { compileFieldPath } from '../../shared/field-path';
 import type { Store } from '../../shared/store/types';
 
 export const description: INodeProperties[] = [

@@ -1,6 +1,5 @@
 /**
- * Rate limiters (a provider's limit of N requests per second per key, spread evenly) and a
- * bounded-concurrency pool.
+ * Rate limiters (a provider's limit of N requests per second per key, spread evenly).
  * - `localLimiter`: shared by every execution in this process (one n8n instance, embedded store):
  *   one queue per key, each send let go when the pace (LIMIT_WINDOW_MS / limit) allows.
  * - `sharedLimiter(store)`: one slot clock per key in the Convergent store, shared by every process
@@ -10,6 +9,8 @@
  *   every send not yet on the wire in every process, as the local queue does.
  */
 
+import { CLOSED_MAX_MS, MAX_PAUSE_MS, SLOW_DOWN, SLOW_DOWN_MAX_MS, spedUp } from '../rate';
+
 export interface RateLimiter {
 	/** Whether the limit holds across processes (queue-mode workers), not only in this one. */
 	readonly shared: boolean;
@@ -18,19 +19,6 @@ export interface RateLimiter {
 	/** The provider answered 429 on the key, asking for `retryAfterMs`: the key's senders back off. */
 	backOff(key: string, retryAfterMs: number, perSecond: number): Promise<void>;
 }
-
-/** A 429 whose Retry-After is longer than this stops the key until then (a quota, not a burst). */
-export const SLOW_DOWN_MAX_MS = 2000;
-
-/**
- * The longest wait a provider's answer can impose within a run (a Retry-After): up to it the key
- * pauses (in every worker, on the shared clock); past it (a quota for hours or days, or a hostile
- * answer) this process closes the key for at most CLOSED_MAX_MS, and every send on it is Not Sent
- * at once with the reason, for a later run. No timer is ever asked to wait longer (Node fires a
- * timer of more than 2^31-1 ms after 1 ms), and the shared clock is never pushed further.
- */
-export const MAX_PAUSE_MS = 60_000;
-export const CLOSED_MAX_MS = 15 * 60_000;
 
 /** Why a send asked to wait `retryAfterMs` (over MAX_PAUSE_MS) was not sent. */
 export const tooLongToWait = (retryAfterMs: number) =>
@@ -63,19 +51,6 @@ function closeIfTooLong(key: string, retryAfterMs: number): boolean {
 	closures.set(key, { until: Date.now() + Math.min(retryAfterMs, CLOSED_MAX_MS), retryAfterMs });
 	return true;
 }
-
-/**
- * How a 429 slows a key, the same on both limiters: the pace is divided by `by` (down to 1/`max`
- * of it at most), once for the 429s of one burst (`burstMs`: the requests already in flight), and
- * each send after brings it back by 1 - `speedUp` (1 %) divided by the streak: the bursts in a row
- * (up to `maxStreak`), each within `calmMs` of the one before. A lone 429 (a moment's jitter) costs
- * a few turns; a limit set above what the provider takes settles just under it instead of climbing
- * back in half a second and tripping again (2x too high, 480 messages: 37 429s instead of 144).
- */
-export const SLOW_DOWN = { by: 1.25, max: 8, burstMs: 250, speedUp: 0.99, calmMs: 2000, maxStreak: 8 } as const;
-
-/** The slow factor after one more send at `factor` with `streak` bursts of 429s in a row. */
-export const spedUp = (factor: number, streak: number) => Math.max(1, factor * (1 - (1 - SLOW_DOWN.speedUp) / Math.max(1, streak)));
 
 /** The store's side of a shared limiter (Store.takeRateSlot / slowRate / pauseRate). */
 export interface RateSlots {
@@ -311,72 +286,6 @@ export const localLimiter: RateLimiter = pacedQueue();
 export function inFlightFor(ratesPerSecond: number[]): number {
 	const rate = ratesPerSecond.reduce((a, b) => a + (b > 0 ? b : 0), 0);
 	return Math.min(200, Math.max(20, Math.ceil(rate * 2)));
-}
-
-/**
- * `limit` slots for tasks, shared by every `map` over it (a run's waves): at most `limit` tasks at
- * once over all of them, started in the order they were asked for, results in item order. After
- * the first rejection no further task starts, and a map rejects with it only once its tasks that
- * were running have ended: a failed call stops the work like a loop would, and nothing it started
- * (a send in flight) carries on behind the caller's back after the caller has answered.
- */
-export function pool(limit: number) {
-	let free = Math.max(1, limit);
-	let failure: { error: unknown } | undefined;
-	const waiting: Array<() => void> = [];
-	const take = async () => {
-		if (free > 0) free--;
-		else await new Promise<void>((r) => waiting.push(r));
-	};
-	const give = () => {
-		const next = waiting.shift();
-		if (next) next();
-		else free++;
-	};
-	return {
-		async map<T, R>(items: T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-			const settled = await Promise.allSettled(items.map(async (item, i) => {
-				await take();
-				try {
-					if (failure) throw failure.error;
-					return await fn(item, i);
-				} catch (error) {
-					failure ??= { error };
-					throw error;
-				} finally {
-					give();
-				}
-			}));
-			const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-			if (failed) throw failure ? failure.error : failed.reason;
-			return settled.map((r) => (r as PromiseFulfilledResult<R>).value);
-		},
-	};
-}
-
-/** `fn` over `items` with at most `limit` running at once (a pool of its own). */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-	return await pool(limit).map(items, fn);
-}
-
-/**
- * Turns taken one at a time, in the order asked for: `await turn()` waits for the previous holder
- * to end its turn and one turn of the event loop (so timers due meanwhile fire), then returns the
- * function that ends this one (calling it again does nothing).
- */
-export function turns() {
-	let last: Promise<void> = Promise.resolve();
-	return async (): Promise<() => void> => {
-		let end!: () => void;
-		const mine = new Promise<void>((r) => {
-			end = r;
-		});
-		const before = last;
-		last = mine;
-		await before;
-		await new Promise((r) => setImmediate(r));
-		return end;
-	};
 }
 
 export function backoffMs(attempt: number, retryAfterSeconds?: number): number {

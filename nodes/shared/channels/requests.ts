@@ -10,7 +10,7 @@ import type { Channel } from '../contact';
 import { checkSms, checkText, payloadBytes, TEXT_LIMITS, WHATSAPP_MEDIA } from './limits';
 import { smsInfo } from './sms';
 import type { Violation } from './violations';
-import { inAppData, type InAppPayload } from '../insights/inapp';
+import { inAppData, type InAppPayload } from './in-app';
 
 export interface OutboundMessage {
 	channel: Channel;

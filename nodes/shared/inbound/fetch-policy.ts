@@ -1,5 +1,5 @@
 /**
- * Fetching a URL that a payload names (DESIGN.md, question 6), in one place: only from the
+ * Fetching a URL that a payload names (ARCHITECTURE.md: fetch), in one place: only from the
  * provider's own media hosts, every redirect hop checked again, and never an address on this
  * machine or its private network (after resolving the name), unless the user named that host
  * (the credential's base URL, or the node's Media Hosts option: a proxy, a test double).

@@ -27,7 +27,7 @@
 import type { ConversationEvent } from '../contact';
 import type { ConsentEventInput, Store } from '../store/types';
 import { consentKeyString } from '../store/types';
-import { contactIdOf } from './normalize';
+import { contactIdOf } from './sender';
 
 export type KeywordKind = 'stop' | 'start' | 'help';
 export type Language = 'en' | 'es' | 'it' | 'fr' | 'de' | 'pt';

@@ -24,13 +24,6 @@ type J = Record<string, any>;
 
 const iso = (seconds: unknown) => new Date(Number(seconds) * (Number(seconds) > 1e11 ? 1 : 1000)).toISOString();
 
-export function contactIdOf(e: ConversationEvent): string {
-	if ((e.channel === 'whatsapp' || e.channel === 'sms') && e.contact.phone) return e.contact.phone;
-	if (e.channel === 'whatsapp') return `whatsapp:${e.contact.businessScopedUserId ?? e.contact.whatsappId}`;
-	if (e.channel === 'messenger') return `messenger:${e.contact.psid}`;
-	return `instagram:${e.contact.instagramId}`;
-}
-
 /** The sender's addresses as the contact book keeps them (the phone is E.164 already). */
 export function eventAddresses(e: ConversationEvent): ContactAddress[] {
 	const out: ContactAddress[] = [];

@@ -11,7 +11,8 @@ import { resolvePeople, type Person } from '../people';
 import type { ConsentEventInput, Store, SuppressionEntry } from '../store/types';
 import { supersededJson } from '../store/consent-fold';
 import { keywordConsentEvents } from './keywords';
-import { contactIdOf, eventAddresses } from './normalize';
+import { eventAddresses } from './normalize';
+import { contactIdOf } from './sender';
 
 export interface RecordedMessages {
 	personOf: Map<ConversationEvent, Person>;

@@ -1,5 +1,5 @@
 /**
- * Replay (DESIGN.md, question 2), in one place for every signed webhook: a captured request sent
+ * Replay (ARCHITECTURE.md: replay), in one place for every signed webhook: a captured request sent
  * again must not be taken as new. Where the provider signs a time, the request is taken only
  * within that provider's window around it; where it signs a one-time token (Mailgun), the token is
  * taken once. What no provider signs is covered by de-duplication on the provider's own event or

@@ -9,16 +9,6 @@ import { createHash, createHmac } from 'node:crypto';
 
 import { safeEqual } from '../inbound/signatures';
 
-export interface InAppPayload {
-	title: string;
-	body: string;
-	imageUrl?: string;
-	ctaLabel?: string;
-	ctaUrl?: string;
-	/** ISO time after which the app should not show it (and the inbox leaves it out). */
-	expiresAt: string;
-}
-
 /**
  * Stands for the expiry until the send's key is known: the key is made from the message, and a
  * time in it would give every run a new key. Same length as an ISO time, so the size check holds.
@@ -49,12 +39,4 @@ export function verifyInboxToken(key: string, token: unknown): string | undefine
 	if (version !== VERSION || !body || !given || rest.length || !safeEqual(given, mac(key, body))) return undefined;
 	const contactId = Buffer.from(body, 'base64url').toString('utf8');
 	return contactId || undefined;
-}
-
-/** The FCM data of an in-app message: every value text, as FCM requires. */
-export function inAppData(id: string, p: InAppPayload, inboxToken: string): Record<string, string> {
-	return {
-		type: 'in_app', id, title: p.title, body: p.body, expiresAt: p.expiresAt, inboxToken,
-		...(p.imageUrl ? { imageUrl: p.imageUrl } : {}), ...(p.ctaLabel ? { ctaLabel: p.ctaLabel } : {}), ...(p.ctaUrl ? { ctaUrl: p.ctaUrl } : {}),
-	};
 }

@@ -6,7 +6,7 @@
 import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
 import type { Contact } from '../contact';
-import { compileFieldPath } from './field-path';
+import { compileFieldPath } from '../field-path';
 
 export interface ContactMapping {
 	idField: string;

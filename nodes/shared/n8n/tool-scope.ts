@@ -1,5 +1,5 @@
 /**
- * Who reads (DESIGN.md, question 4), in one place for every node an AI Agent uses as a tool: the
+ * Who reads (ARCHITECTURE.md: who reads), in one place for every node an AI Agent uses as a tool: the
  * node answers and acts only for the person of the conversation, the one the workflow says the
  * agent is talking with (Conversation Contact, from the item the agent answers, e.g. the Touchpoint
  * Trigger's contactId). An ID, a phone or an email the chat names that is someone else's (or that

@@ -12,7 +12,7 @@
  */
 import { RE2JS } from 're2js';
 
-import { compileFieldPath } from '../n8n/field-path';
+import { compileFieldPath } from '../field-path';
 
 export const OPERATORS = [
 	'equals', 'notEquals', 'contains', 'startsWith', 'inList', 'gt', 'gte', 'lt', 'lte', 'between',

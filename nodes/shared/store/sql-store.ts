@@ -4,7 +4,8 @@
  */
 import { createHmac, hash } from 'node:crypto';
 
-import { mapLimit, MAX_PAUSE_MS, SLOW_DOWN } from '../channels/limiter';
+import { mapLimit } from '../pool';
+import { MAX_PAUSE_MS, SLOW_DOWN } from '../rate';
 import type { Channel } from '../contact';
 import { chunks, inList, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
 import { countedFrom, decodeAddresses, encodeAddresses, foldConsent, groupLedgerRows, LEDGER_FOLD_COLUMNS, supersededBy, type FoldEvent } from './consent-fold';

@@ -3,7 +3,9 @@
  * slot went by while its process stood still (a GC pause, a stopped worker) takes a new slot
  * instead of going out with every other missed one at once.
  */
-import { CLOSED_MAX_MS, KeyClosedError, LATE_SLOT_MS, LIMIT_WINDOW_MS, localLimiter, MAX_PAUSE_MS, SLOW_DOWN, SLOW_DOWN_MAX_MS, mapLimit, pool, SHARED_PACE, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
+import { KeyClosedError, LATE_SLOT_MS, LIMIT_WINDOW_MS, localLimiter, SHARED_PACE, sharedLimiter, type RateSlots } from '../../../nodes/shared/channels/limiter';
+import { mapLimit, pool } from '../../../nodes/shared/pool';
+import { CLOSED_MAX_MS, MAX_PAUSE_MS, SLOW_DOWN, SLOW_DOWN_MAX_MS } from '../../../nodes/shared/rate';
 
 function memorySlots() {
 	const next = new Map<string, number>();

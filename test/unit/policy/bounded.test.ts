@@ -3,7 +3,7 @@
  * count, and item data never reaches Object.prototype.
  */
 import { normalizePhone, phoneCacheSize, rememberNormalisedPhone } from '../../../nodes/shared/address';
-import { compileFieldPath } from '../../../nodes/shared/n8n/field-path';
+import { compileFieldPath } from '../../../nodes/shared/field-path';
 import { isValidZone, zoneCacheSize } from '../../../nodes/shared/policy/timezone';
 import v8 from 'node:v8';
 import vm from 'node:vm';

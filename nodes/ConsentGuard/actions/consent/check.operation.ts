@@ -11,7 +11,7 @@ import { normalizeEmail, normalizePhone } from '../../../shared/address';
 import { isChannel, type Channel, type Contact } from '../../../shared/contact';
 import { compileContactReader, ContactMappingError, resolveContactMapping } from '../../../shared/n8n/contact-mapping';
 import { updateDisplayOptions } from '../../../shared/n8n/display-options';
-import { compileFieldPath } from '../../../shared/n8n/field-path';
+import { compileFieldPath } from '../../../shared/field-path';
 import { parameterReader } from '../../../shared/n8n/params';
 import { getStore } from '../../../shared/n8n/store';
 import { isToolCall } from '../../../shared/n8n/tool-mode';

@@ -13,7 +13,7 @@ import { channelBookAddress, personIdsOf, resolvePeople } from '../../../shared/
 import { verifyUnsubscribeToken } from '../../../shared/policy/unsubscribe';
 import { compileContactReader, resolveContactMapping } from '../../../shared/n8n/contact-mapping';
 import { updateDisplayOptions } from '../../../shared/n8n/display-options';
-import { compileFieldPath } from '../../../shared/n8n/field-path';
+import { compileFieldPath } from '../../../shared/field-path';
 import { parameterReader } from '../../../shared/n8n/params';
 import { inputFromProperty, unverifiedInput } from '../../../shared/n8n/input-trust';
 import { getStore } from '../../../shared/n8n/store';

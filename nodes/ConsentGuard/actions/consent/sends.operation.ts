@@ -11,7 +11,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { CHANNELS, isChannel, type Channel } from '../../../shared/contact';
 import { compileContactReader, resolveContactMapping } from '../../../shared/n8n/contact-mapping';
 import { updateDisplayOptions } from '../../../shared/n8n/display-options';
-import { compileFieldPath } from '../../../shared/n8n/field-path';
+import { compileFieldPath } from '../../../shared/field-path';
 import { getStore } from '../../../shared/n8n/store';
 import { resolvePeople } from '../../../shared/people';
 import { toTime } from '../../../shared/segment/rules';

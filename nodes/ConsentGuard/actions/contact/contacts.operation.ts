@@ -14,7 +14,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import { compileContactReader, resolveContactMapping, type ContactMapping } from '../../../shared/n8n/contact-mapping';
 import { updateDisplayOptions } from '../../../shared/n8n/display-options';
-import { compileFieldPath } from '../../../shared/n8n/field-path';
+import { compileFieldPath } from '../../../shared/field-path';
 import { inputFromProperty, unverifiedInput } from '../../../shared/n8n/input-trust';
 import { getStore } from '../../../shared/n8n/store';
 import { contactAddresses, IdentityConflictError, resolvePeople } from '../../../shared/people';

@@ -8,7 +8,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { normalizeEmail, normalizePhone } from '../../../shared/address';
 import type { Channel } from '../../../shared/contact';
 import { updateDisplayOptions } from '../../../shared/n8n/display-options';
-import { compileFieldPath } from '../../../shared/n8n/field-path';
+import { compileFieldPath } from '../../../shared/field-path';
 import { getStore } from '../../../shared/n8n/store';
 import { channelOptions } from '../common';
 

@@ -1,7 +1,7 @@
 /**
  * Field paths as n8n's data-transformation nodes address item data: 'contact.email',
  * 'orders[0].total', 'a.b.c'. Compiled once per execution, applied per item without any
- * expression evaluation (DESIGN.md performance facts).
+ * expression evaluation (n8n 2.x evaluates each expression in an isolated VM, about 1 ms an item).
  */
 export type FieldGetter = (json: unknown) => unknown;
 
