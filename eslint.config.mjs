@@ -6,19 +6,45 @@
 // floors of nodes/ (what may import what) are checked here too: see ARCHITECTURE.md.
 import { configWithoutCloudSupport } from '@n8n/node-cli/eslint';
 
-const NODE_FOLDERS = ['AiContent', 'ConsentGuard', 'ConversationalForm', 'Journey', 'Segment', 'Touchpoint', 'TouchpointInbox', 'TouchpointTrigger'].map((n) => `**/${n}/*`);
+const NODE_FOLDERS = [
+	'AiContent',
+	'ConsentGuard',
+	'ConversationalForm',
+	'Journey',
+	'Segment',
+	'Touchpoint',
+	'TouchpointInbox',
+	'TouchpointTrigger',
+].map((n) => `**/${n}/*`);
 
 /** One no-restricted-imports block per floor rule. */
 function layers(rules) {
 	return rules.map(({ files, ignores, forbid, why }) => ({
 		files,
 		...(ignores ? { ignores } : {}),
-		rules: { 'no-restricted-imports': ['error', { patterns: [{ group: forbid, caseSensitive: true, message: `Layering: ${why}.` }] }] },
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{ patterns: [{ group: forbid, caseSensitive: true, message: `Layering: ${why}.` }] },
+			],
+		},
 	}));
 }
 
 export default [
-	{ ignores: ['dist/**', 'node_modules/**', 'test/**', 'bench/**', 'scripts/**', 'docker/**', '.cache/**', '*.js', '*.mjs'] },
+	{
+		ignores: [
+			'dist/**',
+			'node_modules/**',
+			'test/**',
+			'bench/**',
+			'scripts/**',
+			'docker/**',
+			'.cache/**',
+			'*.js',
+			'*.mjs',
+		],
+	},
 	...configWithoutCloudSupport,
 	{
 		files: ['package.json'],
@@ -44,16 +70,77 @@ export default [
 	},
 	// Floors (ARCHITECTURE.md): an import only goes down. Each rule names the floors a folder may not reach.
 	...layers([
-		{ files: ['nodes/shared/**/*.ts'], ignores: ['nodes/shared/n8n/**'], forbid: ['**/n8n/*', ...NODE_FOLDERS], why: 'the functional core knows nothing of n8n or of the nodes: adapters live in nodes/shared/n8n' },
-		{ files: ['nodes/shared/*.ts', 'nodes/shared/journey/**/*.ts'], ignores: ['nodes/shared/people.ts'], forbid: ['**/channels/*', '**/store/*', '**/policy', '**/policy/*', '**/inbound/*', '**/insights/*', '**/ai/*', '**/form/*', '**/segment/*', './people'], why: 'the ground floor (address, contact, rate, pool, deadline, field paths, journeys) uses nothing above it' },
-		{ files: ['nodes/shared/channels/**/*.ts'], forbid: ['**/store', '**/store/*', '**/policy', '**/policy/*', '**/inbound/*', '**/insights/*', '**/ai/*', '**/form/*', '**/segment/*', '../people'], why: 'a channel builds and classifies requests from the ground floor only' },
-		{ files: ['nodes/shared/store/**/*.ts'], forbid: ['**/channels/*', '**/policy', '**/policy/*', '**/inbound/*', '**/insights/*', '**/ai/*', '**/form/*', '**/segment/*', '../people'], why: 'the store is below every domain that uses it' },
+		{
+			files: ['nodes/shared/**/*.ts'],
+			ignores: ['nodes/shared/n8n/**'],
+			forbid: ['**/n8n/*', ...NODE_FOLDERS],
+			why: 'the functional core knows nothing of n8n or of the nodes: adapters live in nodes/shared/n8n',
+		},
+		{
+			files: ['nodes/shared/*.ts', 'nodes/shared/journey/**/*.ts'],
+			ignores: ['nodes/shared/people.ts'],
+			forbid: [
+				'**/channels/*',
+				'**/store/*',
+				'**/policy',
+				'**/policy/*',
+				'**/inbound/*',
+				'**/insights/*',
+				'**/ai/*',
+				'**/form/*',
+				'**/segment/*',
+				'./people',
+			],
+			why: 'the ground floor (address, contact, rate, pool, deadline, field paths, journeys) uses nothing above it',
+		},
+		{
+			files: ['nodes/shared/channels/**/*.ts'],
+			forbid: [
+				'**/store',
+				'**/store/*',
+				'**/policy',
+				'**/policy/*',
+				'**/inbound/*',
+				'**/insights/*',
+				'**/ai/*',
+				'**/form/*',
+				'**/segment/*',
+				'../people',
+			],
+			why: 'a channel builds and classifies requests from the ground floor only',
+		},
+		{
+			files: ['nodes/shared/store/**/*.ts'],
+			forbid: [
+				'**/channels/*',
+				'**/policy',
+				'**/policy/*',
+				'**/inbound/*',
+				'**/insights/*',
+				'**/ai/*',
+				'**/form/*',
+				'**/segment/*',
+				'../people',
+			],
+			why: 'the store is below every domain that uses it',
+		},
 	]),
 	{
 		// Core code may name n8n's types, never its values (the core runs without n8n in unit tests).
 		files: ['nodes/shared/**/*.ts'],
 		ignores: ['nodes/shared/n8n/**'],
-		rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths: ['n8n-workflow', 'n8n-core'].map((name) => ({ name, allowTypeImports: true, message: 'The functional core uses no n8n value: put the n8n side in nodes/shared/n8n.' })) }] },
+		rules: {
+			'@typescript-eslint/no-restricted-imports': [
+				'error',
+				{
+					paths: ['n8n-workflow', 'n8n-core'].map((name) => ({
+						name,
+						allowTypeImports: true,
+						message: 'The functional core uses no n8n value: put the n8n side in nodes/shared/n8n.',
+					})),
+				},
+			],
+		},
 	},
 	{
 		// The functional core knows nothing of n8n (ARCHITECTURE.md): it throws plain errors, and the node

@@ -7,11 +7,15 @@ function copyNodeAssets() {
 }
 
 function copyCredentialAssets() {
-	return src(['credentials/**/*.{svg,png}'], { encoding: false, allowEmpty: true }).pipe(dest('dist/credentials'));
+	return src(['credentials/**/*.{svg,png}'], { encoding: false, allowEmpty: true }).pipe(
+		dest('dist/credentials'),
+	);
 }
 
 function copyIcons() {
-	return src(['icons/**/*.{svg,png}'], { encoding: false, allowEmpty: true }).pipe(dest('dist/icons'));
+	return src(['icons/**/*.{svg,png}'], { encoding: false, allowEmpty: true }).pipe(
+		dest('dist/icons'),
+	);
 }
 
 exports['build:assets'] = parallel(copyNodeAssets, copyCredentialAssets, copyIcons);

@@ -12,18 +12,28 @@ const path = require('node:path');
 
 const N = Number(process.env.BENCH_CONTACTS || 100000);
 
-
 function contacts(n) {
 	const items = [];
 	for (let i = 0; i < n; i++) {
-		items.push({ contact: { id: `c${i}`, phone: `+346${String(10000000 + i).padStart(8, '0')}`, timeZone: 'UTC' } });
+		items.push({
+			contact: {
+				id: `c${i}`,
+				phone: `+346${String(10000000 + i).padStart(8, '0')}`,
+				timeZone: 'UTC',
+			},
+		});
 	}
 	return items;
 }
 
 async function run() {
 	const { openStore, closeAllStores } = require('../dist/nodes/shared/store');
-	const { checkBatch, evaluatePolicy, capsFor, resolveRequests } = require('../dist/nodes/shared/policy');
+	const {
+		checkBatch,
+		evaluatePolicy,
+		capsFor,
+		resolveRequests,
+	} = require('../dist/nodes/shared/policy');
 	const items = contacts(N);
 	const now = Date.UTC(2026, 5, 10, 12, 0);
 	const settings = {
@@ -37,28 +47,51 @@ async function run() {
 	};
 	// Default idempotency keys (hashes), as a real Check makes them: short sequential keys hid the
 	// cost of inserting hashes all over the key index.
-	const requests = items.map((it) => ({ contact: it.contact, channel: 'sms', purpose: 'marketing', campaign: 'bench' }));
+	const requests = items.map((it) => ({
+		contact: it.contact,
+		channel: 'sms',
+		purpose: 'marketing',
+		campaign: 'bench',
+	}));
 
 	// Baseline: the same policy evaluation in plain JS over in-memory facts.
 	const consent = new Map(items.map((it) => [it.contact.id, { status: 'granted' }]));
 	let t = process.hrtime.bigint();
 	let allowedBaseline = 0;
 	for (const r of requests) {
-		const res = evaluatePolicy({ contact: r.contact, channel: 'sms', purpose: 'marketing', messageKind: 'free-form' }, { consent: consent.get(r.contact.id) }, settings);
+		const res = evaluatePolicy(
+			{ contact: r.contact, channel: 'sms', purpose: 'marketing', messageKind: 'free-form' },
+			{ consent: consent.get(r.contact.id) },
+			settings,
+		);
 		if (res.allowed) {
 			capsFor('sms', 'marketing', settings.caps, settings);
 			allowedBaseline++;
 		}
 	}
 	const baselineS = Number(process.hrtime.bigint() - t) / 1e9;
-	console.log(`baseline (pure JS policy over in-memory facts): ${N} items in ${baselineS.toFixed(2)} s = ${Math.round(N / baselineS)} items/s`);
+	console.log(
+		`baseline (pure JS policy over in-memory facts): ${N} items in ${baselineS.toFixed(2)} s = ${Math.round(N / baselineS)} items/s`,
+	);
 
 	const { channelBookAddress } = require('../dist/nodes/shared/people');
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-bench-'));
-	const backends = [['sqlite', (tag) => ({ type: 'embedded', path: path.join(dir, `store-${tag}.sqlite`) })]];
+	const backends = [
+		['sqlite', (tag) => ({ type: 'embedded', path: path.join(dir, `store-${tag}.sqlite`) })],
+	];
 	if (process.env.CM_BENCH_PG !== '0') {
 		const stamp = Date.now();
-		backends.push(['postgres', (tag) => ({ type: 'postgres', host: '127.0.0.1', port: 5432, database: 'test', user: 'postgres', schema: `cm_bench_${stamp}_${tag}` })]);
+		backends.push([
+			'postgres',
+			(tag) => ({
+				type: 'postgres',
+				host: '127.0.0.1',
+				port: 5432,
+				database: 'test',
+				user: 'postgres',
+				schema: `cm_bench_${stamp}_${tag}`,
+			}),
+		]);
 	}
 	// Two stores with the same people and consent: "unbound" checks as the previous release did
 	// (consent by id, no contact book), "bound" resolves each item to its person and checks that the
@@ -75,9 +108,24 @@ async function run() {
 				break;
 			}
 			if (mode !== 'unbound') {
-				await store.resolveContacts(items.map((it) => ({ id: it.contact.id, addresses: [channelBookAddress(it.contact, 'sms')] })), { create: true, link: true, source: 'bench' });
+				await store.resolveContacts(
+					items.map((it) => ({
+						id: it.contact.id,
+						addresses: [channelBookAddress(it.contact, 'sms')],
+					})),
+					{ create: true, link: true, source: 'bench' },
+				);
 			}
-			await store.recordConsent(items.map((it) => ({ contactId: it.contact.id, channel: 'sms', purpose: 'marketing', action: 'grant', evidence: { source: 'bench' }, ...(mode !== 'unbound' ? { address: it.contact.phone } : {}) })));
+			await store.recordConsent(
+				items.map((it) => ({
+					contactId: it.contact.id,
+					channel: 'sms',
+					purpose: 'marketing',
+					action: 'grant',
+					evidence: { source: 'bench' },
+					...(mode !== 'unbound' ? { address: it.contact.phone } : {}),
+				})),
+			);
 			// A live store's tables have planner statistics (autovacuum); a freshly loaded one not yet.
 			if (config.type === 'postgres') await store.db.exec('ANALYZE');
 			const q0 = store.db.queryCount;
@@ -86,11 +134,20 @@ async function run() {
 			if (mode !== 'unbound') {
 				// What Consent Guard's Check does: the person and the address binding, then the gate.
 				// 'lookup': items without a time zone, so quiet hours need each person's profile zone.
-				const input = mode === 'lookup' ? requests.map((r) => ({ ...r, contact: { id: r.contact.id, phone: r.contact.phone } })) : requests;
-				const prepared = await resolveRequests(store, input, { quietChannels: Object.keys(settings.quietHours) });
+				const input =
+					mode === 'lookup'
+						? requests.map((r) => ({ ...r, contact: { id: r.contact.id, phone: r.contact.phone } }))
+						: requests;
+				const prepared = await resolveRequests(store, input, {
+					quietChannels: Object.keys(settings.quietHours),
+				});
 				decisions = await checkBatch(store, prepared.requests, settings, prepared.preloaded);
 			} else {
-				decisions = await checkBatch(store, requests.map((r) => ({ ...r, addressOwned: true })), settings);
+				decisions = await checkBatch(
+					store,
+					requests.map((r) => ({ ...r, addressOwned: true })),
+					settings,
+				);
 			}
 			const s = Number(process.hrtime.bigint() - t) / 1e9;
 			timings[mode] = s;
@@ -101,11 +158,15 @@ async function run() {
 					`${Math.round(N / s)} items/s; ${queries} store queries (${(queries / N).toFixed(4)} per item); allowed ${allowed}; ` +
 					`${(s / baselineS).toFixed(1)}x the pure-JS baseline`,
 			);
-			if (mode === 'bound') await repeatedRuns(name, store, requests, settings, { resolveRequests, checkBatch });
-			if (config.type === 'postgres') await store.db.exec(`DROP SCHEMA IF EXISTS "${config.schema}" CASCADE`);
+			if (mode === 'bound')
+				await repeatedRuns(name, store, requests, settings, { resolveRequests, checkBatch });
+			if (config.type === 'postgres')
+				await store.db.exec(`DROP SCHEMA IF EXISTS "${config.schema}" CASCADE`);
 		}
 		if (timings.unbound && timings.bound) {
-			console.log(`${name}: address binding costs ${(timings.bound / timings.unbound).toFixed(2)}x the unbound Check on the same data (target: at most 1.3x); ${(timings.lookup / timings.unbound).toFixed(2)}x when each item's zone comes from the profile`);
+			console.log(
+				`${name}: address binding costs ${(timings.bound / timings.unbound).toFixed(2)}x the unbound Check on the same data (target: at most 1.3x); ${(timings.lookup / timings.unbound).toFixed(2)}x when each item's zone comes from the profile`,
+			);
 		}
 	}
 	await closeAllStores();
@@ -123,14 +184,26 @@ async function repeatedRuns(name, store, requests, settings, { resolveRequests, 
 	const gc = vm.runInNewContext('gc');
 	const heaps = [];
 	for (let r = 1; r <= 3; r++) {
-		const input = requests.map((q) => ({ ...q, contact: { ...q.contact }, campaign: `bench-repeat-${r}` }));
-		const prepared = await resolveRequests(store, input, { quietChannels: Object.keys(settings.quietHours) });
+		const input = requests.map((q) => ({
+			...q,
+			contact: { ...q.contact },
+			campaign: `bench-repeat-${r}`,
+		}));
+		const prepared = await resolveRequests(store, input, {
+			quietChannels: Object.keys(settings.quietHours),
+		});
 		await checkBatch(store, prepared.requests, { ...settings, caps: [] }, prepared.preloaded);
 		gc();
 		heaps.push(Math.round(process.memoryUsage().heapUsed / 1048576));
 	}
-	console.log(`${name}: heap after a full GC following each of 3 more Checks of ${requests.length} items: ${heaps.join(' / ')} MB (RSS ${Math.round(process.memoryUsage().rss / 1048576)} MB)`);
+	console.log(
+		`${name}: heap after a full GC following each of 3 more Checks of ${requests.length} items: ${heaps.join(' / ')} MB (RSS ${Math.round(process.memoryUsage().rss / 1048576)} MB)`,
+	);
 }
 
 module.exports = { run };
-if (require.main === module) run().catch((e) => { console.error(e); process.exit(1); });
+if (require.main === module)
+	run().catch((e) => {
+		console.error(e);
+		process.exit(1);
+	});

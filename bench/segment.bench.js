@@ -16,14 +16,23 @@ const COUNTRIES = ['ES', 'PT', 'FR', 'DE', 'IT', 'GB', 'NL', 'BE'];
 function data(n) {
 	const items = [];
 	let seed = 42;
-	const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+	const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 	for (let i = 0; i < n; i++) {
-		items.push({ contact: { id: `c${i}`, country: COUNTRIES[Math.floor(rnd() * 8)] }, spent: Math.floor(rnd() * 2000), visits: Math.floor(rnd() * 50) });
+		items.push({
+			contact: { id: `c${i}`, country: COUNTRIES[Math.floor(rnd() * 8)] },
+			spent: Math.floor(rnd() * 2000),
+			visits: Math.floor(rnd() * 50),
+		});
 	}
 	return items;
 }
 
-const RULES = COUNTRIES.map((country, k) => ({ name: `Seg ${country}`, country, minSpent: 200 + k * 100, maxVisits: 40 - k }));
+const RULES = COUNTRIES.map((country, k) => ({
+	name: `Seg ${country}`,
+	country,
+	minSpent: 200 + k * 100,
+	maxVisits: 40 - k,
+}));
 
 /** Segment's Route by Rules over `rules` (each: name, country, minSpent, maxVisits); bench:n8n uses it too. */
 function segmentParams(rules = RULES) {
@@ -33,11 +42,13 @@ function segmentParams(rules = RULES) {
 			values: rules.map((r) => ({
 				name: r.name,
 				combine: 'and',
-				conditions: { condition: [
-					{ field: 'contact.country', operator: 'equals', value: r.country },
-					{ field: 'spent', operator: 'gte', value: String(r.minSpent) },
-					{ field: 'visits', operator: 'lt', value: String(r.maxVisits) },
-				] },
+				conditions: {
+					condition: [
+						{ field: 'contact.country', operator: 'equals', value: r.country },
+						{ field: 'spent', operator: 'gte', value: String(r.minSpent) },
+						{ field: 'visits', operator: 'lt', value: String(r.maxVisits) },
+					],
+				},
 			})),
 		},
 	};
@@ -45,7 +56,11 @@ function segmentParams(rules = RULES) {
 
 /** n8n's own Switch v3.2 with the same rules, conditions as expressions. */
 function switchNode(rules = RULES) {
-	const cond = (left, op, type, right) => ({ leftValue: left, rightValue: right, operator: { type, operation: op } });
+	const cond = (left, op, type, right) => ({
+		leftValue: left,
+		rightValue: right,
+		operator: { type, operation: op },
+	});
 	return {
 		type: 'n8n-nodes-base.switch',
 		name: 'Switch',
@@ -77,7 +92,11 @@ function plainLoop(items) {
 		let hit = RULES.length;
 		for (let k = 0; k < RULES.length; k++) {
 			const r = RULES[k];
-			if (String(it.contact.country).toLowerCase() === r.country.toLowerCase() && Number(it.spent) >= r.minSpent && Number(it.visits) < r.maxVisits) {
+			if (
+				String(it.contact.country).toLowerCase() === r.country.toLowerCase() &&
+				Number(it.spent) >= r.minSpent &&
+				Number(it.visits) < r.maxVisits
+			) {
 				hit = k;
 				break;
 			}
@@ -90,7 +109,9 @@ function plainLoop(items) {
 const secs = (t) => Number(process.hrtime.bigint() - t) / 1e9;
 
 async function run() {
-	process.env.N8N_USER_FOLDER = process.env.N8N_USER_FOLDER || require('node:fs').mkdtempSync(path.join(require('node:os').tmpdir(), 'cm-bench-'));
+	process.env.N8N_USER_FOLDER =
+		process.env.N8N_USER_FOLDER ||
+		require('node:fs').mkdtempSync(path.join(require('node:os').tmpdir(), 'cm-bench-'));
 	const { manualWorkflow, runWorkflow } = require('../.cache/bench-build/test/harness');
 	const items = data(N);
 
@@ -99,9 +120,16 @@ async function run() {
 	const plainS = secs(t);
 
 	// Warm up the engine once, then measure.
-	await runWorkflow(manualWorkflow({ items: items.slice(0, 100), node: { type: 'segment', parameters: segmentParams() } }));
+	await runWorkflow(
+		manualWorkflow({
+			items: items.slice(0, 100),
+			node: { type: 'segment', parameters: segmentParams() },
+		}),
+	);
 	t = process.hrtime.bigint();
-	const seg = await runWorkflow(manualWorkflow({ items, node: { type: 'segment', parameters: segmentParams() } }));
+	const seg = await runWorkflow(
+		manualWorkflow({ items, node: { type: 'segment', parameters: segmentParams() } }),
+	);
 	const segS = secs(t);
 	const segCounts = seg.outputs('Segment').map((o) => o.length);
 	if (JSON.stringify(segCounts) !== JSON.stringify(plainCounts)) {
@@ -119,17 +147,28 @@ async function run() {
 	const swS = secs(t);
 	const swCounts = sw.outputs('Switch').map((o) => o.length);
 	const expected = plainLoop(few);
-	if (JSON.stringify(swCounts) !== JSON.stringify(expected)) console.log(`Switch routed ${swCounts}, plain loop ${expected}`);
+	if (JSON.stringify(swCounts) !== JSON.stringify(expected))
+		console.log(`Switch routed ${swCounts}, plain loop ${expected}`);
 
 	const segPerItem = segS / N;
 	const swPerItem = swS / SWITCH_ITEMS;
 	console.log(`rules: 8 segments x 3 conditions; ${N} contacts; routed ${segCounts.join('/')}`);
 	console.log(`plain JavaScript loop: ${plainS.toFixed(3)} s (${Math.round(N / plainS)} items/s)`);
-	console.log(`Segment node in WorkflowExecute: ${segS.toFixed(3)} s (${Math.round(N / segS)} items/s) = ${(segS / plainS).toFixed(1)}x the plain loop`);
-	console.log(`  (the same workflow without Segment, n8n moving ${N} pinned items: ${emptyS.toFixed(3)} s)`);
-	console.log(`n8n Switch v3 on the same rules: ${SWITCH_ITEMS} items in ${swS.toFixed(2)} s (${Math.round(SWITCH_ITEMS / swS)} items/s)`);
+	console.log(
+		`Segment node in WorkflowExecute: ${segS.toFixed(3)} s (${Math.round(N / segS)} items/s) = ${(segS / plainS).toFixed(1)}x the plain loop`,
+	);
+	console.log(
+		`  (the same workflow without Segment, n8n moving ${N} pinned items: ${emptyS.toFixed(3)} s)`,
+	);
+	console.log(
+		`n8n Switch v3 on the same rules: ${SWITCH_ITEMS} items in ${swS.toFixed(2)} s (${Math.round(SWITCH_ITEMS / swS)} items/s)`,
+	);
 	console.log(`Segment is ${(swPerItem / segPerItem).toFixed(0)}x faster per item than Switch`);
 }
 
 module.exports = { run, segmentParams, switchNode };
-if (require.main === module) run().catch((e) => { console.error(e); process.exit(1); });
+if (require.main === module)
+	run().catch((e) => {
+		console.error(e);
+		process.exit(1);
+	});

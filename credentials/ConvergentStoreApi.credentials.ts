@@ -12,7 +12,8 @@ export class ConvergentStoreApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:../icons/store.svg', dark: 'file:../icons/store.dark.svg' };
 
-	documentationUrl = 'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#readme';
+	documentationUrl =
+		'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#readme';
 
 	properties: INodeProperties[] = [
 		{
@@ -83,7 +84,8 @@ export class ConvergentStoreApi implements ICredentialType {
 			name: 'ssl',
 			type: 'boolean',
 			default: false,
-			description: 'Whether to connect with TLS. The server certificate is verified against the system\'s trusted authorities, or the CA below.',
+			description:
+				"Whether to connect with TLS. The server certificate is verified against the system's trusted authorities, or the CA below.",
 			displayOptions: { show: { storageType: ['postgres'] } },
 		},
 		{
@@ -93,7 +95,8 @@ export class ConvergentStoreApi implements ICredentialType {
 			typeOptions: { rows: 4 },
 			default: '',
 			placeholder: '-----BEGIN CERTIFICATE-----',
-			description: 'PEM certificate of the authority that signed the server\'s certificate (e.g. your cloud provider\'s CA bundle)',
+			description:
+				"PEM certificate of the authority that signed the server's certificate (e.g. your cloud provider's CA bundle)",
 			displayOptions: { show: { storageType: ['postgres'], ssl: [true] } },
 		},
 		{
@@ -101,7 +104,8 @@ export class ConvergentStoreApi implements ICredentialType {
 			name: 'sslAllowSelfSigned',
 			type: 'boolean',
 			default: false,
-			description: 'Whether to accept a certificate that cannot be verified. The connection is then encrypted but not authenticated: anyone on the path can impersonate the server. Prefer the CA Certificate.',
+			description:
+				'Whether to accept a certificate that cannot be verified. The connection is then encrypted but not authenticated: anyone on the path can impersonate the server. Prefer the CA Certificate.',
 			displayOptions: { show: { storageType: ['postgres'], ssl: [true] } },
 		},
 		{

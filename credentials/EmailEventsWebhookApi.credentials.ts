@@ -8,7 +8,8 @@ export class EmailEventsWebhookApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:../icons/email.svg', dark: 'file:../icons/email.dark.svg' };
 
-	documentationUrl = 'https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features';
+	documentationUrl =
+		'https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features';
 
 	properties: INodeProperties[] = [
 		{
@@ -29,7 +30,8 @@ export class EmailEventsWebhookApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'arn:aws:sns:eu-west-1:123456789012:ses-events',
-			description: 'The topic your SES configuration set (or identity notifications) publishes to. Messages of any other topic are refused. Subscribe this webhook\'s URL to it (HTTPS): the subscription is confirmed automatically.',
+			description:
+				"The topic your SES configuration set (or identity notifications) publishes to. Messages of any other topic are refused. Subscribe this webhook's URL to it (HTTPS): the subscription is confirmed automatically.",
 			displayOptions: { show: { service: ['ses'] } },
 		},
 		{
@@ -37,7 +39,8 @@ export class EmailEventsWebhookApi implements ICredentialType {
 			name: 'snsTrustedUrlPattern',
 			type: 'string',
 			default: '^https://sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/',
-			description: 'Where SNS signing certificates may come from (a regular expression). Change it only for an SNS-compatible service such as LocalStack.',
+			description:
+				'Where SNS signing certificates may come from (a regular expression). Change it only for an SNS-compatible service such as LocalStack.',
 			displayOptions: { show: { service: ['ses'] } },
 		},
 		{
@@ -46,7 +49,8 @@ export class EmailEventsWebhookApi implements ICredentialType {
 			// A public key: nothing to hide.
 			type: 'string',
 			default: '',
-			description: 'SendGrid > Settings > Mail Settings > Event Webhook > Signature Verification: the public key shown once you enable it. Verifies X-Twilio-Email-Event-Webhook-Signature.',
+			description:
+				'SendGrid > Settings > Mail Settings > Event Webhook > Signature Verification: the public key shown once you enable it. Verifies X-Twilio-Email-Event-Webhook-Signature.',
 			displayOptions: { show: { service: ['sendgrid'] } },
 		},
 		// The HMAC key that proves a request came from Mailgun: a secret, whatever the field name says to the rule.
@@ -57,7 +61,8 @@ export class EmailEventsWebhookApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			description: 'Mailgun > Sending > Webhooks > HTTP webhook signing key. Verifies the signature in every event.',
+			description:
+				'Mailgun > Sending > Webhooks > HTTP webhook signing key. Verifies the signature in every event.',
 			displayOptions: { show: { service: ['mailgun'] } },
 		},
 		{
@@ -65,7 +70,8 @@ export class EmailEventsWebhookApi implements ICredentialType {
 			name: 'postmarkUser',
 			type: 'string',
 			default: '',
-			description: 'Postmark signs nothing: put this user and password in the webhook URL you give Postmark (https://user:password@n8n.example.com/webhook/...)',
+			description:
+				'Postmark signs nothing: put this user and password in the webhook URL you give Postmark (https://user:password@n8n.example.com/webhook/...)',
 			displayOptions: { show: { service: ['postmark'] } },
 		},
 		{

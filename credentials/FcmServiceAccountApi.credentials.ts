@@ -13,8 +13,20 @@ export class FcmServiceAccountApi implements ICredentialType {
 	properties: INodeProperties[] = [
 		// The key file holds the service account's private key: a secret, whatever the field name says to the rule.
 		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
-		{ displayName: 'Service Account JSON', name: 'serviceAccountJson', type: 'string', typeOptions: { password: true, rows: 6 }, default: '', description: 'The key file from Firebase console > Project settings > Service accounts' },
+		{
+			displayName: 'Service Account JSON',
+			name: 'serviceAccountJson',
+			type: 'string',
+			typeOptions: { password: true, rows: 6 },
+			default: '',
+			description: 'The key file from Firebase console > Project settings > Service accounts',
+		},
 		{ displayName: 'Messages per Second', name: 'ratePerSecond', type: 'number', default: 500 },
-		{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: 'https://fcm.googleapis.com' },
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: 'https://fcm.googleapis.com',
+		},
 	];
 }

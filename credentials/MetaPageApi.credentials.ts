@@ -1,4 +1,10 @@
-import type { IAuthenticateGeneric, Icon, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	Icon,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /** Messenger and Instagram Direct send through the Page's access token (Graph Send API). */
 export class MetaPageApi implements ICredentialType {
@@ -11,9 +17,20 @@ export class MetaPageApi implements ICredentialType {
 	documentationUrl = 'https://developers.facebook.com/docs/messenger-platform/send-messages';
 
 	properties: INodeProperties[] = [
-		{ displayName: 'Page Access Token', name: 'pageAccessToken', type: 'string', typeOptions: { password: true }, default: '' },
+		{
+			displayName: 'Page Access Token',
+			name: 'pageAccessToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+		},
 		{ displayName: 'API Version', name: 'apiVersion', type: 'string', default: 'v21.0' },
-		{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: 'https://graph.facebook.com' },
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: 'https://graph.facebook.com',
+		},
 	];
 
 	authenticate: IAuthenticateGeneric = {
@@ -22,6 +39,10 @@ export class MetaPageApi implements ICredentialType {
 	};
 
 	test: ICredentialTestRequest = {
-		request: { baseURL: '={{$credentials.baseUrl}}', url: '=/{{$credentials.apiVersion}}/me', method: 'GET' },
+		request: {
+			baseURL: '={{$credentials.baseUrl}}',
+			url: '=/{{$credentials.apiVersion}}/me',
+			method: 'GET',
+		},
 	};
 }

@@ -17,7 +17,8 @@ export class MetaWebhookApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			description: 'App Dashboard > App settings > Basic > App secret. Verifies X-Hub-Signature-256 on every POST.',
+			description:
+				'App Dashboard > App settings > Basic > App secret. Verifies X-Hub-Signature-256 on every POST.',
 		},
 		{
 			displayName: 'Verify Token',
@@ -25,7 +26,8 @@ export class MetaWebhookApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			description: 'Any secret string; enter the same one in the webhook subscription so Meta\'s verification request is answered',
+			description:
+				"Any secret string; enter the same one in the webhook subscription so Meta's verification request is answered",
 		},
 	];
 }

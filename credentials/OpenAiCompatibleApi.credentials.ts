@@ -1,4 +1,10 @@
-import type { IAuthenticateGeneric, Icon, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	Icon,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 /** OpenAI, or any server that speaks its API (Ollama, vLLM, LM Studio...). */
 export class OpenAiCompatibleApi implements ICredentialType {
@@ -11,8 +17,20 @@ export class OpenAiCompatibleApi implements ICredentialType {
 	documentationUrl = 'https://platform.openai.com/docs/api-reference/authentication';
 
 	properties: INodeProperties[] = [
-		{ displayName: 'API Key', name: 'apiKey', type: 'string', typeOptions: { password: true }, default: '' },
-		{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: 'https://api.openai.com/v1', description: 'e.g. http://localhost:11434/v1 for a local Ollama' },
+		{
+			displayName: 'API Key',
+			name: 'apiKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+		},
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: 'https://api.openai.com/v1',
+			description: 'e.g. http://localhost:11434/v1 for a local Ollama',
+		},
 		{ displayName: 'Organization ID', name: 'organization', type: 'string', default: '' },
 	];
 

@@ -17,7 +17,8 @@ export class TwilioWebhookApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { password: true },
 			default: '',
-			description: 'Twilio Console > Account info > Auth Token. Verifies X-Twilio-Signature on every request.',
+			description:
+				'Twilio Console > Account info > Auth Token. Verifies X-Twilio-Signature on every request.',
 		},
 	];
 }

@@ -1,4 +1,10 @@
-import type { IAuthenticateGeneric, Icon, ICredentialTestRequest, ICredentialType, INodeProperties } from 'n8n-workflow';
+import type {
+	IAuthenticateGeneric,
+	Icon,
+	ICredentialTestRequest,
+	ICredentialType,
+	INodeProperties,
+} from 'n8n-workflow';
 
 export class WhatsAppCloudApi implements ICredentialType {
 	name = 'whatsAppCloudApi';
@@ -10,11 +16,36 @@ export class WhatsAppCloudApi implements ICredentialType {
 	documentationUrl = 'https://developers.facebook.com/docs/whatsapp/cloud-api/get-started';
 
 	properties: INodeProperties[] = [
-		{ displayName: 'Access Token', name: 'accessToken', type: 'string', typeOptions: { password: true }, default: '', description: 'A system-user access token with whatsapp_business_messaging' },
-		{ displayName: 'Phone Number ID', name: 'phoneNumberId', type: 'string', default: '', description: 'WhatsApp Manager > Phone numbers > Phone number ID' },
-		{ displayName: 'WhatsApp Business Account ID', name: 'businessAccountId', type: 'string', default: '', description: 'WhatsApp Manager > Account tools > WhatsApp Business Account ID. Lets Touchpoint list your approved templates.' },
+		{
+			displayName: 'Access Token',
+			name: 'accessToken',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			description: 'A system-user access token with whatsapp_business_messaging',
+		},
+		{
+			displayName: 'Phone Number ID',
+			name: 'phoneNumberId',
+			type: 'string',
+			default: '',
+			description: 'WhatsApp Manager > Phone numbers > Phone number ID',
+		},
+		{
+			displayName: 'WhatsApp Business Account ID',
+			name: 'businessAccountId',
+			type: 'string',
+			default: '',
+			description:
+				'WhatsApp Manager > Account tools > WhatsApp Business Account ID. Lets Touchpoint list your approved templates.',
+		},
 		{ displayName: 'API Version', name: 'apiVersion', type: 'string', default: 'v21.0' },
-		{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: 'https://graph.facebook.com' },
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: 'https://graph.facebook.com',
+		},
 	];
 
 	authenticate: IAuthenticateGeneric = {
@@ -23,6 +54,10 @@ export class WhatsAppCloudApi implements ICredentialType {
 	};
 
 	test: ICredentialTestRequest = {
-		request: { baseURL: '={{$credentials.baseUrl}}', url: '=/{{$credentials.apiVersion}}/{{$credentials.phoneNumberId}}', method: 'GET' },
+		request: {
+			baseURL: '={{$credentials.baseUrl}}',
+			url: '=/{{$credentials.apiVersion}}/{{$credentials.phoneNumberId}}',
+			method: 'GET',
+		},
 	};
 }

@@ -40,7 +40,8 @@ function visit(f) {
 	state.set(f, 'open');
 	stack.push(f);
 	for (const g of graph.get(f) ?? []) {
-		if (state.get(g) === 'open') cycles.push([...stack.slice(stack.indexOf(g)), g].map(rel).join(' -> '));
+		if (state.get(g) === 'open')
+			cycles.push([...stack.slice(stack.indexOf(g)), g].map(rel).join(' -> '));
 		else if (!state.has(g)) visit(g);
 	}
 	stack.pop();
@@ -52,7 +53,8 @@ for (const f of files) if (!state.has(f)) visit(f);
 function longFunctions(file) {
 	const lines = fs.readFileSync(file, 'utf8').split('\n');
 	const out = [];
-	const start = /^(\t*)(?:export\s+)?(?:async\s+)?(?:function\s+(\w+)|(?:const|let)\s+(\w+)\s*=\s*(?:async\s*)?(?:\([^)]*\)|\w+)\s*(?::[^=]+)?=>\s*\{$|(?:async\s+)?(\w+)\s*\([^)]*\)\s*(?::\s*[^{]+)?\{$)/;
+	const start =
+		/^(\t*)(?:export\s+)?(?:async\s+)?(?:function\s+(\w+)|(?:const|let)\s+(\w+)\s*=\s*(?:async\s*)?(?:\([^)]*\)|\w+)\s*(?::[^=]+)?=>\s*\{$|(?:async\s+)?(\w+)\s*\([^)]*\)\s*(?::\s*[^{]+)?\{$)/;
 	lines.forEach((line, i) => {
 		const m = start.exec(line);
 		if (!m || !/\{\s*$/.test(line)) return;
@@ -69,12 +71,22 @@ function longFunctions(file) {
 	return out;
 }
 
-const bigFiles = files.map((f) => [rel(f), fs.readFileSync(f, 'utf8').split('\n').length]).filter(([f, n]) => n > MAX_FILE && !f.endsWith('migrations.ts'));
+const bigFiles = files
+	.map((f) => [rel(f), fs.readFileSync(f, 'utf8').split('\n').length])
+	.filter(([f, n]) => n > MAX_FILE && !f.endsWith('migrations.ts'));
 const bigFunctions = files.flatMap(longFunctions);
-console.log(`architecture: ${files.length} files under nodes/ and credentials/, ${cycles.length} import cycles`);
-console.log(`  over ${MAX_FILE} lines (migrations' SQL excepted): ${bigFiles.length ? bigFiles.map(([f, n]) => `${f} ${n}`).join(', ') : 'none'}`);
-console.log(`  functions over ${MAX_FUNCTION} lines: ${bigFunctions.length ? bigFunctions.join(', ') : 'none'}`);
+console.log(
+	`architecture: ${files.length} files under nodes/ and credentials/, ${cycles.length} import cycles`,
+);
+console.log(
+	`  over ${MAX_FILE} lines (migrations' SQL excepted): ${bigFiles.length ? bigFiles.map(([f, n]) => `${f} ${n}`).join(', ') : 'none'}`,
+);
+console.log(
+	`  functions over ${MAX_FUNCTION} lines: ${bigFunctions.length ? bigFunctions.join(', ') : 'none'}`,
+);
 if (cycles.length) {
-	console.error(`Import cycles (ARCHITECTURE.md: an import only goes down):\n  ${cycles.join('\n  ')}`);
+	console.error(
+		`Import cycles (ARCHITECTURE.md: an import only goes down):\n  ${cycles.join('\n  ')}`,
+	);
 	process.exit(1);
 }

@@ -14,12 +14,18 @@ if (fs.existsSync(bin)) process.exit(0);
 const say = (m) => process.stderr.write(`[ensure-chromium] ${m}\n`);
 const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { encoding: 'utf8' }).status === 0;
 if (!hasApt || typeof process.getuid !== 'function' || process.getuid() !== 0) {
-	say(`No Chromium at ${bin}. Install your distribution's chromium package (Debian: apt-get install chromium) or set CHROMIUM_PATH.`);
+	say(
+		`No Chromium at ${bin}. Install your distribution's chromium package (Debian: apt-get install chromium) or set CHROMIUM_PATH.`,
+	);
 	process.exit(1);
 }
-say('Installing Debian\'s chromium package for the browser check (once per machine)...');
+say("Installing Debian's chromium package for the browser check (once per machine)...");
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env }).status === 0;
+const install = () =>
+	spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+		stdio: 'inherit',
+		env,
+	}).status === 0;
 if (!install()) {
 	spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
 	if (!install()) {

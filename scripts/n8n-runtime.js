@@ -42,10 +42,19 @@ function fail(msg, hint) {
 
 /** Runs a command with its output shown (progress), failing with what to do. */
 function run(cmd, args, options = {}, hint = undefined) {
-	const r = spawnSync(cmd, args, { stdio: options.quiet ? 'pipe' : 'inherit', encoding: 'utf8', ...options });
+	const r = spawnSync(cmd, args, {
+		stdio: options.quiet ? 'pipe' : 'inherit',
+		encoding: 'utf8',
+		...options,
+	});
 	if (r.status !== 0) {
-		const out = options.quiet ? `\n${(r.stdout || '').slice(-2000)}${(r.stderr || '').slice(-2000)}` : '';
-		fail(`"${cmd} ${args.join(' ')}" failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''})${out}`, hint);
+		const out = options.quiet
+			? `\n${(r.stdout || '').slice(-2000)}${(r.stderr || '').slice(-2000)}`
+			: '';
+		fail(
+			`"${cmd} ${args.join(' ')}" failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''})${out}`,
+			hint,
+		);
 	}
 	return r;
 }
@@ -98,34 +107,63 @@ function runWithProgress(cmd, args, options, hint, what) {
 
 /** Downloads n8n and Node 24 into .cache once; later calls reuse them. */
 async function ensureRuntime() {
-	if (fs.existsSync(READY) && fs.existsSync(N8N_BIN) && fs.existsSync(NODE_BIN)) return { nodeBin: NODE_BIN, n8nBin: N8N_BIN };
-	log(`Installing n8n ${N8N_VERSION} with Node ${NODE_VERSION} into ${path.relative(ROOT, RUNTIME)} (first time only: a few minutes, about 3 GB)...`);
+	if (fs.existsSync(READY) && fs.existsSync(N8N_BIN) && fs.existsSync(NODE_BIN))
+		return { nodeBin: NODE_BIN, n8nBin: N8N_BIN };
+	log(
+		`Installing n8n ${N8N_VERSION} with Node ${NODE_VERSION} into ${path.relative(ROOT, RUNTIME)} (first time only: a few minutes, about 3 GB)...`,
+	);
 	fs.mkdirSync(RUNTIME, { recursive: true });
-	fs.writeFileSync(path.join(RUNTIME, 'package.json'), JSON.stringify({ name: 'n8n-runtime', private: true }, null, 2));
+	fs.writeFileSync(
+		path.join(RUNTIME, 'package.json'),
+		JSON.stringify({ name: 'n8n-runtime', private: true }, null, 2),
+	);
 	await runWithProgress(
 		'npm',
-		['install', '--ignore-scripts', '--no-audit', '--no-fund', `${NODE_PACKAGE}@${NODE_VERSION}`, `n8n@${N8N_VERSION}`],
+		[
+			'install',
+			'--ignore-scripts',
+			'--no-audit',
+			'--no-fund',
+			`${NODE_PACKAGE}@${NODE_VERSION}`,
+			`n8n@${N8N_VERSION}`,
+		],
 		{ cwd: RUNTIME },
 		'Check that the npm registry is reachable and that there are ~4 GB free, then run the command again (it resumes).',
 		'Downloading n8n',
 	);
-	log('Building n8n\'s native modules (sqlite3, isolated-vm) for Node 24...');
-	await runWithProgress('npm', ['rebuild', 'sqlite3', 'isolated-vm'], { cwd: RUNTIME, env: runtimeEnv() }, 'A C++ toolchain is needed (python3, make, g++).', 'Building native modules');
-	run(NODE_BIN, ['-e', "require('sqlite3'); require('isolated-vm'); console.log('native modules load')"], { cwd: RUNTIME, env: runtimeEnv() });
+	log("Building n8n's native modules (sqlite3, isolated-vm) for Node 24...");
+	await runWithProgress(
+		'npm',
+		['rebuild', 'sqlite3', 'isolated-vm'],
+		{ cwd: RUNTIME, env: runtimeEnv() },
+		'A C++ toolchain is needed (python3, make, g++).',
+		'Building native modules',
+	);
+	run(
+		NODE_BIN,
+		['-e', "require('sqlite3'); require('isolated-vm'); console.log('native modules load')"],
+		{ cwd: RUNTIME, env: runtimeEnv() },
+	);
 	fs.writeFileSync(READY, new Date().toISOString());
 	return { nodeBin: NODE_BIN, n8nBin: N8N_BIN };
 }
 
 /** Packs the built package and installs it into <userFolder>/.n8n/nodes like the Community Nodes installer. */
 function installPackage(userFolder) {
-	if (!fs.existsSync(path.join(ROOT, 'dist', 'package.json')) && !fs.existsSync(path.join(ROOT, 'dist', 'nodes'))) {
+	if (
+		!fs.existsSync(path.join(ROOT, 'dist', 'package.json')) &&
+		!fs.existsSync(path.join(ROOT, 'dist', 'nodes'))
+	) {
 		fail('The package is not built (no dist/).', 'Run `npm run build` first.');
 	}
 	const nodesDir = path.join(userFolder, '.n8n', 'nodes');
 	const target = path.join(nodesDir, 'node_modules', PKG.name);
 	const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-pack-'));
 	try {
-		const packed = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: ROOT, quiet: true });
+		const packed = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], {
+			cwd: ROOT,
+			quiet: true,
+		});
 		const file = path.join(work, JSON.parse(packed.stdout)[0].filename);
 		const hash = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 		const stamp = path.join(target, '.installed-from');
@@ -141,11 +179,25 @@ function installPackage(userFolder) {
 		delete manifest.optionalDependencies;
 		delete manifest.scripts;
 		fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
-		run('npm', ['install', '--ignore-scripts=true', '--install-strategy=shallow', '--omit=dev', '--no-audit', '--no-fund', '--no-package-lock'], { cwd: target, env: runtimeEnv(), quiet: true },
-			'Check that the npm registry is reachable.');
+		run(
+			'npm',
+			[
+				'install',
+				'--ignore-scripts=true',
+				'--install-strategy=shallow',
+				'--omit=dev',
+				'--no-audit',
+				'--no-fund',
+				'--no-package-lock',
+			],
+			{ cwd: target, env: runtimeEnv(), quiet: true },
+			'Check that the npm registry is reachable.',
+		);
 		// What n8n's installer keeps beside it: the nodes folder's own manifest.
 		const nodesManifest = path.join(nodesDir, 'package.json');
-		const m = fs.existsSync(nodesManifest) ? JSON.parse(fs.readFileSync(nodesManifest, 'utf8')) : { name: 'installed-nodes', private: true, dependencies: {} };
+		const m = fs.existsSync(nodesManifest)
+			? JSON.parse(fs.readFileSync(nodesManifest, 'utf8'))
+			: { name: 'installed-nodes', private: true, dependencies: {} };
 		m.dependencies = { ...(m.dependencies || {}), [PKG.name]: PKG.version };
 		fs.writeFileSync(nodesManifest, JSON.stringify(m, null, 2));
 		fs.writeFileSync(stamp, hash);
@@ -176,9 +228,15 @@ function assertPortFree(port, host = '0.0.0.0') {
 	return new Promise((resolve, reject) => {
 		const s = net.createServer();
 		s.unref();
-		s.once('error', (e) => reject(e && e.code === 'EADDRINUSE'
-			? new Error(`Port ${port} is already in use by another process. Stop it, or start on another port: N8N_PORT=${port + 1} npm start`)
-			: e));
+		s.once('error', (e) =>
+			reject(
+				e && e.code === 'EADDRINUSE'
+					? new Error(
+							`Port ${port} is already in use by another process. Stop it, or start on another port: N8N_PORT=${port + 1} npm start`,
+						)
+					: e,
+			),
+		);
 		s.listen(port, host, () => s.close(() => resolve()));
 	});
 }
@@ -206,7 +264,12 @@ function n8nEnv({ userFolder, port, brokerPort, extra = {} }) {
 
 /** Runs an n8n CLI command to completion (import, publish, execute). */
 function n8nCli(args, env, options = {}) {
-	return run(NODE_BIN, [N8N_BIN, ...args], { env, cwd: ROOT, quiet: options.quiet !== false, timeout: options.timeout ?? 300_000 });
+	return run(NODE_BIN, [N8N_BIN, ...args], {
+		env,
+		cwd: ROOT,
+		quiet: options.quiet !== false,
+		timeout: options.timeout ?? 300_000,
+	});
 }
 
 /**
@@ -216,7 +279,11 @@ function n8nCli(args, env, options = {}) {
  */
 function n8nCliAsync(args, env, { timeout = 300_000 } = {}) {
 	return new Promise((resolve) => {
-		const child = spawn(NODE_BIN, [N8N_BIN, ...args], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(NODE_BIN, [N8N_BIN, ...args], {
+			env,
+			cwd: ROOT,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
 		let stdout = '';
 		let stderr = '';
 		child.stdout.on('data', (d) => (stdout += d));
@@ -232,7 +299,12 @@ function n8nCliAsync(args, env, { timeout = 300_000 } = {}) {
 
 /** Starts a long-running n8n process (start, worker, webhook). */
 function spawnN8n(args, env, options = {}) {
-	return spawn(NODE_BIN, [N8N_BIN, ...args], { env, cwd: ROOT, stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+	return spawn(NODE_BIN, [N8N_BIN, ...args], {
+		env,
+		cwd: ROOT,
+		stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
+		detached: options.detached ?? false,
+	});
 }
 
 /** Waits until GET url answers 200 (n8n's /healthz/readiness), or the process exits. */
@@ -292,10 +364,35 @@ function bindTemplate(wf) {
 
 /** n8n ids are 16-character nanoids; derive one from the file name. */
 function templateId(file) {
-	return `cm${crypto.createHash('sha256').update(file).digest('base64url').replace(/[^A-Za-z0-9]/g, '').slice(0, 14)}`;
+	return `cm${crypto
+		.createHash('sha256')
+		.update(file)
+		.digest('base64url')
+		.replace(/[^A-Za-z0-9]/g, '')
+		.slice(0, 14)}`;
 }
 
 module.exports = {
-	ROOT, PKG, N8N_VERSION, NODE_VERSION, RUNTIME, NODE_BIN, N8N_BIN,
-	ensureRuntime, installPackage, freePort, assertPortFree, n8nEnv, n8nCli, n8nCliAsync, spawnN8n, waitForHttp, templatesWithIds, templateId, bindTemplate, STORE_CREDENTIAL, runtimeEnv, log,
+	ROOT,
+	PKG,
+	N8N_VERSION,
+	NODE_VERSION,
+	RUNTIME,
+	NODE_BIN,
+	N8N_BIN,
+	ensureRuntime,
+	installPackage,
+	freePort,
+	assertPortFree,
+	n8nEnv,
+	n8nCli,
+	n8nCliAsync,
+	spawnN8n,
+	waitForHttp,
+	templatesWithIds,
+	templateId,
+	bindTemplate,
+	STORE_CREDENTIAL,
+	runtimeEnv,
+	log,
 };

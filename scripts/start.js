@@ -18,7 +18,9 @@ const { STORE_CREDENTIAL } = rt;
 async function main() {
 	const port = Number(process.env.N8N_PORT || 5678);
 	await rt.assertPortFree(port);
-	const userFolder = path.resolve(process.env.N8N_USER_FOLDER || path.join(rt.ROOT, '.cache', 'n8n-home'));
+	const userFolder = path.resolve(
+		process.env.N8N_USER_FOLDER || path.join(rt.ROOT, '.cache', 'n8n-home'),
+	);
 	await rt.ensureRuntime();
 	rt.installPackage(userFolder);
 	const env = rt.n8nEnv({ userFolder, port, brokerPort: await rt.freePort() });
@@ -28,11 +30,23 @@ async function main() {
 	const storeStamp = path.join(userFolder, '.store-credential');
 	if (!fs.existsSync(storeStamp)) {
 		const credFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-cred-')), 'store.json');
-		fs.writeFileSync(credFile, JSON.stringify([{ id: STORE_CREDENTIAL.id, name: STORE_CREDENTIAL.name, type: 'convergentStoreApi', data: { storageType: 'embedded', databasePath: '' } }]));
+		fs.writeFileSync(
+			credFile,
+			JSON.stringify([
+				{
+					id: STORE_CREDENTIAL.id,
+					name: STORE_CREDENTIAL.name,
+					type: 'convergentStoreApi',
+					data: { storageType: 'embedded', databasePath: '' },
+				},
+			]),
+		);
 		rt.n8nCli(['import:credentials', `--input=${credFile}`], env);
 		fs.rmSync(path.dirname(credFile), { recursive: true, force: true });
 		fs.writeFileSync(storeStamp, new Date().toISOString());
-		rt.log('Created the "Convergent Store" credential (embedded SQLite store in the n8n folder) for the templates.');
+		rt.log(
+			'Created the "Convergent Store" credential (embedded SQLite store in the n8n folder) for the templates.',
+		);
 	}
 
 	// Import the templates that are new or changed since the last start (stable ids: updates, no duplicates).
@@ -54,13 +68,23 @@ async function main() {
 	}
 	fs.rmSync(tmp, { recursive: true, force: true });
 
-	rt.log(`Starting n8n ${rt.N8N_VERSION} on http://localhost:${port} (user folder ${userFolder}). Ctrl+C stops it.`);
-	const child = rt.spawnN8n(['start'], { ...env, N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL || 'info' }, { stdio: 'inherit' });
+	rt.log(
+		`Starting n8n ${rt.N8N_VERSION} on http://localhost:${port} (user folder ${userFolder}). Ctrl+C stops it.`,
+	);
+	const child = rt.spawnN8n(
+		['start'],
+		{ ...env, N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL || 'info' },
+		{ stdio: 'inherit' },
+	);
 	const stop = (signal) => child.kill(signal);
 	process.on('SIGINT', stop);
 	process.on('SIGTERM', stop);
 	rt.waitForHttp(`http://127.0.0.1:${port}/healthz/readiness`, { child, timeoutMs: 300_000 })
-		.then(() => rt.log(`Ready: open http://localhost:${port} (the first visit creates the owner account). The templates are under Workflows; search the nodes panel for Consent Guard, Touchpoint, Audience Segment, AI Content, Journey or Conversational Form.`))
+		.then(() =>
+			rt.log(
+				`Ready: open http://localhost:${port} (the first visit creates the owner account). The templates are under Workflows; search the nodes panel for Consent Guard, Touchpoint, Audience Segment, AI Content, Journey or Conversational Form.`,
+			),
+		)
 		.catch((e) => rt.log(e.message));
 	child.on('exit', (code) => process.exit(code ?? 0));
 }

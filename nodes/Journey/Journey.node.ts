@@ -1,4 +1,10 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { DEFAULT_STAGES } from '../shared/journey/journey';
@@ -11,11 +17,16 @@ import { router } from './actions/router';
 
 const configuredOutputs = (parameters: IDataObject) => {
 	if (parameters.operation !== 'routeByStage') return [{ type: 'main' }];
-	const stages = String(parameters.stages ?? 'Awareness, Interest, Consideration, Conversion, Loyalty, Advocacy')
+	const stages = String(
+		parameters.stages ?? 'Awareness, Interest, Consideration, Conversion, Loyalty, Advocacy',
+	)
 		.split(',')
 		.map((s) => s.trim())
 		.filter((s) => s !== '');
-	return [...stages.map((s) => ({ type: 'main', displayName: s })), { type: 'main', displayName: 'Not in Journey' }];
+	return [
+		...stages.map((s) => ({ type: 'main', displayName: s })),
+		{ type: 'main', displayName: 'Not in Journey' },
+	];
 };
 
 export class Journey implements INodeType {
@@ -26,12 +37,15 @@ export class Journey implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: optionSubtitle(OPERATIONS, 'operation', ' + ": " + $parameter["journeyName"]'),
-		description: 'Track each contact\'s customer-journey stage, route by stage and report the funnel',
+		description:
+			"Track each contact's customer-journey stage, route by stage and report the funnel",
 		defaults: { name: 'Journey' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: `={{(${configuredOutputs})($parameter)}}`,
-		credentials: [{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' }],
+		credentials: [
+			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
+		],
 		properties: [
 			{
 				displayName: 'Operation',
@@ -41,15 +55,33 @@ export class Journey implements INodeType {
 				options: OPERATIONS,
 				default: 'trackEvent',
 			},
-			{ displayName: 'Journey Name', name: 'journeyName', type: 'string', default: 'Customer Journey', required: true, description: 'Several journeys can live in one store, by name' },
-			{ displayName: 'Stages', name: 'stages', type: 'string', default: DEFAULT_STAGES.join(', '), description: 'Stage names in order, comma-separated' },
+			{
+				displayName: 'Journey Name',
+				name: 'journeyName',
+				type: 'string',
+				default: 'Customer Journey',
+				required: true,
+				description: 'Several journeys can live in one store, by name',
+			},
+			{
+				displayName: 'Stages',
+				name: 'stages',
+				type: 'string',
+				default: DEFAULT_STAGES.join(', '),
+				description: 'Stage names in order, comma-separated',
+			},
 			{
 				displayName: 'Moves',
 				name: 'moves',
 				type: 'fixedCollection',
 				typeOptions: { multipleValues: true },
 				placeholder: 'Add Move',
-				default: { move: [{ event: 'clicked', stage: 'Interest' }, { event: 'purchased', stage: 'Conversion' }] },
+				default: {
+					move: [
+						{ event: 'clicked', stage: 'Interest' },
+						{ event: 'purchased', stage: 'Conversion' },
+					],
+				},
 				description: 'Which event moves a contact to which stage',
 				displayOptions: { show: { operation: ['trackEvent'] } },
 				options: [
@@ -57,8 +89,20 @@ export class Journey implements INodeType {
 						displayName: 'Move',
 						name: 'move',
 						values: [
-							{ displayName: 'Event', name: 'event', type: 'string', default: '', placeholder: 'clicked' },
-							{ displayName: 'To Stage', name: 'stage', type: 'string', default: '', placeholder: 'Interest' },
+							{
+								displayName: 'Event',
+								name: 'event',
+								type: 'string',
+								default: '',
+								placeholder: 'clicked',
+							},
+							{
+								displayName: 'To Stage',
+								name: 'stage',
+								type: 'string',
+								default: '',
+								placeholder: 'Interest',
+							},
 						],
 					},
 				],

@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { optionSubtitle } from '../shared/n8n/display-options';
@@ -30,12 +35,15 @@ export class Segment implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: optionSubtitle(OPERATIONS),
-		description: 'Route contacts by rules, RFM segments, engagement score, A/B test arm or the store nearest to them',
+		description:
+			'Route contacts by rules, RFM segments, engagement score, A/B test arm or the store nearest to them',
 		defaults: { name: 'Audience Segment' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: `={{(${configuredOutputs})($parameter)}}`,
-		credentials: [{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' }],
+		credentials: [
+			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
+		],
 		properties: [
 			{
 				displayName: 'Operation',

@@ -13,7 +13,13 @@ import type { IExecuteFunctions, IDataObject } from 'n8n-workflow';
 
 import type { Channel } from '../shared/contact';
 import { classifyError, type ProviderError } from '../shared/channels/errors';
-import { backoffMs, KeyClosedError, localLimiter, tooLongToWait, type RateLimiter } from '../shared/channels/limiter';
+import {
+	backoffMs,
+	KeyClosedError,
+	localLimiter,
+	tooLongToWait,
+	type RateLimiter,
+} from '../shared/channels/limiter';
 import { CLOSED_MAX_MS, MAX_PAUSE_MS } from '../shared/rate';
 import type { BuiltRequest, MediaUploadSpec } from '../shared/channels/requests';
 import { DeadlineError, REQUEST_DEADLINE_MS, withDeadline } from '../shared/deadline';
@@ -33,7 +39,13 @@ export interface ChannelCredentials {
 }
 
 /** Connection errors that prove the request never reached the provider: safe to retry. */
-const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+const NEVER_SENT = new Set([
+	'ECONNREFUSED',
+	'ENOTFOUND',
+	'EAI_AGAIN',
+	'ENETUNREACH',
+	'EHOSTUNREACH',
+]);
 
 const tokens = new Map<string, { token: string; expires: number }>();
 
@@ -49,7 +61,10 @@ async function fcmAccessToken(ctx: IExecuteFunctions, sa: Record<string, string>
 	const res = (await ctx.helpers.httpRequest({
 		method: 'POST',
 		url: tokenUri,
-		body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString(),
+		body: new URLSearchParams({
+			grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+			assertion,
+		}).toString(),
 		headers: { 'content-type': 'application/x-www-form-urlencoded' },
 		json: true,
 	})) as { access_token: string; expires_in: number };
@@ -66,7 +81,8 @@ function fcmMessages(baseUrl: string, accessToken: string): fcm_v1.Resource$Proj
 	if (!messages) {
 		const oauth = new googleAuth.OAuth2();
 		oauth.setCredentials({ access_token: accessToken });
-		messages = fcmClient({ version: 'v1', auth: oauth, rootUrl: `${baseUrl.replace(/\/$/, '')}/` }).projects.messages;
+		messages = fcmClient({ version: 'v1', auth: oauth, rootUrl: `${baseUrl.replace(/\/$/, '')}/` })
+			.projects.messages;
 		// Tokens last an hour: a client per token, the expired ones dropped.
 		if (fcmClients.size >= 16) fcmClients.clear();
 		fcmClients.set(key, messages);
@@ -86,7 +102,9 @@ function smtp(data: IDataObject): Transporter {
 			secure: data.secure === true,
 			pool: true,
 			maxConnections: Number(data.maxConnections ?? 10),
-			...(data.user ? { auth: { user: String(data.user), pass: String(data.password ?? '') } } : {}),
+			...(data.user
+				? { auth: { user: String(data.user), pass: String(data.password ?? '') } }
+				: {}),
 			tls: { rejectUnauthorized: true },
 		});
 		transports.set(key, t);
@@ -124,33 +142,57 @@ export type MediaIds = Map<string, Promise<string>>;
  * The WhatsApp Cloud API's media upload (multipart/form-data: messaging_product, type, file),
  * returning the media id a message refers to. A failed upload is not remembered.
  */
-async function uploadMedia(ctx: IExecuteFunctions, creds: ChannelCredentials, upload: MediaUploadSpec, mediaIds: MediaIds, deadlineMs: number): Promise<string> {
+async function uploadMedia(
+	ctx: IExecuteFunctions,
+	creds: ChannelCredentials,
+	upload: MediaUploadSpec,
+	mediaIds: MediaIds,
+	deadlineMs: number,
+): Promise<string> {
 	const cacheKey = `${creds.key}\u0000${upload.sha256}\u0000${upload.mimeType}`;
 	let id = mediaIds.get(cacheKey);
 	if (!id) {
 		const boundary = `----convergent${randomBytes(12).toString('hex')}`;
-		const field = (name: string, value: string) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`);
+		const field = (name: string, value: string) =>
+			Buffer.from(
+				`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+			);
 		const safeName = upload.filename.replace(/["\r\n\\]/g, '_');
 		const body = Buffer.concat([
 			field('messaging_product', 'whatsapp'),
 			field('type', upload.mimeType),
-			Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${safeName}"\r\nContent-Type: ${upload.mimeType}\r\n\r\n`),
+			Buffer.from(
+				`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${safeName}"\r\nContent-Type: ${upload.mimeType}\r\n\r\n`,
+			),
 			upload.content,
 			Buffer.from(`\r\n--${boundary}--\r\n`),
 		]);
 		const base = String(creds.data.baseUrl ?? '').replace(/\/$/, '');
 		id = (async () => {
-			const response = (await withDeadline(`The media upload of "${safeName}"`, deadlineMs, (abortSignal) => ctx.helpers.httpRequest({
-				method: 'POST',
-				url: `${base}${upload.path}`,
-				body,
-				headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, authorization: authorization(creds) },
-				json: true,
-				timeout: deadlineMs,
-				abortSignal,
-			}))) as IDataObject | string;
-			const parsed = (typeof response === 'string' ? JSON.parse(response) : response) as IDataObject;
-			if (!parsed?.id) throw Object.assign(new Error('the upload answered without a media id'), { code: 'NO_MEDIA_ID' });
+			const response = (await withDeadline(
+				`The media upload of "${safeName}"`,
+				deadlineMs,
+				(abortSignal) =>
+					ctx.helpers.httpRequest({
+						method: 'POST',
+						url: `${base}${upload.path}`,
+						body,
+						headers: {
+							'content-type': `multipart/form-data; boundary=${boundary}`,
+							authorization: authorization(creds),
+						},
+						json: true,
+						timeout: deadlineMs,
+						abortSignal,
+					}),
+			)) as IDataObject | string;
+			const parsed = (
+				typeof response === 'string' ? JSON.parse(response) : response
+			) as IDataObject;
+			if (!parsed?.id)
+				throw Object.assign(new Error('the upload answered without a media id'), {
+					code: 'NO_MEDIA_ID',
+				});
 			return String(parsed.id);
 		})();
 		mediaIds.set(cacheKey, id);
@@ -161,14 +203,28 @@ async function uploadMedia(ctx: IExecuteFunctions, creds: ChannelCredentials, up
 	return await id;
 }
 
-async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, mediaId: string | undefined, signal: AbortSignal, deadlineMs: number): Promise<string> {
+async function attempt(
+	ctx: IExecuteFunctions,
+	channel: Channel,
+	built: BuiltRequest,
+	creds: ChannelCredentials,
+	mediaId: string | undefined,
+	signal: AbortSignal,
+	deadlineMs: number,
+): Promise<string> {
 	if (built.kind === 'http') {
 		const base = String(creds.data.baseUrl ?? '').replace(/\/$/, '');
 		let r = built.request;
 		if (built.upload && mediaId) {
 			// The message names the file by the id Meta gave it on upload.
 			const json = r.json as IDataObject;
-			r = { ...r, json: { ...json, [built.upload.field]: { ...(json[built.upload.field] as IDataObject), id: mediaId } } };
+			r = {
+				...r,
+				json: {
+					...json,
+					[built.upload.field]: { ...(json[built.upload.field] as IDataObject), id: mediaId },
+				},
+			};
 		}
 		const response = (await ctx.helpers.httpRequest({
 			method: r.method,
@@ -177,17 +233,37 @@ async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltReq
 			abortSignal: signal,
 			...(r.json
 				? { body: r.json, json: true, headers: { authorization: authorization(creds) } }
-				: { body: new URLSearchParams(Object.entries(r.form ?? {}).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x): [string, string] => [k, x]) : [[k, v] as [string, string]]))).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: authorization(creds) }, json: true }),
+				: {
+						body: new URLSearchParams(
+							Object.entries(r.form ?? {}).flatMap(([k, v]) =>
+								Array.isArray(v)
+									? v.map((x): [string, string] => [k, x])
+									: [[k, v] as [string, string]],
+							),
+						).toString(),
+						headers: {
+							'content-type': 'application/x-www-form-urlencoded',
+							authorization: authorization(creds),
+						},
+						json: true,
+					}),
 		})) as IDataObject;
-		if (channel === 'whatsapp') return String(((response.messages as IDataObject[]) ?? [])[0]?.id ?? '');
+		if (channel === 'whatsapp')
+			return String(((response.messages as IDataObject[]) ?? [])[0]?.id ?? '');
 		if (channel === 'sms') return String(response.sid ?? '');
 		return String(response.message_id ?? '');
 	}
 	if (built.kind === 'fcm') {
 		const sa = JSON.parse(String(creds.data.serviceAccountJson)) as Record<string, string>;
 		const token = await fcmAccessToken(ctx, sa);
-		const res = await fcmMessages(String(creds.data.baseUrl || 'https://fcm.googleapis.com'), token).send(
-			{ parent: `projects/${String(sa.project_id)}`, requestBody: { message: built.message as fcm_v1.Schema$Message } },
+		const res = await fcmMessages(
+			String(creds.data.baseUrl || 'https://fcm.googleapis.com'),
+			token,
+		).send(
+			{
+				parent: `projects/${String(sa.project_id)}`,
+				requestBody: { message: built.message as fcm_v1.Schema$Message },
+			},
 			// Retries, pacing and Retry-After are this file's (send()), once for every channel.
 			{ retry: false, timeout: deadlineMs, signal },
 		);
@@ -198,20 +274,46 @@ async function attempt(ctx: IExecuteFunctions, channel: Channel, built: BuiltReq
 }
 
 /** What a failed request tells: the provider's status, body and Retry-After, or the connection error's code. */
-function statusAndBody(error: unknown): { status?: number; body?: unknown; retryAfter?: number; netCode: string } {
-	const e = error as IDataObject & { response?: IDataObject; httpCode?: string; responseCode?: number; cause?: IDataObject; code?: string };
+function statusAndBody(error: unknown): {
+	status?: number;
+	body?: unknown;
+	retryAfter?: number;
+	netCode: string;
+} {
+	const e = error as IDataObject & {
+		response?: IDataObject;
+		httpCode?: string;
+		responseCode?: number;
+		cause?: IDataObject;
+		code?: string;
+	};
 	const response = (e.response ?? e.cause?.response) as IDataObject | undefined;
 	const headers = (response?.headers ?? {}) as IDataObject;
-	const status = Number(response?.status ?? response?.statusCode ?? e.httpCode ?? e.responseCode ?? NaN);
+	const status = Number(
+		response?.status ?? response?.statusCode ?? e.httpCode ?? e.responseCode ?? NaN,
+	);
 	const body = response?.data ?? response?.body ?? e.description;
-	const ra = Number(typeof (headers as { get?: (n: string) => string }).get === 'function' ? (headers as unknown as Headers).get('retry-after') : headers['retry-after']);
+	const ra = Number(
+		typeof (headers as { get?: (n: string) => string }).get === 'function'
+			? (headers as unknown as Headers).get('retry-after')
+			: headers['retry-after'],
+	);
 	const netCode = String(e.code ?? e.cause?.code ?? '');
-	return { status: Number.isFinite(status) ? status : undefined, body, retryAfter: Number.isFinite(ra) ? ra : undefined, netCode };
+	return {
+		status: Number.isFinite(status) ? status : undefined,
+		body,
+		retryAfter: Number.isFinite(ra) ? ra : undefined,
+		netCode,
+	};
 }
 
 /** Not sent, for a later run: the provider asked for a wait longer than a run waits (MAX_PAUSE_MS). */
 function closedOutcome(message: string, attempts: number): SendOutcome {
-	return { ok: false, attempts, error: { retryable: false, code: 'RETRY_AFTER', reason: 'RATE_LIMITED', message } };
+	return {
+		ok: false,
+		attempts,
+		error: { retryable: false, code: 'RETRY_AFTER', reason: 'RATE_LIMITED', message },
+	};
 }
 
 /**
@@ -219,10 +321,22 @@ function closedOutcome(message: string, attempts: number): SendOutcome {
  * (a 429's closes the key for every send of this process) ends the send as not sent instead of
  * sleeping it, so no answer can hold a run, or overflow a timer.
  */
-async function waitToRetry(limiter: RateLimiter, creds: ChannelCredentials, status: number | undefined, retryAfter: number | undefined, n: number): Promise<SendOutcome | undefined> {
+async function waitToRetry(
+	limiter: RateLimiter,
+	creds: ChannelCredentials,
+	status: number | undefined,
+	retryAfter: number | undefined,
+	n: number,
+): Promise<SendOutcome | undefined> {
 	const wait = backoffMs(n, retryAfter);
 	if (status === 429) await limiter.backOff(creds.key, wait, creds.ratePerSecond);
-	if (wait > MAX_PAUSE_MS) return closedOutcome(status === 429 ? new KeyClosedError(Date.now() + Math.min(wait, CLOSED_MAX_MS), wait).message : tooLongToWait(wait), n + 1);
+	if (wait > MAX_PAUSE_MS)
+		return closedOutcome(
+			status === 429
+				? new KeyClosedError(Date.now() + Math.min(wait, CLOSED_MAX_MS), wait).message
+				: tooLongToWait(wait),
+			n + 1,
+		);
 	await new Promise((r) => setTimeout(r, wait));
 	return undefined;
 }
@@ -232,10 +346,22 @@ async function waitToRetry(limiter: RateLimiter, creds: ChannelCredentials, stat
  * request ended at `deadlineMs` (a provider that never answers holds a send that long per attempt;
  * the touch is then unknown, never sent again).
  */
-export async function send(ctx: IExecuteFunctions, channel: Channel, built: BuiltRequest, creds: ChannelCredentials, maxRetries: number, limiter: RateLimiter = localLimiter, mediaIds: MediaIds = new Map(), deadlineMs = REQUEST_DEADLINE_MS): Promise<SendOutcome> {
+export async function send(
+	ctx: IExecuteFunctions,
+	channel: Channel,
+	built: BuiltRequest,
+	creds: ChannelCredentials,
+	maxRetries: number,
+	limiter: RateLimiter = localLimiter,
+	mediaIds: MediaIds = new Map(),
+	deadlineMs = REQUEST_DEADLINE_MS,
+): Promise<SendOutcome> {
 	for (let n = 0; ; n++) {
 		// A key the provider closed answers at once; any other failure (the store) goes on up as it was.
-		const closed = await limiter.acquire(creds.key, creds.ratePerSecond).then(() => undefined, (error: unknown) => (error instanceof KeyClosedError ? error : Promise.reject(error)));
+		const closed = await limiter.acquire(creds.key, creds.ratePerSecond).then(
+			() => undefined,
+			(error: unknown) => (error instanceof KeyClosedError ? error : Promise.reject(error)),
+		);
 		if (closed) return closedOutcome(closed.message, n);
 		let providerMessageId: string;
 		// A file goes first (WhatsApp media from binary data). Whatever became of a failed upload,
@@ -249,20 +375,41 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 				const answer = status === undefined ? undefined : classifyError(channel, status, body);
 				const retryable = !answer || answer.retryable || answer.reason === 'UNKNOWN_OUTCOME';
 				const name = built.upload.filename;
-				const classified: ProviderError = answer && answer.reason !== 'UNKNOWN_OUTCOME'
-					? { ...answer, message: `The media upload of "${name}" was refused, so the message was not sent: ${answer.message}` }
-					: { retryable, code: netCode || (status ? String(status) : 'MEDIA_UPLOAD_FAILED'), httpStatus: status, message: `The media upload of "${name}" failed (${netCode || status || (error as Error).message}), so the message was not sent.` };
-				if (!retryable || n >= maxRetries) return { ok: false, error: { ...classified, retryable }, attempts: n + 1 };
+				const classified: ProviderError =
+					answer && answer.reason !== 'UNKNOWN_OUTCOME'
+						? {
+								...answer,
+								message: `The media upload of "${name}" was refused, so the message was not sent: ${answer.message}`,
+							}
+						: {
+								retryable,
+								code: netCode || (status ? String(status) : 'MEDIA_UPLOAD_FAILED'),
+								httpStatus: status,
+								message: `The media upload of "${name}" failed (${netCode || status || (error as Error).message}), so the message was not sent.`,
+							};
+				if (!retryable || n >= maxRetries)
+					return { ok: false, error: { ...classified, retryable }, attempts: n + 1 };
 				const answered = await waitToRetry(limiter, creds, status, retryAfter, n);
 				if (answered) return answered;
 				continue;
 			}
 		}
 		try {
-			providerMessageId = await withDeadline(`The ${channel} provider`, deadlineMs, (signal) => attempt(ctx, channel, built, creds, mediaId, signal, deadlineMs));
+			providerMessageId = await withDeadline(`The ${channel} provider`, deadlineMs, (signal) =>
+				attempt(ctx, channel, built, creds, mediaId, signal, deadlineMs),
+			);
 		} catch (error) {
 			if (error instanceof DeadlineError) {
-				return { ok: false, attempts: n + 1, error: { retryable: false, code: error.code, reason: 'UNKNOWN_OUTCOME', message: `${error.message}: the message may have been delivered. Not retried, to avoid a duplicate; check the provider's message log.` } };
+				return {
+					ok: false,
+					attempts: n + 1,
+					error: {
+						retryable: false,
+						code: error.code,
+						reason: 'UNKNOWN_OUTCOME',
+						message: `${error.message}: the message may have been delivered. Not retried, to avoid a duplicate; check the provider's message log.`,
+					},
+				};
 			}
 			const { status, body, retryAfter, netCode } = statusAndBody(error);
 			if (status === undefined && !NEVER_SENT.has(netCode)) {
@@ -270,11 +417,17 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 				return {
 					ok: false,
 					attempts: n + 1,
-					error: { retryable: false, code: netCode || 'UNKNOWN_OUTCOME', reason: 'UNKNOWN_OUTCOME', message: `The connection failed after the request may have been delivered (${netCode || 'unknown error'}); not retried to avoid a duplicate. Check the provider's message log.` },
+					error: {
+						retryable: false,
+						code: netCode || 'UNKNOWN_OUTCOME',
+						reason: 'UNKNOWN_OUTCOME',
+						message: `The connection failed after the request may have been delivered (${netCode || 'unknown error'}); not retried to avoid a duplicate. Check the provider's message log.`,
+					},
 				};
 			}
 			const classified = classifyError(channel, status, body);
-			if (!classified.retryable || n >= maxRetries) return { ok: false, error: classified, attempts: n + 1 };
+			if (!classified.retryable || n >= maxRetries)
+				return { ok: false, error: classified, attempts: n + 1 };
 			const answered = await waitToRetry(limiter, creds, status, retryAfter, n);
 			if (answered) return answered;
 			continue;
@@ -282,7 +435,17 @@ export async function send(ctx: IExecuteFunctions, channel: Channel, built: Buil
 		// A success without the provider's message id cannot be tied to delivery statuses and may
 		// not be a send at all: reported unknown, never retried.
 		if (!providerMessageId) {
-			return { ok: false, attempts: n + 1, error: { retryable: false, code: 'NO_MESSAGE_ID', reason: 'UNKNOWN_OUTCOME', message: 'The provider answered success without a message id: the message may or may not have been sent. Not retried, to avoid a duplicate; check the provider\'s message log.' } };
+			return {
+				ok: false,
+				attempts: n + 1,
+				error: {
+					retryable: false,
+					code: 'NO_MESSAGE_ID',
+					reason: 'UNKNOWN_OUTCOME',
+					message:
+						"The provider answered success without a message id: the message may or may not have been sent. Not retried, to avoid a duplicate; check the provider's message log.",
+				},
+			};
 		}
 		return { ok: true, providerMessageId, attempts: n + 1 };
 	}

@@ -1,4 +1,9 @@
-import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { INBOX_NODE } from '../shared/inbound/inbox';
@@ -12,12 +17,44 @@ import * as inbox from './actions/inbox.operation';
 import { router } from './actions/router';
 
 const OPERATIONS = [
-	{ name: 'List In-App Messages', value: 'inAppList', description: 'The unexpired in-app messages of the person whose inbox code the app sent', action: 'List the in-app messages of a person' },
-	{ name: 'Mark Done', value: 'markDone', description: 'Mark the inbound event of each item as handled', action: 'Mark inbound events as handled' },
-	{ name: 'Mark In-App Messages Read', value: 'inAppRead', description: 'Mark messages of the person whose inbox code the app sent as read', action: 'Mark in app messages read' },
-	{ name: 'Record Link Click', value: 'recordClick', description: 'Verify a tracked link\'s token (Touchpoint Click Tracking), record the click on the send it came with, and give the URL to redirect to', action: 'Record a click on a tracked link' },
-	{ name: 'Record Inbound Message', value: 'recordInbound', description: 'Record messages that reached n8n another way (or sample messages) as the Touchpoint Trigger does: the sender\'s contact, the service window, STOP', action: 'Record inbound messages' },
-	{ name: 'Replay', value: 'replay', description: 'Emit again the events no run marked done in time, with their original IDs', action: 'Replay events no run finished' },
+	{
+		name: 'List In-App Messages',
+		value: 'inAppList',
+		description: 'The unexpired in-app messages of the person whose inbox code the app sent',
+		action: 'List the in-app messages of a person',
+	},
+	{
+		name: 'Mark Done',
+		value: 'markDone',
+		description: 'Mark the inbound event of each item as handled',
+		action: 'Mark inbound events as handled',
+	},
+	{
+		name: 'Mark In-App Messages Read',
+		value: 'inAppRead',
+		description: 'Mark messages of the person whose inbox code the app sent as read',
+		action: 'Mark in app messages read',
+	},
+	{
+		name: 'Record Link Click',
+		value: 'recordClick',
+		description:
+			"Verify a tracked link's token (Touchpoint Click Tracking), record the click on the send it came with, and give the URL to redirect to",
+		action: 'Record a click on a tracked link',
+	},
+	{
+		name: 'Record Inbound Message',
+		value: 'recordInbound',
+		description:
+			"Record messages that reached n8n another way (or sample messages) as the Touchpoint Trigger does: the sender's contact, the service window, STOP",
+		action: 'Record inbound messages',
+	},
+	{
+		name: 'Replay',
+		value: 'replay',
+		description: 'Emit again the events no run marked done in time, with their original IDs',
+		action: 'Replay events no run finished',
+	},
 ];
 
 export class TouchpointInbox implements INodeType {
@@ -28,7 +65,8 @@ export class TouchpointInbox implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: optionSubtitle(OPERATIONS),
-		description: 'Inbound events: mark them handled, replay the ones a run never finished, record messages and link clicks, serve the in-app inbox',
+		description:
+			'Inbound events: mark them handled, replay the ones a run never finished, record messages and link clicks, serve the in-app inbox',
 		defaults: { name: 'Touchpoint Inbox' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -36,8 +74,17 @@ export class TouchpointInbox implements INodeType {
 		credentials: [
 			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
 			// Replay's Download Media: the keys the trigger used to fetch the files.
-			{ name: 'whatsAppCloudApi', required: false, displayOptions: { show: { operation: ['replay'], downloadMedia: [true] } } },
-			{ name: 'twilioWebhookApi', required: false, testedBy: 'twilioWebhookApiTest', displayOptions: { show: { operation: ['replay'], downloadMedia: [true] } } },
+			{
+				name: 'whatsAppCloudApi',
+				required: false,
+				displayOptions: { show: { operation: ['replay'], downloadMedia: [true] } },
+			},
+			{
+				name: 'twilioWebhookApi',
+				required: false,
+				testedBy: 'twilioWebhookApiTest',
+				displayOptions: { show: { operation: ['replay'], downloadMedia: [true] } },
+			},
 		],
 		properties: [
 			{

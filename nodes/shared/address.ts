@@ -19,7 +19,11 @@ const MAX_CACHED_PHONES = 100_000;
 export function normalizePhone(raw: string, defaultCountry?: string): Normalised<'e164'> {
 	const text = String(raw ?? '');
 	if (text.length > MAX_PHONE_INPUT) {
-		return { ok: false, value: `${text.slice(0, 20)}… (${text.length} characters)`, message: `A phone number has at most ${MAX_PHONE_INPUT} characters; this value has ${text.length}. Use international format, e.g. +34600111222.` };
+		return {
+			ok: false,
+			value: `${text.slice(0, 20)}… (${text.length} characters)`,
+			message: `A phone number has at most ${MAX_PHONE_INPUT} characters; this value has ${text.length}. Use international format, e.g. +34600111222.`,
+		};
 	}
 	// Without a default country (every call on the send path) the text itself is the key: no string
 	// is built per lookup, and each person's number is looked up several times per batch.
@@ -56,7 +60,8 @@ export function rememberNormalisedPhone(e164: string): void {
 /** Of these texts, the ones shaped like E.164 that are not known yet (not worth a lookup otherwise). */
 export function unknownE164(texts: Iterable<unknown>): string[] {
 	const out = new Set<string>();
-	for (const t of texts) if (typeof t === 'string' && E164.test(t) && !phoneCache.has(t)) out.add(t);
+	for (const t of texts)
+		if (typeof t === 'string' && E164.test(t) && !phoneCache.has(t)) out.add(t);
 	return [...out];
 }
 
@@ -68,7 +73,10 @@ export function phoneCacheSize(): number {
 function parsePhone(raw: string, defaultCountry?: string): Normalised<'e164'> {
 	const value = String(raw ?? '').trim();
 	const parsed = value
-		? parsePhoneNumberFromString(value, defaultCountry ? (defaultCountry.toUpperCase() as CountryCode) : undefined)
+		? parsePhoneNumberFromString(
+				value,
+				defaultCountry ? (defaultCountry.toUpperCase() as CountryCode) : undefined,
+			)
 		: undefined;
 	if (!parsed || !parsed.isValid()) {
 		return {
@@ -85,19 +93,27 @@ export function phoneCountry(e164: string): string | undefined {
 	return parsePhoneNumberFromString(e164)?.country;
 }
 
-const EMAIL = /^[^\s@"(),:;<>[\\\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const EMAIL =
+	/^[^\s@"(),:;<>[\\\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
 export function normalizeEmail(raw: string): Normalised<'email'> {
 	const value = String(raw ?? '').trim();
 	const email = value.toLowerCase();
 	if (email.length > 254 || !EMAIL.test(email)) {
-		return { ok: false, value, message: `"${value}" is not a valid email address, e.g. ana@example.com.` };
+		return {
+			ok: false,
+			value,
+			message: `"${value}" is not a valid email address, e.g. ana@example.com.`,
+		};
 	}
 	return { ok: true, email };
 }
 
 /** The contact-book kind of a channel's address: WhatsApp and SMS share the phone. */
-export function addressKindOf(channel: string, value: string): 'email' | 'phone' | 'whatsapp' | 'messenger' | 'instagram' | 'push' | undefined {
+export function addressKindOf(
+	channel: string,
+	value: string,
+): 'email' | 'phone' | 'whatsapp' | 'messenger' | 'instagram' | 'push' | undefined {
 	switch (channel) {
 		case 'email':
 			return 'email';
@@ -118,7 +134,9 @@ export function addressKindOf(channel: string, value: string): 'email' | 'phone'
  * The address an id stands for, by the trigger's id rule (an E.164 phone, "messenger:<PSID>",
  * "instagram:<IGSID>", "whatsapp:<id>") or an e-mail used as id; undefined for a CRM id.
  */
-export function addressOfId(id: string): { kind: 'email' | 'phone' | 'whatsapp' | 'messenger' | 'instagram'; value: string } | undefined {
+export function addressOfId(
+	id: string,
+): { kind: 'email' | 'phone' | 'whatsapp' | 'messenger' | 'instagram'; value: string } | undefined {
 	if (/^\+[1-9]\d{6,14}$/.test(id)) return { kind: 'phone', value: id };
 	const m = /^(messenger|instagram|whatsapp):(.+)$/.exec(id);
 	if (m) return { kind: m[1] as 'messenger' | 'instagram' | 'whatsapp', value: m[2] };
@@ -132,6 +150,7 @@ export function addressOfId(id: string): { kind: 'email' | 'phone' | 'whatsapp' 
 /** The id a new contact gets from an address (the inverse of addressOfId); none for a push token. */
 export function idForAddress(a: { kind: string; value: string }): string | undefined {
 	if (a.kind === 'phone' || a.kind === 'email') return a.value;
-	if (a.kind === 'messenger' || a.kind === 'instagram' || a.kind === 'whatsapp') return `${a.kind}:${a.value}`;
+	if (a.kind === 'messenger' || a.kind === 'instagram' || a.kind === 'whatsapp')
+		return `${a.kind}:${a.value}`;
 	return undefined;
 }

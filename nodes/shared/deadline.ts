@@ -15,13 +15,20 @@ export const AI_DEADLINE_MS = 60_000;
 /** The call ran past its deadline: it may or may not have reached the other side. */
 export class DeadlineError extends Error {
 	readonly code = 'DEADLINE_EXCEEDED';
-	constructor(readonly what: string, readonly ms: number) {
+	constructor(
+		readonly what: string,
+		readonly ms: number,
+	) {
 		super(`${what} did not answer within ${ms / 1000} s and was ended`);
 	}
 }
 
 /** Runs `call` with a signal that aborts at `ms`, and answers by then at the latest. */
-export async function withDeadline<T>(what: string, ms: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withDeadline<T>(
+	what: string,
+	ms: number,
+	call: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
 	const controller = new AbortController();
 	let timer: ReturnType<typeof setTimeout> | undefined;
 	const late = new Promise<never>((_, reject) => {

@@ -9,7 +9,9 @@ const cache = new Map<string, FieldGetter>();
 const hasOwn = Object.prototype.hasOwnProperty;
 /** Own properties only: a path such as "contact.constructor" reads item data, never the prototype. */
 const own = (value: unknown, key: string | number): unknown =>
-	value !== null && typeof value === 'object' && hasOwn.call(value, key) ? (value as Record<string | number, unknown>)[key] : undefined;
+	value !== null && typeof value === 'object' && hasOwn.call(value, key)
+		? (value as Record<string | number, unknown>)[key]
+		: undefined;
 
 export function compileFieldPath(path: string): FieldGetter {
 	const trimmed = path.trim();

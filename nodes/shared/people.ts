@@ -4,9 +4,22 @@
  * resolves first, so caps, windows, history, journeys and forms follow the person, whatever
  * id or channel the item came with. One batched store call per execution.
  */
-import { addressKindOf, normalizeEmail, normalizePhone, rememberNormalisedPhone, unknownE164 } from './address';
+import {
+	addressKindOf,
+	normalizeEmail,
+	normalizePhone,
+	rememberNormalisedPhone,
+	unknownE164,
+} from './address';
 import { channelAddress, type Channel, type Contact } from './contact';
-import type { AddressRecord, ContactAddress, PersonRef, ResolvedPerson, ResolveOptions, Store } from './store/types';
+import type {
+	AddressRecord,
+	ContactAddress,
+	PersonRef,
+	ResolvedPerson,
+	ResolveOptions,
+	Store,
+} from './store/types';
 import { addressKey } from './store/types';
 
 /** The contact's addresses, normalised; values that do not parse are left out (the policy reports them). */
@@ -31,7 +44,12 @@ export function contactAddresses(contact: Contact): ContactAddress[] {
 }
 
 const FIELD_OF_KIND: Record<ContactAddress['kind'], keyof Contact> = {
-	email: 'email', phone: 'phone', whatsapp: 'whatsappId', messenger: 'psid', instagram: 'instagramId', push: 'pushToken',
+	email: 'email',
+	phone: 'phone',
+	whatsapp: 'whatsappId',
+	messenger: 'psid',
+	instagram: 'instagramId',
+	push: 'pushToken',
 };
 
 /**
@@ -39,7 +57,10 @@ const FIELD_OF_KIND: Record<ContactAddress['kind'], keyof Contact> = {
  * contact book holds for the person, the most recently seen of each kind. Addresses the item
  * gives are kept; a book address is the person's own, so the gate treats it as linked.
  */
-export async function withBookAddresses(store: Pick<Store, 'resolveContacts' | 'getAddresses'>, contacts: Contact[]): Promise<Contact[]> {
+export async function withBookAddresses(
+	store: Pick<Store, 'resolveContacts' | 'getAddresses'>,
+	contacts: Contact[],
+): Promise<Contact[]> {
 	const ids = [...new Set(contacts.filter((c) => c.id).map((c) => c.id))];
 	if (!ids.length) return contacts;
 	const personOf = await personIdsOf(store, ids);
@@ -82,11 +103,18 @@ export function channelBookAddress(contact: Contact, channel: Channel): ContactA
 }
 
 const KIND_LABEL: Record<ContactAddress['kind'], string> = {
-	email: 'email', phone: 'phone', whatsapp: 'WhatsApp ID', messenger: 'Messenger PSID', instagram: 'Instagram ID', push: 'push token',
+	email: 'email',
+	phone: 'phone',
+	whatsapp: 'WhatsApp ID',
+	messenger: 'Messenger PSID',
+	instagram: 'Instagram ID',
+	push: 'push token',
 };
 
 export function describeAddress(a: ContactAddress): string {
-	return a.kind === 'push' ? `push token ${a.value.slice(0, 8)}…` : `${KIND_LABEL[a.kind]} ${a.value}`;
+	return a.kind === 'push'
+		? `push token ${a.value.slice(0, 8)}…`
+		: `${KIND_LABEL[a.kind]} ${a.value}`;
 }
 
 /** An item that cannot be resolved to one person: the node reports it for that item. */
@@ -100,8 +128,11 @@ export class PersonError extends Error {
 export class UnknownPersonError extends PersonError {
 	constructor(contact: Contact, idField?: string) {
 		const addresses = contactAddresses(contact);
-		super(`No contact ID ${idField ? `at "${idField}"` : 'on the item'}, and no contact holds ${addresses.length ? addresses.map(describeAddress).join(' or ') : 'any of its addresses'}`);
-		this.hint = 'Give the contact ID in Contact Fields, or add the person first (Consent Guard > Contact > Upsert).';
+		super(
+			`No contact ID ${idField ? `at "${idField}"` : 'on the item'}, and no contact holds ${addresses.length ? addresses.map(describeAddress).join(' or ') : 'any of its addresses'}`,
+		);
+		this.hint =
+			'Give the contact ID in Contact Fields, or add the person first (Consent Guard > Contact > Upsert).';
 	}
 }
 
@@ -109,9 +140,17 @@ export class UnknownPersonError extends PersonError {
 export class IdentityConflictError extends PersonError {
 	/** The person who holds the address. */
 	declare readonly owner: string;
-	constructor(contact: Contact, conflict: NonNullable<ResolvedPerson['conflict']>, resolvedId: string) {
-		const given = contact.id ? `Contact ID "${contact.id}"` : `The item's addresses (contact "${resolvedId}")`;
-		super(`${given} and ${describeAddress(conflict.address)} belong to different people: the ${KIND_LABEL[conflict.address.kind]} belongs to contact "${conflict.owner}"`);
+	constructor(
+		contact: Contact,
+		conflict: NonNullable<ResolvedPerson['conflict']>,
+		resolvedId: string,
+	) {
+		const given = contact.id
+			? `Contact ID "${contact.id}"`
+			: `The item's addresses (contact "${resolvedId}")`;
+		super(
+			`${given} and ${describeAddress(conflict.address)} belong to different people: the ${KIND_LABEL[conflict.address.kind]} belongs to contact "${conflict.owner}"`,
+		);
 		(this as { owner?: string }).owner = conflict.owner;
 		this.hint = `Nothing was done for this item. If "${resolvedId}" and "${conflict.owner}" are one person, merge them (Consent Guard > Contact > Merge); otherwise correct the item's ${KIND_LABEL[conflict.address.kind]}.`;
 	}
@@ -125,8 +164,11 @@ export class IdentityConflictError extends PersonError {
  */
 export class UnverifiedJoinError extends PersonError {
 	constructor(contactId: string, address: ContactAddress) {
-		super(`Contact "${contactId}" already exists, and input nobody verified (a public form, a chat) cannot add ${describeAddress(address)} to them`);
-		this.hint = 'Nothing was done for this item. Let the person confirm from an address already on file (the double opt-in link sent to it), or add the address from a source you trust (Input: Trusted, e.g. your CRM).';
+		super(
+			`Contact "${contactId}" already exists, and input nobody verified (a public form, a chat) cannot add ${describeAddress(address)} to them`,
+		);
+		this.hint =
+			'Nothing was done for this item. Let the person confirm from an address already on file (the double opt-in link sent to it), or add the address from a source you trust (Input: Trusted, e.g. your CRM).';
 	}
 }
 
@@ -163,7 +205,8 @@ export async function resolvePeople(
 	// Numbers the contact book holds were normalised when linked: known valid, not parsed again
 	// (libphonenumber, ~4 µs a number warm and several times that in a fresh process).
 	const unparsed = store.knownPhones ? unknownE164(contacts.map((c) => c.phone)) : [];
-	if (unparsed.length) for (const e164 of await store.knownPhones!(unparsed)) rememberNormalisedPhone(e164);
+	if (unparsed.length)
+		for (const e164 of await store.knownPhones!(unparsed)) rememberNormalisedPhone(e164);
 	const refs: PersonRef[] = contacts.map((c, i) => ({
 		id: c.id || undefined,
 		addresses: options.addresses ? options.addresses(c, i) : contactAddresses(c),
@@ -183,7 +226,13 @@ export async function resolvePeople(
 			created: r.created,
 			contact,
 			owns: (a) => !!a && r.owners.get(addressKey(a)) === contact.id,
-			...(r.conflict ? { error: new IdentityConflictError(c, r.conflict, contact.id) } : r.joins ? { error: new UnverifiedJoinError(contact.id, r.joins) } : !contact.id ? { error: new UnknownPersonError(c, options.idField) } : {}),
+			...(r.conflict
+				? { error: new IdentityConflictError(c, r.conflict, contact.id) }
+				: r.joins
+					? { error: new UnverifiedJoinError(contact.id, r.joins) }
+					: !contact.id
+						? { error: new UnknownPersonError(c, options.idField) }
+						: {}),
 			...(r.unverified ? { unverified: true as const } : {}),
 			...(r.profile?.name ? { name: r.profile.name } : {}),
 		};
@@ -196,8 +245,14 @@ type Resolved = ResolvedPerson & { joins?: ContactAddress; unverified?: true };
  * resolveContacts under the proof rule: an unverified ref that names an existing person is only read (an address of the ref not already theirs is a `joins` error); the others are
  * resolved with the options given (created, their unowned addresses linked).
  */
-async function resolveUnderProof(store: Pick<Store, 'resolveContacts'>, refs: PersonRef[], options: ResolveOptions, unverified: boolean[]): Promise<Resolved[]> {
-	if (!unverified.some(Boolean) || !(options.create || options.link)) return await store.resolveContacts(refs, options);
+async function resolveUnderProof(
+	store: Pick<Store, 'resolveContacts'>,
+	refs: PersonRef[],
+	options: ResolveOptions,
+	unverified: boolean[],
+): Promise<Resolved[]> {
+	if (!unverified.some(Boolean) || !(options.create || options.link))
+		return await store.resolveContacts(refs, options);
 	const looked = await store.resolveContacts(refs, {});
 	const out: Resolved[] = looked.map((r) => ({ ...r }));
 	const fresh: number[] = [];
@@ -207,7 +262,10 @@ async function resolveUnderProof(store: Pick<Store, 'resolveContacts'>, refs: Pe
 		out[i] = { ...r, unverified: true, ...(joins && !r.conflict ? { joins } : {}) };
 	});
 	if (fresh.length) {
-		const made = await store.resolveContacts(fresh.map((i) => refs[i]), options);
+		const made = await store.resolveContacts(
+			fresh.map((i) => refs[i]),
+			options,
+		);
 		fresh.forEach((i, k) => (out[i] = made[k]));
 	}
 	return out;
@@ -217,8 +275,13 @@ async function resolveUnderProof(store: Pick<Store, 'resolveContacts'>, refs: Pe
  * The person's id for each id (a merged id gives the survivor; an unknown id stays itself), in
  * one read. For nodes that thread state by a contact id field (AI Reply, forms, journeys, scores).
  */
-export async function personIdsOf(store: Pick<Store, 'resolveContacts'>, ids: string[]): Promise<Map<string, string>> {
+export async function personIdsOf(
+	store: Pick<Store, 'resolveContacts'>,
+	ids: string[],
+): Promise<Map<string, string>> {
 	const unique = [...new Set(ids.filter((id) => id !== ''))];
-	const resolved = unique.length ? await store.resolveContacts(unique.map((id) => ({ id, addresses: [] }))) : [];
+	const resolved = unique.length
+		? await store.resolveContacts(unique.map((id) => ({ id, addresses: [] })))
+		: [];
 	return new Map(unique.map((id, i) => [id, resolved[i].contactId || id]));
 }

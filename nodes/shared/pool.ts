@@ -22,18 +22,20 @@ export function pool(limit: number) {
 	};
 	return {
 		async map<T, R>(items: T[], fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-			const settled = await Promise.allSettled(items.map(async (item, i) => {
-				await take();
-				try {
-					if (failure) throw failure.error;
-					return await fn(item, i);
-				} catch (error) {
-					failure ??= { error };
-					throw error;
-				} finally {
-					give();
-				}
-			}));
+			const settled = await Promise.allSettled(
+				items.map(async (item, i) => {
+					await take();
+					try {
+						if (failure) throw failure.error;
+						return await fn(item, i);
+					} catch (error) {
+						failure ??= { error };
+						throw error;
+					} finally {
+						give();
+					}
+				}),
+			);
 			const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
 			if (failed) throw failure ? failure.error : failed.reason;
 			return settled.map((r) => (r as PromiseFulfilledResult<R>).value);
@@ -42,7 +44,11 @@ export function pool(limit: number) {
 }
 
 /** `fn` over `items` with at most `limit` running at once (a pool of its own). */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+	items: T[],
+	limit: number,
+	fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
 	return await pool(limit).map(items, fn);
 }
 

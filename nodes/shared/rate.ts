@@ -25,7 +25,15 @@ export const CLOSED_MAX_MS = 15 * 60_000;
  * a few turns; a limit set above what the provider takes settles just under it instead of climbing
  * back in half a second and tripping again (2x too high, 480 messages: 37 429s instead of 144).
  */
-export const SLOW_DOWN = { by: 1.25, max: 8, burstMs: 250, speedUp: 0.99, calmMs: 2000, maxStreak: 8 } as const;
+export const SLOW_DOWN = {
+	by: 1.25,
+	max: 8,
+	burstMs: 250,
+	speedUp: 0.99,
+	calmMs: 2000,
+	maxStreak: 8,
+} as const;
 
 /** The slow factor after one more send at `factor` with `streak` bursts of 429s in a row. */
-export const spedUp = (factor: number, streak: number) => Math.max(1, factor * (1 - (1 - SLOW_DOWN.speedUp) / Math.max(1, streak)));
+export const spedUp = (factor: number, streak: number) =>
+	Math.max(1, factor * (1 - (1 - SLOW_DOWN.speedUp) / Math.max(1, streak)));

@@ -73,7 +73,8 @@ export class HarnessCredentialsHelper extends ICredentialsHelper {
 		node?: INode,
 	): string {
 		if (typeof value !== 'string' || !value.startsWith('=')) return value as string;
-		if (!workflow || !node) throw new Error('authenticate() needs the workflow and node to resolve expressions');
+		if (!workflow || !node)
+			throw new Error('authenticate() needs the workflow and node to resolve expressions');
 		const resolved = workflow.expression.getSimpleParameterValue(
 			node,
 			value,

@@ -83,7 +83,10 @@ describe('in-process harness', () => {
 	it('with continueOnFail a failing item becomes an error item and the others succeed', async () => {
 		const wf = manualWorkflow({
 			items: [{ word: 'yes', n: 1 }, { word: 'boom' }, { word: 'yes', n: 5 }],
-			node: echo({ continueOnFail: true, parameters: { value: '={{ $json.n ? $json.word + $json.n : $json.word }}' } }),
+			node: echo({
+				continueOnFail: true,
+				parameters: { value: '={{ $json.n ? $json.word + $json.n : $json.word }}' },
+			}),
 		});
 		const run = await runWorkflow(wf, {
 			extraPackages: [FIXTURES],
@@ -108,7 +111,10 @@ describe('in-process harness', () => {
 	});
 
 	it('credential property defaults are applied like n8n does', async () => {
-		const wf = manualWorkflow({ items: [{ word: 'yes', n: 1 }], node: echo({ continueOnFail: true }) });
+		const wf = manualWorkflow({
+			items: [{ word: 'yes', n: 1 }],
+			node: echo({ continueOnFail: true }),
+		});
 		const run = await runWorkflow(wf, {
 			extraPackages: [FIXTURES],
 			credentials: { harnessEchoApi: { apiKey: 'secret-key-123' } },

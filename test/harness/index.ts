@@ -125,7 +125,10 @@ export function buildAdditionalData(
 }
 
 /** Runs a workflow JSON in-process and returns every node's output. */
-export async function runWorkflow(workflowJson: WorkflowJson, options: RunOptions = {}): Promise<RunResult> {
+export async function runWorkflow(
+	workflowJson: WorkflowJson,
+	options: RunOptions = {},
+): Promise<RunResult> {
 	useTempUserFolder();
 	const registry = await getRegistry(options.extraPackages);
 	const json = structuredClone(workflowJson);
@@ -143,7 +146,10 @@ export async function runWorkflow(workflowJson: WorkflowJson, options: RunOption
 		pinData: json.pinData,
 	});
 
-	const credentialsHelper = new HarnessCredentialsHelper(registry.credentialTypes, options.credentials ?? {});
+	const credentialsHelper = new HarnessCredentialsHelper(
+		registry.credentialTypes,
+		options.credentials ?? {},
+	);
 	const executionId = randomUUID();
 	const hooks = new ExecutionLifecycleHooks(mode, executionId, {
 		id: workflow.id,
@@ -194,7 +200,8 @@ export async function runWorkflow(workflowJson: WorkflowJson, options: RunOption
 		runData,
 		executionOrder,
 		outputs,
-		items: (nodeName, outputIndex = 0, runIndex = 0) => outputs(nodeName, runIndex)[outputIndex] ?? [],
+		items: (nodeName, outputIndex = 0, runIndex = 0) =>
+			outputs(nodeName, runIndex)[outputIndex] ?? [],
 		json: (nodeName, outputIndex = 0, runIndex = 0) =>
 			(outputs(nodeName, runIndex)[outputIndex] ?? []).map((i) => i.json),
 		nodeError: (nodeName, runIndex = 0) => taskOf(nodeName, runIndex)?.error,
@@ -234,7 +241,10 @@ export function makeNode(spec: NodeSpec, position: [number, number]): INode {
 	};
 	if (spec.credentials) {
 		node.credentials = Object.fromEntries(
-			Object.entries(spec.credentials).map(([type, name], i) => [type, { id: `cred-${i + 1}`, name }]),
+			Object.entries(spec.credentials).map(([type, name], i) => [
+				type,
+				{ id: `cred-${i + 1}`, name },
+			]),
 		);
 	}
 	if (spec.continueOnFail) node.onError = 'continueRegularOutput';

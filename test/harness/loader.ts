@@ -20,9 +20,14 @@ function findRoot(): string {
 	let dir = __dirname;
 	for (;;) {
 		const file = path.join(dir, 'package.json');
-		if (fs.existsSync(file) && JSON.parse(fs.readFileSync(file, 'utf8')).name === 'n8n-nodes-convergent-marketing') return dir;
+		if (
+			fs.existsSync(file) &&
+			JSON.parse(fs.readFileSync(file, 'utf8')).name === 'n8n-nodes-convergent-marketing'
+		)
+			return dir;
 		const up = path.dirname(dir);
-		if (up === dir) throw new Error('Cannot find the package root of n8n-nodes-convergent-marketing');
+		if (up === dir)
+			throw new Error('Cannot find the package root of n8n-nodes-convergent-marketing');
 		dir = up;
 	}
 }
@@ -91,7 +96,10 @@ export class Registry {
 		if (hit) return hit;
 		const base = this.getNode(fullType.slice(0, -'Tool'.length));
 		const node = base.type as INodeType;
-		if (!node.description?.usableAsTool) throw new Error(`Unknown node type "${fullType}" (${fullType.slice(0, -4)} is not usable as a tool)`);
+		if (!node.description?.usableAsTool)
+			throw new Error(
+				`Unknown node type "${fullType}" (${fullType.slice(0, -4)} is not usable as a tool)`,
+			);
 		const description = structuredClone(node.description);
 		description.name += 'Tool';
 		description.displayName += ' Tool';
@@ -99,8 +107,24 @@ export class Registry {
 		description.outputs = [NodeConnectionTypes.AiTool];
 		delete description.usableAsTool;
 		description.properties = [
-			{ displayName: 'Tool Description', name: 'descriptionType', type: 'options', noDataExpression: true, options: [{ name: 'Set Automatically', value: 'auto' }, { name: 'Set Manually', value: 'manual' }], default: 'auto' },
-			{ displayName: 'Description', name: 'toolDescription', type: 'string', default: node.description.description, displayOptions: { show: { descriptionType: ['manual'] } } },
+			{
+				displayName: 'Tool Description',
+				name: 'descriptionType',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Set Automatically', value: 'auto' },
+					{ name: 'Set Manually', value: 'manual' },
+				],
+				default: 'auto',
+			},
+			{
+				displayName: 'Description',
+				name: 'toolDescription',
+				type: 'string',
+				default: node.description.description,
+				displayOptions: { show: { descriptionType: ['manual'] } },
+			},
 			...description.properties,
 		];
 		const variant = Object.assign(Object.create(node) as INodeType, { description });
@@ -116,7 +140,8 @@ export class Registry {
 		getKnownTypes: () => {
 			const known: Record<string, { className: string; sourcePath: string }> = {};
 			for (const [pkg, loader] of this.loaders) {
-				for (const [type, info] of Object.entries(loader.known.nodes)) known[`${pkg}.${type}`] = info;
+				for (const [type, info] of Object.entries(loader.known.nodes))
+					known[`${pkg}.${type}`] = info;
 			}
 			return known;
 		},
@@ -145,7 +170,9 @@ export class Registry {
 			while (current?.extends?.length) {
 				parents.push(...current.extends);
 				const next = current.extends[0];
-				current = this.credentialTypes.recognizes(next) ? this.credentialTypes.getByName(next) : undefined;
+				current = this.credentialTypes.recognizes(next)
+					? this.credentialTypes.getByName(next)
+					: undefined;
 			}
 			return parents;
 		},

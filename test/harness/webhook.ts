@@ -7,11 +7,24 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebhookContext, ExecutionLifecycleHooks } from 'n8n-core';
-import type { ICredentialDataDecryptedObject, IDataObject, INode, IWebhookData, IWorkflowBase } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	IDataObject,
+	INode,
+	IWebhookData,
+	IWorkflowBase,
+} from 'n8n-workflow';
 import { Workflow } from 'n8n-workflow';
 
 import { HarnessCredentialsHelper } from './credentials';
-import { buildAdditionalData, getRegistry, runWorkflow, useTempUserFolder, type RunResult, type WorkflowJson } from './index';
+import {
+	buildAdditionalData,
+	getRegistry,
+	runWorkflow,
+	useTempUserFolder,
+	type RunResult,
+	type WorkflowJson,
+} from './index';
 
 export interface WebhookServer {
 	/** The production webhook URL of the trigger (POST and GET go here). */
@@ -27,7 +40,11 @@ export interface WebhookServer {
 
 export async function startWebhookServer(
 	workflowJson: WorkflowJson,
-	options: { trigger: string; credentials?: Record<string, ICredentialDataDecryptedObject>; extraPackages?: string[] },
+	options: {
+		trigger: string;
+		credentials?: Record<string, ICredentialDataDecryptedObject>;
+		extraPackages?: string[];
+	},
 ): Promise<WebhookServer> {
 	useTempUserFolder();
 	const registry = await getRegistry(options.extraPackages);
@@ -35,17 +52,28 @@ export async function startWebhookServer(
 	if (!triggerNode) throw new Error(`No node "${options.trigger}" in the workflow`);
 	triggerNode.webhookId ??= 'harness-webhook';
 	let queue = Promise.resolve();
-	const state: WebhookServer = { url: '', runs: [], accepted: 0, stop: async () => {}, settled: async () => { await new Promise((r) => setImmediate(r)); await queue; } };
+	const state: WebhookServer = {
+		url: '',
+		runs: [],
+		accepted: 0,
+		stop: async () => {},
+		settled: async () => {
+			await new Promise((r) => setImmediate(r));
+			await queue;
+		},
+	};
 
 	const server = http.createServer((req, res) => {
 		const chunks: Buffer[] = [];
 		req.on('data', (c: Buffer) => chunks.push(c));
 		req.on('end', () => {
 			// One request at a time, as a single n8n main process handles a trigger's calls in order.
-			queue = queue.then(() => handle(req, res, Buffer.concat(chunks))).catch((error) => {
-				res.writeHead(500, { 'content-type': 'text/plain' });
-				res.end(String(error?.message ?? error));
-			});
+			queue = queue
+				.then(() => handle(req, res, Buffer.concat(chunks)))
+				.catch((error) => {
+					res.writeHead(500, { 'content-type': 'text/plain' });
+					res.end(String(error?.message ?? error));
+				});
 		});
 	});
 
@@ -53,9 +81,16 @@ export async function startWebhookServer(
 		const url = new URL(req.url ?? '/', state.url);
 		const type = String(req.headers['content-type'] ?? '');
 		let body: IDataObject = {};
-		if (rawBody.length && type.includes('application/json')) body = JSON.parse(rawBody.toString('utf8'));
-		else if (rawBody.length && type.includes('application/x-www-form-urlencoded')) body = Object.fromEntries(new URLSearchParams(rawBody.toString('utf8')));
-		const expressReq = Object.assign(req, { body, rawBody, query: Object.fromEntries(url.searchParams), path: url.pathname });
+		if (rawBody.length && type.includes('application/json'))
+			body = JSON.parse(rawBody.toString('utf8'));
+		else if (rawBody.length && type.includes('application/x-www-form-urlencoded'))
+			body = Object.fromEntries(new URLSearchParams(rawBody.toString('utf8')));
+		const expressReq = Object.assign(req, {
+			body,
+			rawBody,
+			query: Object.fromEntries(url.searchParams),
+			path: url.pathname,
+		});
 		let responded = false;
 		const expressRes = Object.assign(res, {
 			status(code: number) {
@@ -90,13 +125,24 @@ export async function startWebhookServer(
 		const node = workflow.getNode(options.trigger)!;
 		const nodeType = registry.nodeTypes.getByNameAndVersion(node.type, node.typeVersion);
 		const method = (req.method ?? 'GET').toUpperCase();
-		const description = nodeType.description.webhooks?.find((w) => String(w.httpMethod).toUpperCase() === method);
+		const description = nodeType.description.webhooks?.find(
+			(w) => String(w.httpMethod).toUpperCase() === method,
+		);
 		if (!description || !nodeType.webhook) {
 			res.writeHead(404).end('This webhook does not accept ' + method);
 			return;
 		}
-		const credentialsHelper = new HarnessCredentialsHelper(registry.credentialTypes, options.credentials ?? {});
-		const hooks = new ExecutionLifecycleHooks('webhook', 'webhook-call', { id: workflow.id, name: workflow.name, nodes: workflowJson.nodes, connections: workflowJson.connections, active: true } as IWorkflowBase);
+		const credentialsHelper = new HarnessCredentialsHelper(
+			registry.credentialTypes,
+			options.credentials ?? {},
+		);
+		const hooks = new ExecutionLifecycleHooks('webhook', 'webhook-call', {
+			id: workflow.id,
+			name: workflow.name,
+			nodes: workflowJson.nodes,
+			connections: workflowJson.connections,
+			active: true,
+		} as IWorkflowBase);
 		const additionalData = buildAdditionalData(hooks, credentialsHelper, 'webhook-call');
 		Object.assign(additionalData, {
 			httpRequest: expressReq,
@@ -112,7 +158,15 @@ export async function startWebhookServer(
 			workflowExecuteAdditionalData: additionalData,
 			webhookId: node.webhookId,
 		};
-		const context = new WebhookContext(workflow, node, additionalData, 'webhook', webhookData, [], null);
+		const context = new WebhookContext(
+			workflow,
+			node,
+			additionalData,
+			'webhook',
+			webhookData,
+			[],
+			null,
+		);
 		const result = await nodeType.webhook.call(context);
 		if (!result.noWebhookResponse && !responded) {
 			res.writeHead(200, { 'content-type': 'application/json' });
@@ -136,9 +190,10 @@ export async function startWebhookServer(
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const port = (server.address() as AddressInfo).port;
 	state.url = `http://127.0.0.1:${port}/webhook/${triggerNode.webhookId}/webhook`;
-	state.stop = () => new Promise<void>((resolve) => {
-		server.closeAllConnections();
-		server.close(() => resolve());
-	});
+	state.stop = () =>
+		new Promise<void>((resolve) => {
+			server.closeAllConnections();
+			server.close(() => resolve());
+		});
 	return state;
 }

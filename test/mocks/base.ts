@@ -27,7 +27,10 @@ export interface MockResponse {
 	headers?: Record<string, string>;
 }
 
-export type Handler = (req: RecordedRequest, params: Record<string, string>) => MockResponse | Promise<MockResponse>;
+export type Handler = (
+	req: RecordedRequest,
+	params: Record<string, string>,
+) => MockResponse | Promise<MockResponse>;
 
 interface Route {
 	method: string;
@@ -60,13 +63,12 @@ export abstract class MockServer {
 		const names: string[] = [];
 		const pattern = new RegExp(
 			'^' +
-				path.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : `\\${c}`)).replace(
-					/\{(\w+)\}/g,
-					(_m, name: string) => {
+				path
+					.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '{' || c === '}' ? c : `\\${c}`))
+					.replace(/\{(\w+)\}/g, (_m, name: string) => {
 						names.push(name);
 						return '([^/]+)';
-					},
-				) +
+					}) +
 				'$',
 		);
 		this.routes.push({ method, pattern, names, handler });
@@ -134,7 +136,9 @@ export abstract class MockServer {
 				body = Object.fromEntries(new URLSearchParams(rawBody));
 			} else if (rawBytes.length && type.includes('multipart/form-data')) {
 				// Parsed by the platform's own multipart reader (the WHATWG Response), as a server would.
-				body = Object.fromEntries(await new Response(rawBytes, { headers: { 'content-type': type } }).formData());
+				body = Object.fromEntries(
+					await new Response(rawBytes, { headers: { 'content-type': type } }).formData(),
+				);
 			} else if (rawBody) {
 				body = JSON.parse(rawBody);
 			}
@@ -185,7 +189,9 @@ export abstract class MockServer {
 			if (route.method !== req.method) continue;
 			const m = route.pattern.exec(req.path);
 			if (!m) continue;
-			const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
+			const params = Object.fromEntries(
+				route.names.map((n, i) => [n, decodeURIComponent(m[i + 1])]),
+			);
 			return await route.handler(req, params);
 		}
 		return { status: 404, body: { error: `no mock route for ${req.method} ${req.path}` } };
@@ -195,10 +201,20 @@ export abstract class MockServer {
 		const isText = typeof response.body === 'string';
 		const isBytes = Buffer.isBuffer(response.body);
 		res.writeHead(response.status, {
-			'content-type': isBytes ? 'application/octet-stream' : isText ? 'text/plain' : 'application/json',
+			'content-type': isBytes
+				? 'application/octet-stream'
+				: isText
+					? 'text/plain'
+					: 'application/json',
 			...(response.headers ?? {}),
 		});
-		res.end(response.body === undefined ? '' : isBytes || isText ? (response.body as string) : JSON.stringify(response.body));
+		res.end(
+			response.body === undefined
+				? ''
+				: isBytes || isText
+					? (response.body as string)
+					: JSON.stringify(response.body),
+		);
 	}
 }
 

@@ -7,7 +7,12 @@ import { createVerify, generateKeyPairSync, randomBytes } from 'node:crypto';
 
 import { MockServer, bearer, type MockResponse, type RecordedRequest } from './base';
 
-export function fcmError(status: number, grpc: string, message: string, errorCode?: string): MockResponse {
+export function fcmError(
+	status: number,
+	grpc: string,
+	message: string,
+	errorCode?: string,
+): MockResponse {
 	return {
 		status,
 		body: {
@@ -16,7 +21,11 @@ export function fcmError(status: number, grpc: string, message: string, errorCod
 				message,
 				status: grpc,
 				...(errorCode
-					? { details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode }] }
+					? {
+							details: [
+								{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode },
+							],
+						}
 					: {}),
 			},
 		},
@@ -34,7 +43,9 @@ export class FcmMock extends MockServer {
 	constructor() {
 		super();
 		this.route('POST', '/token', (req) => this.token(req));
-		this.route('POST', '/v1/projects/{project}/messages:send', (req, p) => this.send(req, p.project));
+		this.route('POST', '/v1/projects/{project}/messages:send', (req, p) =>
+			this.send(req, p.project),
+		);
 	}
 
 	/** A service-account JSON as Google's console downloads it, pointing at this mock. */
@@ -55,13 +66,21 @@ export class FcmMock extends MockServer {
 	}
 
 	protected rateLimitResponse(): MockResponse {
-		return fcmError(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded for sending messages', 'QUOTA_EXCEEDED');
+		return fcmError(
+			429,
+			'RESOURCE_EXHAUSTED',
+			'Quota exceeded for sending messages',
+			'QUOTA_EXCEEDED',
+		);
 	}
 
 	private token(req: RecordedRequest): MockResponse {
 		const b = (req.body ?? {}) as Record<string, string>;
 		if (b.grant_type !== 'urn:ietf:params:oauth:grant-type:jwt-bearer' || !b.assertion) {
-			return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' } };
+			return {
+				status: 400,
+				body: { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' },
+			};
 		}
 		const [h, p, s] = b.assertion.split('.');
 		const verifier = createVerify('RSA-SHA256');
@@ -78,7 +97,11 @@ export class FcmMock extends MockServer {
 			claims.iss === this.clientEmail &&
 			typeof claims.exp === 'number' &&
 			claims.exp * 1000 > Date.now();
-		if (!valid) return { status: 400, body: { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' } };
+		if (!valid)
+			return {
+				status: 400,
+				body: { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' },
+			};
 		const token = 'ya29.' + randomBytes(24).toString('base64url');
 		this.tokens.add(token);
 		this.tokensIssued++;
@@ -90,22 +113,49 @@ export class FcmMock extends MockServer {
 		if (!token || !this.tokens.has(token)) {
 			return fcmError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
 		}
-		if (project !== this.projectId) return fcmError(403, 'PERMISSION_DENIED', `Permission denied on project ${project}`, 'SENDER_ID_MISMATCH');
+		if (project !== this.projectId)
+			return fcmError(
+				403,
+				'PERMISSION_DENIED',
+				`Permission denied on project ${project}`,
+				'SENDER_ID_MISMATCH',
+			);
 		const message = req.body?.message;
-		if (!message) return fcmError(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', 'INVALID_ARGUMENT');
+		if (!message)
+			return fcmError(
+				400,
+				'INVALID_ARGUMENT',
+				'Request contains an invalid argument.',
+				'INVALID_ARGUMENT',
+			);
 		const targets = ['token', 'topic', 'condition'].filter((k) => message[k] !== undefined);
 		if (targets.length !== 1) {
-			return fcmError(400, 'INVALID_ARGUMENT', 'Exactly one of token, topic or condition must be set.', 'INVALID_ARGUMENT');
+			return fcmError(
+				400,
+				'INVALID_ARGUMENT',
+				'Exactly one of token, topic or condition must be set.',
+				'INVALID_ARGUMENT',
+			);
 		}
 		if (Buffer.byteLength(JSON.stringify(message), 'utf8') > 4096) {
 			return fcmError(400, 'INVALID_ARGUMENT', 'Message is too big', 'INVALID_ARGUMENT');
 		}
 		if (message.data && Object.values(message.data).some((v) => typeof v !== 'string')) {
-			return fcmError(400, 'INVALID_ARGUMENT', 'Invalid value at message.data: values must be strings', 'INVALID_ARGUMENT');
+			return fcmError(
+				400,
+				'INVALID_ARGUMENT',
+				'Invalid value at message.data: values must be strings',
+				'INVALID_ARGUMENT',
+			);
 		}
 		if (message.token && this.deadTokens.has(message.token)) {
 			return fcmError(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED');
 		}
-		return { status: 200, body: { name: `projects/${project}/messages/0:${Date.now()}%${randomBytes(8).toString('hex')}` } };
+		return {
+			status: 200,
+			body: {
+				name: `projects/${project}/messages/0:${Date.now()}%${randomBytes(8).toString('hex')}`,
+			},
+		};
 	}
 }

@@ -27,12 +27,21 @@ describe('Meta Graph mock (WhatsApp Cloud, Messenger, Instagram)', () => {
 	const auth = () => ({ authorization: `Bearer ${meta.accessToken}` });
 
 	it('refuses free-form text outside the 24 h window with 131047 but lets a template through', async () => {
-		const text = await post(url, { messaging_product: 'whatsapp', to: '34600111222', type: 'text', text: { body: 'Hi' } }, auth());
+		const text = await post(
+			url,
+			{ messaging_product: 'whatsapp', to: '34600111222', type: 'text', text: { body: 'Hi' } },
+			auth(),
+		);
 		expect(text.status).toBe(400);
 		expect(text.body.error.code).toBe(131047);
 		const template = await post(
 			url,
-			{ messaging_product: 'whatsapp', to: '34600111222', type: 'template', template: { name: 'welcome', language: { code: 'es' } } },
+			{
+				messaging_product: 'whatsapp',
+				to: '34600111222',
+				type: 'template',
+				template: { name: 'welcome', language: { code: 'es' } },
+			},
 			auth(),
 		);
 		expect(template.status).toBe(200);
@@ -42,9 +51,17 @@ describe('Meta Graph mock (WhatsApp Cloud, Messenger, Instagram)', () => {
 
 	it('sends free-form text inside the window; a wrong token gets code 190', async () => {
 		meta.setLastInbound('34600111222', Date.now() - 3600_000);
-		const ok = await post(url, { messaging_product: 'whatsapp', to: '34600111222', type: 'text', text: { body: 'Hi' } }, auth());
+		const ok = await post(
+			url,
+			{ messaging_product: 'whatsapp', to: '34600111222', type: 'text', text: { body: 'Hi' } },
+			auth(),
+		);
 		expect(ok.status).toBe(200);
-		const bad = await post(url, { messaging_product: 'whatsapp', to: '1', type: 'text', text: { body: 'x' } }, { authorization: 'Bearer nope' });
+		const bad = await post(
+			url,
+			{ messaging_product: 'whatsapp', to: '1', type: 'text', text: { body: 'x' } },
+			{ authorization: 'Bearer nope' },
+		);
 		expect(bad.status).toBe(401);
 		expect(bad.body.error.code).toBe(190);
 		expect(meta.requests[0].body.text.body).toBe('Hi');
@@ -52,7 +69,12 @@ describe('Meta Graph mock (WhatsApp Cloud, Messenger, Instagram)', () => {
 
 	it('enforces a rate limit with 130429 and Retry-After, then accepts again', async () => {
 		meta.setRateLimit(10);
-		const body = { messaging_product: 'whatsapp', to: '34600111222', type: 'template', template: { name: 't', language: { code: 'en' } } };
+		const body = {
+			messaging_product: 'whatsapp',
+			to: '34600111222',
+			type: 'template',
+			template: { name: 't', language: { code: 'en' } },
+		};
 		const results = await Promise.all(Array.from({ length: 30 }, () => post(url, body, auth())));
 		const limited = results.filter((r) => r.status === 429);
 		expect(results.filter((r) => r.status === 200)).toHaveLength(10);
@@ -75,10 +97,18 @@ describe('Meta Graph mock (WhatsApp Cloud, Messenger, Instagram)', () => {
 
 	it('Messenger send returns recipient_id and message_id inside the window', async () => {
 		meta.setLastInbound('2411', Date.now() - 1000);
-		const res = await post(`${meta.baseUrl}/v21.0/me/messages`, { recipient: { id: '2411' }, messaging_type: 'RESPONSE', message: { text: 'Hola' } }, auth());
+		const res = await post(
+			`${meta.baseUrl}/v21.0/me/messages`,
+			{ recipient: { id: '2411' }, messaging_type: 'RESPONSE', message: { text: 'Hola' } },
+			auth(),
+		);
 		expect(res.status).toBe(200);
 		expect(res.body.recipient_id).toBe('2411');
-		const outside = await post(`${meta.baseUrl}/v21.0/me/messages`, { recipient: { id: '999' }, messaging_type: 'RESPONSE', message: { text: 'x' } }, auth());
+		const outside = await post(
+			`${meta.baseUrl}/v21.0/me/messages`,
+			{ recipient: { id: '999' }, messaging_type: 'RESPONSE', message: { text: 'x' } },
+			auth(),
+		);
 		expect(outside.body.error.error_subcode).toBe(2018278);
 	});
 });
@@ -103,16 +133,26 @@ describe('Twilio mock', () => {
 		expect(gsm.status).toBe(201);
 		expect(gsm.body.sid).toMatch(/^SM[0-9a-f]{32}$/);
 		expect(gsm.body.num_segments).toBe('2');
-		const ucs = await send({ To: '+34600111222', From: '+15550100000', Body: 'Hola 👋' + 'a'.repeat(70) });
+		const ucs = await send({
+			To: '+34600111222',
+			From: '+15550100000',
+			Body: 'Hola 👋' + 'a'.repeat(70),
+		});
 		expect(ucs.body.num_segments).toBe('2');
 		expect(twilio.requests[0].body.Body).toHaveLength(161);
 	});
 
 	it('answers 21211 for a non-E.164 number, 20003 for a wrong token, 21610 for an unsubscribed one', async () => {
-		expect((await send({ To: '600111222', From: '+15550100000', Body: 'x' })).body.code).toBe(21211);
-		expect((await send({ To: '+34600111222', From: '+1555', Body: 'x' }, 'wrong')).body.code).toBe(20003);
+		expect((await send({ To: '600111222', From: '+15550100000', Body: 'x' })).body.code).toBe(
+			21211,
+		);
+		expect((await send({ To: '+34600111222', From: '+1555', Body: 'x' }, 'wrong')).body.code).toBe(
+			20003,
+		);
 		twilio.unsubscribed.add('+34600999888');
-		expect((await send({ To: '+34600999888', From: '+15550100000', Body: 'x' })).body.code).toBe(21610);
+		expect((await send({ To: '+34600999888', From: '+15550100000', Body: 'x' })).body.code).toBe(
+			21610,
+		);
 	});
 });
 
@@ -140,7 +180,10 @@ describe('FCM HTTP v1 mock with OAuth', () => {
 		const res = await fetch(`${fcm.baseUrl}/token`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/x-www-form-urlencoded' },
-			body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }).toString(),
+			body: new URLSearchParams({
+				grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+				assertion,
+			}).toString(),
 		});
 		return { status: res.status, body: (await res.json()) as any };
 	}
@@ -151,14 +194,26 @@ describe('FCM HTTP v1 mock with OAuth', () => {
 		expect(t.status).toBe(200);
 		const headers = { authorization: `Bearer ${t.body.access_token}` };
 		const url = `${fcm.baseUrl}/v1/projects/${sa.project_id}/messages:send`;
-		const ok = await post(url, { message: { token: 'tok-1', notification: { title: 'Hi', body: 'There' } } }, headers);
+		const ok = await post(
+			url,
+			{ message: { token: 'tok-1', notification: { title: 'Hi', body: 'There' } } },
+			headers,
+		);
 		expect(ok.status).toBe(200);
 		expect(ok.body.name).toMatch(/^projects\/convergent-test\/messages\//);
 		fcm.addDeadToken('tok-dead');
-		const dead = await post(url, { message: { token: 'tok-dead', notification: { title: 'x' } } }, headers);
+		const dead = await post(
+			url,
+			{ message: { token: 'tok-dead', notification: { title: 'x' } } },
+			headers,
+		);
 		expect(dead.status).toBe(404);
 		expect(dead.body.error.details[0].errorCode).toBe('UNREGISTERED');
-		const big = await post(url, { message: { token: 'tok-1', data: { x: 'y'.repeat(4100) } } }, headers);
+		const big = await post(
+			url,
+			{ message: { token: 'tok-1', data: { x: 'y'.repeat(4100) } } },
+			headers,
+		);
 		expect(big.body.error.status).toBe('INVALID_ARGUMENT');
 	});
 
@@ -178,23 +233,40 @@ describe('OpenAI mock', () => {
 
 	it('answers chat completions with usage and serialises structured output; records the schema', async () => {
 		ai.responder = () => ({ variants: ['Hola'] });
-		const schema = { type: 'object', properties: { variants: { type: 'array', items: { type: 'string' } } } };
+		const schema = {
+			type: 'object',
+			properties: { variants: { type: 'array', items: { type: 'string' } } },
+		};
 		const res = await post(
 			`${ai.baseUrl}/v1/chat/completions`,
-			{ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'write' }], response_format: { type: 'json_schema', json_schema: { name: 'copy', schema } } },
+			{
+				model: 'gpt-4o-mini',
+				messages: [{ role: 'user', content: 'write' }],
+				response_format: { type: 'json_schema', json_schema: { name: 'copy', schema } },
+			},
 			{ authorization: `Bearer ${ai.apiKey}` },
 		);
 		expect(res.status).toBe(200);
 		expect(JSON.parse(res.body.choices[0].message.content)).toEqual({ variants: ['Hola'] });
-		expect(res.body.usage.total_tokens).toBe(res.body.usage.prompt_tokens + res.body.usage.completion_tokens);
+		expect(res.body.usage.total_tokens).toBe(
+			res.body.usage.prompt_tokens + res.body.usage.completion_tokens,
+		);
 		expect(ai.schemas).toEqual([schema]);
 	});
 
-	it('rate limits with retry-after and OpenAI\'s error body', async () => {
+	it("rate limits with retry-after and OpenAI's error body", async () => {
 		ai.responder = (req) => `echo: ${req.input}`;
 		ai.setRateLimit(1);
-		const a = await post(`${ai.baseUrl}/v1/responses`, { model: 'm', input: 'hi' }, { authorization: `Bearer ${ai.apiKey}` });
-		const b = await post(`${ai.baseUrl}/v1/responses`, { model: 'm', input: 'hi' }, { authorization: `Bearer ${ai.apiKey}` });
+		const a = await post(
+			`${ai.baseUrl}/v1/responses`,
+			{ model: 'm', input: 'hi' },
+			{ authorization: `Bearer ${ai.apiKey}` },
+		);
+		const b = await post(
+			`${ai.baseUrl}/v1/responses`,
+			{ model: 'm', input: 'hi' },
+			{ authorization: `Bearer ${ai.apiKey}` },
+		);
 		expect(a.status).toBe(200);
 		expect(a.body.output[0].content[0].text).toBe('echo: hi');
 		expect(b.status).toBe(429);
@@ -222,7 +294,8 @@ describe('SMTP receiver', () => {
 			subject: 'Spring offers',
 			text: 'Hello Ana',
 			headers: {
-				'List-Unsubscribe': '<https://shop.example/u/abc>, <mailto:unsubscribe@shop.example?subject=abc>',
+				'List-Unsubscribe':
+					'<https://shop.example/u/abc>, <mailto:unsubscribe@shop.example?subject=abc>',
 				'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
 			},
 		});

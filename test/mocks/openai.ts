@@ -7,13 +7,17 @@ import { randomBytes } from 'node:crypto';
 
 import { MockServer, bearer, type MockResponse, type RecordedRequest } from './base';
 
-export type Responder = (request: any, kind: 'chat' | 'responses') => string | object | Promise<string | object>;
+export type Responder = (
+	request: any,
+	kind: 'chat' | 'responses',
+) => string | object | Promise<string | object>;
 
 /** A chat answer that calls tools (as a model choosing functions does): `{ toolCalls: [{ name, arguments }] }`. */
 export interface ToolCallsAnswer {
 	toolCalls: Array<{ name: string; arguments: Record<string, unknown> }>;
 }
-const isToolCalls = (a: unknown): a is ToolCallsAnswer => !!a && typeof a === 'object' && Array.isArray((a as ToolCallsAnswer).toolCalls);
+const isToolCalls = (a: unknown): a is ToolCallsAnswer =>
+	!!a && typeof a === 'object' && Array.isArray((a as ToolCallsAnswer).toolCalls);
 
 const tokens = (text: string) => Math.max(1, Math.ceil(text.length / 4));
 
@@ -28,13 +32,23 @@ export class OpenAIMock extends MockServer {
 
 	constructor() {
 		super();
-		this.route('GET', '/v1/models', (req) =>
-			this.ok(req) ?? {
-				status: 200,
-				body: { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' }] },
-			},
+		this.route(
+			'GET',
+			'/v1/models',
+			(req) =>
+				this.ok(req) ?? {
+					status: 200,
+					body: {
+						object: 'list',
+						data: [{ id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' }],
+					},
+				},
 		);
-		this.route('POST', '/v1/chat/completions', async (req) => this.ok(req) ?? (await this.chat(req)));
+		this.route(
+			'POST',
+			'/v1/chat/completions',
+			async (req) => this.ok(req) ?? (await this.chat(req)),
+		);
 		this.route('POST', '/v1/responses', async (req) => this.ok(req) ?? (await this.responses(req)));
 	}
 
@@ -56,7 +70,14 @@ export class OpenAIMock extends MockServer {
 		if (bearer(req) === this.apiKey) return undefined;
 		return {
 			status: 401,
-			body: { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } },
+			body: {
+				error: {
+					message: 'Incorrect API key provided.',
+					type: 'invalid_request_error',
+					param: null,
+					code: 'invalid_api_key',
+				},
+			},
 		};
 	}
 
@@ -76,7 +97,13 @@ export class OpenAIMock extends MockServer {
 		if (schema) this.schemas.push(schema);
 		const answer = await this.responder(req.body, 'chat');
 		// OpenAI's function calling: the assistant message carries tool_calls, finish_reason tool_calls.
-		const calls = isToolCalls(answer) ? answer.toolCalls.map((c) => ({ id: `call_${randomBytes(9).toString('hex')}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } })) : undefined;
+		const calls = isToolCalls(answer)
+			? answer.toolCalls.map((c) => ({
+					id: `call_${randomBytes(9).toString('hex')}`,
+					type: 'function',
+					function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+				}))
+			: undefined;
 		const text = calls ? null : typeof answer === 'string' ? answer : JSON.stringify(answer);
 		const prompt = tokens(this.promptText(req));
 		const completion = tokens(calls ? JSON.stringify(calls) : text!);
@@ -87,8 +114,24 @@ export class OpenAIMock extends MockServer {
 				object: 'chat.completion',
 				created: Math.floor(Date.now() / 1000),
 				model: req.body?.model ?? 'gpt-4o-mini',
-				choices: [{ index: 0, message: { role: 'assistant', content: text, ...(calls ? { tool_calls: calls } : {}), refusal: null }, logprobs: null, finish_reason: calls ? 'tool_calls' : 'stop' }],
-				usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+				choices: [
+					{
+						index: 0,
+						message: {
+							role: 'assistant',
+							content: text,
+							...(calls ? { tool_calls: calls } : {}),
+							refusal: null,
+						},
+						logprobs: null,
+						finish_reason: calls ? 'tool_calls' : 'stop',
+					},
+				],
+				usage: {
+					prompt_tokens: prompt,
+					completion_tokens: completion,
+					total_tokens: prompt + completion,
+				},
 			},
 		};
 	}

@@ -48,7 +48,8 @@ export class SmtpMock {
 			closeTimeout: 200,
 			logger: false,
 			onAuth: (auth, _session, cb) => {
-				if (auth.username === this.user && auth.password === this.pass) cb(null, { user: auth.username });
+				if (auth.username === this.user && auth.password === this.pass)
+					cb(null, { user: auth.username });
 				else cb(new Error('Invalid username or password'));
 			},
 			onData: (stream, session, cb) => {
@@ -72,7 +73,9 @@ export class SmtpMock {
 			},
 		});
 		await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-		this.port = ((this.server as unknown as { server: { address(): AddressInfo } }).server.address()).port;
+		this.port = (
+			this.server as unknown as { server: { address(): AddressInfo } }
+		).server.address().port;
 		return this.port;
 	}
 

@@ -45,15 +45,27 @@ export class TwilioMock extends MockServer {
 
 	constructor() {
 		super();
-		this.route('POST', '/2010-04-01/Accounts/{sid}/Messages.json', (req, p) => this.create(req, p.sid));
+		this.route('POST', '/2010-04-01/Accounts/{sid}/Messages.json', (req, p) =>
+			this.create(req, p.sid),
+		);
 		// MMS media, behind the account's basic auth (HTTP Basic Authentication for media on).
-		this.route('GET', '/2010-04-01/Accounts/{sid}/Messages/{messageSid}/Media/{mediaSid}', (req, p) => {
-			if (!this.authorised(req, p.sid)) return twilioError(401, 20003, 'Authenticate');
-			// As Twilio does: a 307 to a short-lived signed URL on another host (its CDN on S3).
-			if (this.mediaRedirect) return { status: 307, headers: { location: `${this.mediaRedirect}${p.mediaSid}?X-Amz-Signature=mock` } };
-			const m = this.media.get(p.mediaSid);
-			return m ? { status: 200, body: m.bytes, headers: { 'content-type': m.mimeType } } : twilioError(404, 20404, 'The requested resource was not found');
-		});
+		this.route(
+			'GET',
+			'/2010-04-01/Accounts/{sid}/Messages/{messageSid}/Media/{mediaSid}',
+			(req, p) => {
+				if (!this.authorised(req, p.sid)) return twilioError(401, 20003, 'Authenticate');
+				// As Twilio does: a 307 to a short-lived signed URL on another host (its CDN on S3).
+				if (this.mediaRedirect)
+					return {
+						status: 307,
+						headers: { location: `${this.mediaRedirect}${p.mediaSid}?X-Amz-Signature=mock` },
+					};
+				const m = this.media.get(p.mediaSid);
+				return m
+					? { status: 200, body: m.bytes, headers: { 'content-type': m.mimeType } }
+					: twilioError(404, 20404, 'The requested resource was not found');
+			},
+		);
 		this.route('GET', '/2010-04-01/Accounts/{sid}.json', (req, p) =>
 			this.authorised(req, p.sid)
 				? { status: 200, body: { sid: p.sid, friendly_name: 'Test Account', status: 'active' } }
@@ -79,11 +91,19 @@ export class TwilioMock extends MockServer {
 		}
 		const b = (req.body ?? {}) as Record<string, string>;
 		if (!b.To) return twilioError(400, 21604, "A 'To' phone number is required.");
-		if (!/^\+[1-9]\d{6,14}$/.test(b.To)) return twilioError(400, 21211, `The 'To' number ${b.To} is not a valid phone number.`);
-		if (!b.From && !b.MessagingServiceSid) return twilioError(400, 21603, "A 'From' phone number is required.");
+		if (!/^\+[1-9]\d{6,14}$/.test(b.To))
+			return twilioError(400, 21211, `The 'To' number ${b.To} is not a valid phone number.`);
+		if (!b.From && !b.MessagingServiceSid)
+			return twilioError(400, 21603, "A 'From' phone number is required.");
 		if (!b.Body && !b.MediaUrl) return twilioError(400, 21602, 'Message body is required.');
-		if ((b.Body ?? '').length > 1600) return twilioError(400, 21617, 'The concatenated message body exceeds the 1600 character limit.');
-		if (this.unsubscribed.has(b.To)) return twilioError(400, 21610, 'Attempt to send to unsubscribed recipient');
+		if ((b.Body ?? '').length > 1600)
+			return twilioError(
+				400,
+				21617,
+				'The concatenated message body exceeds the 1600 character limit.',
+			);
+		if (this.unsubscribed.has(b.To))
+			return twilioError(400, 21610, 'Attempt to send to unsubscribed recipient');
 		const { segments } = countSegments(b.Body ?? '');
 		const now = new Date().toUTCString();
 		const messageSid = 'SM' + randomBytes(16).toString('hex');
@@ -107,7 +127,9 @@ export class TwilioMock extends MockServer {
 				price_unit: 'USD',
 				sid: messageSid,
 				status: b.MessagingServiceSid && !b.From ? 'accepted' : 'queued',
-				subresource_uris: { media: `/2010-04-01/Accounts/${sid}/Messages/${messageSid}/Media.json` },
+				subresource_uris: {
+					media: `/2010-04-01/Accounts/${sid}/Messages/${messageSid}/Media.json`,
+				},
 				to: b.To,
 				uri: `/2010-04-01/Accounts/${sid}/Messages/${messageSid}.json`,
 			},

@@ -17,7 +17,12 @@ const N8N_VERSION: string = pkg.config?.n8nVersion ?? '2.40.7';
 const IMAGE = `n8n-convergent-marketing:${N8N_VERSION}`;
 const NODES_DIR = '/home/node/.n8n/nodes/node_modules/';
 
-const majorMinor = (version: string) => version.replace(/^[\^~]/, '').split('.').slice(0, 2).join('.');
+const majorMinor = (version: string) =>
+	version
+		.replace(/^[\^~]/, '')
+		.split('.')
+		.slice(0, 2)
+		.join('.');
 const read = (file: string) => fs.readFileSync(path.join(DOCKER, file), 'utf8');
 
 type Instruction = { keyword: string; args: string };
@@ -57,18 +62,25 @@ type Compose = { services: Record<string, Service>; volumes?: Record<string, unk
 
 // merge: Compose resolves YAML merge keys (<<: *anchor), so the test does too.
 const compose = (file: string): Compose => parse(read(file), { merge: true }) as Compose;
-const commandOf = (s: Service) => (Array.isArray(s.command) ? s.command.join(' ') : String(s.command ?? ''));
+const commandOf = (s: Service) =>
+	Array.isArray(s.command) ? s.command.join(' ') : String(s.command ?? '');
 
 describe('docker/Dockerfile', () => {
 	const steps = instructions(read('Dockerfile'));
 	const froms = steps.filter((s) => s.keyword === 'FROM');
 	const packStage = steps.slice(0, steps.indexOf(froms[1]));
 	const finalStage = steps.slice(steps.indexOf(froms[froms.length - 1]));
-	const run = (stage: Instruction[]) => stage.filter((s) => s.keyword === 'RUN').map((s) => s.args).join('\n');
+	const run = (stage: Instruction[]) =>
+		stage
+			.filter((s) => s.keyword === 'RUN')
+			.map((s) => s.args)
+			.join('\n');
 
 	it('defaults N8N_VERSION to the n8n version npm start pins', () => {
 		const firstFrom = steps.indexOf(froms[0]);
-		const arg = steps.slice(0, firstFrom).find((s) => s.keyword === 'ARG' && s.args.startsWith('N8N_VERSION='));
+		const arg = steps
+			.slice(0, firstFrom)
+			.find((s) => s.keyword === 'ARG' && s.args.startsWith('N8N_VERSION='));
 		expect(arg?.args).toBe(`N8N_VERSION=${N8N_VERSION}`);
 		// The n8n libraries the tests load are the same n8n release line.
 		expect(majorMinor(N8N_VERSION)).toBe(majorMinor(pkg.devDependencies['n8n-core']));
@@ -88,9 +100,16 @@ describe('docker/Dockerfile', () => {
 		expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json && gulp build:assets');
 		const copied = packStage
 			.filter((s) => s.keyword === 'COPY')
-			.flatMap((s) => s.args.split(/\s+/).filter((a) => !a.startsWith('--')).slice(0, -1))
+			.flatMap((s) =>
+				s.args
+					.split(/\s+/)
+					.filter((a) => !a.startsWith('--'))
+					.slice(0, -1),
+			)
 			.map((src) => src.replace(/\/$/, ''));
-		const tsconfigBuild = JSON.parse(fs.readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8'));
+		const tsconfigBuild = JSON.parse(
+			fs.readFileSync(path.join(ROOT, 'tsconfig.build.json'), 'utf8'),
+		);
 		const needed = [
 			'package.json',
 			'package-lock.json',
@@ -109,7 +128,9 @@ describe('docker/Dockerfile', () => {
 
 	it('installs the package under its own name like the Community Nodes installer', () => {
 		const text = finalStage.map((s) => s.args).join('\n');
-		const names = [...text.matchAll(new RegExp(`${NODES_DIR.replace(/\./g, '\\.')}([^\\s/"';]+)`, 'g'))].map((m) => m[1]);
+		const names = [
+			...text.matchAll(new RegExp(`${NODES_DIR.replace(/\./g, '\\.')}([^\\s/"';]+)`, 'g')),
+		].map((m) => m[1]);
 		expect(names.length).toBeGreaterThan(0);
 		expect(new Set(names)).toEqual(new Set([pkg.name]));
 		expect(finalStage.filter((s) => s.keyword === 'USER').map((s) => s.args)).toEqual(['node']);
@@ -130,7 +151,9 @@ describe('docker/docker-compose.yml (one instance)', () => {
 		expect(Object.keys(file.services)).toEqual(['n8n']);
 		expect(n8n.build?.args?.N8N_VERSION).toBe(N8N_VERSION);
 		expect(n8n.image).toBe(IMAGE);
-		expect(fs.existsSync(path.resolve(DOCKER, n8n.build!.context, n8n.build!.dockerfile))).toBe(true);
+		expect(fs.existsSync(path.resolve(DOCKER, n8n.build!.context, n8n.build!.dockerfile))).toBe(
+			true,
+		);
 		expect(path.resolve(DOCKER, n8n.build!.context)).toBe(ROOT);
 	});
 
@@ -155,7 +178,13 @@ describe('docker/docker-compose.queue.yml (queue mode)', () => {
 	const n8nServices = n8nNames.map((name) => file.services[name]);
 
 	it('has exactly PostgreSQL, Redis, main, webhook and worker', () => {
-		expect(Object.keys(file.services).sort()).toEqual(['n8n-main', 'n8n-webhook', 'n8n-worker', 'postgres', 'redis']);
+		expect(Object.keys(file.services).sort()).toEqual([
+			'n8n-main',
+			'n8n-webhook',
+			'n8n-worker',
+			'postgres',
+			'redis',
+		]);
 	});
 
 	it('runs every n8n process from one image at the pinned n8n version', () => {
@@ -163,7 +192,9 @@ describe('docker/docker-compose.queue.yml (queue mode)', () => {
 			expect(service.image).toBe(IMAGE);
 			expect(service.build?.args?.N8N_VERSION).toBe(N8N_VERSION);
 			expect(service.build).toEqual(file.services['n8n-main'].build);
-			expect(path.resolve(DOCKER, service.build!.context, service.build!.dockerfile)).toBe(path.join(DOCKER, 'Dockerfile'));
+			expect(path.resolve(DOCKER, service.build!.context, service.build!.dockerfile)).toBe(
+				path.join(DOCKER, 'Dockerfile'),
+			);
 		}
 	});
 
@@ -210,7 +241,9 @@ describe('docker/docker-compose.queue.yml (queue mode)', () => {
 	});
 
 	it('creates the shared Convergent store database on first start', () => {
-		const init = (file.services.postgres.volumes ?? []).find((v) => v.includes('/docker-entrypoint-initdb.d/'));
+		const init = (file.services.postgres.volumes ?? []).find((v) =>
+			v.includes('/docker-entrypoint-initdb.d/'),
+		);
 		expect(init).toBeDefined();
 		const source = path.resolve(DOCKER, init!.split(':')[0]);
 		expect(source).toBe(path.join(DOCKER, 'postgres-init.sql'));
@@ -220,8 +253,12 @@ describe('docker/docker-compose.queue.yml (queue mode)', () => {
 
 describe('docker/ as a whole', () => {
 	it('names the same image tag everywhere, and the README the same build command', () => {
-		const texts = ['Dockerfile', 'docker-compose.yml', 'docker-compose.queue.yml', 'README.md'].map(read);
-		const tags = texts.flatMap((t) => [...t.matchAll(/n8n-convergent-marketing:([\w.-]+)/g)].map((m) => m[1]));
+		const texts = ['Dockerfile', 'docker-compose.yml', 'docker-compose.queue.yml', 'README.md'].map(
+			read,
+		);
+		const tags = texts.flatMap((t) =>
+			[...t.matchAll(/n8n-convergent-marketing:([\w.-]+)/g)].map((m) => m[1]),
+		);
 		expect(tags.length).toBeGreaterThan(0);
 		expect(new Set(tags)).toEqual(new Set([N8N_VERSION]));
 		expect(read('README.md')).toContain('docker build -f docker/Dockerfile');
@@ -230,9 +267,27 @@ describe('docker/ as a whole', () => {
 
 describe('.dockerignore', () => {
 	it('sits at the build context (the repository root) and keeps the n8n cache, node_modules and dist out of it', () => {
-		const ignore = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+		const ignore = fs
+			.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+			.split('\n')
+			.map((l) => l.trim())
+			.filter((l) => l && !l.startsWith('#'));
 		expect(ignore).toEqual(expect.arrayContaining(['.cache', 'node_modules', 'dist']));
 		// Nothing the Dockerfile copies is ignored.
-		for (const copied of ['package.json', 'package-lock.json', '.npmrc', 'tsconfig.json', 'tsconfig.build.json', 'gulpfile.js', 'icons', 'credentials', 'nodes', 'scripts', 'workflows', 'docker']) expect(ignore).not.toContain(copied);
+		for (const copied of [
+			'package.json',
+			'package-lock.json',
+			'.npmrc',
+			'tsconfig.json',
+			'tsconfig.build.json',
+			'gulpfile.js',
+			'icons',
+			'credentials',
+			'nodes',
+			'scripts',
+			'workflows',
+			'docker',
+		])
+			expect(ignore).not.toContain(copied);
 	});
 });

@@ -17,7 +17,11 @@ function sandbox() {
 	fs.mkdirSync(bin);
 	const log = path.join(dir, 'calls.log');
 	// Stand-in n8n: records its arguments and, for import:credentials, the credential file.
-	fs.writeFileSync(path.join(bin, 'n8n'), `#!/bin/sh\necho "n8n $*" >> "${log}"\ncase "$1" in import:credentials) cat "\${2#--input=}" >> "${log}"; echo >> "${log}";; esac\n`, { mode: 0o755 });
+	fs.writeFileSync(
+		path.join(bin, 'n8n'),
+		`#!/bin/sh\necho "n8n $*" >> "${log}"\ncase "$1" in import:credentials) cat "\${2#--input=}" >> "${log}"; echo >> "${log}";; esac\n`,
+		{ mode: 0o755 },
+	);
 	const next = path.join(dir, 'entrypoint.sh');
 	fs.writeFileSync(next, `#!/bin/sh\necho "entrypoint $*" >> "${log}"\n`, { mode: 0o755 });
 	const home = path.join(dir, 'home');
@@ -26,7 +30,13 @@ function sandbox() {
 	execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'docker-templates.js'), templates]);
 	const run = (args: string[], env: Record<string, string> = {}) => {
 		execFileSync('sh', [path.join(ROOT, 'docker', 'first-start.sh'), ...args], {
-			env: { PATH: `${bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: home, CONVERGENT_HOME: path.join(dir, 'convergent'), CONVERGENT_NEXT_ENTRYPOINT: next, ...env },
+			env: {
+				PATH: `${bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
+				HOME: home,
+				CONVERGENT_HOME: path.join(dir, 'convergent'),
+				CONVERGENT_NEXT_ENTRYPOINT: next,
+				...env,
+			},
 			stdio: 'pipe',
 		});
 		const calls = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
@@ -41,11 +51,18 @@ describe('Docker image first start', () => {
 		const s = sandbox();
 		try {
 			const files = fs.readdirSync(s.templates);
-			expect(files.sort()).toEqual(fs.readdirSync(path.join(ROOT, 'workflows')).filter((f) => f.endsWith('.json')).sort());
+			expect(files.sort()).toEqual(
+				fs
+					.readdirSync(path.join(ROOT, 'workflows'))
+					.filter((f) => f.endsWith('.json'))
+					.sort(),
+			);
 			for (const f of files) {
 				const wf = JSON.parse(fs.readFileSync(path.join(s.templates, f), 'utf8'));
 				expect(wf.id).toMatch(/^cm[A-Za-z0-9]{14}$/);
-				const refs = wf.nodes.flatMap((n: { credentials?: Record<string, { id: string }> }) => Object.entries(n.credentials ?? {}));
+				const refs = wf.nodes.flatMap((n: { credentials?: Record<string, { id: string }> }) =>
+					Object.entries(n.credentials ?? {}),
+				);
 				expect(refs.filter(([type]: [string]) => type !== 'convergentStoreApi')).toEqual([]);
 				expect(refs.every(([, ref]: [string, { id: string }]) => ref.id === 'store')).toBe(true);
 			}
@@ -59,7 +76,9 @@ describe('Docker image first start', () => {
 		try {
 			const first = s.run([]);
 			expect(first).toContain('n8n import:credentials --input=');
-			expect(first).toContain('"type":"convergentStoreApi","data":{"storageType":"embedded","databasePath":""}');
+			expect(first).toContain(
+				'"type":"convergentStoreApi","data":{"storageType":"embedded","databasePath":""}',
+			);
 			expect(first).toContain(`n8n import:workflow --separate --input=${s.templates}`);
 			expect(first.trim().split('\n').at(-1)).toBe('entrypoint');
 			// Second start: nothing imported again (a marketer's edits are never overwritten).
@@ -72,11 +91,20 @@ describe('Docker image first start', () => {
 	it('queue mode: the credential points at the shared PostgreSQL store; workers and webhook processors never import', () => {
 		const s = sandbox();
 		try {
-			const env = { CONVERGENT_STORE_HOST: 'postgres', CONVERGENT_STORE_DATABASE: 'convergent', CONVERGENT_STORE_USER: 'n8n', CONVERGENT_STORE_PASSWORD: 'pw' };
-			expect(s.run(['worker', '--concurrency=10'], env)).toBe('entrypoint worker --concurrency=10\n');
+			const env = {
+				CONVERGENT_STORE_HOST: 'postgres',
+				CONVERGENT_STORE_DATABASE: 'convergent',
+				CONVERGENT_STORE_USER: 'n8n',
+				CONVERGENT_STORE_PASSWORD: 'pw',
+			};
+			expect(s.run(['worker', '--concurrency=10'], env)).toBe(
+				'entrypoint worker --concurrency=10\n',
+			);
 			expect(s.run(['webhook'], env)).toBe('entrypoint webhook\n');
 			const main = s.run(['start'], env);
-			expect(main).toContain('"data":{"storageType":"postgres","host":"postgres","port":5432,"database":"convergent","user":"n8n","password":"pw","ssl":false,"schema":""}');
+			expect(main).toContain(
+				'"data":{"storageType":"postgres","host":"postgres","port":5432,"database":"convergent","user":"n8n","password":"pw","ssl":false,"schema":""}',
+			);
 			expect(main.trim().split('\n').at(-1)).toBe('entrypoint start');
 			expect(s.run(['start'], { CONVERGENT_FIRST_START: 'false' })).toBe('entrypoint start\n');
 		} finally {

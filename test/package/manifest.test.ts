@@ -26,10 +26,15 @@ describe('package manifest', () => {
 	});
 
 	it('ships the built nodes, credentials and icons only: no source maps, no build info, no tests', () => {
-		const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+		const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+			cwd: PROJECT_ROOT,
+			encoding: 'utf8',
+		});
 		const files = (JSON.parse(out)[0].files as Array<{ path: string }>).map((f) => f.path);
 		expect(files.filter((f) => /\.map$|tsbuildinfo|\.test\.|(^|\/)test\//.test(f))).toEqual([]);
-		expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', ...listed]));
+		expect(files).toEqual(
+			expect.arrayContaining(['package.json', 'README.md', 'LICENSE', ...listed]),
+		);
 		expect(pkg.main).toBeUndefined();
 	});
 
@@ -40,18 +45,32 @@ describe('package manifest', () => {
 		expect(missing).toEqual([]);
 	});
 
-	it('every credential shows its provider\'s mark, light and dark, shipped in dist', () => {
+	it("every credential shows its provider's mark, light and dark, shipped in dist", () => {
 		const marks = (pkg.n8n.credentials as string[]).map((file) => {
 			// eslint-disable-next-line @typescript-eslint/no-require-imports
 			const mod = require(path.join(PROJECT_ROOT, file));
-			const Cred = Object.values(mod)[0] as new () => { name: string; icon: { light: string; dark: string } };
+			const Cred = Object.values(mod)[0] as new () => {
+				name: string;
+				icon: { light: string; dark: string };
+			};
 			const c = new Cred();
-			for (const v of [c.icon.light, c.icon.dark]) expect(fs.existsSync(path.join(PROJECT_ROOT, path.dirname(file), v.replace(/^file:/, '')))).toBe(true);
+			for (const v of [c.icon.light, c.icon.dark])
+				expect(
+					fs.existsSync(path.join(PROJECT_ROOT, path.dirname(file), v.replace(/^file:/, ''))),
+				).toBe(true);
 			return [c.name, path.basename(c.icon.light)];
 		});
 		expect(Object.fromEntries(marks)).toEqual({
-			convergentStoreApi: 'store.svg', metaWebhookApi: 'meta.svg', twilioWebhookApi: 'twilio.svg', whatsAppCloudApi: 'whatsapp.svg',
-			metaPageApi: 'meta.svg', twilioMessagingApi: 'twilio.svg', fcmServiceAccountApi: 'firebase.svg', convergentSmtpApi: 'email.svg', emailEventsWebhookApi: 'email.svg', openAiCompatibleApi: 'ai.svg',
+			convergentStoreApi: 'store.svg',
+			metaWebhookApi: 'meta.svg',
+			twilioWebhookApi: 'twilio.svg',
+			whatsAppCloudApi: 'whatsapp.svg',
+			metaPageApi: 'meta.svg',
+			twilioMessagingApi: 'twilio.svg',
+			fcmServiceAccountApi: 'firebase.svg',
+			convergentSmtpApi: 'email.svg',
+			emailEventsWebhookApi: 'email.svg',
+			openAiCompatibleApi: 'ai.svg',
 		});
 	});
 
@@ -68,82 +87,116 @@ function iconFiles(icon: INodeTypeDescription['icon']): string[] {
 	return values.map((v) => String(v).replace(/^file:/, ''));
 }
 
-const nodeFiles = (pkg.n8n.nodes as string[]).map((file) => [path.basename(file, '.node.js'), file]);
+const nodeFiles = (pkg.n8n.nodes as string[]).map((file) => [
+	path.basename(file, '.node.js'),
+	file,
+]);
 
-(nodeFiles.length ? describe.each(nodeFiles) : describe.skip.each([['(none yet)', '']]))('node %s', (_name, file) => {
-	const abs = path.join(PROJECT_ROOT, file);
-	let description: INodeTypeDescription;
-	beforeAll(() => {
-		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		const mod = require(abs);
-		const NodeClass = Object.values(mod)[0] as new () => { description: INodeTypeDescription };
-		description = new NodeClass().description;
-	});
+(nodeFiles.length ? describe.each(nodeFiles) : describe.skip.each([['(none yet)', '']]))(
+	'node %s',
+	(_name, file) => {
+		const abs = path.join(PROJECT_ROOT, file);
+		let description: INodeTypeDescription;
+		beforeAll(() => {
+			// eslint-disable-next-line @typescript-eslint/no-require-imports
+			const mod = require(abs);
+			const NodeClass = Object.values(mod)[0] as new () => { description: INodeTypeDescription };
+			description = new NodeClass().description;
+		});
 
-	it('has a codex file beside it naming the node', () => {
-		const codex = abs.replace(/\.js$/, '.json');
-		expect(fs.existsSync(codex)).toBe(true);
-		const json = JSON.parse(fs.readFileSync(codex, 'utf8'));
-		expect(json.node).toBe(`${pkg.name}.${description.name}`);
-		expect(json.categories.length).toBeGreaterThan(0);
-	});
+		it('has a codex file beside it naming the node', () => {
+			const codex = abs.replace(/\.js$/, '.json');
+			expect(fs.existsSync(codex)).toBe(true);
+			const json = JSON.parse(fs.readFileSync(codex, 'utf8'));
+			expect(json.node).toBe(`${pkg.name}.${description.name}`);
+			expect(json.categories.length).toBeGreaterThan(0);
+		});
 
-	it('is found in the main nodes panel: by its name, "marketing" and "convergent"', () => {
-		const json = JSON.parse(fs.readFileSync(abs.replace(/\.js$/, '.json'), 'utf8'));
-		// n8n's node creator leaves a node whose codex category is AI (other than an agent) out of the
-		// regular panel and its search: it is listed only inside the AI view.
-		expect(json.categories).not.toContain('AI');
-		expect(json.alias.map((a: string) => a.toLowerCase())).toEqual(expect.arrayContaining(['marketing', 'convergent']));
-	});
+		it('is found in the main nodes panel: by its name, "marketing" and "convergent"', () => {
+			const json = JSON.parse(fs.readFileSync(abs.replace(/\.js$/, '.json'), 'utf8'));
+			// n8n's node creator leaves a node whose codex category is AI (other than an agent) out of the
+			// regular panel and its search: it is listed only inside the AI view.
+			expect(json.categories).not.toContain('AI');
+			expect(json.alias.map((a: string) => a.toLowerCase())).toEqual(
+				expect.arrayContaining(['marketing', 'convergent']),
+			);
+		});
 
-	it('has light and dark icons that exist in dist', () => {
-		expect(typeof description.icon).toBe('object');
-		for (const icon of iconFiles(description.icon)) {
-			expect(fs.existsSync(path.join(path.dirname(abs), icon))).toBe(true);
-		}
-	});
-
-	it('declares outputs honestly and every operation has an action', () => {
-		if (Array.isArray(description.outputs) && description.outputs.length > 1) {
-			expect(description.outputNames?.length).toBe(description.outputs.length);
-		}
-		const operations = description.properties.filter((p: INodeProperties) => p.name === 'operation');
-		for (const op of operations) {
-			for (const option of op.options ?? []) {
-				expect(option).toHaveProperty('action');
-				expect(String((option as { value: string }).value)).toMatch(/^[a-z][a-zA-Z0-9]*$/);
-				// Whole words: no possessive whose apostrophe was lost ("a contact s data").
-				expect(String((option as { action: string }).action)).not.toMatch(/\w s\b/);
+		it('has light and dark icons that exist in dist', () => {
+			expect(typeof description.icon).toBe('object');
+			for (const icon of iconFiles(description.icon)) {
+				expect(fs.existsSync(path.join(path.dirname(abs), icon))).toBe(true);
 			}
-		}
-	});
+		});
 
-	it('the canvas subtitle shows the option\'s display name, never its internal value', () => {
-		const subtitle = String(description.subtitle ?? '');
-		const inner = /^=\{\{([\s\S]*)\}\}$/.exec(subtitle)?.[1];
-		if (!inner) return;
-		// eslint-disable-next-line @typescript-eslint/no-implied-eval
-		const evaluate = new Function('$parameter', `return (${inner});`) as (p: Record<string, unknown>) => unknown;
-		const selectors = description.properties.filter((p: INodeProperties) => ['operation', 'channel', 'provider'].includes(p.name) && p.type === 'options' && subtitle.includes(`$parameter["${p.name}"]`));
-		for (const selector of selectors) {
-			for (const option of (selector.options ?? []) as Array<{ name: string; value: string }>) {
-				const resource = (selector.displayOptions?.show?.resource as string[] | undefined)?.[0];
-				const shown = String(evaluate({ [selector.name]: option.value, ...(resource ? { resource } : {}), formName: 'Lead', journeyName: 'Journey' }));
-				expect(shown).toContain(option.name);
-				if (option.name !== option.value) expect(shown).not.toContain(option.value);
+		it('declares outputs honestly and every operation has an action', () => {
+			if (Array.isArray(description.outputs) && description.outputs.length > 1) {
+				expect(description.outputNames?.length).toBe(description.outputs.length);
 			}
-		}
-	});
-});
+			const operations = description.properties.filter(
+				(p: INodeProperties) => p.name === 'operation',
+			);
+			for (const op of operations) {
+				for (const option of op.options ?? []) {
+					expect(option).toHaveProperty('action');
+					expect(String((option as { value: string }).value)).toMatch(/^[a-z][a-zA-Z0-9]*$/);
+					// Whole words: no possessive whose apostrophe was lost ("a contact s data").
+					expect(String((option as { action: string }).action)).not.toMatch(/\w s\b/);
+				}
+			}
+		});
+
+		it("the canvas subtitle shows the option's display name, never its internal value", () => {
+			const subtitle = String(description.subtitle ?? '');
+			const inner = /^=\{\{([\s\S]*)\}\}$/.exec(subtitle)?.[1];
+			if (!inner) return;
+			// eslint-disable-next-line @typescript-eslint/no-implied-eval
+			const evaluate = new Function('$parameter', `return (${inner});`) as (
+				p: Record<string, unknown>,
+			) => unknown;
+			const selectors = description.properties.filter(
+				(p: INodeProperties) =>
+					['operation', 'channel', 'provider'].includes(p.name) &&
+					p.type === 'options' &&
+					subtitle.includes(`$parameter["${p.name}"]`),
+			);
+			for (const selector of selectors) {
+				for (const option of (selector.options ?? []) as Array<{ name: string; value: string }>) {
+					const resource = (selector.displayOptions?.show?.resource as string[] | undefined)?.[0];
+					const shown = String(
+						evaluate({
+							[selector.name]: option.value,
+							...(resource ? { resource } : {}),
+							formName: 'Lead',
+							journeyName: 'Journey',
+						}),
+					);
+					expect(shown).toContain(option.name);
+					if (option.name !== option.value) expect(shown).not.toContain(option.value);
+				}
+			}
+		});
+	},
+);
 
 describe('Touchpoint credentials panel', () => {
 	it('shows only the credential the channel sends with (and the store); Best Available shows them all', () => {
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		const { Touchpoint } = require(path.join(PROJECT_ROOT, 'dist/nodes/Touchpoint/Touchpoint.node.js'));
+		const { Touchpoint } = require(
+			path.join(PROJECT_ROOT, 'dist/nodes/Touchpoint/Touchpoint.node.js'),
+		);
 		const description = new Touchpoint().description as INodeTypeDescription;
-		const shown = (channel: string) => (description.credentials ?? [])
-			.filter((c) => NodeHelpers.displayParameter({ channel }, c, { parameters: { channel } } as never, description))
-			.map((c) => c.name);
+		const shown = (channel: string) =>
+			(description.credentials ?? [])
+				.filter((c) =>
+					NodeHelpers.displayParameter(
+						{ channel },
+						c,
+						{ parameters: { channel } } as never,
+						description,
+					),
+				)
+				.map((c) => c.name);
 		expect(shown('sms')).toEqual(['twilioMessagingApi', 'convergentStoreApi']);
 		expect(shown('whatsapp')).toEqual(['whatsAppCloudApi', 'convergentStoreApi']);
 		expect(shown('instagram')).toEqual(['metaPageApi', 'convergentStoreApi']);
@@ -151,17 +204,28 @@ describe('Touchpoint credentials panel', () => {
 	});
 });
 
-describe('panels read like n8n\'s own', () => {
+describe("panels read like n8n's own", () => {
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
-	const load = (node: string) => new (Object.values(require(path.join(PROJECT_ROOT, `dist/nodes/${node}/${node}.node.js`)))[0] as new () => { description: INodeTypeDescription })().description;
-	const valuesOf = (p: INodeProperties | undefined) => ((p?.options?.[0] as { values?: INodeProperties[] } | undefined)?.values ?? []);
+	const load = (node: string) =>
+		new (Object.values(
+			require(path.join(PROJECT_ROOT, `dist/nodes/${node}/${node}.node.js`)),
+		)[0] as new () => { description: INodeTypeDescription })().description;
+	const valuesOf = (p: INodeProperties | undefined) =>
+		(p?.options?.[0] as { values?: INodeProperties[] } | undefined)?.values ?? [];
 
 	it('every field-path parameter takes a dragged input field as its path (requiresDataPath), not as {{ $json.x }}', () => {
 		const missing: string[] = [];
 		const walk = (node: string, props: INodeProperties[]) => {
 			for (const p of props) {
-				if (p.type === 'string' && (/Field$/.test(p.name) || p.name === 'field') && p.requiresDataPath !== 'single') missing.push(`${node}.${p.name}`);
-				for (const o of (p.options ?? []) as Array<INodeProperties & { values?: INodeProperties[] }>) {
+				if (
+					p.type === 'string' &&
+					(/Field$/.test(p.name) || p.name === 'field') &&
+					p.requiresDataPath !== 'single'
+				)
+					missing.push(`${node}.${p.name}`);
+				for (const o of (p.options ?? []) as Array<
+					INodeProperties & { values?: INodeProperties[] }
+				>) {
 					if (o.values) walk(node, o.values);
 					else if ((o as INodeProperties).type) walk(node, [o as INodeProperties]);
 				}
@@ -176,7 +240,13 @@ describe('panels read like n8n\'s own', () => {
 
 	it('Frequency Caps fields in reading order: 2 messages per 7 days on all channels for marketing', () => {
 		const caps = load('ConsentGuard').properties.find((p) => p.name === 'frequencyCaps');
-		expect(valuesOf(caps).map((v) => v.displayName)).toEqual(['Max Messages', 'Per', 'Unit', 'Channel', 'Purpose']);
+		expect(valuesOf(caps).map((v) => v.displayName)).toEqual([
+			'Max Messages',
+			'Per',
+			'Unit',
+			'Channel',
+			'Purpose',
+		]);
 	});
 
 	it('Quiet Hours shows the hours that apply by default instead of "No properties"', () => {
@@ -190,7 +260,12 @@ describe('panels read like n8n\'s own', () => {
 		expect(segment.map((v) => v.name)).toEqual(['name', 'combine', 'conditions']);
 		const condition = valuesOf(segment.find((v) => v.name === 'conditions'));
 		const description = load('Segment');
-		const shown = (operator: string) => condition.filter((c) => NodeHelpers.displayParameter({ operator }, c, { parameters: {} } as never, description)).map((c) => c.displayName);
+		const shown = (operator: string) =>
+			condition
+				.filter((c) =>
+					NodeHelpers.displayParameter({ operator }, c, { parameters: {} } as never, description),
+				)
+				.map((c) => c.displayName);
 		expect(shown('equals')).toEqual(['Field', 'Operator', 'Value']);
 		expect(shown('between')).toEqual(['Field', 'Operator', 'Value', 'Upper Value']);
 		expect(shown('exists')).toEqual(['Field', 'Operator']);

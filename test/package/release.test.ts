@@ -6,7 +6,10 @@ import path from 'node:path';
 
 import { PROJECT_ROOT } from '../harness';
 
-const workflow = fs.readFileSync(path.join(PROJECT_ROOT, '.github', 'workflows', 'release.yml'), 'utf8');
+const workflow = fs.readFileSync(
+	path.join(PROJECT_ROOT, '.github', 'workflows', 'release.yml'),
+	'utf8',
+);
 const lines = workflow.split('\n').filter((l) => !l.trim().startsWith('#'));
 const text = lines.join('\n');
 
@@ -21,7 +24,9 @@ describe('release workflow', () => {
 		const publish = text.indexOf('run: npm publish --provenance --access public\n');
 		expect(ci).toBeGreaterThan(0);
 		expect(publish).toBeGreaterThan(ci);
-		expect(text).toContain('test "v$(node -p "require(\'./package.json\').version")" = "${GITHUB_REF_NAME}"');
+		expect(text).toContain(
+			'test "v$(node -p "require(\'./package.json\').version")" = "${GITHUB_REF_NAME}"',
+		);
 	});
 
 	it('publishes with npm provenance: an OIDC token, Node 24, the token only in the publish step', () => {

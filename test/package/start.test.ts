@@ -13,7 +13,9 @@ describe('npm start port check', () => {
 		await new Promise<void>((resolve) => other.listen(0, '0.0.0.0', resolve));
 		const port = (other.address() as net.AddressInfo).port;
 		try {
-			await expect(rt.assertPortFree(port)).rejects.toThrow(`Port ${port} is already in use by another process. Stop it, or start on another port: N8N_PORT=${port + 1} npm start`);
+			await expect(rt.assertPortFree(port)).rejects.toThrow(
+				`Port ${port} is already in use by another process. Stop it, or start on another port: N8N_PORT=${port + 1} npm start`,
+			);
 		} finally {
 			await new Promise((resolve) => other.close(resolve));
 		}

@@ -21,14 +21,26 @@ export interface LoadResult {
 }
 
 /** `count` deliveries from `contacts` people; `redeliveryShare` of them repeat an earlier id. */
-export function makeDeliveries(opts: { run: string; count: number; contacts: number; redeliveryShare: number; phoneNumberId: string; waIdBase: number }): Delivery[] {
+export function makeDeliveries(opts: {
+	run: string;
+	count: number;
+	contacts: number;
+	redeliveryShare: number;
+	phoneNumberId: string;
+	waIdBase: number;
+}): Delivery[] {
 	const redeliveries = Math.round(opts.count * opts.redeliveryShare);
 	const distinct = opts.count - redeliveries;
 	const firsts: Delivery[] = [];
 	for (let i = 0; i < distinct; i++) {
 		const waId = String(opts.waIdBase + (i % opts.contacts));
 		const messageId = `wamid.${opts.run}.${i}`;
-		firsts.push({ messageId, waId, redelivery: false, body: metaBody(opts.phoneNumberId, waId, messageId, `Hi, message ${i}`) });
+		firsts.push({
+			messageId,
+			waId,
+			redelivery: false,
+			body: metaBody(opts.phoneNumberId, waId, messageId, `Hi, message ${i}`),
+		});
 	}
 	// A re-delivery follows its original closely (Meta retries within seconds), sometimes at once.
 	const out: Delivery[] = [];
@@ -46,16 +58,56 @@ export function makeDeliveries(opts: { run: string; count: number; contacts: num
 	return out;
 }
 
-export function metaBody(phoneNumberId: string, waId: string, messageId: string, text: string): string {
+export function metaBody(
+	phoneNumberId: string,
+	waId: string,
+	messageId: string,
+	text: string,
+): string {
 	return JSON.stringify({
 		object: 'whatsapp_business_account',
-		entry: [{ id: 'WABA', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { phone_number_id: phoneNumberId }, contacts: [{ profile: { name: `Person ${waId.slice(-3)}` }, wa_id: waId }], messages: [{ from: waId, id: messageId, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }] } }] }],
+		entry: [
+			{
+				id: 'WABA',
+				changes: [
+					{
+						field: 'messages',
+						value: {
+							messaging_product: 'whatsapp',
+							metadata: { phone_number_id: phoneNumberId },
+							contacts: [{ profile: { name: `Person ${waId.slice(-3)}` }, wa_id: waId }],
+							messages: [
+								{
+									from: waId,
+									id: messageId,
+									timestamp: String(Math.floor(Date.now() / 1000)),
+									type: 'text',
+									text: { body: text },
+								},
+							],
+						},
+					},
+				],
+			},
+		],
 	});
 }
 
 /** Sends the deliveries in order with `inFlight` requests at a time; `onProgress(sent)` after each. */
-export async function fire(url: string, appSecret: string, deliveries: Delivery[], inFlight: number, onProgress?: (done: number) => void): Promise<LoadResult> {
-	const result: LoadResult = { startedAt: Date.now(), endedAt: 0, statuses: new Map(), latenciesMs: [], errors: [] };
+export async function fire(
+	url: string,
+	appSecret: string,
+	deliveries: Delivery[],
+	inFlight: number,
+	onProgress?: (done: number) => void,
+): Promise<LoadResult> {
+	const result: LoadResult = {
+		startedAt: Date.now(),
+		endedAt: 0,
+		statuses: new Map(),
+		latenciesMs: [],
+		errors: [],
+	};
 	let next = 0;
 	let done = 0;
 	const lane = async () => {
@@ -63,7 +115,14 @@ export async function fire(url: string, appSecret: string, deliveries: Delivery[
 			const d = deliveries[next++];
 			const t0 = performance.now();
 			try {
-				const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(appSecret, d.body) }, body: d.body });
+				const res = await fetch(url, {
+					method: 'POST',
+					headers: {
+						'content-type': 'application/json',
+						'x-hub-signature-256': metaSignature(appSecret, d.body),
+					},
+					body: d.body,
+				});
 				await res.arrayBuffer();
 				result.statuses.set(res.status, (result.statuses.get(res.status) ?? 0) + 1);
 			} catch (e) {

@@ -16,7 +16,14 @@ import { closeAllStores, openStore, storeConfigFromCredential } from '../../node
 import { resolveSqlitePath } from '../../nodes/shared/store/sqlite';
 import { dropSchema, PG_AVAILABLE, PG_BASE } from './helpers';
 
-const node = { id: '1', name: 'Guard', type: 'x', typeVersion: 1, position: [0, 0], parameters: {} } as INode;
+const node = {
+	id: '1',
+	name: 'Guard',
+	type: 'x',
+	typeVersion: 1,
+	position: [0, 0],
+	parameters: {},
+} as INode;
 /** What a marketer reads: the message after n8n's NodeOperationError has had its say. */
 const asNodeError = (e: unknown) => new NodeOperationError(node, (e as Error).message).message;
 
@@ -35,16 +42,23 @@ describe('embedded store path', () => {
 
 	it('~ is the home folder; a relative path is relative to the n8n user folder, not the working folder', () => {
 		expect(resolveSqlitePath('~/cm/store.sqlite')).toBe(path.join(os.homedir(), 'cm/store.sqlite'));
-		expect(resolveSqlitePath('data/store.sqlite')).toBe(path.join(userFolder, '.n8n', 'data', 'store.sqlite'));
+		expect(resolveSqlitePath('data/store.sqlite')).toBe(
+			path.join(userFolder, '.n8n', 'data', 'store.sqlite'),
+		);
 		expect(resolveSqlitePath('')).toBe(path.join(userFolder, '.n8n', 'convergent-store.sqlite'));
 		expect(resolveSqlitePath('  /tmp/x.sqlite ')).toBe('/tmp/x.sqlite');
 	});
 
-	it('a relative path opens under the user folder whatever the process\'s working folder is', async () => {
+	it("a relative path opens under the user folder whatever the process's working folder is", async () => {
 		const cwd = process.cwd();
 		process.chdir(os.tmpdir());
 		try {
-			await openStore(storeConfigFromCredential({ storageType: 'embedded', databasePath: 'rel/convergent.sqlite' }));
+			await openStore(
+				storeConfigFromCredential({
+					storageType: 'embedded',
+					databasePath: 'rel/convergent.sqlite',
+				}),
+			);
 		} finally {
 			process.chdir(cwd);
 		}
@@ -53,11 +67,17 @@ describe('embedded store path', () => {
 	});
 
 	// Under /proc it used to hang: a hang fails on the test's timeout, whatever the machine's load.
-	it.each(['/proc/self/store.sqlite', '/sys/store.sqlite', '/dev/shm-not/store.sqlite'])('%s is refused at once (under /proc it used to hang), naming the path', async (p) => {
-		const error = await openStore({ type: 'embedded', path: p }).then(() => undefined, (e) => e);
-		expect(asNodeError(error)).toMatch(new RegExp(`${p.split('/')[1]}.*system folder`));
-		expect(asNodeError(error)).toContain(p);
-	});
+	it.each(['/proc/self/store.sqlite', '/sys/store.sqlite', '/dev/shm-not/store.sqlite'])(
+		'%s is refused at once (under /proc it used to hang), naming the path',
+		async (p) => {
+			const error = await openStore({ type: 'embedded', path: p }).then(
+				() => undefined,
+				(e) => e,
+			);
+			expect(asNodeError(error)).toMatch(new RegExp(`${p.split('/')[1]}.*system folder`));
+			expect(asNodeError(error)).toContain(p);
+		},
+	);
 
 	it('a symbolic link into /proc is refused too', () => {
 		const link = path.join(userFolder, 'sneaky');
@@ -67,11 +87,20 @@ describe('embedded store path', () => {
 
 	it('a folder instead of a file, and a path through a file, say so with the path', async () => {
 		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-dir-'));
-		const folderError = await openStore({ type: 'embedded', path: dir }).then(() => undefined, (e) => e);
+		const folderError = await openStore({ type: 'embedded', path: dir }).then(
+			() => undefined,
+			(e) => e,
+		);
 		expect(asNodeError(folderError)).toContain(`${dir} is a folder`);
 		const file = path.join(dir, 'a-file');
 		fs.writeFileSync(file, 'x');
-		const throughFile = await openStore({ type: 'embedded', path: path.join(file, 'store.sqlite') }).then(() => undefined, (e) => e);
+		const throughFile = await openStore({
+			type: 'embedded',
+			path: path.join(file, 'store.sqlite'),
+		}).then(
+			() => undefined,
+			(e) => e,
+		);
 		const message = asNodeError(throughFile);
 		expect(message).toContain(path.join(file, 'store.sqlite'));
 		expect(message).not.toMatch(/ENOTDIR|EEXIST|The file or directory/);
@@ -110,8 +139,27 @@ async function tlsProxy(certDir: string): Promise<{ port: number; close: () => v
 	const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-tls-'));
 	let proxy: { port: number; close: () => void };
 	beforeAll(async () => {
-		execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-			'-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem')], { stdio: 'ignore' });
+		execFileSync(
+			'openssl',
+			[
+				'req',
+				'-x509',
+				'-newkey',
+				'rsa:2048',
+				'-nodes',
+				'-days',
+				'1',
+				'-subj',
+				'/CN=localhost',
+				'-addext',
+				'subjectAltName=IP:127.0.0.1,DNS:localhost',
+				'-keyout',
+				path.join(certDir, 'key.pem'),
+				'-out',
+				path.join(certDir, 'cert.pem'),
+			],
+			{ stdio: 'ignore' },
+		);
 		proxy = await tlsProxy(certDir);
 	});
 	afterAll(async () => {
@@ -119,15 +167,33 @@ async function tlsProxy(certDir: string): Promise<{ port: number; close: () => v
 		proxy.close();
 		await dropSchema('cm_tls_test');
 	});
-	const cred = (extra: Record<string, unknown>) => storeConfigFromCredential({ storageType: 'postgres', host: '127.0.0.1', port: proxy.port, database: PG_BASE.database, user: PG_BASE.user, password: PG_BASE.password ?? '', ssl: true, schema: 'cm_tls_test', ...extra });
+	const cred = (extra: Record<string, unknown>) =>
+		storeConfigFromCredential({
+			storageType: 'postgres',
+			host: '127.0.0.1',
+			port: proxy.port,
+			database: PG_BASE.database,
+			user: PG_BASE.user,
+			password: PG_BASE.password ?? '',
+			ssl: true,
+			schema: 'cm_tls_test',
+			...extra,
+		});
 
 	it('verifies the server certificate by default: a self-signed server is refused', async () => {
-		const error = await openStore(cred({})).then(() => undefined, (e) => e);
-		expect(asNodeError(error)).toMatch(/Could not connect to PostgreSQL at 127\.0\.0\.1:\d+.*self[- ]signed/i);
+		const error = await openStore(cred({})).then(
+			() => undefined,
+			(e) => e,
+		);
+		expect(asNodeError(error)).toMatch(
+			/Could not connect to PostgreSQL at 127\.0\.0\.1:\d+.*self[- ]signed/i,
+		);
 	});
 
 	it('accepts it with its CA certificate, and with the explicit Allow Self-Signed option', async () => {
-		const withCa = await openStore(cred({ sslCa: fs.readFileSync(path.join(certDir, 'cert.pem'), 'utf8') }));
+		const withCa = await openStore(
+			cred({ sslCa: fs.readFileSync(path.join(certDir, 'cert.pem'), 'utf8') }),
+		);
 		expect(withCa.dialect).toBe('postgres');
 		const unverified = await openStore(cred({ sslAllowSelfSigned: true }));
 		expect(unverified.dialect).toBe('postgres');
@@ -135,10 +201,11 @@ async function tlsProxy(certDir: string): Promise<{ port: number; close: () => v
 });
 
 describe('embedded store held by another process', () => {
-	it('opens once the other process lets go, even past SQLite\'s 10 s busy timeout (two n8n processes starting at once)', async () => {
+	it("opens once the other process lets go, even past SQLite's 10 s busy timeout (two n8n processes starting at once)", async () => {
 		const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-locked-')), 'store.sqlite');
 		// Another process takes the new file exclusively for 10.5 s (as a second n8n migrating it would).
-		const holder = new Worker(`
+		const holder = new Worker(
+			`
 			const { parentPort, workerData } = require('node:worker_threads');
 			const { DatabaseSync } = require('node:sqlite');
 			const db = new DatabaseSync(workerData.file);
@@ -147,7 +214,9 @@ describe('embedded store held by another process', () => {
 			db.exec('INSERT INTO held VALUES (1)');
 			parentPort.postMessage('held');
 			setTimeout(() => { db.exec('COMMIT'); db.close(); parentPort.postMessage('released'); }, 10_500);
-		`, { eval: true, workerData: { file } });
+		`,
+			{ eval: true, workerData: { file } },
+		);
 		await new Promise((resolve) => holder.once('message', resolve));
 		const started = Date.now();
 		const store = await openStore({ type: 'embedded', path: file });

@@ -11,7 +11,7 @@ import type { SqlStore } from '../../nodes/shared/store/sql-store';
 /** Tables that hold no personal data, and why (a new table is not added here without a reason). */
 const NO_PERSONAL_DATA: Record<string, string> = {
 	erased_addresses: 'keyed hashes of erased addresses only (the tombstones Erase writes)',
-	store_meta: 'the store\'s own keys and settings',
+	store_meta: "the store's own keys and settings",
 	rate_slots: 'one row per credential and sender: the shared rate clock',
 	ai_usage: 'counts of calls and tokens per node, model and campaign',
 	blocked_counts: 'counts of blocked sends per campaign, channel and reason',
@@ -30,8 +30,16 @@ const MARKERS = [ID, DUP, PHONE, PHONE.slice(1), EMAIL, PSID, NAME, TEXT, 'Calle
 
 async function tables(store: SqlStore): Promise<string[]> {
 	return store.dialect === 'sqlite'
-		? (await store.db.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")).map((r) => r.name)
-		: (await store.db.query<{ name: string }>('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()')).map((r) => r.name);
+		? (
+				await store.db.query<{ name: string }>(
+					"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+				)
+			).map((r) => r.name)
+		: (
+				await store.db.query<{ name: string }>(
+					'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()',
+				)
+			).map((r) => r.name);
 }
 
 /** The markers each table holds, in any column of any row. */
@@ -47,27 +55,141 @@ async function markersByTable(store: SqlStore): Promise<Record<string, string[]>
 /** One person's data in every table that can hold it, written the way the nodes write it. */
 async function fillEveryTable(store: SqlStore): Promise<void> {
 	const now = Date.now();
-	await store.resolveContacts([{ id: ID, addresses: [{ kind: 'phone', value: PHONE }, { kind: 'email', value: EMAIL }, { kind: 'messenger', value: PSID }], profile: { name: NAME, timeZone: 'Europe/Madrid' } }], { create: true, link: true });
-	await store.resolveContacts([{ id: DUP, addresses: [{ kind: 'whatsapp', value: PHONE.slice(1) }], profile: { name: NAME } }], { create: true, link: true });
+	await store.resolveContacts(
+		[
+			{
+				id: ID,
+				addresses: [
+					{ kind: 'phone', value: PHONE },
+					{ kind: 'email', value: EMAIL },
+					{ kind: 'messenger', value: PSID },
+				],
+				profile: { name: NAME, timeZone: 'Europe/Madrid' },
+			},
+		],
+		{ create: true, link: true },
+	);
+	await store.resolveContacts(
+		[
+			{
+				id: DUP,
+				addresses: [{ kind: 'whatsapp', value: PHONE.slice(1) }],
+				profile: { name: NAME },
+			},
+		],
+		{ create: true, link: true },
+	);
 	await store.mergeContacts(DUP, ID, 'test');
 	await store.recordConsent([
-		{ contactId: ID, channel: 'email', purpose: 'marketing', address: EMAIL, action: 'grant', evidence: { source: 'form', wording: `Yes, ${NAME} wants offers`, ipAddress: '203.0.113.7' }, occurredAt: now },
-		{ contactId: ID, channel: 'sms', purpose: 'marketing', address: PHONE, action: 'request', evidence: { source: 'form' }, confirmTokenHash: `token-of-${ID}`, occurredAt: now },
+		{
+			contactId: ID,
+			channel: 'email',
+			purpose: 'marketing',
+			address: EMAIL,
+			action: 'grant',
+			evidence: { source: 'form', wording: `Yes, ${NAME} wants offers`, ipAddress: '203.0.113.7' },
+			occurredAt: now,
+		},
+		{
+			contactId: ID,
+			channel: 'sms',
+			purpose: 'marketing',
+			address: PHONE,
+			action: 'request',
+			evidence: { source: 'form' },
+			confirmTokenHash: `token-of-${ID}`,
+			occurredAt: now,
+		},
 	]);
-	await store.addSuppressions([{ address: PHONE, channel: 'sms', reason: 'manual', note: `asked by ${NAME}` }]);
-	await store.reserveTouches([{ idempotencyKey: `key-${ID}`, contactId: ID, channel: 'whatsapp', purpose: 'service', campaign: 'care', caps: [] }], now);
+	await store.addSuppressions([
+		{ address: PHONE, channel: 'sms', reason: 'manual', note: `asked by ${NAME}` },
+	]);
+	await store.reserveTouches(
+		[
+			{
+				idempotencyKey: `key-${ID}`,
+				contactId: ID,
+				channel: 'whatsapp',
+				purpose: 'service',
+				campaign: 'care',
+				caps: [],
+			},
+		],
+		now,
+	);
 	await store.completeTouch(`key-${ID}`, { status: 'sent', providerMessageId: 'wamid.erase-1' });
 	await store.recordInbound([{ contactId: ID, channel: 'whatsapp', at: now }]);
 	// The durable inbox: a message kept for its person, and a delivery status, as the trigger keeps them.
-	await store.markProcessed('meta:wf-erase:node', [`wamid.in-${ID}`], new Map([[`wamid.in-${ID}`, ID]]), { workflowId: 'wf-erase', events: new Map([[`wamid.in-${ID}`, JSON.stringify({ contactId: ID, contact: { phone: PHONE, name: NAME }, text: TEXT })]]) });
-	await store.markProcessed('meta:wf-erase:node', ['status:read:wamid.erase-1'], undefined, { workflowId: 'wf-erase', events: new Map([['status:read:wamid.erase-1', JSON.stringify({ kind: 'status', status: 'read', contact: { phone: PHONE, whatsappId: PHONE.slice(1) }, providerMessageId: 'wamid.erase-1' })]]) });
+	await store.markProcessed(
+		'meta:wf-erase:node',
+		[`wamid.in-${ID}`],
+		new Map([[`wamid.in-${ID}`, ID]]),
+		{
+			workflowId: 'wf-erase',
+			events: new Map([
+				[
+					`wamid.in-${ID}`,
+					JSON.stringify({ contactId: ID, contact: { phone: PHONE, name: NAME }, text: TEXT }),
+				],
+			]),
+		},
+	);
+	await store.markProcessed('meta:wf-erase:node', ['status:read:wamid.erase-1'], undefined, {
+		workflowId: 'wf-erase',
+		events: new Map([
+			[
+				'status:read:wamid.erase-1',
+				JSON.stringify({
+					kind: 'status',
+					status: 'read',
+					contact: { phone: PHONE, whatsappId: PHONE.slice(1) },
+					providerMessageId: 'wamid.erase-1',
+				}),
+			],
+		]),
+	});
 	await store.saveEngagement([{ contactId: ID, score: 12, updatedAt: now }]);
-	await store.trackJourneyEvents('Care', [{ eventId: `ev-${ID}`, contactId: ID, event: 'asked', at: now }], (state) => ({ state: state ?? { stage: 'Asked', enteredAt: now } }));
-	await store.putCached([{ hash: `hash-${ID}`, response: JSON.stringify({ text: `Hola ${NAME}` }), contactId: ID }]);
-	await store.addTurns([{ contactId: ID, role: 'user', text: TEXT, at: now }, { contactId: ID, role: 'assistant', text: `Thanks ${NAME}`, at: now }]);
-	await store.saveFormSessions('Lead', [{ contactId: ID, status: 'active', step: 'email', answers: { email: EMAIL, name: NAME }, startedAt: now, updatedAt: now }]);
-	await store.addInAppMessages([{ id: `inapp-${ID}`, contactId: ID, title: `For ${NAME}`, body: TEXT, createdAt: now, expiresAt: now + 86400_000 }]);
-	await store.saveTrackedLinks([{ code: `code${ID.replace(/-/g, '')}`, contactId: ID, channel: 'email', campaign: 'care', url: `https://glow.example/u?email=${EMAIL}` }]);
+	await store.trackJourneyEvents(
+		'Care',
+		[{ eventId: `ev-${ID}`, contactId: ID, event: 'asked', at: now }],
+		(state) => ({ state: state ?? { stage: 'Asked', enteredAt: now } }),
+	);
+	await store.putCached([
+		{ hash: `hash-${ID}`, response: JSON.stringify({ text: `Hola ${NAME}` }), contactId: ID },
+	]);
+	await store.addTurns([
+		{ contactId: ID, role: 'user', text: TEXT, at: now },
+		{ contactId: ID, role: 'assistant', text: `Thanks ${NAME}`, at: now },
+	]);
+	await store.saveFormSessions('Lead', [
+		{
+			contactId: ID,
+			status: 'active',
+			step: 'email',
+			answers: { email: EMAIL, name: NAME },
+			startedAt: now,
+			updatedAt: now,
+		},
+	]);
+	await store.addInAppMessages([
+		{
+			id: `inapp-${ID}`,
+			contactId: ID,
+			title: `For ${NAME}`,
+			body: TEXT,
+			createdAt: now,
+			expiresAt: now + 86400_000,
+		},
+	]);
+	await store.saveTrackedLinks([
+		{
+			code: `code${ID.replace(/-/g, '')}`,
+			contactId: ID,
+			channel: 'email',
+			campaign: 'care',
+			url: `https://glow.example/u?email=${EMAIL}`,
+		},
+	]);
 }
 
 describe.each(backends())('Erase walks the schema on %s', (_name, makeBackend) => {
@@ -78,9 +200,12 @@ describe.each(backends())('Erase walks the schema on %s', (_name, makeBackend) =
 		await fillEveryTable(store);
 		const before = await markersByTable(store);
 		// Coverage: a table in neither list fails here (fill it above, or say why it holds no personal data).
-		const uncovered = Object.keys(before).filter((t) => !NO_PERSONAL_DATA[t] && before[t].length === 0);
+		const uncovered = Object.keys(before).filter(
+			(t) => !NO_PERSONAL_DATA[t] && before[t].length === 0,
+		);
 		expect({ uncovered }).toEqual({ uncovered: [] });
-		for (const t of Object.keys(NO_PERSONAL_DATA)) expect({ t, markers: before[t] ?? [] }).toEqual({ t, markers: [] });
+		for (const t of Object.keys(NO_PERSONAL_DATA))
+			expect({ t, markers: before[t] ?? [] }).toEqual({ t, markers: [] });
 
 		await store.eraseContact(ID, [PHONE, EMAIL]);
 		const after = await markersByTable(store);

@@ -29,7 +29,10 @@ export const PG_AVAILABLE = process.env.CM_PG_AVAILABLE === '1';
 export function backends(): Array<[string, () => Backend]> {
 	const list: Array<[string, () => Backend]> = [['sqlite', sqliteBackend]];
 	if (PG_AVAILABLE) list.push(['postgres', postgresBackend]);
-	else console.warn('PostgreSQL half of this suite SKIPPED: PostgreSQL is not reachable (see the warning above).');
+	else
+		console.warn(
+			'PostgreSQL half of this suite SKIPPED: PostgreSQL is not reachable (see the warning above).',
+		);
 	return list;
 }
 

@@ -39,10 +39,13 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 				parentPort.postMessage(slots);
 			})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
 		`;
-		const [a, b] = (await Promise.all([0, 1].map(() => inWorker(code, { config: backend.config, intervalUs, nowUs })))) as number[][];
+		const [a, b] = (await Promise.all(
+			[0, 1].map(() => inWorker(code, { config: backend.config, intervalUs, nowUs })),
+		)) as number[][];
 		const all = [...a, ...b].sort((x, y) => x - y);
 		expect(new Set(all).size).toBe(300);
-		for (let k = 1; k < all.length; k++) expect(all[k] - all[k - 1]).toBeGreaterThanOrEqual(intervalUs);
+		for (let k = 1; k < all.length; k++)
+			expect(all[k] - all[k - 1]).toBeGreaterThanOrEqual(intervalUs);
 		// In any one-second window: at most the limit; no slot left unused between the first and the last.
 		let inWindow = 0;
 		for (let lo = 0, hi = 0; hi < all.length; hi++) {
@@ -54,14 +57,18 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 		for (let k = 1; k < all.length; k++) expect(all[k] - all[k - 1]).toBe(intervalUs);
 	}, 60_000);
 
-	it('a pause (a 429\'s Retry-After) moves the next slot of every sender on the key', async () => {
+	it("a pause (a 429's Retry-After) moves the next slot of every sender on the key", async () => {
 		const now = Date.now() * 1000;
 		await store.takeRateSlot('twilio:pause-test', 50_000, now);
 		await store.pauseRate('twilio:pause-test', now + 2_000_000);
-		expect(await store.takeRateSlot('twilio:pause-test', 50_000, now)).toBeGreaterThanOrEqual(now + 2_000_000);
+		expect(await store.takeRateSlot('twilio:pause-test', 50_000, now)).toBeGreaterThanOrEqual(
+			now + 2_000_000,
+		);
 		// A pause shorter than the queue of slots already taken changes nothing.
 		await store.pauseRate('twilio:pause-test', now + 1000);
-		expect(await store.takeRateSlot('twilio:pause-test', 50_000, now)).toBeGreaterThanOrEqual(now + 2_050_000);
+		expect(await store.takeRateSlot('twilio:pause-test', 50_000, now)).toBeGreaterThanOrEqual(
+			now + 2_050_000,
+		);
 	});
 
 	it('a clock pushed 30 days ahead (a Retry-After from before the bound, a worker whose clock ran ahead) recovers at the next slot: never more than MAX_PAUSE_MS ahead', async () => {
@@ -76,13 +83,17 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 		const other = `whatsAppCloudApi:quota30-${Date.now()}`;
 		await sharedLimiter(store).backOff(other, 30 * 86400_000, 10);
 		await expect(sharedLimiter(store).acquire(other, 10)).rejects.toBeInstanceOf(KeyClosedError);
-		expect(await store.takeRateSlot(other, 100_000, now)).toBeLessThanOrEqual(Date.now() * 1000 + MAX_PAUSE_MS * 1000);
+		expect(await store.takeRateSlot(other, 100_000, now)).toBeLessThanOrEqual(
+			Date.now() * 1000 + MAX_PAUSE_MS * 1000,
+		);
 	});
 
 	// SQLite is on one machine, whose clock every process shares.
-	(_name === 'postgres' ? it : it.skip)('one clock rules the shared slots: a worker whose own clock runs an hour fast neither pushes everyone\'s next slot an hour away nor sends out of turn (PostgreSQL\'s clock)', async () => {
-		const key = `whatsAppCloudApi:skew-${Date.now()}`;
-		const code = `
+	(_name === 'postgres' ? it : it.skip)(
+		"one clock rules the shared slots: a worker whose own clock runs an hour fast neither pushes everyone's next slot an hour away nor sends out of turn (PostgreSQL's clock)",
+		async () => {
+			const key = `whatsAppCloudApi:skew-${Date.now()}`;
+			const code = `
 			const { parentPort, workerData } = require('node:worker_threads');
 			// This worker's clock is an hour fast.
 			const realNow = Date.now;
@@ -97,14 +108,15 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 				parentPort.postMessage('done');
 			})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
 		`;
-		await inWorker(code, { config: backend.config, limiterModule: LIMITER_MODULE, key });
-		// Before, the next slot was an hour away for every other worker (then 60 s, the bound).
-		const next = await store.takeRateSlot(key, 100_000, Date.now() * 1000);
-		expect(next).toBeLessThanOrEqual(Date.now() * 1000 + 2_000_000);
-		expect(Math.abs(await store.clockOffsetMs())).toBeLessThan(1000);
-	});
+			await inWorker(code, { config: backend.config, limiterModule: LIMITER_MODULE, key });
+			// Before, the next slot was an hour away for every other worker (then 60 s, the bound).
+			const next = await store.takeRateSlot(key, 100_000, Date.now() * 1000);
+			expect(next).toBeLessThanOrEqual(Date.now() * 1000 + 2_000_000);
+			expect(Math.abs(await store.clockOffsetMs())).toBeLessThan(1000);
+		},
+	);
 
-	it('a 429 slows the key\'s clock: the next slot a slowed interval on, the slots after it a fifth further apart and coming back by 1 % each; the 429s of one burst slow it once; bursts in a row make it come back slower', async () => {
+	it("a 429 slows the key's clock: the next slot a slowed interval on, the slots after it a fifth further apart and coming back by 1 % each; the 429s of one burst slow it once; bursts in a row make it come back slower", async () => {
 		const key = `whatsAppCloudApi:slow-${Date.now()}`;
 		const t = Date.now() * 1000;
 		const I = 10_000;
@@ -142,7 +154,8 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 		const c = await take();
 		expect(c - b).toBe(Math.round(I * spedUp(factor, 4)));
 		// Never slower than SLOW_DOWN.max; after calmMs without a 429 the streak starts again at 1.
-		for (let k = 0; k < 20; k++) await store.slowRate(key, I, t + 2_000_000 + k * SLOW_DOWN.burstMs * 1000);
+		for (let k = 0; k < 20; k++)
+			await store.slowRate(key, I, t + 2_000_000 + k * SLOW_DOWN.burstMs * 1000);
 		const d = await take();
 		expect((await take()) - d).toBe(I * SLOW_DOWN.max);
 		await store.slowRate(key, I, t + 30_000_000);
@@ -156,7 +169,7 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 		expect(await store.takeRateSlot(key, I, later)).toBe(later);
 	});
 
-	it('a quota\'s Retry-After stops the sends already waiting in another process within one slot (slots are not handed out seconds ahead)', async () => {
+	it("a quota's Retry-After stops the sends already waiting in another process within one slot (slots are not handed out seconds ahead)", async () => {
 		const key = `whatsAppCloudApi:quota-${Date.now()}`;
 		const code = `
 			const { parentPort, workerData } = require('node:worker_threads');
@@ -175,9 +188,19 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 			})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
 		`;
 		const { Worker } = await import('node:worker_threads');
-		const w = new Worker(code, { eval: true, workerData: { storeModule: STORE_MODULE, limiterModule: LIMITER_MODULE, config: backend.config, key } });
+		const w = new Worker(code, {
+			eval: true,
+			workerData: {
+				storeModule: STORE_MODULE,
+				limiterModule: LIMITER_MODULE,
+				config: backend.config,
+				key,
+			},
+		});
 		const done = new Promise<{ sent: number[] }>((resolve, reject) => {
-			w.on('message', (m) => (m.error ? reject(new Error(m.error)) : m.sent ? resolve(m) : undefined));
+			w.on('message', (m) =>
+				m.error ? reject(new Error(m.error)) : m.sent ? resolve(m) : undefined,
+			);
 			w.once('error', reject);
 		});
 		await new Promise<void>((resolve) => w.once('message', () => resolve()));
@@ -196,7 +219,9 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 		// seconds did (about 150 sends). Every other send waits it out.
 		const during = sent.filter((x) => x > kept && x < asked + retryAfter);
 		expect(during.length).toBeLessThanOrEqual(2);
-		expect(sent.filter((x) => x >= asked + retryAfter).length).toBeGreaterThanOrEqual(160 - sent.filter((x) => x <= kept).length - 2);
+		expect(sent.filter((x) => x >= asked + retryAfter).length).toBeGreaterThanOrEqual(
+			160 - sent.filter((x) => x <= kept).length - 2,
+		);
 	}, 30_000);
 
 	it('two processes on one WhatsApp number whose provider takes half the limit set: every message delivered once, and a handful of 429s instead of one for every other request', async () => {
@@ -235,10 +260,23 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 					parentPort.postMessage(statuses);
 				})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
 			`;
-			const people = (k: number) => Array.from({ length: 120 }, (_, i) => `3461700${k}${String(i).padStart(4, '0')}`);
-			const results = (await Promise.all([1, 2].map((k) => inWorker(code, { config: backend.config, limiterModule: LIMITER_MODULE, key, url, people: people(k) })))) as number[][];
+			const people = (k: number) =>
+				Array.from({ length: 120 }, (_, i) => `3461700${k}${String(i).padStart(4, '0')}`);
+			const results = (await Promise.all(
+				[1, 2].map((k) =>
+					inWorker(code, {
+						config: backend.config,
+						limiterModule: LIMITER_MODULE,
+						key,
+						url,
+						people: people(k),
+					}),
+				),
+			)) as number[][];
 			expect(results.flat().filter((s) => s !== 200)).toEqual([]);
-			const accepted = meta.requests.filter((r) => r.status === 200).map((r) => String((r.body as { to?: string }).to));
+			const accepted = meta.requests
+				.filter((r) => r.status === 200)
+				.map((r) => String((r.body as { to?: string }).to));
 			expect(accepted).toHaveLength(240);
 			expect(new Set(accepted).size).toBe(240);
 			// Before, the two processes held slots two seconds ahead and a 429 moved only the slots
@@ -247,7 +285,9 @@ describe.each(backends())('Shared rate slots on %s', (_name, makeBackend) => {
 			// figure (printed), not a promise: a busy machine bunches requests at the mock and adds
 			// some; the bound only tells the old behaviour from the new.
 			expect(meta.rateLimited).toBeLessThanOrEqual(86);
-			process.stdout.write(`${backend.name}: provider at 40/s, limit set to 80/s, two processes, 240 messages: ${meta.rateLimited} 429s, ${meta.requests.length} requests\n`);
+			process.stdout.write(
+				`${backend.name}: provider at 40/s, limit set to 80/s, two processes, 240 messages: ${meta.rateLimited} 429s, ${meta.requests.length} requests\n`,
+			);
 		} finally {
 			await meta.stop();
 		}

@@ -11,16 +11,22 @@ import { answerText, jsonFromAnswer, jsonInstruction } from '../../shared/ai/mod
 import { AI_DEADLINE_MS } from '../../shared/deadline';
 
 export type Msg = { role: 'system' | 'user' | 'assistant'; content: string };
-export interface Usage { inputTokens: number; outputTokens: number; calls: number }
+export interface Usage {
+	inputTokens: number;
+	outputTokens: number;
+	calls: number;
+}
 
 /** What AI Content needs of a Chat Model sub-node's model (a LangChain chat model). */
 export interface ChatModel {
-	invoke(messages: Msg[]): Promise<{ content: unknown; usage_metadata?: { input_tokens?: number; output_tokens?: number } }>;
+	invoke(messages: Msg[]): Promise<{
+		content: unknown;
+		usage_metadata?: { input_tokens?: number; output_tokens?: number };
+	}>;
 	_llmType?(): string;
 	model?: string;
 	modelName?: string;
 }
-
 
 export interface Meter {
 	usage: Usage;
@@ -28,7 +34,6 @@ export interface Meter {
 	model: string;
 	sample: boolean;
 }
-
 
 export interface ModelRun {
 	items: INodeExecutionData[];
@@ -41,11 +46,14 @@ export interface ModelRun {
 	concurrency: number;
 	usage: Usage;
 	meter: Meter;
-	complete(messages: Msg[], schema: Record<string, unknown>, name: string): Promise<{ data: unknown; usage: Usage }>;
+	complete(
+		messages: Msg[],
+		schema: Record<string, unknown>,
+		name: string,
+	): Promise<{ data: unknown; usage: Usage }>;
 }
 
 export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<ModelRun> {
-
 	const items = this.getInputData();
 	const node = this.getNode();
 	const operation = this.getNodeParameter('operation', 0) as string;
@@ -55,29 +63,38 @@ export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<M
 	// for the whole run); no credential, no model call, no cache.
 	const sample = options.sampleCopy === true;
 	// A connected Chat Model sub-node is used instead of the credential (none in tool mode).
-	const connected = sample ? undefined : await this.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0);
+	const connected = sample
+		? undefined
+		: await this.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0);
 	const chatModel = (Array.isArray(connected) ? connected[0] : connected) as ChatModel | undefined;
 	if (!sample && !chatModel && !node.credentials?.openAiCompatibleApi) {
 		throw new NodeOperationError(node, 'No OpenAI-Compatible API credential selected', {
-			description: 'Connect a Chat Model sub-node, or choose or create the credential on the node (any OpenAI-compatible server: its base URL and key), or turn on Sample Copy (Options) to try the workflow without a model.',
+			description:
+				'Connect a Chat Model sub-node, or choose or create the credential on the node (any OpenAI-compatible server: its base URL and key), or turn on Sample Copy (Options) to try the workflow without a model.',
 		});
 	}
-	const credentials: IDataObject = sample || chatModel ? {} : await this.getCredentials('openAiCompatibleApi');
+	const credentials: IDataObject =
+		sample || chatModel ? {} : await this.getCredentials('openAiCompatibleApi');
 	// Always explicit: never from the environment.
-	const client = sample || chatModel ? undefined : new OpenAI({
-		apiKey: String(credentials.apiKey),
-		baseURL: String(credentials.baseUrl || 'https://api.openai.com/v1'),
-		organization: credentials.organization ? String(credentials.organization) : null,
-		project: null,
-		maxRetries: Number(options.maxRetries ?? 3),
-		// A deadline that ends the request (the client's default is 10 minutes): a model that never answers cannot hold the run.
-		timeout: AI_DEADLINE_MS,
-	});
+	const client =
+		sample || chatModel
+			? undefined
+			: new OpenAI({
+					apiKey: String(credentials.apiKey),
+					baseURL: String(credentials.baseUrl || 'https://api.openai.com/v1'),
+					organization: credentials.organization ? String(credentials.organization) : null,
+					project: null,
+					maxRetries: Number(options.maxRetries ?? 3),
+					// A deadline that ends the request (the client's default is 10 minutes): a model that never answers cannot hold the run.
+					timeout: AI_DEADLINE_MS,
+				});
 	const apiKey = String(credentials.apiKey ?? '');
 	const redact = (text: string) => {
 		let out = apiKey.length >= 8 ? text.split(apiKey).join('***') : text;
 		// Also a recognisable part of it (servers often show the first and last characters).
-		if (apiKey.length >= 16) for (const part of [apiKey.slice(0, 12), apiKey.slice(-12)]) out = out.split(part).join('***');
+		if (apiKey.length >= 16)
+			for (const part of [apiKey.slice(0, 12), apiKey.slice(-12)])
+				out = out.split(part).join('***');
 		return out;
 	};
 	const concurrency = Math.max(1, Number(options.concurrency ?? 4));
@@ -85,33 +102,55 @@ export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<M
 	meter.sample = sample;
 
 	// The model's name as the cache and the usage report know it.
-	const modelName = chatModel ? `${chatModel._llmType?.() ?? 'chat-model'}:${chatModel.model ?? chatModel.modelName ?? ''}` : model;
+	const modelName = chatModel
+		? `${chatModel._llmType?.() ?? 'chat-model'}:${chatModel.model ?? chatModel.modelName ?? ''}`
+		: model;
 	meter.model = modelName;
-	const completeWithChatModel = async (messages: Msg[], schema: Record<string, unknown>): Promise<{ data: unknown; usage: Usage }> => {
+	const completeWithChatModel = async (
+		messages: Msg[],
+		schema: Record<string, unknown>,
+	): Promise<{ data: unknown; usage: Usage }> => {
 		const [first, ...rest] = messages;
-		const prompt: Msg[] = first?.role === 'system' ? [{ role: 'system', content: `${first.content}\n\n${jsonInstruction(schema)}` }, ...rest] : [{ role: 'system', content: jsonInstruction(schema) }, ...messages];
+		const prompt: Msg[] =
+			first?.role === 'system'
+				? [{ role: 'system', content: `${first.content}\n\n${jsonInstruction(schema)}` }, ...rest]
+				: [{ role: 'system', content: jsonInstruction(schema) }, ...messages];
 		let res: Awaited<ReturnType<ChatModel['invoke']>>;
 		try {
 			res = await chatModel!.invoke(prompt);
 		} catch (error) {
 			const e = error as { status?: number; message?: string };
-			throw new NodeApiError(node, { message: e.message ?? String(error) }, {
-				httpCode: e.status ? String(e.status) : undefined,
-				message: `The Chat Model failed${e.status ? ` (${e.status})` : ''}: ${e.message ?? String(error)}`,
-				description: 'Check the Chat Model sub-node: its credential and model name.',
-			});
+			throw new NodeApiError(
+				node,
+				{ message: e.message ?? String(error) },
+				{
+					httpCode: e.status ? String(e.status) : undefined,
+					message: `The Chat Model failed${e.status ? ` (${e.status})` : ''}: ${e.message ?? String(error)}`,
+					description: 'Check the Chat Model sub-node: its credential and model name.',
+				},
+			);
 		}
-		const u = { inputTokens: res.usage_metadata?.input_tokens ?? 0, outputTokens: res.usage_metadata?.output_tokens ?? 0, calls: 1 };
+		const u = {
+			inputTokens: res.usage_metadata?.input_tokens ?? 0,
+			outputTokens: res.usage_metadata?.output_tokens ?? 0,
+			calls: 1,
+		};
 		usage.inputTokens += u.inputTokens;
 		usage.outputTokens += u.outputTokens;
 		usage.calls++;
 		try {
 			return { data: jsonFromAnswer(answerText(res.content)), usage: u };
 		} catch (error) {
-			throw new NodeOperationError(node, (error as Error).message, { description: 'Choose a model that follows instructions, or lower its temperature.' });
+			throw new NodeOperationError(node, (error as Error).message, {
+				description: 'Choose a model that follows instructions, or lower its temperature.',
+			});
 		}
 	};
-	const complete = async (messages: Msg[], schema: Record<string, unknown>, name: string): Promise<{ data: unknown; usage: Usage }> => {
+	const complete = async (
+		messages: Msg[],
+		schema: Record<string, unknown>,
+		name: string,
+	): Promise<{ data: unknown; usage: Usage }> => {
 		if (sample) throw new NodeOperationError(node, 'No model is called with Sample Copy on');
 		if (chatModel) return await completeWithChatModel(messages, schema);
 		try {
@@ -120,7 +159,11 @@ export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<M
 				messages,
 				response_format: { type: 'json_schema', json_schema: { name, schema, strict: true } },
 			});
-			const u = { inputTokens: res.usage?.prompt_tokens ?? 0, outputTokens: res.usage?.completion_tokens ?? 0, calls: 1 };
+			const u = {
+				inputTokens: res.usage?.prompt_tokens ?? 0,
+				outputTokens: res.usage?.completion_tokens ?? 0,
+				calls: 1,
+			};
 			usage.inputTokens += u.inputTokens;
 			usage.outputTokens += u.outputTokens;
 			usage.calls++;
@@ -128,20 +171,42 @@ export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<M
 			try {
 				return { data: JSON.parse(content), usage: u };
 			} catch {
-				throw new NodeOperationError(node, 'The model did not answer with JSON', { description: `It answered: ${content.slice(0, 200)}` });
+				throw new NodeOperationError(node, 'The model did not answer with JSON', {
+					description: `It answered: ${content.slice(0, 200)}`,
+				});
 			}
 		} catch (error) {
-			if (error instanceof NodeOperationError) throw new NodeOperationError(node, error.message, { description: error.description ?? undefined });
+			if (error instanceof NodeOperationError)
+				throw new NodeOperationError(node, error.message, {
+					description: error.description ?? undefined,
+				});
 			const e = error as { status?: number; message?: string };
 			// A compatible server may echo the key (whole or in part, several times): every
 			// occurrence is masked, in the message and in the response kept on the error.
 			const raw = redact(e.message ?? String(error));
-			throw new NodeApiError(node, { message: raw }, {
-				httpCode: e.status ? String(e.status) : undefined,
-				message: `The model API failed${e.status ? ` (${e.status})` : ''}: ${raw}`,
-				description: 'Check the OpenAI-Compatible API credential (key, base URL) and the model name.',
-			});
+			throw new NodeApiError(
+				node,
+				{ message: raw },
+				{
+					httpCode: e.status ? String(e.status) : undefined,
+					message: `The model API failed${e.status ? ` (${e.status})` : ''}: ${raw}`,
+					description:
+						'Check the OpenAI-Compatible API credential (key, base URL) and the model name.',
+				},
+			);
 		}
 	};
-	return { items, node, operation, model, modelName, options, sample, concurrency, usage, meter, complete };
+	return {
+		items,
+		node,
+		operation,
+		model,
+		modelName,
+		options,
+		sample,
+		concurrency,
+		usage,
+		meter,
+		complete,
+	};
 }

@@ -25,7 +25,11 @@ export async function reply(this: IExecuteFunctions, m: ModelRun): Promise<INode
 	for (let i = 0; i < items.length; i++) {
 		const id = idOf(items[i].json);
 		if (id === undefined || id === null || id === '') {
-			const e = new NodeOperationError(node, `No contact ID at "${this.getNodeParameter('contactIdField', 0)}"`, { itemIndex: i, description: 'Replies thread by contact: set Contact ID Field.' });
+			const e = new NodeOperationError(
+				node,
+				`No contact ID at "${this.getNodeParameter('contactIdField', 0)}"`,
+				{ itemIndex: i, description: 'Replies thread by contact: set Contact ID Field.' },
+			);
 			if (!this.continueOnFail()) throw e;
 			failed.set(i, e);
 			ids.push(undefined);
@@ -33,12 +37,26 @@ export async function reply(this: IExecuteFunctions, m: ModelRun): Promise<INode
 	}
 	// One conversation per person: a merged id, or the id of another channel the person was
 	// linked under, threads into the same history.
-	const person = await personIdsOf(store, ids.filter((id): id is string => id !== undefined));
+	const person = await personIdsOf(
+		store,
+		ids.filter((id): id is string => id !== undefined),
+	);
 	ids.forEach((id, i) => {
 		if (id !== undefined) ids[i] = person.get(id) ?? id;
 	});
-	const history = await store.getTurns(ids.filter((id): id is string => id !== undefined), turns);
-	const schema = intents.length ? { ...REPLY_SCHEMA, properties: { ...REPLY_SCHEMA.properties, intent: { type: 'string', enum: [...intents, 'other'] } } } : REPLY_SCHEMA;
+	const history = await store.getTurns(
+		ids.filter((id): id is string => id !== undefined),
+		turns,
+	);
+	const schema = intents.length
+		? {
+				...REPLY_SCHEMA,
+				properties: {
+					...REPLY_SCHEMA.properties,
+					intent: { type: 'string', enum: [...intents, 'other'] },
+				},
+			}
+		: REPLY_SCHEMA;
 	// Items of one contact are answered in order; different contacts in parallel.
 	const byContact = new Map<string, number[]>();
 	ids.forEach((id, i) => {
@@ -49,9 +67,14 @@ export async function reply(this: IExecuteFunctions, m: ModelRun): Promise<INode
 		const h = [...(history.get(id) ?? [])];
 		for (const i of list) {
 			const text = String(textOf(items[i].json) ?? '');
-			const r = await perItem(i, async () => sample
-				? { data: { ...sampleReply(), sample: true } as IDataObject, usage: { inputTokens: 0, outputTokens: 0, calls: 0 } }
-				: complete(replyMessages(brief, h, text), schema, 'reply'));
+			const r = await perItem(i, async () =>
+				sample
+					? {
+							data: { ...sampleReply(), sample: true } as IDataObject,
+							usage: { inputTokens: 0, outputTokens: 0, calls: 0 },
+						}
+					: complete(replyMessages(brief, h, text), schema, 'reply'),
+			);
 			if ('error' in r) {
 				failed.set(i, r.error);
 				continue;
@@ -61,9 +84,33 @@ export async function reply(this: IExecuteFunctions, m: ModelRun): Promise<INode
 			// A sample reply is not part of the person's conversation.
 			if (sample) continue;
 			const now = Date.now();
-			h.push({ role: 'user', text, at: now }, { role: 'assistant', text: String((r.data as IDataObject).reply ?? ''), at: now + 1 });
-			await store.addTurns([{ contactId: id, role: 'user', text, at: now }, { contactId: id, role: 'assistant', text: String((r.data as IDataObject).reply ?? ''), at: now + 1 }]);
+			h.push(
+				{ role: 'user', text, at: now },
+				{ role: 'assistant', text: String((r.data as IDataObject).reply ?? ''), at: now + 1 },
+			);
+			await store.addTurns([
+				{ contactId: id, role: 'user', text, at: now },
+				{
+					contactId: id,
+					role: 'assistant',
+					text: String((r.data as IDataObject).reply ?? ''),
+					at: now + 1,
+				},
+			]);
 		}
 	});
-	return [items.map((_, i) => (failed.has(i) || !answers[i] ? errorItem(i, failed.get(i) ?? { message: 'No answer' }) : { json: { ...items[i].json, ai: answers[i]!.data, usage: { model: modelName, ...answers[i]!.usage } }, pairedItem: { item: i } }))];
+	return [
+		items.map((_, i) =>
+			failed.has(i) || !answers[i]
+				? errorItem(i, failed.get(i) ?? { message: 'No answer' })
+				: {
+						json: {
+							...items[i].json,
+							ai: answers[i]!.data,
+							usage: { model: modelName, ...answers[i]!.usage },
+						},
+						pairedItem: { item: i },
+					},
+		),
+	];
 }

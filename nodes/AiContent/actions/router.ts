@@ -11,16 +11,35 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const operation = this.getNodeParameter('operation', 0) as string;
 	if (operation === 'usageReport') return await usageReport.call(this);
 	// What the run cost, kept in the store by campaign (a sample run costs nothing and is not kept).
-	const meter: Meter = { usage: { inputTokens: 0, outputTokens: 0, calls: 0 }, cacheHits: 0, model: '', sample: false };
+	const meter: Meter = {
+		usage: { inputTokens: 0, outputTokens: 0, calls: 0 },
+		cacheHits: 0,
+		model: '',
+		sample: false,
+	};
 	try {
 		return await run.call(this, meter);
 	} finally {
 		if (!meter.sample && (meter.usage.calls > 0 || meter.cacheHits > 0)) {
 			const options = this.getNodeParameter('options', 0, {}) as IDataObject;
-			await (await getStore(this)).recordAiUsage([{
-				at: Date.now(), workflowId: String(this.getWorkflow().id ?? ''), executionId: String(this.getExecutionId() ?? ''), node: this.getNode().name, operation, model: meter.model,
-				campaign: String(options.campaign ?? '').trim(), items: this.getInputData().length, calls: meter.usage.calls, inputTokens: meter.usage.inputTokens, outputTokens: meter.usage.outputTokens, cacheHits: meter.cacheHits,
-			}]);
+			await (
+				await getStore(this)
+			).recordAiUsage([
+				{
+					at: Date.now(),
+					workflowId: String(this.getWorkflow().id ?? ''),
+					executionId: String(this.getExecutionId() ?? ''),
+					node: this.getNode().name,
+					operation,
+					model: meter.model,
+					campaign: String(options.campaign ?? '').trim(),
+					items: this.getInputData().length,
+					calls: meter.usage.calls,
+					inputTokens: meter.usage.inputTokens,
+					outputTokens: meter.usage.outputTokens,
+					cacheHits: meter.cacheHits,
+				},
+			]);
 		}
 	}
 }

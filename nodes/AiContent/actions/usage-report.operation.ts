@@ -11,15 +11,21 @@ export async function usageReport(this: IExecuteFunctions): Promise<INodeExecuti
 	const totals = await (await getStore(this)).aiUsageReport(since);
 	const priced = inputPrice > 0 || outputPrice > 0;
 	const paired = this.getInputData().map((_, i) => ({ item: i }));
-	return [totals.map((t) => ({
-		json: {
-			...t,
-			campaign: t.campaign || null,
-			firstAt: new Date(t.firstAt).toISOString(),
-			lastAt: new Date(t.lastAt).toISOString(),
-			...(priced ? { estimatedCost: Math.round(t.inputTokens * inputPrice + t.outputTokens * outputPrice) / 1e6 } : {}),
-		} as unknown as IDataObject,
-		pairedItem: paired,
-	}))];
+	return [
+		totals.map((t) => ({
+			json: {
+				...t,
+				campaign: t.campaign || null,
+				firstAt: new Date(t.firstAt).toISOString(),
+				lastAt: new Date(t.lastAt).toISOString(),
+				...(priced
+					? {
+							estimatedCost:
+								Math.round(t.inputTokens * inputPrice + t.outputTokens * outputPrice) / 1e6,
+						}
+					: {}),
+			} as unknown as IDataObject,
+			pairedItem: paired,
+		})),
+	];
 }
-

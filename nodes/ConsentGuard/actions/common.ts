@@ -37,9 +37,21 @@ export const purposeProperty: INodeProperties = {
 	name: 'purpose',
 	type: 'options',
 	options: [
-		{ name: 'Marketing', value: 'marketing', description: 'Promotions, newsletters, offers: needs consent' },
-		{ name: 'Transactional', value: 'transactional', description: 'Order updates, receipts, codes: no marketing consent needed' },
-		{ name: 'Service', value: 'service', description: 'Account or service information the person asked for' },
+		{
+			name: 'Marketing',
+			value: 'marketing',
+			description: 'Promotions, newsletters, offers: needs consent',
+		},
+		{
+			name: 'Transactional',
+			value: 'transactional',
+			description: 'Order updates, receipts, codes: no marketing consent needed',
+		},
+		{
+			name: 'Service',
+			value: 'service',
+			description: 'Account or service information the person asked for',
+		},
 		{ name: 'Custom', value: 'custom' },
 	],
 	default: 'marketing',

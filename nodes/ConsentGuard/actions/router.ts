@@ -26,11 +26,25 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	let work = items;
 	const toolRefusal = isToolCall(this) ? TOOL_REFUSED[operation] : undefined;
 	if (toolRefusal) {
-		return [items.map((item, i) => ({ json: { ...item.json, outcome: 'Refused', status: 'refused', message: `${toolRefusal} Nothing was changed.` }, pairedItem: { item: i } }))];
+		return [
+			items.map((item, i) => ({
+				json: {
+					...item.json,
+					outcome: 'Refused',
+					status: 'refused',
+					message: `${toolRefusal} Nothing was changed.`,
+				},
+				pairedItem: { item: i },
+			})),
+		];
 	}
 	// As a tool, the node reads and acts only for the person of the conversation (tool-scope.ts).
 	if (CONVERSATION_SCOPED.includes(operation)) {
-		const outside = await conversationRefusal(this, async () => await getStore(this), 'toolContact');
+		const outside = await conversationRefusal(
+			this,
+			async () => await getStore(this),
+			'toolContact',
+		);
 		if (outside) return outside;
 	}
 	if (operation === 'recordConsent' && isToolCall(this)) {
@@ -38,7 +52,14 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		work = items.filter((item, i) => {
 			const action = String(actionOf(i) ?? '').trim();
 			if (action === 'withdraw') return true;
-			refused.push({ json: { ...item.json, status: 'refused', message: `An AI agent cannot ${action || 'grant'} consent: only the person can give it (a form, a keyword, a double opt-in). Nothing was recorded. Set this tool's Action to Withdraw to let the agent record opt-outs.` }, pairedItem: { item: i } });
+			refused.push({
+				json: {
+					...item.json,
+					status: 'refused',
+					message: `An AI agent cannot ${action || 'grant'} consent: only the person can give it (a form, a keyword, a double opt-in). Nothing was recorded. Set this tool's Action to Withdraw to let the agent record opt-outs.`,
+				},
+				pairedItem: { item: i },
+			});
 			return false;
 		});
 	}
@@ -46,7 +67,12 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		adopt(outputs, work.length ? await route.call(this, operation, work) : outputs);
 	});
 	if (refused.length) result[0] = [...refused, ...result[0]];
-	return toolAware(this, result, operation === 'check' ? ['Allowed', 'Blocked'] : [operationName(operation)], operation === 'check' ? checkSummary : undefined);
+	return toolAware(
+		this,
+		result,
+		operation === 'check' ? ['Allowed', 'Blocked'] : [operationName(operation)],
+		operation === 'check' ? checkSummary : undefined,
+	);
 }
 
 /** Operations an AI agent may use as a tool, about the person it talks with only. */
@@ -54,20 +80,31 @@ const CONVERSATION_SCOPED = ['check', 'recordConsent', 'getContact', 'findContac
 
 /** Operations an AI agent is never given as a tool, and why (said to the agent). */
 const TOOL_REFUSED: Record<string, string> = {
-	removeSuppression: 'An AI agent cannot take an address off the suppression list: a person asks for that themselves, and a person decides it.',
-	confirmConsent: 'An AI agent cannot confirm a double opt-in: only the person does, with the link they were sent.',
-	linkAddress: 'An AI agent cannot link addresses to a contact: an address someone types in a chat may be another person\'s, and linked addresses receive messages.',
-	mergeContacts: 'An AI agent cannot merge contacts: two people merged by mistake would get each other\'s messages.',
-	upsertContact: 'An AI agent cannot create or change contacts and their addresses: an address someone types in a chat may be another person\'s.',
-	eraseContact: 'An AI agent cannot erase a person: erasure cannot be undone, and the ID an agent names may be another person\'s. Route erasure requests to a person who verifies them.',
-	exportContact: 'An AI agent cannot export everything held about a person: it would hand all of their data to the model. Use Contact > Get for what a conversation needs.',
+	removeSuppression:
+		'An AI agent cannot take an address off the suppression list: a person asks for that themselves, and a person decides it.',
+	confirmConsent:
+		'An AI agent cannot confirm a double opt-in: only the person does, with the link they were sent.',
+	linkAddress:
+		"An AI agent cannot link addresses to a contact: an address someone types in a chat may be another person's, and linked addresses receive messages.",
+	mergeContacts:
+		"An AI agent cannot merge contacts: two people merged by mistake would get each other's messages.",
+	upsertContact:
+		"An AI agent cannot create or change contacts and their addresses: an address someone types in a chat may be another person's.",
+	eraseContact:
+		"An AI agent cannot erase a person: erasure cannot be undone, and the ID an agent names may be another person's. Route erasure requests to a person who verifies them.",
+	exportContact:
+		'An AI agent cannot export everything held about a person: it would hand all of their data to the model. Use Contact > Get for what a conversation needs.',
 };
 
 function operationName(operation: string): string {
 	return operation.replace(/([A-Z])/g, ' $1').replace(/^./, (c) => c.toUpperCase());
 }
 
-async function route(this: IExecuteFunctions, operation: string, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+async function route(
+	this: IExecuteFunctions,
+	operation: string,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	switch (operation) {
 		case 'check':
 			return await check.execute.call(this, items);

@@ -2,7 +2,13 @@
  * Journey's reports, one item for the whole store or journey, read once per run: Campaign Report
  * (the send log per campaign, channel and variant), Pick A/B Winner, Funnel Report.
  */
-import type { IBinaryKeyData, IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IBinaryKeyData,
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { pickWinner } from '../../shared/insights/ab';
@@ -12,23 +18,64 @@ import { funnelHtml, funnelSvg } from '../../shared/journey/report';
 import type { AbMetric, Store } from '../../shared/store/types';
 
 export const description: INodeProperties[] = [
-	{ displayName: 'Campaign', name: 'abCampaign', type: 'string', default: '', required: true, placeholder: 'spring-subject-test', description: 'The campaign whose sends carry the arms (Touchpoint\'s Campaign and A/B Variant)', displayOptions: { show: { operation: ['pickWinner'] } } },
+	{
+		displayName: 'Campaign',
+		name: 'abCampaign',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'spring-subject-test',
+		description: "The campaign whose sends carry the arms (Touchpoint's Campaign and A/B Variant)",
+		displayOptions: { show: { operation: ['pickWinner'] } },
+	},
 	{
 		displayName: 'Metric',
 		name: 'abMetric',
 		type: 'options',
 		options: [
-			{ name: 'Clicked', value: 'clicked', description: 'The send log says clicked (an email service\'s click event)' },
-			{ name: 'Converted', value: 'converted', description: 'Reached this journey\'s Goal Stage within the window after the send' },
+			{
+				name: 'Clicked',
+				value: 'clicked',
+				description: "The send log says clicked (an email service's click event)",
+			},
+			{
+				name: 'Converted',
+				value: 'converted',
+				description: "Reached this journey's Goal Stage within the window after the send",
+			},
 			{ name: 'Delivered', value: 'delivered' },
-			{ name: 'Read', value: 'read', description: 'Read (WhatsApp) or opened (email) per the send log' },
-			{ name: 'Replied', value: 'replied', description: 'Wrote back on the channel within the window after the send' },
+			{
+				name: 'Read',
+				value: 'read',
+				description: 'Read (WhatsApp) or opened (email) per the send log',
+			},
+			{
+				name: 'Replied',
+				value: 'replied',
+				description: 'Wrote back on the channel within the window after the send',
+			},
 		],
 		default: 'converted',
 		displayOptions: { show: { operation: ['pickWinner'] } },
 	},
-	{ displayName: 'Window (Hours)', name: 'abWindowHours', type: 'number', default: 72, typeOptions: { minValue: 1 }, description: 'How long after a send a reply or a conversion still counts for it', displayOptions: { show: { operation: ['pickWinner'], abMetric: ['replied', 'converted'] } } },
-	{ displayName: 'Minimum Sends per Arm', name: 'abMinPerArm', type: 'number', default: 100, typeOptions: { minValue: 1 }, description: 'No winner is picked before every arm has this many sends', displayOptions: { show: { operation: ['pickWinner'] } } },
+	{
+		displayName: 'Window (Hours)',
+		name: 'abWindowHours',
+		type: 'number',
+		default: 72,
+		typeOptions: { minValue: 1 },
+		description: 'How long after a send a reply or a conversion still counts for it',
+		displayOptions: { show: { operation: ['pickWinner'], abMetric: ['replied', 'converted'] } },
+	},
+	{
+		displayName: 'Minimum Sends per Arm',
+		name: 'abMinPerArm',
+		type: 'number',
+		default: 100,
+		typeOptions: { minValue: 1 },
+		description: 'No winner is picked before every arm has this many sends',
+		displayOptions: { show: { operation: ['pickWinner'] } },
+	},
 	{
 		displayName: 'Confidence',
 		name: 'abConfidence',
@@ -39,29 +86,90 @@ export const description: INodeProperties[] = [
 			{ name: '99 %', value: 0.99 },
 		],
 		default: 0.95,
-		description: 'The best arm wins when a two-sided two-proportion z-test against every other arm has p below 1 - confidence',
+		description:
+			'The best arm wins when a two-sided two-proportion z-test against every other arm has p below 1 - confidence',
 		displayOptions: { show: { operation: ['pickWinner'] } },
 	},
-	{ displayName: 'Campaign Name or All', name: 'reportCampaign', type: 'string', default: '', placeholder: 'spring-subject', description: 'One campaign, or empty for every campaign', displayOptions: { show: { operation: ['campaignReport'] } } },
-	{ displayName: 'Since (Days)', name: 'reportSinceDays', type: 'number', default: 30, typeOptions: { minValue: 0 }, description: 'Sends made in the last N days', displayOptions: { show: { operation: ['campaignReport'] } } },
-	{ displayName: 'Reply Window (Hours)', name: 'replyWindowHours', type: 'number', default: 48, typeOptions: { minValue: 1 }, description: 'A message from the person on the channel this soon after a send counts as a reply to it (at most 720 hours: messages are matched to the sends of the last 30 days)', displayOptions: { show: { operation: ['campaignReport'] } } },
-	{ displayName: 'Conversion Window (Days)', name: 'conversionWindowDays', type: 'number', default: 7, typeOptions: { minValue: 1 }, description: 'Reaching this journey\'s Goal Stage (or withdrawing consent: an opt-out) this soon after a send counts for it', displayOptions: { show: { operation: ['campaignReport'] } } },
-	{ displayName: 'Include HTML Report', name: 'includeHtml', type: 'boolean', default: false, description: 'Whether to add a self-contained HTML report with the chart and table', displayOptions: { show: { operation: ['funnelReport', 'campaignReport'] } } },
+	{
+		displayName: 'Campaign Name or All',
+		name: 'reportCampaign',
+		type: 'string',
+		default: '',
+		placeholder: 'spring-subject',
+		description: 'One campaign, or empty for every campaign',
+		displayOptions: { show: { operation: ['campaignReport'] } },
+	},
+	{
+		displayName: 'Since (Days)',
+		name: 'reportSinceDays',
+		type: 'number',
+		default: 30,
+		typeOptions: { minValue: 0 },
+		description: 'Sends made in the last N days',
+		displayOptions: { show: { operation: ['campaignReport'] } },
+	},
+	{
+		displayName: 'Reply Window (Hours)',
+		name: 'replyWindowHours',
+		type: 'number',
+		default: 48,
+		typeOptions: { minValue: 1 },
+		description:
+			'A message from the person on the channel this soon after a send counts as a reply to it (at most 720 hours: messages are matched to the sends of the last 30 days)',
+		displayOptions: { show: { operation: ['campaignReport'] } },
+	},
+	{
+		displayName: 'Conversion Window (Days)',
+		name: 'conversionWindowDays',
+		type: 'number',
+		default: 7,
+		typeOptions: { minValue: 1 },
+		description:
+			"Reaching this journey's Goal Stage (or withdrawing consent: an opt-out) this soon after a send counts for it",
+		displayOptions: { show: { operation: ['campaignReport'] } },
+	},
+	{
+		displayName: 'Include HTML Report',
+		name: 'includeHtml',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to add a self-contained HTML report with the chart and table',
+		displayOptions: { show: { operation: ['funnelReport', 'campaignReport'] } },
+	},
 ];
 
 /** Pick A/B Winner: the arms' results from the send log, decided by the stated rule (shared/insights/ab.ts). Read once per run. */
 export async function abWinner(ctx: IExecuteFunctions, store: Store, journey: string) {
 	const campaign = String(ctx.getNodeParameter('abCampaign', 0, '')).trim();
-	if (!campaign) throw new NodeOperationError(ctx.getNode(), 'Campaign is empty', { description: 'Name the campaign the test\'s sends were made under (Touchpoint > Campaign).' });
+	if (!campaign)
+		throw new NodeOperationError(ctx.getNode(), 'Campaign is empty', {
+			description: "Name the campaign the test's sends were made under (Touchpoint > Campaign).",
+		});
 	const metric = ctx.getNodeParameter('abMetric', 0, 'converted') as AbMetric;
 	const windowMs = Number(ctx.getNodeParameter('abWindowHours', 0, 72)) * 3_600_000;
 	const results = await store.abTestResults(campaign, metric, { windowMs, journey });
-	const decision = pickWinner(results, { confidence: Number(ctx.getNodeParameter('abConfidence', 0, 0.95)), minPerArm: Number(ctx.getNodeParameter('abMinPerArm', 0, 100)) });
-	return { campaign, metric, ...(metric === 'converted' ? { journey } : {}), ...(metric === 'replied' || metric === 'converted' ? { windowHours: windowMs / 3_600_000 } : {}), ...decision };
+	const decision = pickWinner(results, {
+		confidence: Number(ctx.getNodeParameter('abConfidence', 0, 0.95)),
+		minPerArm: Number(ctx.getNodeParameter('abMinPerArm', 0, 100)),
+	});
+	return {
+		campaign,
+		metric,
+		...(metric === 'converted' ? { journey } : {}),
+		...(metric === 'replied' || metric === 'converted'
+			? { windowHours: windowMs / 3_600_000 }
+			: {}),
+		...decision,
+	};
 }
 
 /** Campaign Report: JSON, the SVG chart and, optionally, the HTML report. */
-export async function campaignReport(this: IExecuteFunctions, store: Store, name: string, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function campaignReport(
+	this: IExecuteFunctions,
+	store: Store,
+	name: string,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	// One item for the whole report, read once per run.
 	const campaign = String(this.getNodeParameter('reportCampaign', 0, '')).trim();
 	const generatedAt = new Date().toISOString();
@@ -74,21 +182,79 @@ export async function campaignReport(this: IExecuteFunctions, store: Store, name
 	});
 	const title = campaign ? `Campaign ${campaign}` : 'Campaigns';
 	const svg = campaignSvg(title, report.rows);
-	const binary: IBinaryKeyData = { chart: await this.helpers.prepareBinaryData(Buffer.from(svg, 'utf8'), 'campaigns.svg', 'image/svg+xml') };
-	if (this.getNodeParameter('includeHtml', 0, false)) binary.report = await this.helpers.prepareBinaryData(Buffer.from(campaignHtml(title, report, svg, generatedAt), 'utf8'), 'campaigns.html', 'text/html');
-	return [[{ json: { generatedAt, campaign: campaign || null, journey: name, rows: report.rows as unknown as IDataObject[], blocked: report.blocked as unknown as IDataObject[] }, binary, pairedItem: items.map((_, i) => ({ item: i })) }]];
+	const binary: IBinaryKeyData = {
+		chart: await this.helpers.prepareBinaryData(
+			Buffer.from(svg, 'utf8'),
+			'campaigns.svg',
+			'image/svg+xml',
+		),
+	};
+	if (this.getNodeParameter('includeHtml', 0, false))
+		binary.report = await this.helpers.prepareBinaryData(
+			Buffer.from(campaignHtml(title, report, svg, generatedAt), 'utf8'),
+			'campaigns.html',
+			'text/html',
+		);
+	return [
+		[
+			{
+				json: {
+					generatedAt,
+					campaign: campaign || null,
+					journey: name,
+					rows: report.rows as unknown as IDataObject[],
+					blocked: report.blocked as unknown as IDataObject[],
+				},
+				binary,
+				pairedItem: items.map((_, i) => ({ item: i })),
+			},
+		],
+	];
 }
 
 /** Funnel Report: one item for the whole journey. */
-export async function funnelReport(this: IExecuteFunctions, store: Store, name: string, stages: string[], items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
-	const def = { name, stages, moves: new Map<string, string>(), allowBackwards: false, exitEvents: [], maxDaysInStage: 0 };
-	const report = funnel(def, await store.getJourneyTransitions(name), await store.getAllJourneyStates(name));
+export async function funnelReport(
+	this: IExecuteFunctions,
+	store: Store,
+	name: string,
+	stages: string[],
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
+	const def = {
+		name,
+		stages,
+		moves: new Map<string, string>(),
+		allowBackwards: false,
+		exitEvents: [],
+		maxDaysInStage: 0,
+	};
+	const report = funnel(
+		def,
+		await store.getJourneyTransitions(name),
+		await store.getAllJourneyStates(name),
+	);
 	const generatedAt = new Date().toISOString();
 	const binary: INodeExecutionData['binary'] = {
-		chart: await this.helpers.prepareBinaryData(Buffer.from(funnelSvg(name, report), 'utf8'), 'funnel.svg', 'image/svg+xml'),
+		chart: await this.helpers.prepareBinaryData(
+			Buffer.from(funnelSvg(name, report), 'utf8'),
+			'funnel.svg',
+			'image/svg+xml',
+		),
 	};
 	if (this.getNodeParameter('includeHtml', 0, false)) {
-		binary.report = await this.helpers.prepareBinaryData(Buffer.from(funnelHtml(name, report, generatedAt), 'utf8'), 'funnel.html', 'text/html');
+		binary.report = await this.helpers.prepareBinaryData(
+			Buffer.from(funnelHtml(name, report, generatedAt), 'utf8'),
+			'funnel.html',
+			'text/html',
+		);
 	}
-	return [[{ json: { journey: name, generatedAt, stages: report as unknown as IDataObject[] }, binary, pairedItem: items.map((_, i) => ({ item: i })) }]];
+	return [
+		[
+			{
+				json: { journey: name, generatedAt, stages: report as unknown as IDataObject[] },
+				binary,
+				pairedItem: items.map((_, i) => ({ item: i })),
+			},
+		],
+	];
 }

@@ -1,5 +1,10 @@
 /** Audience Segment, Route by Rules: segments of conditions, compiled once per execution into plain functions. */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { compileSegments, type Condition, type SegmentRule } from '../../shared/segment/rules';
@@ -33,7 +38,8 @@ export const description: INodeProperties[] = [
 		type: 'fixedCollection',
 		typeOptions: { multipleValues: true, sortable: true },
 		default: {},
-		description: 'Checked in order. Field paths address item data directly (e.g. contact.country), no expressions needed.',
+		description:
+			'Checked in order. Field paths address item data directly (e.g. contact.country), no expressions needed.',
 		displayOptions: { show: { operation: ['routeByRules'] } },
 		options: [
 			{
@@ -41,7 +47,14 @@ export const description: INodeProperties[] = [
 				name: 'values',
 				// Reading order: the segment's name, then how its conditions combine, then the conditions.
 				values: [
-					{ displayName: 'Name', name: 'name', type: 'string', default: '', placeholder: 'VIP Spain', description: 'Shown as the output name on the canvas' },
+					{
+						displayName: 'Name',
+						name: 'name',
+						type: 'string',
+						default: '',
+						placeholder: 'VIP Spain',
+						description: 'Shown as the output name on the canvas',
+					},
 					{
 						displayName: 'Combine',
 						name: 'combine',
@@ -66,10 +79,36 @@ export const description: INodeProperties[] = [
 								values: [
 									// Reading order ("contact.country equals ES"); Value only where the operator takes one,
 									// Upper Value only for Between.
-									{ displayName: 'Field', name: 'field', type: 'string', requiresDataPath: 'single', default: '', placeholder: 'contact.country' },
-									{ displayName: 'Operator', name: 'operator', type: 'options', options: operatorOptions, default: 'equals' },
-									{ displayName: 'Value', name: 'value', type: 'string', default: '', displayOptions: { hide: { operator: ['exists', 'notExists', 'isEmpty'] } } },
-									{ displayName: 'Upper Value', name: 'value2', type: 'string', default: '', description: 'The upper bound (inclusive)', displayOptions: { show: { operator: ['between'] } } },
+									{
+										displayName: 'Field',
+										name: 'field',
+										type: 'string',
+										requiresDataPath: 'single',
+										default: '',
+										placeholder: 'contact.country',
+									},
+									{
+										displayName: 'Operator',
+										name: 'operator',
+										type: 'options',
+										options: operatorOptions,
+										default: 'equals',
+									},
+									{
+										displayName: 'Value',
+										name: 'value',
+										type: 'string',
+										default: '',
+										displayOptions: { hide: { operator: ['exists', 'notExists', 'isEmpty'] } },
+									},
+									{
+										displayName: 'Upper Value',
+										name: 'value2',
+										type: 'string',
+										default: '',
+										description: 'The upper bound (inclusive)',
+										displayOptions: { show: { operator: ['between'] } },
+									},
 								],
 							},
 						],
@@ -83,8 +122,16 @@ export const description: INodeProperties[] = [
 		name: 'mode',
 		type: 'options',
 		options: [
-			{ name: 'First Match', value: 'firstMatch', description: 'Each item goes to the first segment it matches' },
-			{ name: 'All Matches', value: 'allMatches', description: 'Each item goes to every segment it matches' },
+			{
+				name: 'First Match',
+				value: 'firstMatch',
+				description: 'Each item goes to the first segment it matches',
+			},
+			{
+				name: 'All Matches',
+				value: 'allMatches',
+				description: 'Each item goes to every segment it matches',
+			},
 		],
 		default: 'firstMatch',
 		displayOptions: { show: { operation: ['routeByRules'] } },
@@ -100,28 +147,45 @@ export const description: INodeProperties[] = [
 ];
 
 export function segmentCount(ctx: IExecuteFunctions): number {
-	return (((ctx.getNodeParameter('segments', 0, {}) as IDataObject).values as IDataObject[] | undefined) ?? []).length;
+	return (
+		((ctx.getNodeParameter('segments', 0, {}) as IDataObject).values as
+			| IDataObject[]
+			| undefined) ?? []
+	).length;
 }
 
-export function routeByRules(this: IExecuteFunctions, items: INodeExecutionData[]): INodeExecutionData[][] {
+export function routeByRules(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+): INodeExecutionData[][] {
 	// Rules cannot depend on the item (they are compiled once): read them at index 0.
-	const raw = ((this.getNodeParameter('segments', 0, {}) as IDataObject).values as IDataObject[] | undefined) ?? [];
+	const raw =
+		((this.getNodeParameter('segments', 0, {}) as IDataObject).values as
+			| IDataObject[]
+			| undefined) ?? [];
 	const segments: SegmentRule[] = raw.map((s, i) => ({
 		name: String(s.name || `Segment ${i + 1}`),
 		combine: s.combine === 'or' ? 'or' : 'and',
-		conditions: (((s.conditions as IDataObject)?.condition as IDataObject[] | undefined) ?? []).map((c) => ({
-			field: String(c.field ?? ''),
-			operator: c.operator as Condition['operator'],
-			value: c.value === undefined ? undefined : String(c.value),
-			value2: c.value2 === undefined ? undefined : String(c.value2),
-		})),
+		conditions: (((s.conditions as IDataObject)?.condition as IDataObject[] | undefined) ?? []).map(
+			(c) => ({
+				field: String(c.field ?? ''),
+				operator: c.operator as Condition['operator'],
+				value: c.value === undefined ? undefined : String(c.value),
+				value2: c.value2 === undefined ? undefined : String(c.value2),
+			}),
+		),
 	}));
 	const mode = this.getNodeParameter('mode', 0, 'firstMatch') as 'firstMatch' | 'allMatches';
 	let match: (json: unknown) => number[];
 	try {
-		match = compileSegments(segments, { mode, caseSensitive: this.getNodeParameter('caseSensitive', 0, false) as boolean });
+		match = compileSegments(segments, {
+			mode,
+			caseSensitive: this.getNodeParameter('caseSensitive', 0, false) as boolean,
+		});
 	} catch (error) {
-		throw new NodeOperationError(this.getNode(), (error as Error).message, { description: 'Fix the segment rule; nothing was routed.' });
+		throw new NodeOperationError(this.getNode(), (error as Error).message, {
+			description: 'Fix the segment rule; nothing was routed.',
+		});
 	}
 	const names = segments.map((s) => s.name);
 	const outputs: INodeExecutionData[][] = Array.from({ length: segments.length + 1 }, () => []);

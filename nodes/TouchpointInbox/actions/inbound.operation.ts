@@ -1,7 +1,12 @@
 /**
  * Touchpoint Inbox, Record Inbound Message: messages that reached n8n another way, recorded by the trigger's own code.
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { normalizePhone } from '../../shared/address';
@@ -17,7 +22,7 @@ const CONVERSATION_CHANNELS = ['whatsapp', 'messenger', 'instagram', 'sms'];
 export const description: INodeProperties[] = [
 	{
 		displayName:
-			'Each item is a message in the Touchpoint Trigger\'s shape: { channel, contact: { phone, whatsappId, psid, instagramId, name }, text, timestamp, providerMessageId }. A STOP withdraws consent; START never restores it here (only the trigger, which verifies the provider\'s signature, may).',
+			"Each item is a message in the Touchpoint Trigger's shape: { channel, contact: { phone, whatsappId, psid, instagramId, name }, text, timestamp, providerMessageId }. A STOP withdraws consent; START never restores it here (only the trigger, which verifies the provider's signature, may).",
 		name: 'recordInboundNotice',
 		type: 'notice',
 		default: '',
@@ -34,7 +39,11 @@ export const description: INodeProperties[] = [
 ];
 
 /** Record Inbound Message: validate each item, then record them all in one transaction. */
-export async function recordInbound(ctx: IExecuteFunctions, store: Store, items: INodeExecutionData[]): Promise<INodeExecutionData[]> {
+export async function recordInbound(
+	ctx: IExecuteFunctions,
+	store: Store,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[]> {
 	const node = ctx.getNode();
 	const match = keywordMatcher();
 	const now = Date.now();
@@ -47,7 +56,10 @@ export async function recordInbound(ctx: IExecuteFunctions, store: Store, items:
 		const at = json.timestamp === undefined || json.timestamp === '' ? now : toTime(json.timestamp);
 		const problem = inboundProblem(json, contact, channel, at, now);
 		if (problem) {
-			const error = new NodeOperationError(node, problem[0], { itemIndex: i, description: problem[1] });
+			const error = new NodeOperationError(node, problem[0], {
+				itemIndex: i,
+				description: problem[1],
+			});
 			if (!ctx.continueOnFail()) throw error;
 			out[i] = { json: { ...json, ...errorJson(error) }, pairedItem: { item: i } };
 			continue;
@@ -68,7 +80,14 @@ export async function recordInbound(ctx: IExecuteFunctions, store: Store, items:
 		messages.push({ i, e, startIgnored: keyword?.keyword === 'start' });
 	}
 	const purposes = String(ctx.getNodeParameter('keywordPurposes', 0, 'marketing, service'));
-	const { personOf, personId } = await store.atomically(async (tx) => await recordMessages(tx, messages.map((m) => m.e), purposes));
+	const { personOf, personId } = await store.atomically(
+		async (tx) =>
+			await recordMessages(
+				tx,
+				messages.map((m) => m.e),
+				purposes,
+			),
+	);
 	for (const { i, e, startIgnored } of messages) {
 		const person = personOf.get(e);
 		out[i] = {
@@ -77,7 +96,9 @@ export async function recordInbound(ctx: IExecuteFunctions, store: Store, items:
 				...(e as unknown as IDataObject),
 				contactId: personId(e),
 				...(startIgnored ? { keywordIgnored: 'start' } : {}),
-				...(person?.error ? { identityConflict: { message: person.error.message, description: person.error.hint } } : {}),
+				...(person?.error
+					? { identityConflict: { message: person.error.message, description: person.error.hint } }
+					: {}),
 			},
 			pairedItem: { item: i },
 		};
@@ -86,15 +107,40 @@ export async function recordInbound(ctx: IExecuteFunctions, store: Store, items:
 }
 
 /** Why an item is not a message this operation can record, as [message, what to do]; undefined when it is. */
-function inboundProblem(json: IDataObject, contact: ConversationEvent['contact'], channel: string, at: number | undefined, now: number): [string, string] | undefined {
-	if (json.kind === 'status') return ['A delivery status is not a message', 'Record only messages; statuses update the send log through the Touchpoint Trigger.'];
-	if (!CONVERSATION_CHANNELS.includes(channel)) return [`Unknown channel "${channel}"`, `channel must be one of ${CONVERSATION_CHANNELS.join(', ')}.`];
-	if (!(contact.phone || contact.whatsappId || contact.psid || contact.instagramId)) return ['The message has no sender', 'Give contact.phone, contact.whatsappId, contact.psid or contact.instagramId.'];
+function inboundProblem(
+	json: IDataObject,
+	contact: ConversationEvent['contact'],
+	channel: string,
+	at: number | undefined,
+	now: number,
+): [string, string] | undefined {
+	if (json.kind === 'status')
+		return [
+			'A delivery status is not a message',
+			'Record only messages; statuses update the send log through the Touchpoint Trigger.',
+		];
+	if (!CONVERSATION_CHANNELS.includes(channel))
+		return [
+			`Unknown channel "${channel}"`,
+			`channel must be one of ${CONVERSATION_CHANNELS.join(', ')}.`,
+		];
+	if (!(contact.phone || contact.whatsappId || contact.psid || contact.instagramId))
+		return [
+			'The message has no sender',
+			'Give contact.phone, contact.whatsappId, contact.psid or contact.instagramId.',
+		];
 	if (contact.phone) {
 		const phone = normalizePhone(String(contact.phone));
-		if (!phone.ok) return [`Invalid phone "${String(contact.phone).slice(0, 40)}" at contact.phone`, phone.message];
+		if (!phone.ok)
+			return [
+				`Invalid phone "${String(contact.phone).slice(0, 40)}" at contact.phone`,
+				phone.message,
+			];
 	}
-	if (at === undefined || at > now + 5 * 60_000) return [`timestamp "${String(json.timestamp).slice(0, 40)}" is not a past date and time`, 'Use an ISO 8601 date-time or epoch; empty means now.'];
+	if (at === undefined || at > now + 5 * 60_000)
+		return [
+			`timestamp "${String(json.timestamp).slice(0, 40)}" is not a past date and time`,
+			'Use an ISO 8601 date-time or epoch; empty means now.',
+		];
 	return undefined;
 }
-

@@ -2,7 +2,12 @@
  * Touchpoint Inbox, the durable inbox: Mark Done (where each branch of the flow ends) and Replay
  * (on a schedule: the events no run marked done in time).
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { parseInboxId, replayedItem } from '../../shared/inbound/inbox';
@@ -21,7 +26,8 @@ export const description: INodeProperties[] = [
 		default: '',
 		displayOptions: { show: { operation: ['markDone'] } },
 		placeholder: "={{ $('Touchpoint Trigger').item.json.inboxId }}",
-		description: "Leave empty to use the item's inboxId field (Consent Guard and Touchpoint keep it on the item; no expression to evaluate per item). After a node that replaced the items, take it from the trigger's item, as in the placeholder.",
+		description:
+			"Leave empty to use the item's inboxId field (Consent Guard and Touchpoint keep it on the item; no expression to evaluate per item). After a node that replaced the items, take it from the trigger's item, as in the placeholder.",
 	},
 	{
 		displayName: 'Replay After (Seconds)',
@@ -30,7 +36,8 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 0 },
 		default: 300,
 		displayOptions: { show: { operation: ['replay'] } },
-		description: 'How long a run may take before its event counts as unfinished. Longer than your slowest normal run: an event replayed while its first run is still going is handled twice (sends stay once: their idempotency keys come from the original event).',
+		description:
+			'How long a run may take before its event counts as unfinished. Longer than your slowest normal run: an event replayed while its first run is still going is handled twice (sends stay once: their idempotency keys come from the original event).',
 	},
 	{
 		displayName: 'Max Attempts',
@@ -39,7 +46,8 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 1 },
 		default: 3,
 		displayOptions: { show: { operation: ['replay'] } },
-		description: 'Runs an event gets (the first included) before it goes to Abandoned instead of being replayed again',
+		description:
+			'Runs an event gets (the first included) before it goes to Abandoned instead of being replayed again',
 	},
 	{
 		displayName: 'Limit',
@@ -56,7 +64,8 @@ export const description: INodeProperties[] = [
 		type: 'boolean',
 		default: false,
 		displayOptions: { show: { operation: ['replay'] } },
-		description: 'Whether the files in replayed events are fetched again into the item as binary data (media_0, media_1, ...), as the Touchpoint Trigger\'s Download Media does. The store keeps the references, not the files. WhatsApp media needs a WhatsApp Cloud API credential and Twilio MMS a Twilio Webhook API credential on this node.',
+		description:
+			"Whether the files in replayed events are fetched again into the item as binary data (media_0, media_1, ...), as the Touchpoint Trigger's Download Media does. The store keeps the references, not the files. WhatsApp media needs a WhatsApp Cloud API credential and Twilio MMS a Twilio Webhook API credential on this node.",
 	},
 	{
 		displayName: 'Max Media Size (MB)',
@@ -79,7 +88,10 @@ export const description: INodeProperties[] = [
 ];
 
 /** Replay: read once per execution, whatever its input (a Schedule Trigger's item). */
-export async function executeReplay(this: IExecuteFunctions, store: Store): Promise<INodeExecutionData[][]> {
+export async function executeReplay(
+	this: IExecuteFunctions,
+	store: Store,
+): Promise<INodeExecutionData[][]> {
 	const replayAfter = this.getNodeParameter('replayAfter', 0, 300) as number;
 	const now = Date.now();
 	const { replay, abandoned } = await store.claimInboxReplay(String(this.getWorkflow().id ?? ''), {
@@ -89,20 +101,41 @@ export async function executeReplay(this: IExecuteFunctions, store: Store): Prom
 		now,
 	});
 	const pairedItem = { item: 0 };
-	let replayed: INodeExecutionData[] = replay.map((e) => ({ json: replayedItem(e) as IDataObject, pairedItem }));
+	let replayed: INodeExecutionData[] = replay.map((e) => ({
+		json: replayedItem(e) as IDataObject,
+		pairedItem,
+	}));
 	if (this.getNodeParameter('downloadMedia', 0, false) === true) {
-		const credentialsOf = async (type: string) => (this.getNode().credentials?.[type] ? await this.getCredentials(type) : undefined);
-		const withFiles = await withDownloadedMedia(this.helpers, replayed.map((item) => item.json), credentialsOf, Number(this.getNodeParameter('maxMediaSize', 0, 25)) || 25, String(this.getNodeParameter('mediaHosts', 0, '')));
+		const credentialsOf = async (type: string) =>
+			this.getNode().credentials?.[type] ? await this.getCredentials(type) : undefined;
+		const withFiles = await withDownloadedMedia(
+			this.helpers,
+			replayed.map((item) => item.json),
+			credentialsOf,
+			Number(this.getNodeParameter('maxMediaSize', 0, 25)) || 25,
+			String(this.getNodeParameter('mediaHosts', 0, '')),
+		);
 		replayed = withFiles.map((item) => ({ ...item, pairedItem }));
 	}
-	return toolAware(this, [
-		replayed,
-		abandoned.map((e) => ({ json: { ...(replayedItem(e) as IDataObject), inboxAbandoned: true }, pairedItem })),
-	], ['Replayed', 'Abandoned']);
+	return toolAware(
+		this,
+		[
+			replayed,
+			abandoned.map((e) => ({
+				json: { ...(replayedItem(e) as IDataObject), inboxAbandoned: true },
+				pairedItem,
+			})),
+		],
+		['Replayed', 'Abandoned'],
+	);
 }
 
 /** Mark Done: each item's event handled; its stored payload is dropped, the de-duplication key stays. */
-export async function executeMarkDone(this: IExecuteFunctions, store: Store, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function executeMarkDone(
+	this: IExecuteFunctions,
+	store: Store,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	const keys: Array<InboxKey | undefined> = [];
 	const failed = new Set<number>();
 	const out: INodeExecutionData[] = [];
@@ -114,10 +147,15 @@ export async function executeMarkDone(this: IExecuteFunctions, store: Store, ite
 		const value = fromItem === undefined || fromItem === null ? '' : String(fromItem).trim();
 		const key = value ? parseInboxId(value) : undefined;
 		if (value && !key) {
-			const error = new NodeOperationError(this.getNode(), `Inbox ID "${value.slice(0, 120)}" is not one the Touchpoint Trigger emitted`, {
-				itemIndex: i,
-				description: 'Leave Inbox ID empty to use the item\'s inboxId, or take it from the trigger\'s item: {{ $(\'Touchpoint Trigger\').item.json.inboxId }}',
-			});
+			const error = new NodeOperationError(
+				this.getNode(),
+				`Inbox ID "${value.slice(0, 120)}" is not one the Touchpoint Trigger emitted`,
+				{
+					itemIndex: i,
+					description:
+						"Leave Inbox ID empty to use the item's inboxId, or take it from the trigger's item: {{ $('Touchpoint Trigger').item.json.inboxId }}",
+				},
+			);
 			if (!this.continueOnFail()) throw error;
 			failed.add(i);
 			keys.push(undefined);
@@ -135,7 +173,9 @@ export async function executeMarkDone(this: IExecuteFunctions, store: Store, ite
 		// An item without an inbox ID came from a test event in the editor (never kept) or from a
 		// workflow without the inbox: nothing to mark, and said so rather than silently passed.
 		out[i].json.inboxDone = !!key;
-		if (!key) out[i].json.inboxNote = 'No inbox ID on this item: nothing to mark (test events from the editor are not kept)';
+		if (!key)
+			out[i].json.inboxNote =
+				'No inbox ID on this item: nothing to mark (test events from the editor are not kept)';
 	});
 	return [out];
 }

@@ -7,7 +7,14 @@ import { createHash } from 'node:crypto';
 import { checkSms, checkText } from '../channels/limits';
 import type { Violation } from '../channels/violations';
 
-export type CopyChannel = 'sms' | 'whatsapp' | 'whatsappTemplate' | 'messenger' | 'instagram' | 'push' | 'email';
+export type CopyChannel =
+	| 'sms'
+	| 'whatsapp'
+	| 'whatsappTemplate'
+	| 'messenger'
+	| 'instagram'
+	| 'push'
+	| 'email';
 
 export interface Variant {
 	text: string;
@@ -61,17 +68,44 @@ export function fitCheck(channel: CopyChannel, v: Variant, maxSmsSegments: numbe
 			out.push(...checkText(channel, v.text));
 			break;
 		case 'whatsappTemplate':
-			if (len(v.text) > 1024) out.push({ code: 'TEMPLATE_TOO_LONG', field: 'text', message: `Template body has ${len(v.text)} characters; WhatsApp allows 1024` });
+			if (len(v.text) > 1024)
+				out.push({
+					code: 'TEMPLATE_TOO_LONG',
+					field: 'text',
+					message: `Template body has ${len(v.text)} characters; WhatsApp allows 1024`,
+				});
 			break;
 		case 'push':
-			if (!v.title) out.push({ code: 'NO_TITLE', field: 'title', message: 'The push needs a title' });
-			if (len(v.title) > PUSH_TITLE_MAX) out.push({ code: 'TITLE_TOO_LONG', field: 'title', message: `Push title has ${len(v.title)} characters; keep it to ${PUSH_TITLE_MAX} so it is not cut on screen` });
-			if (len(v.text) > PUSH_BODY_MAX) out.push({ code: 'BODY_TOO_LONG', field: 'text', message: `Push body has ${len(v.text)} characters; keep it to ${PUSH_BODY_MAX}` });
+			if (!v.title)
+				out.push({ code: 'NO_TITLE', field: 'title', message: 'The push needs a title' });
+			if (len(v.title) > PUSH_TITLE_MAX)
+				out.push({
+					code: 'TITLE_TOO_LONG',
+					field: 'title',
+					message: `Push title has ${len(v.title)} characters; keep it to ${PUSH_TITLE_MAX} so it is not cut on screen`,
+				});
+			if (len(v.text) > PUSH_BODY_MAX)
+				out.push({
+					code: 'BODY_TOO_LONG',
+					field: 'text',
+					message: `Push body has ${len(v.text)} characters; keep it to ${PUSH_BODY_MAX}`,
+				});
 			break;
 		case 'email':
-			if (!v.subject) out.push({ code: 'NO_SUBJECT', field: 'subject', message: 'The email needs a subject' });
-			if (len(v.subject) > EMAIL_SUBJECT_MAX) out.push({ code: 'SUBJECT_TOO_LONG', field: 'subject', message: `Subject has ${len(v.subject)} characters; keep it to ${EMAIL_SUBJECT_MAX}` });
-			if (len(v.preheader) > PREHEADER_MAX) out.push({ code: 'PREHEADER_TOO_LONG', field: 'preheader', message: `Preheader has ${len(v.preheader)} characters; keep it to ${PREHEADER_MAX}` });
+			if (!v.subject)
+				out.push({ code: 'NO_SUBJECT', field: 'subject', message: 'The email needs a subject' });
+			if (len(v.subject) > EMAIL_SUBJECT_MAX)
+				out.push({
+					code: 'SUBJECT_TOO_LONG',
+					field: 'subject',
+					message: `Subject has ${len(v.subject)} characters; keep it to ${EMAIL_SUBJECT_MAX}`,
+				});
+			if (len(v.preheader) > PREHEADER_MAX)
+				out.push({
+					code: 'PREHEADER_TOO_LONG',
+					field: 'preheader',
+					message: `Preheader has ${len(v.preheader)} characters; keep it to ${PREHEADER_MAX}`,
+				});
 			break;
 	}
 	return out;
@@ -80,7 +114,8 @@ export function fitCheck(channel: CopyChannel, v: Variant, maxSmsSegments: numbe
 const CHANNEL_HINT: Record<CopyChannel, string> = {
 	sms: 'an SMS: plain text, GSM-7 characters only (no emoji, no curly quotes), as short as possible',
 	whatsapp: 'a WhatsApp message: conversational, at most 4096 characters',
-	whatsappTemplate: 'the body of a WhatsApp template: at most 1024 characters, use {{1}}, {{2}} for variables',
+	whatsappTemplate:
+		'the body of a WhatsApp template: at most 1024 characters, use {{1}}, {{2}} for variables',
 	messenger: 'a Messenger message: conversational, at most 2000 characters',
 	instagram: 'an Instagram Direct message: at most 1000 characters',
 	push: `a push notification: title at most ${PUSH_TITLE_MAX} characters, body at most ${PUSH_BODY_MAX}`,
@@ -110,8 +145,12 @@ export function copyMessages(b: CopyBrief): Array<{ role: 'system' | 'user'; con
 		b.avoidWords ? `Never use these words: ${b.avoidWords}.` : '',
 		b.emoji === 'none' ? 'Use no emoji.' : b.emoji === 'some' ? 'At most one emoji.' : '',
 		b.callToAction ? `End with this call to action: ${b.callToAction}.` : '',
-		b.channel === 'sms' && b.maxSmsSegments > 0 ? `The SMS must fit in ${b.maxSmsSegments} segment(s) (${b.maxSmsSegments === 1 ? 160 : b.maxSmsSegments * 153} GSM-7 characters).` : '',
-		b.placeholders.length ? `Personalise with these placeholders exactly as written, they are filled in later: ${b.placeholders.map((p) => `{{${p}}}`).join(', ')}.` : '',
+		b.channel === 'sms' && b.maxSmsSegments > 0
+			? `The SMS must fit in ${b.maxSmsSegments} segment(s) (${b.maxSmsSegments === 1 ? 160 : b.maxSmsSegments * 153} GSM-7 characters).`
+			: '',
+		b.placeholders.length
+			? `Personalise with these placeholders exactly as written, they are filled in later: ${b.placeholders.map((p) => `{{${p}}}`).join(', ')}.`
+			: '',
 		'Answer only with JSON matching the schema.',
 	].filter(Boolean);
 	return [
@@ -132,7 +171,11 @@ const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
  * An allowed one with no value stays visible so it is noticed. {{1}}, {{2}} (WhatsApp template
  * variables) stay as they are.
  */
-export function fillPlaceholders(text: string, get: (path: string) => unknown, allowed: readonly string[]): string {
+export function fillPlaceholders(
+	text: string,
+	get: (path: string) => unknown,
+	allowed: readonly string[],
+): string {
 	const allow = new Set(allowed);
 	return text.replace(PLACEHOLDER, (m, path: string) => {
 		if (/^\d+$/.test(path) || !allow.has(path)) return m;
@@ -144,5 +187,7 @@ export function fillPlaceholders(text: string, get: (path: string) => unknown, a
 /** Placeholders in generated copy that are not on the allow-list (nor template variables). */
 export function unknownPlaceholders(text: string, allowed: readonly string[]): string[] {
 	const allow = new Set(allowed);
-	return [...text.matchAll(PLACEHOLDER)].map((m) => m[1]).filter((p) => !/^\d+$/.test(p) && !allow.has(p));
+	return [...text.matchAll(PLACEHOLDER)]
+		.map((m) => m[1])
+		.filter((p) => !/^\d+$/.test(p) && !allow.has(p));
 }

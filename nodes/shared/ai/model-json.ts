@@ -12,7 +12,11 @@ export function jsonInstruction(schema: Record<string, unknown>): string {
 
 /** The JSON object in a model's text answer; throws an Error quoting the start of the text when there is none. */
 export function jsonFromAnswer(text: string): unknown {
-	const t = text.trim().replace(/^```(?:json)?\s*/i, '').replace(/\s*```$/, '').trim();
+	const t = text
+		.trim()
+		.replace(/^```(?:json)?\s*/i, '')
+		.replace(/\s*```$/, '')
+		.trim();
 	try {
 		return JSON.parse(t);
 	} catch {
@@ -32,6 +36,15 @@ export function jsonFromAnswer(text: string): unknown {
 /** A chat model's text: a string, or LangChain's list of content parts. */
 export function answerText(content: unknown): string {
 	if (typeof content === 'string') return content;
-	if (Array.isArray(content)) return content.map((p) => (typeof p === 'string' ? p : typeof (p as { text?: unknown })?.text === 'string' ? (p as { text: string }).text : '')).join('');
+	if (Array.isArray(content))
+		return content
+			.map((p) =>
+				typeof p === 'string'
+					? p
+					: typeof (p as { text?: unknown })?.text === 'string'
+						? (p as { text: string }).text
+						: '',
+			)
+			.join('');
 	return '';
 }

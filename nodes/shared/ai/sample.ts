@@ -8,12 +8,23 @@ import type { CopyChannel, Variant } from './copy';
 export const SAMPLE_LABEL = '[Sample copy: no model was called]';
 
 /** Copy variants for a brief, naming the audience it was written for (e.g. the segment). */
-export function sampleCopy(channel: CopyChannel, variants: number, audience: Record<string, unknown>): Variant[] {
-	const who = Object.values(audience).filter((v) => v !== null && v !== undefined && v !== '').map(String).join(', ');
+export function sampleCopy(
+	channel: CopyChannel,
+	variants: number,
+	audience: Record<string, unknown>,
+): Variant[] {
+	const who = Object.values(audience)
+		.filter((v) => v !== null && v !== undefined && v !== '')
+		.map(String)
+		.join(', ');
 	return Array.from({ length: variants }, (_, n) => {
 		const tag = variants > 1 ? ` ${String.fromCharCode(65 + n)}` : '';
 		// 160 GSM-7 characters at most: one SMS segment, a push body, a WhatsApp line.
-		const text = `${SAMPLE_LABEL}${tag} Your message${who ? ` for ${who}` : ''} appears here once an AI credential is connected.`.slice(0, 160);
+		const text =
+			`${SAMPLE_LABEL}${tag} Your message${who ? ` for ${who}` : ''} appears here once an AI credential is connected.`.slice(
+				0,
+				160,
+			);
 		const v: Variant = { text };
 		if (channel === 'push') v.title = `Sample title${tag}`;
 		if (channel === 'email') {
@@ -25,15 +36,47 @@ export function sampleCopy(channel: CopyChannel, variants: number, audience: Rec
 }
 
 /** Free-text opt-outs a sample recognises without a model (a model recognises any wording). */
-const SAMPLE_OPT_OUT = /\b(stop|quit) (messaging|texting|writing|sending)|no more (messages|texts)|unsubscribe me|non scrivetemi|non voglio pi[uù] messaggi|no quiero (recibir )?m[aá]s mensajes|dejen de (escribirme|enviarme)|ne m'[eé]crivez plus|keine nachrichten mehr/i;
+const SAMPLE_OPT_OUT =
+	/\b(stop|quit) (messaging|texting|writing|sending)|no more (messages|texts)|unsubscribe me|non scrivetemi|non voglio pi[uù] messaggi|no quiero (recibir )?m[aá]s mensajes|dejen de (escribirme|enviarme)|ne m'[eé]crivez plus|keine nachrichten mehr/i;
 
 /** The first intent whose words appear in the text, else "other": enough to route a sample. */
-export function sampleClassification(intents: string[], text: string, detectOptOut = false): { intent: string; confidence: number; optOut?: boolean } {
-	const words = new Set(text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean));
-	const hit = intents.find((intent) => intent.toLowerCase().split(/\s+/).some((w) => words.has(w)));
-	return { intent: hit ?? 'other', confidence: hit ? 1 : 0, ...(detectOptOut ? { optOut: SAMPLE_OPT_OUT.test(text) } : {}) };
+export function sampleClassification(
+	intents: string[],
+	text: string,
+	detectOptOut = false,
+): { intent: string; confidence: number; optOut?: boolean } {
+	const words = new Set(
+		text
+			.toLowerCase()
+			.split(/[^\p{L}\p{N}]+/u)
+			.filter(Boolean),
+	);
+	const hit = intents.find((intent) =>
+		intent
+			.toLowerCase()
+			.split(/\s+/)
+			.some((w) => words.has(w)),
+	);
+	return {
+		intent: hit ?? 'other',
+		confidence: hit ? 1 : 0,
+		...(detectOptOut ? { optOut: SAMPLE_OPT_OUT.test(text) } : {}),
+	};
 }
 
-export function sampleReply(): { reply: string; intent: string; sentiment: string; handoff: boolean; handoffReason: string } {
-	return { reply: '[Sample reply: no model was called] The AI answer appears here once an AI credential is connected.', intent: 'other', sentiment: 'neutral', handoff: false, handoffReason: '' };
+export function sampleReply(): {
+	reply: string;
+	intent: string;
+	sentiment: string;
+	handoff: boolean;
+	handoffReason: string;
+} {
+	return {
+		reply:
+			'[Sample reply: no model was called] The AI answer appears here once an AI credential is connected.',
+		intent: 'other',
+		sentiment: 'neutral',
+		handoff: false,
+		handoffReason: '',
+	};
 }

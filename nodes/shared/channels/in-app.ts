@@ -15,7 +15,14 @@ export interface InAppPayload {
 /** The FCM data of an in-app message: every value text, as FCM requires. */
 export function inAppData(id: string, p: InAppPayload, inboxToken: string): Record<string, string> {
 	return {
-		type: 'in_app', id, title: p.title, body: p.body, expiresAt: p.expiresAt, inboxToken,
-		...(p.imageUrl ? { imageUrl: p.imageUrl } : {}), ...(p.ctaLabel ? { ctaLabel: p.ctaLabel } : {}), ...(p.ctaUrl ? { ctaUrl: p.ctaUrl } : {}),
+		type: 'in_app',
+		id,
+		title: p.title,
+		body: p.body,
+		expiresAt: p.expiresAt,
+		inboxToken,
+		...(p.imageUrl ? { imageUrl: p.imageUrl } : {}),
+		...(p.ctaLabel ? { ctaLabel: p.ctaLabel } : {}),
+		...(p.ctaUrl ? { ctaUrl: p.ctaUrl } : {}),
 	};
 }

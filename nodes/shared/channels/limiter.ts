@@ -26,8 +26,13 @@ export const tooLongToWait = (retryAfterMs: number) =>
 
 /** A send whose key the provider closed (a 429 with a Retry-After over MAX_PAUSE_MS): it was not sent. */
 export class KeyClosedError extends Error {
-	constructor(readonly until: number, readonly retryAfterMs: number) {
-		super(`${tooLongToWait(retryAfterMs)} Sends on this sender are held for a later run until ${new Date(until).toISOString()}.`);
+	constructor(
+		readonly until: number,
+		readonly retryAfterMs: number,
+	) {
+		super(
+			`${tooLongToWait(retryAfterMs)} Sends on this sender are held for a later run until ${new Date(until).toISOString()}.`,
+		);
 	}
 }
 
@@ -114,7 +119,8 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
 	// The store's clock, as an offset to this process's, measured once a minute.
 	let offset: { ms: number; at: number } | undefined;
 	const storeNow = async () => {
-		if (slots.clockOffsetMs && (!offset || Date.now() - offset.at > CLOCK_CHECK_MS)) offset = { ms: await slots.clockOffsetMs(), at: Date.now() };
+		if (slots.clockOffsetMs && (!offset || Date.now() - offset.at > CLOCK_CHECK_MS))
+			offset = { ms: await slots.clockOffsetMs(), at: Date.now() };
 		return Date.now() + (offset?.ms ?? 0);
 	};
 	const run = async (q: SlotQueue, key: string) => {
@@ -126,7 +132,8 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
 					for (let attempt = 1; ; attempt++) {
 						const closed = closedError(key);
 						if (closed) throw closed;
-						const at = (await slots.takeRateSlot(key, head.intervalUs, (await storeNow()) * 1000)) / 1000;
+						const at =
+							(await slots.takeRateSlot(key, head.intervalUs, (await storeNow()) * 1000)) / 1000;
 						// The store never hands out a slot further than MAX_PAUSE_MS ahead.
 						const wait = Math.min(at - (await storeNow()), MAX_PAUSE_MS);
 						if (wait > 0) await sleep(wait);
@@ -163,7 +170,11 @@ export function sharedLimiter(slots: RateSlots): RateLimiter {
 			const nowUs = (await storeNow()) * 1000;
 			closeIfTooLong(key, retryAfterMs);
 			// A quota, not a burst: no slot on the key until the Retry-After (at most MAX_PAUSE_MS), for every process.
-			if (retryAfterMs > SLOW_DOWN_MAX_MS || !(perSecond > 0)) return await slots.pauseRate(key, Math.round(nowUs + Math.min(retryAfterMs, MAX_PAUSE_MS) * 1000));
+			if (retryAfterMs > SLOW_DOWN_MAX_MS || !(perSecond > 0))
+				return await slots.pauseRate(
+					key,
+					Math.round(nowUs + Math.min(retryAfterMs, MAX_PAUSE_MS) * 1000),
+				);
 			await slots.slowRate(key, Math.round(1e6 / (SHARED_PACE * perSecond)), nowUs);
 		},
 	};
@@ -230,7 +241,8 @@ function pacedQueue(): RateLimiter {
 	};
 	const queueOf = (key: string) => {
 		let q = queues.get(key);
-		if (!q) queues.set(key, (q = { due: 0, slowFactor: 1, slowedAt: 0, streak: 1, waiting: [], key }));
+		if (!q)
+			queues.set(key, (q = { due: 0, slowFactor: 1, slowedAt: 0, streak: 1, waiting: [], key }));
 		return q;
 	};
 	// A 429 changed the key's pace: the waiting sends see it now, not when the timer set before fires.
@@ -248,7 +260,12 @@ function pacedQueue(): RateLimiter {
 			const q = queueOf(key);
 			await new Promise<void>((go, fail) => {
 				// The first send after a quiet spell starts the pace afresh from when it goes.
-				q.waiting.push({ interval: intervalOf(perSecond), go, fail, idle: !q.waiting.length && q.due + LATE_SLOT_MS < Date.now() });
+				q.waiting.push({
+					interval: intervalOf(perSecond),
+					go,
+					fail,
+					idle: !q.waiting.length && q.due + LATE_SLOT_MS < Date.now(),
+				});
 				pump(q);
 			});
 		},
@@ -266,7 +283,8 @@ function pacedQueue(): RateLimiter {
 			// window has room again. (The refused request itself waits the Retry-After: transport's send.)
 			if (now - q.slowedAt >= SLOW_DOWN.burstMs) {
 				q.slowFactor = Math.min(SLOW_DOWN.max, q.slowFactor * SLOW_DOWN.by);
-				q.streak = now - q.slowedAt < SLOW_DOWN.calmMs ? Math.min(SLOW_DOWN.maxStreak, q.streak + 1) : 1;
+				q.streak =
+					now - q.slowedAt < SLOW_DOWN.calmMs ? Math.min(SLOW_DOWN.maxStreak, q.streak + 1) : 1;
 				q.slowedAt = now;
 			}
 			q.due = Math.max(q.due, now) + (perSecond > 0 ? intervalOf(perSecond) * q.slowFactor : 0);
@@ -289,6 +307,7 @@ export function inFlightFor(ratesPerSecond: number[]): number {
 }
 
 export function backoffMs(attempt: number, retryAfterSeconds?: number): number {
-	if (retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds)) return retryAfterSeconds * 1000 + Math.random() * 100;
+	if (retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds))
+		return retryAfterSeconds * 1000 + Math.random() * 100;
 	return Math.min(30_000, 250 * 2 ** attempt) * (0.5 + Math.random() * 0.5);
 }

@@ -26,11 +26,18 @@ export const TEXT_LIMITS = {
 /** The files a WhatsApp media message may carry (Meta's supported media types and sizes). */
 export const WHATSAPP_MEDIA = {
 	image: { types: ['image/jpeg', 'image/png'], maxBytes: 5 * 1024 * 1024 },
-	audio: { types: ['audio/aac', 'audio/amr', 'audio/mpeg', 'audio/mp4', 'audio/ogg'], maxBytes: 16 * 1024 * 1024 },
+	audio: {
+		types: ['audio/aac', 'audio/amr', 'audio/mpeg', 'audio/mp4', 'audio/ogg'],
+		maxBytes: 16 * 1024 * 1024,
+	},
 	video: { types: ['video/mp4', 'video/3gpp'], maxBytes: 16 * 1024 * 1024 },
 	document: {
 		types: [
-			'text/plain', 'application/pdf', 'application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint',
+			'text/plain',
+			'application/pdf',
+			'application/msword',
+			'application/vnd.ms-excel',
+			'application/vnd.ms-powerpoint',
 			'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
 			'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
 			'application/vnd.openxmlformats-officedocument.presentationml.presentation',
@@ -41,23 +48,52 @@ export const WHATSAPP_MEDIA = {
 
 const chars = (s: string) => [...s].length;
 
-export function checkText(channel: 'whatsapp' | 'messenger' | 'instagram', text: string): Violation[] {
-	const max = channel === 'whatsapp' ? TEXT_LIMITS.whatsappText : channel === 'messenger' ? TEXT_LIMITS.messenger : TEXT_LIMITS.instagram;
-	if (!text || !text.trim()) return [{ code: 'EMPTY_TEXT', field: 'text', message: 'The message text is empty' }];
+export function checkText(
+	channel: 'whatsapp' | 'messenger' | 'instagram',
+	text: string,
+): Violation[] {
+	const max =
+		channel === 'whatsapp'
+			? TEXT_LIMITS.whatsappText
+			: channel === 'messenger'
+				? TEXT_LIMITS.messenger
+				: TEXT_LIMITS.instagram;
+	if (!text || !text.trim())
+		return [{ code: 'EMPTY_TEXT', field: 'text', message: 'The message text is empty' }];
 	const n = chars(text);
-	return n > max ? [{ code: 'TEXT_TOO_LONG', field: 'text', message: `The text has ${n} characters; ${channel} allows ${max}. Shorten it.` }] : [];
+	return n > max
+		? [
+				{
+					code: 'TEXT_TOO_LONG',
+					field: 'text',
+					message: `The text has ${n} characters; ${channel} allows ${max}. Shorten it.`,
+				},
+			]
+		: [];
 }
 
 export function checkSms(text: string, maxSegments: number): Violation[] {
-	if (!text || !text.trim()) return [{ code: 'EMPTY_TEXT', field: 'text', message: 'The SMS text is empty' }];
+	if (!text || !text.trim())
+		return [{ code: 'EMPTY_TEXT', field: 'text', message: 'The SMS text is empty' }];
 	const info = smsInfo(text);
 	const out: Violation[] = [];
 	if (info.characters > SMS_LIMITS.providerMaxChars) {
-		out.push({ code: 'SMS_TOO_LONG', field: 'text', message: `The SMS has ${info.characters} characters; providers accept at most ${SMS_LIMITS.providerMaxChars}.` });
+		out.push({
+			code: 'SMS_TOO_LONG',
+			field: 'text',
+			message: `The SMS has ${info.characters} characters; providers accept at most ${SMS_LIMITS.providerMaxChars}.`,
+		});
 	}
 	if (maxSegments > 0 && info.segments > maxSegments) {
-		const why = info.encoding === 'UCS-2' ? ` It is UCS-2 because of ${info.nonGsmCharacters.map((c) => JSON.stringify(c)).join(' ')}: replacing them makes segments of 153 characters instead of 67.` : '';
-		out.push({ code: 'TOO_MANY_SEGMENTS', field: 'text', message: `The SMS needs ${info.segments} ${info.encoding} segments; Max Segments is ${maxSegments}.${why}` });
+		const why =
+			info.encoding === 'UCS-2'
+				? ` It is UCS-2 because of ${info.nonGsmCharacters.map((c) => JSON.stringify(c)).join(' ')}: replacing them makes segments of 153 characters instead of 67.`
+				: '';
+		out.push({
+			code: 'TOO_MANY_SEGMENTS',
+			field: 'text',
+			message: `The SMS needs ${info.segments} ${info.encoding} segments; Max Segments is ${maxSegments}.${why}`,
+		});
 	}
 	return out;
 }

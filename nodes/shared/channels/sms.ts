@@ -5,7 +5,13 @@
  */
 import { SegmentedMessage } from 'sms-segments-calculator';
 
-export const SMS_LIMITS = { gsm7Single: 160, gsm7Multi: 153, ucs2Single: 70, ucs2Multi: 67, providerMaxChars: 1600 };
+export const SMS_LIMITS = {
+	gsm7Single: 160,
+	gsm7Multi: 153,
+	ucs2Single: 70,
+	ucs2Multi: 67,
+	providerMaxChars: 1600,
+};
 
 export interface SmsInfo {
 	encoding: 'GSM-7' | 'UCS-2';

@@ -18,14 +18,34 @@ export const MEDIA_HOSTS: Record<string, string[]> = {
 };
 
 /** The Media Hosts option, the same on the trigger and on Touchpoint Inbox > Replay. */
-export const MEDIA_HOSTS_DESCRIPTION = 'More hosts media may come from, comma-separated: a media proxy of yours, or a test double. Files are otherwise fetched only from the provider\'s own media hosts (Meta\'s CDN, Twilio and its S3), never from an address on this machine or a private network, and every redirect is checked again.';
+export const MEDIA_HOSTS_DESCRIPTION =
+	"More hosts media may come from, comma-separated: a media proxy of yours, or a test double. Files are otherwise fetched only from the provider's own media hosts (Meta's CDN, Twilio and its S3), never from an address on this machine or a private network, and every redirect is checked again.";
 
 /** How many redirects a media fetch follows. */
 export const MAX_REDIRECTS = 5;
 
 const PRIVATE = new BlockList();
-for (const [net, prefix] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 3]] as const) PRIVATE.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, prefix, 'ipv6');
+for (const [net, prefix] of [
+	['0.0.0.0', 8],
+	['10.0.0.0', 8],
+	['100.64.0.0', 10],
+	['127.0.0.0', 8],
+	['169.254.0.0', 16],
+	['172.16.0.0', 12],
+	['192.0.0.0', 24],
+	['192.168.0.0', 16],
+	['198.18.0.0', 15],
+	['224.0.0.0', 3],
+] as const)
+	PRIVATE.addSubnet(net, prefix, 'ipv4');
+for (const [net, prefix] of [
+	['::', 128],
+	['::1', 128],
+	['fc00::', 7],
+	['fe80::', 10],
+	['ff00::', 8],
+] as const)
+	PRIVATE.addSubnet(net, prefix, 'ipv6');
 
 /** Whether an IP address is on this machine, a private or link-local network, or not routable. */
 export function isPrivateAddress(address: string): boolean {
@@ -35,11 +55,21 @@ export function isPrivateAddress(address: string): boolean {
 	return family === 0 ? true : PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
-const matches = (host: string, pattern: string) => (pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern);
+const matches = (host: string, pattern: string) =>
+	pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern;
 
 /** The hosts the user named: "a.example, 127.0.0.1, localhost:8080" -> lower-case host names. */
 export function namedHosts(list: string): string[] {
-	return list.split(/[\s,]+/).map((h) => h.trim().toLowerCase().replace(/^[a-z]+:\/\//, '').replace(/[:/].*$/, '')).filter(Boolean);
+	return list
+		.split(/[\s,]+/)
+		.map((h) =>
+			h
+				.trim()
+				.toLowerCase()
+				.replace(/^[a-z]+:\/\//, '')
+				.replace(/[:/].*$/, ''),
+		)
+		.filter(Boolean);
 }
 
 export interface FetchScope {
@@ -61,10 +91,18 @@ export async function fetchRefusal(url: string, scope: FetchScope): Promise<stri
 	}
 	const host = u.hostname.toLowerCase().replace(/^\[|\]$/g, '');
 	const trusted = scope.trusted.includes(host);
-	if (!trusted && u.protocol !== 'https:') return `${u.protocol}//${host} is not https: not fetched`;
-	if (!trusted && !scope.allowed.some((p) => matches(host, p))) return `${host} is not one of the provider's media hosts: not fetched (add it to Media Hosts if it is yours)`;
+	if (!trusted && u.protocol !== 'https:')
+		return `${u.protocol}//${host} is not https: not fetched`;
+	if (!trusted && !scope.allowed.some((p) => matches(host, p)))
+		return `${host} is not one of the provider's media hosts: not fetched (add it to Media Hosts if it is yours)`;
 	if (trusted) return undefined;
-	const addresses = isIP(host) ? [host] : await (scope.resolve ?? (async (h) => (await lookup(h, { all: true })).map((a) => a.address)))(host);
+	const addresses = isIP(host)
+		? [host]
+		: await (
+				scope.resolve ?? (async (h) => (await lookup(h, { all: true })).map((a) => a.address))
+			)(host);
 	const inside = addresses.find(isPrivateAddress);
-	return inside ? `${host} resolves to ${inside}, an address on this machine or a private network: not fetched` : undefined;
+	return inside
+		? `${host} resolves to ${inside}, an address on this machine or a private network: not fetched`
+		: undefined;
 }

@@ -35,5 +35,10 @@ export function replayedItem(e: InboxEvent): Record<string, unknown> {
 	} catch {
 		json = {};
 	}
-	return { ...json, inboxId: inboxIdOf(e), inboxAttempt: e.attempts, inboxReceivedAt: new Date(e.receivedAt).toISOString() };
+	return {
+		...json,
+		inboxId: inboxIdOf(e),
+		inboxAttempt: e.attempts,
+		inboxReceivedAt: new Date(e.receivedAt).toISOString(),
+	};
 }

@@ -34,14 +34,41 @@ export type Language = 'en' | 'es' | 'it' | 'fr' | 'de' | 'pt';
 
 export const KEYWORDS: Record<Language, Record<KeywordKind, string[]>> = {
 	en: {
-		stop: ['STOP', 'STOPALL', 'STOP ALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPT OUT', 'OPTOUT'],
+		stop: [
+			'STOP',
+			'STOPALL',
+			'STOP ALL',
+			'UNSUBSCRIBE',
+			'CANCEL',
+			'END',
+			'QUIT',
+			'REVOKE',
+			'OPT OUT',
+			'OPTOUT',
+		],
 		start: ['START', 'UNSTOP', 'YES'],
 		help: ['HELP', 'INFO'],
 	},
-	es: { stop: ['BAJA', 'PARAR', 'CANCELAR', 'DETENER', 'NO MAS'], start: ['ALTA'], help: ['AYUDA'] },
-	it: { stop: ['CANCELLA', 'ANNULLA', 'DISISCRIVI', 'DISISCRIVIMI', 'BASTA'], start: [], help: ['AIUTO'] },
-	fr: { stop: ['ARRET', 'ARRETER', 'DESABONNER', 'DESINSCRIRE', 'STOP SMS'], start: [], help: ['AIDE'] },
-	de: { stop: ['STOPP', 'ABMELDEN', 'ABBESTELLEN', 'KUENDIGEN', 'KUNDIGEN'], start: [], help: ['HILFE'] },
+	es: {
+		stop: ['BAJA', 'PARAR', 'CANCELAR', 'DETENER', 'NO MAS'],
+		start: ['ALTA'],
+		help: ['AYUDA'],
+	},
+	it: {
+		stop: ['CANCELLA', 'ANNULLA', 'DISISCRIVI', 'DISISCRIVIMI', 'BASTA'],
+		start: [],
+		help: ['AIUTO'],
+	},
+	fr: {
+		stop: ['ARRET', 'ARRETER', 'DESABONNER', 'DESINSCRIRE', 'STOP SMS'],
+		start: [],
+		help: ['AIDE'],
+	},
+	de: {
+		stop: ['STOPP', 'ABMELDEN', 'ABBESTELLEN', 'KUENDIGEN', 'KUNDIGEN'],
+		start: [],
+		help: ['HILFE'],
+	},
 	pt: { stop: ['PARAR', 'SAIR', 'CANCELAR', 'DESCADASTRAR'], start: [], help: ['AJUDA'] },
 };
 
@@ -87,14 +114,19 @@ function compile(options: KeywordOptions): Compiled {
 		const words = foldWords(raw);
 		if (!words.length) return;
 		const word = words.join(' ');
-		const match: KeywordMatch = { keyword: kind, word, ...(kind === 'start' && CONDITIONAL_START.has(word) ? { conditional: true } : {}) };
+		const match: KeywordMatch = {
+			keyword: kind,
+			word,
+			...(kind === 'start' && CONDITIONAL_START.has(word) ? { conditional: true } : {}),
+		};
 		const joined = words.join('');
 		// Opt-out wins: a word listed as both (CANCELAR) is an opt-out.
 		const prior = exact.get(joined);
 		if (!prior || (kind === 'stop' && prior.keyword !== 'stop')) exact.set(joined, match);
 		if (kind === 'stop') phrases.push({ words, match });
 	};
-	for (const lang of Object.values(KEYWORDS)) for (const kind of ['help', 'start', 'stop'] as const) for (const w of lang[kind]) add(kind, w);
+	for (const lang of Object.values(KEYWORDS))
+		for (const kind of ['help', 'start', 'stop'] as const) for (const w of lang[kind]) add(kind, w);
 	for (const w of options.extraHelp ?? []) add('help', w);
 	for (const w of options.extraStart ?? []) add('start', w);
 	for (const w of options.extraStop ?? []) add('stop', w);
@@ -104,11 +136,18 @@ function compile(options: KeywordOptions): Compiled {
 const defaultCompiled = compile({});
 
 /** Compiles the lists once (per execution) with the node's extra words. */
-export function keywordMatcher(options: KeywordOptions = {}): (text: string | undefined) => KeywordMatch | undefined {
-	const c = options.extraStop?.length || options.extraStart?.length || options.extraHelp?.length ? compile(options) : defaultCompiled;
+export function keywordMatcher(
+	options: KeywordOptions = {},
+): (text: string | undefined) => KeywordMatch | undefined {
+	const c =
+		options.extraStop?.length || options.extraStart?.length || options.extraHelp?.length
+			? compile(options)
+			: defaultCompiled;
 	return (text) => {
 		if (!text || typeof text !== 'string') return undefined;
-		const words = foldWords(text.length > MAX_SCANNED_CHARS ? text.slice(0, MAX_SCANNED_CHARS) : text);
+		const words = foldWords(
+			text.length > MAX_SCANNED_CHARS ? text.slice(0, MAX_SCANNED_CHARS) : text,
+		);
 		if (!words.length) return undefined;
 		if (text.length <= MAX_SCANNED_CHARS) {
 			const whole = c.exact.get(words.join(''));
@@ -137,17 +176,28 @@ export async function keywordConsentEvents(
 	/** The person each message is from (the trigger resolves senders to contacts); default: the id rule. */
 	idOf: (e: ConversationEvent) => string = contactIdOf,
 ): Promise<ConsentEventInput[]> {
-	const purposes = purposesSetting.split(',').map((p) => p.trim()).filter(Boolean);
+	const purposes = purposesSetting
+		.split(',')
+		.map((p) => p.trim())
+		.filter(Boolean);
 	const conditional = messages.filter((e) => e.keyword === 'start' && e.keywordConditional);
 	const states = conditional.length
-		? await store.getConsentStates(conditional.flatMap((e) => purposes.map((purpose) => ({ contactId: idOf(e), channel: e.channel, purpose }))))
+		? await store.getConsentStates(
+				conditional.flatMap((e) =>
+					purposes.map((purpose) => ({ contactId: idOf(e), channel: e.channel, purpose })),
+				),
+			)
 		: new Map();
 	const out: ConsentEventInput[] = [];
 	for (const e of messages) {
 		if (e.keyword !== 'stop' && e.keyword !== 'start') continue;
 		const contactId = idOf(e);
 		if (e.keywordConditional) {
-			const restorable = purposes.some((purpose) => states.get(consentKeyString({ contactId, channel: e.channel, purpose }))?.restorable === true);
+			const restorable = purposes.some(
+				(purpose) =>
+					states.get(consentKeyString({ contactId, channel: e.channel, purpose }))?.restorable ===
+					true,
+			);
 			if (!restorable) {
 				delete e.keyword;
 				delete e.keywordConditional;
@@ -162,7 +212,12 @@ export async function keywordConsentEvents(
 				address: e.contact.phone ?? e.contact.psid ?? e.contact.instagramId ?? e.contact.whatsappId,
 				action: e.keyword === 'stop' ? 'withdraw' : 'restore',
 				keyword: e.keyword,
-				evidence: { source: `${e.channel}-keyword`, wording: e.text, actor: 'contact', extra: { providerMessageId: e.providerMessageId } },
+				evidence: {
+					source: `${e.channel}-keyword`,
+					wording: e.text,
+					actor: 'contact',
+					extra: { providerMessageId: e.providerMessageId },
+				},
 				occurredAt: Date.parse(e.timestamp),
 			});
 		}

@@ -22,14 +22,20 @@ function applyKeyword(e: ConversationEvent, match: KeywordMatch | undefined): vo
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type J = Record<string, any>;
 
-const iso = (seconds: unknown) => new Date(Number(seconds) * (Number(seconds) > 1e11 ? 1 : 1000)).toISOString();
+const iso = (seconds: unknown) =>
+	new Date(Number(seconds) * (Number(seconds) > 1e11 ? 1 : 1000)).toISOString();
 
 /** The sender's addresses as the contact book keeps them (the phone is E.164 already). */
 export function eventAddresses(e: ConversationEvent): ContactAddress[] {
 	const out: ContactAddress[] = [];
 	if (e.contact.phone) out.push({ kind: 'phone', value: e.contact.phone });
-	else if (e.channel === 'whatsapp' && (e.contact.businessScopedUserId ?? e.contact.whatsappId)) out.push({ kind: 'whatsapp', value: String(e.contact.businessScopedUserId ?? e.contact.whatsappId) });
-	if (e.contact.phone && e.contact.businessScopedUserId) out.push({ kind: 'whatsapp', value: e.contact.businessScopedUserId });
+	else if (e.channel === 'whatsapp' && (e.contact.businessScopedUserId ?? e.contact.whatsappId))
+		out.push({
+			kind: 'whatsapp',
+			value: String(e.contact.businessScopedUserId ?? e.contact.whatsappId),
+		});
+	if (e.contact.phone && e.contact.businessScopedUserId)
+		out.push({ kind: 'whatsapp', value: e.contact.businessScopedUserId });
 	if (e.contact.psid) out.push({ kind: 'messenger', value: e.contact.psid });
 	if (e.contact.instagramId) out.push({ kind: 'instagram', value: e.contact.instagramId });
 	return out;
@@ -37,7 +43,11 @@ export function eventAddresses(e: ConversationEvent): ContactAddress[] {
 
 function whatsappMessage(m: J, value: J, match: Matcher): ConversationEvent {
 	// Match on an id both sides actually carry (two undefined ids are not a match).
-	const profile = (value.contacts ?? []).find((c: J) => (m.from !== undefined && c.wa_id === m.from) || (m.from_user_id !== undefined && c.user_id === m.from_user_id));
+	const profile = (value.contacts ?? []).find(
+		(c: J) =>
+			(m.from !== undefined && c.wa_id === m.from) ||
+			(m.from_user_id !== undefined && c.user_id === m.from_user_id),
+	);
 	const waId: string | undefined = m.from ?? profile?.wa_id;
 	const bsuid: string | undefined = m.from_user_id ?? m.user_id ?? profile?.user_id;
 	const e: ConversationEvent = {
@@ -57,11 +67,25 @@ function whatsappMessage(m: J, value: J, match: Matcher): ConversationEvent {
 	else if (media.includes(m.type)) {
 		e.kind = 'media';
 		const x = m[m.type] ?? {};
-		e.media = [{ type: m.type, id: x.id, mimeType: x.mime_type, caption: x.caption, ...(x.sha256 ? { sha256: x.sha256 } : {}), ...(x.filename ? { filename: x.filename } : {}) } as MediaRef];
+		e.media = [
+			{
+				type: m.type,
+				id: x.id,
+				mimeType: x.mime_type,
+				caption: x.caption,
+				...(x.sha256 ? { sha256: x.sha256 } : {}),
+				...(x.filename ? { filename: x.filename } : {}),
+			} as MediaRef,
+		];
 		if (x.caption) e.text = x.caption;
 	} else if (m.type === 'location') {
 		e.kind = 'location';
-		e.location = { latitude: m.location.latitude, longitude: m.location.longitude, name: m.location.name, address: m.location.address };
+		e.location = {
+			latitude: m.location.latitude,
+			longitude: m.location.longitude,
+			name: m.location.name,
+			address: m.location.address,
+		};
 	} else if (m.type === 'button') {
 		e.kind = 'button';
 		e.payload = m.button?.payload;
@@ -90,7 +114,9 @@ function whatsappStatus(s: J, value: J): ConversationEvent {
 	return {
 		channel: 'whatsapp',
 		kind: 'status',
-		contact: s.recipient_id ? { phone: `+${s.recipient_id}`, whatsappId: s.recipient_id } : { businessScopedUserId: s.recipient_user_id },
+		contact: s.recipient_id
+			? { phone: `+${s.recipient_id}`, whatsappId: s.recipient_id }
+			: { businessScopedUserId: s.recipient_user_id },
 		recipient: value.metadata?.phone_number_id,
 		providerMessageId: String(s.id),
 		timestamp: iso(s.timestamp),
@@ -99,21 +125,51 @@ function whatsappStatus(s: J, value: J): ConversationEvent {
 	};
 }
 
-function messagingEvent(channel: 'messenger' | 'instagram', m: J, match: Matcher): ConversationEvent[] {
+function messagingEvent(
+	channel: 'messenger' | 'instagram',
+	m: J,
+	match: Matcher,
+): ConversationEvent[] {
 	const sender = String(m.sender?.id ?? '');
 	const contact = channel === 'messenger' ? { psid: sender } : { instagramId: sender };
-	const base = { channel, contact, recipient: m.recipient?.id, timestamp: iso(Number(m.timestamp) / 1000) };
+	const base = {
+		channel,
+		contact,
+		recipient: m.recipient?.id,
+		timestamp: iso(Number(m.timestamp) / 1000),
+	};
 	if (m.delivery || m.read) {
 		const mids: string[] = m.delivery?.mids ?? (m.read?.mid ? [m.read.mid] : []);
 		const status = m.delivery ? 'delivered' : 'read';
-		return (mids.length ? mids : [`${status}:${sender}:${m.timestamp}`]).map((mid) => ({ ...base, kind: 'status' as const, providerMessageId: mid, status }));
+		return (mids.length ? mids : [`${status}:${sender}:${m.timestamp}`]).map((mid) => ({
+			...base,
+			kind: 'status' as const,
+			providerMessageId: mid,
+			status,
+		}));
 	}
 	if (m.message?.is_echo) return [];
 	if (m.postback) {
-		return [{ ...base, kind: 'button', providerMessageId: String(m.postback.mid ?? `postback:${sender}:${m.timestamp}`), payload: m.postback.payload, text: m.postback.title, ...(m.postback.referral ? { referral: m.postback.referral } : {}) }];
+		return [
+			{
+				...base,
+				kind: 'button',
+				providerMessageId: String(m.postback.mid ?? `postback:${sender}:${m.timestamp}`),
+				payload: m.postback.payload,
+				text: m.postback.title,
+				...(m.postback.referral ? { referral: m.postback.referral } : {}),
+			},
+		];
 	}
 	if (m.referral && !m.message) {
-		return [{ ...base, kind: 'referral', providerMessageId: `referral:${sender}:${m.timestamp}`, referral: m.referral }];
+		return [
+			{
+				...base,
+				kind: 'referral',
+				providerMessageId: `referral:${sender}:${m.timestamp}`,
+				referral: m.referral,
+			},
+		];
 	}
 	if (!m.message) return [];
 	const msg = m.message;
@@ -133,7 +189,10 @@ function messagingEvent(channel: 'messenger' | 'instagram', m: J, match: Matcher
 }
 
 /** Meta webhook body (WhatsApp Cloud, Messenger, Instagram) -> events, in payload order. */
-export function normalizeMeta(body: J, keywords: KeywordOptions | Matcher = {}): ConversationEvent[] {
+export function normalizeMeta(
+	body: J,
+	keywords: KeywordOptions | Matcher = {},
+): ConversationEvent[] {
 	const match = typeof keywords === 'function' ? keywords : keywordMatcher(keywords);
 	const out: ConversationEvent[] = [];
 	if (!body || !Array.isArray(body.entry)) return out;
@@ -148,25 +207,52 @@ export function normalizeMeta(body: J, keywords: KeywordOptions | Matcher = {}):
 	} else if (body.object === 'page' || body.object === 'instagram') {
 		const channel: ConversationChannel = body.object === 'page' ? 'messenger' : 'instagram';
 		for (const entry of body.entry) {
-			for (const m of entry.messaging ?? []) out.push(...messagingEvent(channel as 'messenger' | 'instagram', m, match));
+			for (const m of entry.messaging ?? [])
+				out.push(...messagingEvent(channel as 'messenger' | 'instagram', m, match));
 		}
 	}
 	return out;
 }
 
 /** Twilio incoming SMS or status callback (form fields) -> one event. */
-export function normalizeTwilio(form: Record<string, string>, keywords: KeywordOptions | Matcher = {}): ConversationEvent[] {
+export function normalizeTwilio(
+	form: Record<string, string>,
+	keywords: KeywordOptions | Matcher = {},
+): ConversationEvent[] {
 	const match = typeof keywords === 'function' ? keywords : keywordMatcher(keywords);
 	const sid = form.MessageSid ?? form.SmsSid;
 	if (!sid) return [];
 	if (form.MessageStatus && !form.Body) {
-		return [{ channel: 'sms', kind: 'status', contact: { phone: form.To }, recipient: form.From, providerMessageId: sid, timestamp: new Date().toISOString(), status: form.MessageStatus, ...(form.ErrorCode ? { errors: [{ code: form.ErrorCode }] } : {}) }];
+		return [
+			{
+				channel: 'sms',
+				kind: 'status',
+				contact: { phone: form.To },
+				recipient: form.From,
+				providerMessageId: sid,
+				timestamp: new Date().toISOString(),
+				status: form.MessageStatus,
+				...(form.ErrorCode ? { errors: [{ code: form.ErrorCode }] } : {}),
+			},
+		];
 	}
-	const e: ConversationEvent = { channel: 'sms', kind: 'text', contact: { phone: form.From }, recipient: form.To, providerMessageId: sid, timestamp: new Date().toISOString(), text: form.Body ?? '' };
+	const e: ConversationEvent = {
+		channel: 'sms',
+		kind: 'text',
+		contact: { phone: form.From },
+		recipient: form.To,
+		providerMessageId: sid,
+		timestamp: new Date().toISOString(),
+		text: form.Body ?? '',
+	};
 	const n = Number(form.NumMedia ?? 0);
 	if (n > 0) {
 		e.kind = 'media';
-		e.media = Array.from({ length: n }, (_, i) => ({ type: 'media', url: form[`MediaUrl${i}`], mimeType: form[`MediaContentType${i}`] }));
+		e.media = Array.from({ length: n }, (_, i) => ({
+			type: 'media',
+			url: form[`MediaUrl${i}`],
+			mimeType: form[`MediaContentType${i}`],
+		}));
 	}
 	applyKeyword(e, match(e.text));
 	return [e];
@@ -190,16 +276,20 @@ const TWILIO_ADDRESS = /^(whatsapp:|messenger:)?(\+[1-9]\d{4,14}|[A-Za-z0-9 ._-]
  */
 export function twilioFormProblem(form: Record<string, string>): string | undefined {
 	for (const name of Object.keys(form)) {
-		if (!TWILIO_PARAM.test(name)) return `Unexpected parameter name "${name.slice(0, 40)}": not a Twilio webhook.`;
+		if (!TWILIO_PARAM.test(name))
+			return `Unexpected parameter name "${name.slice(0, 40)}": not a Twilio webhook.`;
 	}
 	const sid = form.MessageSid ?? form.SmsSid;
 	if (!sid) return 'MessageSid is missing: not a Twilio message webhook.';
 	for (const [name, re] of Object.entries(TWILIO_SIDS)) {
-		if (form[name] !== undefined && !re.test(form[name])) return `${name} "${form[name].slice(0, 40)}" is not a Twilio SID.`;
+		if (form[name] !== undefined && !re.test(form[name]))
+			return `${name} "${form[name].slice(0, 40)}" is not a Twilio SID.`;
 	}
-	if (form.SmsSid !== undefined && form.SmsSid !== sid) return 'SmsSid and MessageSid differ: not a Twilio message webhook.';
+	if (form.SmsSid !== undefined && form.SmsSid !== sid)
+		return 'SmsSid and MessageSid differ: not a Twilio message webhook.';
 	for (const name of ['From', 'To']) {
-		if (form[name] !== undefined && !TWILIO_ADDRESS.test(form[name])) return `${name} "${form[name].slice(0, 40)}" is not a phone number or sender id.`;
+		if (form[name] !== undefined && !TWILIO_ADDRESS.test(form[name]))
+			return `${name} "${form[name].slice(0, 40)}" is not a phone number or sender id.`;
 	}
 	return undefined;
 }

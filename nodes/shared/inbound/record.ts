@@ -20,28 +20,50 @@ export interface RecordedMessages {
 	personId(e: ConversationEvent): string;
 }
 
-export async function recordMessages(tx: Store, messages: ConversationEvent[], purposes: string): Promise<RecordedMessages> {
+export async function recordMessages(
+	tx: Store,
+	messages: ConversationEvent[],
+	purposes: string,
+): Promise<RecordedMessages> {
 	// One person across channels: the sender is the contact who holds the phone, PSID or
 	// Instagram id; an unknown sender becomes a new contact (id by the id rule) with the address
 	// linked and the name from the channel's profile.
-	const people = await resolvePeople(tx, messages.map(() => ({ id: '' })), {
-		create: true,
-		link: true,
-		source: 'inbound',
-		addresses: (_c, i) => eventAddresses(messages[i]),
-		fallbackId: (_c, i) => contactIdOf(messages[i]),
-		profile: (_c, i) => (messages[i].contact.name ? { name: String(messages[i].contact.name).slice(0, 200) } : undefined),
-	});
+	const people = await resolvePeople(
+		tx,
+		messages.map(() => ({ id: '' })),
+		{
+			create: true,
+			link: true,
+			source: 'inbound',
+			addresses: (_c, i) => eventAddresses(messages[i]),
+			fallbackId: (_c, i) => contactIdOf(messages[i]),
+			profile: (_c, i) =>
+				messages[i].contact.name
+					? { name: String(messages[i].contact.name).slice(0, 200) }
+					: undefined,
+		},
+	);
 	const personOf = new Map(messages.map((e, i) => [e, people[i]]));
 	const personId = (e: ConversationEvent) => personOf.get(e)?.contactId || contactIdOf(e);
-	await tx.recordInbound(messages.map((e) => ({ contactId: personId(e), channel: e.channel, at: Date.parse(e.timestamp) })));
+	await tx.recordInbound(
+		messages.map((e) => ({
+			contactId: personId(e),
+			channel: e.channel,
+			at: Date.parse(e.timestamp),
+		})),
+	);
 	// A STOP from a sender whose addresses belong to two contacts withdraws both: an opt-out is
 	// never lost to a data conflict (the event itself goes to the first holder, flagged).
 	const conflicted = messages.filter((e) => e.keyword === 'stop' && personOf.get(e)?.error?.owner);
 	const own = await keywordConsentEvents(tx, messages, purposes, personId);
 	const entries = await tx.recordConsent([
 		...own,
-		...(await keywordConsentEvents(tx, conflicted, purposes, (e) => personOf.get(e)!.error!.owner!)),
+		...(await keywordConsentEvents(
+			tx,
+			conflicted,
+			purposes,
+			(e) => personOf.get(e)!.error!.owner!,
+		)),
 	]);
 	// A keyword an event counted after it outweighs (an old START after a STOP) says so on its item.
 	const byId = new Map(messages.filter((e) => e.keyword).map((e) => [e.providerMessageId, e]));
@@ -59,32 +81,67 @@ export async function recordMessages(tx: Store, messages: ConversationEvent[], p
  * email consent (receipts may still go). The person is whoever holds the address (a new contact
  * otherwise, so the withdrawal is kept). Returns each event's person.
  */
-export async function recordEmailEvents(tx: Store, events: EmailEvent[]): Promise<Map<EmailEvent, string>> {
+export async function recordEmailEvents(
+	tx: Store,
+	events: EmailEvent[],
+): Promise<Map<EmailEvent, string>> {
 	const suppressions: SuppressionEntry[] = events
 		.filter((e) => (e.kind === 'bounce' && e.hard) || e.kind === 'complaint')
-		.map((e) => ({ address: e.email, channel: 'email', reason: e.kind === 'complaint' ? 'complained' : 'bounced', note: `${e.service} ${e.type}${e.reason ? `: ${e.reason.slice(0, 200)}` : ''}` }));
+		.map((e) => ({
+			address: e.email,
+			channel: 'email',
+			reason: e.kind === 'complaint' ? 'complained' : 'bounced',
+			note: `${e.service} ${e.type}${e.reason ? `: ${e.reason.slice(0, 200)}` : ''}`,
+		}));
 	if (suppressions.length) await tx.addSuppressions(suppressions);
-	const people = await resolvePeople(tx, events.map(() => ({ id: '' })), {
-		create: true,
-		link: true,
-		source: 'email-events',
-		addresses: (_c, i) => [{ kind: 'email', value: events[i].email }],
-		fallbackId: (_c, i) => idForAddress({ kind: 'email', value: events[i].email }),
-	});
+	const people = await resolvePeople(
+		tx,
+		events.map(() => ({ id: '' })),
+		{
+			create: true,
+			link: true,
+			source: 'email-events',
+			addresses: (_c, i) => [{ kind: 'email', value: events[i].email }],
+			fallbackId: (_c, i) => idForAddress({ kind: 'email', value: events[i].email }),
+		},
+	);
 	const personOf = new Map(events.map((e, i) => [e, people[i].contactId || e.email]));
-	const withdrawals: ConsentEventInput[] = events.filter((e) => e.kind === 'unsubscribe').map((e) => ({
-		contactId: personOf.get(e)!, channel: 'email', purpose: 'marketing', address: e.email, action: 'withdraw',
-		evidence: { source: `${e.service}-${e.type}`, actor: 'provider', extra: { eventId: e.eventId } }, occurredAt: Date.parse(e.timestamp),
-	}));
+	const withdrawals: ConsentEventInput[] = events
+		.filter((e) => e.kind === 'unsubscribe')
+		.map((e) => ({
+			contactId: personOf.get(e)!,
+			channel: 'email',
+			purpose: 'marketing',
+			address: e.email,
+			action: 'withdraw',
+			evidence: {
+				source: `${e.service}-${e.type}`,
+				actor: 'provider',
+				extra: { eventId: e.eventId },
+			},
+			occurredAt: Date.parse(e.timestamp),
+		}));
 	if (withdrawals.length) await tx.recordConsent(withdrawals);
 	// The send log follows what the service saw: delivered, read (opened), clicked, bounced, complained.
-	const status = (e: EmailEvent) => (e.kind === 'bounce' ? (e.hard ? 'bounced' : undefined) : e.kind === 'open' ? 'read' : e.kind === 'click' ? 'clicked' : e.kind === 'other' || e.kind === 'unsubscribe' ? undefined : e.kind);
+	const status = (e: EmailEvent) =>
+		e.kind === 'bounce'
+			? e.hard
+				? 'bounced'
+				: undefined
+			: e.kind === 'open'
+				? 'read'
+				: e.kind === 'click'
+					? 'clicked'
+					: e.kind === 'other' || e.kind === 'unsubscribe'
+						? undefined
+						: e.kind;
 	for (const e of events) {
 		const s = status(e);
 		if (!e.providerMessageId || !s) continue;
 		// The send log keeps the Message-ID as the mail server took it (<...>); services quote it with or without the brackets.
 		const updated = await tx.updateDeliveryStatus(e.providerMessageId, s);
-		if (!updated && !e.providerMessageId.startsWith('<')) await tx.updateDeliveryStatus(`<${e.providerMessageId}>`, s);
+		if (!updated && !e.providerMessageId.startsWith('<'))
+			await tx.updateDeliveryStatus(`<${e.providerMessageId}>`, s);
 	}
 	return personOf;
 }

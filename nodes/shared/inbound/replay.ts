@@ -24,14 +24,23 @@ export const REPLAY_WINDOW_MS: Record<EmailService, number | undefined> = {
 };
 
 /** The time a provider signed with this request (ms), when it signs one. */
-export function signedAt(service: EmailService, headers: Record<string, unknown>, body: unknown): number | undefined {
+export function signedAt(
+	service: EmailService,
+	headers: Record<string, unknown>,
+	body: unknown,
+): number | undefined {
 	const b = (body ?? {}) as Record<string, unknown>;
-	const seconds = (v: unknown) => (typeof v === 'string' && /^\d{9,11}$/.test(v.trim()) ? Number(v) * 1000 : NaN);
+	const seconds = (v: unknown) =>
+		typeof v === 'string' && /^\d{9,11}$/.test(v.trim()) ? Number(v) * 1000 : NaN;
 	switch (service) {
-		case 'sendgrid': return seconds(headers['x-twilio-email-event-webhook-timestamp']);
-		case 'mailgun': return seconds((b.signature as Record<string, unknown> | undefined)?.timestamp);
-		case 'ses': return Date.parse(String(b.Timestamp ?? ''));
-		default: return undefined;
+		case 'sendgrid':
+			return seconds(headers['x-twilio-email-event-webhook-timestamp']);
+		case 'mailgun':
+			return seconds((b.signature as Record<string, unknown> | undefined)?.timestamp);
+		case 'ses':
+			return Date.parse(String(b.Timestamp ?? ''));
+		default:
+			return undefined;
 	}
 }
 
@@ -39,10 +48,15 @@ export function signedAt(service: EmailService, headers: Record<string, unknown>
  * Why a verified request is refused as a replay (its signed time outside the window, or missing
  * where the provider always signs one), or undefined when it may be taken.
  */
-export function replayRefusal(service: EmailService, signed: number | undefined, now = Date.now()): string | undefined {
+export function replayRefusal(
+	service: EmailService,
+	signed: number | undefined,
+	now = Date.now(),
+): string | undefined {
 	const window = REPLAY_WINDOW_MS[service];
 	if (window === undefined) return undefined;
-	if (signed === undefined || !Number.isFinite(signed)) return 'The request carries no signed time: refused as a possible replay';
+	if (signed === undefined || !Number.isFinite(signed))
+		return 'The request carries no signed time: refused as a possible replay';
 	if (Math.abs(now - signed) > window) {
 		return `The request was signed at ${new Date(signed).toISOString()}, outside the ${window / 60_000}-minute window around now: refused as a replay (check the server's clock if this was a real delivery)`;
 	}

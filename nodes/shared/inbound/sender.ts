@@ -7,7 +7,8 @@ import type { ConversationEvent } from '../contact';
 
 export function contactIdOf(e: ConversationEvent): string {
 	if ((e.channel === 'whatsapp' || e.channel === 'sms') && e.contact.phone) return e.contact.phone;
-	if (e.channel === 'whatsapp') return `whatsapp:${e.contact.businessScopedUserId ?? e.contact.whatsappId}`;
+	if (e.channel === 'whatsapp')
+		return `whatsapp:${e.contact.businessScopedUserId ?? e.contact.whatsappId}`;
 	if (e.channel === 'messenger') return `messenger:${e.contact.psid}`;
 	return `instagram:${e.contact.instagramId}`;
 }

@@ -17,7 +17,11 @@ export function metaSignature(appSecret: string, rawBody: Buffer | string): stri
 	return `sha256=${createHmac('sha256', appSecret).update(rawBody).digest('hex')}`;
 }
 
-export function verifyMetaSignature(appSecret: string, rawBody: Buffer | string, header: unknown): boolean {
+export function verifyMetaSignature(
+	appSecret: string,
+	rawBody: Buffer | string,
+	header: unknown,
+): boolean {
 	if (!appSecret || typeof header !== 'string' || !header.startsWith('sha256=')) return false;
 	return safeEqual(metaSignature(appSecret, rawBody), header.trim().toLowerCase());
 }
@@ -31,7 +35,9 @@ export function twilioSignature(authToken: string, url: string, params: TwilioPa
 		.sort()
 		.reduce((acc, key) => {
 			const value = params[key];
-			const values = Array.isArray(value) ? [...new Set(value.map(String))].sort() : [String(value)];
+			const values = Array.isArray(value)
+				? [...new Set(value.map(String))].sort()
+				: [String(value)];
 			return acc + values.map((v) => key + v).join('');
 		}, url);
 	return createHmac('sha1', authToken).update(Buffer.from(data, 'utf8')).digest('base64');
@@ -58,15 +64,26 @@ export function twilioUrlVariants(url: string): string[] {
 	}
 	variants.add(parsed.toString());
 	if (!parsed.port) {
-		const auth = parsed.username ? `${parsed.username}${parsed.password ? `:${parsed.password}` : ''}@` : '';
-		variants.add(`${parsed.protocol}//${auth}${parsed.host}${parsed.protocol === 'https:' ? ':443' : ':80'}${parsed.pathname}${parsed.search}${parsed.hash}`);
+		const auth = parsed.username
+			? `${parsed.username}${parsed.password ? `:${parsed.password}` : ''}@`
+			: '';
+		variants.add(
+			`${parsed.protocol}//${auth}${parsed.host}${parsed.protocol === 'https:' ? ':443' : ':80'}${parsed.pathname}${parsed.search}${parsed.hash}`,
+		);
 	}
 	parsed.port = '';
 	variants.add(parsed.toString());
 	return [...variants];
 }
 
-export function verifyTwilioSignature(authToken: string, url: string, params: TwilioParams, header: unknown): boolean {
+export function verifyTwilioSignature(
+	authToken: string,
+	url: string,
+	params: TwilioParams,
+	header: unknown,
+): boolean {
 	if (!authToken || typeof header !== 'string' || header === '') return false;
-	return twilioUrlVariants(url).some((u) => safeEqual(twilioSignature(authToken, u, params), header));
+	return twilioUrlVariants(url).some((u) =>
+		safeEqual(twilioSignature(authToken, u, params), header),
+	);
 }

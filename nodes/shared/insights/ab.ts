@@ -19,7 +19,9 @@ export interface Arm {
 
 /** The arm of `contactId` in `experiment`, or undefined for the held-out rest. */
 export function assignArm(experiment: string, contactId: string, arms: Arm[]): string | undefined {
-	const bucket = createHash('sha256').update(`${experiment}\u0000${contactId}`).digest().readUInt32BE(0) % 10_000;
+	const bucket =
+		createHash('sha256').update(`${experiment}\u0000${contactId}`).digest().readUInt32BE(0) %
+		10_000;
 	let upTo = 0;
 	for (const arm of arms) {
 		upTo += Math.round(arm.percent * 100);
@@ -37,10 +39,12 @@ export function armProblems(arms: Arm[]): string[] {
 		if (!a.name.trim()) out.push('Every arm needs a name');
 		if (names.has(a.name)) out.push(`Two arms are called "${a.name}"`);
 		names.add(a.name);
-		if (!(a.percent > 0 && a.percent <= 100)) out.push(`Arm "${a.name}" has ${a.percent} %: give a share above 0 and at most 100`);
+		if (!(a.percent > 0 && a.percent <= 100))
+			out.push(`Arm "${a.name}" has ${a.percent} %: give a share above 0 and at most 100`);
 	}
 	const total = arms.reduce((n, a) => n + a.percent, 0);
-	if (total > 100 + 1e-9) out.push(`The arms add up to ${total} %: at most 100 (the rest is held out)`);
+	if (total > 100 + 1e-9)
+		out.push(`The arms add up to ${total} %: at most 100 (the rest is held out)`);
 	return out;
 }
 
@@ -70,7 +74,11 @@ export interface WinnerDecision {
 export function normalCdf(z: number): number {
 	const x = Math.abs(z) / Math.SQRT2;
 	const t = 1 / (1 + 0.3275911 * x);
-	const erf = 1 - (((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t) * Math.exp(-x * x);
+	const erf =
+		1 -
+		((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+			t *
+			Math.exp(-x * x);
 	return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
 }
 
@@ -85,26 +93,69 @@ export function twoProportionZTest(a: ArmResult, b: ArmResult): { z: number; pVa
 	return { z, pValue: 2 * (1 - normalCdf(Math.abs(z))) };
 }
 
-export function pickWinner(results: ArmResult[], options: { confidence: number; minPerArm: number }): WinnerDecision {
-	const arms = results.map((r) => ({ ...r, rate: r.sent ? r.successes / r.sent : 0 })).sort((x, y) => y.rate - x.rate || x.variant.localeCompare(y.variant));
-	const rule = { test: 'two-proportion z-test, two-sided, pooled' as const, confidence: options.confidence, minPerArm: options.minPerArm };
+export function pickWinner(
+	results: ArmResult[],
+	options: { confidence: number; minPerArm: number },
+): WinnerDecision {
+	const arms = results
+		.map((r) => ({ ...r, rate: r.sent ? r.successes / r.sent : 0 }))
+		.sort((x, y) => y.rate - x.rate || x.variant.localeCompare(y.variant));
+	const rule = {
+		test: 'two-proportion z-test, two-sided, pooled' as const,
+		confidence: options.confidence,
+		minPerArm: options.minPerArm,
+	};
 	const round = (n: number) => Math.round(n * 10_000) / 10_000;
 	// 1 - 0.95 is 0.050000000000000044 in floating point: the threshold as the marketer wrote it.
 	const alpha = Number((1 - options.confidence).toFixed(12));
 	// Shown to 4 decimals, or 6 where 4 would read as the threshold itself (0.05004 is not "0.05").
-	const shown = (p: number) => (round(p) === round(alpha) ? Math.round(p * 1_000_000) / 1_000_000 : round(p));
-	if (arms.length < 2) return { decision: 'not_enough_data', winner: null, message: `Only ${arms.length} arm has sends: a test needs at least two`, arms, comparisons: [], rule };
+	const shown = (p: number) =>
+		round(p) === round(alpha) ? Math.round(p * 1_000_000) / 1_000_000 : round(p);
+	if (arms.length < 2)
+		return {
+			decision: 'not_enough_data',
+			winner: null,
+			message: `Only ${arms.length} arm has sends: a test needs at least two`,
+			arms,
+			comparisons: [],
+			rule,
+		};
 	const short = arms.filter((a) => a.sent < options.minPerArm);
 	const [best, ...others] = arms;
 	const tests = others.map((o) => ({ against: o.variant, ...twoProportionZTest(best, o) }));
-	const comparisons = tests.map((t) => ({ against: t.against, z: round(t.z), pValue: shown(t.pValue) }));
+	const comparisons = tests.map((t) => ({
+		against: t.against,
+		z: round(t.z),
+		pValue: shown(t.pValue),
+	}));
 	if (short.length) {
-		return { decision: 'not_enough_data', winner: null, message: `Not enough data yet: ${short.map((a) => `${a.variant} has ${a.sent} sends`).join(', ')}; each arm needs at least ${options.minPerArm}`, arms, comparisons, rule };
+		return {
+			decision: 'not_enough_data',
+			winner: null,
+			message: `Not enough data yet: ${short.map((a) => `${a.variant} has ${a.sent} sends`).join(', ')}; each arm needs at least ${options.minPerArm}`,
+			arms,
+			comparisons,
+			rule,
+		};
 	}
 	// Decided on the exact p-value, never on the rounded one shown.
 	const weak = comparisons.filter((_, k) => !(tests[k].pValue < alpha));
 	if (weak.length) {
-		return { decision: 'no_significant_difference', winner: null, message: `${best.variant} leads, but not at ${Math.round(options.confidence * 100)} % confidence against ${weak.map((c) => `${c.against} (p = ${c.pValue})`).join(', ')}`, arms, comparisons, rule };
+		return {
+			decision: 'no_significant_difference',
+			winner: null,
+			message: `${best.variant} leads, but not at ${Math.round(options.confidence * 100)} % confidence against ${weak.map((c) => `${c.against} (p = ${c.pValue})`).join(', ')}`,
+			arms,
+			comparisons,
+			rule,
+		};
 	}
-	return { decision: 'winner', winner: best.variant, message: `${best.variant} wins: ${(best.rate * 100).toFixed(1)} % against ${others.map((o) => `${o.variant} ${(o.rate * 100).toFixed(1)} %`).join(', ')} (p ${comparisons.map((c) => `= ${c.pValue}`).join(', ')}; below ${round(alpha)})`, arms, comparisons, rule };
+	return {
+		decision: 'winner',
+		winner: best.variant,
+		message: `${best.variant} wins: ${(best.rate * 100).toFixed(1)} % against ${others.map((o) => `${o.variant} ${(o.rate * 100).toFixed(1)} %`).join(', ')} (p ${comparisons.map((c) => `= ${c.pValue}`).join(', ')}; below ${round(alpha)})`,
+		arms,
+		comparisons,
+		rule,
+	};
 }

@@ -27,20 +27,36 @@ export function clickKey(linkKey: string): string {
 	return createHmac('sha256', linkKey).update('convergent-click-tracking').digest('hex');
 }
 
-const mac = (key: string, body: string) => createHmac('sha256', key).update(`${VERSION}.${body}`).digest('base64url').slice(0, MAC_CHARS);
+const mac = (key: string, body: string) =>
+	createHmac('sha256', key).update(`${VERSION}.${body}`).digest('base64url').slice(0, MAC_CHARS);
 
 export function signClick(key: string, t: ClickTarget): string {
-	const body = Buffer.from(JSON.stringify([t.contactId, t.channel, t.campaign, t.url]), 'utf8').toString('base64url');
+	const body = Buffer.from(
+		JSON.stringify([t.contactId, t.channel, t.campaign, t.url]),
+		'utf8',
+	).toString('base64url');
 	return `${VERSION}.${body}.${mac(key, body)}`;
 }
 
 export function verifyClick(key: string, token: unknown): ClickTarget | undefined {
 	if (typeof token !== 'string' || token.length > 8192) return undefined;
 	const [version, body, given, ...rest] = token.split('.');
-	if (version !== VERSION || !body || !given || rest.length || !safeEqual(given, mac(key, body))) return undefined;
+	if (version !== VERSION || !body || !given || rest.length || !safeEqual(given, mac(key, body)))
+		return undefined;
 	try {
-		const [contactId, channel, campaign, url] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown[];
-		if (typeof contactId !== 'string' || !contactId || typeof channel !== 'string' || !isChannel(channel) || typeof campaign !== 'string' || typeof url !== 'string' || !/^https?:\/\//i.test(url)) return undefined;
+		const [contactId, channel, campaign, url] = JSON.parse(
+			Buffer.from(body, 'base64url').toString('utf8'),
+		) as unknown[];
+		if (
+			typeof contactId !== 'string' ||
+			!contactId ||
+			typeof channel !== 'string' ||
+			!isChannel(channel) ||
+			typeof campaign !== 'string' ||
+			typeof url !== 'string' ||
+			!/^https?:\/\//i.test(url)
+		)
+			return undefined;
 		return { contactId, channel, campaign, url };
 	} catch {
 		return undefined;
@@ -57,7 +73,10 @@ const SHORT_CODE = /^k2\.[A-Za-z0-9_-]{16}$/;
  * the code cannot be computed without the key, and it never carries a URL of its own).
  */
 export function shortClickCode(key: string, t: ClickTarget): string {
-	return `${SHORT}.${createHmac('sha256', key).update(`${SHORT}.${JSON.stringify([t.contactId, t.channel, t.campaign, t.url])}`).digest('base64url').slice(0, 16)}`;
+	return `${SHORT}.${createHmac('sha256', key)
+		.update(`${SHORT}.${JSON.stringify([t.contactId, t.channel, t.campaign, t.url])}`)
+		.digest('base64url')
+		.slice(0, 16)}`;
 }
 
 export function isShortClickCode(token: unknown): token is string {
@@ -76,7 +95,11 @@ const TEXT_URL = /https?:\/\/[^\s<>"'`]+/gi;
 const TRAILING = /[.,;:!?)\]]+$/;
 
 /** Every http(s) URL in plain text through `wrap` (trailing punctuation kept outside the link). */
-export function wrapTextLinks(text: string, wrap: (url: string) => string, skip: (url: string) => boolean = () => false): string {
+export function wrapTextLinks(
+	text: string,
+	wrap: (url: string) => string,
+	skip: (url: string) => boolean = () => false,
+): string {
 	return text.replace(TEXT_URL, (found) => {
 		const tail = TRAILING.exec(found)?.[0] ?? '';
 		const url = tail ? found.slice(0, -tail.length) : found;
@@ -85,9 +108,16 @@ export function wrapTextLinks(text: string, wrap: (url: string) => string, skip:
 }
 
 /** Every http(s) `href` in HTML through `wrap` (other attributes and text untouched). */
-export function wrapHtmlLinks(html: string, wrap: (url: string) => string, skip: (url: string) => boolean = () => false): string {
-	return html.replace(/(\bhref\s*=\s*)(["'])(https?:\/\/[^"']+)\2/gi, (all, pre: string, quote: string, raw: string) => {
-		const url = raw.replace(/&amp;/g, '&');
-		return skip(url) ? all : `${pre}${quote}${wrap(url).replace(/&/g, '&amp;')}${quote}`;
-	});
+export function wrapHtmlLinks(
+	html: string,
+	wrap: (url: string) => string,
+	skip: (url: string) => boolean = () => false,
+): string {
+	return html.replace(
+		/(\bhref\s*=\s*)(["'])(https?:\/\/[^"']+)\2/gi,
+		(all, pre: string, quote: string, raw: string) => {
+			const url = raw.replace(/&amp;/g, '&');
+			return skip(url) ? all : `${pre}${quote}${wrap(url).replace(/&/g, '&amp;')}${quote}`;
+		},
+	);
 }

@@ -17,26 +17,42 @@ const EARTH_RADIUS_M = 6_371_008.8;
 const rad = (deg: number) => (deg * Math.PI) / 180;
 
 /** Great-circle distance in meters. */
-export function haversineMeters(a: { latitude: number; longitude: number }, b: { latitude: number; longitude: number }): number {
+export function haversineMeters(
+	a: { latitude: number; longitude: number },
+	b: { latitude: number; longitude: number },
+): number {
 	const dLat = rad(b.latitude - a.latitude);
 	const dLon = rad(b.longitude - a.longitude);
-	const h = Math.sin(dLat / 2) ** 2 + Math.cos(rad(a.latitude)) * Math.cos(rad(b.latitude)) * Math.sin(dLon / 2) ** 2;
+	const h =
+		Math.sin(dLat / 2) ** 2 +
+		Math.cos(rad(a.latitude)) * Math.cos(rad(b.latitude)) * Math.sin(dLon / 2) ** 2;
 	return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
 export function validCoordinates(latitude: unknown, longitude: unknown): boolean {
-	return typeof latitude === 'number' && typeof longitude === 'number' && Number.isFinite(latitude) && Number.isFinite(longitude) && Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180;
+	return (
+		typeof latitude === 'number' &&
+		typeof longitude === 'number' &&
+		Number.isFinite(latitude) &&
+		Number.isFinite(longitude) &&
+		Math.abs(latitude) <= 90 &&
+		Math.abs(longitude) <= 180
+	);
 }
 
 /** The nearest place whose radius holds the point, or the nearest of all (not near) when none does. */
-export function nearestPlace(places: Place[], point: { latitude: number; longitude: number }): { place: Place; distanceMeters: number; near: boolean } | undefined {
+export function nearestPlace(
+	places: Place[],
+	point: { latitude: number; longitude: number },
+): { place: Place; distanceMeters: number; near: boolean } | undefined {
 	let best: { place: Place; distanceMeters: number; near: boolean } | undefined;
 	let bestNear: typeof best;
 	for (const place of places) {
 		const distanceMeters = haversineMeters(point, place);
 		const near = distanceMeters <= place.radiusMeters;
 		if (!best || distanceMeters < best.distanceMeters) best = { place, distanceMeters, near };
-		if (near && (!bestNear || distanceMeters < bestNear.distanceMeters)) bestNear = { place, distanceMeters, near };
+		if (near && (!bestNear || distanceMeters < bestNear.distanceMeters))
+			bestNear = { place, distanceMeters, near };
 	}
 	return bestNear ?? best;
 }

@@ -25,7 +25,8 @@ const MAC_CHARS = 22;
 export function inboxKey(linkKey: string): string {
 	return createHmac('sha256', linkKey).update('convergent-in-app-inbox').digest('hex');
 }
-const mac = (key: string, body: string) => createHmac('sha256', key).update(`${VERSION}.${body}`).digest('base64url').slice(0, MAC_CHARS);
+const mac = (key: string, body: string) =>
+	createHmac('sha256', key).update(`${VERSION}.${body}`).digest('base64url').slice(0, MAC_CHARS);
 
 /** A person's inbox token: the app sends it to list and mark read; it names only that person. */
 export function signInboxToken(key: string, contactId: string): string {
@@ -36,7 +37,8 @@ export function signInboxToken(key: string, contactId: string): string {
 export function verifyInboxToken(key: string, token: unknown): string | undefined {
 	if (typeof token !== 'string' || token.length > 1024) return undefined;
 	const [version, body, given, ...rest] = token.split('.');
-	if (version !== VERSION || !body || !given || rest.length || !safeEqual(given, mac(key, body))) return undefined;
+	if (version !== VERSION || !body || !given || rest.length || !safeEqual(given, mac(key, body)))
+		return undefined;
 	const contactId = Buffer.from(body, 'base64url').toString('utf8');
 	return contactId || undefined;
 }

@@ -2,7 +2,14 @@
  * Customer-journey mapping core (pure): a journey definition, the transition an event causes,
  * and the funnel report computed from recorded transitions and current states.
  */
-export const DEFAULT_STAGES = ['Awareness', 'Interest', 'Consideration', 'Conversion', 'Loyalty', 'Advocacy'];
+export const DEFAULT_STAGES = [
+	'Awareness',
+	'Interest',
+	'Consideration',
+	'Conversion',
+	'Loyalty',
+	'Advocacy',
+];
 
 export interface JourneyDefinition {
 	name: string;
@@ -19,19 +26,27 @@ export interface JourneyDefinition {
 export class DefinitionError extends Error {}
 
 export function validateDefinition(def: JourneyDefinition): JourneyDefinition {
-	if (!def.name.trim()) throw new DefinitionError('Journey Name is empty: name the journey, e.g. "Onboarding"');
-	if (def.stages.length === 0) throw new DefinitionError('Stages is empty: list at least one stage');
+	if (!def.name.trim())
+		throw new DefinitionError('Journey Name is empty: name the journey, e.g. "Onboarding"');
+	if (def.stages.length === 0)
+		throw new DefinitionError('Stages is empty: list at least one stage');
 	const seen = new Set<string>();
 	for (const s of def.stages) {
 		if (!s.trim()) throw new DefinitionError('Stages contains an empty name');
-		if (seen.has(s)) throw new DefinitionError(`Stages lists "${s}" twice: stage names must be unique`);
+		if (seen.has(s))
+			throw new DefinitionError(`Stages lists "${s}" twice: stage names must be unique`);
 		seen.add(s);
 	}
 	for (const [event, stage] of def.moves) {
-		if (!seen.has(stage)) throw new DefinitionError(`Event "${event}" moves to stage "${stage}", which is not in Stages (${def.stages.join(', ')})`);
+		if (!seen.has(stage))
+			throw new DefinitionError(
+				`Event "${event}" moves to stage "${stage}", which is not in Stages (${def.stages.join(', ')})`,
+			);
 	}
 	if (def.goalStage && !seen.has(def.goalStage)) {
-		throw new DefinitionError(`Goal Stage "${def.goalStage}" is not in Stages (${def.stages.join(', ')})`);
+		throw new DefinitionError(
+			`Goal Stage "${def.goalStage}" is not in Stages (${def.stages.join(', ')})`,
+		);
 	}
 	return def;
 }
@@ -57,18 +72,43 @@ export interface TransitionResult {
 	ignored?: 'already-exited' | 'backwards-not-allowed' | 'unmapped-event';
 }
 
-export function applyEvent(def: JourneyDefinition, state: JourneyState | undefined, event: string, at: number): TransitionResult {
+export function applyEvent(
+	def: JourneyDefinition,
+	state: JourneyState | undefined,
+	event: string,
+	at: number,
+): TransitionResult {
 	const index = (s: string) => def.stages.indexOf(s);
 	const goalIndex = def.goalStage ? index(def.goalStage) : -1;
-	const overdueOf = (st: JourneyState) => def.maxDaysInStage > 0 && at - st.enteredAt > def.maxDaysInStage * 86400_000;
+	const overdueOf = (st: JourneyState) =>
+		def.maxDaysInStage > 0 && at - st.enteredAt > def.maxDaysInStage * 86400_000;
 
 	if (state?.exitedAt !== undefined) {
-		return { state, previousStage: state.stage, currentStage: state.stage, moved: false, goalReached: false, exited: true, timeInPreviousStageMs: null, overdue: false, ignored: 'already-exited' };
+		return {
+			state,
+			previousStage: state.stage,
+			currentStage: state.stage,
+			moved: false,
+			goalReached: false,
+			exited: true,
+			timeInPreviousStageMs: null,
+			overdue: false,
+			ignored: 'already-exited',
+		};
 	}
 	if (def.exitEvents.includes(event)) {
 		const base = state ?? { stage: def.stages[0], enteredAt: at };
 		const next = { ...base, exitedAt: at };
-		return { state: next, previousStage: state?.stage ?? null, currentStage: next.stage, moved: false, goalReached: false, exited: true, timeInPreviousStageMs: null, overdue: false };
+		return {
+			state: next,
+			previousStage: state?.stage ?? null,
+			currentStage: next.stage,
+			moved: false,
+			goalReached: false,
+			exited: true,
+			timeInPreviousStageMs: null,
+			overdue: false,
+		};
 	}
 	// Event names are item data: a Map, so "constructor" or "toString" is just an unmapped event.
 	const target = def.moves.get(event) ?? (state ? undefined : def.stages[0]);
@@ -76,14 +116,44 @@ export function applyEvent(def: JourneyDefinition, state: JourneyState | undefin
 		const st: JourneyState = { stage: target!, enteredAt: at };
 		const goal = goalIndex >= 0 && index(st.stage) >= goalIndex;
 		if (goal) st.goalReachedAt = at;
-		return { state: st, previousStage: null, currentStage: st.stage, moved: true, goalReached: goal, exited: false, timeInPreviousStageMs: null, overdue: false, ...(def.moves.has(event) ? {} : { ignored: 'unmapped-event' as const }) };
+		return {
+			state: st,
+			previousStage: null,
+			currentStage: st.stage,
+			moved: true,
+			goalReached: goal,
+			exited: false,
+			timeInPreviousStageMs: null,
+			overdue: false,
+			...(def.moves.has(event) ? {} : { ignored: 'unmapped-event' as const }),
+		};
 	}
 	const overdue = overdueOf(state);
 	if (target === undefined || target === state.stage) {
-		return { state, previousStage: state.stage, currentStage: state.stage, moved: false, goalReached: false, exited: false, timeInPreviousStageMs: null, overdue, ...(target === undefined ? { ignored: 'unmapped-event' as const } : {}) };
+		return {
+			state,
+			previousStage: state.stage,
+			currentStage: state.stage,
+			moved: false,
+			goalReached: false,
+			exited: false,
+			timeInPreviousStageMs: null,
+			overdue,
+			...(target === undefined ? { ignored: 'unmapped-event' as const } : {}),
+		};
 	}
 	if (index(target) < index(state.stage) && !def.allowBackwards) {
-		return { state, previousStage: state.stage, currentStage: state.stage, moved: false, goalReached: false, exited: false, timeInPreviousStageMs: null, overdue, ignored: 'backwards-not-allowed' };
+		return {
+			state,
+			previousStage: state.stage,
+			currentStage: state.stage,
+			moved: false,
+			goalReached: false,
+			exited: false,
+			timeInPreviousStageMs: null,
+			overdue,
+			ignored: 'backwards-not-allowed',
+		};
 	}
 	const next: JourneyState = { ...state, stage: target, enteredAt: at };
 	let goalReached = false;
@@ -91,7 +161,16 @@ export function applyEvent(def: JourneyDefinition, state: JourneyState | undefin
 		next.goalReachedAt = at;
 		goalReached = true;
 	}
-	return { state: next, previousStage: state.stage, currentStage: target, moved: true, goalReached, exited: false, timeInPreviousStageMs: at - state.enteredAt, overdue };
+	return {
+		state: next,
+		previousStage: state.stage,
+		currentStage: target,
+		moved: true,
+		goalReached,
+		exited: false,
+		timeInPreviousStageMs: at - state.enteredAt,
+		overdue,
+	};
 }
 
 export interface Transition {
@@ -155,7 +234,9 @@ export function funnel(
 			}
 		});
 	}
-	const currentlyIn = def.stages.map((s) => states.filter((st) => st.stage === s && st.exitedAt === undefined).length);
+	const currentlyIn = def.stages.map(
+		(s) => states.filter((st) => st.stage === s && st.exitedAt === undefined).length,
+	);
 	const reached = def.stages.map((_, i) => [...maxIndex.values()].filter((m) => m >= i).length);
 	return def.stages.map((stage, i) => {
 		const next = i + 1 < def.stages.length ? reached[i + 1] : null;
@@ -166,7 +247,8 @@ export function funnel(
 			reached: reached[i],
 			currentlyIn: currentlyIn[i],
 			movedOn: movedOn[i].size,
-			conversionToNextPct: next === null ? null : reached[i] === 0 ? 0 : Math.round((next / reached[i]) * 1000) / 10,
+			conversionToNextPct:
+				next === null ? null : reached[i] === 0 ? 0 : Math.round((next / reached[i]) * 1000) / 10,
 			medianTimeInStageHours: med === null ? null : Math.round((med / 3600_000) * 10) / 10,
 			dropOff: next === null ? 0 : reached[i] - next,
 		};

@@ -5,10 +5,22 @@
 import type { FunnelStage } from './journey';
 
 export function escapeXml(text: string): string {
-	return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+	return text.replace(
+		/[&<>"']/g,
+		(c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+	);
 }
 
-const COLORS = ['#5B3FD9', '#6E55E0', '#8169E6', '#957EEC', '#A893F1', '#BBA8F6', '#CCBCFA', '#DCD0FD'];
+const COLORS = [
+	'#5B3FD9',
+	'#6E55E0',
+	'#8169E6',
+	'#957EEC',
+	'#A893F1',
+	'#BBA8F6',
+	'#CCBCFA',
+	'#DCD0FD',
+];
 
 export function funnelSvg(title: string, stages: FunnelStage[]): string {
 	const width = 720;

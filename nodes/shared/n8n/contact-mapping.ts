@@ -34,22 +34,41 @@ export const DEFAULT_CONTACT_MAPPING: ContactMapping = {
 
 /** Longest value accepted per field: anything longer is bad input, refused before the store. */
 const MAX_LENGTH: Record<keyof ContactMapping, number> = {
-	idField: 256, emailField: 320, phoneField: 40, whatsappIdField: 128, psidField: 128,
-	instagramIdField: 128, pushTokenField: 4096, timeZoneField: 64, localeField: 35,
+	idField: 256,
+	emailField: 320,
+	phoneField: 40,
+	whatsappIdField: 128,
+	psidField: 128,
+	instagramIdField: 128,
+	pushTokenField: 4096,
+	timeZoneField: 64,
+	localeField: 35,
 };
 // Control characters (a NUL byte fails a whole PostgreSQL batch): matching them is the point.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const FIELDS: Array<[keyof ContactMapping, string, string]> = [
-	['idField', 'Contact ID Field', 'Path to the contact\'s stable ID in your data (CRM ID, customer number...)'],
+	[
+		'idField',
+		'Contact ID Field',
+		"Path to the contact's stable ID in your data (CRM ID, customer number...)",
+	],
 	['emailField', 'Email Field', 'Path to the email address'],
 	['phoneField', 'Phone Field', 'Path to the phone number (E.164, e.g. +34600111222)'],
-	['whatsappIdField', 'WhatsApp ID Field', 'Path to the WhatsApp ID (wa_id) or business-scoped user ID, used when there is no phone'],
+	[
+		'whatsappIdField',
+		'WhatsApp ID Field',
+		'Path to the WhatsApp ID (wa_id) or business-scoped user ID, used when there is no phone',
+	],
 	['psidField', 'Messenger PSID Field', 'Path to the Messenger page-scoped ID'],
 	['instagramIdField', 'Instagram ID Field', 'Path to the Instagram-scoped ID'],
 	['pushTokenField', 'Push Token Field', 'Path to the FCM registration token'],
-	['timeZoneField', 'Time Zone Field', 'Path to the IANA time zone (e.g. Europe/Madrid), used for quiet hours'],
+	[
+		'timeZoneField',
+		'Time Zone Field',
+		'Path to the IANA time zone (e.g. Europe/Madrid), used for quiet hours',
+	],
 	['localeField', 'Locale Field', 'Path to the locale (e.g. es-ES)'],
 ];
 
@@ -108,7 +127,10 @@ export function contactFromString(value: string): IDataObject {
 	return { id: v };
 }
 
-export function compileContactReader(mapping: ContactMapping, options: { idOptional?: boolean } = {}): (json: IDataObject) => Contact {
+export function compileContactReader(
+	mapping: ContactMapping,
+	options: { idOptional?: boolean } = {},
+): (json: IDataObject) => Contact {
 	const get = Object.fromEntries(
 		FIELDS.map(([key]) => [key, compileFieldPath(mapping[key])]),
 	) as Record<keyof ContactMapping, (json: unknown) => unknown>;
@@ -121,7 +143,9 @@ export function compileContactReader(mapping: ContactMapping, options: { idOptio
 		// Hostile or broken input stops at the item, before the store (a NUL byte fails a whole
 		// PostgreSQL batch; megabyte ids bloat every cache and index).
 		if (CONTROL.test(s) || s.length > MAX_LENGTH[key]) {
-			const shown = JSON.stringify(s.slice(0, 40)).replace(/\\u0000/g, '\\0') + (s.length > 40 ? `… (${s.length} characters)` : '');
+			const shown =
+				JSON.stringify(s.slice(0, 40)).replace(/\\u0000/g, '\\0') +
+				(s.length > 40 ? `… (${s.length} characters)` : '');
 			throw new ContactMappingError(
 				mapping[key],
 				shown,
@@ -133,15 +157,30 @@ export function compileContactReader(mapping: ContactMapping, options: { idOptio
 		}
 		return s;
 	};
-	const ADDRESS_FIELDS: Array<keyof ContactMapping> = ['emailField', 'phoneField', 'whatsappIdField', 'psidField', 'instagramIdField', 'pushTokenField'];
+	const ADDRESS_FIELDS: Array<keyof ContactMapping> = [
+		'emailField',
+		'phoneField',
+		'whatsappIdField',
+		'psidField',
+		'instagramIdField',
+		'pushTokenField',
+	];
 	// A contact given as one string where the default Contact Fields expect an object (an AI Agent's
 	// `contact` argument, a form's single field): an email, an E.164 phone, or else an ID.
-	const single = mapping.idField === DEFAULT_CONTACT_MAPPING.idField && mapping.idField.startsWith('contact.') ? 'contact' : undefined;
+	const single =
+		mapping.idField === DEFAULT_CONTACT_MAPPING.idField && mapping.idField.startsWith('contact.')
+			? 'contact'
+			: undefined;
 	return (json) => {
-		if (single && typeof json[single] === 'string') json = { ...json, [single]: contactFromString(json[single] as string) };
+		if (single && typeof json[single] === 'string')
+			json = { ...json, [single]: contactFromString(json[single] as string) };
 		const id = read('idField', json);
 		// Nodes that find the person by address take an item with no id but an address.
-		if (id === undefined && options.idOptional && ADDRESS_FIELDS.some((f) => read(f, json) !== undefined)) {
+		if (
+			id === undefined &&
+			options.idOptional &&
+			ADDRESS_FIELDS.some((f) => read(f, json) !== undefined)
+		) {
 			return readRest({ id: '' }, json);
 		}
 		if (id === undefined) {

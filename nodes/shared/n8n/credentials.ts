@@ -5,14 +5,22 @@
  * and torn down (measured: ~38 ms of CPU each on a 2-core machine; a Meta delivery needs two, the
  * webhook credential and the store's). An edited credential applies within the TTL.
  */
-import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult, IWebhookFunctions } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	INodeCredentialTestResult,
+	IWebhookFunctions,
+} from 'n8n-workflow';
 
 export const CREDENTIAL_TTL_MS = 5_000;
 const MAX_ENTRIES = 256;
 
 const cache = new Map<string, { at: number; data: Promise<ICredentialDataDecryptedObject> }>();
 
-export function webhookCredentials(ctx: IWebhookFunctions): (type: string) => Promise<ICredentialDataDecryptedObject> {
+export function webhookCredentials(
+	ctx: IWebhookFunctions,
+): (type: string) => Promise<ICredentialDataDecryptedObject> {
 	return async (type) => {
 		const ref = ctx.getNode().credentials?.[type];
 		if (!ref?.id) return await ctx.getCredentials(type);
@@ -36,8 +44,14 @@ export function webhookCredentials(ctx: IWebhookFunctions): (type: string) => Pr
 }
 
 /** The Twilio Webhook API credential's test (Touchpoint Trigger, and Touchpoint Inbox's Replay for MMS files). */
-export async function twilioWebhookApiTest(this: ICredentialTestFunctions, c: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+export async function twilioWebhookApiTest(
+	this: ICredentialTestFunctions,
+	c: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
 	return /^[0-9a-f]{32}$/i.test(String(c.data?.authToken ?? ''))
 		? { status: 'OK', message: 'Auth Token is set' }
-		: { status: 'Error', message: 'Auth Token should be the 32 hexadecimal characters from the Twilio Console' };
+		: {
+				status: 'Error',
+				message: 'Auth Token should be the 32 hexadecimal characters from the Twilio Console',
+			};
 }

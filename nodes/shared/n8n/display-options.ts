@@ -5,8 +5,12 @@ function mergeDeep<T extends object>(target: T, source: object): T {
 	for (const [key, value] of Object.entries(source)) {
 		const existing = out[key];
 		if (
-			value && typeof value === 'object' && !Array.isArray(value) &&
-			existing && typeof existing === 'object' && !Array.isArray(existing)
+			value &&
+			typeof value === 'object' &&
+			!Array.isArray(value) &&
+			existing &&
+			typeof existing === 'object' &&
+			!Array.isArray(existing)
 		) {
 			out[key] = mergeDeep(existing as object, value as object);
 		} else {
@@ -36,13 +40,26 @@ export function updateDisplayOptions(
  * value (`routeByRules`): `options` are the parameter's own, so the two never drift apart.
  * `prefix` / `suffix` are expression fragments, e.g. suffix ` + ": " + $parameter["journeyName"]`.
  */
-export function optionSubtitle(options: Array<{ name: string; value: unknown }>, parameter = 'operation', suffix = ''): string {
+export function optionSubtitle(
+	options: Array<{ name: string; value: unknown }>,
+	parameter = 'operation',
+	suffix = '',
+): string {
 	const names = JSON.stringify(Object.fromEntries(options.map((o) => [String(o.value), o.name])));
 	return `={{ (${names}[$parameter["${parameter}"]] ?? $parameter["${parameter}"])${suffix} }}`;
 }
 
 /** optionSubtitle for a node with resources: each resource's operations, with an optional prefix ("Contact: "). */
-export function resourceOperationSubtitle(byResource: Record<string, { prefix?: string; options: Array<{ name: string; value: unknown }> }>): string {
-	const names = JSON.stringify(Object.fromEntries(Object.entries(byResource).map(([resource, { prefix = '', options }]) => [resource, Object.fromEntries(options.map((o) => [String(o.value), `${prefix}${o.name}`]))])));
+export function resourceOperationSubtitle(
+	byResource: Record<string, { prefix?: string; options: Array<{ name: string; value: unknown }> }>,
+): string {
+	const names = JSON.stringify(
+		Object.fromEntries(
+			Object.entries(byResource).map(([resource, { prefix = '', options }]) => [
+				resource,
+				Object.fromEntries(options.map((o) => [String(o.value), `${prefix}${o.name}`])),
+			]),
+		),
+	);
 	return `={{ (${names}[$parameter["resource"]] ?? {})[$parameter["operation"]] ?? $parameter["operation"] }}`;
 }

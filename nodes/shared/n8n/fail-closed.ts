@@ -27,10 +27,14 @@ export function errorJson(error: unknown): IDataObject {
  * `instanceof Error` only; node:sqlite's errors under a test runner's vm context are not).
  */
 export function asNodeError(node: INode, error: unknown): Error {
-	if (error instanceof NodeOperationError || (error as { name?: string })?.name === 'NodeApiError') return error as Error;
+	if (error instanceof NodeOperationError || (error as { name?: string })?.name === 'NodeApiError')
+		return error as Error;
 	if (error instanceof Error) return new NodeOperationError(node, error);
 	const message = (error as { message?: unknown })?.message;
-	return new NodeOperationError(node, typeof message === 'string' && message ? message : String(error));
+	return new NodeOperationError(
+		node,
+		typeof message === 'string' && message ? message : String(error),
+	);
 }
 
 /** The items on `outputs`, by input index (pairedItem). */
@@ -39,7 +43,8 @@ function placedItems(outputs: INodeExecutionData[][]): Set<number> {
 	for (const out of outputs) {
 		for (const item of out) {
 			const p = item.pairedItem;
-			for (const pi of Array.isArray(p) ? p : p === undefined ? [] : [p]) placed.add(typeof pi === 'number' ? pi : pi.item);
+			for (const pi of Array.isArray(p) ? p : p === undefined ? [] : [p])
+				placed.add(typeof pi === 'number' ? pi : pi.item);
 		}
 	}
 	return placed;
@@ -68,7 +73,10 @@ export async function failClosed(
 		const items = ctx.getInputData();
 		for (let i = 0; i < items.length; i++) {
 			if (placed.has(i)) continue;
-			outputs[errorOutput].push({ json: { ...items[i].json, ...errorJson(nodeError) }, pairedItem: { item: i } });
+			outputs[errorOutput].push({
+				json: { ...items[i].json, ...errorJson(nodeError) },
+				pairedItem: { item: i },
+			});
 		}
 		return outputs;
 	}

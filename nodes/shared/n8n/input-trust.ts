@@ -13,11 +13,21 @@ export const inputFromProperty: INodeProperties = {
 	name: 'inputFrom',
 	type: 'options',
 	options: [
-		{ name: 'A Source You Trust (E.g. Your CRM)', value: 'trusted', description: 'Addresses are linked and the profile updated as the item says' },
-		{ name: 'Anyone (a Public Form, a Chat)', value: 'public', description: 'May create a new contact with addresses nobody holds; never adds an address to, or changes the profile of, a contact that exists (the item is an error instead)' },
+		{
+			name: 'A Source You Trust (E.g. Your CRM)',
+			value: 'trusted',
+			description: 'Addresses are linked and the profile updated as the item says',
+		},
+		{
+			name: 'Anyone (a Public Form, a Chat)',
+			value: 'public',
+			description:
+				'May create a new contact with addresses nobody holds; never adds an address to, or changes the profile of, a contact that exists (the item is an error instead)',
+		},
 	],
 	default: 'trusted',
-	description: 'Who could have written this item. A public signup form is Anyone: otherwise a stranger who types someone\'s email and their own phone joins that phone to her.',
+	description:
+		"Who could have written this item. A public signup form is Anyone: otherwise a stranger who types someone's email and their own phone joins that phone to her.",
 };
 
 /** Per item: whether its input is unverified (Input From: Anyone). */

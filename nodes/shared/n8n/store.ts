@@ -28,7 +28,8 @@ export const storeCredentialDescription: INodeCredentialDescription = {
 export async function getStore(
 	ctx: IExecuteFunctions | IWebhookFunctions,
 	/** How to read the credential (the webhook path reads it through webhookCredentials). */
-	credentials: (type: string) => Promise<ICredentialDataDecryptedObject> = async (type) => (await ctx.getCredentials(type)) as ICredentialDataDecryptedObject,
+	credentials: (type: string) => Promise<ICredentialDataDecryptedObject> = async (type) =>
+		(await ctx.getCredentials(type)) as ICredentialDataDecryptedObject,
 ): Promise<Store> {
 	let data: ICredentialDataDecryptedObject | undefined;
 	if (ctx.getNode().credentials?.[STORE_CREDENTIAL]) {

@@ -22,7 +22,8 @@ export const conversationContactProperty: INodeProperties = {
 	name: CONVERSATION_CONTACT,
 	type: 'string',
 	default: '={{ $json.contactId }}',
-	description: 'The person the agent is talking with: their contact ID, phone or email, from the item the agent answers (the Touchpoint Trigger\'s contactId by default). As a tool, this node reads and acts only for this person; a contact the chat names that is someone else is refused.',
+	description:
+		"The person the agent is talking with: their contact ID, phone or email, from the item the agent answers (the Touchpoint Trigger's contactId by default). As a tool, this node reads and acts only for this person; a contact the chat names that is someone else is refused.",
 	displayOptions: TOOL_ONLY,
 };
 
@@ -41,23 +42,40 @@ function namedContact(value: string): Contact {
 async function personsOf(store: Store, values: string[]): Promise<string[]> {
 	const contacts = values.map(namedContact);
 	const people = await resolvePeople(store, contacts, { create: false });
-	return people.map((p, i) => (p.error ? '' : p.contactId) || contacts[i].id || contacts[i].email || contacts[i].phone || '');
+	return people.map(
+		(p, i) =>
+			(p.error ? '' : p.contactId) ||
+			contacts[i].id ||
+			contacts[i].email ||
+			contacts[i].phone ||
+			'',
+	);
 }
 
 /**
  * For each item of a tool call: undefined when `requested(i)` names the person of the
  * conversation, else the sentence the agent is answered with (the item must then not be run).
  */
-export async function outsideConversation(ctx: IExecuteFunctions, store: Store, items: INodeExecutionData[], requested: (i: number) => string): Promise<Array<string | undefined>> {
-	const conversation = items.map((_, i) => String(ctx.getNodeParameter(CONVERSATION_CONTACT, i, '') ?? '').trim());
+export async function outsideConversation(
+	ctx: IExecuteFunctions,
+	store: Store,
+	items: INodeExecutionData[],
+	requested: (i: number) => string,
+): Promise<Array<string | undefined>> {
+	const conversation = items.map((_, i) =>
+		String(ctx.getNodeParameter(CONVERSATION_CONTACT, i, '') ?? '').trim(),
+	);
 	const asked = items.map((_, i) => String(requested(i) ?? '').trim());
 	const ids = await personsOf(store, [...conversation, ...asked]);
 	return items.map((_, i) => {
-		if (!conversation[i]) return `This tool does not know who the conversation is with, so it answers about nobody: set its Conversation Contact to the person the agent talks with (e.g. {{ $json.contactId }} from the Touchpoint Trigger). Nothing was read or changed.`;
+		if (!conversation[i])
+			return `This tool does not know who the conversation is with, so it answers about nobody: set its Conversation Contact to the person the agent talks with (e.g. {{ $json.contactId }} from the Touchpoint Trigger). Nothing was read or changed.`;
 		if (!asked[i]) return 'No contact was given. Nothing was read or changed.';
 		const me = ids[i];
 		const them = ids[items.length + i];
-		return me && me === them ? undefined : 'An AI agent reads and acts only for the person it is talking with, and this names someone else. Nothing was read or changed.';
+		return me && me === them
+			? undefined
+			: 'An AI agent reads and acts only for the person it is talking with, and this names someone else. Nothing was read or changed.';
 	});
 }
 
@@ -66,11 +84,23 @@ export async function outsideConversation(ctx: IExecuteFunctions, store: Store, 
  * of the conversation (every item of that call is refused: a call is one item in practice), or
  * undefined when the node may run. `requestedParam` is the tool parameter the agent fills.
  */
-export async function conversationRefusal(ctx: IExecuteFunctions, store: () => Promise<Store>, requestedParam: string): Promise<INodeExecutionData[][] | undefined> {
+export async function conversationRefusal(
+	ctx: IExecuteFunctions,
+	store: () => Promise<Store>,
+	requestedParam: string,
+): Promise<INodeExecutionData[][] | undefined> {
 	if (!isToolCall(ctx)) return undefined;
 	const items = ctx.getInputData();
-	const why = await outsideConversation(ctx, await store(), items, (i) => String(ctx.getNodeParameter(requestedParam, i, '') ?? ''));
+	const why = await outsideConversation(ctx, await store(), items, (i) =>
+		String(ctx.getNodeParameter(requestedParam, i, '') ?? ''),
+	);
 	if (why.every((w) => !w)) return undefined;
-	const withOthers = 'Refused with the other items of this call, one of which names someone else. Nothing was read or changed.';
-	return [items.map((_, i) => ({ json: { outcome: 'Refused', status: 'refused', message: why[i] ?? withOthers }, pairedItem: { item: i } }))];
+	const withOthers =
+		'Refused with the other items of this call, one of which names someone else. Nothing was read or changed.';
+	return [
+		items.map((_, i) => ({
+			json: { outcome: 'Refused', status: 'refused', message: why[i] ?? withOthers },
+			pairedItem: { item: i },
+		})),
+	];
 }

@@ -63,9 +63,15 @@ export function isExemptTransactional(purpose: string, settings: PolicySettings)
 }
 
 /** Normalises and validates the channel address; undefined problem = valid. */
-export function checkAddress(contact: Contact, channel: Channel): { address?: string; problem?: string } {
+export function checkAddress(
+	contact: Contact,
+	channel: Channel,
+): { address?: string; problem?: string } {
 	const raw = channelAddress(contact, channel);
-	if (!raw) return { problem: `Contact ${contact.id} has no ${channel} address. Map it in "Contact Fields".` };
+	if (!raw)
+		return {
+			problem: `Contact ${contact.id} has no ${channel} address. Map it in "Contact Fields".`,
+		};
 	if (channel === 'sms' || (channel === 'whatsapp' && contact.phone)) {
 		const phone = normalizePhone(raw);
 		return phone.ok ? { address: phone.e164 } : { problem: `Phone ${phone.message}` };
@@ -82,7 +88,11 @@ export function checkAddress(contact: Contact, channel: Channel): { address?: st
  * consent (checks 1 to 3). Touchpoint re-checks it at send time for touches a Consent Guard
  * reserved earlier (a STOP during a 3-day Wait must still stop the send).
  */
-export function evaluateStanding(input: Omit<PolicyInput, 'messageKind'>, facts: PolicyFacts, settings: PolicySettings): PolicyResult {
+export function evaluateStanding(
+	input: Omit<PolicyInput, 'messageKind'>,
+	facts: PolicyFacts,
+	settings: PolicySettings,
+): PolicyResult {
 	const { contact, channel, purpose } = input;
 	const ctx = { contactId: contact.id, channel, purpose };
 	const fail = (b: BlockedResult): PolicyResult => ({ ...b, allowed: false });
@@ -91,8 +101,10 @@ export function evaluateStanding(input: Omit<PolicyInput, 'messageKind'>, facts:
 	if (problem || !address) return fail(blocked('INVALID_ADDRESS', { ...ctx, problem }));
 
 	const suppression = (facts.suppressed ?? []).find((s) => !s.channel || s.channel === channel);
-	if (suppression) return fail(blocked('SUPPRESSED', { ...ctx, address, suppressionReason: suppression.reason }));
-	if (facts.erased) return fail(blocked('SUPPRESSED', { ...ctx, address, suppressionReason: 'erased on request' }));
+	if (suppression)
+		return fail(blocked('SUPPRESSED', { ...ctx, address, suppressionReason: suppression.reason }));
+	if (facts.erased)
+		return fail(blocked('SUPPRESSED', { ...ctx, address, suppressionReason: 'erased on request' }));
 
 	if (!isExemptTransactional(purpose, settings)) {
 		const status = facts.consent?.status;
@@ -102,14 +114,19 @@ export function evaluateStanding(input: Omit<PolicyInput, 'messageKind'>, facts:
 		// Consent covers the address it was given for; a grant recorded without one covers the
 		// addresses the person holds in the contact book, and nothing else.
 		const covered = facts.consent?.addresses ?? [];
-		if (covered.length ? !covered.includes(address) : !facts.addressOwned) return fail(blocked('ADDRESS_NOT_CONSENTED', { ...ctx, address }));
+		if (covered.length ? !covered.includes(address) : !facts.addressOwned)
+			return fail(blocked('ADDRESS_NOT_CONSENTED', { ...ctx, address }));
 	} else if (!facts.addressOwned && !settings.allowUnlinkedAddress) {
 		return fail(blocked('ADDRESS_NOT_LINKED', { ...ctx, address }));
 	}
 	return { allowed: true, address };
 }
 
-export function evaluatePolicy(input: PolicyInput, facts: PolicyFacts, settings: PolicySettings): PolicyResult {
+export function evaluatePolicy(
+	input: PolicyInput,
+	facts: PolicyFacts,
+	settings: PolicySettings,
+): PolicyResult {
 	const { contact, channel, purpose } = input;
 	const ctx = { contactId: contact.id, channel, purpose };
 	const fail = (b: BlockedResult): PolicyResult => ({ ...b, allowed: false });
@@ -120,7 +137,10 @@ export function evaluatePolicy(input: PolicyInput, facts: PolicyFacts, settings:
 	const exempt = isExemptTransactional(purpose, settings);
 
 	if (WINDOWED_CHANNELS.includes(channel) && input.messageKind !== 'template') {
-		const hours = input.messageKind === 'tagged' ? (settings.humanAgentDays ?? 7) * 24 : (settings.windowHours ?? 24);
+		const hours =
+			input.messageKind === 'tagged'
+				? (settings.humanAgentDays ?? 7) * 24
+				: (settings.windowHours ?? 24);
 		const last = facts.lastInboundAt;
 		if (channel === 'whatsapp' && input.messageKind === 'tagged') {
 			// WhatsApp has no tags: outside the window only a template may be sent.
@@ -143,12 +163,23 @@ export function evaluatePolicy(input: PolicyInput, facts: PolicyFacts, settings:
 			const quiet = checkQuietHoursAll(settings.now, resolved.zones, rule);
 			if (!quiet.allowed) {
 				const zoneText = `every zone of the phone's country (${resolved.zones.join(', ')})`;
-				return fail(blocked('QUIET_HOURS', { ...ctx, zone: zoneText, retryAt: quiet.retryAt, problem: quiet.retryAt === undefined ? `The allowed hours never overlap in ${zoneText}: set the contact's time zone or a Default Time Zone.` : undefined }));
+				return fail(
+					blocked('QUIET_HOURS', {
+						...ctx,
+						zone: zoneText,
+						retryAt: quiet.retryAt,
+						problem:
+							quiet.retryAt === undefined
+								? `The allowed hours never overlap in ${zoneText}: set the contact's time zone or a Default Time Zone.`
+								: undefined,
+					}),
+				);
 			}
 			zone = resolved.zones.join(',');
 		} else {
 			const quiet = checkQuietHours(settings.now, zone, rule);
-			if (!quiet.allowed) return fail(blocked('QUIET_HOURS', { ...ctx, zone, retryAt: quiet.retryAt }));
+			if (!quiet.allowed)
+				return fail(blocked('QUIET_HOURS', { ...ctx, zone, retryAt: quiet.retryAt }));
 		}
 	}
 	return { allowed: true, zone, zoneSource, address };
@@ -163,7 +194,9 @@ export function capsFor(
 ): FrequencyCapRule[] {
 	if (isExemptTransactional(purpose, settings)) return [];
 	return rules.filter(
-		(r) => (r.channel === undefined || r.channel === channel) && (r.purpose === undefined || r.purpose === purpose),
+		(r) =>
+			(r.channel === undefined || r.channel === channel) &&
+			(r.purpose === undefined || r.purpose === purpose),
 	);
 }
 
@@ -179,13 +212,18 @@ export function parseCapRule(fields: {
 }): FrequencyCapRule {
 	const max = Number(fields.maxMessages);
 	if (!Number.isInteger(max) || max < 1) {
-		throw new Error(`Max Messages "${String(fields.maxMessages)}" must be a whole number of at least 1.`);
+		throw new Error(
+			`Max Messages "${String(fields.maxMessages)}" must be a whole number of at least 1.`,
+		);
 	}
 	const per = Number(fields.per);
-	if (!Number.isFinite(per) || per <= 0) throw new Error(`Per "${String(fields.per)}" must be a number above 0.`);
+	if (!Number.isFinite(per) || per <= 0)
+		throw new Error(`Per "${String(fields.per)}" must be a number above 0.`);
 	const unit = String(fields.unit) as keyof typeof UNIT_MS;
-	if (!(unit in UNIT_MS)) throw new Error(`Unit "${String(fields.unit)}" must be hours, days or weeks.`);
-	const channel = fields.channel && fields.channel !== 'all' ? (String(fields.channel) as Channel) : undefined;
+	if (!(unit in UNIT_MS))
+		throw new Error(`Unit "${String(fields.unit)}" must be hours, days or weeks.`);
+	const channel =
+		fields.channel && fields.channel !== 'all' ? (String(fields.channel) as Channel) : undefined;
 	const purpose = fields.purpose && fields.purpose !== 'all' ? String(fields.purpose) : undefined;
 	return {
 		id: `${purpose ?? 'all'}-${channel ?? 'all'}-${max}-per-${per}${unit[0]}`,

@@ -13,9 +13,22 @@ import type { Channel, Contact, Purpose } from '../contact';
 import { WINDOWED_CHANNELS } from '../contact';
 import { rememberNormalisedPhone } from '../address';
 import { channelBookAddress, resolvePeople, type PersonError } from '../people';
-import type { ConsentKey, ConsentState, FrequencyCapRule, ReservationRequest, Store } from '../store/types';
+import type {
+	ConsentKey,
+	ConsentState,
+	FrequencyCapRule,
+	ReservationRequest,
+	Store,
+} from '../store/types';
 import { consentKeyString, inboundKeyString } from '../store/types';
-import { capsFor, checkAddress, evaluatePolicy, evaluateStanding, type PolicyResult, type PolicySettings } from './evaluate';
+import {
+	capsFor,
+	checkAddress,
+	evaluatePolicy,
+	evaluateStanding,
+	type PolicyResult,
+	type PolicySettings,
+} from './evaluate';
 import { blocked, type BlockedResult } from './reasons';
 
 export type MessageKind = 'free-form' | 'template' | 'tagged';
@@ -58,7 +71,13 @@ export function defaultIdempotencyKey(parts: {
 	content?: string;
 }): string {
 	// crypto.hash: the one-shot form (no Hash object per item), same digest as createHash.
-	return hash('sha256', [parts.contactId, parts.campaign ?? '', parts.channel, parts.purpose, parts.content ?? ''].join('\u0000'), 'hex').slice(0, 40);
+	return hash(
+		'sha256',
+		[parts.contactId, parts.campaign ?? '', parts.channel, parts.purpose, parts.content ?? ''].join(
+			'\u0000',
+		),
+		'hex',
+	).slice(0, 40);
 }
 
 /** Consent states already read for some keys (resolveRequests reads them first): not read twice. */
@@ -68,23 +87,42 @@ export interface PreloadedConsent {
 }
 
 /** The store facts the policy needs for a batch, in one query of each kind. */
-async function loadFacts(store: Store, requests: Array<Pick<GateRequest, 'contact' | 'channel' | 'purpose'>>, withInbound: boolean, preloaded?: PreloadedConsent) {
-	const consentKeys: ConsentKey[] = requests.map((r) => ({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose }));
-	const toRead = preloaded ? consentKeys.filter((k) => !preloaded.keys.has(consentKeyString(k))) : consentKeys;
+async function loadFacts(
+	store: Store,
+	requests: Array<Pick<GateRequest, 'contact' | 'channel' | 'purpose'>>,
+	withInbound: boolean,
+	preloaded?: PreloadedConsent,
+) {
+	const consentKeys: ConsentKey[] = requests.map((r) => ({
+		contactId: r.contact.id,
+		channel: r.channel,
+		purpose: r.purpose,
+	}));
+	const toRead = preloaded
+		? consentKeys.filter((k) => !preloaded.keys.has(consentKeyString(k)))
+		: consentKeys;
 	// Suppressions and erasures are kept under normalised addresses (E.164, lower-case e-mail).
 	const normalised = requests.map((r) => checkAddress(r.contact, r.channel).address);
 	const addresses = [...new Set(normalised.filter((a): a is string => !!a))];
 	const windowed = withInbound
-		? requests.filter((r) => WINDOWED_CHANNELS.includes(r.channel)).map((r) => ({ contactId: r.contact.id, channel: r.channel }))
+		? requests
+				.filter((r) => WINDOWED_CHANNELS.includes(r.channel))
+				.map((r) => ({ contactId: r.contact.id, channel: r.channel }))
 		: [];
 	const [read, suppressions, erased, lastInbound] = await Promise.all([
-		toRead.length ? store.getConsentStates(toRead) : Promise.resolve(new Map<string, ConsentState>()),
+		toRead.length
+			? store.getConsentStates(toRead)
+			: Promise.resolve(new Map<string, ConsentState>()),
 		store.findSuppressions(addresses),
 		store.findErasedAddresses(addresses),
 		windowed.length ? store.getLastInbound(windowed) : Promise.resolve(new Map<string, number>()),
 	]);
 	// Reuses the preloaded map (no copy of 100,000 states) when nothing else was read.
-	const consent = !preloaded ? read : read.size ? new Map([...preloaded.states, ...read]) : preloaded.states;
+	const consent = !preloaded
+		? read
+		: read.size
+			? new Map([...preloaded.states, ...read])
+			: preloaded.states;
 	const suppressedBy = new Map<string, typeof suppressions>();
 	for (const s of suppressions) {
 		const list = suppressedBy.get(s.address) ?? [];
@@ -108,12 +146,16 @@ export async function recheckStanding(
 	const facts = await loadFacts(store, requests, false);
 	return requests.map((r, i) => {
 		const address = facts.normalised[i];
-		return evaluateStanding(r, {
-			consent: facts.consent.get(consentKeyString(facts.consentKeys[i])),
-			suppressed: address ? facts.suppressedBy.get(address) : undefined,
-			erased: address ? facts.erased.has(address) : false,
-			addressOwned: r.addressOwned === true,
-		}, settings);
+		return evaluateStanding(
+			r,
+			{
+				consent: facts.consent.get(consentKeyString(facts.consentKeys[i])),
+				suppressed: address ? facts.suppressedBy.get(address) : undefined,
+				erased: address ? facts.erased.has(address) : false,
+				addressOwned: r.addressOwned === true,
+			},
+			settings,
+		);
 	});
 }
 
@@ -132,7 +174,8 @@ export async function recheckStanding(
  */
 export async function preloadConsent(store: Store, keys: ConsentKey[]): Promise<PreloadedConsent> {
 	const states = keys.length ? await store.getConsentStates(keys) : new Map<string, ConsentState>();
-	for (const state of states.values()) for (const a of state.addresses ?? []) rememberNormalisedPhone(a);
+	for (const state of states.values())
+		for (const a of state.addresses ?? []) rememberNormalisedPhone(a);
 	return { keys: new Set(keys.map(consentKeyString)), states };
 }
 
@@ -154,11 +197,21 @@ export async function resolveRequests(
 	errors: Array<{ index: number; error: PersonError }>;
 	preloaded: PreloadedConsent;
 }> {
-	const keys = requests.map((r) => consentKeyString({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose }));
+	const keys = requests.map((r) =>
+		consentKeyString({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose }),
+	);
 	const given = options.preloaded;
-	const preloaded: PreloadedConsent = given && keys.every((k) => given.keys.has(k))
-		? given
-		: await preloadConsent(store, requests.map((r) => ({ contactId: r.contact.id, channel: r.channel, purpose: r.purpose })));
+	const preloaded: PreloadedConsent =
+		given && keys.every((k) => given.keys.has(k))
+			? given
+			: await preloadConsent(
+					store,
+					requests.map((r) => ({
+						contactId: r.contact.id,
+						channel: r.channel,
+						purpose: r.purpose,
+					})),
+				);
 	const { states } = preloaded;
 	const addresses = requests.map((r) => channelBookAddress(r.contact, r.channel));
 	const slow: number[] = [];
@@ -178,18 +231,23 @@ export async function resolveRequests(
 		const zones = await store.getTimeZones(zoneless.map((i) => requests[i].contact.id));
 		for (const i of zoneless) {
 			const zone = zones.get(requests[i].contact.id);
-			if (zone) resolved[i] = { ...resolved[i]!, contact: { ...requests[i].contact, timeZone: zone } };
+			if (zone)
+				resolved[i] = { ...resolved[i]!, contact: { ...requests[i].contact, timeZone: zone } };
 		}
 	}
 	const errors: Array<{ index: number; error: PersonError }> = [];
 	if (slow.length) {
-		const people = await resolvePeople(store, slow.map((i) => requests[i].contact), {
-			idField: options.idField,
-			addresses: (_c, j) => {
-				const a = addresses[slow[j]];
-				return a ? [a] : [];
+		const people = await resolvePeople(
+			store,
+			slow.map((i) => requests[i].contact),
+			{
+				idField: options.idField,
+				addresses: (_c, j) => {
+					const a = addresses[slow[j]];
+					return a ? [a] : [];
+				},
 			},
-		});
+		);
 		people.forEach((p, j) => {
 			const i = slow[j];
 			if (p.error) errors.push({ index: i, error: p.error });
@@ -217,14 +275,24 @@ export async function checkBatch(
 			}),
 	);
 
-	const { consentKeys, normalised, consent, suppressedBy, erased, lastInbound } = await loadFacts(store, requests, true, preloaded);
+	const { consentKeys, normalised, consent, suppressedBy, erased, lastInbound } = await loadFacts(
+		store,
+		requests,
+		true,
+		preloaded,
+	);
 
 	const decisions: GateDecision[] = new Array(requests.length);
 	const toReserve: Array<{ index: number; probe: boolean; request: ReservationRequest }> = [];
 	requests.forEach((r, i) => {
 		const address = normalised[i];
 		const result = evaluatePolicy(
-			{ contact: r.contact, channel: r.channel, purpose: r.purpose, messageKind: r.messageKind ?? 'free-form' },
+			{
+				contact: r.contact,
+				channel: r.channel,
+				purpose: r.purpose,
+				messageKind: r.messageKind ?? 'free-form',
+			},
 			{
 				consent: consent.get(consentKeyString(consentKeys[i])),
 				suppressed: address ? suppressedBy.get(address) : undefined,
@@ -287,7 +355,9 @@ export async function checkBatch(
 				previous.previousStatus = res.existing.status;
 			}
 		});
-		const probes = results.filter((res, j) => toReserve[j].probe && res.outcome === 'reserved').map((res) => res.idempotencyKey);
+		const probes = results
+			.filter((res, j) => toReserve[j].probe && res.outcome === 'reserved')
+			.map((res) => res.idempotencyKey);
 		if (probes.length) await store.releaseTouches(probes);
 	}
 	return decisions;

@@ -17,14 +17,32 @@ export interface ReportedOptOut {
 }
 
 /** Writes what each report means; returns how many were opt-outs. */
-export async function recordProviderOptOuts(store: Pick<Store, 'addSuppressions' | 'recordConsent'>, reports: ReportedOptOut[]): Promise<number> {
+export async function recordProviderOptOuts(
+	store: Pick<Store, 'addSuppressions' | 'recordConsent'>,
+	reports: ReportedOptOut[],
+): Promise<number> {
 	const suppressions: SuppressionEntry[] = [];
 	const withdrawals: ConsentEventInput[] = [];
 	for (const r of reports) {
 		const o = providerOptOut(r.channel, r.code);
 		if (!o) continue;
-		if (o.action === 'suppress' && r.address) suppressions.push({ address: r.address, channel: r.channel, reason: 'unsubscribed', note: `${o.source}: the provider reports this person opted out` });
-		if (o.action === 'withdraw') withdrawals.push({ contactId: r.contactId, channel: r.channel, purpose: o.purpose!, address: r.address, action: 'withdraw', evidence: { source: o.source, actor: 'provider' }, occurredAt: r.at });
+		if (o.action === 'suppress' && r.address)
+			suppressions.push({
+				address: r.address,
+				channel: r.channel,
+				reason: 'unsubscribed',
+				note: `${o.source}: the provider reports this person opted out`,
+			});
+		if (o.action === 'withdraw')
+			withdrawals.push({
+				contactId: r.contactId,
+				channel: r.channel,
+				purpose: o.purpose!,
+				address: r.address,
+				action: 'withdraw',
+				evidence: { source: o.source, actor: 'provider' },
+				occurredAt: r.at,
+			});
 	}
 	if (suppressions.length) await store.addSuppressions(suppressions);
 	if (withdrawals.length) await store.recordConsent(withdrawals);
@@ -35,10 +53,29 @@ export async function recordProviderOptOuts(store: Pick<Store, 'addSuppressions'
  * A person asked in their own words to stop getting messages (an AI Classify found it): their
  * consent on the channel is withdrawn for the purposes, with the message as evidence. Never a grant.
  */
-export async function recordFreeTextOptOuts(store: Pick<Store, 'recordConsent'>, optOuts: Array<{ contactId: string; channel: Channel; text: string; purposes: string[]; model?: string }>): Promise<void> {
-	const events: ConsentEventInput[] = optOuts.flatMap((o) => o.purposes.map((purpose) => ({
-		contactId: o.contactId, channel: o.channel, purpose, action: 'withdraw' as const,
-		evidence: { source: `${o.channel}-free-text`, wording: o.text.slice(0, 2000), actor: 'contact', extra: { detectedBy: o.model ?? 'ai-classify' } },
-	})));
+export async function recordFreeTextOptOuts(
+	store: Pick<Store, 'recordConsent'>,
+	optOuts: Array<{
+		contactId: string;
+		channel: Channel;
+		text: string;
+		purposes: string[];
+		model?: string;
+	}>,
+): Promise<void> {
+	const events: ConsentEventInput[] = optOuts.flatMap((o) =>
+		o.purposes.map((purpose) => ({
+			contactId: o.contactId,
+			channel: o.channel,
+			purpose,
+			action: 'withdraw' as const,
+			evidence: {
+				source: `${o.channel}-free-text`,
+				wording: o.text.slice(0, 2000),
+				actor: 'contact',
+				extra: { detectedBy: o.model ?? 'ai-classify' },
+			},
+		})),
+	);
 	if (events.length) await store.recordConsent(events);
 }

@@ -48,7 +48,11 @@ type QuietResult = { allowed: true } | { allowed: false; retryAt: number; localT
 // A batch checks thousands of contacts at one `now` in a handful of zones: decide once per zone.
 const memo = new Map<string, QuietResult>();
 
-export function checkQuietHours(nowMs: number, zone: string, rule: QuietHoursRule | undefined): QuietResult {
+export function checkQuietHours(
+	nowMs: number,
+	zone: string,
+	rule: QuietHoursRule | undefined,
+): QuietResult {
 	if (!rule) return { allowed: true };
 	const key = `${nowMs}|${zone}|${rule.start}|${rule.end}|${rule.noSunday ? 1 : 0}${rule.noWeekend ? 1 : 0}`;
 	let result = memo.get(key);
@@ -82,15 +86,23 @@ function computeQuietHours(nowMs: number, zone: string, rule: QuietHoursRule): Q
  * zone known for the person). retryAt is the first instant allowed everywhere; when the allowed
  * hours never overlap across the zones, there is none and the result says so.
  */
-export function checkQuietHoursAll(nowMs: number, zones: string[], rule: QuietHoursRule | undefined): QuietResult | { allowed: false; retryAt?: undefined; localTime: string } {
+export function checkQuietHoursAll(
+	nowMs: number,
+	zones: string[],
+	rule: QuietHoursRule | undefined,
+): QuietResult | { allowed: false; retryAt?: undefined; localTime: string } {
 	if (!rule || zones.length === 0) return { allowed: true };
 	const first = checkQuietHours(nowMs, zones[0], rule);
 	let t = nowMs;
 	for (let round = 0; round < 24; round++) {
 		const results = zones.map((z) => checkQuietHours(t, z, rule));
-		const waiting = results.filter((r): r is Extract<QuietResult, { allowed: false }> => !r.allowed);
+		const waiting = results.filter(
+			(r): r is Extract<QuietResult, { allowed: false }> => !r.allowed,
+		);
 		if (waiting.length === 0) {
-			return t === nowMs ? { allowed: true } : { allowed: false, retryAt: t, localTime: first.allowed ? '' : first.localTime };
+			return t === nowMs
+				? { allowed: true }
+				: { allowed: false, retryAt: t, localTime: first.allowed ? '' : first.localTime };
 		}
 		t = Math.max(...waiting.map((r) => r.retryAt));
 	}

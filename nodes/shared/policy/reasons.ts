@@ -39,8 +39,14 @@ export interface ReasonContext {
 }
 
 const label = (channel: string) =>
-	({ sms: 'SMS', whatsapp: 'WhatsApp', messenger: 'Messenger', instagram: 'Instagram', push: 'push', email: 'email' })[channel] ??
-	channel;
+	({
+		sms: 'SMS',
+		whatsapp: 'WhatsApp',
+		messenger: 'Messenger',
+		instagram: 'Instagram',
+		push: 'push',
+		email: 'email',
+	})[channel] ?? channel;
 
 function describeWindow(ms: number): string {
 	const days = ms / 86400_000;
@@ -68,7 +74,10 @@ export function blocked(reason: ReasonCode, ctx: ReasonContext): BlockedResult {
 			break;
 		case 'FREQUENCY_CAP':
 			message = ctx.cap
-				? `Frequency cap "${ctx.cap.id}" reached: at most ${ctx.cap.max} ${ctx.cap.purpose ?? ''} message(s)${ctx.cap.channel ? ` on ${label(ctx.cap.channel)}` : ''} per ${describeWindow(ctx.cap.windowMs)} for contact ${ctx.contactId}. Next allowed ${retryAt}.`.replace(/\s+/g, ' ')
+				? `Frequency cap "${ctx.cap.id}" reached: at most ${ctx.cap.max} ${ctx.cap.purpose ?? ''} message(s)${ctx.cap.channel ? ` on ${label(ctx.cap.channel)}` : ''} per ${describeWindow(ctx.cap.windowMs)} for contact ${ctx.contactId}. Next allowed ${retryAt}.`.replace(
+						/\s+/g,
+						' ',
+					)
 				: `Frequency cap reached for contact ${ctx.contactId}. Next allowed ${retryAt}.`;
 			break;
 		case 'QUIET_HOURS':

@@ -13,19 +13,71 @@ import { phoneCountry } from '../address';
  * RU, AU, ID, KZ, MN, CL, EC, ES (Canaries), PT (Azores), CD, AR... -> default zone).
  */
 const SINGLE_ZONE: Record<string, string> = {
-	AD: 'Europe/Andorra', AE: 'Asia/Dubai', AT: 'Europe/Vienna', BE: 'Europe/Brussels', BG: 'Europe/Sofia',
-	CH: 'Europe/Zurich', CO: 'America/Bogota', CR: 'America/Costa_Rica', CY: 'Asia/Nicosia', CZ: 'Europe/Prague',
-	DE: 'Europe/Berlin', DK: 'Europe/Copenhagen', DO: 'America/Santo_Domingo', EE: 'Europe/Tallinn', EG: 'Africa/Cairo',
-	FI: 'Europe/Helsinki', FR: 'Europe/Paris', GB: 'Europe/London', GH: 'Africa/Accra', GR: 'Europe/Athens',
-	GT: 'America/Guatemala', HK: 'Asia/Hong_Kong', HR: 'Europe/Zagreb', HU: 'Europe/Budapest', IE: 'Europe/Dublin',
-	IL: 'Asia/Jerusalem', IN: 'Asia/Kolkata', IS: 'Atlantic/Reykjavik', IT: 'Europe/Rome', JP: 'Asia/Tokyo',
-	KE: 'Africa/Nairobi', KR: 'Asia/Seoul', LT: 'Europe/Vilnius', LU: 'Europe/Luxembourg', LV: 'Europe/Riga',
-	MA: 'Africa/Casablanca', MT: 'Europe/Malta', MY: 'Asia/Kuala_Lumpur', NG: 'Africa/Lagos', NL: 'Europe/Amsterdam',
-	NO: 'Europe/Oslo', NZ: 'Pacific/Auckland', PA: 'America/Panama', PE: 'America/Lima', PH: 'Asia/Manila',
-	PK: 'Asia/Karachi', PL: 'Europe/Warsaw', PY: 'America/Asuncion', QA: 'Asia/Qatar', RO: 'Europe/Bucharest',
-	RS: 'Europe/Belgrade', SA: 'Asia/Riyadh', SE: 'Europe/Stockholm', SG: 'Asia/Singapore', SI: 'Europe/Ljubljana',
-	SK: 'Europe/Bratislava', SV: 'America/El_Salvador', TH: 'Asia/Bangkok', TR: 'Europe/Istanbul', TW: 'Asia/Taipei',
-	UA: 'Europe/Kyiv', UY: 'America/Montevideo', VE: 'America/Caracas', VN: 'Asia/Ho_Chi_Minh', ZA: 'Africa/Johannesburg',
+	AD: 'Europe/Andorra',
+	AE: 'Asia/Dubai',
+	AT: 'Europe/Vienna',
+	BE: 'Europe/Brussels',
+	BG: 'Europe/Sofia',
+	CH: 'Europe/Zurich',
+	CO: 'America/Bogota',
+	CR: 'America/Costa_Rica',
+	CY: 'Asia/Nicosia',
+	CZ: 'Europe/Prague',
+	DE: 'Europe/Berlin',
+	DK: 'Europe/Copenhagen',
+	DO: 'America/Santo_Domingo',
+	EE: 'Europe/Tallinn',
+	EG: 'Africa/Cairo',
+	FI: 'Europe/Helsinki',
+	FR: 'Europe/Paris',
+	GB: 'Europe/London',
+	GH: 'Africa/Accra',
+	GR: 'Europe/Athens',
+	GT: 'America/Guatemala',
+	HK: 'Asia/Hong_Kong',
+	HR: 'Europe/Zagreb',
+	HU: 'Europe/Budapest',
+	IE: 'Europe/Dublin',
+	IL: 'Asia/Jerusalem',
+	IN: 'Asia/Kolkata',
+	IS: 'Atlantic/Reykjavik',
+	IT: 'Europe/Rome',
+	JP: 'Asia/Tokyo',
+	KE: 'Africa/Nairobi',
+	KR: 'Asia/Seoul',
+	LT: 'Europe/Vilnius',
+	LU: 'Europe/Luxembourg',
+	LV: 'Europe/Riga',
+	MA: 'Africa/Casablanca',
+	MT: 'Europe/Malta',
+	MY: 'Asia/Kuala_Lumpur',
+	NG: 'Africa/Lagos',
+	NL: 'Europe/Amsterdam',
+	NO: 'Europe/Oslo',
+	NZ: 'Pacific/Auckland',
+	PA: 'America/Panama',
+	PE: 'America/Lima',
+	PH: 'Asia/Manila',
+	PK: 'Asia/Karachi',
+	PL: 'Europe/Warsaw',
+	PY: 'America/Asuncion',
+	QA: 'Asia/Qatar',
+	RO: 'Europe/Bucharest',
+	RS: 'Europe/Belgrade',
+	SA: 'Asia/Riyadh',
+	SE: 'Europe/Stockholm',
+	SG: 'Asia/Singapore',
+	SI: 'Europe/Ljubljana',
+	SK: 'Europe/Bratislava',
+	SV: 'America/El_Salvador',
+	TH: 'Asia/Bangkok',
+	TR: 'Europe/Istanbul',
+	TW: 'Asia/Taipei',
+	UA: 'Europe/Kyiv',
+	UY: 'America/Montevideo',
+	VE: 'America/Caracas',
+	VN: 'Asia/Ho_Chi_Minh',
+	ZA: 'Africa/Johannesburg',
 };
 
 /**
@@ -34,12 +86,52 @@ const SINGLE_ZONE: Record<string, string> = {
  * every one of them: an SMS to a New York number is never decided in UTC.
  */
 export const COUNTRY_ZONES: Record<string, string[]> = {
-	US: ['America/New_York', 'America/Chicago', 'America/Denver', 'America/Phoenix', 'America/Los_Angeles', 'America/Anchorage', 'Pacific/Honolulu'],
-	CA: ['America/St_Johns', 'America/Halifax', 'America/Toronto', 'America/Winnipeg', 'America/Regina', 'America/Edmonton', 'America/Vancouver'],
-	MX: ['America/Cancun', 'America/Mexico_City', 'America/Chihuahua', 'America/Hermosillo', 'America/Tijuana'],
+	US: [
+		'America/New_York',
+		'America/Chicago',
+		'America/Denver',
+		'America/Phoenix',
+		'America/Los_Angeles',
+		'America/Anchorage',
+		'Pacific/Honolulu',
+	],
+	CA: [
+		'America/St_Johns',
+		'America/Halifax',
+		'America/Toronto',
+		'America/Winnipeg',
+		'America/Regina',
+		'America/Edmonton',
+		'America/Vancouver',
+	],
+	MX: [
+		'America/Cancun',
+		'America/Mexico_City',
+		'America/Chihuahua',
+		'America/Hermosillo',
+		'America/Tijuana',
+	],
 	BR: ['America/Noronha', 'America/Sao_Paulo', 'America/Manaus', 'America/Rio_Branco'],
-	RU: ['Europe/Kaliningrad', 'Europe/Moscow', 'Europe/Samara', 'Asia/Yekaterinburg', 'Asia/Omsk', 'Asia/Novosibirsk', 'Asia/Irkutsk', 'Asia/Yakutsk', 'Asia/Vladivostok', 'Asia/Magadan', 'Asia/Kamchatka'],
-	AU: ['Australia/Sydney', 'Australia/Brisbane', 'Australia/Adelaide', 'Australia/Darwin', 'Australia/Perth'],
+	RU: [
+		'Europe/Kaliningrad',
+		'Europe/Moscow',
+		'Europe/Samara',
+		'Asia/Yekaterinburg',
+		'Asia/Omsk',
+		'Asia/Novosibirsk',
+		'Asia/Irkutsk',
+		'Asia/Yakutsk',
+		'Asia/Vladivostok',
+		'Asia/Magadan',
+		'Asia/Kamchatka',
+	],
+	AU: [
+		'Australia/Sydney',
+		'Australia/Brisbane',
+		'Australia/Adelaide',
+		'Australia/Darwin',
+		'Australia/Perth',
+	],
 	ID: ['Asia/Jayapura', 'Asia/Makassar', 'Asia/Jakarta'],
 	KZ: ['Asia/Almaty', 'Asia/Aqtobe'],
 	MN: ['Asia/Ulaanbaatar', 'Asia/Hovd'],
@@ -58,7 +150,9 @@ export class InvalidZoneError extends Error {
 		readonly field: string,
 		readonly value: string,
 	) {
-		super(`"${value}" is not a valid IANA time zone. Use a name such as Europe/Madrid or America/New_York.`);
+		super(
+			`"${value}" is not a valid IANA time zone. Use a name such as Europe/Madrid or America/New_York.`,
+		);
 	}
 }
 
@@ -100,6 +194,9 @@ export function resolveZone(
 	if (single) return { zone: single, source: 'phone-country' };
 	if (defaultZone) return { zone: defaultZone, source: 'default' };
 	const all = country ? COUNTRY_ZONES[country] : undefined;
-	if (all) return all.length === 1 ? { zone: all[0], source: 'phone-country' } : { zone: all[0], zones: all, source: 'phone-country-all-zones' };
+	if (all)
+		return all.length === 1
+			? { zone: all[0], source: 'phone-country' }
+			: { zone: all[0], zones: all, source: 'phone-country-all-zones' };
 	return { zone: 'UTC', source: 'default' };
 }

@@ -19,10 +19,14 @@ const VERSION = 'u1';
 /** 128 bits of the HMAC-SHA256: forging one is 2^128 guesses. */
 const MAC_CHARS = 22;
 
-const mac = (key: string, body: string) => createHmac('sha256', key).update(`${VERSION}.${body}`).digest('base64url').slice(0, MAC_CHARS);
+const mac = (key: string, body: string) =>
+	createHmac('sha256', key).update(`${VERSION}.${body}`).digest('base64url').slice(0, MAC_CHARS);
 
 export function signUnsubscribeToken(key: string, target: UnsubscribeTarget): string {
-	const body = Buffer.from(JSON.stringify([target.contactId, target.channel, target.purpose]), 'utf8').toString('base64url');
+	const body = Buffer.from(
+		JSON.stringify([target.contactId, target.channel, target.purpose]),
+		'utf8',
+	).toString('base64url');
 	return `${VERSION}.${body}.${mac(key, body)}`;
 }
 
@@ -33,8 +37,18 @@ export function verifyUnsubscribeToken(key: string, token: unknown): Unsubscribe
 	if (version !== VERSION || !body || !given || rest.length) return undefined;
 	if (!safeEqual(given, mac(key, body))) return undefined;
 	try {
-		const [contactId, channel, purpose] = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as unknown[];
-		if (typeof contactId !== 'string' || !contactId || typeof purpose !== 'string' || !purpose || typeof channel !== 'string' || !isChannel(channel)) return undefined;
+		const [contactId, channel, purpose] = JSON.parse(
+			Buffer.from(body, 'base64url').toString('utf8'),
+		) as unknown[];
+		if (
+			typeof contactId !== 'string' ||
+			!contactId ||
+			typeof purpose !== 'string' ||
+			!purpose ||
+			typeof channel !== 'string' ||
+			!isChannel(channel)
+		)
+			return undefined;
 		return { contactId, channel, purpose };
 	} catch {
 		return undefined;

@@ -34,7 +34,12 @@ export function decayedScore(
 }
 
 /** A stored score carried forward to `now` (same half-life). */
-export function decayForward(score: number, fromMs: number, now: number, halfLifeDays: number): number {
+export function decayForward(
+	score: number,
+	fromMs: number,
+	now: number,
+	halfLifeDays: number,
+): number {
 	const ageDays = Math.max(0, (now - fromMs) / 86400_000);
 	return score * Math.pow(0.5, ageDays / halfLifeDays);
 }

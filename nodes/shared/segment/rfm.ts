@@ -12,8 +12,17 @@
  *   About to sleep      R 3,   FM 1
  */
 export const RFM_SEGMENTS = [
-	'Champions', 'Loyal', 'Potential loyalist', 'New', 'Promising', 'Need attention',
-	'About to sleep', 'Cannot lose them', 'At risk', 'Hibernating', 'Lost',
+	'Champions',
+	'Loyal',
+	'Potential loyalist',
+	'New',
+	'Promising',
+	'Need attention',
+	'About to sleep',
+	'Cannot lose them',
+	'At risk',
+	'Hibernating',
+	'Lost',
 ] as const;
 export type RfmSegment = (typeof RFM_SEGMENTS)[number];
 
@@ -38,7 +47,9 @@ export function rfmSegment(r: number, fm: number): RfmSegment {
  */
 export function quintiles(values: number[], higherIsBetter = true): number[] {
 	const n = values.length;
-	const order = values.map((v, i) => [v, i] as [number, number]).sort((a, b) => (higherIsBetter ? a[0] - b[0] : b[0] - a[0]));
+	const order = values
+		.map((v, i) => [v, i] as [number, number])
+		.sort((a, b) => (higherIsBetter ? a[0] - b[0] : b[0] - a[0]));
 	const scores = new Array<number>(n);
 	let firstRank = 1;
 	for (let k = 0; k < n; k++) {
@@ -68,11 +79,22 @@ export interface RfmResult {
 }
 
 export function scoreRfm(rows: RfmInput[]): RfmResult[] {
-	const r = quintiles(rows.map((x) => x.recencyDays), false);
+	const r = quintiles(
+		rows.map((x) => x.recencyDays),
+		false,
+	);
 	const f = quintiles(rows.map((x) => x.frequency));
 	const m = quintiles(rows.map((x) => x.monetary));
 	return rows.map((x, i) => {
 		const fm = Math.floor((f[i] + m[i]) / 2 + 0.5);
-		return { ...x, r: r[i], f: f[i], m: m[i], fm, score: `${r[i]}${f[i]}${m[i]}`, segment: rfmSegment(r[i], fm) };
+		return {
+			...x,
+			r: r[i],
+			f: f[i],
+			m: m[i],
+			fm,
+			score: `${r[i]}${f[i]}${m[i]}`,
+			segment: rfmSegment(r[i], fm),
+		};
 	});
 }

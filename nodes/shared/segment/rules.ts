@@ -15,8 +15,24 @@ import { RE2JS } from 're2js';
 import { compileFieldPath } from '../field-path';
 
 export const OPERATORS = [
-	'equals', 'notEquals', 'contains', 'startsWith', 'inList', 'gt', 'gte', 'lt', 'lte', 'between',
-	'exists', 'notExists', 'isEmpty', 'dateBefore', 'dateAfter', 'withinLastDays', 'olderThanDays', 'regex',
+	'equals',
+	'notEquals',
+	'contains',
+	'startsWith',
+	'inList',
+	'gt',
+	'gte',
+	'lt',
+	'lte',
+	'between',
+	'exists',
+	'notExists',
+	'isEmpty',
+	'dateBefore',
+	'dateAfter',
+	'withinLastDays',
+	'olderThanDays',
+	'regex',
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 
@@ -66,22 +82,44 @@ export function toTime(v: unknown): number | undefined {
 }
 
 const isMissing = (v: unknown) => v === undefined || v === null;
-const text = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v));
+const text = (v: unknown) =>
+	typeof v === 'string'
+		? v
+		: typeof v === 'number' || typeof v === 'boolean'
+			? String(v)
+			: JSON.stringify(v);
 
 type Predicate = (json: unknown) => boolean;
 
-function compileCondition(c: Condition, segment: string, index: number, now: number, caseSensitive: boolean): Predicate {
-	if (!c.field || !c.field.trim()) throw new RuleError(segment, index, 'Field is empty: give the path to a field, e.g. contact.country');
+function compileCondition(
+	c: Condition,
+	segment: string,
+	index: number,
+	now: number,
+	caseSensitive: boolean,
+): Predicate {
+	if (!c.field || !c.field.trim())
+		throw new RuleError(
+			segment,
+			index,
+			'Field is empty: give the path to a field, e.g. contact.country',
+		);
 	const get = compileFieldPath(c.field);
 	const fold = (s: string) => (caseSensitive ? s : s.toLowerCase());
 	const needNumber = (raw: string | undefined, label: string) => {
 		const n = toNumber(raw);
-		if (n === undefined) throw new RuleError(segment, index, `${label} "${raw ?? ''}" is not a number`);
+		if (n === undefined)
+			throw new RuleError(segment, index, `${label} "${raw ?? ''}" is not a number`);
 		return n;
 	};
 	const needTime = (raw: string | undefined) => {
 		const t = toTime(raw);
-		if (t === undefined) throw new RuleError(segment, index, `Value "${raw ?? ''}" is not a date (use ISO 8601, e.g. 2026-01-31)`);
+		if (t === undefined)
+			throw new RuleError(
+				segment,
+				index,
+				`Value "${raw ?? ''}" is not a date (use ISO 8601, e.g. 2026-01-31)`,
+			);
 		return t;
 	};
 	const value = c.value ?? '';
@@ -118,7 +156,12 @@ function compileCondition(c: Condition, segment: string, index: number, now: num
 			};
 		}
 		case 'inList': {
-			const list = new Set(value.split(',').map((x) => fold(x.trim())).filter((x) => x !== ''));
+			const list = new Set(
+				value
+					.split(',')
+					.map((x) => fold(x.trim()))
+					.filter((x) => x !== ''),
+			);
 			return (j) => {
 				const v = get(j);
 				return !isMissing(v) && list.has(fold(text(v)));
@@ -184,7 +227,11 @@ function compileCondition(c: Condition, segment: string, index: number, now: num
 			try {
 				re = RE2JS.compile(value, caseSensitive ? 0 : RE2JS.CASE_INSENSITIVE);
 			} catch (error) {
-				throw new RuleError(segment, index, `Regex "${value}" is invalid: ${(error as Error).message}. Patterns use RE2 syntax (no lookahead, lookbehind or backreferences).`);
+				throw new RuleError(
+					segment,
+					index,
+					`Regex "${value}" is invalid: ${(error as Error).message}. Patterns use RE2 syntax (no lookahead, lookbehind or backreferences).`,
+				);
 			}
 			return (j) => {
 				const v = get(j);
@@ -207,9 +254,13 @@ export function compileSegments(
 	const now = options.now ?? Date.now();
 	const compiled = segments.map((s) => {
 		if (!s.name.trim()) throw new RuleError('(unnamed)', 0, 'Every segment needs a name');
-		const preds = s.conditions.map((c, i) => compileCondition(c, s.name, i, now, options.caseSensitive === true));
+		const preds = s.conditions.map((c, i) =>
+			compileCondition(c, s.name, i, now, options.caseSensitive === true),
+		);
 		if (preds.length === 0) return () => true;
-		return s.combine === 'or' ? (j: unknown) => preds.some((p) => p(j)) : (j: unknown) => preds.every((p) => p(j));
+		return s.combine === 'or'
+			? (j: unknown) => preds.some((p) => p(j))
+			: (j: unknown) => preds.every((p) => p(j));
 	});
 	const NONE: number[] = [];
 	if (options.mode === 'firstMatch') {

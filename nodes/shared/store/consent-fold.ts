@@ -43,26 +43,38 @@ export interface FoldState {
  */
 export function countedFrom(events: Array<FoldEvent & { recordedAt: number }>): FoldEvent[] {
 	let latest = -Infinity;
-	return [...events].sort((a, b) => a.seq - b.seq).map(({ recordedAt, ...e }) => {
-		const own = Number.isFinite(e.occurredAt) ? Math.min(e.occurredAt, recordedAt) : recordedAt;
-		const at = e.action === 'withdraw' ? Math.max(own, latest) : own;
-		latest = Math.max(latest, at);
-		return { ...e, occurredAt: at };
-	});
+	return [...events]
+		.sort((a, b) => a.seq - b.seq)
+		.map(({ recordedAt, ...e }) => {
+			const own = Number.isFinite(e.occurredAt) ? Math.min(e.occurredAt, recordedAt) : recordedAt;
+			const at = e.action === 'withdraw' ? Math.max(own, latest) : own;
+			latest = Math.max(latest, at);
+			return { ...e, occurredAt: at };
+		});
 }
 
 /** What the event would make the status if nothing counted after it (undefined: it decides nothing alone). */
-const MEANS: Partial<Record<ConsentEventInput['action'], ConsentStatus>> = { grant: 'granted', confirm: 'granted', restore: 'granted', withdraw: 'withdrawn' };
+const MEANS: Partial<Record<ConsentEventInput['action'], ConsentStatus>> = {
+	grant: 'granted',
+	confirm: 'granted',
+	restore: 'granted',
+	withdraw: 'withdrawn',
+};
 
 /**
  * An event that changes nothing because an event counted after it decided the status: which one,
  * and from when. Undefined when the event stands (or meant nothing on its own).
  */
-export function supersededBy(e: Pick<FoldEvent, 'action' | 'occurredAt'>, state: FoldState): { action: ConsentEventInput['action']; at: number } | undefined {
+export function supersededBy(
+	e: Pick<FoldEvent, 'action' | 'occurredAt'>,
+	state: FoldState,
+): { action: ConsentEventInput['action']; at: number } | undefined {
 	const means = MEANS[e.action];
 	if (!means || state.status === means || !state.by) return undefined;
 	// Decided after it: a later second, or the same second by an event that wins the tie.
-	const later = Math.floor(state.updatedAt / 1000) - Math.floor(e.occurredAt / 1000) || RANK[state.by] - RANK[e.action];
+	const later =
+		Math.floor(state.updatedAt / 1000) - Math.floor(e.occurredAt / 1000) ||
+		RANK[state.by] - RANK[e.action];
 	return later > 0 ? { action: state.by, at: state.updatedAt } : undefined;
 }
 
@@ -76,10 +88,21 @@ export interface FoldEvent {
 	seq: number;
 }
 
-const RANK: Record<ConsentEventInput['action'], number> = { request: 0, grant: 1, confirm: 1, restore: 1, withdraw: 2 };
+const RANK: Record<ConsentEventInput['action'], number> = {
+	request: 0,
+	grant: 1,
+	confirm: 1,
+	restore: 1,
+	withdraw: 2,
+};
 
 export function compareEvents(a: FoldEvent, b: FoldEvent): number {
-	return Math.floor(a.occurredAt / 1000) - Math.floor(b.occurredAt / 1000) || RANK[a.action] - RANK[b.action] || a.occurredAt - b.occurredAt || a.seq - b.seq;
+	return (
+		Math.floor(a.occurredAt / 1000) - Math.floor(b.occurredAt / 1000) ||
+		RANK[a.action] - RANK[b.action] ||
+		a.occurredAt - b.occurredAt ||
+		a.seq - b.seq
+	);
 }
 
 export function applyConsentEvent(s: FoldState, e: FoldEvent): FoldState {
@@ -88,33 +111,73 @@ export function applyConsentEvent(s: FoldState, e: FoldEvent): FoldState {
 		case 'confirm': {
 			const kept = s.status === 'granted' ? (s.addresses ?? []) : [];
 			const addresses = e.address && !kept.includes(e.address) ? [...kept, e.address] : kept;
-			return { status: 'granted', restorable: false, updatedAt: e.occurredAt, addresses, by: e.action };
+			return {
+				status: 'granted',
+				restorable: false,
+				updatedAt: e.occurredAt,
+				addresses,
+				by: e.action,
+			};
 		}
 		case 'withdraw': {
-			const restorable = e.keyword === 'stop' && (s.status === 'granted' || (s.status === 'withdrawn' && s.restorable));
-			return { status: 'withdrawn', restorable, updatedAt: e.occurredAt, addresses: restorable ? (s.addresses ?? []) : [], by: e.action };
+			const restorable =
+				e.keyword === 'stop' &&
+				(s.status === 'granted' || (s.status === 'withdrawn' && s.restorable));
+			return {
+				status: 'withdrawn',
+				restorable,
+				updatedAt: e.occurredAt,
+				addresses: restorable ? (s.addresses ?? []) : [],
+				by: e.action,
+			};
 		}
 		case 'request':
-			return s.status === 'granted' ? s : { status: 'pending', restorable: false, updatedAt: e.occurredAt, addresses: [], by: e.action };
+			return s.status === 'granted'
+				? s
+				: {
+						status: 'pending',
+						restorable: false,
+						updatedAt: e.occurredAt,
+						addresses: [],
+						by: e.action,
+					};
 		case 'restore':
-			return s.status === 'withdrawn' && s.restorable ? { status: 'granted', restorable: false, updatedAt: e.occurredAt, addresses: s.addresses ?? [], by: e.action } : s;
+			return s.status === 'withdrawn' && s.restorable
+				? {
+						status: 'granted',
+						restorable: false,
+						updatedAt: e.occurredAt,
+						addresses: s.addresses ?? [],
+						by: e.action,
+					}
+				: s;
 		default:
 			return s;
 	}
 }
 
-export function foldConsent(events: FoldEvent[], from: FoldState = { restorable: false, updatedAt: 0 }): FoldState {
+export function foldConsent(
+	events: FoldEvent[],
+	from: FoldState = { restorable: false, updatedAt: 0 },
+): FoldState {
 	return [...events].sort(compareEvents).reduce(applyConsentEvent, from);
 }
 
 /** The ledger's columns the fold reads. */
-export const LEDGER_FOLD_COLUMNS = 'id, contact_id, channel, purpose, action, keyword, address, occurred_at, recorded_at';
+export const LEDGER_FOLD_COLUMNS =
+	'id, contact_id, channel, purpose, action, keyword, address, occurred_at, recorded_at';
 
 /** Consent ledger rows (LEDGER_FOLD_COLUMNS) grouped by key, as fold input, each counted from the time rule (countedFrom). */
-export function groupLedgerRows(rows: Array<Record<string, unknown>>): Map<string, { key: ConsentKey; events: FoldEvent[] }> {
+export function groupLedgerRows(
+	rows: Array<Record<string, unknown>>,
+): Map<string, { key: ConsentKey; events: FoldEvent[] }> {
 	const map = new Map<string, { key: ConsentKey; events: FoldEvent[] }>();
 	for (const r of rows) {
-		const key = { contactId: String(r.contact_id), channel: String(r.channel) as ConsentKey['channel'], purpose: String(r.purpose) };
+		const key = {
+			contactId: String(r.contact_id),
+			channel: String(r.channel) as ConsentKey['channel'],
+			purpose: String(r.purpose),
+		};
 		const k = consentKeyString(key);
 		const entry = map.get(k) ?? { key, events: [] };
 		entry.events.push({
@@ -127,7 +190,8 @@ export function groupLedgerRows(rows: Array<Record<string, unknown>>): Map<strin
 		} as FoldEvent);
 		map.set(k, entry);
 	}
-	for (const entry of map.values()) entry.events = countedFrom(entry.events as Array<FoldEvent & { recordedAt: number }>);
+	for (const entry of map.values())
+		entry.events = countedFrom(entry.events as Array<FoldEvent & { recordedAt: number }>);
 	return map;
 }
 
@@ -160,8 +224,16 @@ export function decodeAddresses(value: unknown): string[] {
  * What an item says when its consent event changed nothing because of its time (the same words
  * on Record Consent, the trigger and Touchpoint Inbox): the event that decides, and from when.
  */
-export function supersededJson(by: { action: string; at: number } | undefined): { supersededBy?: { action: string; at: string; note: string } } {
+export function supersededJson(by: { action: string; at: number } | undefined): {
+	supersededBy?: { action: string; at: string; note: string };
+} {
 	if (!by) return {};
 	const at = new Date(by.at).toISOString();
-	return { supersededBy: { action: by.action, at, note: `This event changed nothing: a ${by.action} counted from ${at}, after this event's time, decides the consent.` } };
+	return {
+		supersededBy: {
+			action: by.action,
+			at,
+			note: `This event changed nothing: a ${by.action} counted from ${at}, after this event's time, decides the consent.`,
+		},
+	};
 }

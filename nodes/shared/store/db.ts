@@ -41,8 +41,13 @@ export function placeholders(count: number, start = 1): string {
  * the server parses and plans one statement shape whatever the list's length. Append `params`
  * to the statement's parameters at position `start`.
  */
-export function inList(db: Pick<SqlDb, 'dialect'>, values: SqlParam[], start = 1): { sql: string; params: SqlParam[] } {
-	if (db.dialect === 'postgres') return { sql: `= ANY($${start}::text[])`, params: [values as unknown as SqlParam] };
+export function inList(
+	db: Pick<SqlDb, 'dialect'>,
+	values: SqlParam[],
+	start = 1,
+): { sql: string; params: SqlParam[] } {
+	if (db.dialect === 'postgres')
+		return { sql: `= ANY($${start}::text[])`, params: [values as unknown as SqlParam] };
 	return { sql: `IN (${placeholders(values.length, start)})`, params: values };
 }
 
@@ -75,7 +80,14 @@ export class Mutex {
  * handful of parameters instead of rows x width, which the server otherwise parses and plans anew
  * for every chunk. SQLite always takes a multi-row VALUES list.
  */
-export async function insertRows(db: SqlDb, head: string, width: number, rows: SqlParam[][], tail = '', pgTypes?: string[]): Promise<number> {
+export async function insertRows(
+	db: SqlDb,
+	head: string,
+	width: number,
+	rows: SqlParam[][],
+	tail = '',
+	pgTypes?: string[],
+): Promise<number> {
 	if (rows.length === 0) return 0;
 	if (db.dialect === 'postgres' && pgTypes) {
 		const columns = pgTypes.map((type, c) => `$${c + 1}::${type}[]`).join(', ');

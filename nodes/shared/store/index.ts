@@ -11,7 +11,9 @@ import { SqlStore } from './sql-store';
 import { SqliteDb, defaultSqlitePath, resolveSqlitePath } from './sqlite';
 import type { Store } from './types';
 
-export type StoreConfig = { type: 'embedded'; path?: string } | ({ type: 'postgres' } & PostgresConfig);
+export type StoreConfig =
+	| { type: 'embedded'; path?: string }
+	| ({ type: 'postgres' } & PostgresConfig);
 
 const open = new Map<string, Promise<SqlStore>>();
 
@@ -23,7 +25,9 @@ function cacheKey(config: StoreConfig): string {
 			return `sqlite:${config.path}`;
 		}
 	}
-	const tls = config.ssl ? `ssl:${config.sslAllowSelfSigned ? 'unverified' : 'verified'}:${config.sslCa ? createHash('sha256').update(config.sslCa).digest('hex').slice(0, 16) : ''}` : '';
+	const tls = config.ssl
+		? `ssl:${config.sslAllowSelfSigned ? 'unverified' : 'verified'}:${config.sslCa ? createHash('sha256').update(config.sslCa).digest('hex').slice(0, 16) : ''}`
+		: '';
 	return `pg:${config.user}@${config.host}:${config.port}/${config.database}/${config.schema ?? ''}/${tls}`;
 }
 
@@ -52,8 +56,11 @@ const ERROR_WORDS: Record<string, string> = {
 
 export function describeConnectionError(config: StoreConfig, error: unknown): string {
 	// Node's file errors read "EACCES: permission denied, open '/x'": the words are there already.
-	let reason = ((error as Error)?.message ?? String(error)).replace(/^[A-Z_]{4,}: /, '').replace(/\bgetaddrinfo\s+/gi, '');
-	for (const [c, words] of Object.entries(ERROR_WORDS)) reason = reason.replace(new RegExp(`\\b${c}\\b`, 'gi'), words);
+	let reason = ((error as Error)?.message ?? String(error))
+		.replace(/^[A-Z_]{4,}: /, '')
+		.replace(/\bgetaddrinfo\s+/gi, '');
+	for (const [c, words] of Object.entries(ERROR_WORDS))
+		reason = reason.replace(new RegExp(`\\b${c}\\b`, 'gi'), words);
 	if (config.type === 'embedded') {
 		return `Could not open the embedded Convergent store at ${config.path || defaultSqlitePath()}: ${reason}. Check Database File Path in the Convergent Store credential: a file in a folder n8n can write to.`;
 	}
@@ -62,7 +69,8 @@ export function describeConnectionError(config: StoreConfig, error: unknown): st
 }
 
 /** SQLite's "database is locked" past its busy timeout: another process (a second n8n, a worker) held the file. */
-const isLocked = (error: unknown) => /database is locked|SQLITE_BUSY/i.test(String((error as Error)?.message ?? error));
+const isLocked = (error: unknown) =>
+	/database is locked|SQLITE_BUSY/i.test(String((error as Error)?.message ?? error));
 
 export async function openStore(config: StoreConfig = { type: 'embedded' }): Promise<Store> {
 	const key = cacheKey(config);
@@ -74,7 +82,10 @@ export async function openStore(config: StoreConfig = { type: 'embedded' }): Pro
 			for (let attempt = 1; ; attempt++) {
 				let db: SqliteDb | PostgresDb;
 				try {
-					db = config.type === 'embedded' ? new SqliteDb(resolveSqlitePath(config.path)) : new PostgresDb(config);
+					db =
+						config.type === 'embedded'
+							? new SqliteDb(resolveSqlitePath(config.path))
+							: new PostgresDb(config);
 				} catch (error) {
 					if (config.type === 'embedded' && isLocked(error) && attempt < 3) continue;
 					throw new Error(describeConnectionError(config, error));
@@ -107,7 +118,9 @@ export async function closeAllStores(): Promise<void> {
 }
 
 /** Turns the "Convergent Store" credential's data into a StoreConfig. */
-export function storeConfigFromCredential(data: ICredentialDataDecryptedObject | undefined): StoreConfig {
+export function storeConfigFromCredential(
+	data: ICredentialDataDecryptedObject | undefined,
+): StoreConfig {
 	if (!data || data.storageType !== 'postgres') {
 		const path = typeof data?.databasePath === 'string' ? data.databasePath.trim() : '';
 		return { type: 'embedded', path: path || undefined };

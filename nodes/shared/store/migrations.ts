@@ -434,7 +434,10 @@ export async function migrate(db: SqlDb, schema?: string): Promise<string[]> {
 			if (done.has(m.id)) continue;
 			await tx.exec(render(m.sql, tx.dialect));
 			if (m.run) await m.run(tx);
-			await tx.run('INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)', [m.id, Date.now()]);
+			await tx.run('INSERT INTO schema_migrations (id, applied_at) VALUES ($1, $2)', [
+				m.id,
+				Date.now(),
+			]);
 			applied.push(m.id);
 		}
 	});

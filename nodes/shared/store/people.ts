@@ -41,7 +41,11 @@ interface Owner {
  * `contacts` for every address made PostgreSQL hash the whole table). Profiles come with the id
  * rows; the few owners found only by address or through a merge get theirs in a second query.
  */
-async function lookup(db: SqlDb, ids: string[], values: string[]): Promise<{ byId: Map<string, Owner>; byAddress: Map<string, Owner> }> {
+async function lookup(
+	db: SqlDb,
+	ids: string[],
+	values: string[],
+): Promise<{ byId: Map<string, Owner>; byAddress: Map<string, Owner> }> {
 	const byId = new Map<string, Owner>();
 	const byAddress = new Map<string, Owner>();
 	if (!ids.length && !values.length) return { byId, byAddress };
@@ -60,7 +64,12 @@ async function lookup(db: SqlDb, ids: string[], values: string[]): Promise<{ byI
 		if (r.kind === 'id') {
 			const id = String(r.value);
 			if (r.owner === null || r.owner === undefined) {
-				const o: Owner = { owner: id, name: str(r.name), locale: str(r.locale), timeZone: str(r.time_zone) };
+				const o: Owner = {
+					owner: id,
+					name: str(r.name),
+					locale: str(r.locale),
+					timeZone: str(r.time_zone),
+				};
 				byId.set(id, o);
 				profiles.set(id, o);
 			} else {
@@ -76,8 +85,16 @@ async function lookup(db: SqlDb, ids: string[], values: string[]): Promise<{ byI
 	if (missing.size) {
 		const list = [...missing];
 		const within = inList(db, list);
-		for (const r of await db.query<Row>(`SELECT contact_id, name, locale, time_zone FROM contacts WHERE contact_id ${within.sql}`, within.params)) {
-			profiles.set(String(r.contact_id), { owner: String(r.contact_id), name: str(r.name), locale: str(r.locale), timeZone: str(r.time_zone) });
+		for (const r of await db.query<Row>(
+			`SELECT contact_id, name, locale, time_zone FROM contacts WHERE contact_id ${within.sql}`,
+			within.params,
+		)) {
+			profiles.set(String(r.contact_id), {
+				owner: String(r.contact_id),
+				name: str(r.name),
+				locale: str(r.locale),
+				timeZone: str(r.time_zone),
+			});
 		}
 	}
 	for (const map of [byId, byAddress]) {
@@ -89,7 +106,11 @@ async function lookup(db: SqlDb, ids: string[], values: string[]): Promise<{ byI
 	return { byId, byAddress };
 }
 
-function decide(ref: PersonRef, byId: Map<string, Owner>, byAddress: Map<string, Owner>): ResolvedPerson {
+function decide(
+	ref: PersonRef,
+	byId: Map<string, Owner>,
+	byAddress: Map<string, Owner>,
+): ResolvedPerson {
 	const owners = new Map<string, string>();
 	for (const a of ref.addresses) {
 		const o = byAddress.get(addressKey(a));
@@ -102,14 +123,18 @@ function decide(ref: PersonRef, byId: Map<string, Owner>, byAddress: Map<string,
 		const standsFor = byId.has(id) ? undefined : addressOfId(id);
 		const o = byId.get(id) ?? (standsFor ? byAddress.get(addressKey(standsFor)) : undefined);
 		const contactId = o?.owner ?? id;
-		const foreign = ref.addresses.find((a) => owners.has(addressKey(a)) && owners.get(addressKey(a)) !== contactId);
+		const foreign = ref.addresses.find(
+			(a) => owners.has(addressKey(a)) && owners.get(addressKey(a)) !== contactId,
+		);
 		return {
 			contactId,
 			known: !!o,
 			created: false,
 			owners,
 			...(o ? { profile: profileOf(o) } : {}),
-			...(foreign ? { conflict: { address: foreign, owner: owners.get(addressKey(foreign))! } } : {}),
+			...(foreign
+				? { conflict: { address: foreign, owner: owners.get(addressKey(foreign))! } }
+				: {}),
 		};
 	}
 	// No id: the person who holds the addresses; two holders is a conflict, none a new person.
@@ -123,11 +148,20 @@ function decide(ref: PersonRef, byId: Map<string, Owner>, byAddress: Map<string,
 			created: false,
 			owners,
 			profile: profileOf(first),
-			...(foreign ? { conflict: { address: foreign, owner: owners.get(addressKey(foreign))! } } : {}),
+			...(foreign
+				? { conflict: { address: foreign, owner: owners.get(addressKey(foreign))! } }
+				: {}),
 		};
 	}
 	const fallback = ref.fallbackId ? byId.get(ref.fallbackId) : undefined;
-	if (fallback) return { contactId: fallback.owner, known: true, created: false, owners, profile: profileOf(fallback) };
+	if (fallback)
+		return {
+			contactId: fallback.owner,
+			known: true,
+			created: false,
+			owners,
+			profile: profileOf(fallback),
+		};
 	return { contactId: ref.fallbackId ?? '', known: false, created: false, owners };
 }
 
@@ -144,18 +178,38 @@ export async function knownPhones(db: SqlDb, values: string[]): Promise<Set<stri
 	const known = new Set<string>();
 	for (const chunk of chunks([...new Set(values)], CHUNK)) {
 		const within = inList(db, chunk, 2);
-		const rows = await db.query<Row>(`SELECT value FROM contact_addresses WHERE kind = $1 AND value ${within.sql}`, ['phone', ...within.params]);
+		const rows = await db.query<Row>(
+			`SELECT value FROM contact_addresses WHERE kind = $1 AND value ${within.sql}`,
+			['phone', ...within.params],
+		);
 		for (const r of rows) known.add(String(r.value));
 	}
 	return known;
 }
 
-export async function resolveContacts(db: SqlDb, refs: PersonRef[], options: ResolveOptions = {}): Promise<ResolvedPerson[]> {
+export async function resolveContacts(
+	db: SqlDb,
+	refs: PersonRef[],
+	options: ResolveOptions = {},
+): Promise<ResolvedPerson[]> {
 	const out: ResolvedPerson[] = [];
 	const write = options.create || options.link;
 	for (const chunk of chunks(refs, CHUNK)) {
-		const ids = [...new Set(chunk.flatMap((r) => [r.id?.trim(), r.fallbackId].filter((x): x is string => !!x)))];
-		const values = [...new Set(chunk.flatMap((r) => [...r.addresses.map((a) => a.value), ...(r.id ? [addressOfId(r.id.trim())?.value] : [])].filter((v): v is string => !!v)))];
+		const ids = [
+			...new Set(
+				chunk.flatMap((r) => [r.id?.trim(), r.fallbackId].filter((x): x is string => !!x)),
+			),
+		];
+		const values = [
+			...new Set(
+				chunk.flatMap((r) =>
+					[
+						...r.addresses.map((a) => a.value),
+						...(r.id ? [addressOfId(r.id.trim())?.value] : []),
+					].filter((v): v is string => !!v),
+				),
+			),
+		];
 		const decide_ = async (tx: SqlDb) => {
 			const { byId, byAddress } = await lookup(tx, ids, values);
 			return chunk.map((r) => decide(r, byId, byAddress));
@@ -168,7 +222,11 @@ export async function resolveContacts(db: SqlDb, refs: PersonRef[], options: Res
 			out.push(...read);
 			continue;
 		}
-		out.push(...(await db.transaction(async (tx) => await linkAndCreate(tx, chunk, await decide_(tx), options))));
+		out.push(
+			...(await db.transaction(
+				async (tx) => await linkAndCreate(tx, chunk, await decide_(tx), options),
+			)),
+		);
 	}
 	return out;
 }
@@ -179,14 +237,19 @@ function settled(refs: PersonRef[], decided: ResolvedPerson[], options: ResolveO
 		if (!d.contactId) return true;
 		if (!d.known) return !options.create;
 		if (refs[i].profile?.name && !d.profile?.name) return false;
-		return !options.link || refs[i].addresses.every((a) => d.owners.get(addressKey(a)) === d.contactId);
+		return (
+			!options.link || refs[i].addresses.every((a) => d.owners.get(addressKey(a)) === d.contactId)
+		);
 	});
 }
 
 async function markSeen(db: SqlDb, refs: PersonRef[], now: number): Promise<void> {
 	const values = [...new Set(refs.flatMap((r) => r.addresses.map((a) => a.value)))];
 	if (!values.length) return;
-	await db.run(`UPDATE contact_addresses SET last_seen = $1 WHERE value IN (${placeholders(values.length, 2)}) AND last_seen < $1`, [now, ...values]);
+	await db.run(
+		`UPDATE contact_addresses SET last_seen = $1 WHERE value IN (${placeholders(values.length, 2)}) AND last_seen < $1`,
+		[now, ...values],
+	);
 }
 
 async function linkAndCreate(
@@ -203,11 +266,13 @@ async function linkAndCreate(
 	const moves: Array<{ a: ContactAddress; contactId: string; from: string }> = [];
 	decided.forEach((d, i) => {
 		if (!d.contactId || (d.conflict && !move)) return;
-		if (!d.known && options.create) creates.set(d.contactId, { ...creates.get(d.contactId), ...refs[i].profile });
+		if (!d.known && options.create)
+			creates.set(d.contactId, { ...creates.get(d.contactId), ...refs[i].profile });
 		if (!options.link || (!d.known && !options.create)) return;
 		for (const a of refs[i].addresses) {
 			const owner = d.owners.get(addressKey(a));
-			if (owner === undefined || owner === d.contactId) links.set(addressKey(a), { a, contactId: d.contactId });
+			if (owner === undefined || owner === d.contactId)
+				links.set(addressKey(a), { a, contactId: d.contactId });
 			else if (move) moves.push({ a, contactId: d.contactId, from: owner });
 		}
 	});
@@ -215,22 +280,50 @@ async function linkAndCreate(
 		tx,
 		'INSERT INTO contacts (contact_id, name, locale, time_zone, created_at, updated_at)',
 		6,
-		[...creates].map(([id, p]) => [id, p.name ?? null, p.locale ?? null, p.timeZone ?? null, now, now]),
+		[...creates].map(([id, p]) => [
+			id,
+			p.name ?? null,
+			p.locale ?? null,
+			p.timeZone ?? null,
+			now,
+			now,
+		]),
 		'ON CONFLICT (contact_id) DO NOTHING',
 	);
 	// A name learned from a channel (a WhatsApp profile name) fills an empty profile, never overwrites.
-	const names = decided.flatMap((d, i) => (d.known && d.contactId && !d.conflict && refs[i].profile?.name ? [[d.contactId, refs[i].profile!.name!]] : []));
+	const names = decided.flatMap((d, i) =>
+		d.known && d.contactId && !d.conflict && refs[i].profile?.name
+			? [[d.contactId, refs[i].profile!.name!]]
+			: [],
+	);
 	for (const [id, name] of names) {
-		await tx.run('UPDATE contacts SET name = $1, updated_at = $2 WHERE contact_id = $3 AND name IS NULL', [name, now, id]);
+		await tx.run(
+			'UPDATE contacts SET name = $1, updated_at = $2 WHERE contact_id = $3 AND name IS NULL',
+			[name, now, id],
+		);
 	}
 	for (const m of moves) {
-		await tx.run('UPDATE contact_addresses SET contact_id = $1, source = $2, last_seen = $3 WHERE kind = $4 AND value = $5', [m.contactId, source, now, m.a.kind, m.a.value]);
+		await tx.run(
+			'UPDATE contact_addresses SET contact_id = $1, source = $2, last_seen = $3 WHERE kind = $4 AND value = $5',
+			[m.contactId, source, now, m.a.kind, m.a.value],
+		);
 		// The address is no longer the old holder's: their consent no longer covers it.
-		const states = await tx.query<Row>('SELECT channel, purpose, addresses FROM consent_state WHERE contact_id = $1 AND addresses IS NOT NULL', [m.from]);
+		const states = await tx.query<Row>(
+			'SELECT channel, purpose, addresses FROM consent_state WHERE contact_id = $1 AND addresses IS NOT NULL',
+			[m.from],
+		);
 		for (const st of states) {
 			const list = decodeAddresses(st.addresses);
 			if (!list.includes(m.a.value)) continue;
-			await tx.run('UPDATE consent_state SET addresses = $1 WHERE contact_id = $2 AND channel = $3 AND purpose = $4', [encodeAddresses(list.filter((v) => v !== m.a.value)), m.from, st.channel as string, st.purpose as string]);
+			await tx.run(
+				'UPDATE consent_state SET addresses = $1 WHERE contact_id = $2 AND channel = $3 AND purpose = $4',
+				[
+					encodeAddresses(list.filter((v) => v !== m.a.value)),
+					m.from,
+					st.channel as string,
+					st.purpose as string,
+				],
+			);
 		}
 	}
 	const linkRows = [...links.values()];
@@ -245,10 +338,16 @@ async function linkAndCreate(
 	}
 	// Who owns them now: a concurrent execution may have linked one first (one owner, always).
 	const touched = [...linkRows, ...moves];
-	const after = touched.length ? (await lookup(tx, [], [...new Set(touched.map((l) => l.a.value))])).byAddress : new Map<string, Owner>();
+	const after = touched.length
+		? (await lookup(tx, [], [...new Set(touched.map((l) => l.a.value))])).byAddress
+		: new Map<string, Owner>();
 	return decided.map((d, i) => {
 		if (!d.contactId || (d.conflict && !move)) return d;
-		const res: ResolvedPerson = { ...d, known: d.known || !!options.create, created: !d.known && !!options.create && creates.has(d.contactId) };
+		const res: ResolvedPerson = {
+			...d,
+			known: d.known || !!options.create,
+			created: !d.known && !!options.create && creates.has(d.contactId),
+		};
 		if (move) delete res.conflict;
 		for (const a of refs[i].addresses) {
 			const o = after.get(addressKey(a));
@@ -260,19 +359,36 @@ async function linkAndCreate(
 	});
 }
 
-export async function upsertProfiles(db: SqlDb, rows: Array<ProfileInput & { contactId: string }>): Promise<void> {
+export async function upsertProfiles(
+	db: SqlDb,
+	rows: Array<ProfileInput & { contactId: string }>,
+): Promise<void> {
 	const now = Date.now();
 	const latest = [...new Map(rows.map((r) => [r.contactId, r])).values()];
 	for (const part of chunks(latest, CHUNK)) {
 		await db.transaction(async (tx) => {
-			const existing = await getProfiles(tx, part.map((r) => r.contactId));
+			const existing = await getProfiles(
+				tx,
+				part.map((r) => r.contactId),
+			);
 			await insertRows(
 				tx,
 				'INSERT INTO contacts (contact_id, name, locale, time_zone, preferred_channel, attributes, created_at, updated_at)',
 				8,
 				part.map((r) => {
-					const attributes = r.attributes ? { ...(existing.get(r.contactId)?.attributes ?? {}), ...r.attributes } : undefined;
-					return [r.contactId, r.name ?? null, r.locale ?? null, r.timeZone ?? null, r.preferredChannel ?? null, attributes ? JSON.stringify(attributes) : null, now, now];
+					const attributes = r.attributes
+						? { ...(existing.get(r.contactId)?.attributes ?? {}), ...r.attributes }
+						: undefined;
+					return [
+						r.contactId,
+						r.name ?? null,
+						r.locale ?? null,
+						r.timeZone ?? null,
+						r.preferredChannel ?? null,
+						attributes ? JSON.stringify(attributes) : null,
+						now,
+						now,
+					];
 				}),
 				`ON CONFLICT (contact_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), locale = COALESCE(excluded.locale, contacts.locale),
 				time_zone = COALESCE(excluded.time_zone, contacts.time_zone), preferred_channel = COALESCE(excluded.preferred_channel, contacts.preferred_channel),
@@ -295,10 +411,16 @@ function toProfile(r: Row): ContactProfile {
 	};
 }
 
-export async function getProfiles(db: SqlDb, contactIds: string[]): Promise<Map<string, ContactProfile>> {
+export async function getProfiles(
+	db: SqlDb,
+	contactIds: string[],
+): Promise<Map<string, ContactProfile>> {
 	const map = new Map<string, ContactProfile>();
 	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
-		const rows = await db.query<Row>(`SELECT * FROM contacts WHERE contact_id IN (${placeholders(part.length)})`, part);
+		const rows = await db.query<Row>(
+			`SELECT * FROM contacts WHERE contact_id IN (${placeholders(part.length)})`,
+			part,
+		);
 		for (const r of rows) map.set(String(r.contact_id), toProfile(r));
 	}
 	return map;
@@ -308,7 +430,10 @@ export async function getTimeZones(db: SqlDb, contactIds: string[]): Promise<Map
 	const map = new Map<string, string>();
 	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
 		const within = inList(db, part);
-		const rows = await db.query<Row>(`SELECT contact_id, time_zone FROM contacts WHERE contact_id ${within.sql} AND time_zone IS NOT NULL`, within.params);
+		const rows = await db.query<Row>(
+			`SELECT contact_id, time_zone FROM contacts WHERE contact_id ${within.sql} AND time_zone IS NOT NULL`,
+			within.params,
+		);
 		for (const r of rows) map.set(String(r.contact_id), String(r.time_zone));
 	}
 	return map;
@@ -317,7 +442,10 @@ export async function getTimeZones(db: SqlDb, contactIds: string[]): Promise<Map
 export async function getAddresses(db: SqlDb, contactIds: string[]): Promise<AddressRecord[]> {
 	const out: AddressRecord[] = [];
 	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
-		const rows = await db.query<Row>(`SELECT * FROM contact_addresses WHERE contact_id IN (${placeholders(part.length)}) ORDER BY first_seen, kind, value`, part);
+		const rows = await db.query<Row>(
+			`SELECT * FROM contact_addresses WHERE contact_id IN (${placeholders(part.length)}) ORDER BY first_seen, kind, value`,
+			part,
+		);
 		for (const r of rows) {
 			out.push({
 				kind: r.kind as AddressRecord['kind'],
@@ -333,11 +461,22 @@ export async function getAddresses(db: SqlDb, contactIds: string[]): Promise<Add
 }
 
 /** The person's id and every id merged into it (erase and export work on all of them). */
-export async function personIds(db: SqlDb, contactId: string): Promise<{ canonical: string; ids: string[] }> {
-	const [row] = await db.query<Row>('SELECT COALESCE(merged_into, contact_id) AS owner FROM contacts WHERE contact_id = $1', [contactId]);
+export async function personIds(
+	db: SqlDb,
+	contactId: string,
+): Promise<{ canonical: string; ids: string[] }> {
+	const [row] = await db.query<Row>(
+		'SELECT COALESCE(merged_into, contact_id) AS owner FROM contacts WHERE contact_id = $1',
+		[contactId],
+	);
 	const canonical = row ? String(row.owner) : contactId;
-	const merged = await db.query<Row>('SELECT contact_id FROM contacts WHERE merged_into = $1', [canonical]);
-	return { canonical, ids: [...new Set([canonical, contactId, ...merged.map((r) => String(r.contact_id))])] };
+	const merged = await db.query<Row>('SELECT contact_id FROM contacts WHERE merged_into = $1', [
+		canonical,
+	]);
+	return {
+		canonical,
+		ids: [...new Set([canonical, contactId, ...merged.map((r) => String(r.contact_id))])],
+	};
 }
 
 // ---- the store's secret: keys the erased-address tombstones ------------------------------
@@ -346,7 +485,10 @@ const SECRET_NAME = 'address-secret';
 
 /** Creates the store's secret once (the first process to get there wins; the rest read it). */
 export async function ensureSecret(db: SqlDb): Promise<string> {
-	await db.run('INSERT INTO store_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [SECRET_NAME, randomBytes(32).toString('hex')]);
+	await db.run(
+		'INSERT INTO store_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
+		[SECRET_NAME, randomBytes(32).toString('hex')],
+	);
 	const [row] = await db.query<Row>('SELECT value FROM store_meta WHERE name = $1', [SECRET_NAME]);
 	return String(row.value);
 }
@@ -364,7 +506,7 @@ export function tombstone(secret: string, addressSha: string): string {
 // key up again for each address (a Check of 100,000 people spent ~0.1 s on it).
 let lastSecret: { secret: string; key: KeyObject } | undefined;
 function secretKey(secret: string): KeyObject {
-	if (lastSecret?.secret !== secret) lastSecret = { secret, key: createSecretKey(Buffer.from(secret, 'utf8')) };
+	if (lastSecret?.secret !== secret)
+		lastSecret = { secret, key: createSecretKey(Buffer.from(secret, 'utf8')) };
 	return lastSecret.key;
 }
-

@@ -29,7 +29,9 @@ const typeParser = {
 
 export function quoteIdent(name: string): string {
 	if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) {
-		throw new Error(`Schema "${name}" is not a valid PostgreSQL identifier: use letters, digits and _`);
+		throw new Error(
+			`Schema "${name}" is not a valid PostgreSQL identifier: use letters, digits and _`,
+		);
 	}
 	return `"${name}"`;
 }
@@ -46,7 +48,10 @@ export function sslOptions(config: PostgresConfig): PoolConfig['ssl'] {
 abstract class PgBase implements SqlDb {
 	readonly dialect = 'postgres' as const;
 	abstract queryCount: number;
-	protected abstract exec_(sql: string, params: SqlParam[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+	protected abstract exec_(
+		sql: string,
+		params: SqlParam[],
+	): Promise<{ rows: unknown[]; rowCount: number | null }>;
 
 	async query<T = Record<string, unknown>>(sql: string, params: SqlParam[] = []): Promise<T[]> {
 		return (await this.exec_(sql, params)).rows as T[];

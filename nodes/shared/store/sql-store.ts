@@ -7,8 +7,25 @@ import { createHmac, hash } from 'node:crypto';
 import { mapLimit } from '../pool';
 import { MAX_PAUSE_MS, SLOW_DOWN } from '../rate';
 import type { Channel } from '../contact';
-import { chunks, inList, insertRows, placeholders, valuesList, type SqlDb, type SqlParam } from './db';
-import { countedFrom, decodeAddresses, encodeAddresses, foldConsent, groupLedgerRows, LEDGER_FOLD_COLUMNS, supersededBy, type FoldEvent } from './consent-fold';
+import {
+	chunks,
+	inList,
+	insertRows,
+	placeholders,
+	valuesList,
+	type SqlDb,
+	type SqlParam,
+} from './db';
+import {
+	countedFrom,
+	decodeAddresses,
+	encodeAddresses,
+	foldConsent,
+	groupLedgerRows,
+	LEDGER_FOLD_COLUMNS,
+	supersededBy,
+	type FoldEvent,
+} from './consent-fold';
 import { addressKindOf, addressOfId } from '../address';
 import { CONTACT_TABLES, migrate } from './migrations';
 import * as people from './people';
@@ -66,7 +83,6 @@ export function addressHash(address: string): string {
 	return sha256(`convergent-erased:${address.trim().toLowerCase()}`);
 }
 
-
 type Row = Record<string, unknown>;
 
 const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
@@ -94,7 +110,8 @@ function toTouch(r: Row): TouchRecord {
 
 function toJourneyState(r: Row): JourneyStateRow {
 	const st: JourneyStateRow = { stage: String(r.stage), enteredAt: Number(r.entered_at) };
-	if (r.goal_reached_at !== null && r.goal_reached_at !== undefined) st.goalReachedAt = Number(r.goal_reached_at);
+	if (r.goal_reached_at !== null && r.goal_reached_at !== undefined)
+		st.goalReachedAt = Number(r.goal_reached_at);
 	if (r.exited_at !== null && r.exited_at !== undefined) st.exitedAt = Number(r.exited_at);
 	return st;
 }
@@ -126,11 +143,22 @@ function toLedger(r: Row): ConsentLedgerEntry {
  * Where a delivery status stands in a message's life: a status replaces only a lower one. Unknown
  * statuses rank 1, above none (so they are kept), below everything providers report in order.
  */
-const DELIVERY_RANKS: Record<string, number> = { sent: 2, delivered: 3, read: 4, clicked: 5, undelivered: 6, failed: 6, bounced: 7, complaint: 8 };
+const DELIVERY_RANKS: Record<string, number> = {
+	sent: 2,
+	delivered: 3,
+	read: 4,
+	clicked: 5,
+	undelivered: 6,
+	failed: 6,
+	bounced: 7,
+	complaint: 8,
+};
 export function deliveryRank(status: string): number {
 	return DELIVERY_RANKS[status] ?? 1;
 }
-const DELIVERY_RANK_SQL = `(CASE COALESCE(delivery_status, '') ${Object.entries(DELIVERY_RANKS).map(([k, v]) => `WHEN '${k}' THEN ${v}`).join(' ')} WHEN '' THEN 0 ELSE 1 END)`;
+const DELIVERY_RANK_SQL = `(CASE COALESCE(delivery_status, '') ${Object.entries(DELIVERY_RANKS)
+	.map(([k, v]) => `WHEN '${k}' THEN ${v}`)
+	.join(' ')} WHEN '' THEN 0 ELSE 1 END)`;
 
 /**
  * What a send led to, as SQL over the touches row `t` (Campaign Report and Pick A/B Winner share
@@ -138,12 +166,14 @@ const DELIVERY_RANK_SQL = `(CASE COALESCE(delivery_status, '') ${Object.entries(
  * measured from when the message left (LEFT_AT), never before it.
  */
 const LEFT_AT = 'COALESCE(t.sent_at, t.created_at)';
-const REPLIED_WITHIN = (window: string) => `t.replied_at >= ${LEFT_AT} AND t.replied_at <= ${LEFT_AT} + ${window}`;
+const REPLIED_WITHIN = (window: string) =>
+	`t.replied_at >= ${LEFT_AT} AND t.replied_at <= ${LEFT_AT} + ${window}`;
 const CONVERTED_WITHIN = (journey: string, window: string) =>
 	`EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = ${journey} AND j.contact_id = t.contact_id AND j.goal_reached_at >= ${LEFT_AT} AND j.goal_reached_at <= ${LEFT_AT} + ${window})`;
 
 /** The later of a key's next free slot on the shared rate clock and $2 (µs): now, or a pause's end. */
-const NEXT_OR_GIVEN = 'CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END';
+const NEXT_OR_GIVEN =
+	'CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) THEN rate_slots.next_at ELSE CAST($2 AS BIGINT) END';
 // A slot is never further than MAX_PAUSE_MS ahead: a clock pushed further (by an answer from
 // before the bound, or a worker's clock running ahead) recovers at the next slot taken.
 const NEXT_WITHIN_PAUSE = `CASE WHEN rate_slots.next_at > CAST($2 AS BIGINT) + ${MAX_PAUSE_MS * 1000} THEN CAST($2 AS BIGINT) + ${MAX_PAUSE_MS * 1000} ELSE ${NEXT_OR_GIVEN} END`;
@@ -178,15 +208,29 @@ export class SqlStore implements Store {
 			await this.db.transaction(async (tx) => {
 				const rows: SqlParam[] = [];
 				// Nothing is dated after it was recorded (the time rule, consent-fold.ts).
-				const dated = chunk.map((e) => (Number.isFinite(e.occurredAt) ? Math.min(e.occurredAt!, now) : now));
+				const dated = chunk.map((e) =>
+					Number.isFinite(e.occurredAt) ? Math.min(e.occurredAt!, now) : now,
+				);
 				for (const [n, e] of chunk.entries()) {
 					const ev = e.evidence;
 					const wordingHash = ev.wordingHash ?? (ev.wording ? sha256(ev.wording) : null);
 					rows.push(
-						e.contactId, e.channel, e.purpose, e.address ?? null, e.action, e.keyword ?? null, ev.source,
-						ev.wording ?? null, wordingHash, ev.wordingVersion ?? null, ev.ipAddress ?? null,
-						ev.userAgent ?? null, ev.actor ?? null, ev.extra ? JSON.stringify(ev.extra) : null,
-						dated[n], now,
+						e.contactId,
+						e.channel,
+						e.purpose,
+						e.address ?? null,
+						e.action,
+						e.keyword ?? null,
+						ev.source,
+						ev.wording ?? null,
+						wordingHash,
+						ev.wordingVersion ?? null,
+						ev.ipAddress ?? null,
+						ev.userAgent ?? null,
+						ev.actor ?? null,
+						ev.extra ? JSON.stringify(ev.extra) : null,
+						dated[n],
+						now,
 					);
 				}
 				const inserted = await tx.query<Row>(
@@ -202,19 +246,47 @@ export class SqlStore implements Store {
 				// Events that count after the stored state apply on top of it; a withdrawal, or an event
 				// that counts no later than the state (a late re-delivery), refolds that key's whole
 				// ledger, so arrival order never decides and a withdrawal wins over all before it.
-				const byKey = new Map<string, { key: ConsentKey; events: Array<FoldEvent & { recordedAt: number }> }>();
+				const byKey = new Map<
+					string,
+					{ key: ConsentKey; events: Array<FoldEvent & { recordedAt: number }> }
+				>();
 				chunk.forEach((e, n) => {
 					const k = consentKeyString(e);
-					const entry = byKey.get(k) ?? { key: { contactId: e.contactId, channel: e.channel, purpose: e.purpose }, events: [] };
-					entry.events.push({ action: e.action, keyword: e.keyword, occurredAt: dated[n], recordedAt: now, address: e.address, seq: entries[n].id });
+					const entry = byKey.get(k) ?? {
+						key: { contactId: e.contactId, channel: e.channel, purpose: e.purpose },
+						events: [],
+					};
+					entry.events.push({
+						action: e.action,
+						keyword: e.keyword,
+						occurredAt: dated[n],
+						recordedAt: now,
+						address: e.address,
+						seq: entries[n].id,
+					});
 					byKey.set(k, entry);
 				});
-				const current = await this.consentStatesTx(tx, [...byKey.values()].map((v) => v.key));
+				const current = await this.consentStatesTx(
+					tx,
+					[...byKey.values()].map((v) => v.key),
+				);
 				const refold = [...byKey].filter(([k, v]) => {
 					const cur = current.get(k);
-					return cur && v.events.some((e) => e.action === 'withdraw' || Math.floor(e.occurredAt / 1000) <= Math.floor(cur.updatedAt / 1000));
+					return (
+						cur &&
+						v.events.some(
+							(e) =>
+								e.action === 'withdraw' ||
+								Math.floor(e.occurredAt / 1000) <= Math.floor(cur.updatedAt / 1000),
+						)
+					);
 				});
-				const ledger = refold.length ? await this.ledgerFoldEvents(tx, refold.map(([, v]) => v.key)) : new Map<string, FoldEvent[]>();
+				const ledger = refold.length
+					? await this.ledgerFoldEvents(
+							tx,
+							refold.map(([, v]) => v.key),
+						)
+					: new Map<string, FoldEvent[]>();
 				const upserts: SqlParam[][] = [];
 				const entryById = new Map(entries.map((e) => [e.id, e]));
 				for (const [k, v] of byKey) {
@@ -222,7 +294,17 @@ export class SqlStore implements Store {
 					const counted = ledger.get(k) ?? countedFrom(v.events);
 					const state = ledger.has(k)
 						? foldConsent(counted)
-						: foldConsent(counted, cur ? { status: cur.status, restorable: cur.restorable === true, updatedAt: cur.updatedAt, addresses: cur.addresses ?? [] } : undefined);
+						: foldConsent(
+								counted,
+								cur
+									? {
+											status: cur.status,
+											restorable: cur.restorable === true,
+											updatedAt: cur.updatedAt,
+											addresses: cur.addresses ?? [],
+										}
+									: undefined,
+							);
 					// An event that an event counted after it outweighs says so (its item tells the user).
 					for (const e of counted) {
 						const entry = entryById.get(e.seq);
@@ -230,7 +312,15 @@ export class SqlStore implements Store {
 						if (by) entry.supersededBy = by;
 					}
 					if (!state.status) continue;
-					upserts.push([v.key.contactId, v.key.channel, v.key.purpose, state.status, state.updatedAt, state.restorable ? 1 : 0, encodeAddresses(state.addresses)]);
+					upserts.push([
+						v.key.contactId,
+						v.key.channel,
+						v.key.purpose,
+						state.status,
+						state.updatedAt,
+						state.restorable ? 1 : 0,
+						encodeAddresses(state.addresses),
+					]);
 				}
 				await insertRows(
 					tx,
@@ -243,8 +333,15 @@ export class SqlStore implements Store {
 				if (tokens.length) {
 					const params: SqlParam[] = [];
 					for (const e of tokens) {
-						params.push(e.confirmTokenHash!, e.contactId, e.channel, e.purpose, e.address ?? null,
-							e.confirmExpiresAt ?? now + 7 * 86400_000, now);
+						params.push(
+							e.confirmTokenHash!,
+							e.contactId,
+							e.channel,
+							e.purpose,
+							e.address ?? null,
+							e.confirmExpiresAt ?? now + 7 * 86400_000,
+							now,
+						);
 					}
 					await tx.run(
 						`INSERT INTO consent_tokens (token_hash, contact_id, channel, purpose, address, expires_at, created_at)
@@ -287,7 +384,11 @@ export class SqlStore implements Store {
 			);
 			for (const r of rows) {
 				// The other channels and purposes of these contacts are skipped before anything is built.
-				const key = consentKeyString({ contactId: String(r.contact_id), channel: r.channel as Channel, purpose: String(r.purpose) });
+				const key = consentKeyString({
+					contactId: String(r.contact_id),
+					channel: r.channel as Channel,
+					purpose: String(r.purpose),
+				});
 				if (!wanted.has(key)) continue;
 				const state: ConsentState = {
 					contactId: String(r.contact_id),
@@ -311,9 +412,12 @@ export class SqlStore implements Store {
 
 	async confirmConsent(tokenHash: string, evidence: ConsentEvidence, now = Date.now()) {
 		return await this.db.transaction(async (tx) => {
-			const [token] = await tx.query<Row>('SELECT * FROM consent_tokens WHERE token_hash = $1', [tokenHash]);
+			const [token] = await tx.query<Row>('SELECT * FROM consent_tokens WHERE token_hash = $1', [
+				tokenHash,
+			]);
 			if (!token) return { outcome: 'unknown' as const };
-			if (token.used_at !== null && token.used_at !== undefined) return { outcome: 'used' as const };
+			if (token.used_at !== null && token.used_at !== undefined)
+				return { outcome: 'used' as const };
 			if (Number(token.expires_at) < now) return { outcome: 'expired' as const };
 			const { changes } = await tx.run(
 				'UPDATE consent_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL',
@@ -325,7 +429,10 @@ export class SqlStore implements Store {
 			let address = str(token.address);
 			const kind = address ? addressKindOf(String(token.channel), address) : undefined;
 			if (address && kind) {
-				const [holder] = await tx.query<Row>('SELECT contact_id FROM contact_addresses WHERE kind = $1 AND value = $2', [kind, address]);
+				const [holder] = await tx.query<Row>(
+					'SELECT contact_id FROM contact_addresses WHERE kind = $1 AND value = $2',
+					[kind, address],
+				);
 				if (holder && String(holder.contact_id) !== String(token.contact_id)) address = undefined;
 			}
 			const [entry] = await this.recordConsentIn(tx, {
@@ -342,7 +449,10 @@ export class SqlStore implements Store {
 	}
 
 	/** recordConsent inside an open transaction (SQLite/PG transactions nest into the outer one). */
-	private async recordConsentIn(tx: SqlDb, event: ConsentEventInput): Promise<ConsentLedgerEntry[]> {
+	private async recordConsentIn(
+		tx: SqlDb,
+		event: ConsentEventInput,
+	): Promise<ConsentLedgerEntry[]> {
 		const inner = new SqlStore(tx);
 		return await inner.recordConsent([event]);
 	}
@@ -353,7 +463,8 @@ export class SqlStore implements Store {
 		const now = Date.now();
 		for (const chunk of chunks(entries, CHUNK)) {
 			const params: SqlParam[] = [];
-			for (const e of chunk) params.push(e.address, e.channel ?? '', e.reason, e.note ?? null, e.createdAt ?? now);
+			for (const e of chunk)
+				params.push(e.address, e.channel ?? '', e.reason, e.note ?? null, e.createdAt ?? now);
 			await this.db.run(
 				`INSERT INTO suppressions (address, channel, reason, note, created_at) VALUES ${valuesList(chunk.length, 5)}
 				ON CONFLICT (address, channel) DO UPDATE SET reason = excluded.reason, note = excluded.note`,
@@ -362,7 +473,9 @@ export class SqlStore implements Store {
 		}
 	}
 
-	async removeSuppressions(entries: Array<{ address: string; channel?: Channel }>): Promise<number> {
+	async removeSuppressions(
+		entries: Array<{ address: string; channel?: Channel }>,
+	): Promise<number> {
 		let removed = 0;
 		for (const chunk of chunks(entries, CHUNK)) {
 			const params: SqlParam[] = [];
@@ -399,24 +512,36 @@ export class SqlStore implements Store {
 
 	// ---- touches -------------------------------------------------------------------------
 
-	async reserveTouches(requests: ReservationRequest[], now = Date.now()): Promise<ReservationResult[]> {
+	async reserveTouches(
+		requests: ReservationRequest[],
+		now = Date.now(),
+	): Promise<ReservationResult[]> {
 		const groups = chunks(requests, this.db.dialect === 'sqlite' ? SQLITE_RESERVE_TX : CHUNK);
-		const reserve = (group: ReservationRequest[]) => this.db.transaction(async (tx) => {
-			const out: ReservationResult[] = [];
-			for (const chunk of chunks(group, CHUNK)) out.push(...(await this.reserveChunk(tx, chunk, now)));
-			return out;
-		});
+		const reserve = (group: ReservationRequest[]) =>
+			this.db.transaction(async (tx) => {
+				const out: ReservationResult[] = [];
+				for (const chunk of chunks(group, CHUNK))
+					out.push(...(await this.reserveChunk(tx, chunk, now)));
+				return out;
+			});
 		// PostgreSQL, when no contact is in two chunks: two chunks reserve side by side on two pool
 		// connections (their per-contact locks never meet), so the server works on one while this
 		// process prepares the next. A contact in several chunks keeps them in order: its caps count
 		// its touches in the order of the items.
-		const parallel = this.db.dialect === 'postgres' && groups.length > 1 && new Set(requests.map((r) => r.contactId)).size === requests.length;
+		const parallel =
+			this.db.dialect === 'postgres' &&
+			groups.length > 1 &&
+			new Set(requests.map((r) => r.contactId)).size === requests.length;
 		const results = parallel ? await mapLimit(groups, 2, reserve) : [];
 		if (!parallel) for (const group of groups) results.push(await reserve(group));
 		return results.flat();
 	}
 
-	private async reserveChunk(tx: SqlDb, chunk: ReservationRequest[], now: number): Promise<ReservationResult[]> {
+	private async reserveChunk(
+		tx: SqlDb,
+		chunk: ReservationRequest[],
+		now: number,
+	): Promise<ReservationResult[]> {
 		const contacts = [...new Set(chunk.map((r) => r.contactId))].sort();
 		if (tx.dialect === 'postgres') {
 			// Per-contact locks, taken in a fixed order: two workers reserving for the same contact
@@ -447,7 +572,11 @@ export class SqlStore implements Store {
 			);
 			for (const r of rows) {
 				const list = counted.get(String(r.contact_id)) ?? [];
-				list.push({ channel: String(r.channel), purpose: String(r.purpose), at: Number(r.created_at) });
+				list.push({
+					channel: String(r.channel),
+					purpose: String(r.purpose),
+					at: Number(r.created_at),
+				});
 				counted.set(String(r.contact_id), list);
 			}
 		}
@@ -457,7 +586,11 @@ export class SqlStore implements Store {
 			const prior = existing.get(req.idempotencyKey);
 			// A touch that failed provably never reached the person (the provider refused it, or the
 			// connection was refused): the next run may take it again, under the caps like a new one.
-			const retake = prior?.status === 'failed' && prior.contactId === req.contactId && prior.channel === req.channel && prior.purpose === req.purpose;
+			const retake =
+				prior?.status === 'failed' &&
+				prior.contactId === req.contactId &&
+				prior.channel === req.channel &&
+				prior.purpose === req.purpose;
 			if (prior && !retake) {
 				results.push({ idempotencyKey: req.idempotencyKey, outcome: 'duplicate', existing: prior });
 				continue;
@@ -478,7 +611,12 @@ export class SqlStore implements Store {
 					// Room again when enough of the oldest touches have left the window.
 					const retryAt = inWindow[inWindow.length - cap.max] + cap.windowMs;
 					if (!capped || retryAt > (capped as { retryAt: number }).retryAt) {
-						capped = { idempotencyKey: req.idempotencyKey, outcome: 'capped', capId: cap.id, retryAt };
+						capped = {
+							idempotencyKey: req.idempotencyKey,
+							outcome: 'capped',
+							capId: cap.id,
+							retryAt,
+						};
 					}
 				}
 			}
@@ -498,7 +636,16 @@ export class SqlStore implements Store {
 				createdAt: now,
 				updatedAt: now,
 			});
-			inserts.push([req.idempotencyKey, req.contactId, req.channel, req.purpose, req.campaign ?? null, 'reserved', now, now]);
+			inserts.push([
+				req.idempotencyKey,
+				req.contactId,
+				req.channel,
+				req.purpose,
+				req.campaign ?? null,
+				'reserved',
+				now,
+				now,
+			]);
 			results.push({ idempotencyKey: req.idempotencyKey, outcome: 'reserved' });
 		}
 		await insertRows(
@@ -517,7 +664,12 @@ export class SqlStore implements Store {
 		idempotencyKey: string,
 		outcome:
 			| { status: 'sent'; providerMessageId?: string; variant?: string }
-			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string; variant?: string },
+			| {
+					status: 'failed' | 'unknown';
+					errorCode?: string;
+					errorMessage?: string;
+					variant?: string;
+			  },
 	): Promise<void> {
 		const now = Date.now();
 		if (outcome.status === 'sent') {
@@ -536,12 +688,22 @@ export class SqlStore implements Store {
 			await this.db.run(
 				`UPDATE touches SET status = $1, error_code = $2, error_message = $3, updated_at = $4, variant = COALESCE($6, variant)
 				WHERE idempotency_key = $5 AND status <> 'sent'`,
-				[outcome.status, outcome.errorCode ?? null, outcome.errorMessage ?? null, now, idempotencyKey, outcome.variant ?? null],
+				[
+					outcome.status,
+					outcome.errorCode ?? null,
+					outcome.errorMessage ?? null,
+					now,
+					idempotencyKey,
+					outcome.variant ?? null,
+				],
 			);
 		}
 	}
 
-	async claimTouches(idempotencyKeys: string[], now = Date.now()): Promise<Map<string, ClaimResult>> {
+	async claimTouches(
+		idempotencyKeys: string[],
+		now = Date.now(),
+	): Promise<Map<string, ClaimResult>> {
 		const result = new Map<string, ClaimResult>();
 		for (const chunk of chunks([...new Set(idempotencyKeys)], CHUNK)) {
 			// One conditional UPDATE: a row moves from reserved to sending for exactly one caller.
@@ -564,7 +726,14 @@ export class SqlStore implements Store {
 			const status = new Map(rows.map((r) => [r.idempotency_key, r.status]));
 			for (const k of rest) {
 				const s = status.get(k);
-				result.set(k, s === 'sent' || s === 'sending' || s === 'failed' || s === 'unknown' ? s : s === 'reserved' ? 'sending' : 'missing');
+				result.set(
+					k,
+					s === 'sent' || s === 'sending' || s === 'failed' || s === 'unknown'
+						? s
+						: s === 'reserved'
+							? 'sending'
+							: 'missing',
+				);
 			}
 		}
 		return result;
@@ -573,7 +742,10 @@ export class SqlStore implements Store {
 	async releaseTouches(idempotencyKeys: string[]): Promise<void> {
 		for (const chunk of chunks([...new Set(idempotencyKeys)], CHUNK)) {
 			const within = inList(this.db, chunk);
-			await this.db.run(`DELETE FROM touches WHERE status = 'reserved' AND idempotency_key ${within.sql}`, within.params);
+			await this.db.run(
+				`DELETE FROM touches WHERE status = 'reserved' AND idempotency_key ${within.sql}`,
+				within.params,
+			);
 		}
 	}
 
@@ -590,7 +762,10 @@ export class SqlStore implements Store {
 		return map;
 	}
 
-	async updateDeliveryStatus(providerMessageId: string, deliveryStatus: string): Promise<TouchRecord | undefined> {
+	async updateDeliveryStatus(
+		providerMessageId: string,
+		deliveryStatus: string,
+	): Promise<TouchRecord | undefined> {
 		// Statuses arrive out of order (WhatsApp's "read" often before its "delivered"): a status
 		// replaces only one earlier in the message's life, so a late "delivered" never hides a "read".
 		// A complaint or a bounce is kept beside what happened before it, never over it: a complaint
@@ -640,7 +815,9 @@ export class SqlStore implements Store {
 		}
 	}
 
-	async getLastInbound(keys: Array<{ contactId: string; channel: Channel }>): Promise<Map<string, number>> {
+	async getLastInbound(
+		keys: Array<{ contactId: string; channel: Channel }>,
+	): Promise<Map<string, number>> {
 		const wanted = new Set(keys.map((k) => inboundKeyString(k.contactId, k.channel)));
 		const map = new Map<string, number>();
 		for (const chunk of chunks([...new Set(keys.map((k) => k.contactId))], CHUNK)) {
@@ -694,7 +871,16 @@ export class SqlStore implements Store {
 					ELSE rate_slots.slow_streak + 1 END,
 				slowed_at = CASE WHEN ${sameBurst} THEN rate_slots.slowed_at ELSE CAST($2 AS BIGINT) END,
 				next_at = ${NEXT_OR_GIVEN} + CAST(ROUND(CAST($3 AS BIGINT) * (${slowed})) AS BIGINT)`,
-			[key, Math.round(nowUs), Math.round(intervalUs), SLOW_DOWN.burstMs * 1000, SLOW_DOWN.by, SLOW_DOWN.max, SLOW_DOWN.calmMs * 1000, SLOW_DOWN.maxStreak],
+			[
+				key,
+				Math.round(nowUs),
+				Math.round(intervalUs),
+				SLOW_DOWN.burstMs * 1000,
+				SLOW_DOWN.by,
+				SLOW_DOWN.max,
+				SLOW_DOWN.calmMs * 1000,
+				SLOW_DOWN.maxStreak,
+			],
 		);
 	}
 
@@ -702,7 +888,9 @@ export class SqlStore implements Store {
 	async clockOffsetMs(): Promise<number> {
 		if (this.db.dialect !== 'postgres') return 0;
 		const before = Date.now();
-		const [row] = await this.db.query<Row>('SELECT CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT) AS now');
+		const [row] = await this.db.query<Row>(
+			'SELECT CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT) AS now',
+		);
 		return Number(row.now) - Math.round((before + Date.now()) / 2);
 	}
 
@@ -719,21 +907,39 @@ export class SqlStore implements Store {
 	async findProcessed(scope: string, ids: string[]): Promise<Set<string>> {
 		const seen = new Set<string>();
 		for (const chunk of chunks([...new Set(ids)], CHUNK)) {
-			const rows = await this.db.query<Row>(`SELECT id FROM processed_ids WHERE scope = $1 AND id IN (${placeholders(chunk.length, 2)})`, [scope, ...chunk]);
+			const rows = await this.db.query<Row>(
+				`SELECT id FROM processed_ids WHERE scope = $1 AND id IN (${placeholders(chunk.length, 2)})`,
+				[scope, ...chunk],
+			);
 			for (const r of rows) seen.add(String(r.id));
 		}
 		return seen;
 	}
 
-	async markProcessed(scope: string, ids: string[], contactOf?: Map<string, string>, inbox?: { workflowId: string; events: Map<string, string> }): Promise<Set<string>> {
+	async markProcessed(
+		scope: string,
+		ids: string[],
+		contactOf?: Map<string, string>,
+		inbox?: { workflowId: string; events: Map<string, string> },
+	): Promise<Set<string>> {
 		const fresh = new Set<string>();
 		const now = Date.now();
 		for (const chunk of chunks([...new Set(ids)], CHUNK)) {
 			const params: SqlParam[] = [];
 			for (const id of chunk) {
 				const event = inbox?.events.get(id);
-				params.push(scope, id, now, contactOf?.get(id) ?? null, inbox?.workflowId ?? null, inbox ? (event === undefined ? 'done' : 'pending') : null,
-					event ?? null, inbox && event !== undefined ? now : null, inbox && event !== undefined ? 1 : null, inbox && event === undefined ? now : null);
+				params.push(
+					scope,
+					id,
+					now,
+					contactOf?.get(id) ?? null,
+					inbox?.workflowId ?? null,
+					inbox ? (event === undefined ? 'done' : 'pending') : null,
+					event ?? null,
+					inbox && event !== undefined ? now : null,
+					inbox && event !== undefined ? 1 : null,
+					inbox && event === undefined ? now : null,
+				);
 			}
 			const rows = await this.db.query<Row>(
 				`INSERT INTO processed_ids (scope, id, at, contact_id, workflow_id, state, event, emitted_at, attempts, done_at) VALUES ${valuesList(chunk.length, 10)}
@@ -762,9 +968,18 @@ export class SqlStore implements Store {
 		return done;
 	}
 
-	async claimInboxReplay(workflowId: string, options: { olderThan: number; limit: number; maxAttempts: number; now?: number }) {
+	async claimInboxReplay(
+		workflowId: string,
+		options: { olderThan: number; limit: number; maxAttempts: number; now?: number },
+	) {
 		const now = options.now ?? Date.now();
-		const toEvent = (r: Row): InboxEvent => ({ scope: String(r.scope), id: String(r.id), event: String(r.event), attempts: Number(r.attempts), receivedAt: Number(r.at) });
+		const toEvent = (r: Row): InboxEvent => ({
+			scope: String(r.scope),
+			id: String(r.id),
+			event: String(r.event),
+			attempts: Number(r.attempts),
+			receivedAt: Number(r.at),
+		});
 		const due = `state = 'pending' AND workflow_id = $1 AND emitted_at < $2`;
 		// PostgreSQL: a concurrent replay skips the rows another one is taking instead of waiting for
 		// them and then finding them gone (SQLite serialises writers anyway).
@@ -772,13 +987,21 @@ export class SqlStore implements Store {
 		return await this.db.transaction(async (tx) => {
 			// Given up: read with their payload (kept for the Abandoned output), then closed; only the
 			// rows this statement closed are reported, so two replays never both report one.
-			const spent = await tx.query<Row>(`SELECT scope, id, event, attempts, at FROM processed_ids WHERE ${due} AND attempts >= $3 ORDER BY emitted_at LIMIT $4${skipLocked}`, [workflowId, options.olderThan, options.maxAttempts, options.limit]);
+			const spent = await tx.query<Row>(
+				`SELECT scope, id, event, attempts, at FROM processed_ids WHERE ${due} AND attempts >= $3 ORDER BY emitted_at LIMIT $4${skipLocked}`,
+				[workflowId, options.olderThan, options.maxAttempts, options.limit],
+			);
 			const closed = new Set<string>();
 			for (const chunk of chunks(spent, CHUNK)) {
 				const rows = await tx.query<Row>(
 					`UPDATE processed_ids SET state = 'abandoned', done_at = $3, event = NULL
 					WHERE state = 'pending' AND workflow_id = $1 AND emitted_at < $2 AND (scope, id) IN (VALUES ${valuesList(chunk.length, 2, 4)}) RETURNING scope, id`,
-					[workflowId, options.olderThan, now, ...chunk.flatMap((r) => [String(r.scope), String(r.id)])],
+					[
+						workflowId,
+						options.olderThan,
+						now,
+						...chunk.flatMap((r) => [String(r.scope), String(r.id)]),
+					],
 				);
 				for (const r of rows) closed.add(`${String(r.scope)}/${String(r.id)}`);
 			}
@@ -792,7 +1015,9 @@ export class SqlStore implements Store {
 			);
 			return {
 				replay: replay.map(toEvent).sort((x, y) => x.receivedAt - y.receivedAt),
-				abandoned: spent.filter((r) => closed.has(`${String(r.scope)}/${String(r.id)}`)).map(toEvent),
+				abandoned: spent
+					.filter((r) => closed.has(`${String(r.scope)}/${String(r.id)}`))
+					.map(toEvent),
 			};
 		});
 	}
@@ -808,7 +1033,9 @@ export class SqlStore implements Store {
 
 	// ---- engagement ----------------------------------------------------------------------
 
-	async getEngagement(contactIds: string[]): Promise<Map<string, { score: number; updatedAt: number }>> {
+	async getEngagement(
+		contactIds: string[],
+	): Promise<Map<string, { score: number; updatedAt: number }>> {
 		const map = new Map<string, { score: number; updatedAt: number }>();
 		for (const chunk of chunks([...new Set(contactIds)], CHUNK)) {
 			const within = inList(this.db, chunk);
@@ -816,12 +1043,15 @@ export class SqlStore implements Store {
 				`SELECT contact_id, score, updated_at FROM engagement WHERE contact_id ${within.sql}`,
 				within.params,
 			);
-			for (const r of rows) map.set(String(r.contact_id), { score: Number(r.score), updatedAt: Number(r.updated_at) });
+			for (const r of rows)
+				map.set(String(r.contact_id), { score: Number(r.score), updatedAt: Number(r.updated_at) });
 		}
 		return map;
 	}
 
-	async saveEngagement(rows: Array<{ contactId: string; score: number; updatedAt: number }>): Promise<void> {
+	async saveEngagement(
+		rows: Array<{ contactId: string; score: number; updatedAt: number }>,
+	): Promise<void> {
 		const latest = new Map(rows.map((r) => [r.contactId, r]));
 		for (const chunk of chunks([...latest.values()], CHUNK)) {
 			const params: SqlParam[] = [];
@@ -839,25 +1069,51 @@ export class SqlStore implements Store {
 	async getCached(hashes: string[]): Promise<Map<string, string>> {
 		const map = new Map<string, string>();
 		for (const chunk of chunks([...new Set(hashes)], CHUNK)) {
-			const rows = await this.db.query<Row>(`SELECT prompt_hash, response FROM ai_cache WHERE prompt_hash IN (${placeholders(chunk.length)})`, chunk);
+			const rows = await this.db.query<Row>(
+				`SELECT prompt_hash, response FROM ai_cache WHERE prompt_hash IN (${placeholders(chunk.length)})`,
+				chunk,
+			);
 			for (const r of rows) map.set(String(r.prompt_hash), String(r.response));
 		}
 		return map;
 	}
 
-	async putCached(entries: Array<{ hash: string; response: string; contactId?: string }>): Promise<void> {
+	async putCached(
+		entries: Array<{ hash: string; response: string; contactId?: string }>,
+	): Promise<void> {
 		const now = Date.now();
 		const unique = [...new Map(entries.map((e) => [e.hash, e])).values()];
 		for (const chunk of chunks(unique, CHUNK)) {
-			await insertRows(this.db, 'INSERT INTO ai_cache (prompt_hash, response, created_at, contact_id)', 4, chunk.map((e) => [e.hash, e.response, now, e.contactId ?? null]),
-				'ON CONFLICT (prompt_hash) DO UPDATE SET response = excluded.response, created_at = excluded.created_at, contact_id = excluded.contact_id');
+			await insertRows(
+				this.db,
+				'INSERT INTO ai_cache (prompt_hash, response, created_at, contact_id)',
+				4,
+				chunk.map((e) => [e.hash, e.response, now, e.contactId ?? null]),
+				'ON CONFLICT (prompt_hash) DO UPDATE SET response = excluded.response, created_at = excluded.created_at, contact_id = excluded.contact_id',
+			);
 		}
 	}
 
 	async addInAppMessages(rows: InAppMessage[]): Promise<void> {
 		for (const chunk of chunks(rows, CHUNK)) {
-			await insertRows(this.db, 'INSERT INTO inapp_messages (id, contact_id, campaign, title, body, image_url, cta_label, cta_url, created_at, expires_at)', 10,
-				chunk.map((m) => [m.id, m.contactId, m.campaign ?? null, m.title, m.body, m.imageUrl ?? null, m.ctaLabel ?? null, m.ctaUrl ?? null, m.createdAt, m.expiresAt]), 'ON CONFLICT (id) DO NOTHING');
+			await insertRows(
+				this.db,
+				'INSERT INTO inapp_messages (id, contact_id, campaign, title, body, image_url, cta_label, cta_url, created_at, expires_at)',
+				10,
+				chunk.map((m) => [
+					m.id,
+					m.contactId,
+					m.campaign ?? null,
+					m.title,
+					m.body,
+					m.imageUrl ?? null,
+					m.ctaLabel ?? null,
+					m.ctaUrl ?? null,
+					m.createdAt,
+					m.expiresAt,
+				]),
+				'ON CONFLICT (id) DO NOTHING',
+			);
 		}
 	}
 
@@ -867,8 +1123,14 @@ export class SqlStore implements Store {
 		const first = new Map<string, TrackedLink>();
 		for (const l of links) if (!first.has(l.code)) first.set(l.code, l);
 		for (const chunk of chunks([...first.values()], CHUNK)) {
-			await insertRows(this.db, 'INSERT INTO tracked_links (code, contact_id, channel, campaign, url, created_at)', 6,
-				chunk.map((l) => [l.code, l.contactId, l.channel, l.campaign, l.url, now]), 'ON CONFLICT (code) DO NOTHING', ['text', 'text', 'text', 'text', 'text', 'int8']);
+			await insertRows(
+				this.db,
+				'INSERT INTO tracked_links (code, contact_id, channel, campaign, url, created_at)',
+				6,
+				chunk.map((l) => [l.code, l.contactId, l.channel, l.campaign, l.url, now]),
+				'ON CONFLICT (code) DO NOTHING',
+				['text', 'text', 'text', 'text', 'text', 'int8'],
+			);
 		}
 	}
 
@@ -876,51 +1138,103 @@ export class SqlStore implements Store {
 		const found = new Map<string, TrackedLink>();
 		for (const chunk of chunks([...new Set(codes)], CHUNK)) {
 			const within = inList(this.db, chunk);
-			for (const r of await this.db.query<Row>(`SELECT code, contact_id, channel, campaign, url FROM tracked_links WHERE code ${within.sql}`, within.params)) {
-				found.set(String(r.code), { code: String(r.code), contactId: String(r.contact_id), channel: r.channel as Channel, campaign: String(r.campaign), url: String(r.url) });
+			for (const r of await this.db.query<Row>(
+				`SELECT code, contact_id, channel, campaign, url FROM tracked_links WHERE code ${within.sql}`,
+				within.params,
+			)) {
+				found.set(String(r.code), {
+					code: String(r.code),
+					contactId: String(r.contact_id),
+					channel: r.channel as Channel,
+					campaign: String(r.campaign),
+					url: String(r.url),
+				});
 			}
 		}
 		return found;
 	}
 
 	async listInAppMessages(contactId: string, now: number, limit: number): Promise<InAppMessage[]> {
-		const rows = await this.db.query<Row>('SELECT * FROM inapp_messages WHERE contact_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id LIMIT $3', [contactId, now, limit]);
+		const rows = await this.db.query<Row>(
+			'SELECT * FROM inapp_messages WHERE contact_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id LIMIT $3',
+			[contactId, now, limit],
+		);
 		return rows.map((r) => ({
-			id: String(r.id), contactId: String(r.contact_id), campaign: str(r.campaign), title: String(r.title), body: String(r.body), imageUrl: str(r.image_url), ctaLabel: str(r.cta_label), ctaUrl: str(r.cta_url),
-			createdAt: Number(r.created_at), expiresAt: Number(r.expires_at), ...(r.read_at === null || r.read_at === undefined ? {} : { readAt: Number(r.read_at) }),
+			id: String(r.id),
+			contactId: String(r.contact_id),
+			campaign: str(r.campaign),
+			title: String(r.title),
+			body: String(r.body),
+			imageUrl: str(r.image_url),
+			ctaLabel: str(r.cta_label),
+			ctaUrl: str(r.cta_url),
+			createdAt: Number(r.created_at),
+			expiresAt: Number(r.expires_at),
+			...(r.read_at === null || r.read_at === undefined ? {} : { readAt: Number(r.read_at) }),
 		}));
 	}
 
 	async markInAppRead(contactId: string, ids: string[], now: number): Promise<number> {
 		let changed = 0;
 		for (const chunk of chunks([...new Set(ids)], CHUNK)) {
-			const rows = await this.db.query<Row>(`UPDATE inapp_messages SET read_at = $1 WHERE contact_id = $2 AND read_at IS NULL AND id IN (${placeholders(chunk.length, 3)}) RETURNING id`, [now, contactId, ...chunk]);
+			const rows = await this.db.query<Row>(
+				`UPDATE inapp_messages SET read_at = $1 WHERE contact_id = $2 AND read_at IS NULL AND id IN (${placeholders(chunk.length, 3)}) RETURNING id`,
+				[now, contactId, ...chunk],
+			);
 			changed += rows.length;
 		}
 		return changed;
 	}
 
-	async countBlocked(rows: Array<{ campaign?: string; channel: string; reason: string; at: number }>): Promise<void> {
-		const counts = new Map<string, { campaign: string; channel: string; reason: string; day: number; count: number }>();
+	async countBlocked(
+		rows: Array<{ campaign?: string; channel: string; reason: string; at: number }>,
+	): Promise<void> {
+		const counts = new Map<
+			string,
+			{ campaign: string; channel: string; reason: string; day: number; count: number }
+		>();
 		for (const r of rows) {
 			const day = Math.floor(r.at / 86_400_000) * 86_400_000;
 			const k = JSON.stringify([r.campaign ?? '', r.channel, r.reason, day]);
-			const c = counts.get(k) ?? { campaign: r.campaign ?? '', channel: r.channel, reason: r.reason, day, count: 0 };
+			const c = counts.get(k) ?? {
+				campaign: r.campaign ?? '',
+				channel: r.channel,
+				reason: r.reason,
+				day,
+				count: 0,
+			};
 			c.count++;
 			counts.set(k, c);
 		}
 		for (const chunk of chunks([...counts.values()], CHUNK)) {
-			await insertRows(this.db, 'INSERT INTO blocked_counts (campaign, channel, reason, day, count)', 5, chunk.map((c) => [c.campaign, c.channel, c.reason, c.day, c.count]),
-				'ON CONFLICT (campaign, channel, reason, day) DO UPDATE SET count = blocked_counts.count + excluded.count');
+			await insertRows(
+				this.db,
+				'INSERT INTO blocked_counts (campaign, channel, reason, day, count)',
+				5,
+				chunk.map((c) => [c.campaign, c.channel, c.reason, c.day, c.count]),
+				'ON CONFLICT (campaign, channel, reason, day) DO UPDATE SET count = blocked_counts.count + excluded.count',
+			);
 		}
 	}
 
-	async campaignReport(options: { since: number; campaign?: string; replyWindowMs: number; conversionWindowMs: number; journey: string }): Promise<CampaignReport> {
+	async campaignReport(options: {
+		since: number;
+		campaign?: string;
+		replyWindowMs: number;
+		conversionWindowMs: number;
+		journey: string;
+	}): Promise<CampaignReport> {
 		const only = options.campaign !== undefined;
 		// One pass over the campaign's touches: statuses by CASE, replies, conversions and opt-outs by
 		// an indexed EXISTS each (inbound by person and channel, journey_state by journey and person,
 		// consent_events by person and time).
-		const params: SqlParam[] = [options.since, options.replyWindowMs, options.conversionWindowMs, options.journey, ...(only ? [options.campaign!] : [])];
+		const params: SqlParam[] = [
+			options.since,
+			options.replyWindowMs,
+			options.conversionWindowMs,
+			options.journey,
+			...(only ? [options.campaign!] : []),
+		];
 		const where = `t.created_at >= $1${only ? " AND COALESCE(t.campaign, '') = $5" : ''}`;
 		const rows = await this.db.query<Row>(
 			`SELECT COALESCE(t.campaign, '') AS campaign, t.channel AS channel, COALESCE(t.variant, '') AS variant,
@@ -950,31 +1264,57 @@ export class SqlStore implements Store {
 			`SELECT campaign, channel, reason, SUM(count) AS n FROM blocked_counts WHERE day >= $1${only ? ' AND campaign = $2' : ''} GROUP BY campaign, channel, reason ORDER BY campaign, channel, reason`,
 			[Math.floor(options.since / 86_400_000) * 86_400_000, ...(only ? [options.campaign!] : [])],
 		);
-		const key = (r: Row) => JSON.stringify([String(r.campaign), String(r.channel), String(r.variant)]);
+		const key = (r: Row) =>
+			JSON.stringify([String(r.campaign), String(r.channel), String(r.variant)]);
 		const failedBy = new Map<string, Record<string, number>>();
 		for (const f of failures) {
 			const m = failedBy.get(key(f)) ?? {};
 			m[String(f.why ?? 'unknown')] = Number(f.n);
 			failedBy.set(key(f), m);
 		}
-		const blocked = new Map<string, { campaign: string; channel: string; byReason: Record<string, number>; total: number }>();
+		const blocked = new Map<
+			string,
+			{ campaign: string; channel: string; byReason: Record<string, number>; total: number }
+		>();
 		for (const b of blockedRows) {
 			const k = JSON.stringify([String(b.campaign), String(b.channel)]);
-			const e = blocked.get(k) ?? { campaign: String(b.campaign), channel: String(b.channel), byReason: {}, total: 0 };
+			const e = blocked.get(k) ?? {
+				campaign: String(b.campaign),
+				channel: String(b.channel),
+				byReason: {},
+				total: 0,
+			};
 			e.byReason[String(b.reason)] = Number(b.n);
 			e.total += Number(b.n);
 			blocked.set(k, e);
 		}
 		return {
 			rows: rows.map((r) => ({
-				campaign: String(r.campaign), channel: String(r.channel), variant: String(r.variant), reserved: Number(r.reserved), sent: Number(r.sent), delivered: Number(r.delivered),
-				read: Number(r.read_count), clicked: Number(r.clicked), failed: Number(r.failed), failedBy: failedBy.get(key(r)) ?? {}, replied: Number(r.replied), converted: Number(r.converted), optOuts: Number(r.opt_outs), complaints: Number(r.complaints), bounces: Number(r.bounces),
+				campaign: String(r.campaign),
+				channel: String(r.channel),
+				variant: String(r.variant),
+				reserved: Number(r.reserved),
+				sent: Number(r.sent),
+				delivered: Number(r.delivered),
+				read: Number(r.read_count),
+				clicked: Number(r.clicked),
+				failed: Number(r.failed),
+				failedBy: failedBy.get(key(r)) ?? {},
+				replied: Number(r.replied),
+				converted: Number(r.converted),
+				optOuts: Number(r.opt_outs),
+				complaints: Number(r.complaints),
+				bounces: Number(r.bounces),
 			})),
 			blocked: [...blocked.values()],
 		};
 	}
 
-	async recordClick(contactId: string, channel: string, campaign: string): Promise<TouchRecord | undefined> {
+	async recordClick(
+		contactId: string,
+		channel: string,
+		campaign: string,
+	): Promise<TouchRecord | undefined> {
 		const [row] = await this.db.query<Row>(
 			`UPDATE touches SET delivery_status = CASE WHEN ${DELIVERY_RANK_SQL} < $4 THEN 'clicked' ELSE delivery_status END, updated_at = $5
 			WHERE idempotency_key = (SELECT idempotency_key FROM touches WHERE contact_id = $1 AND channel = $2 AND COALESCE(campaign, '') = $3 AND status = 'sent' ORDER BY created_at DESC LIMIT 1)
@@ -984,7 +1324,11 @@ export class SqlStore implements Store {
 		return row ? toTouch(row) : undefined;
 	}
 
-	async abTestResults(campaign: string, metric: AbMetric, options: { windowMs: number; journey?: string }): Promise<Array<{ variant: string; sent: number; successes: number }>> {
+	async abTestResults(
+		campaign: string,
+		metric: AbMetric,
+		options: { windowMs: number; journey?: string },
+	): Promise<Array<{ variant: string; sent: number; successes: number }>> {
 		const success: Record<AbMetric, string> = {
 			delivered: "t.delivery_status IN ('delivered', 'read', 'clicked')",
 			read: "t.delivery_status IN ('read', 'clicked')",
@@ -993,20 +1337,46 @@ export class SqlStore implements Store {
 			converted: CONVERTED_WITHIN('$3', '$2'),
 		};
 		// Only the parameters the metric uses (PostgreSQL types every one it is given).
-		const params: SqlParam[] = metric === 'replied' ? [campaign, options.windowMs] : metric === 'converted' ? [campaign, options.windowMs, options.journey ?? ''] : [campaign];
+		const params: SqlParam[] =
+			metric === 'replied'
+				? [campaign, options.windowMs]
+				: metric === 'converted'
+					? [campaign, options.windowMs, options.journey ?? '']
+					: [campaign];
 		const rows = await this.db.query<Row>(
 			`SELECT t.variant AS variant, COUNT(*) AS sent, SUM(CASE WHEN ${success[metric]} THEN 1 ELSE 0 END) AS successes
 			FROM touches t WHERE t.campaign = $1 AND t.status = 'sent' AND t.variant IS NOT NULL
 			GROUP BY t.variant ORDER BY t.variant`,
 			params,
 		);
-		return rows.map((r) => ({ variant: String(r.variant), sent: Number(r.sent), successes: Number(r.successes ?? 0) }));
+		return rows.map((r) => ({
+			variant: String(r.variant),
+			sent: Number(r.sent),
+			successes: Number(r.successes ?? 0),
+		}));
 	}
 
 	async recordAiUsage(rows: AiUsageRow[]): Promise<void> {
 		for (const chunk of chunks(rows, CHUNK)) {
-			await insertRows(this.db, 'INSERT INTO ai_usage (at, workflow_id, execution_id, node, operation, model, campaign, items, calls, input_tokens, output_tokens, cache_hits)', 12,
-				chunk.map((r) => [r.at, r.workflowId ?? null, r.executionId ?? null, r.node, r.operation, r.model, r.campaign, r.items, r.calls, r.inputTokens, r.outputTokens, r.cacheHits]));
+			await insertRows(
+				this.db,
+				'INSERT INTO ai_usage (at, workflow_id, execution_id, node, operation, model, campaign, items, calls, input_tokens, output_tokens, cache_hits)',
+				12,
+				chunk.map((r) => [
+					r.at,
+					r.workflowId ?? null,
+					r.executionId ?? null,
+					r.node,
+					r.operation,
+					r.model,
+					r.campaign,
+					r.items,
+					r.calls,
+					r.inputTokens,
+					r.outputTokens,
+					r.cacheHits,
+				]),
+			);
 		}
 	}
 
@@ -1018,18 +1388,37 @@ export class SqlStore implements Store {
 			[since],
 		);
 		return rows.map((r) => ({
-			campaign: String(r.campaign), model: String(r.model), operation: String(r.operation), runs: Number(r.runs), items: Number(r.items), calls: Number(r.calls),
-			inputTokens: Number(r.input_tokens), outputTokens: Number(r.output_tokens), cacheHits: Number(r.cache_hits), firstAt: Number(r.first_at), lastAt: Number(r.last_at),
+			campaign: String(r.campaign),
+			model: String(r.model),
+			operation: String(r.operation),
+			runs: Number(r.runs),
+			items: Number(r.items),
+			calls: Number(r.calls),
+			inputTokens: Number(r.input_tokens),
+			outputTokens: Number(r.output_tokens),
+			cacheHits: Number(r.cache_hits),
+			firstAt: Number(r.first_at),
+			lastAt: Number(r.last_at),
 		}));
 	}
 
-	async addTurns(turns: Array<{ contactId: string; role: 'user' | 'assistant'; text: string; at: number }>): Promise<void> {
+	async addTurns(
+		turns: Array<{ contactId: string; role: 'user' | 'assistant'; text: string; at: number }>,
+	): Promise<void> {
 		for (const chunk of chunks(turns, CHUNK)) {
-			await insertRows(this.db, 'INSERT INTO conversation_turns (contact_id, role, text, at)', 4, chunk.map((t) => [t.contactId, t.role, t.text, t.at]));
+			await insertRows(
+				this.db,
+				'INSERT INTO conversation_turns (contact_id, role, text, at)',
+				4,
+				chunk.map((t) => [t.contactId, t.role, t.text, t.at]),
+			);
 		}
 	}
 
-	async getTurns(contactIds: string[], limit: number): Promise<Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>> {
+	async getTurns(
+		contactIds: string[],
+		limit: number,
+	): Promise<Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>> {
 		const map = new Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>();
 		for (const chunk of chunks([...new Set(contactIds)], CHUNK)) {
 			const within = inList(this.db, chunk);
@@ -1052,7 +1441,10 @@ export class SqlStore implements Store {
 	async getFormSessions(form: string, contactIds: string[]): Promise<Map<string, FormSession>> {
 		const map = new Map<string, FormSession>();
 		for (const chunk of chunks([...new Set(contactIds)], CHUNK)) {
-			const rows = await this.db.query<Row>(`SELECT * FROM form_sessions WHERE form = $1 AND contact_id IN (${placeholders(chunk.length, 2)})`, [form, ...chunk]);
+			const rows = await this.db.query<Row>(
+				`SELECT * FROM form_sessions WHERE form = $1 AND contact_id IN (${placeholders(chunk.length, 2)})`,
+				[form, ...chunk],
+			);
 			for (const r of rows) {
 				map.set(String(r.contact_id), {
 					status: r.status as FormSession['status'],
@@ -1066,13 +1458,28 @@ export class SqlStore implements Store {
 		return map;
 	}
 
-	async saveFormSessions(form: string, sessions: Array<FormSession & { contactId: string }>): Promise<void> {
+	async saveFormSessions(
+		form: string,
+		sessions: Array<FormSession & { contactId: string }>,
+	): Promise<void> {
 		const latest = [...new Map(sessions.map((x) => [x.contactId, x])).values()];
 		for (const chunk of chunks(latest, CHUNK)) {
-			await insertRows(this.db, 'INSERT INTO form_sessions (form, contact_id, status, step, answers, started_at, updated_at)', 7,
-				chunk.map((x) => [form, x.contactId, x.status, x.step ?? null, JSON.stringify(x.answers), x.startedAt, x.updatedAt]),
+			await insertRows(
+				this.db,
+				'INSERT INTO form_sessions (form, contact_id, status, step, answers, started_at, updated_at)',
+				7,
+				chunk.map((x) => [
+					form,
+					x.contactId,
+					x.status,
+					x.step ?? null,
+					JSON.stringify(x.answers),
+					x.startedAt,
+					x.updatedAt,
+				]),
 				`ON CONFLICT (form, contact_id) DO UPDATE SET status = excluded.status, step = excluded.step, answers = excluded.answers,
-				started_at = excluded.started_at, updated_at = excluded.updated_at`);
+				started_at = excluded.started_at, updated_at = excluded.updated_at`,
+			);
 		}
 	}
 
@@ -1097,11 +1504,13 @@ export class SqlStore implements Store {
 					// Event ids are unique per journey: a re-delivered event is recognised, not applied twice.
 					const uniqueIds = [...new Map(chunk.map((e) => [e.eventId, e])).values()];
 					const fresh = new Set(
-						(await tx.query<Row>(
-							`INSERT INTO journey_events (journey, event_id, contact_id, event, at) VALUES ${valuesList(uniqueIds.length, 5)}
+						(
+							await tx.query<Row>(
+								`INSERT INTO journey_events (journey, event_id, contact_id, event, at) VALUES ${valuesList(uniqueIds.length, 5)}
 							ON CONFLICT (journey, event_id) DO NOTHING RETURNING event_id`,
-							uniqueIds.flatMap((e) => [journey, e.eventId, e.contactId, e.event, e.at]),
-						)).map((r) => String(r.event_id)),
+								uniqueIds.flatMap((e) => [journey, e.eventId, e.contactId, e.event, e.at]),
+							)
+						).map((r) => String(r.event_id)),
 					);
 					const states = await this.journeyStatesIn(tx, journey, contacts);
 					const touched = new Map<string, JourneyStateRow>();
@@ -1117,8 +1526,18 @@ export class SqlStore implements Store {
 						if (result.state !== before) {
 							states.set(e.contactId, result.state);
 							touched.set(e.contactId, result.state);
-							if (!before || before.stage !== result.state.stage || before.enteredAt !== result.state.enteredAt) {
-								transitions.push([journey, e.contactId, before?.stage ?? null, result.state.stage, e.at]);
+							if (
+								!before ||
+								before.stage !== result.state.stage ||
+								before.enteredAt !== result.state.enteredAt
+							) {
+								transitions.push([
+									journey,
+									e.contactId,
+									before?.stage ?? null,
+									result.state.stage,
+									e.at,
+								]);
 							}
 						}
 						results.push({ duplicate: false, result });
@@ -1127,11 +1546,23 @@ export class SqlStore implements Store {
 						tx,
 						'INSERT INTO journey_state (journey, contact_id, stage, entered_at, goal_reached_at, exited_at)',
 						6,
-						[...touched].map(([c, st]) => [journey, c, st.stage, st.enteredAt, st.goalReachedAt ?? null, st.exitedAt ?? null]),
+						[...touched].map(([c, st]) => [
+							journey,
+							c,
+							st.stage,
+							st.enteredAt,
+							st.goalReachedAt ?? null,
+							st.exitedAt ?? null,
+						]),
 						`ON CONFLICT (journey, contact_id) DO UPDATE SET stage = excluded.stage, entered_at = excluded.entered_at,
 						goal_reached_at = excluded.goal_reached_at, exited_at = excluded.exited_at`,
 					);
-					await insertRows(tx, 'INSERT INTO journey_transitions (journey, contact_id, from_stage, to_stage, at)', 5, transitions);
+					await insertRows(
+						tx,
+						'INSERT INTO journey_transitions (journey, contact_id, from_stage, to_stage, at)',
+						5,
+						transitions,
+					);
 					return results;
 				})),
 			);
@@ -1139,7 +1570,11 @@ export class SqlStore implements Store {
 		return out;
 	}
 
-	private async journeyStatesIn(db: SqlDb, journey: string, contactIds: string[]): Promise<Map<string, JourneyStateRow>> {
+	private async journeyStatesIn(
+		db: SqlDb,
+		journey: string,
+		contactIds: string[],
+	): Promise<Map<string, JourneyStateRow>> {
 		const map = new Map<string, JourneyStateRow>();
 		for (const chunk of chunks(contactIds, CHUNK)) {
 			const rows = await db.query<Row>(
@@ -1151,20 +1586,41 @@ export class SqlStore implements Store {
 		return map;
 	}
 
-	async getJourneyStates(journey: string, contactIds: string[]): Promise<Map<string, JourneyStateRow>> {
+	async getJourneyStates(
+		journey: string,
+		contactIds: string[],
+	): Promise<Map<string, JourneyStateRow>> {
 		return await this.journeyStatesIn(this.db, journey, [...new Set(contactIds)]);
 	}
 
-	async getAllJourneyStates(journey: string): Promise<Array<JourneyStateRow & { contactId: string }>> {
-		const rows = await this.db.query<Row>('SELECT * FROM journey_state WHERE journey = $1', [journey]);
+	async getAllJourneyStates(
+		journey: string,
+	): Promise<Array<JourneyStateRow & { contactId: string }>> {
+		const rows = await this.db.query<Row>('SELECT * FROM journey_state WHERE journey = $1', [
+			journey,
+		]);
 		return rows.map((r) => ({ contactId: String(r.contact_id), ...toJourneyState(r) }));
 	}
 
-	async getJourneyTransitions(journey: string, contactId?: string): Promise<JourneyTransitionRow[]> {
+	async getJourneyTransitions(
+		journey: string,
+		contactId?: string,
+	): Promise<JourneyTransitionRow[]> {
 		const rows = contactId
-			? await this.db.query<Row>('SELECT * FROM journey_transitions WHERE journey = $1 AND contact_id = $2 ORDER BY at, id', [journey, contactId])
-			: await this.db.query<Row>('SELECT * FROM journey_transitions WHERE journey = $1 ORDER BY at, id', [journey]);
-		return rows.map((r) => ({ contactId: String(r.contact_id), fromStage: r.from_stage === null ? null : String(r.from_stage), toStage: String(r.to_stage), at: Number(r.at) }));
+			? await this.db.query<Row>(
+					'SELECT * FROM journey_transitions WHERE journey = $1 AND contact_id = $2 ORDER BY at, id',
+					[journey, contactId],
+				)
+			: await this.db.query<Row>(
+					'SELECT * FROM journey_transitions WHERE journey = $1 ORDER BY at, id',
+					[journey],
+				);
+		return rows.map((r) => ({
+			contactId: String(r.contact_id),
+			fromStage: r.from_stage === null ? null : String(r.from_stage),
+			toStage: String(r.to_stage),
+			at: Number(r.at),
+		}));
 	}
 
 	// ---- people ----------------------------------------------------------------------------
@@ -1196,14 +1652,29 @@ export class SqlStore implements Store {
 			if (from === into) return { moved: 0 };
 			if (tx.dialect === 'postgres') {
 				// The reservation's per-contact locks: no cap is counted while its touches move.
-				await tx.query('SELECT pg_advisory_xact_lock(hashtext(c)) FROM (SELECT unnest($1::text[]) AS c ORDER BY 1) s', [[from, into].sort() as unknown as SqlParam]);
+				await tx.query(
+					'SELECT pg_advisory_xact_lock(hashtext(c)) FROM (SELECT unnest($1::text[]) AS c ORDER BY 1) s',
+					[[from, into].sort() as unknown as SqlParam],
+				);
 			}
 			const now = Date.now();
 			let moved = 0;
 			const move = async (sql: string) => {
 				moved += (await tx.run(sql, [into, from])).changes;
 			};
-			for (const table of ['consent_events', 'consent_tokens', 'touches', 'journey_events', 'journey_transitions', 'conversation_turns', 'contact_addresses', 'processed_ids', 'ai_cache', 'tracked_links', 'inapp_messages']) {
+			for (const table of [
+				'consent_events',
+				'consent_tokens',
+				'touches',
+				'journey_events',
+				'journey_transitions',
+				'conversation_turns',
+				'contact_addresses',
+				'processed_ids',
+				'ai_cache',
+				'tracked_links',
+				'inapp_messages',
+			]) {
 				await move(`UPDATE ${table} SET contact_id = $1 WHERE contact_id = $2`);
 			}
 			// Tables with one row per person: keep the newer row.
@@ -1225,29 +1696,57 @@ export class SqlStore implements Store {
 			// Consent: both ledgers are now one; the state is that ledger folded in event time, so the
 			// later withdrawal wins whichever id it was recorded under.
 			await tx.run('DELETE FROM consent_state WHERE contact_id IN ($1, $2)', [from, into]);
-			const rows = await tx.query<Row>(`SELECT ${LEDGER_FOLD_COLUMNS} FROM consent_events WHERE contact_id = $1`, [into]);
-			const states = [...groupLedgerRows(rows).values()].map((e) => ({ ...e.key, state: foldConsent(e.events) })).filter((e) => e.state.status);
+			const rows = await tx.query<Row>(
+				`SELECT ${LEDGER_FOLD_COLUMNS} FROM consent_events WHERE contact_id = $1`,
+				[into],
+			);
+			const states = [...groupLedgerRows(rows).values()]
+				.map((e) => ({ ...e.key, state: foldConsent(e.events) }))
+				.filter((e) => e.state.status);
 			for (const part of chunks(states, CHUNK)) {
-				await insertRows(tx, 'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at, restorable, addresses)', 7,
-					part.map((e) => [e.contactId, e.channel, e.purpose, e.state.status!, e.state.updatedAt, e.state.restorable ? 1 : 0, encodeAddresses(e.state.addresses)]));
+				await insertRows(
+					tx,
+					'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at, restorable, addresses)',
+					7,
+					part.map((e) => [
+						e.contactId,
+						e.channel,
+						e.purpose,
+						e.state.status!,
+						e.state.updatedAt,
+						e.state.restorable ? 1 : 0,
+						encodeAddresses(e.state.addresses),
+					]),
+				);
 			}
 			// The profile: the surviving person's values win; the other's fill the gaps.
 			const profiles = await people.getProfiles(tx, [from, into]);
 			const a = profiles.get(into);
 			const b = profiles.get(from);
-			await people.upsertProfiles(tx, [{
-				contactId: into,
-				name: a?.name ?? b?.name,
-				locale: a?.locale ?? b?.locale,
-				timeZone: a?.timeZone ?? b?.timeZone,
-				preferredChannel: a?.preferredChannel ?? b?.preferredChannel,
-				attributes: b?.attributes || a?.attributes ? { ...(b?.attributes ?? {}), ...(a?.attributes ?? {}) } : undefined,
-			}]);
-			await tx.run(`INSERT INTO contacts (contact_id, merged_into, created_at, updated_at) VALUES ($1, $2, $3, $3)
+			await people.upsertProfiles(tx, [
+				{
+					contactId: into,
+					name: a?.name ?? b?.name,
+					locale: a?.locale ?? b?.locale,
+					timeZone: a?.timeZone ?? b?.timeZone,
+					preferredChannel: a?.preferredChannel ?? b?.preferredChannel,
+					attributes:
+						b?.attributes || a?.attributes
+							? { ...(b?.attributes ?? {}), ...(a?.attributes ?? {}) }
+							: undefined,
+				},
+			]);
+			await tx.run(
+				`INSERT INTO contacts (contact_id, merged_into, created_at, updated_at) VALUES ($1, $2, $3, $3)
 				ON CONFLICT (contact_id) DO UPDATE SET merged_into = excluded.merged_into, name = NULL, locale = NULL, time_zone = NULL,
-				preferred_channel = NULL, attributes = NULL, updated_at = excluded.updated_at`, [from, into, now]);
+				preferred_channel = NULL, attributes = NULL, updated_at = excluded.updated_at`,
+				[from, into, now],
+			);
 			await tx.run('UPDATE contacts SET merged_into = $1 WHERE merged_into = $2', [into, from]);
-			await tx.run('INSERT INTO contact_merges (from_id, into_id, actor, at) VALUES ($1, $2, $3, $4)', [from, into, actor ?? null, now]);
+			await tx.run(
+				'INSERT INTO contact_merges (from_id, into_id, actor, at) VALUES ($1, $2, $3, $4)',
+				[from, into, actor ?? null, now],
+			);
 			return { moved };
 		});
 	}
@@ -1265,23 +1764,46 @@ export class SqlStore implements Store {
 	}
 
 	async linkKey(): Promise<string> {
-		return createHmac('sha256', await this.addressSecret()).update('convergent:links:v1').digest('hex');
+		return createHmac('sha256', await this.addressSecret())
+			.update('convergent:links:v1')
+			.digest('hex');
 	}
 
 	async exportContact(contactId: string): Promise<ContactExport> {
 		const { canonical, ids } = await people.personIds(this.db, contactId);
 		const list = placeholders(ids.length);
-		const ledger = await this.db.query<Row>(`SELECT * FROM consent_events WHERE contact_id IN (${list}) ORDER BY occurred_at, id`, ids);
-		const states = await this.db.query<Row>(`SELECT * FROM consent_state WHERE contact_id IN (${list})`, ids);
-		const touches = await this.db.query<Row>(`SELECT * FROM touches WHERE contact_id IN (${list}) ORDER BY created_at`, ids);
-		const inbound = await this.db.query<Row>(`SELECT * FROM inbound WHERE contact_id IN (${list})`, ids);
+		const ledger = await this.db.query<Row>(
+			`SELECT * FROM consent_events WHERE contact_id IN (${list}) ORDER BY occurred_at, id`,
+			ids,
+		);
+		const states = await this.db.query<Row>(
+			`SELECT * FROM consent_state WHERE contact_id IN (${list})`,
+			ids,
+		);
+		const touches = await this.db.query<Row>(
+			`SELECT * FROM touches WHERE contact_id IN (${list}) ORDER BY created_at`,
+			ids,
+		);
+		const inbound = await this.db.query<Row>(
+			`SELECT * FROM inbound WHERE contact_id IN (${list})`,
+			ids,
+		);
 		const book = await people.getAddresses(this.db, ids);
-		const addresses = [...new Set([...ledger.map((r) => r.address), ...book.map((a) => a.value)].filter((a): a is string => typeof a === 'string'))];
+		const addresses = [
+			...new Set(
+				[...ledger.map((r) => r.address), ...book.map((a) => a.value)].filter(
+					(a): a is string => typeof a === 'string',
+				),
+			),
+		];
 		const result: ContactExport = {
 			contactId: canonical,
 			ids,
 			profile: (await people.getProfiles(this.db, [canonical])).get(canonical) ?? null,
-			merges: await this.db.query(`SELECT from_id, into_id, actor, at FROM contact_merges WHERE from_id IN (${list}) OR into_id IN (${list}) ORDER BY at, id`, ids),
+			merges: await this.db.query(
+				`SELECT from_id, into_id, actor, at FROM contact_merges WHERE from_id IN (${list}) OR into_id IN (${list}) ORDER BY at, id`,
+				ids,
+			),
 			consentLedger: ledger.map(toLedger),
 			consentStates: states.map((r) => ({
 				contactId: String(r.contact_id),
@@ -1293,15 +1815,27 @@ export class SqlStore implements Store {
 			})),
 			suppressions: addresses.length ? await this.findSuppressions(addresses) : [],
 			touches: touches.map(toTouch),
-			inbound: inbound.map((r) => ({ contactId: String(r.contact_id), channel: r.channel as Channel, at: Number(r.last_at) })),
+			inbound: inbound.map((r) => ({
+				contactId: String(r.contact_id),
+				channel: r.channel as Channel,
+				at: Number(r.last_at),
+			})),
 		};
-		for (const extra of CONTACT_TABLES.filter((t) => !['consent_events', 'consent_state', 'touches', 'inbound'].includes(t.table))) {
-			result[extra.exportAs] = await this.db.query(`SELECT * FROM ${extra.table} WHERE ${extra.column} IN (${list})`, ids);
+		for (const extra of CONTACT_TABLES.filter(
+			(t) => !['consent_events', 'consent_state', 'touches', 'inbound'].includes(t.table),
+		)) {
+			result[extra.exportAs] = await this.db.query(
+				`SELECT * FROM ${extra.table} WHERE ${extra.column} IN (${list})`,
+				ids,
+			);
 		}
 		return result;
 	}
 
-	async eraseContact(contactId: string, addresses: string[]): Promise<{ tablesTouched: number; ids: string[] }> {
+	async eraseContact(
+		contactId: string,
+		addresses: string[],
+	): Promise<{ tablesTouched: number; ids: string[] }> {
 		const secret = await this.addressSecret();
 		return await this.db.transaction(async (tx) => {
 			const { ids } = await people.personIds(tx, contactId);
@@ -1312,27 +1846,62 @@ export class SqlStore implements Store {
 				ids,
 			);
 			const fromIds = ids.map((id) => addressOfId(id)?.value).filter((a): a is string => !!a);
-			const all = [...new Set([...addresses, ...fromIds, ...known.map((r) => String(r.address))].map((a) => a.trim()).filter(Boolean))];
+			const all = [
+				...new Set(
+					[...addresses, ...fromIds, ...known.map((r) => String(r.address))]
+						.map((a) => a.trim())
+						.filter(Boolean),
+				),
+			];
 			let tablesTouched = 0;
 			const count = (r: { changes: number }) => {
 				if (r.changes) tablesTouched++;
 			};
-			for (const { table, column } of CONTACT_TABLES) count(await tx.run(`DELETE FROM ${table} WHERE ${column} IN (${list})`, ids));
-			count(await tx.run(`DELETE FROM contact_merges WHERE from_id IN (${list}) OR into_id IN (${list})`, ids));
-			count(await tx.run(`DELETE FROM contacts WHERE contact_id IN (${list}) OR merged_into IN (${list})`, ids));
+			for (const { table, column } of CONTACT_TABLES)
+				count(await tx.run(`DELETE FROM ${table} WHERE ${column} IN (${list})`, ids));
+			count(
+				await tx.run(
+					`DELETE FROM contact_merges WHERE from_id IN (${list}) OR into_id IN (${list})`,
+					ids,
+				),
+			);
+			count(
+				await tx.run(
+					`DELETE FROM contacts WHERE contact_id IN (${list}) OR merged_into IN (${list})`,
+					ids,
+				),
+			);
 			// An event kept for replay that no person was tied to (a delivery status for a send the
 			// log does not know) is erased by the addresses its JSON names, a phone with or without its +.
-			const forms = [...new Set(all.flatMap((a) => [a, a.replace(/^\+/, '')]).filter((a) => a.length >= 5))];
-			const contains = this.db.dialect === 'sqlite' ? 'instr(event, $N) > 0' : 'strpos(event, $N) > 0';
+			const forms = [
+				...new Set(all.flatMap((a) => [a, a.replace(/^\+/, '')]).filter((a) => a.length >= 5)),
+			];
+			const contains =
+				this.db.dialect === 'sqlite' ? 'instr(event, $N) > 0' : 'strpos(event, $N) > 0';
 			for (const part of chunks(forms, CHUNK)) {
-				count(await tx.run(`DELETE FROM processed_ids WHERE event IS NOT NULL AND (${part.map((_, k) => contains.replace('$N', `$${k + 1}`)).join(' OR ')})`, part));
+				count(
+					await tx.run(
+						`DELETE FROM processed_ids WHERE event IS NOT NULL AND (${part.map((_, k) => contains.replace('$N', `$${k + 1}`)).join(' OR ')})`,
+						part,
+					),
+				);
 			}
 			for (const part of chunks(all, CHUNK)) {
-				count(await tx.run(`DELETE FROM suppressions WHERE address IN (${placeholders(part.length)})`, part));
+				count(
+					await tx.run(
+						`DELETE FROM suppressions WHERE address IN (${placeholders(part.length)})`,
+						part,
+					),
+				);
 				const now = Date.now();
 				const hashes = [...new Set(part.map((a) => people.tombstone(secret, addressHash(a))))];
-				await insertRows(tx, 'INSERT INTO erased_addresses (address_hash, erased_at)', 2, hashes.map((h) => [h, now]),
-					'ON CONFLICT (address_hash) DO UPDATE SET erased_at = excluded.erased_at');
+				await insertRows(
+					tx,
+					'INSERT INTO erased_addresses (address_hash, erased_at)',
+					2,
+					hashes.map((h) => [h, now]),
+					'ON CONFLICT (address_hash) DO UPDATE SET erased_at = excluded.erased_at',
+				);
 			}
 			return { tablesTouched, ids };
 		});

@@ -41,17 +41,22 @@ export function resolveSqlitePath(input?: string): string {
 	const raw = String(input ?? '').trim();
 	if (!raw) return defaultSqlitePath();
 	// eslint-disable-next-line no-control-regex
-	if (/[\u0000-\u001f]/.test(raw) || raw.length > 1024) throw new Error(`Database File Path "${raw.slice(0, 80)}" is not a usable file path`);
+	if (/[\u0000-\u001f]/.test(raw) || raw.length > 1024)
+		throw new Error(`Database File Path "${raw.slice(0, 80)}" is not a usable file path`);
 	let resolved = raw === '~' || raw.startsWith('~/') ? path.join(os.homedir(), raw.slice(1)) : raw;
 	resolved = path.resolve(n8nUserFolder(), resolved);
 	const real = realParent(resolved);
 	for (const root of FORBIDDEN_ROOTS) {
 		if (real === root || real.startsWith(`${root}/`)) {
-			throw new Error(`Database File Path ${resolved} is under ${root}, a system folder where no database can live. Use a file in the n8n user folder, e.g. ${defaultSqlitePath()}`);
+			throw new Error(
+				`Database File Path ${resolved} is under ${root}, a system folder where no database can live. Use a file in the n8n user folder, e.g. ${defaultSqlitePath()}`,
+			);
 		}
 	}
 	if (fs.existsSync(resolved) && fs.statSync(resolved).isDirectory()) {
-		throw new Error(`Database File Path ${resolved} is a folder. Give a file name, e.g. ${path.join(resolved, 'convergent-store.sqlite')}`);
+		throw new Error(
+			`Database File Path ${resolved} is a folder. Give a file name, e.g. ${path.join(resolved, 'convergent-store.sqlite')}`,
+		);
 	}
 	return resolved;
 }
@@ -96,7 +101,9 @@ export class SqliteDb implements SqlDb {
 		fs.mkdirSync(path.dirname(file), { recursive: true });
 		// Loaded only when the embedded store is used, so a PostgreSQL-only setup never touches node:sqlite.
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		const { DatabaseSync } = require('node:sqlite') as { DatabaseSync: new (f: string) => DatabaseSync };
+		const { DatabaseSync } = require('node:sqlite') as {
+			DatabaseSync: new (f: string) => DatabaseSync;
+		};
 		this.db = new DatabaseSync(file);
 		this.db.exec('PRAGMA busy_timeout = 10000');
 		this.db.exec('PRAGMA journal_mode = WAL');

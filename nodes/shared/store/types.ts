@@ -157,7 +157,14 @@ export interface InboundRecord {
 }
 
 /** Address kinds in the contact book. WhatsApp and SMS share 'phone'; 'whatsapp' is a wa_id / business-scoped id without a phone. */
-export const ADDRESS_KINDS = ['email', 'phone', 'whatsapp', 'messenger', 'instagram', 'push'] as const;
+export const ADDRESS_KINDS = [
+	'email',
+	'phone',
+	'whatsapp',
+	'messenger',
+	'instagram',
+	'push',
+] as const;
 export type AddressKind = (typeof ADDRESS_KINDS)[number];
 
 /** A normalised address: lower-case e-mail, E.164 phone, the provider's id as given. */
@@ -184,7 +191,9 @@ export interface ContactProfile {
 	updatedAt: number;
 }
 
-export type ProfileInput = Partial<Pick<ContactProfile, 'name' | 'locale' | 'timeZone' | 'preferredChannel' | 'attributes'>>;
+export type ProfileInput = Partial<
+	Pick<ContactProfile, 'name' | 'locale' | 'timeZone' | 'preferredChannel' | 'attributes'>
+>;
 
 /** What an item says about a person: an id (may be empty) and any addresses. */
 export interface PersonRef {
@@ -274,7 +283,12 @@ export interface CampaignReportRow {
 export interface CampaignReport {
 	rows: CampaignReportRow[];
 	/** Blocked decisions per campaign and channel, by reason (not per variant: a blocked message has none). */
-	blocked: Array<{ campaign: string; channel: string; byReason: Record<string, number>; total: number }>;
+	blocked: Array<{
+		campaign: string;
+		channel: string;
+		byReason: Record<string, number>;
+		total: number;
+	}>;
 }
 
 export type AbMetric = 'delivered' | 'read' | 'clicked' | 'replied' | 'converted';
@@ -340,7 +354,12 @@ export interface Store {
 		idempotencyKey: string,
 		outcome:
 			| { status: 'sent'; providerMessageId?: string; variant?: string }
-			| { status: 'failed' | 'unknown'; errorCode?: string; errorMessage?: string; variant?: string },
+			| {
+					status: 'failed' | 'unknown';
+					errorCode?: string;
+					errorMessage?: string;
+					variant?: string;
+			  },
 	): Promise<void>;
 	/** In-app messages sent to people's apps (an existing id is left as it is: a replayed send is one message). */
 	addInAppMessages(rows: InAppMessage[]): Promise<void>;
@@ -353,17 +372,33 @@ export interface Store {
 	/** Marks the person's messages read (only theirs); returns how many changed. */
 	markInAppRead(contactId: string, ids: string[], now: number): Promise<number>;
 	/** Blocked decisions, counted per campaign, channel, reason and UTC day. */
-	countBlocked(rows: Array<{ campaign?: string; channel: string; reason: string; at: number }>): Promise<void>;
+	countBlocked(
+		rows: Array<{ campaign?: string; channel: string; reason: string; at: number }>,
+	): Promise<void>;
 	/** The campaign report over the send log (see CampaignReportRow), for sends at or after `since`. */
-	campaignReport(options: { since: number; campaign?: string; replyWindowMs: number; conversionWindowMs: number; journey: string }): Promise<CampaignReport>;
+	campaignReport(options: {
+		since: number;
+		campaign?: string;
+		replyWindowMs: number;
+		conversionWindowMs: number;
+		journey: string;
+	}): Promise<CampaignReport>;
 	/** A click on a tracked link: the person's latest sent touch of the campaign on the channel becomes clicked. */
-	recordClick(contactId: string, channel: string, campaign: string): Promise<TouchRecord | undefined>;
+	recordClick(
+		contactId: string,
+		channel: string,
+		campaign: string,
+	): Promise<TouchRecord | undefined>;
 	/**
 	 * A campaign's sends per A/B variant and how many of them reached the metric: delivered, read,
 	 * clicked (delivery status), replied (the person wrote on the channel within `windowMs` of the
 	 * send) or converted (reached the goal of `journey` within `windowMs`).
 	 */
-	abTestResults(campaign: string, metric: AbMetric, options: { windowMs: number; journey?: string }): Promise<Array<{ variant: string; sent: number; successes: number }>>;
+	abTestResults(
+		campaign: string,
+		metric: AbMetric,
+		options: { windowMs: number; journey?: string },
+	): Promise<Array<{ variant: string; sent: number; successes: number }>>;
 	/**
 	 * Claims reserved touches for sending: 'reserved' -> 'sending', atomically, so that of several
 	 * executions holding the same key (n8n queue mode, a retried execution) exactly one sends.
@@ -376,12 +411,17 @@ export interface Store {
 	getTouches(idempotencyKeys: string[]): Promise<Map<string, TouchRecord>>;
 	/** Records delivery state (delivered/read/failed) from a status webhook. */
 	/** The touch the status is about (its person, campaign, key), or undefined when no send has that id. */
-	updateDeliveryStatus(providerMessageId: string, deliveryStatus: string): Promise<TouchRecord | undefined>;
+	updateDeliveryStatus(
+		providerMessageId: string,
+		deliveryStatus: string,
+	): Promise<TouchRecord | undefined>;
 
 	// Inbound log (service windows).
 	recordInbound(records: InboundRecord[]): Promise<void>;
 	/** Last inbound time per contact+channel; key: `${contactId}\u0000${channel}` */
-	getLastInbound(keys: Array<{ contactId: string; channel: Channel }>): Promise<Map<string, number>>;
+	getLastInbound(
+		keys: Array<{ contactId: string; channel: Channel }>,
+	): Promise<Map<string, number>>;
 
 	// Shared rate limits (channels/limiter.ts sharedLimiter, RateSlots): one atomic statement per send.
 	/** Takes the key's next slot, `intervalUs` x the key's slow factor after the previous one (not before `nowUs`); returns its start (µs). */
@@ -398,7 +438,12 @@ export interface Store {
 	 * `inbox`, each new id that has an event there is kept pending in the durable inbox (replayable
 	 * for `workflowId` until markInboxDone); the others are done on arrival.
 	 */
-	markProcessed(scope: string, ids: string[], contactOf?: Map<string, string>, inbox?: { workflowId: string; events: Map<string, string> }): Promise<Set<string>>;
+	markProcessed(
+		scope: string,
+		ids: string[],
+		contactOf?: Map<string, string>,
+		inbox?: { workflowId: string; events: Map<string, string> },
+	): Promise<Set<string>>;
 	/** Marks inbox events done and drops their payload; returns the ids that were pending. */
 	markInboxDone(events: InboxKey[], now?: number): Promise<Set<string>>;
 	/**
@@ -406,7 +451,10 @@ export interface Store {
 	 * for one more attempt; those already emitted `maxAttempts` times are abandoned instead. Atomic:
 	 * two replays never take the same event.
 	 */
-	claimInboxReplay(workflowId: string, options: { olderThan: number; limit: number; maxAttempts: number; now?: number }): Promise<{ replay: InboxEvent[]; abandoned: InboxEvent[] }>;
+	claimInboxReplay(
+		workflowId: string,
+		options: { olderThan: number; limit: number; maxAttempts: number; now?: number },
+	): Promise<{ replay: InboxEvent[]; abandoned: InboxEvent[] }>;
 	/** Runs `fn` against this store inside one transaction: everything it writes lands, or nothing. */
 	atomically<T>(fn: (store: Store) => Promise<T>): Promise<T>;
 	/** The ids already marked processed (read only). */
@@ -414,7 +462,9 @@ export interface Store {
 
 	// Engagement scores carried across runs (Segment > Engagement Score).
 	getEngagement(contactIds: string[]): Promise<Map<string, { score: number; updatedAt: number }>>;
-	saveEngagement(rows: Array<{ contactId: string; score: number; updatedAt: number }>): Promise<void>;
+	saveEngagement(
+		rows: Array<{ contactId: string; score: number; updatedAt: number }>,
+	): Promise<void>;
 
 	// Journeys (Journey node). `apply` is the journey core's transition function.
 	trackJourneyEvents<R extends { state: JourneyStateRow }>(
@@ -434,13 +484,21 @@ export interface Store {
 	recordAiUsage(rows: AiUsageRow[]): Promise<void>;
 	/** Usage summed by campaign, model and operation, for runs at or after `since` (epoch ms). */
 	aiUsageReport(since: number): Promise<AiUsageTotal[]>;
-	addTurns(turns: Array<{ contactId: string; role: 'user' | 'assistant'; text: string; at: number }>): Promise<void>;
+	addTurns(
+		turns: Array<{ contactId: string; role: 'user' | 'assistant'; text: string; at: number }>,
+	): Promise<void>;
 	/** The last `limit` turns of each contact, oldest first. */
-	getTurns(contactIds: string[], limit: number): Promise<Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>>;
+	getTurns(
+		contactIds: string[],
+		limit: number,
+	): Promise<Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>>;
 
 	// Conversational forms: one session per form and contact.
 	getFormSessions(form: string, contactIds: string[]): Promise<Map<string, FormSession>>;
-	saveFormSessions(form: string, sessions: Array<FormSession & { contactId: string }>): Promise<void>;
+	saveFormSessions(
+		form: string,
+		sessions: Array<FormSession & { contactId: string }>,
+	): Promise<void>;
 
 	// People: one contact, many addresses (store/people.ts).
 	/** Resolves each ref to its person (batched); creates and links only when asked. */
@@ -468,7 +526,10 @@ export interface Store {
 	linkKey(): Promise<string>;
 	/** Removes the person's data from every table; leaves a keyed hash (HMAC under this store's
 	 *  secret) of each address so an erased address is recognised on re-import. */
-	eraseContact(contactId: string, addresses: string[]): Promise<{ tablesTouched: number; ids: string[] }>;
+	eraseContact(
+		contactId: string,
+		addresses: string[],
+	): Promise<{ tablesTouched: number; ids: string[] }>;
 	/** True when the (normalised) address belongs to an erased contact. */
 	findErasedAddresses(addresses: string[]): Promise<Set<string>>;
 }

@@ -15,8 +15,16 @@ import { ensureSecret, tombstone } from './people';
 type Row = Record<string, unknown>;
 
 const ID_TABLES = [
-	'consent_events', 'consent_state', 'consent_tokens', 'touches', 'inbound', 'engagement',
-	'journey_state', 'journey_events', 'conversation_turns', 'form_sessions',
+	'consent_events',
+	'consent_state',
+	'consent_tokens',
+	'touches',
+	'inbound',
+	'engagement',
+	'journey_state',
+	'journey_events',
+	'conversation_turns',
+	'form_sessions',
 ];
 
 export async function upgradeToPeople(tx: SqlDb): Promise<void> {
@@ -27,8 +35,13 @@ export async function upgradeToPeople(tx: SqlDb): Promise<void> {
 	if (old.length) {
 		await tx.run('DELETE FROM erased_addresses');
 		for (const part of chunks(old, 300)) {
-			await insertRows(tx, 'INSERT INTO erased_addresses (address_hash, erased_at)', 2,
-				part.map((r) => [tombstone(secret, String(r.address_hash)), Number(r.erased_at)]), 'ON CONFLICT (address_hash) DO NOTHING');
+			await insertRows(
+				tx,
+				'INSERT INTO erased_addresses (address_hash, erased_at)',
+				2,
+				part.map((r) => [tombstone(secret, String(r.address_hash)), Number(r.erased_at)]),
+				'ON CONFLICT (address_hash) DO NOTHING',
+			);
 		}
 	}
 
@@ -39,29 +52,62 @@ export async function upgradeToPeople(tx: SqlDb): Promise<void> {
 		[now],
 	);
 
-	const ledger = await tx.query<Row>(`SELECT ${LEDGER_FOLD_COLUMNS} FROM consent_events ORDER BY occurred_at, id`);
+	const ledger = await tx.query<Row>(
+		`SELECT ${LEDGER_FOLD_COLUMNS} FROM consent_events ORDER BY occurred_at, id`,
+	);
 	const links: SqlParam[][] = [];
 	for (const r of ledger) {
 		if (r.address == null || r.action === 'withdraw') continue;
 		const kind = addressKindOf(String(r.channel), String(r.address));
-		if (kind) links.push([kind, String(r.address), String(r.contact_id), 'upgrade:consent', Number(r.occurred_at), Number(r.occurred_at)]);
+		if (kind)
+			links.push([
+				kind,
+				String(r.address),
+				String(r.contact_id),
+				'upgrade:consent',
+				Number(r.occurred_at),
+				Number(r.occurred_at),
+			]);
 	}
 	const ids = await tx.query<Row>('SELECT contact_id, created_at FROM contacts');
 	for (const r of ids) {
 		const a = addressOfId(String(r.contact_id));
-		if (a) links.push([a.kind, a.value, String(r.contact_id), 'upgrade:id', Number(r.created_at), Number(r.created_at)]);
+		if (a)
+			links.push([
+				a.kind,
+				a.value,
+				String(r.contact_id),
+				'upgrade:id',
+				Number(r.created_at),
+				Number(r.created_at),
+			]);
 	}
 	for (const part of chunks(links, 300)) {
 		// The first holder keeps an address; a statement cannot touch one key twice in PostgreSQL.
 		const unique = [...new Map(part.reverse().map((l) => [`${l[0]}:${l[1]}`, l])).values()];
-		await insertRows(tx, 'INSERT INTO contact_addresses (kind, value, contact_id, source, first_seen, last_seen)', 6, unique, 'ON CONFLICT (kind, value) DO NOTHING');
+		await insertRows(
+			tx,
+			'INSERT INTO contact_addresses (kind, value, contact_id, source, first_seen, last_seen)',
+			6,
+			unique,
+			'ON CONFLICT (kind, value) DO NOTHING',
+		);
 	}
 
 	// A consent covers only addresses its contact holds (the first holder of an address kept it).
-	const owner = new Map((await tx.query<Row>('SELECT value, contact_id FROM contact_addresses')).map((r) => [String(r.value), String(r.contact_id)]));
+	const owner = new Map(
+		(await tx.query<Row>('SELECT value, contact_id FROM contact_addresses')).map((r) => [
+			String(r.value),
+			String(r.contact_id),
+		]),
+	);
 	const updates = [...groupLedgerRows(ledger).values()].flatMap(({ key, events }) => {
-		const addresses = (foldConsent(events).addresses ?? []).filter((a) => owner.get(a) === key.contactId);
-		return addresses.length ? [[key.contactId, key.channel, key.purpose, encodeAddresses(addresses)]] : [];
+		const addresses = (foldConsent(events).addresses ?? []).filter(
+			(a) => owner.get(a) === key.contactId,
+		);
+		return addresses.length
+			? [[key.contactId, key.channel, key.purpose, encodeAddresses(addresses)]]
+			: [];
 	});
 	for (const part of chunks(updates, 300)) {
 		await tx.run(

@@ -11,23 +11,65 @@ const kind = (text: string) => match(text)?.keyword;
 describe('keywords', () => {
 	it.each([
 		// en (FCC 24-24 and carriers)
-		['STOP', 'stop'], ['stop', 'stop'], [' Stop! ', 'stop'], ['STOPALL', 'stop'], ['Stop all', 'stop'], ['unsubscribe', 'stop'],
-		['Cancel', 'stop'], ['END', 'stop'], ['quit', 'stop'], ['Revoke', 'stop'], ['OPT OUT', 'stop'], ['opt-out', 'stop'], ['OptOut', 'stop'],
-		['S.T.O.P', 'stop'], ['stop please', 'stop'], ['Please stop', 'stop'], ['STOP sending me texts', 'stop'],
+		['STOP', 'stop'],
+		['stop', 'stop'],
+		[' Stop! ', 'stop'],
+		['STOPALL', 'stop'],
+		['Stop all', 'stop'],
+		['unsubscribe', 'stop'],
+		['Cancel', 'stop'],
+		['END', 'stop'],
+		['quit', 'stop'],
+		['Revoke', 'stop'],
+		['OPT OUT', 'stop'],
+		['opt-out', 'stop'],
+		['OptOut', 'stop'],
+		['S.T.O.P', 'stop'],
+		['stop please', 'stop'],
+		['Please stop', 'stop'],
+		['STOP sending me texts', 'stop'],
 		// es
-		['BAJA', 'stop'], ['baja por favor', 'stop'], ['Parar', 'stop'], ['cancelar', 'stop'], ['No más', 'stop'], ['no mas', 'stop'], ['Detener', 'stop'],
+		['BAJA', 'stop'],
+		['baja por favor', 'stop'],
+		['Parar', 'stop'],
+		['cancelar', 'stop'],
+		['No más', 'stop'],
+		['no mas', 'stop'],
+		['Detener', 'stop'],
 		// it
-		['Cancella', 'stop'], ['ANNULLA', 'stop'], ['disiscrivimi', 'stop'], ['Basta!', 'stop'],
+		['Cancella', 'stop'],
+		['ANNULLA', 'stop'],
+		['disiscrivimi', 'stop'],
+		['Basta!', 'stop'],
 		// fr
-		['Arrêt', 'stop'], ['ARRET', 'stop'], ['désabonner', 'stop'], ['STOP SMS', 'stop'], ['Désinscrire', 'stop'],
+		['Arrêt', 'stop'],
+		['ARRET', 'stop'],
+		['désabonner', 'stop'],
+		['STOP SMS', 'stop'],
+		['Désinscrire', 'stop'],
 		// de
-		['STOPP', 'stop'], ['Abmelden', 'stop'], ['abbestellen', 'stop'], ['Kündigen', 'stop'],
+		['STOPP', 'stop'],
+		['Abmelden', 'stop'],
+		['abbestellen', 'stop'],
+		['Kündigen', 'stop'],
 		// pt
-		['SAIR', 'stop'], ['Descadastrar', 'stop'], ['parar', 'stop'],
+		['SAIR', 'stop'],
+		['Descadastrar', 'stop'],
+		['parar', 'stop'],
 		// opt-in: only the whole message
-		['START', 'start'], ['Unstop', 'start'], ['un-stop', 'start'], ['ALTA', 'start'], ['yes', 'start'],
+		['START', 'start'],
+		['Unstop', 'start'],
+		['un-stop', 'start'],
+		['ALTA', 'start'],
+		['yes', 'start'],
 		// help
-		['HELP', 'help'], ['info', 'help'], ['Ayuda', 'help'], ['aiuto', 'help'], ['Aide', 'help'], ['Hilfe', 'help'], ['AJUDA', 'help'],
+		['HELP', 'help'],
+		['info', 'help'],
+		['Ayuda', 'help'],
+		['aiuto', 'help'],
+		['Aide', 'help'],
+		['Hilfe', 'help'],
+		['AJUDA', 'help'],
 	])('%j -> %s', (text, expected) => {
 		expect(kind(text)).toBe(expected);
 	});
@@ -57,7 +99,11 @@ describe('keywords', () => {
 	});
 
 	it('extra words from the node options, with the same folding', () => {
-		const m = keywordMatcher({ extraStop: ['Afmelden', 'lâchez-moi'], extraStart: ['RIATTIVA'], extraHelp: ['Socorro'] });
+		const m = keywordMatcher({
+			extraStop: ['Afmelden', 'lâchez-moi'],
+			extraStart: ['RIATTIVA'],
+			extraHelp: ['Socorro'],
+		});
 		expect(m('afmelden')?.keyword).toBe('stop');
 		expect(m('LACHEZ MOI')?.keyword).toBe('stop');
 		expect(m('riattiva')?.keyword).toBe('start');

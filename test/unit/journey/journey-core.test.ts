@@ -2,14 +2,28 @@
  * Journey core: transitions, the backwards rule, goal detection once, exits, and a funnel on a
  * fixture with hand-computed answers.
  */
-import { applyEvent, funnel, validateDefinition, type JourneyDefinition, type Transition } from '../../../nodes/shared/journey/journey';
+import {
+	applyEvent,
+	funnel,
+	validateDefinition,
+	type JourneyDefinition,
+	type Transition,
+} from '../../../nodes/shared/journey/journey';
 import { funnelSvg } from '../../../nodes/shared/journey/report';
 
 const H = 3600_000;
 const def: JourneyDefinition = validateDefinition({
 	name: 'Shop',
 	stages: ['Awareness', 'Interest', 'Consideration', 'Conversion', 'Loyalty'],
-	moves: new Map(Object.entries({ visited: 'Awareness', clicked: 'Interest', carted: 'Consideration', purchased: 'Conversion', repurchased: 'Loyalty' })),
+	moves: new Map(
+		Object.entries({
+			visited: 'Awareness',
+			clicked: 'Interest',
+			carted: 'Consideration',
+			purchased: 'Conversion',
+			repurchased: 'Loyalty',
+		}),
+	),
 	allowBackwards: false,
 	goalStage: 'Conversion',
 	exitEvents: ['unsubscribed'],
@@ -19,9 +33,20 @@ const def: JourneyDefinition = validateDefinition({
 describe('transitions', () => {
 	it('moves forward, reports previous stage and time in it; goal reached only the first time', () => {
 		const a = applyEvent(def, undefined, 'clicked', 0);
-		expect(a).toMatchObject({ previousStage: null, currentStage: 'Interest', moved: true, goalReached: false });
+		expect(a).toMatchObject({
+			previousStage: null,
+			currentStage: 'Interest',
+			moved: true,
+			goalReached: false,
+		});
 		const b = applyEvent(def, a.state, 'purchased', 5 * H);
-		expect(b).toMatchObject({ previousStage: 'Interest', currentStage: 'Conversion', moved: true, goalReached: true, timeInPreviousStageMs: 5 * H });
+		expect(b).toMatchObject({
+			previousStage: 'Interest',
+			currentStage: 'Conversion',
+			moved: true,
+			goalReached: true,
+			timeInPreviousStageMs: 5 * H,
+		});
 		const c = applyEvent(def, b.state, 'repurchased', 6 * H);
 		expect(c).toMatchObject({ currentStage: 'Loyalty', goalReached: false });
 	});
@@ -38,8 +63,15 @@ describe('transitions', () => {
 
 	it('backwards moves are ignored unless allowed', () => {
 		const a = applyEvent(def, undefined, 'purchased', 0);
-		expect(applyEvent(def, a.state, 'clicked', H)).toMatchObject({ currentStage: 'Conversion', moved: false, ignored: 'backwards-not-allowed' });
-		expect(applyEvent({ ...def, allowBackwards: true }, a.state, 'clicked', H)).toMatchObject({ currentStage: 'Interest', moved: true });
+		expect(applyEvent(def, a.state, 'clicked', H)).toMatchObject({
+			currentStage: 'Conversion',
+			moved: false,
+			ignored: 'backwards-not-allowed',
+		});
+		expect(applyEvent({ ...def, allowBackwards: true }, a.state, 'clicked', H)).toMatchObject({
+			currentStage: 'Interest',
+			moved: true,
+		});
 	});
 
 	it('exit events take the contact out; later events are ignored; overdue after max days', () => {
@@ -47,13 +79,22 @@ describe('transitions', () => {
 		expect(applyEvent(def, a.state, 'carted', 8 * 24 * H).overdue).toBe(true);
 		const x = applyEvent(def, a.state, 'unsubscribed', H);
 		expect(x).toMatchObject({ exited: true, currentStage: 'Interest' });
-		expect(applyEvent(def, x.state, 'purchased', 2 * H)).toMatchObject({ moved: false, ignored: 'already-exited' });
+		expect(applyEvent(def, x.state, 'purchased', 2 * H)).toMatchObject({
+			moved: false,
+			ignored: 'already-exited',
+		});
 	});
 
 	it('definition errors name the value', () => {
-		expect(() => validateDefinition({ ...def, stages: ['A', 'A'] })).toThrow('Stages lists "A" twice');
-		expect(() => validateDefinition({ ...def, goalStage: 'Nope' })).toThrow('Goal Stage "Nope" is not in Stages');
-		expect(() => validateDefinition({ ...def, moves: new Map([['x', 'Mars']]) })).toThrow('Event "x" moves to stage "Mars"');
+		expect(() => validateDefinition({ ...def, stages: ['A', 'A'] })).toThrow(
+			'Stages lists "A" twice',
+		);
+		expect(() => validateDefinition({ ...def, goalStage: 'Nope' })).toThrow(
+			'Goal Stage "Nope" is not in Stages',
+		);
+		expect(() => validateDefinition({ ...def, moves: new Map([['x', 'Mars']]) })).toThrow(
+			'Event "x" moves to stage "Mars"',
+		);
 	});
 });
 
@@ -82,7 +123,18 @@ describe('funnel report', () => {
 	const report = funnel(def, transitions, states);
 
 	it('entered, reached, currently in, moved on, conversion, median time, drop-off', () => {
-		expect(report.map((s) => [s.stage, s.entered, s.reached, s.currentlyIn, s.movedOn, s.conversionToNextPct, s.medianTimeInStageHours, s.dropOff])).toEqual([
+		expect(
+			report.map((s) => [
+				s.stage,
+				s.entered,
+				s.reached,
+				s.currentlyIn,
+				s.movedOn,
+				s.conversionToNextPct,
+				s.medianTimeInStageHours,
+				s.dropOff,
+			]),
+		).toEqual([
 			// reached: a,b,c,d all got to Awareness or later = 4; Interest+ = a,b,d = 3
 			['Awareness', 3, 4, 1, 2, 75, 15, 1], // median of 10h (a) and 20h (b)
 			['Interest', 3, 3, 1, 2, 66.7, 12, 1], // reached Consideration+: a (skipped), d = 2; median of 20h (a) and 4h (d)
@@ -94,7 +146,11 @@ describe('funnel report', () => {
 
 	it('the SVG has one bar per stage, widths proportional to reached, with the numbers', () => {
 		const svg = funnelSvg('Shop <test>', report);
-		const bars = [...svg.matchAll(/<g class="stage" data-stage="([^"]+)" data-reached="(\d+)">\s*<rect x="\d+" y="\d+" width="(\d+)"/g)];
+		const bars = [
+			...svg.matchAll(
+				/<g class="stage" data-stage="([^"]+)" data-reached="(\d+)">\s*<rect x="\d+" y="\d+" width="(\d+)"/g,
+			),
+		];
 		expect(bars.map((b) => [b[1], Number(b[2]), Number(b[3])])).toEqual([
 			['Awareness', 4, 520],
 			['Interest', 3, 390],

@@ -9,7 +9,11 @@ import { CREDENTIAL_TTL_MS, webhookCredentials } from '../../../nodes/shared/n8n
 function context(credentialId: string, reads: string[], fail = false) {
 	return {
 		getWorkflow: () => ({ id: 'wf-1', name: 'w', active: true }),
-		getNode: () => ({ id: 'node-1', name: 'Inbound', credentials: { metaWebhookApi: { id: credentialId, name: 'Meta' } } }),
+		getNode: () => ({
+			id: 'node-1',
+			name: 'Inbound',
+			credentials: { metaWebhookApi: { id: credentialId, name: 'Meta' } },
+		}),
 		getCredentials: async (type: string) => {
 			reads.push(`${type}:${credentialId}`);
 			if (fail) throw new Error('database not reachable');
@@ -25,9 +29,14 @@ describe('webhookCredentials', () => {
 		let now = 1_000_000;
 		jest.spyOn(Date, 'now').mockImplementation(() => now);
 		const reads: string[] = [];
-		for (let k = 0; k < 50; k++) expect(await webhookCredentials(context('c-a', reads))('metaWebhookApi')).toEqual({ appSecret: 'secret-of-c-a' });
+		for (let k = 0; k < 50; k++)
+			expect(await webhookCredentials(context('c-a', reads))('metaWebhookApi')).toEqual({
+				appSecret: 'secret-of-c-a',
+			});
 		expect(reads).toEqual(['metaWebhookApi:c-a']);
-		expect(await webhookCredentials(context('c-b', reads))('metaWebhookApi')).toEqual({ appSecret: 'secret-of-c-b' });
+		expect(await webhookCredentials(context('c-b', reads))('metaWebhookApi')).toEqual({
+			appSecret: 'secret-of-c-b',
+		});
 		now += CREDENTIAL_TTL_MS;
 		await webhookCredentials(context('c-a', reads))('metaWebhookApi');
 		expect(reads).toEqual(['metaWebhookApi:c-a', 'metaWebhookApi:c-b', 'metaWebhookApi:c-a']);
@@ -35,8 +44,12 @@ describe('webhookCredentials', () => {
 
 	it('does not remember a failed read', async () => {
 		const reads: string[] = [];
-		await expect(webhookCredentials(context('c-fail', reads, true))('metaWebhookApi')).rejects.toThrow('database not reachable');
-		expect(await webhookCredentials(context('c-fail', reads))('metaWebhookApi')).toEqual({ appSecret: 'secret-of-c-fail' });
+		await expect(
+			webhookCredentials(context('c-fail', reads, true))('metaWebhookApi'),
+		).rejects.toThrow('database not reachable');
+		expect(await webhookCredentials(context('c-fail', reads))('metaWebhookApi')).toEqual({
+			appSecret: 'secret-of-c-fail',
+		});
 		expect(reads).toEqual(['metaWebhookApi:c-fail', 'metaWebhookApi:c-fail']);
 	});
 });

@@ -19,9 +19,15 @@ import { resolvePeople } from '../../../nodes/shared/people';
 
 describe('resolvePeople and the contact book', () => {
 	it('parses only the numbers the book does not hold; a held number resolves to its holder, an unknown one is still checked', async () => {
-		const store = await openStore({ type: 'embedded', path: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-known-')), 'store.sqlite') });
+		const store = await openStore({
+			type: 'embedded',
+			path: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-known-')), 'store.sqlite'),
+		});
 		const held = ['+34600300001', '+34600300002', '+34600300003'];
-		await store.resolveContacts(held.map((phone, k) => ({ id: `held-${k}`, addresses: [{ kind: 'phone', value: phone }] })), { create: true, link: true, source: 'test' });
+		await store.resolveContacts(
+			held.map((phone, k) => ({ id: `held-${k}`, addresses: [{ kind: 'phone', value: phone }] })),
+			{ create: true, link: true, source: 'test' },
+		);
 		parse.mockClear();
 		const people = await resolvePeople(store, [
 			...held.map((phone) => ({ id: '', phone })),

@@ -2,7 +2,11 @@
  * Hostile item data used as keys or cache entries: caches are bounded by size, not only by
  * count, and item data never reaches Object.prototype.
  */
-import { normalizePhone, phoneCacheSize, rememberNormalisedPhone } from '../../../nodes/shared/address';
+import {
+	normalizePhone,
+	phoneCacheSize,
+	rememberNormalisedPhone,
+} from '../../../nodes/shared/address';
 import { compileFieldPath } from '../../../nodes/shared/field-path';
 import { isValidZone, zoneCacheSize } from '../../../nodes/shared/policy/timezone';
 import v8 from 'node:v8';

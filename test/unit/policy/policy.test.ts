@@ -5,10 +5,16 @@
 import { DateTime } from 'luxon';
 
 import { normalizeEmail, normalizePhone } from '../../../nodes/shared/address';
-import { checkQuietHours, evaluatePolicy, parseCapRule, resolveZone } from '../../../nodes/shared/policy';
+import {
+	checkQuietHours,
+	evaluatePolicy,
+	parseCapRule,
+	resolveZone,
+} from '../../../nodes/shared/policy';
 
 const at = (iso: string, zone: string) => DateTime.fromISO(iso, { zone }).toMillis();
-const local = (ms: number, zone: string) => DateTime.fromMillis(ms, { zone }).toISO({ suppressMilliseconds: true });
+const local = (ms: number, zone: string) =>
+	DateTime.fromMillis(ms, { zone }).toISO({ suppressMilliseconds: true });
 const rule = { start: '08:00', end: '21:00' };
 
 describe('quiet hours', () => {
@@ -35,7 +41,7 @@ describe('quiet hours', () => {
 		expect(!b.allowed && local(b.retryAt, 'America/New_York')).toBe('2026-11-01T08:00:00-05:00');
 	});
 
-	it('uses the contact\'s zone, not the server\'s: 15:00 UTC is allowed in London, quiet in Tokyo', () => {
+	it("uses the contact's zone, not the server's: 15:00 UTC is allowed in London, quiet in Tokyo", () => {
 		const now = Date.UTC(2026, 5, 10, 15, 0);
 		expect(checkQuietHours(now, 'Europe/London', rule).allowed).toBe(true);
 		const tokyo = checkQuietHours(now, 'Asia/Tokyo', rule);
@@ -44,7 +50,11 @@ describe('quiet hours', () => {
 
 	it('no Sundays (France): Saturday 22:30 -> Monday 08:00; windows may cross midnight', () => {
 		const sat = at('2026-06-13T22:30', 'Europe/Paris');
-		const r = checkQuietHours(sat, 'Europe/Paris', { start: '08:00', end: '22:00', noSunday: true });
+		const r = checkQuietHours(sat, 'Europe/Paris', {
+			start: '08:00',
+			end: '22:00',
+			noSunday: true,
+		});
 		expect(!r.allowed && local(r.retryAt, 'Europe/Paris')).toBe('2026-06-15T08:00:00+02:00');
 		const night = { start: '22:00', end: '06:00' };
 		expect(checkQuietHours(at('2026-06-13T23:30', 'UTC'), 'UTC', night).allowed).toBe(true);
@@ -54,10 +64,19 @@ describe('quiet hours', () => {
 
 describe('time zone of a contact', () => {
 	it('contact zone first; then a single-zone phone country; never a multi-zone one', () => {
-		expect(resolveZone({ timeZone: 'Asia/Tokyo', phone: '+4915123456789' }, 'UTC')).toEqual({ zone: 'Asia/Tokyo', source: 'contact' });
-		expect(resolveZone({ phone: '+4915123456789' }, 'UTC')).toEqual({ zone: 'Europe/Berlin', source: 'phone-country' });
+		expect(resolveZone({ timeZone: 'Asia/Tokyo', phone: '+4915123456789' }, 'UTC')).toEqual({
+			zone: 'Asia/Tokyo',
+			source: 'contact',
+		});
+		expect(resolveZone({ phone: '+4915123456789' }, 'UTC')).toEqual({
+			zone: 'Europe/Berlin',
+			source: 'phone-country',
+		});
 		expect(resolveZone({ phone: '+34600111222' }, 'Europe/Madrid').source).toBe('default'); // Canaries
-		expect(resolveZone({ phone: '+12025550143' }, 'America/Chicago')).toEqual({ zone: 'America/Chicago', source: 'default' });
+		expect(resolveZone({ phone: '+12025550143' }, 'America/Chicago')).toEqual({
+			zone: 'America/Chicago',
+			source: 'default',
+		});
 		expect(() => resolveZone({ timeZone: 'Mars/Olympus' }, 'UTC')).toThrow(/Mars\/Olympus/);
 	});
 });
@@ -73,18 +92,48 @@ describe('addresses and caps', () => {
 	});
 
 	it('parses cap rules and rejects bad fields by name', () => {
-		expect(parseCapRule({ maxMessages: 2, per: 7, unit: 'days', channel: 'all', purpose: 'marketing' })).toMatchObject({ max: 2, windowMs: 7 * 86400_000, purpose: 'marketing', channel: undefined });
-		expect(() => parseCapRule({ maxMessages: 0, per: 7, unit: 'days' })).toThrow(/Max Messages "0"/);
-		expect(() => parseCapRule({ maxMessages: 1, per: 1, unit: 'fortnights' })).toThrow(/Unit "fortnights"/);
+		expect(
+			parseCapRule({ maxMessages: 2, per: 7, unit: 'days', channel: 'all', purpose: 'marketing' }),
+		).toMatchObject({ max: 2, windowMs: 7 * 86400_000, purpose: 'marketing', channel: undefined });
+		expect(() => parseCapRule({ maxMessages: 0, per: 7, unit: 'days' })).toThrow(
+			/Max Messages "0"/,
+		);
+		expect(() => parseCapRule({ maxMessages: 1, per: 1, unit: 'fortnights' })).toThrow(
+			/Unit "fortnights"/,
+		);
 	});
 
 	it('checks in order: suppression beats missing consent, window beats quiet hours', () => {
 		const now = Date.UTC(2026, 5, 10, 3, 0);
 		const contact = { id: 'x', phone: '+34600111222', timeZone: 'UTC' };
 		const settings = { now, quietHours: { whatsapp: rule } };
-		expect(evaluatePolicy({ contact, channel: 'sms', purpose: 'marketing', messageKind: 'free-form' }, { suppressed: [{ address: '+34600111222', reason: 'manual' }] }, settings)).toMatchObject({ allowed: false, reason: 'SUPPRESSED' });
-		const consent = { contactId: 'x', channel: 'whatsapp' as const, purpose: 'marketing', status: 'granted' as const, updatedAt: now };
-		expect(evaluatePolicy({ contact, channel: 'whatsapp', purpose: 'marketing', messageKind: 'free-form' }, { consent, addressOwned: true }, settings)).toMatchObject({ reason: 'WINDOW_CLOSED' });
-		expect(evaluatePolicy({ contact, channel: 'whatsapp', purpose: 'marketing', messageKind: 'template' }, { consent, addressOwned: true }, settings)).toMatchObject({ reason: 'QUIET_HOURS' });
+		expect(
+			evaluatePolicy(
+				{ contact, channel: 'sms', purpose: 'marketing', messageKind: 'free-form' },
+				{ suppressed: [{ address: '+34600111222', reason: 'manual' }] },
+				settings,
+			),
+		).toMatchObject({ allowed: false, reason: 'SUPPRESSED' });
+		const consent = {
+			contactId: 'x',
+			channel: 'whatsapp' as const,
+			purpose: 'marketing',
+			status: 'granted' as const,
+			updatedAt: now,
+		};
+		expect(
+			evaluatePolicy(
+				{ contact, channel: 'whatsapp', purpose: 'marketing', messageKind: 'free-form' },
+				{ consent, addressOwned: true },
+				settings,
+			),
+		).toMatchObject({ reason: 'WINDOW_CLOSED' });
+		expect(
+			evaluatePolicy(
+				{ contact, channel: 'whatsapp', purpose: 'marketing', messageKind: 'template' },
+				{ consent, addressOwned: true },
+				settings,
+			),
+		).toMatchObject({ reason: 'QUIET_HOURS' });
 	});
 });

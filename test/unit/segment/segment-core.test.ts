@@ -7,46 +7,144 @@ import { quintiles, rfmSegment, scoreRfm, RFM_SEGMENTS } from '../../../nodes/sh
 import { compileSegments, type Condition } from '../../../nodes/shared/segment/rules';
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0);
-const test1 = (c: Condition, json: unknown) => compileSegments([{ name: 'S', combine: 'and', conditions: [c] }], { mode: 'firstMatch', now: NOW })(json).length === 1;
+const test1 = (c: Condition, json: unknown) =>
+	compileSegments([{ name: 'S', combine: 'and', conditions: [c] }], {
+		mode: 'firstMatch',
+		now: NOW,
+	})(json).length === 1;
 
 describe('operators and coercion', () => {
 	it.each([
-		['equals: "10" equals 10 (numeric strings compare as numbers)', { field: 'a', operator: 'equals', value: '10' }, { a: 10 }, true],
-		['equals: "10.0" equals 10', { field: 'a', operator: 'equals', value: '10.0' }, { a: '10' }, true],
-		['equals: text is case-insensitive by default', { field: 'a', operator: 'equals', value: 'spain' }, { a: 'Spain' }, true],
-		['equals: booleans compare with "true"', { field: 'a', operator: 'equals', value: 'true' }, { a: true }, true],
-		['equals: a missing field never equals', { field: 'a', operator: 'equals', value: '' }, {}, false],
-		['notEquals: a missing field is not equal', { field: 'a', operator: 'notEquals', value: 'x' }, {}, true],
-		['contains: substring', { field: 'a.b', operator: 'contains', value: 'vip' }, { a: { b: 'Gold VIP' } }, true],
-		['contains: array element', { field: 'tags', operator: 'contains', value: 'vip' }, { tags: ['new', 'VIP'] }, true],
+		[
+			'equals: "10" equals 10 (numeric strings compare as numbers)',
+			{ field: 'a', operator: 'equals', value: '10' },
+			{ a: 10 },
+			true,
+		],
+		[
+			'equals: "10.0" equals 10',
+			{ field: 'a', operator: 'equals', value: '10.0' },
+			{ a: '10' },
+			true,
+		],
+		[
+			'equals: text is case-insensitive by default',
+			{ field: 'a', operator: 'equals', value: 'spain' },
+			{ a: 'Spain' },
+			true,
+		],
+		[
+			'equals: booleans compare with "true"',
+			{ field: 'a', operator: 'equals', value: 'true' },
+			{ a: true },
+			true,
+		],
+		[
+			'equals: a missing field never equals',
+			{ field: 'a', operator: 'equals', value: '' },
+			{},
+			false,
+		],
+		[
+			'notEquals: a missing field is not equal',
+			{ field: 'a', operator: 'notEquals', value: 'x' },
+			{},
+			true,
+		],
+		[
+			'contains: substring',
+			{ field: 'a.b', operator: 'contains', value: 'vip' },
+			{ a: { b: 'Gold VIP' } },
+			true,
+		],
+		[
+			'contains: array element',
+			{ field: 'tags', operator: 'contains', value: 'vip' },
+			{ tags: ['new', 'VIP'] },
+			true,
+		],
 		['startsWith', { field: 'p', operator: 'startsWith', value: '+34' }, { p: '+34600' }, true],
 		['inList', { field: 'c', operator: 'inList', value: 'ES, PT ,FR' }, { c: 'pt' }, true],
-		['gt with a numeric string field', { field: 'n', operator: 'gt', value: '5' }, { n: '6' }, true],
-		['gt with a non-number field is false, not an error', { field: 'n', operator: 'gt', value: '5' }, { n: 'six' }, false],
+		[
+			'gt with a numeric string field',
+			{ field: 'n', operator: 'gt', value: '5' },
+			{ n: '6' },
+			true,
+		],
+		[
+			'gt with a non-number field is false, not an error',
+			{ field: 'n', operator: 'gt', value: '5' },
+			{ n: 'six' },
+			false,
+		],
 		['gte', { field: 'n', operator: 'gte', value: '5' }, { n: 5 }, true],
 		['lt', { field: 'n', operator: 'lt', value: '5' }, { n: 4.9 }, true],
 		['lte', { field: 'n', operator: 'lte', value: '5' }, { n: 6 }, false],
-		['between is inclusive', { field: 'n', operator: 'between', value: '1', value2: '3' }, { n: 3 }, true],
+		[
+			'between is inclusive',
+			{ field: 'n', operator: 'between', value: '1', value2: '3' },
+			{ n: 3 },
+			true,
+		],
 		['exists: 0 exists', { field: 'n', operator: 'exists' }, { n: 0 }, true],
 		['exists: null does not', { field: 'n', operator: 'exists' }, { n: null }, false],
 		['notExists', { field: 'n', operator: 'notExists' }, {}, true],
 		['isEmpty: blank string', { field: 's', operator: 'isEmpty' }, { s: '  ' }, true],
 		['isEmpty: empty list', { field: 's', operator: 'isEmpty' }, { s: [] }, true],
 		['isEmpty: 0 is not empty', { field: 's', operator: 'isEmpty' }, { s: 0 }, false],
-		['dateBefore with ISO strings', { field: 'd', operator: 'dateBefore', value: '2026-01-01' }, { d: '2025-12-31T23:00:00Z' }, true],
-		['dateAfter with epoch ms', { field: 'd', operator: 'dateAfter', value: '2026-01-01' }, { d: Date.UTC(2026, 0, 2) }, true],
-		['dateAfter with epoch seconds', { field: 'd', operator: 'dateAfter', value: '2026-01-01' }, { d: Date.UTC(2026, 0, 2) / 1000 }, true],
-		['withinLastDays', { field: 'd', operator: 'withinLastDays', value: '7' }, { d: new Date(NOW - 6 * 86400_000).toISOString() }, true],
-		['withinLastDays excludes older', { field: 'd', operator: 'withinLastDays', value: '7' }, { d: new Date(NOW - 8 * 86400_000).toISOString() }, false],
-		['olderThanDays', { field: 'd', operator: 'olderThanDays', value: '30' }, { d: NOW - 31 * 86400_000 }, true],
-		['regex (case-insensitive)', { field: 'e', operator: 'regex', value: '@example\\.com$' }, { e: 'Ana@EXAMPLE.com' }, true],
+		[
+			'dateBefore with ISO strings',
+			{ field: 'd', operator: 'dateBefore', value: '2026-01-01' },
+			{ d: '2025-12-31T23:00:00Z' },
+			true,
+		],
+		[
+			'dateAfter with epoch ms',
+			{ field: 'd', operator: 'dateAfter', value: '2026-01-01' },
+			{ d: Date.UTC(2026, 0, 2) },
+			true,
+		],
+		[
+			'dateAfter with epoch seconds',
+			{ field: 'd', operator: 'dateAfter', value: '2026-01-01' },
+			{ d: Date.UTC(2026, 0, 2) / 1000 },
+			true,
+		],
+		[
+			'withinLastDays',
+			{ field: 'd', operator: 'withinLastDays', value: '7' },
+			{ d: new Date(NOW - 6 * 86400_000).toISOString() },
+			true,
+		],
+		[
+			'withinLastDays excludes older',
+			{ field: 'd', operator: 'withinLastDays', value: '7' },
+			{ d: new Date(NOW - 8 * 86400_000).toISOString() },
+			false,
+		],
+		[
+			'olderThanDays',
+			{ field: 'd', operator: 'olderThanDays', value: '30' },
+			{ d: NOW - 31 * 86400_000 },
+			true,
+		],
+		[
+			'regex (case-insensitive)',
+			{ field: 'e', operator: 'regex', value: '@example\\.com$' },
+			{ e: 'Ana@EXAMPLE.com' },
+			true,
+		],
 	] as Array<[string, Condition, unknown, boolean]>)('%s', (_t, c, json, expected) => {
 		expect(test1(c, json)).toBe(expected);
 	});
 
 	it('bad rules fail at compile time naming the segment, condition and value', () => {
-		expect(() => test1({ field: 'n', operator: 'gt', value: 'ten' }, {})).toThrow('Segment "S", condition 1: Value "ten" is not a number');
-		expect(() => test1({ field: 'e', operator: 'regex', value: '(' }, {})).toThrow(/Regex "\(" is invalid/);
+		expect(() => test1({ field: 'n', operator: 'gt', value: 'ten' }, {})).toThrow(
+			'Segment "S", condition 1: Value "ten" is not a number',
+		);
+		expect(() => test1({ field: 'e', operator: 'regex', value: '(' }, {})).toThrow(
+			/Regex "\(" is invalid/,
+		);
 		expect(() => test1({ field: ' ', operator: 'exists' }, {})).toThrow(/Field is empty/);
 	});
 
@@ -59,14 +157,32 @@ describe('operators and coercion', () => {
 	});
 
 	it('regex uses RE2 syntax: lookaround and backreferences are refused with a sentence that says so', () => {
-		expect(() => test1({ field: 'e', operator: 'regex', value: '^(?=.*@)' }, {})).toThrow(/RE2 syntax/);
-		expect(() => test1({ field: 'e', operator: 'regex', value: '(a)\\1' }, {})).toThrow(/RE2 syntax/);
+		expect(() => test1({ field: 'e', operator: 'regex', value: '^(?=.*@)' }, {})).toThrow(
+			/RE2 syntax/,
+		);
+		expect(() => test1({ field: 'e', operator: 'regex', value: '(a)\\1' }, {})).toThrow(
+			/RE2 syntax/,
+		);
 	});
 
 	it('first match vs all matches, AND vs OR', () => {
 		const segments = [
-			{ name: 'VIP', combine: 'and' as const, conditions: [{ field: 'spent', operator: 'gte' as const, value: '1000' }, { field: 'country', operator: 'equals' as const, value: 'ES' }] },
-			{ name: 'Iberia', combine: 'or' as const, conditions: [{ field: 'country', operator: 'equals' as const, value: 'ES' }, { field: 'country', operator: 'equals' as const, value: 'PT' }] },
+			{
+				name: 'VIP',
+				combine: 'and' as const,
+				conditions: [
+					{ field: 'spent', operator: 'gte' as const, value: '1000' },
+					{ field: 'country', operator: 'equals' as const, value: 'ES' },
+				],
+			},
+			{
+				name: 'Iberia',
+				combine: 'or' as const,
+				conditions: [
+					{ field: 'country', operator: 'equals' as const, value: 'ES' },
+					{ field: 'country', operator: 'equals' as const, value: 'PT' },
+				],
+			},
 		];
 		const first = compileSegments(segments, { mode: 'firstMatch', now: NOW });
 		const all = compileSegments(segments, { mode: 'allMatches', now: NOW });
@@ -118,11 +234,41 @@ describe('engagement decay', () => {
 	it('halves per half-life and weights by type', () => {
 		const day = 86400_000;
 		expect(decayedScore([{ type: 'click', at: NOW }], new Map([['click', 3]]), 14, NOW)).toBe(3);
-		expect(decayedScore([{ type: 'click', at: NOW - 14 * day }], new Map([['click', 3]]), 14, NOW)).toBe(1.5);
-		expect(decayedScore([{ type: 'purchase', at: NOW - 28 * day }, { type: 'open', at: NOW }, { type: 'unknown', at: NOW }], new Map([['purchase', 10], ['open', 1]]), 14, NOW)).toBe(3.5);
+		expect(
+			decayedScore([{ type: 'click', at: NOW - 14 * day }], new Map([['click', 3]]), 14, NOW),
+		).toBe(1.5);
+		expect(
+			decayedScore(
+				[
+					{ type: 'purchase', at: NOW - 28 * day },
+					{ type: 'open', at: NOW },
+					{ type: 'unknown', at: NOW },
+				],
+				new Map([
+					['purchase', 10],
+					['open', 1],
+				]),
+				14,
+				NOW,
+			),
+		).toBe(3.5);
 		// Event types are item data: names of Object.prototype members weigh nothing.
-		expect(decayedScore(['constructor', 'toString', '__proto__', 'hasOwnProperty'].map((type) => ({ type, at: NOW })), new Map([['click', 3]]), 14, NOW)).toBe(0);
+		expect(
+			decayedScore(
+				['constructor', 'toString', '__proto__', 'hasOwnProperty'].map((type) => ({
+					type,
+					at: NOW,
+				})),
+				new Map([['click', 3]]),
+				14,
+				NOW,
+			),
+		).toBe(0);
 		expect(decayForward(8, NOW - 7 * day, NOW, 7)).toBe(4);
-		expect([tierOf(1, 5, 20), tierOf(5, 5, 20), tierOf(25, 5, 20)]).toEqual(['cold', 'warm', 'hot']);
+		expect([tierOf(1, 5, 20), tierOf(5, 5, 20), tierOf(25, 5, 20)]).toEqual([
+			'cold',
+			'warm',
+			'hot',
+		]);
 	});
 });

@@ -12,13 +12,18 @@ describe('withDeadline', () => {
 			const outcome = withDeadline('The test provider', 2000, (signal) => {
 				seen = signal;
 				return new Promise<string>(() => undefined);
-			}).then((v) => v, (e: unknown) => e);
+			}).then(
+				(v) => v,
+				(e: unknown) => e,
+			);
 			await jest.advanceTimersByTimeAsync(1999);
 			expect(seen?.aborted).toBe(false);
 			await jest.advanceTimersByTimeAsync(1);
 			const error = await outcome;
 			expect(error).toBeInstanceOf(DeadlineError);
-			expect((error as DeadlineError).message).toBe('The test provider did not answer within 2 s and was ended');
+			expect((error as DeadlineError).message).toBe(
+				'The test provider did not answer within 2 s and was ended',
+			);
 			expect(seen?.aborted).toBe(true);
 		} finally {
 			jest.useRealTimers();
@@ -27,8 +32,17 @@ describe('withDeadline', () => {
 
 	it('a call that answers in time is answered as it was, and a call that rejects on abort is reported as the deadline', async () => {
 		await expect(withDeadline('x', 1000, async () => 'ok')).resolves.toBe('ok');
-		await expect(withDeadline('x', 1000, async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
-		const listening = withDeadline('The listening provider', 20, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted by the signal')))));
+		await expect(
+			withDeadline('x', 1000, async () => Promise.reject(new Error('refused'))),
+		).rejects.toThrow('refused');
+		const listening = withDeadline(
+			'The listening provider',
+			20,
+			(signal) =>
+				new Promise((_, reject) =>
+					signal.addEventListener('abort', () => reject(new Error('aborted by the signal'))),
+				),
+		);
 		await expect(listening).rejects.toBeInstanceOf(DeadlineError);
 	});
 });

@@ -23,7 +23,8 @@ describe('decodeAddresses', () => {
 	});
 
 	it('anything that is not a list of text is no addresses', () => {
-		for (const value of [null, undefined, 42, '', 'not json', '{"a":1}', '["unterminated']) expect(decodeAddresses(value)).toEqual([]);
+		for (const value of [null, undefined, 42, '', 'not json', '{"a":1}', '["unterminated'])
+			expect(decodeAddresses(value)).toEqual([]);
 		expect(decodeAddresses('[1,2]')).toEqual(['1', '2']);
 	});
 });

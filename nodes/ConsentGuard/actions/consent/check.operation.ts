@@ -4,12 +4,21 @@
  * Allowed items carry `consent`; blocked ones `blocked` { reason, message, retryAt }.
  * Parameters are read once per execution (expressions per item only where the marketer wrote one).
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { normalizeEmail, normalizePhone } from '../../../shared/address';
 import { isChannel, type Channel, type Contact } from '../../../shared/contact';
-import { compileContactReader, ContactMappingError, resolveContactMapping } from '../../../shared/n8n/contact-mapping';
+import {
+	compileContactReader,
+	ContactMappingError,
+	resolveContactMapping,
+} from '../../../shared/n8n/contact-mapping';
 import { updateDisplayOptions } from '../../../shared/n8n/display-options';
 import { compileFieldPath } from '../../../shared/field-path';
 import { parameterReader } from '../../../shared/n8n/params';
@@ -17,8 +26,20 @@ import { getStore } from '../../../shared/n8n/store';
 import { isToolCall } from '../../../shared/n8n/tool-mode';
 import { withBookAddresses } from '../../../shared/people';
 import { policyProperties, readPolicySettings } from '../../../shared/n8n/policy-settings';
-import { checkBatch, isValidZone, preloadConsent, resolveRequests, type GateRequest, type GateSettings } from '../../../shared/policy';
-import { channelFieldProperty, channelProperty, customPurposeProperty, purposeProperty } from '../common';
+import {
+	checkBatch,
+	isValidZone,
+	preloadConsent,
+	resolveRequests,
+	type GateRequest,
+	type GateSettings,
+} from '../../../shared/policy';
+import {
+	channelFieldProperty,
+	channelProperty,
+	customPurposeProperty,
+	purposeProperty,
+} from '../common';
 
 const properties: INodeProperties[] = [
 	channelProperty,
@@ -38,9 +59,21 @@ const properties: INodeProperties[] = [
 		name: 'messageKind',
 		type: 'options',
 		options: [
-			{ name: 'Free-Form Message', value: 'free-form', description: 'Needs an inbound message from the person in the last 24 h' },
-			{ name: 'Approved Template (WhatsApp)', value: 'template', description: 'Allowed outside the 24 h window' },
-			{ name: 'Human Agent Tag (Messenger, Instagram)', value: 'tagged', description: 'A human reply up to 7 days after the last message' },
+			{
+				name: 'Free-Form Message',
+				value: 'free-form',
+				description: 'Needs an inbound message from the person in the last 24 h',
+			},
+			{
+				name: 'Approved Template (WhatsApp)',
+				value: 'template',
+				description: 'Allowed outside the 24 h window',
+			},
+			{
+				name: 'Human Agent Tag (Messenger, Instagram)',
+				value: 'tagged',
+				description: 'A human reply up to 7 days after the last message',
+			},
 		],
 		default: 'free-form',
 		displayOptions: { show: { channel: ['whatsapp', 'messenger', 'instagram', 'fromField'] } },
@@ -58,21 +91,24 @@ const properties: INodeProperties[] = [
 				name: 'transactionalExempt',
 				type: 'boolean',
 				default: true,
-				description: 'Whether the Transactional purpose skips consent, caps and quiet hours (suppression and the service window still apply)',
+				description:
+					'Whether the Transactional purpose skips consent, caps and quiet hours (suppression and the service window still apply)',
 			},
 			{
 				displayName: 'Allow Address Not Linked to the Contact',
 				name: 'allowUnlinkedAddress',
 				type: 'boolean',
 				default: false,
-				description: 'Whether a transactional message may go to an address the contact book does not link to the person (e.g. an order confirmation to the email typed at checkout). Allowed items then show consent.addressLinked: false. Never applies to marketing: consent covers the address it was given for.',
+				description:
+					'Whether a transactional message may go to an address the contact book does not link to the person (e.g. an order confirmation to the email typed at checkout). Allowed items then show consent.addressLinked: false. Never applies to marketing: consent covers the address it was given for.',
 			},
 			{
 				displayName: 'Reserve Send',
 				name: 'reserve',
 				type: 'boolean',
 				default: true,
-				description: 'Whether an allowed item reserves its place under the caps, so two executions cannot both pass a cap of 1. Touchpoint completes the reservation. Off: the caps are still checked, but nothing is held (Touchpoint checks again when it sends).',
+				description:
+					'Whether an allowed item reserves its place under the caps, so two executions cannot both pass a cap of 1. Touchpoint completes the reservation. Off: the caps are still checked, but nothing is held (Touchpoint checks again when it sends).',
 			},
 			{
 				displayName: 'Idempotency Key Field',
@@ -81,7 +117,8 @@ const properties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'message.key',
-				description: 'Path to your own key per message. Default: a hash of contact, campaign, channel and purpose.',
+				description:
+					'Path to your own key per message. Default: a hash of contact, campaign, channel and purpose.',
 			},
 		],
 	},
@@ -112,42 +149,79 @@ function readSettings(ctx: IExecuteFunctions): CheckSettings {
 /** Validates one item's input; throws an Error naming the field and the value. */
 function validateInput(contact: Contact, channel: string): void {
 	if (!isChannel(channel)) {
-		throw new ContactMappingError('channel', channel, `Unknown channel "${channel}"`, 'Use one of whatsapp, messenger, instagram, sms, push, email.');
+		throw new ContactMappingError(
+			'channel',
+			channel,
+			`Unknown channel "${channel}"`,
+			'Use one of whatsapp, messenger, instagram, sms, push, email.',
+		);
 	}
 	if (contact.phone && (channel === 'sms' || channel === 'whatsapp')) {
 		const p = normalizePhone(contact.phone);
-		if (!p.ok) throw new ContactMappingError('phone', contact.phone, `Invalid phone "${contact.phone}"`, p.message);
+		if (!p.ok)
+			throw new ContactMappingError(
+				'phone',
+				contact.phone,
+				`Invalid phone "${contact.phone}"`,
+				p.message,
+			);
 		contact.phone = p.e164;
 	}
 	if (contact.email && channel === 'email') {
 		const e = normalizeEmail(contact.email);
-		if (!e.ok) throw new ContactMappingError('email', contact.email, `Invalid email "${contact.email}"`, e.message);
+		if (!e.ok)
+			throw new ContactMappingError(
+				'email',
+				contact.email,
+				`Invalid email "${contact.email}"`,
+				e.message,
+			);
 		contact.email = e.email;
 	}
 	if (contact.timeZone && !isValidZone(contact.timeZone)) {
-		throw new ContactMappingError('timeZone', contact.timeZone, `Unknown time zone "${contact.timeZone}"`, 'Use an IANA name such as Europe/Madrid.');
+		throw new ContactMappingError(
+			'timeZone',
+			contact.timeZone,
+			`Unknown time zone "${contact.timeZone}"`,
+			'Use an IANA name such as Europe/Madrid.',
+		);
 	}
 }
 
-export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function execute(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	const allowed: INodeExecutionData[] = [];
 	const blockedOut: INodeExecutionData[] = [];
 	const settings = readSettings(this);
-	const mapping = resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject);
+	const mapping = resolveContactMapping(
+		this.getNodeParameter('contactFields', 0, {}) as IDataObject,
+	);
 	// An item without a contact ID is checked for whoever holds its address.
 	const readContact = compileContactReader(mapping, { idOptional: true });
 	const channelParam = this.getNodeParameter('channel', 0) as string;
-	const channelOf = channelParam === 'fromField'
-		? compileFieldPath(this.getNodeParameter('channelField', 0, 'channel') as string)
-		: () => channelParam;
+	const channelOf =
+		channelParam === 'fromField'
+			? compileFieldPath(this.getNodeParameter('channelField', 0, 'channel') as string)
+			: () => channelParam;
 	const purposeParam = this.getNodeParameter('purpose', 0) as string;
-	const purpose = purposeParam === 'custom' ? (this.getNodeParameter('customPurpose', 0, '') as string).trim() : purposeParam;
-	if (!purpose) throw new NodeOperationError(this.getNode(), 'Custom Purpose is empty', { description: 'Name the purpose, e.g. product-research.' });
+	const purpose =
+		purposeParam === 'custom'
+			? (this.getNodeParameter('customPurpose', 0, '') as string).trim()
+			: purposeParam;
+	if (!purpose)
+		throw new NodeOperationError(this.getNode(), 'Custom Purpose is empty', {
+			description: 'Name the purpose, e.g. product-research.',
+		});
 	const campaignOf = parameterReader<string>(this, 'campaign', '');
-	const messageKind = (channelParam === 'sms' || channelParam === 'push' || channelParam === 'email')
-		? 'free-form'
-		: (this.getNodeParameter('messageKind', 0, 'free-form') as GateRequest['messageKind']);
-	const keyField = String((this.getNodeParameter('options', 0, {}) as IDataObject).idempotencyKeyField ?? '').trim();
+	const messageKind =
+		channelParam === 'sms' || channelParam === 'push' || channelParam === 'email'
+			? 'free-form'
+			: (this.getNodeParameter('messageKind', 0, 'free-form') as GateRequest['messageKind']);
+	const keyField = String(
+		(this.getNodeParameter('options', 0, {}) as IDataObject).idempotencyKeyField ?? '',
+	).trim();
 	const keyOf = keyField ? compileFieldPath(keyField) : undefined;
 
 	// Each item's contact and channel first: the consent of everyone with an ID is read once, before
@@ -160,7 +234,14 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		}
 	});
 	const store = await getStore(this);
-	const preloaded = await preloadConsent(store, reads.flatMap((r) => (r.contact?.id && isChannel(r.channel) ? [{ contactId: r.contact.id, channel: r.channel, purpose }] : [])));
+	const preloaded = await preloadConsent(
+		store,
+		reads.flatMap((r) =>
+			r.contact?.id && isChannel(r.channel)
+				? [{ contactId: r.contact.id, channel: r.channel, purpose }]
+				: [],
+		),
+	);
 
 	const requests: GateRequest[] = [];
 	const indexOf: number[] = [];
@@ -189,7 +270,11 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			if (!this.continueOnFail()) throw nodeError;
 			// Fail closed: an item we could not check goes to Blocked, never to Allowed.
 			blockedOut.push({
-				json: { ...items[i].json, error: nodeError.message, description: nodeError.description ?? '' },
+				json: {
+					...items[i].json,
+					error: nodeError.message,
+					description: nodeError.description ?? '',
+				},
 				pairedItem: { item: i },
 			});
 		}
@@ -197,23 +282,38 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 
 	// An agent names the person by ID alone: the contact book gives their addresses.
 	if (isToolCall(this)) {
-		const filled = await withBookAddresses(store, requests.map((r) => r.contact));
+		const filled = await withBookAddresses(
+			store,
+			requests.map((r) => r.contact),
+		);
 		requests.forEach((r, j) => {
 			r.contact = filled[j];
 		});
 	}
 	// One person across channels: the id the store knows the person by, and whether the address
 	// is theirs. An id and an address of two different people is an error, never a guess.
-	const prepared = await resolveRequests(store, requests, { idField: mapping.idField, quietChannels: Object.keys(settings.gate.quietHours ?? {}) as Channel[], preloaded });
+	const prepared = await resolveRequests(store, requests, {
+		idField: mapping.idField,
+		quietChannels: Object.keys(settings.gate.quietHours ?? {}) as Channel[],
+		preloaded,
+	});
 	for (const { index, error } of prepared.errors) {
 		const i = indexOf[index];
-		const nodeError = new NodeOperationError(this.getNode(), error.message, { itemIndex: i, description: error.hint });
+		const nodeError = new NodeOperationError(this.getNode(), error.message, {
+			itemIndex: i,
+			description: error.hint,
+		});
 		if (!this.continueOnFail()) throw nodeError;
-		blockedOut.push({ json: { ...items[i].json, error: nodeError.message, description: error.hint }, pairedItem: { item: i } });
+		blockedOut.push({
+			json: { ...items[i].json, error: nodeError.message, description: error.hint },
+			pairedItem: { item: i },
+		});
 	}
 	const checked = prepared.requests;
 	const checkedIndex = prepared.index.map((j) => indexOf[j]);
-	const decisions = checked.length ? await checkBatch(store, checked, settings.gate, prepared.preloaded) : [];
+	const decisions = checked.length
+		? await checkBatch(store, checked, settings.gate, prepared.preloaded)
+		: [];
 	decisions.forEach((d, j) => {
 		const i = checkedIndex[j];
 		const r = checked[j];
@@ -255,7 +355,18 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	});
 	// Campaign reports count who was blocked and why (counts per campaign, channel, reason and day).
 	const now = Date.now();
-	const blockedCounts = decisions.flatMap((d, j) => (d.allowed ? [] : [{ campaign: checked[j].campaign, channel: checked[j].channel, reason: String(d.reason), at: now }]));
+	const blockedCounts = decisions.flatMap((d, j) =>
+		d.allowed
+			? []
+			: [
+					{
+						campaign: checked[j].campaign,
+						channel: checked[j].channel,
+						reason: String(d.reason),
+						at: now,
+					},
+				],
+	);
 	if (blockedCounts.length) await store.countBlocked(blockedCounts);
 	return [allowed, blockedOut];
 }

@@ -5,7 +5,12 @@
  * send imported twice is one touch.
  */
 import { createHash } from 'node:crypto';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { CHANNELS, isChannel, type Channel } from '../../../shared/contact';
@@ -29,11 +34,19 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { operation: ['recordSends'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { operation: ['recordSends'] } },
+	properties,
+);
 
-export async function execute(this: IExecuteFunctions, items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+export async function execute(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
 	const node = this.getNode();
-	const mapping = resolveContactMapping(this.getNodeParameter('contactFields', 0, {}) as IDataObject);
+	const mapping = resolveContactMapping(
+		this.getNodeParameter('contactFields', 0, {}) as IDataObject,
+	);
 	const readContact = compileContactReader(mapping);
 	const field = this.getNodeParameter('sendsField', 0, 'sends') as string;
 	const sendsOf = compileFieldPath(field);
@@ -43,7 +56,10 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 	const fail = (i: number, message: string, hint: string) => {
 		const error = new NodeOperationError(node, message, { itemIndex: i, description: hint });
 		if (!this.continueOnFail()) throw error;
-		out.push({ json: { ...items[i].json, error: message, description: hint }, pairedItem: { item: i } });
+		out.push({
+			json: { ...items[i].json, error: message, description: hint },
+			pairedItem: { item: i },
+		});
 	};
 	type Send = Omit<ReservationRequest, 'caps' | 'contactId'> & { at: number };
 	const parsed: Array<{ i: number; contact: ReturnType<typeof readContact>; sends: Send[] }> = [];
@@ -52,32 +68,55 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		try {
 			contact = readContact(items[i].json);
 		} catch (error) {
-			fail(i, (error as Error).message, (error as { hint?: string }).hint ?? 'Map Contact ID Field to the person\'s id.');
+			fail(
+				i,
+				(error as Error).message,
+				(error as { hint?: string }).hint ?? "Map Contact ID Field to the person's id.",
+			);
 			continue;
 		}
 		const list = sendsOf(items[i].json) ?? [];
 		if (!Array.isArray(list)) {
-			fail(i, `Sends Field "${field}" is not a list (found ${JSON.stringify(list).slice(0, 80)})`, 'Point Sends Field at a list of { channel, sentAt } objects; an empty list records nothing.');
+			fail(
+				i,
+				`Sends Field "${field}" is not a list (found ${JSON.stringify(list).slice(0, 80)})`,
+				'Point Sends Field at a list of { channel, sentAt } objects; an empty list records nothing.',
+			);
 			continue;
 		}
 		const sends: Send[] = [];
-		const problem = list.map((s: IDataObject, k) => {
-			const channel = String(s?.channel ?? '');
-			if (!isChannel(channel)) return `${field}[${k}]: channel "${channel}" is not one of ${CHANNELS.join(', ')}`;
-			const at = toTime(s.sentAt);
-			if (at === undefined || at > now + 5 * 60_000) return `${field}[${k}]: sentAt "${String(s.sentAt ?? '')}" is not a past date and time`;
-			const purpose = String(s.purpose ?? 'marketing');
-			const campaign = s.campaign === undefined || s.campaign === null || s.campaign === '' ? undefined : String(s.campaign);
-			sends.push({ idempotencyKey: '', channel: channel as Channel, purpose, campaign, at });
-			return undefined;
-		}).find(Boolean);
+		const problem = list
+			.map((s: IDataObject, k) => {
+				const channel = String(s?.channel ?? '');
+				if (!isChannel(channel))
+					return `${field}[${k}]: channel "${channel}" is not one of ${CHANNELS.join(', ')}`;
+				const at = toTime(s.sentAt);
+				if (at === undefined || at > now + 5 * 60_000)
+					return `${field}[${k}]: sentAt "${String(s.sentAt ?? '')}" is not a past date and time`;
+				const purpose = String(s.purpose ?? 'marketing');
+				const campaign =
+					s.campaign === undefined || s.campaign === null || s.campaign === ''
+						? undefined
+						: String(s.campaign);
+				sends.push({ idempotencyKey: '', channel: channel as Channel, purpose, campaign, at });
+				return undefined;
+			})
+			.find(Boolean);
 		if (problem) {
-			fail(i, problem, 'Fix the entry in the list (nothing of this item was recorded): sentAt as ISO 8601 (2026-05-01T10:00:00Z) or epoch, not in the future.');
+			fail(
+				i,
+				problem,
+				'Fix the entry in the list (nothing of this item was recorded): sentAt as ISO 8601 (2026-05-01T10:00:00Z) or epoch, not in the future.',
+			);
 			continue;
 		}
 		parsed.push({ i, contact, sends });
 	}
-	const people = await resolvePeople(store, parsed.map((p) => p.contact), { create: true, idField: mapping.idField });
+	const people = await resolvePeople(
+		store,
+		parsed.map((p) => p.contact),
+		{ create: true, idField: mapping.idField },
+	);
 	for (const [j, p] of parsed.entries()) {
 		const person = people[j];
 		if (person.error) {
@@ -87,14 +126,39 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		let recorded = 0;
 		// Each send is logged at its own time (the window of a cap counts from it).
 		for (const s of p.sends) {
-			const idempotencyKey = `elsewhere:${createHash('sha256').update(JSON.stringify([person.contactId, s.channel, s.purpose, s.campaign ?? '', s.at])).digest('hex').slice(0, 40)}`;
-			const [r] = await store.reserveTouches([{ idempotencyKey, contactId: person.contactId, channel: s.channel, purpose: s.purpose, campaign: s.campaign, caps: [] }], s.at);
+			const idempotencyKey = `elsewhere:${createHash('sha256')
+				.update(JSON.stringify([person.contactId, s.channel, s.purpose, s.campaign ?? '', s.at]))
+				.digest('hex')
+				.slice(0, 40)}`;
+			const [r] = await store.reserveTouches(
+				[
+					{
+						idempotencyKey,
+						contactId: person.contactId,
+						channel: s.channel,
+						purpose: s.purpose,
+						campaign: s.campaign,
+						caps: [],
+					},
+				],
+				s.at,
+			);
 			if (r.outcome === 'reserved') {
 				await store.completeTouch(idempotencyKey, { status: 'sent' });
 				recorded++;
 			}
 		}
-		out.push({ json: { ...items[p.i].json, sendsRecorded: { contactId: person.contactId, recorded, alreadyKnown: p.sends.length - recorded } }, pairedItem: { item: p.i } });
+		out.push({
+			json: {
+				...items[p.i].json,
+				sendsRecorded: {
+					contactId: person.contactId,
+					recorded,
+					alreadyKnown: p.sends.length - recorded,
+				},
+			},
+			pairedItem: { item: p.i },
+		});
 	}
 	return [out];
 }

@@ -2,7 +2,12 @@
  * Add to / Remove from the suppression list: bounced, complained or manually blocked addresses.
  * Check honours the list on every channel (or on the one given).
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeProperties,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { normalizeEmail, normalizePhone } from '../../../shared/address';
@@ -47,12 +52,17 @@ const addProperties: INodeProperties[] = [
 ];
 
 export const description = [
-	...updateDisplayOptions({ show: { operation: ['addSuppression', 'removeSuppression'] } }, properties),
+	...updateDisplayOptions(
+		{ show: { operation: ['addSuppression', 'removeSuppression'] } },
+		properties,
+	),
 	...updateDisplayOptions({ show: { operation: ['addSuppression'] } }, addProperties),
 ];
 
 /** The normalised form suppressions are kept under (as Check looks them up). */
-export function normaliseAddress(raw: string): { ok: true; address: string } | { ok: false; message: string } {
+export function normaliseAddress(
+	raw: string,
+): { ok: true; address: string } | { ok: false; message: string } {
 	const value = raw.trim();
 	if (value.includes('@')) {
 		const e = normalizeEmail(value);
@@ -65,7 +75,11 @@ export function normaliseAddress(raw: string): { ok: true; address: string } | {
 	return value ? { ok: true, address: value } : { ok: false, message: 'The address is empty.' };
 }
 
-export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], add: boolean): Promise<INodeExecutionData[][]> {
+export async function execute(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+	add: boolean,
+): Promise<INodeExecutionData[][]> {
 	const field = this.getNodeParameter('addressField', 0) as string;
 	const addressOf = compileFieldPath(field);
 	const channelParam = this.getNodeParameter('suppressionChannel', 0) as string;
@@ -79,7 +93,11 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		const raw = addressOf(items[i].json);
 		const n = normaliseAddress(raw === undefined || raw === null ? '' : String(raw));
 		if (!n.ok) {
-			const error = new NodeOperationError(this.getNode(), `Invalid address "${String(raw ?? '')}" at "${field}"`, { itemIndex: i, description: n.message });
+			const error = new NodeOperationError(
+				this.getNode(),
+				`Invalid address "${String(raw ?? '')}" at "${field}"`,
+				{ itemIndex: i, description: n.message },
+			);
 			if (!this.continueOnFail()) throw error;
 			out.push({ json: { ...items[i].json, error: error.message }, pairedItem: { item: i } });
 			continue;
@@ -87,12 +105,18 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		valid.push({ i, address: n.address });
 	}
 	if (add) {
-		await store.addSuppressions(valid.map((v) => ({ address: v.address, channel, reason, note: note || undefined })));
+		await store.addSuppressions(
+			valid.map((v) => ({ address: v.address, channel, reason, note: note || undefined })),
+		);
 	} else {
 		await store.removeSuppressions(valid.map((v) => ({ address: v.address, channel })));
 	}
 	for (const v of valid) {
-		const suppression: IDataObject = { address: v.address, channel: channel ?? 'all', suppressed: add };
+		const suppression: IDataObject = {
+			address: v.address,
+			channel: channel ?? 'all',
+			suppressed: add,
+		};
 		if (add) suppression.reason = reason;
 		out.push({ json: { ...items[v.i].json, suppression }, pairedItem: { item: v.i } });
 	}
