@@ -27,7 +27,14 @@ import { manualWorkflow, runWorkflow } from '../harness';
 import { TwilioMock } from '../mocks';
 
 const DAY = 86400_000;
-const ZONES = ['Europe/Madrid', 'America/New_York', 'Asia/Tokyo', 'Pacific/Honolulu', 'Australia/Sydney', 'UTC'];
+const ZONES = [
+	'Europe/Madrid',
+	'America/New_York',
+	'Asia/Tokyo',
+	'Pacific/Honolulu',
+	'Australia/Sydney',
+	'UTC',
+];
 type Action = ConsentEventInput['action'];
 
 interface GenEvent {
@@ -96,7 +103,12 @@ function consentForbids(events: Array<{ action: Action; at: number }>): boolean 
 
 /** Oracle for invariant 4 with the platform's Intl, not luxon. */
 function quietNow(now: number, zone: string): boolean {
-	const parts = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(now));
+	const parts = new Intl.DateTimeFormat('en-GB', {
+		timeZone: zone,
+		hour: '2-digit',
+		minute: '2-digit',
+		hourCycle: 'h23',
+	}).formatToParts(new Date(now));
 	const h = Number(parts.find((p) => p.type === 'hour')!.value);
 	const m = Number(parts.find((p) => p.type === 'minute')!.value);
 	const minute = h * 60 + m;
@@ -131,20 +143,47 @@ let caseNo = 0;
 async function setUp(prefix: string, p: Person, i: number, now: number): Promise<SetUp> {
 	const id = `${prefix}-p${i}`;
 	const phone = `+3460${String(1_000_000 + ((caseNo * 7 + i) % 8_999_999)).padStart(7, '0')}`;
-	const events = p.events.map((e) => ({ action: e.action, at: now - e.ago * 1000, keyword: e.keyword }));
-	const inputs: ConsentEventInput[] = events.map((e) => ({
-		contactId: id, channel: p.channel, purpose: 'marketing', address: phone, action: e.action,
-		...(e.keyword && (e.action === 'withdraw' || e.action === 'restore') ? { keyword: e.action === 'withdraw' ? 'stop' as const : 'start' as const } : {}),
-		evidence: { source: 'property' }, occurredAt: e.at,
+	const events = p.events.map((e) => ({
+		action: e.action,
+		at: now - e.ago * 1000,
+		keyword: e.keyword,
 	}));
-	for (const batch of chunkInto(permute(inputs, p.shuffle), p.batches)) await store.recordConsent(batch);
-	if (p.suppressed) await store.addSuppressions([{ address: phone, channel: p.channel, reason: 'bounced' }]);
-	if (p.inboundHoursAgo !== null && !p.erased) await store.recordInbound([{ contactId: id, channel: p.channel, at: now - p.inboundHoursAgo * 3600_000 - 1 }]);
+	const inputs: ConsentEventInput[] = events.map((e) => ({
+		contactId: id,
+		channel: p.channel,
+		purpose: 'marketing',
+		address: phone,
+		action: e.action,
+		...(e.keyword && (e.action === 'withdraw' || e.action === 'restore')
+			? { keyword: e.action === 'withdraw' ? ('stop' as const) : ('start' as const) }
+			: {}),
+		evidence: { source: 'property' },
+		occurredAt: e.at,
+	}));
+	for (const batch of chunkInto(permute(inputs, p.shuffle), p.batches))
+		await store.recordConsent(batch);
+	if (p.suppressed)
+		await store.addSuppressions([{ address: phone, channel: p.channel, reason: 'bounced' }]);
+	if (p.inboundHoursAgo !== null && !p.erased)
+		await store.recordInbound([
+			{ contactId: id, channel: p.channel, at: now - p.inboundHoursAgo * 3600_000 - 1 },
+		]);
 	if (p.erased) await store.eraseContact(id, [phone]);
 	// Earlier touches in the cap window (only for a person not erased: erasure deletes touches).
 	if (!p.erased) {
 		for (const [k, hours] of p.history.entries()) {
-			await store.reserveTouches([{ idempotencyKey: `${id}-hist-${k}`, contactId: id, channel: p.channel, purpose: 'marketing', caps: [] }], now - hours * 3600_000);
+			await store.reserveTouches(
+				[
+					{
+						idempotencyKey: `${id}-hist-${k}`,
+						contactId: id,
+						channel: p.channel,
+						purpose: 'marketing',
+						caps: [],
+					},
+				],
+				now - hours * 3600_000,
+			);
 		}
 	}
 	return { id, phone, events };
@@ -161,7 +200,12 @@ describe('consent promise, property-based', () => {
 				async (people, offset, capMax, capDays) => {
 					const prefix = `core${++caseNo}`;
 					const now = Date.UTC(2026, 10, 2) + offset;
-					const cap: FrequencyCapRule = { id: 'cap', max: capMax, windowMs: capDays * DAY, purpose: 'marketing' };
+					const cap: FrequencyCapRule = {
+						id: 'cap',
+						max: capMax,
+						windowMs: capDays * DAY,
+						purpose: 'marketing',
+					};
 					const setups: SetUp[] = [];
 					for (const [i, p] of people.entries()) setups.push(await setUp(prefix, p, i, now));
 					const requests: GateRequest[] = [];
@@ -169,30 +213,56 @@ describe('consent promise, property-based', () => {
 					people.forEach((p, i) => {
 						for (let k = 0; k < p.items; k++) {
 							requests.push({
-								contact: { id: setups[i].id, phone: setups[i].phone, timeZone: p.zone }, channel: p.channel, purpose: 'marketing', campaign: 'c', messageKind: 'free-form',
+								contact: { id: setups[i].id, phone: setups[i].phone, timeZone: p.zone },
+								channel: p.channel,
+								purpose: 'marketing',
+								campaign: 'c',
+								messageKind: 'free-form',
 								idempotencyKey: p.sameKey ? `${setups[i].id}-k` : `${setups[i].id}-k${k}`,
 							});
 							personOf.push(i);
 						}
 					});
-					const settings = { now, caps: [cap], quietHours: { sms: { start: '08:00', end: '21:00' }, whatsapp: { start: '08:00', end: '21:00' } } };
+					const settings = {
+						now,
+						caps: [cap],
+						quietHours: {
+							sms: { start: '08:00', end: '21:00' },
+							whatsapp: { start: '08:00', end: '21:00' },
+						},
+					};
 					// Consent Guard: check and reserve.
 					const decisions = await checkBatch(store, requests, settings);
 					// A STOP arrives before the send for some people.
 					const stops: ConsentEventInput[] = [];
 					people.forEach((p, i) => {
 						if (p.stopInBetween) {
-							stops.push({ contactId: setups[i].id, channel: p.channel, purpose: 'marketing', action: 'withdraw', keyword: 'stop', evidence: { source: 'sms-keyword' }, occurredAt: now + 1000 });
+							stops.push({
+								contactId: setups[i].id,
+								channel: p.channel,
+								purpose: 'marketing',
+								action: 'withdraw',
+								keyword: 'stop',
+								evidence: { source: 'sms-keyword' },
+								occurredAt: now + 1000,
+							});
 							setups[i].events.push({ action: 'withdraw', at: now + 1000, keyword: true });
 						}
 					});
 					if (stops.length) await store.recordConsent(stops);
 					// Touchpoint at send time: re-check, one claim per key, send, complete.
-					const allowed = requests.map((r, j) => ({ r, j, d: decisions[j] })).filter((x) => x.d.allowed);
-					const standing = await recheckStanding(store, allowed.map((x) => x.r), settings);
+					const allowed = requests
+						.map((r, j) => ({ r, j, d: decisions[j] }))
+						.filter((x) => x.d.allowed);
+					const standing = await recheckStanding(
+						store,
+						allowed.map((x) => x.r),
+						settings,
+					);
 					const stillAllowed = allowed.filter((_, k) => standing[k].allowed);
 					// As Touchpoint does: a reservation that no longer stands is released.
-					for (const [k, x] of allowed.entries()) if (!standing[k].allowed) await store.releaseTouches([x.d.idempotencyKey]);
+					for (const [k, x] of allowed.entries())
+						if (!standing[k].allowed) await store.releaseTouches([x.d.idempotencyKey]);
 					const keys = [...new Set(stillAllowed.map((x) => x.d.idempotencyKey))];
 					const claims = await store.claimTouches(keys, now);
 					const sentTo = new Map<number, number>();
@@ -206,18 +276,45 @@ describe('consent promise, property-based', () => {
 					}
 					// A re-run of the same batch (a retried execution) sends nothing new.
 					const again = await checkBatch(store, requests, settings);
-					const againKeys = [...new Set(requests.map((_, j) => j).filter((j) => again[j].allowed).map((j) => again[j].idempotencyKey))];
+					const againKeys = [
+						...new Set(
+							requests
+								.map((_, j) => j)
+								.filter((j) => again[j].allowed)
+								.map((j) => again[j].idempotencyKey),
+						),
+					];
 					const againClaims = await store.claimTouches(againKeys, now);
 					expect([...againClaims.values()].filter((c) => c === 'claimed')).toEqual([]);
 
 					people.forEach((p, i) => {
 						const sends = sentTo.get(i) ?? 0;
 						const s = setups[i];
-						if (consentForbids(s.events)) expect({ case: prefix, person: i, invariant: 'consent', sends }).toEqual({ case: prefix, person: i, invariant: 'consent', sends: 0 });
-						if (p.suppressed || p.erased) expect({ case: prefix, person: i, invariant: 'suppression', sends }).toMatchObject({ sends: 0 });
-						if (quietNow(now, p.zone)) expect({ case: prefix, person: i, invariant: 'quiet hours', sends }).toMatchObject({ sends: 0 });
-						if (p.channel === 'whatsapp' && (p.inboundHoursAgo === null || p.inboundHoursAgo >= 24 || p.erased)) expect({ case: prefix, person: i, invariant: 'service window', sends }).toMatchObject({ sends: 0 });
-						const history = p.erased ? 0 : p.history.filter((h) => h * 3600_000 < cap.windowMs).length;
+						if (consentForbids(s.events))
+							expect({ case: prefix, person: i, invariant: 'consent', sends }).toEqual({
+								case: prefix,
+								person: i,
+								invariant: 'consent',
+								sends: 0,
+							});
+						if (p.suppressed || p.erased)
+							expect({ case: prefix, person: i, invariant: 'suppression', sends }).toMatchObject({
+								sends: 0,
+							});
+						if (quietNow(now, p.zone))
+							expect({ case: prefix, person: i, invariant: 'quiet hours', sends }).toMatchObject({
+								sends: 0,
+							});
+						if (
+							p.channel === 'whatsapp' &&
+							(p.inboundHoursAgo === null || p.inboundHoursAgo >= 24 || p.erased)
+						)
+							expect({ case: prefix, person: i, invariant: 'service window', sends }).toMatchObject(
+								{ sends: 0 },
+							);
+						const history = p.erased
+							? 0
+							: p.history.filter((h) => h * 3600_000 < cap.windowMs).length;
 						expect(history + sends).toBeLessThanOrEqual(Math.max(capMax, history));
 						if (history >= capMax) expect(sends).toBe(0);
 					});
@@ -236,54 +333,98 @@ describe('consent promise through the Touchpoint node, property-based', () => {
 		await twilio.start();
 		credentials = {
 			convergentStoreApi: { storageType: 'embedded', databasePath },
-			twilioMessagingApi: { accountSid: twilio.accountSid, authToken: twilio.authToken, from: '+15550100000', ratePerSecond: 1000, baseUrl: twilio.baseUrl },
+			twilioMessagingApi: {
+				accountSid: twilio.accountSid,
+				authToken: twilio.authToken,
+				from: '+15550100000',
+				ratePerSecond: 1000,
+				baseUrl: twilio.baseUrl,
+			},
 		};
 	});
 	afterAll(() => twilio.stop());
 
 	it('no Consent Guard before it: 100 generated batches, sent (and re-sent) by the node itself', async () => {
 		await fc.assert(
-			fc.asyncProperty(fc.array(personArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 3 }), async (people, capMax) => {
-				const prefix = `node${++caseNo}`;
-				const now = Date.now();
-				twilio.reset();
-				const setups: SetUp[] = [];
-				for (const [i, p] of people.entries()) setups.push(await setUp(prefix, { ...p, stopInBetween: false, channel: 'sms' }, i, now));
-				const items: IDataObject[] = [];
-				people.forEach((p, i) => {
-					for (let k = 0; k < p.items; k++) items.push({ contact: { id: setups[i].id, phone: setups[i].phone, timeZone: p.zone }, key: p.sameKey ? `${setups[i].id}-k` : `${setups[i].id}-k${k}` });
-				});
-				const parameters = {
-					channel: 'sms', purpose: 'marketing', campaign: 'prop', text: 'Offer: 10% off. Reply STOP to opt out.',
-					frequencyCaps: { caps: [{ channel: 'all', maxMessages: capMax, per: 7, unit: 'days', purpose: 'marketing' }] },
-					quietHours: { start: '08:00', end: '21:00' },
-					options: { idempotencyKeyField: 'key' },
-				};
-				const wf = manualWorkflow({ items, node: { type: 'touchpoint', name: 'Send', parameters, credentials: { convergentStoreApi: 'Store', twilioMessagingApi: 'Twilio' } } });
-				const first = await runWorkflow(wf, { credentials: credentials as never });
-				expect(first.error).toBeUndefined();
-				const rerun = await runWorkflow(wf, { credentials: credentials as never });
-				expect(rerun.error).toBeUndefined();
-				const to = twilio.requests.map((r) => String((r.body as IDataObject).To));
-				const keysSent = new Map<string, number>();
-				for (const j of first.json('Send', 0).concat(rerun.json('Send', 0))) {
-					const tp = j.touchpoint as IDataObject;
-					if (tp.deduplicated === false) keysSent.set(String(j.key), (keysSent.get(String(j.key)) ?? 0) + 1);
-				}
-				people.forEach((p, i) => {
-					const sends = to.filter((t) => t === setups[i].phone).length;
-					const s = setups[i];
-					if (consentForbids(s.events) || p.suppressed || p.erased || quietNow(Date.now(), p.zone) || quietNow(now, p.zone)) {
-						// (At a quiet-hours boundary the node's own clock may differ from the test's by a moment.)
-						if (!(quietNow(Date.now(), p.zone) !== quietNow(now, p.zone))) expect({ case: prefix, person: i, sends }).toEqual({ case: prefix, person: i, sends: 0 });
+			fc.asyncProperty(
+				fc.array(personArb, { minLength: 1, maxLength: 3 }),
+				fc.integer({ min: 1, max: 3 }),
+				async (people, capMax) => {
+					const prefix = `node${++caseNo}`;
+					const now = Date.now();
+					twilio.reset();
+					const setups: SetUp[] = [];
+					for (const [i, p] of people.entries())
+						setups.push(
+							await setUp(prefix, { ...p, stopInBetween: false, channel: 'sms' }, i, now),
+						);
+					const items: IDataObject[] = [];
+					people.forEach((p, i) => {
+						for (let k = 0; k < p.items; k++)
+							items.push({
+								contact: { id: setups[i].id, phone: setups[i].phone, timeZone: p.zone },
+								key: p.sameKey ? `${setups[i].id}-k` : `${setups[i].id}-k${k}`,
+							});
+					});
+					const parameters = {
+						channel: 'sms',
+						purpose: 'marketing',
+						campaign: 'prop',
+						text: 'Offer: 10% off. Reply STOP to opt out.',
+						frequencyCaps: {
+							caps: [
+								{ channel: 'all', maxMessages: capMax, per: 7, unit: 'days', purpose: 'marketing' },
+							],
+						},
+						quietHours: { start: '08:00', end: '21:00' },
+						options: { idempotencyKeyField: 'key' },
+					};
+					const wf = manualWorkflow({
+						items,
+						node: {
+							type: 'touchpoint',
+							name: 'Send',
+							parameters,
+							credentials: { convergentStoreApi: 'Store', twilioMessagingApi: 'Twilio' },
+						},
+					});
+					const first = await runWorkflow(wf, { credentials: credentials as never });
+					expect(first.error).toBeUndefined();
+					const rerun = await runWorkflow(wf, { credentials: credentials as never });
+					expect(rerun.error).toBeUndefined();
+					const to = twilio.requests.map((r) => String((r.body as IDataObject).To));
+					const keysSent = new Map<string, number>();
+					for (const j of first.json('Send', 0).concat(rerun.json('Send', 0))) {
+						const tp = j.touchpoint as IDataObject;
+						if (tp.deduplicated === false)
+							keysSent.set(String(j.key), (keysSent.get(String(j.key)) ?? 0) + 1);
 					}
-					const history = p.erased ? 0 : p.history.length;
-					if (history >= capMax) expect(sends).toBe(0);
-					else expect(history + sends).toBeLessThanOrEqual(capMax);
-				});
-				for (const [, n] of keysSent) expect(n).toBe(1);
-				expect(twilio.requests.length).toBe([...keysSent.values()].reduce((a, b) => a + b, 0));
-			}),
+					people.forEach((p, i) => {
+						const sends = to.filter((t) => t === setups[i].phone).length;
+						const s = setups[i];
+						if (
+							consentForbids(s.events) ||
+							p.suppressed ||
+							p.erased ||
+							quietNow(Date.now(), p.zone) ||
+							quietNow(now, p.zone)
+						) {
+							// (At a quiet-hours boundary the node's own clock may differ from the test's by a moment.)
+							if (!(quietNow(Date.now(), p.zone) !== quietNow(now, p.zone)))
+								expect({ case: prefix, person: i, sends }).toEqual({
+									case: prefix,
+									person: i,
+									sends: 0,
+								});
+						}
+						const history = p.erased ? 0 : p.history.length;
+						if (history >= capMax) expect(sends).toBe(0);
+						else expect(history + sends).toBeLessThanOrEqual(capMax);
+					});
+					for (const [, n] of keysSent) expect(n).toBe(1);
+					expect(twilio.requests.length).toBe([...keysSent.values()].reduce((a, b) => a + b, 0));
+				},
+			),
 			{ numRuns: 100 },
 		);
 	}, 600_000);

@@ -21,24 +21,39 @@ import { loadTemplate } from './template-helpers';
 const AI_FIXTURES = path.join(__dirname, '..', 'fixtures', 'ai-package');
 const APP_SECRET = 'abcdefabcdefabcdefabcdefabcdef34';
 const meta = new MetaGraphMock();
-const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-concierge-')), 'store.sqlite');
+const databasePath = path.join(
+	fs.mkdtempSync(path.join(os.tmpdir(), 'cm-concierge-')),
+	'store.sqlite',
+);
 let credentials: Record<string, IDataObject>;
 
 beforeAll(async () => {
 	await meta.start();
 	credentials = {
 		metaWebhookApi: { appSecret: APP_SECRET, verifyToken: 'v' },
-		whatsAppCloudApi: { accessToken: meta.accessToken, phoneNumberId: meta.phoneNumberId, apiVersion: 'v21.0', baseUrl: meta.baseUrl },
+		whatsAppCloudApi: {
+			accessToken: meta.accessToken,
+			phoneNumberId: meta.phoneNumberId,
+			apiVersion: 'v21.0',
+			baseUrl: meta.baseUrl,
+		},
 		convergentStoreApi: { storageType: 'embedded', databasePath },
 	};
 });
 afterAll(async () => meta.stop());
 
 /** The template with the stand-in agent in the AI Agent's place, making `calls` and answering `answer`. */
-function withAgent(calls: Array<{ tool: string; args: IDataObject }>, answer: string): WorkflowJson {
+function withAgent(
+	calls: Array<{ tool: string; args: IDataObject }>,
+	answer: string,
+): WorkflowJson {
 	const wf = loadTemplate('whatsapp-ai-concierge.json') as WorkflowJson;
 	const agent = wf.nodes.find((n) => n.name === 'Concierge')!;
-	Object.assign(agent, { type: 'harness-ai-fixture-nodes.harnessAgent', typeVersion: 1, parameters: { calls: JSON.stringify(calls), answer } });
+	Object.assign(agent, {
+		type: 'harness-ai-fixture-nodes.harnessAgent',
+		typeVersion: 1,
+		parameters: { calls: JSON.stringify(calls), answer },
+	});
 	wf.nodes = wf.nodes.filter((n) => n.name !== 'Chat Model');
 	delete wf.connections['Chat Model'];
 	return wf;
@@ -49,54 +64,166 @@ describe('template: WhatsApp AI concierge', () => {
 		const store = await openStore({ type: 'embedded', path: databasePath });
 		// The friend agreed to SMS only.
 		await grantConsent(store, [{ id: 'crm-ben', phone: '+34622000111' } as never], ['sms']);
-		const answer = 'Booked: Friday at 17:00. I could not send the offer to your friend: they have not agreed to WhatsApp messages from us.';
-		const wf = withAgent([
-			{ tool: 'Track_Booking', args: { contactId: '+34611000222', event: 'booked' } },
-			{ tool: 'Check_Consent', args: { contact: '+34 622 000 111' } },
-			{ tool: 'Send_Follow-Up', args: { contact: '+34622000111', text: 'Your friend Ana thinks you will love our spring offer: 20% off facials!' } },
-		], answer);
-		const server = await startWebhookServer(wf, { trigger: 'WhatsApp Inbound', credentials: credentials as never, extraPackages: [AI_FIXTURES] });
+		const answer =
+			'Booked: Friday at 17:00. I could not send the offer to your friend: they have not agreed to WhatsApp messages from us.';
+		const wf = withAgent(
+			[
+				{ tool: 'Track_Booking', args: { contactId: '+34611000222', event: 'booked' } },
+				{ tool: 'Check_Consent', args: { contact: '+34 622 000 111' } },
+				{
+					tool: 'Send_Follow-Up',
+					args: {
+						contact: '+34622000111',
+						text: 'Your friend Ana thinks you will love our spring offer: 20% off facials!',
+					},
+				},
+			],
+			answer,
+		);
+		const server = await startWebhookServer(wf, {
+			trigger: 'WhatsApp Inbound',
+			credentials: credentials as never,
+			extraPackages: [AI_FIXTURES],
+		});
 		try {
 			meta.setLastInbound('34611000222', Date.now());
-			const message = { from: '34611000222', id: 'wamid.concierge.1', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'Book me a facial on Friday at 5pm, and send the spring offer to my friend +34 622 000 111' } };
-			const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', changes: [{ field: 'messages', value: { metadata: { phone_number_id: meta.phoneNumberId }, contacts: [{ profile: { name: 'Ana' }, wa_id: '34611000222' }], messages: [message] } }] }] });
-			const res = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, body) }, body });
+			const message = {
+				from: '34611000222',
+				id: 'wamid.concierge.1',
+				timestamp: String(Math.floor(Date.now() / 1000)),
+				type: 'text',
+				text: {
+					body: 'Book me a facial on Friday at 5pm, and send the spring offer to my friend +34 622 000 111',
+				},
+			};
+			const body = JSON.stringify({
+				object: 'whatsapp_business_account',
+				entry: [
+					{
+						id: 'W',
+						changes: [
+							{
+								field: 'messages',
+								value: {
+									metadata: { phone_number_id: meta.phoneNumberId },
+									contacts: [{ profile: { name: 'Ana' }, wa_id: '34611000222' }],
+									messages: [message],
+								},
+							},
+						],
+					},
+				],
+			});
+			const res = await fetch(server.url, {
+				method: 'POST',
+				headers: {
+					'content-type': 'application/json',
+					'x-hub-signature-256': metaSignature(APP_SECRET, body),
+				},
+				body,
+			});
 			expect(res.status).toBe(200);
 			await server.settled();
 			const run = server.runs.at(-1)!;
 			expect(run.error).toBeUndefined();
 			const steps = run.json('Concierge')[0].steps as IDataObject[];
-			expect(steps.map((s) => [s.tool, ((s.result as IDataObject[]) ?? [])[0]?.status ?? ((s.result as IDataObject[]) ?? [])[0]?.outcome])).toEqual([
+			expect(
+				steps.map((s) => [
+					s.tool,
+					((s.result as IDataObject[]) ?? [])[0]?.status ??
+						((s.result as IDataObject[]) ?? [])[0]?.outcome,
+				]),
+			).toEqual([
 				['Track_Booking', 'Track Event'],
 				['Check_Consent', 'refused'],
 				['Send_Follow-Up', 'refused'],
 			]);
 			// Before, the tools answered about the friend (blocked NO_CONSENT): another person's consent handed to the model.
-			for (const step of steps.slice(1)) expect((step.result as IDataObject[])[0]).toMatchObject({ message: 'An AI agent reads and acts only for the person it is talking with, and this names someone else. Nothing was read or changed.' });
+			for (const step of steps.slice(1))
+				expect((step.result as IDataObject[])[0]).toMatchObject({
+					message:
+						'An AI agent reads and acts only for the person it is talking with, and this names someone else. Nothing was read or changed.',
+				});
 			// The model reads what each tool takes.
-			expect(steps.map((s) => s.schema)).toEqual([['contactId', 'event'], ['contact'], ['contact', 'text']]);
+			expect(steps.map((s) => s.schema)).toEqual([
+				['contactId', 'event'],
+				['contact'],
+				['contact', 'text'],
+			]);
 			// Only the reply to Ana left; nothing to Ben.
-			expect(meta.requests.filter((r) => r.path.endsWith('/messages')).map((r) => [r.body.to, r.body.text?.body])).toEqual([['34611000222', answer]]);
-			expect((await store.getJourneyStates('Salon', ['+34611000222'])).get('+34611000222')?.stage).toBe('Booked');
+			expect(
+				meta.requests
+					.filter((r) => r.path.endsWith('/messages'))
+					.map((r) => [r.body.to, r.body.text?.body]),
+			).toEqual([['34611000222', answer]]);
+			expect(
+				(await store.getJourneyStates('Salon', ['+34611000222'])).get('+34611000222')?.stage,
+			).toBe('Booked');
 		} finally {
 			await server.stop();
 		}
 	});
 
-	it('Record Opt-Out withdraws the sender\'s WhatsApp marketing consent when they ask in their own words', async () => {
+	it("Record Opt-Out withdraws the sender's WhatsApp marketing consent when they ask in their own words", async () => {
 		const store = await openStore({ type: 'embedded', path: databasePath });
-		await grantConsent(store, [{ id: '+34611000333', phone: '+34611000333' } as never], ['whatsapp']);
-		const wf = withAgent([{ tool: 'Record_Opt-Out', args: { contact: '+34611000333' } }], 'Done: you will not get offers from us on WhatsApp any more.');
-		const server = await startWebhookServer(wf, { trigger: 'WhatsApp Inbound', credentials: credentials as never, extraPackages: [AI_FIXTURES] });
+		await grantConsent(
+			store,
+			[{ id: '+34611000333', phone: '+34611000333' } as never],
+			['whatsapp'],
+		);
+		const wf = withAgent(
+			[{ tool: 'Record_Opt-Out', args: { contact: '+34611000333' } }],
+			'Done: you will not get offers from us on WhatsApp any more.',
+		);
+		const server = await startWebhookServer(wf, {
+			trigger: 'WhatsApp Inbound',
+			credentials: credentials as never,
+			extraPackages: [AI_FIXTURES],
+		});
 		try {
 			meta.setLastInbound('34611000333', Date.now());
-			const message = { from: '34611000333', id: 'wamid.concierge.2', timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'por favor no me mandéis más ofertas' } };
-			const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'W', changes: [{ field: 'messages', value: { metadata: { phone_number_id: meta.phoneNumberId }, contacts: [{ profile: { name: 'Eva' }, wa_id: '34611000333' }], messages: [message] } }] }] });
-			await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': metaSignature(APP_SECRET, body) }, body });
+			const message = {
+				from: '34611000333',
+				id: 'wamid.concierge.2',
+				timestamp: String(Math.floor(Date.now() / 1000)),
+				type: 'text',
+				text: { body: 'por favor no me mandéis más ofertas' },
+			};
+			const body = JSON.stringify({
+				object: 'whatsapp_business_account',
+				entry: [
+					{
+						id: 'W',
+						changes: [
+							{
+								field: 'messages',
+								value: {
+									metadata: { phone_number_id: meta.phoneNumberId },
+									contacts: [{ profile: { name: 'Eva' }, wa_id: '34611000333' }],
+									messages: [message],
+								},
+							},
+						],
+					},
+				],
+			});
+			await fetch(server.url, {
+				method: 'POST',
+				headers: {
+					'content-type': 'application/json',
+					'x-hub-signature-256': metaSignature(APP_SECRET, body),
+				},
+				body,
+			});
 			await server.settled();
-			const states = await store.getConsentStates([{ contactId: '+34611000333', channel: 'whatsapp', purpose: 'marketing' }]);
+			const states = await store.getConsentStates([
+				{ contactId: '+34611000333', channel: 'whatsapp', purpose: 'marketing' },
+			]);
 			expect([...states.values()][0].status).toBe('withdrawn');
-			expect((await store.exportContact('+34611000333')).consentLedger.at(-1)).toMatchObject({ action: 'withdraw', evidence: expect.objectContaining({ source: 'ai-concierge', actor: 'ai-agent' }) });
+			expect((await store.exportContact('+34611000333')).consentLedger.at(-1)).toMatchObject({
+				action: 'withdraw',
+				evidence: expect.objectContaining({ source: 'ai-concierge', actor: 'ai-agent' }),
+			});
 		} finally {
 			await server.stop();
 		}

@@ -10,7 +10,12 @@ export const loadTemplate = (file: string) =>
 	JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'workflows', file), 'utf8')) as WorkflowJson;
 
 /** Points a template's HTTP Request node at a loopback server (templates ship with example.com URLs). */
-export function retarget(wf: WorkflowJson, nodeName: string, from: string, to: string): WorkflowJson {
+export function retarget(
+	wf: WorkflowJson,
+	nodeName: string,
+	from: string,
+	to: string,
+): WorkflowJson {
 	const n = wf.nodes.find((x) => x.name === nodeName);
 	if (!n) throw new Error(`No node "${nodeName}"`);
 	n.parameters.url = String(n.parameters.url).replace(from, to);
@@ -20,7 +25,9 @@ export function retarget(wf: WorkflowJson, nodeName: string, from: string, to: s
 /** A fixed-offset zone whose local hour right now satisfies `wanted` (quiet hours are checked against the real clock). */
 export function zoneAt(wanted: (hour: number) => boolean): string {
 	const utcHour = new Date().getUTCHours();
-	for (let o = -12; o <= 12; o++) if (wanted((utcHour + o + 24) % 24)) return o === 0 ? 'UTC' : `Etc/GMT${o > 0 ? '-' : '+'}${Math.abs(o)}`;
+	for (let o = -12; o <= 12; o++)
+		if (wanted((utcHour + o + 24) % 24))
+			return o === 0 ? 'UTC' : `Etc/GMT${o > 0 ? '-' : '+'}${Math.abs(o)}`;
 	throw new Error('No zone found');
 }
 
@@ -50,7 +57,9 @@ export class JsonApi {
 
 /** The text of a mail body, quoted-printable undone (nodemailer folds long HTML lines). */
 export const mailText = (body: string) =>
-	body.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+	body
+		.replace(/=\r?\n/g, '')
+		.replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 
 /**
  * Ten shop customers for the win-back template. Recency (days) and a frequency/money rank chosen
@@ -59,13 +68,26 @@ export const mailText = (body: string) =>
  */
 export function winBackCustomers(timeZone: string) {
 	const shape: Array<[string, number, number]> = [
-		['c1', 400, 1], ['c2', 350, 5], ['c3', 300, 8], ['c4', 200, 2], ['c5', 150, 3],
-		['c6', 90, 4], ['c7', 60, 6], ['c8', 30, 7], ['c9', 10, 9], ['c10', 2, 10],
+		['c1', 400, 1],
+		['c2', 350, 5],
+		['c3', 300, 8],
+		['c4', 200, 2],
+		['c5', 150, 3],
+		['c6', 90, 4],
+		['c7', 60, 6],
+		['c8', 30, 7],
+		['c9', 10, 9],
+		['c10', 2, 10],
 	];
 	const names = ['Ana', 'Ben', 'Cai', 'Dan', 'Eva', 'Fer', 'Gil', 'Hal', 'Ivo', 'Jon'];
 	return shape.map(([id, days, rank], k) => ({
-		id, firstName: names[k], email: `${id}@example.com`, timeZone,
-		lastOrderAt: new Date(Date.now() - days * 86400_000).toISOString(), orderCount: rank, totalSpent: rank * 40,
+		id,
+		firstName: names[k],
+		email: `${id}@example.com`,
+		timeZone,
+		lastOrderAt: new Date(Date.now() - days * 86400_000).toISOString(),
+		orderCount: rank,
+		totalSpent: rank * 40,
 	}));
 }
 
@@ -73,5 +95,11 @@ export function winBackCustomers(timeZone: string) {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const winBackCopy = (req: any) => {
 	const segment = JSON.parse(req.messages[1].content).audience['rfm.segment'];
-	return { variants: ['A', 'B'].map((v) => ({ subject: `${segment} ${v}`, preheader: 'We miss you', text: `{{firstName}}, ${segment} variant ${v}: 20% off this week.` })) };
+	return {
+		variants: ['A', 'B'].map((v) => ({
+			subject: `${segment} ${v}`,
+			preheader: 'We miss you',
+			text: `{{firstName}}, ${segment} variant ${v}: 20% off this week.`,
+		})),
+	};
 };

@@ -27,7 +27,13 @@ beforeAll(async () => {
 	store = await openStore({ type: 'embedded', path: databasePath });
 	credentials = {
 		convergentStoreApi: { storageType: 'embedded', databasePath },
-		convergentSmtpApi: { host: '127.0.0.1', port: smtp.port, user: smtp.user, password: smtp.pass, fromEmail: 'Glow <hello@glow.example>' },
+		convergentSmtpApi: {
+			host: '127.0.0.1',
+			port: smtp.port,
+			user: smtp.user,
+			password: smtp.pass,
+			fromEmail: 'Glow <hello@glow.example>',
+		},
 	};
 });
 afterAll(() => smtp.stop());
@@ -38,7 +44,27 @@ const cai = { contact: { id: 'crm-cai', email: 'cai@example.com', timeZone: 'UTC
 
 async function mailWithLink(who: typeof ana, campaign: string) {
 	const before = smtp.messages.length;
-	const run = await runWorkflow(manualWorkflow({ items: [who], node: { type: 'touchpoint', name: 'Send', parameters: { channel: 'email', purpose: 'marketing', campaign, subject: 'Spring', html: '<p>Hi</p>', unsubscribeLink: 'signed', unsubscribeWebhookUrl: WEBHOOK, postalAddress: 'Glow SL, Madrid' }, credentials: { convergentStoreApi: 'Store', convergentSmtpApi: 'SMTP' } } }), { credentials: credentials as never });
+	const run = await runWorkflow(
+		manualWorkflow({
+			items: [who],
+			node: {
+				type: 'touchpoint',
+				name: 'Send',
+				parameters: {
+					channel: 'email',
+					purpose: 'marketing',
+					campaign,
+					subject: 'Spring',
+					html: '<p>Hi</p>',
+					unsubscribeLink: 'signed',
+					unsubscribeWebhookUrl: WEBHOOK,
+					postalAddress: 'Glow SL, Madrid',
+				},
+				credentials: { convergentStoreApi: 'Store', convergentSmtpApi: 'SMTP' },
+			},
+		}),
+		{ credentials: credentials as never },
+	);
 	expect(run.json('Send', 0)).toHaveLength(1);
 	const [mail] = (await smtp.waitFor(before + 1)).slice(before);
 	const header = String(mail.headers.get('list-unsubscribe')?.[0]);
@@ -47,25 +73,75 @@ async function mailWithLink(who: typeof ana, campaign: string) {
 }
 
 /** What n8n's Webhook node emits for the mail client's one-click POST to that URL. */
-const oneClickPost = (url: URL) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'MailClient/1.0', 'x-forwarded-for': '203.0.113.9' }, params: {}, query: Object.fromEntries(url.searchParams), body: { 'List-Unsubscribe': 'One-Click' } });
-const post = (url: URL) => runWorkflow(loadTemplate('one-click-unsubscribe.json'), { startNode: 'One-Click Unsubscribe', startItems: [{ json: oneClickPost(url) }], credentials: credentials as never });
-const check = (who: typeof ana) => runWorkflow(manualWorkflow({ items: [who], node: { type: 'consentGuard', name: 'Check', parameters: { operation: 'check', channel: 'email', purpose: 'marketing', campaign: `after-${Date.now()}` }, credentials: { convergentStoreApi: 'Store' } } }), { credentials: credentials as never });
+const oneClickPost = (url: URL) => ({
+	headers: {
+		'content-type': 'application/x-www-form-urlencoded',
+		'user-agent': 'MailClient/1.0',
+		'x-forwarded-for': '203.0.113.9',
+	},
+	params: {},
+	query: Object.fromEntries(url.searchParams),
+	body: { 'List-Unsubscribe': 'One-Click' },
+});
+const post = (url: URL) =>
+	runWorkflow(loadTemplate('one-click-unsubscribe.json'), {
+		startNode: 'One-Click Unsubscribe',
+		startItems: [{ json: oneClickPost(url) }],
+		credentials: credentials as never,
+	});
+const check = (who: typeof ana) =>
+	runWorkflow(
+		manualWorkflow({
+			items: [who],
+			node: {
+				type: 'consentGuard',
+				name: 'Check',
+				parameters: {
+					operation: 'check',
+					channel: 'email',
+					purpose: 'marketing',
+					campaign: `after-${Date.now()}`,
+				},
+				credentials: { convergentStoreApi: 'Store' },
+			},
+		}),
+		{ credentials: credentials as never },
+	);
 
 describe('template: One-click unsubscribe', () => {
-	it('the email\'s signed link, POSTed as RFC 8058 says, withdraws consent: the next Check is Blocked WITHDRAWN; a second POST changes nothing', async () => {
+	it("the email's signed link, POSTed as RFC 8058 says, withdraws consent: the next Check is Blocked WITHDRAWN; a second POST changes nothing", async () => {
 		await grantConsent(store, [ana.contact as never, ben.contact as never], ['email']);
 		const url = await mailWithLink(ana, 'spring');
 		expect(`${url.origin}${url.pathname}`).toBe(WEBHOOK);
 		const first = await post(url);
 		expect(first.error).toBeUndefined();
-		expect(first.json('Unsubscribe', 0)[0].unsubscribe).toEqual({ outcome: 'unsubscribed', unsubscribed: true, contactId: 'crm-ana', channel: 'email', purpose: 'marketing' });
+		expect(first.json('Unsubscribe', 0)[0].unsubscribe).toEqual({
+			outcome: 'unsubscribed',
+			unsubscribed: true,
+			contactId: 'crm-ana',
+			channel: 'email',
+			purpose: 'marketing',
+		});
 		expect(first.runData['Unsubscribed Page']).toHaveLength(1);
-		expect((await check(ana)).json('Check', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual(['WITHDRAWN']);
+		expect(
+			(await check(ana)).json('Check', 1).map((j) => (j.blocked as IDataObject).reason),
+		).toEqual(['WITHDRAWN']);
 		// The evidence of the withdrawal: where, from which address and browser.
 		const ledger = (await store.exportContact('crm-ana')).consentLedger;
-		expect(ledger.at(-1)).toMatchObject({ action: 'withdraw', channel: 'email', evidence: { source: 'one-click-unsubscribe', ipAddress: '203.0.113.9', userAgent: 'MailClient/1.0' } });
+		expect(ledger.at(-1)).toMatchObject({
+			action: 'withdraw',
+			channel: 'email',
+			evidence: {
+				source: 'one-click-unsubscribe',
+				ipAddress: '203.0.113.9',
+				userAgent: 'MailClient/1.0',
+			},
+		});
 		const again = await post(url);
-		expect(again.json('Unsubscribe', 0)[0].unsubscribe).toMatchObject({ outcome: 'already', unsubscribed: true });
+		expect(again.json('Unsubscribe', 0)[0].unsubscribe).toMatchObject({
+			outcome: 'already',
+			unsubscribed: true,
+		});
 		expect((await store.exportContact('crm-ana')).consentLedger).toHaveLength(ledger.length);
 		// Ben, who got no link, is untouched.
 		expect((await check(ben)).json('Check', 0)).toHaveLength(1);
@@ -75,10 +151,16 @@ describe('template: One-click unsubscribe', () => {
 		await grantConsent(store, [cai.contact as never], ['email']);
 		const url = await mailWithLink(cai, 'summer');
 		const [v, , mac] = String(url.searchParams.get('token')).split('.');
-		url.searchParams.set('token', `${v}.${Buffer.from(JSON.stringify(['crm-ben', 'email', 'marketing'])).toString('base64url')}.${mac}`);
+		url.searchParams.set(
+			'token',
+			`${v}.${Buffer.from(JSON.stringify(['crm-ben', 'email', 'marketing'])).toString('base64url')}.${mac}`,
+		);
 		for (const bad of [url, new URL(WEBHOOK)]) {
 			const run = await post(bad);
-			expect(run.json('Unsubscribe', 0)[0].unsubscribe).toMatchObject({ outcome: 'invalid', unsubscribed: false });
+			expect(run.json('Unsubscribe', 0)[0].unsubscribe).toMatchObject({
+				outcome: 'invalid',
+				unsubscribed: false,
+			});
 			expect(run.runData['Link Not Valid']).toHaveLength(1);
 		}
 		expect((await check(ben)).json('Check', 0)).toHaveLength(1);

@@ -22,28 +22,54 @@ const credentials = { convergentStoreApi: { storageType: 'embedded', databasePat
  */
 function asImported(file: string) {
 	const wf = loadTemplate(file);
-	const ai = new Set(wf.nodes.filter((n) => n.type.startsWith('@n8n/n8n-nodes-langchain.')).map((n) => n.name));
+	const ai = new Set(
+		wf.nodes.filter((n) => n.type.startsWith('@n8n/n8n-nodes-langchain.')).map((n) => n.name),
+	);
 	wf.nodes = wf.nodes.filter((n) => !ai.has(n.name));
 	for (const name of ai) delete wf.connections[name];
-	for (const c of Object.values(wf.connections)) for (const outputs of Object.values(c)) for (const out of outputs) if (out) out.splice(0, out.length, ...out.filter((l) => !ai.has(l.node)));
+	for (const c of Object.values(wf.connections))
+		for (const outputs of Object.values(c))
+			for (const out of outputs)
+				if (out) out.splice(0, out.length, ...out.filter((l) => !ai.has(l.node)));
 	for (const n of wf.nodes) {
 		if (!n.credentials) continue;
-		n.credentials = Object.fromEntries(Object.entries(n.credentials).filter(([type]) => type === 'convergentStoreApi'));
+		n.credentials = Object.fromEntries(
+			Object.entries(n.credentials).filter(([type]) => type === 'convergentStoreApi'),
+		);
 		if (Object.keys(n.credentials).length === 0) delete n.credentials;
 	}
 	return wf;
 }
-const tryIt = (file: string) => runWorkflow(asImported(file), { startNode: 'Try It', credentials: credentials as never });
+const tryIt = (file: string) =>
+	runWorkflow(asImported(file), { startNode: 'Try It', credentials: credentials as never });
 
-const idOf = (j: IDataObject) => String((j.body as IDataObject | undefined)?.contact ? ((j.body as IDataObject).contact as IDataObject).id : j.id ?? j.contactId ?? (j.contact as IDataObject | undefined)?.id);
+const idOf = (j: IDataObject) =>
+	String(
+		(j.body as IDataObject | undefined)?.contact
+			? ((j.body as IDataObject).contact as IDataObject).id
+			: (j.id ?? j.contactId ?? (j.contact as IDataObject | undefined)?.id),
+	);
 const nameOf = (j: IDataObject) => String((j.contact as IDataObject | undefined)?.name ?? '');
 const reasons = (run: RunResult, node: string, output: number, who = idOf) =>
-	Object.fromEntries(run.json(node, output).map((j) => [who(j), String((j.blocked as IDataObject | undefined)?.reason ?? (j.touchpoint as IDataObject | undefined)?.reason)]));
-const previewed = (run: RunResult, node: string, who = idOf) => run.json(node, 2).map((j) => [who(j), (j.touchpoint as IDataObject).channel]);
+	Object.fromEntries(
+		run
+			.json(node, output)
+			.map((j) => [
+				who(j),
+				String(
+					(j.blocked as IDataObject | undefined)?.reason ??
+						(j.touchpoint as IDataObject | undefined)?.reason,
+				),
+			]),
+	);
+const previewed = (run: RunResult, node: string, who = idOf) =>
+	run.json(node, 2).map((j) => [who(j), (j.touchpoint as IDataObject).channel]);
 
 function expectClean(run: RunResult) {
 	expect(run.error).toBeUndefined();
-	const failed = Object.entries(run.runData).filter(([, tasks]) => tasks.some((t) => t.error)).map(([n]) => n);
+	const failed = Object.entries(run.runData)
+		.filter(([, tasks]) => tasks.some((t) => t.error))
+		.map(([n]) => n);
 	expect(failed).toEqual([]);
 }
 
@@ -52,7 +78,15 @@ describe('templates: Try It, with no provider credential', () => {
 		for (const attempt of [1, 2]) {
 			const run = await tryIt('abandoned-cart.json');
 			expectClean(run);
-			expect({ attempt, blocked: reasons(run, 'Consent Guard', 1) }).toEqual({ attempt, blocked: { 'sample-ben': 'WITHDRAWN', 'sample-chloe': 'QUIET_HOURS', 'sample-dan': 'FREQUENCY_CAP', 'sample-eva': 'NO_CONSENT' } });
+			expect({ attempt, blocked: reasons(run, 'Consent Guard', 1) }).toEqual({
+				attempt,
+				blocked: {
+					'sample-ben': 'WITHDRAWN',
+					'sample-chloe': 'QUIET_HOURS',
+					'sample-dan': 'FREQUENCY_CAP',
+					'sample-eva': 'NO_CONSENT',
+				},
+			});
 			expect(previewed(run, 'Send Best Channel')).toEqual([['sample-ana', 'email']]);
 			const tp = run.json('Send Best Channel', 2)[0].touchpoint as IDataObject;
 			expect(JSON.stringify(tp.email)).toContain('[Sample copy: no model was called]');
@@ -62,11 +96,14 @@ describe('templates: Try It, with no provider credential', () => {
 		}
 	});
 
-	it('WhatsApp AI concierge: the agent\'s Check Consent tool answers Allowed for Ana and Blocked NO_CONSENT for Ben; Ana\'s follow-up previewed; the same on a second run', async () => {
+	it("WhatsApp AI concierge: the agent's Check Consent tool answers Allowed for Ana and Blocked NO_CONSENT for Ben; Ana's follow-up previewed; the same on a second run", async () => {
 		for (const attempt of [1, 2]) {
 			const run = await tryIt('whatsapp-ai-concierge.json');
 			expectClean(run);
-			expect({ attempt, blocked: reasons(run, "Check Consent (Agent's Tool)", 1) }).toEqual({ attempt, blocked: { 'sample-ben': 'NO_CONSENT' } });
+			expect({ attempt, blocked: reasons(run, "Check Consent (Agent's Tool)", 1) }).toEqual({
+				attempt,
+				blocked: { 'sample-ben': 'NO_CONSENT' },
+			});
 			expect(previewed(run, 'Send Follow-Up (Preview)')).toEqual([['sample-ana', 'whatsapp']]);
 		}
 	});
@@ -75,9 +112,22 @@ describe('templates: Try It, with no provider credential', () => {
 		for (const attempt of [1, 2]) {
 			const run = await tryIt('ab-test-then-winner.json');
 			expectClean(run);
-			expect({ attempt, a: reasons(run, 'Send A', 1), previewA: previewed(run, 'Send A'), b: previewed(run, 'Send B') }).toEqual({ attempt, a: { 'sample-dan': 'FREQUENCY_CAP' }, previewA: [['sample-chloe', 'email']], b: [['sample-ana', 'email']] });
+			expect({
+				attempt,
+				a: reasons(run, 'Send A', 1),
+				previewA: previewed(run, 'Send A'),
+				b: previewed(run, 'Send B'),
+			}).toEqual({
+				attempt,
+				a: { 'sample-dan': 'FREQUENCY_CAP' },
+				previewA: [['sample-chloe', 'email']],
+				b: [['sample-ana', 'email']],
+			});
 			expect(run.json('A/B Split', 2).map(idOf)).toEqual(['sample-ben', 'sample-eva']);
-			expect(run.json('Pick Winner')[0]).toMatchObject({ decision: 'not_enough_data', winner: null });
+			expect(run.json('Pick Winner')[0]).toMatchObject({
+				decision: 'not_enough_data',
+				winner: null,
+			});
 			expect(run.json('No Clear Winner').map(idOf)).toEqual(['sample-ben', 'sample-eva']);
 		}
 	});
@@ -86,68 +136,119 @@ describe('templates: Try It, with no provider credential', () => {
 		for (const attempt of [1, 2]) {
 			const run = await tryIt('nearby-store.json');
 			expectClean(run);
-			expect({ attempt, blocked: reasons(run, 'Send Offer', 1) }).toEqual({ attempt, blocked: { 'sample-chloe': 'QUIET_HOURS', 'sample-dan': 'FREQUENCY_CAP', 'sample-eva': 'WITHDRAWN' } });
+			expect({ attempt, blocked: reasons(run, 'Send Offer', 1) }).toEqual({
+				attempt,
+				blocked: {
+					'sample-chloe': 'QUIET_HOURS',
+					'sample-dan': 'FREQUENCY_CAP',
+					'sample-eva': 'WITHDRAWN',
+				},
+			});
 			expect(previewed(run, 'Send Offer')).toEqual([['sample-ana', 'whatsapp']]);
 			expect(run.json('Not Near a Store').map(idOf)).toEqual(['sample-ben']);
 		}
 	});
 
-	it('Click tracking: Ana\'s previewed email carries her tracked link, which records her click and redirects; Fay\'s forged link is refused', async () => {
+	it("Click tracking: Ana's previewed email carries her tracked link, which records her click and redirects; Fay's forged link is refused", async () => {
 		const run = await tryIt('click-tracking.json');
 		expectClean(run);
-		expect(run.json('Valid Link?', 0).map((j) => [idOf(j), (j.click as IDataObject).url])).toEqual([['sample-ana', 'https://glow.example/spring']]);
-		expect(run.json('Valid Link?', 1).map((j) => [idOf(j), (j.click as IDataObject).valid])).toEqual([['sample-fay', false]]);
-		expect(run.json('Score the Click').map((j) => (j.engagement as IDataObject).events)).toEqual([1]);
+		expect(run.json('Valid Link?', 0).map((j) => [idOf(j), (j.click as IDataObject).url])).toEqual([
+			['sample-ana', 'https://glow.example/spring'],
+		]);
+		expect(
+			run.json('Valid Link?', 1).map((j) => [idOf(j), (j.click as IDataObject).valid]),
+		).toEqual([['sample-fay', false]]);
+		expect(run.json('Score the Click').map((j) => (j.engagement as IDataObject).events)).toEqual([
+			1,
+		]);
 	});
 
-	it('In-app inbox: Ana\'s in-app message previewed with her inbox code, which her app uses (Valid Code, nothing kept by a preview); Fay\'s forged code gets nothing', async () => {
+	it("In-app inbox: Ana's in-app message previewed with her inbox code, which her app uses (Valid Code, nothing kept by a preview); Fay's forged code gets nothing", async () => {
 		const run = await tryIt('in-app-inbox.json');
 		expectClean(run);
 		const preview = run.json('In-App Message', 2)[0].touchpoint as IDataObject;
-		expect((preview.message as IDataObject).data).toMatchObject({ type: 'in_app', title: 'Spring is here, Ana', ctaUrl: 'https://glow.example/spring' });
-		expect(run.json('Valid Code?', 0).map((j) => j.inbox)).toEqual([{ valid: true, unread: 0, messages: [] }]);
+		expect((preview.message as IDataObject).data).toMatchObject({
+			type: 'in_app',
+			title: 'Spring is here, Ana',
+			ctaUrl: 'https://glow.example/spring',
+		});
+		expect(run.json('Valid Code?', 0).map((j) => j.inbox)).toEqual([
+			{ valid: true, unread: 0, messages: [] },
+		]);
 		expect(run.json('Valid Code?', 1).map((j) => (j.inbox as IDataObject).valid)).toEqual([false]);
 	});
 
-	it('Personalised recommendations: Ana\'s push previewed; the others Not Sent with their reasons', async () => {
+	it("Personalised recommendations: Ana's push previewed; the others Not Sent with their reasons", async () => {
 		const run = await tryIt('personalised-recommendations.json');
 		expectClean(run);
 		expect(previewed(run, 'Push or Email')).toEqual([['sample-ana', 'push']]);
-		expect(reasons(run, 'Push or Email', 1)).toEqual({ 'sample-ben': 'WITHDRAWN', 'sample-chloe': 'QUIET_HOURS', 'sample-dan': 'FREQUENCY_CAP', 'sample-eva': 'NO_CONSENT' });
+		expect(reasons(run, 'Push or Email', 1)).toEqual({
+			'sample-ben': 'WITHDRAWN',
+			'sample-chloe': 'QUIET_HOURS',
+			'sample-dan': 'FREQUENCY_CAP',
+			'sample-eva': 'NO_CONSENT',
+		});
 	});
 
 	it('Win-back: the sample customers are scored, the At risk ones checked: Ana previewed, the others blocked with their reasons', async () => {
 		for (const attempt of [1, 2]) {
 			const run = await tryIt('win-back.json');
 			expectClean(run);
-			expect(run.outputs('RFM').map((out) => out.map((i) => i.json.firstName))).toEqual([['Ana', 'Ben', 'Chloe', 'Dan', 'Eva'], [], ['Fay', 'Gus', 'Hana', 'Ivo']]);
-			expect({ attempt, blocked: reasons(run, 'Consent Guard', 1) }).toEqual({ attempt, blocked: { 'sample-ben': 'WITHDRAWN', 'sample-chloe': 'QUIET_HOURS', 'sample-dan': 'FREQUENCY_CAP', 'sample-eva': 'NO_CONSENT' } });
+			expect(run.outputs('RFM').map((out) => out.map((i) => i.json.firstName))).toEqual([
+				['Ana', 'Ben', 'Chloe', 'Dan', 'Eva'],
+				[],
+				['Fay', 'Gus', 'Hana', 'Ivo'],
+			]);
+			expect({ attempt, blocked: reasons(run, 'Consent Guard', 1) }).toEqual({
+				attempt,
+				blocked: {
+					'sample-ben': 'WITHDRAWN',
+					'sample-chloe': 'QUIET_HOURS',
+					'sample-dan': 'FREQUENCY_CAP',
+					'sample-eva': 'NO_CONSENT',
+				},
+			});
 			expect(previewed(run, 'Send Win-back')).toEqual([['sample-ana', 'email']]);
 			expect(run.runData['Get Customers']).toBeUndefined();
 			expect(run.runData['Win-back Sent']).toBeUndefined();
 		}
 	});
 
-	it('Welcome: Ana\'s welcome previewed; the others blocked; nobody waits for a morning or three days', async () => {
+	it("Welcome: Ana's welcome previewed; the others blocked; nobody waits for a morning or three days", async () => {
 		const run = await tryIt('welcome-double-opt-in.json');
 		expectClean(run);
-		expect(reasons(run, 'Check Welcome', 1)).toEqual({ 'sample-ben': 'WITHDRAWN', 'sample-chloe': 'QUIET_HOURS', 'sample-dan': 'FREQUENCY_CAP', 'sample-eva': 'NO_CONSENT' });
+		expect(reasons(run, 'Check Welcome', 1)).toEqual({
+			'sample-ben': 'WITHDRAWN',
+			'sample-chloe': 'QUIET_HOURS',
+			'sample-dan': 'FREQUENCY_CAP',
+			'sample-eva': 'NO_CONSENT',
+		});
 		expect(previewed(run, 'Welcome')).toEqual([['sample-ana', 'email']]);
 		expect(run.runData['Wait Until Morning']).toBeUndefined();
 		expect(run.runData['Wait 3 Days']).toBeUndefined();
 	});
 
-	it('WhatsApp lead capture: Ana gets the form\'s first question, Ben\'s STOP is confirmed, Chloe gets a sample AI reply, Dan\'s window is closed', async () => {
+	it("WhatsApp lead capture: Ana gets the form's first question, Ben's STOP is confirmed, Chloe gets a sample AI reply, Dan's window is closed", async () => {
 		const run = await tryIt('whatsapp-lead-capture.json');
 		expectClean(run);
-		expect(run.json('Ask', 2).map((j) => [nameOf(j), (j.reply as IDataObject).text])).toEqual([['Ana', 'Hi! What is your name?']]);
-		expect(run.json('Ask', 1).map((j) => [nameOf(j), (j.touchpoint as IDataObject).reason])).toEqual([['Dan', 'WINDOW_CLOSED']]);
+		expect(run.json('Ask', 2).map((j) => [nameOf(j), (j.reply as IDataObject).text])).toEqual([
+			['Ana', 'Hi! What is your name?'],
+		]);
+		expect(
+			run.json('Ask', 1).map((j) => [nameOf(j), (j.touchpoint as IDataObject).reason]),
+		).toEqual([['Dan', 'WINDOW_CLOSED']]);
 		expect(previewed(run, 'Confirm Opt-out', nameOf)).toEqual([['Ben', 'whatsapp']]);
-		expect(run.json('Send AI Reply', 2).map((j) => [nameOf(j), String((j.ai as IDataObject).reply).slice(0, 34)])).toEqual([['Chloe', '[Sample reply: no model was called']]);
-		expect(run.json('Record Sample Messages', 0).find((j) => nameOf(j) === 'Ben')).toMatchObject({ keyword: 'stop' });
+		expect(
+			run
+				.json('Send AI Reply', 2)
+				.map((j) => [nameOf(j), String((j.ai as IDataObject).reply).slice(0, 34)]),
+		).toEqual([['Chloe', '[Sample reply: no model was called']]);
+		expect(run.json('Record Sample Messages', 0).find((j) => nameOf(j) === 'Ben')).toMatchObject({
+			keyword: 'stop',
+		});
 	});
 
-	it('One-click unsubscribe: Ana\'s previewed email carries her signed link, which unsubscribes her; Fay\'s forged link changes nothing', async () => {
+	it("One-click unsubscribe: Ana's previewed email carries her signed link, which unsubscribes her; Fay's forged link changes nothing", async () => {
 		for (const attempt of [1, 2]) {
 			// Consent follows event time to the second, a tie counting as a withdrawal: the second try
 			// re-grants Ana a second after the first one unsubscribed her, as a person clicking again would.
@@ -155,19 +256,40 @@ describe('templates: Try It, with no provider credential', () => {
 			const run = await tryIt('one-click-unsubscribe.json');
 			expectClean(run);
 			const email = (run.json('Sample Email', 2)[0].touchpoint as IDataObject).email as IDataObject;
-			expect(String((email.headers as IDataObject)['List-Unsubscribe'])).toMatch(/^<https:\/\/n8n\.example\.com\/webhook\/unsubscribe\?token=u1\./);
-			expect({ attempt, outcomes: run.json('Unsubscribe', 0).map((j) => [idOf(j), (j.unsubscribe as IDataObject).outcome]) }).toEqual({ attempt, outcomes: [['sample-ana', 'unsubscribed'], ['sample-fay', 'invalid']] });
+			expect(String((email.headers as IDataObject)['List-Unsubscribe'])).toMatch(
+				/^<https:\/\/n8n\.example\.com\/webhook\/unsubscribe\?token=u1\./,
+			);
+			expect({
+				attempt,
+				outcomes: run
+					.json('Unsubscribe', 0)
+					.map((j) => [idOf(j), (j.unsubscribe as IDataObject).outcome]),
+			}).toEqual({
+				attempt,
+				outcomes: [
+					['sample-ana', 'unsubscribed'],
+					['sample-fay', 'invalid'],
+				],
+			});
 			expect(run.json('Valid Link?', 0).map(idOf)).toEqual(['sample-ana']);
 			expect(run.json('Valid Link?', 1).map(idOf)).toEqual(['sample-fay']);
 		}
 	});
 
-	it('Consultation booking: Ana\'s booking starts, Ben gets a sample AI reply, Dan\'s window is closed', async () => {
+	it("Consultation booking: Ana's booking starts, Ben gets a sample AI reply, Dan's window is closed", async () => {
 		const run = await tryIt('consultation-booking.json');
 		expectClean(run);
-		expect(run.json('Intent', 0).map((j) => [nameOf(j), (j.classification as IDataObject).intent])).toEqual([['Ana', 'book'], ['Ben', 'opening hours'], ['Dan', 'book']]);
+		expect(
+			run.json('Intent', 0).map((j) => [nameOf(j), (j.classification as IDataObject).intent]),
+		).toEqual([
+			['Ana', 'book'],
+			['Ben', 'opening hours'],
+			['Dan', 'book'],
+		]);
 		expect(previewed(run, 'Ask', nameOf)).toEqual([['Ana', 'whatsapp']]);
-		expect(run.json('Ask', 1).map((j) => [nameOf(j), (j.touchpoint as IDataObject).reason])).toEqual([['Dan', 'WINDOW_CLOSED']]);
+		expect(
+			run.json('Ask', 1).map((j) => [nameOf(j), (j.touchpoint as IDataObject).reason]),
+		).toEqual([['Dan', 'WINDOW_CLOSED']]);
 		expect(previewed(run, 'Send AI Reply', nameOf)).toEqual([['Ben', 'whatsapp']]);
 	});
 });
