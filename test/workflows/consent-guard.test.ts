@@ -602,7 +602,14 @@ describe('Consent Guard: Check', () => {
 		const blockedOut = run2.json('Guard', 1);
 		expect(blockedOut.find((j) => String(j.error).includes('12345'))).toBeDefined();
 		expect(blockedOut.find((j) => String(j.error).includes('Mars/Olympus'))).toBeDefined();
-		expect(blockedOut.find((j) => String(j.error).includes('contact.id'))).toBeDefined();
+		// A person nobody holds is not bad input: Blocked (NO_CONSENT), saying what to do.
+		expect(
+			blockedOut.find(
+				(j) =>
+					(j.blocked as IDataObject | undefined)?.reason === 'NO_CONSENT' &&
+					String((j.blocked as IDataObject).message).includes('contact.id'),
+			),
+		).toBeDefined();
 		expect(blockedOut.find((j) => String(j.error).includes('"fax"'))).toBeDefined();
 		expect(run2.json('Guard', 0).map((j) => (j.contact as IDataObject).id)).toEqual(['ana']);
 		expect(run2.items('Guard', 0)[0].pairedItem).toEqual({ item: 4 });

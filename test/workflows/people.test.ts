@@ -771,9 +771,18 @@ describe.each(backends)('One person across channels (%s)', (_name, makeStore) =>
 			}),
 			{ credentials: credentials() as never },
 		);
-		expect(String(nobody.error?.message)).toBe(
-			'No contact ID at "contact.id", and no contact holds email nobody@example.com',
-		);
+		// A person nobody holds has no consent: Blocked (NO_CONSENT) with what to do, and the run goes on.
+		expect(nobody.error).toBeUndefined();
+		expect(nobody.json('Guard', 1).map((j) => j.blocked)).toEqual([
+			{
+				reason: 'NO_CONSENT',
+				message:
+					'No contact ID at "contact.id", and no contact holds email nobody@example.com: no marketing consent on email is recorded for them. Record their consent first (Consent Guard > Record Consent), or give the contact ID your store knows them by.',
+				retryAt: null,
+				channel: 'email',
+				purpose: 'marketing',
+			},
+		]);
 
 		const mailsBefore = smtp.messages.length;
 		const sent = await run(

@@ -24,7 +24,7 @@ import { compileFieldPath } from '../../../shared/field-path';
 import { parameterReader } from '../../../shared/n8n/params';
 import { getStore } from '../../../shared/n8n/store';
 import { isToolCall } from '../../../shared/n8n/tool-mode';
-import { withBookAddresses } from '../../../shared/people';
+import { UnknownPersonError, withBookAddresses } from '../../../shared/people';
 import { policyProperties, readPolicySettings } from '../../../shared/n8n/policy-settings';
 import {
 	checkBatch,
@@ -297,8 +297,35 @@ export async function execute(
 		quietChannels: Object.keys(settings.gate.quietHours ?? {}) as Channel[],
 		preloaded,
 	});
+	const unknown: Array<{ campaign?: string; channel: string; reason: string; at: number }> = [];
 	for (const { index, error } of prepared.errors) {
 		const i = indexOf[index];
+		// Nobody holds the address and there is no ID: no consent is recorded for them. For a gate
+		// that is Blocked (NO_CONSENT), the workflow goes on; only an identity conflict is an error.
+		if (error instanceof UnknownPersonError) {
+			const r = requests[index];
+			const message = `${error.message}: no ${r.purpose} consent on ${r.channel} is recorded for them. Record their consent first (Consent Guard > Record Consent), or give the contact ID your store knows them by.`;
+			blockedOut.push({
+				json: {
+					...items[i].json,
+					blocked: {
+						reason: 'NO_CONSENT',
+						message,
+						retryAt: null,
+						channel: r.channel,
+						purpose: r.purpose,
+					},
+				},
+				pairedItem: { item: i },
+			});
+			unknown.push({
+				campaign: r.campaign,
+				channel: r.channel,
+				reason: 'NO_CONSENT',
+				at: Date.now(),
+			});
+			continue;
+		}
 		const nodeError = new NodeOperationError(this.getNode(), error.message, {
 			itemIndex: i,
 			description: error.hint,
@@ -355,18 +382,20 @@ export async function execute(
 	});
 	// Campaign reports count who was blocked and why (counts per campaign, channel, reason and day).
 	const now = Date.now();
-	const blockedCounts = decisions.flatMap((d, j) =>
-		d.allowed
-			? []
-			: [
-					{
-						campaign: checked[j].campaign,
-						channel: checked[j].channel,
-						reason: String(d.reason),
-						at: now,
-					},
-				],
-	);
+	const blockedCounts: Array<{ campaign?: string; channel: string; reason: string; at: number }> =
+		decisions.flatMap((d, j) =>
+			d.allowed
+				? []
+				: [
+						{
+							campaign: checked[j].campaign,
+							channel: checked[j].channel,
+							reason: String(d.reason),
+							at: now,
+						},
+					],
+		);
+	blockedCounts.push(...unknown);
 	if (blockedCounts.length) await store.countBlocked(blockedCounts);
 	return [allowed, blockedOut];
 }
