@@ -615,6 +615,27 @@ describe('Consent Guard: Check', () => {
 		expect(run2.items('Guard', 0)[0].pairedItem).toEqual({ item: 4 });
 	});
 
+	it('a person the store has never seen: Blocked NO_CONSENT for marketing, ADDRESS_NOT_LINKED for a transactional message, each saying what to do', async () => {
+		const s = freshStore();
+		const stranger = { contact: { email: 'new.person@example.com', timeZone: 'UTC' } };
+		const marketing = await run([stranger], 'check', { channel: 'email', ...noQuiet }, s);
+		expect(marketing.json('Guard', 1).map((j) => (j.blocked as IDataObject).reason)).toEqual([
+			'NO_CONSENT',
+		]);
+		const receipt = await run(
+			[stranger],
+			'check',
+			{ channel: 'email', purpose: 'transactional', ...noQuiet },
+			s,
+		);
+		expect(receipt.json('Guard', 1).map((j) => j.blocked)).toEqual([
+			expect.objectContaining({
+				reason: 'ADDRESS_NOT_LINKED',
+				message: expect.stringMatching(/Add the person first \(Consent Guard > Contact > Upsert\)/),
+			}),
+		]);
+	});
+
 	it('without continueOnFail, bad input stops the node with an error naming the field and value', async () => {
 		const s = freshStore();
 		const res = await runWorkflow(

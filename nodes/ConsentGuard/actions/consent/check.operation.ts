@@ -304,12 +304,17 @@ export async function execute(
 		// that is Blocked (NO_CONSENT), the workflow goes on; only an identity conflict is an error.
 		if (error instanceof UnknownPersonError) {
 			const r = requests[index];
-			const message = `${error.message}: no ${r.purpose} consent on ${r.channel} is recorded for them. Record their consent first (Consent Guard > Record Consent), or give the contact ID your store knows them by.`;
+			// A transactional message needs no consent, but an address that is someone's: nobody's is not linked.
+			const transactional = r.purpose === 'transactional';
+			const reason = transactional ? 'ADDRESS_NOT_LINKED' : 'NO_CONSENT';
+			const message = transactional
+				? `${error.message}: a transactional message goes only to an address the person holds. Add the person first (Consent Guard > Contact > Upsert), or give the contact ID your store knows them by.`
+				: `${error.message}: no ${r.purpose} consent on ${r.channel} is recorded for them. Record their consent first (Consent Guard > Record Consent), or give the contact ID your store knows them by.`;
 			blockedOut.push({
 				json: {
 					...items[i].json,
 					blocked: {
-						reason: 'NO_CONSENT',
+						reason,
 						message,
 						retryAt: null,
 						channel: r.channel,
