@@ -13,7 +13,7 @@ import type { IDataObject, INode } from 'n8n-workflow';
 import { metaSignature } from '../../nodes/shared/inbound/signatures';
 import { openStore } from '../../nodes/shared/store';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
-import { makeNode, runWorkflow, type WorkflowJson } from '../harness';
+import { makeNode, manualWorkflow, runWorkflow, type WorkflowJson } from '../harness';
 import { startWebhookServer, type WebhookServer } from '../harness/webhook';
 import { grantConsent } from '../helpers/people';
 import { MetaGraphMock } from '../mocks';
@@ -492,6 +492,40 @@ describe('Durable inbox (Touchpoint Trigger + Touchpoint Inbox)', () => {
 				])
 			).get(`${ana.id}\u0000whatsapp\u0000marketing`)?.status,
 		).toBe('withdrawn');
+	});
+});
+
+describe('Touchpoint Inbox fails closed', () => {
+	it("Replay with the store unreachable and On Error: Continue: nothing on Replayed (before, n8n copied the schedule's item there as if it were an event), the error on Abandoned", async () => {
+		const broken = {
+			convergentStoreApi: {
+				storageType: 'postgres',
+				host: '127.0.0.1',
+				port: 1,
+				database: 'none',
+				user: 'none',
+				password: '',
+				ssl: false,
+			},
+		};
+		const run = await runWorkflow(
+			manualWorkflow({
+				items: [{ tick: 1 }],
+				node: {
+					type: 'touchpointInbox',
+					name: 'Replay',
+					parameters: { operation: 'replay', replayAfter: 0 },
+					credentials: storeCreds,
+					continueOnFail: true,
+				},
+			}),
+			{ credentials: broken as never },
+		);
+		expect(run.error).toBeUndefined();
+		expect(run.json('Replay', 0)).toEqual([]);
+		expect(run.json('Replay', 1)).toEqual([
+			expect.objectContaining({ tick: 1, error: expect.any(String) }),
+		]);
 	});
 });
 

@@ -14,7 +14,6 @@ import { parseInboxId, replayedItem } from '../../shared/inbound/inbox';
 import { errorJson } from '../../shared/n8n/fail-closed';
 import { withDownloadedMedia } from '../../shared/n8n/media-download';
 import { parameterReader } from '../../shared/n8n/params';
-import { toolAware } from '../../shared/n8n/tool-mode';
 import type { InboxKey, Store } from '../../shared/store/types';
 import { MEDIA_HOSTS_DESCRIPTION } from '../../shared/inbound/fetch-policy';
 
@@ -117,17 +116,13 @@ export async function executeReplay(
 		);
 		replayed = withFiles.map((item) => ({ ...item, pairedItem }));
 	}
-	return toolAware(
-		this,
-		[
-			replayed,
-			abandoned.map((e) => ({
-				json: { ...(replayedItem(e) as IDataObject), inboxAbandoned: true },
-				pairedItem,
-			})),
-		],
-		['Replayed', 'Abandoned'],
-	);
+	return [
+		replayed,
+		abandoned.map((e) => ({
+			json: { ...(replayedItem(e) as IDataObject), inboxAbandoned: true },
+			pairedItem,
+		})),
+	];
 }
 
 /** Mark Done: each item's event handled; its stored payload is dropped, the de-duplication key stays. */
