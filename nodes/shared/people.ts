@@ -22,6 +22,22 @@ import type {
 } from './store/types';
 import { addressKey } from './store/types';
 
+/** The item's email and phone that are not addresses (they do not parse), each with why: an upsert says what it did not link. */
+export function unusableAddresses(
+	contact: Contact,
+): Array<{ kind: 'email' | 'phone'; value: string; reason: string }> {
+	const out: Array<{ kind: 'email' | 'phone'; value: string; reason: string }> = [];
+	if (contact.email) {
+		const e = normalizeEmail(contact.email);
+		if (!e.ok) out.push({ kind: 'email', value: e.value, reason: e.message });
+	}
+	if (contact.phone) {
+		const p = normalizePhone(contact.phone);
+		if (!p.ok) out.push({ kind: 'phone', value: p.value, reason: p.message });
+	}
+	return out;
+}
+
 /** The contact's addresses, normalised; values that do not parse are left out (the policy reports them). */
 export function contactAddresses(contact: Contact): ContactAddress[] {
 	const out = new Map<string, ContactAddress>();

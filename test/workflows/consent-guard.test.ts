@@ -636,6 +636,31 @@ describe('Consent Guard: Check', () => {
 		]);
 	});
 
+	it('Contact > Upsert without an ID creates the person by address, and says what it did not link and why', async () => {
+		const s = freshStore();
+		const fromList = {
+			contact: { email: 'Lena@Example.com', phone: '+447700900123', name: 'Lena' },
+		};
+		const saved = await run([fromList], 'upsertContact', { resource: 'contact' }, s);
+		const book = saved.json('Guard', 0)[0].contactBook as IDataObject;
+		// Before, a person without a contact ID was an error with no hint.
+		expect(book).toMatchObject({
+			id: 'lena@example.com',
+			created: true,
+			addresses: [{ kind: 'email', value: 'lena@example.com' }],
+		});
+		// Before, the number was left out silently.
+		expect(book.notLinked).toEqual([
+			{ kind: 'phone', value: '+447700900123', reason: expect.stringMatching(/phone/i) },
+		]);
+		// The same person again, by the same address: found, not a second contact.
+		const again = await run([fromList], 'upsertContact', { resource: 'contact' }, s);
+		expect(again.json('Guard', 0)[0].contactBook).toMatchObject({
+			id: 'lena@example.com',
+			created: false,
+		});
+	});
+
 	it('without continueOnFail, bad input stops the node with an error naming the field and value', async () => {
 		const s = freshStore();
 		const res = await runWorkflow(

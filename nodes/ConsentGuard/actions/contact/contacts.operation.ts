@@ -17,6 +17,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { idForAddress } from '../../../shared/address';
 import {
 	compileContactReader,
 	resolveContactMapping,
@@ -26,7 +27,12 @@ import { updateDisplayOptions } from '../../../shared/n8n/display-options';
 import { compileFieldPath } from '../../../shared/field-path';
 import { inputFromProperty, unverifiedInput } from '../../../shared/n8n/input-trust';
 import { getStore } from '../../../shared/n8n/store';
-import { contactAddresses, IdentityConflictError, resolvePeople } from '../../../shared/people';
+import {
+	contactAddresses,
+	IdentityConflictError,
+	resolvePeople,
+	unusableAddresses,
+} from '../../../shared/people';
 import { isValidZone } from '../../../shared/policy';
 import type { Contact } from '../../../shared/contact';
 import type { ProfileInput, Store } from '../../../shared/store/types';
@@ -177,7 +183,9 @@ export async function execute(
 	const mapping = resolveContactMapping(
 		this.getNodeParameter('contactFields', 0, {}) as IDataObject,
 	);
-	const idOptional = operation === 'findContact' || operation === 'getContact';
+	// A new person from a form or a list has no ID of yours yet: Upsert creates them by address.
+	const idOptional =
+		operation === 'findContact' || operation === 'getContact' || operation === 'upsertContact';
 	const readContact = compileContactReader(mapping, { idOptional });
 	const store = await getStore(this);
 	const onConflict =
@@ -384,6 +392,11 @@ async function upsertAll(
 				? ('move' as const)
 				: ('error' as const),
 		unverified: (_c: Contact, k: number) => unverified(rows[k].i),
+		// No ID: the person is whoever holds an address, or a new contact named by the first one.
+		fallbackId: (c: Contact) => {
+			const first = contactAddresses(c)[0];
+			return first ? idForAddress(first) : undefined;
+		},
 	};
 	const people = await resolvePeople(
 		store,
@@ -436,6 +449,8 @@ async function upsertAll(
 						value: a.kind === 'push' ? `${a.value.slice(0, 8)}…` : a.value,
 					})),
 					...(merged.has(k) ? { mergedFrom: merged.get(k)! } : {}),
+					// What was not linked, and why (a value that is not an email or a phone number).
+					...(unusableAddresses(contact).length ? { notLinked: unusableAddresses(contact) } : {}),
 				},
 			},
 			pairedItem: { item: i },
