@@ -127,12 +127,43 @@ export function contactFromString(value: string): IDataObject {
 	return { id: v };
 }
 
+/**
+ * Where a field is also found when its path is left at the default and the item has no `contact`
+ * object: the flat shape Edit Fields, a spreadsheet or a form gives (email, phone, name...), and the
+ * contactId the Touchpoint Trigger and Consent Guard put on their items.
+ */
+const FLAT: Record<keyof ContactMapping, string[]> = {
+	idField: ['contactId', 'id'],
+	emailField: ['email'],
+	phoneField: ['phone'],
+	whatsappIdField: ['whatsappId'],
+	psidField: ['psid'],
+	instagramIdField: ['instagramId'],
+	pushTokenField: ['pushToken'],
+	timeZoneField: ['timeZone'],
+	localeField: ['locale'],
+};
+
+function fieldReader(key: keyof ContactMapping, path: string): (json: unknown) => unknown {
+	const primary = compileFieldPath(path);
+	if (path !== DEFAULT_CONTACT_MAPPING[key]) return primary;
+	return (json) => {
+		const v = primary(json);
+		const item = json as IDataObject | undefined;
+		if (v !== undefined || !item || (typeof item.contact === 'object' && item.contact !== null))
+			return v;
+		for (const flat of FLAT[key])
+			if (item[flat] !== undefined && item[flat] !== null && item[flat] !== '') return item[flat];
+		return v;
+	};
+}
+
 export function compileContactReader(
 	mapping: ContactMapping,
 	options: { idOptional?: boolean } = {},
 ): (json: IDataObject) => Contact {
 	const get = Object.fromEntries(
-		FIELDS.map(([key]) => [key, compileFieldPath(mapping[key])]),
+		FIELDS.map(([key]) => [key, fieldReader(key, mapping[key])]),
 	) as Record<keyof ContactMapping, (json: unknown) => unknown>;
 	const read = (key: keyof ContactMapping, json: IDataObject): string | undefined => {
 		const v = get[key](json);
