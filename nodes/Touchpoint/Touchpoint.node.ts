@@ -77,7 +77,7 @@ import {
 	type GateRequest,
 } from '../shared/policy';
 import { properties } from './description';
-import { optionSubtitle } from '../shared/n8n/display-options';
+import { credentialFor, optionSubtitle } from '../shared/n8n/display-options';
 import {
 	send,
 	verifySmtp,
@@ -184,6 +184,17 @@ interface Pending {
 	reasons: IDataObject[];
 }
 
+/** Every value of Channel (credentials are shown per channel; see credentialFor). */
+const CHANNEL_VALUES = [
+	'bestAvailable',
+	'email',
+	'instagram',
+	'messenger',
+	'push',
+	'sms',
+	'whatsapp',
+];
+
 export class Touchpoint implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Touchpoint',
@@ -210,29 +221,33 @@ export class Touchpoint implements INodeType {
 			{
 				name: 'whatsAppCloudApi',
 				required: false,
-				displayOptions: { show: { channel: ['whatsapp', 'bestAvailable'] } },
+				displayOptions: credentialFor('channel', ['whatsapp', 'bestAvailable'], CHANNEL_VALUES),
 			},
 			{
 				name: 'metaPageApi',
 				required: false,
-				displayOptions: { show: { channel: ['messenger', 'instagram', 'bestAvailable'] } },
+				displayOptions: credentialFor(
+					'channel',
+					['messenger', 'instagram', 'bestAvailable'],
+					CHANNEL_VALUES,
+				),
 			},
 			{
 				name: 'twilioMessagingApi',
 				required: false,
-				displayOptions: { show: { channel: ['sms', 'bestAvailable'] } },
+				displayOptions: credentialFor('channel', ['sms', 'bestAvailable'], CHANNEL_VALUES),
 			},
 			{
 				name: 'fcmServiceAccountApi',
 				required: false,
 				testedBy: 'fcmServiceAccountApiTest',
-				displayOptions: { show: { channel: ['push', 'bestAvailable'] } },
+				displayOptions: credentialFor('channel', ['push', 'bestAvailable'], CHANNEL_VALUES),
 			},
 			{
 				name: 'convergentSmtpApi',
 				required: false,
 				testedBy: 'convergentSmtpApiTest',
-				displayOptions: { show: { channel: ['email', 'bestAvailable'] } },
+				displayOptions: credentialFor('channel', ['email', 'bestAvailable'], CHANNEL_VALUES),
 			},
 			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
 		],

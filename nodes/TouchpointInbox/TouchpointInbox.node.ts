@@ -8,7 +8,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { INBOX_NODE } from '../shared/inbound/inbox';
 import { twilioWebhookApiTest } from '../shared/n8n/credentials';
-import { optionSubtitle } from '../shared/n8n/display-options';
+import { credentialFor, optionSubtitle } from '../shared/n8n/display-options';
 import { convergentStoreApiTest } from '../shared/n8n/store';
 import * as click from './actions/click.operation';
 import * as inApp from './actions/in-app.operation';
@@ -77,13 +77,23 @@ export class TouchpointInbox implements INodeType {
 			{
 				name: 'whatsAppCloudApi',
 				required: false,
-				displayOptions: { show: { operation: ['replay'], downloadMedia: [true] } },
+				displayOptions: credentialFor(
+					'operation',
+					['replay'],
+					OPERATIONS.map((o) => o.value),
+					{ downloadMedia: [false] },
+				),
 			},
 			{
 				name: 'twilioWebhookApi',
 				required: false,
 				testedBy: 'twilioWebhookApiTest',
-				displayOptions: { show: { operation: ['replay'], downloadMedia: [true] } },
+				displayOptions: credentialFor(
+					'operation',
+					['replay'],
+					OPERATIONS.map((o) => o.value),
+					{ downloadMedia: [false] },
+				),
 			},
 		],
 		properties: [

@@ -39,7 +39,7 @@ import {
 import { twilioWebhookApiTest, webhookCredentials } from '../shared/n8n/credentials';
 import { withDownloadedMedia } from '../shared/n8n/media-download';
 import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
-import { optionSubtitle } from '../shared/n8n/display-options';
+import { credentialFor, optionSubtitle } from '../shared/n8n/display-options';
 import { withDeadline } from '../shared/deadline';
 
 const HEX32 = /^[0-9a-f]{32}$/i;
@@ -263,6 +263,8 @@ async function emailEvents(
 	return emitted.length ? { workflowData: [emitted.map((json) => ({ json }))] } : {};
 }
 
+const PROVIDER_VALUES = PROVIDERS.map((p) => p.value);
+
 export class TouchpointTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Touchpoint Trigger',
@@ -284,24 +286,26 @@ export class TouchpointTrigger implements INodeType {
 				name: 'metaWebhookApi',
 				required: true,
 				testedBy: 'metaWebhookApiTest',
-				displayOptions: { show: { provider: ['meta'] } },
+				displayOptions: credentialFor('provider', ['meta'], PROVIDER_VALUES),
 			},
 			{
 				name: 'twilioWebhookApi',
 				required: true,
 				testedBy: 'twilioWebhookApiTest',
-				displayOptions: { show: { provider: ['twilio'] } },
+				displayOptions: credentialFor('provider', ['twilio'], PROVIDER_VALUES),
 			},
 			{
 				name: 'emailEventsWebhookApi',
 				required: true,
 				testedBy: 'emailEventsWebhookApiTest',
-				displayOptions: { show: { provider: ['email'] } },
+				displayOptions: credentialFor('provider', ['email'], PROVIDER_VALUES),
 			},
 			{
 				name: 'whatsAppCloudApi',
 				required: false,
-				displayOptions: { show: { provider: ['meta'], downloadMedia: [true] } },
+				displayOptions: credentialFor('provider', ['meta'], PROVIDER_VALUES, {
+					downloadMedia: [false],
+				}),
 			},
 			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
 		],

@@ -204,6 +204,46 @@ describe('Touchpoint credentials panel', () => {
 	});
 });
 
+describe('no parameter is taken into the credential dialog', () => {
+	// The editor's rule (editor-ui nodeTypesUtils getMainAuthField): a parameter that credentials
+	// `show` on, with every one of its values covered, is the node's "authentication": it leaves the
+	// panel for a dropdown at the top of the credential dialog. Touchpoint's Channel and the
+	// trigger's Provider were taken that way; a marketer could not find them.
+	const load = (node: string) =>
+		new (Object.values(
+			// eslint-disable-next-line @typescript-eslint/no-require-imports
+			require(path.join(PROJECT_ROOT, `dist/nodes/${node}/${node}.node.js`)),
+		)[0] as new () => { description: INodeTypeDescription })().description;
+	it.each([
+		'Touchpoint',
+		'TouchpointTrigger',
+		'ConsentGuard',
+		'TouchpointInbox',
+		'AiContent',
+		'ConversationalForm',
+		'Journey',
+		'Segment',
+	])('%s', (node) => {
+		const description = load(node);
+		const shownOn = new Map<string, Set<string>>();
+		for (const c of description.credentials ?? []) {
+			for (const [name, values] of Object.entries(c.displayOptions?.show ?? {})) {
+				const set = shownOn.get(name) ?? new Set<string>();
+				for (const v of values ?? []) set.add(String(v));
+				shownOn.set(name, set);
+			}
+		}
+		const taken = description.properties.filter(
+			(prop) =>
+				shownOn.has(prop.name) &&
+				(prop.options ?? []).every((o) =>
+					shownOn.get(prop.name)!.has(String((o as { value?: unknown }).value)),
+				),
+		);
+		expect(taken.map((prop) => prop.displayName)).toEqual([]);
+	});
+});
+
 describe("panels read like n8n's own", () => {
 	// eslint-disable-next-line @typescript-eslint/no-require-imports
 	const load = (node: string) =>

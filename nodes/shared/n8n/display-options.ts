@@ -63,3 +63,18 @@ export function resourceOperationSubtitle(
 	);
 	return `={{ (${names}[$parameter["resource"]] ?? {})[$parameter["operation"]] ?? $parameter["operation"] }}`;
 }
+
+/**
+ * A credential shown only for some values of a parameter, written as `hide` for the others. The
+ * editor treats a parameter that credentials `show` on, with every value covered, as the node's
+ * authentication: it takes it out of the panel into the credential dialog (Touchpoint's Channel
+ * was a dropdown at the top of "WhatsApp Cloud account"). Under `hide` it stays an ordinary field.
+ */
+export function credentialFor(
+	parameter: string,
+	values: string[],
+	all: string[],
+	more: Record<string, Array<string | boolean>> = {},
+): { hide: Record<string, Array<string | boolean>> } {
+	return { hide: { [parameter]: all.filter((v) => !values.includes(v)), ...more } };
+}
