@@ -1176,6 +1176,23 @@ describe("npm start (the README's run command), then the editor as a marketer us
 		}
 	});
 
+	it("Touchpoint's Channel is an ordinary field of its panel, not a dropdown in the credential dialog", async () => {
+		const page = await runTryIt('abandoned-cart.json', 'Send Best Channel');
+		try {
+			await page
+				.locator('[data-test-id="canvas-node"][data-node-name="Send Best Channel"]')
+				.dblclick();
+			// Before, the editor took Channel for the node's authentication and showed it only in the credential dialog.
+			const channel = page.locator('[data-test-id="parameter-input-channel"]');
+			await channel.waitFor({ timeout: 20_000 });
+			expect(await channel.isVisible()).toBe(true);
+			await page.screenshot({ path: path.join(ARTIFACTS, 'touchpoint-channel-field.png') });
+			await page.keyboard.press('Escape');
+		} finally {
+			await page.close();
+		}
+	});
+
 	it("dragging an input field onto a Contact Fields parameter saves the field's path", async () => {
 		const page = await runTryIt('abandoned-cart.json', 'Send Best Channel');
 		try {
