@@ -393,4 +393,40 @@ describe('nodes as AI Agent tools', () => {
 			message: expect.stringMatching(/does not know who the conversation is with/),
 		});
 	});
+
+	it('as tools, a store that cannot be reached refuses the call: who it is about cannot be checked, so nothing runs', async () => {
+		const broken = {
+			storageType: 'postgres',
+			host: '127.0.0.1',
+			port: 1,
+			database: 'none',
+			user: 'none',
+			password: '',
+			ssl: false,
+		};
+		const wf = agentWorkflow(
+			[
+				{
+					type: 'consentGuardTool',
+					name: 'Check Consent',
+					parameters: { operation: 'check', channel: 'sms', purpose: 'marketing' },
+					credentials: STORE,
+				},
+			],
+			[{ tool: 'Check_Consent', args: { contact: 'crm-ana' } }],
+		);
+		const result = await runWorkflow(wf, {
+			extraPackages: [AI_FIXTURES],
+			credentials: { ...credentials, convergentStoreApi: broken } as never,
+		});
+		const [step] = result.json('Agent')[0].steps as IDataObject[];
+		expect(step.result).toEqual([
+			expect.objectContaining({
+				status: 'refused',
+				message: expect.stringMatching(
+					/^Could not check who the conversation is with \(.*\)\. Nothing was read or changed\.$/,
+				),
+			}),
+		]);
+	});
 });

@@ -91,9 +91,20 @@ export async function conversationRefusal(
 ): Promise<INodeExecutionData[][] | undefined> {
 	if (!isToolCall(ctx)) return undefined;
 	const items = ctx.getInputData();
-	const why = await outsideConversation(ctx, await store(), items, (i) =>
-		String(ctx.getNodeParameter(requestedParam, i, '') ?? ''),
-	);
+	// Fails closed: when who the call is about cannot be checked (the store is down), nothing runs.
+	const why = await store()
+		.then(
+			async (s) =>
+				await outsideConversation(ctx, s, items, (i) =>
+					String(ctx.getNodeParameter(requestedParam, i, '') ?? ''),
+				),
+		)
+		.catch((error: unknown) =>
+			items.map(
+				() =>
+					`Could not check who the conversation is with (${(error as Error)?.message ?? String(error)}). Nothing was read or changed.`,
+			),
+		);
 	if (why.every((w) => !w)) return undefined;
 	const withOthers =
 		'Refused with the other items of this call, one of which names someone else. Nothing was read or changed.';
