@@ -23,12 +23,17 @@ export class DeadlineError extends Error {
 	}
 }
 
-/** Runs `call` with a signal that aborts at `ms`, and answers by then at the latest. */
+/** The longest wait a timer can hold: Node fires a timer of more than 2^31-1 ms after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Runs `call` with a signal that aborts at `ms` (at most MAX_TIMER_MS), and answers by then at the latest. */
 export async function withDeadline<T>(
 	what: string,
-	ms: number,
+	asked: number,
 	call: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
+	// A deadline the timer cannot hold (or none given) is the longest it can.
+	const ms = asked > 0 ? Math.min(asked, MAX_TIMER_MS) : MAX_TIMER_MS;
 	const controller = new AbortController();
 	let timer: ReturnType<typeof setTimeout> | undefined;
 	const late = new Promise<never>((_, reject) => {

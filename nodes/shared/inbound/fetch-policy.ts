@@ -7,6 +7,11 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
+import { withDeadline } from '../deadline';
+
+/** How long a media host's name may take to resolve. */
+export const LOOKUP_DEADLINE_MS = 5000;
+
 /** Where each provider keeps the files people send (hosts; `*.` covers subdomains). */
 export const MEDIA_HOSTS: Record<string, string[]> = {
 	// The Graph API resolves a media id to a URL on Meta's CDN (lookaside.fbsbx.com).
@@ -96,11 +101,12 @@ export async function fetchRefusal(url: string, scope: FetchScope): Promise<stri
 	if (!trusted && !scope.allowed.some((p) => matches(host, p)))
 		return `${host} is not one of the provider's media hosts: not fetched (add it to Media Hosts if it is yours)`;
 	if (trusted) return undefined;
+	// The name is looked up under a deadline too: a resolver that never answers cannot hold the run.
+	const resolve =
+		scope.resolve ?? (async (h: string) => (await lookup(h, { all: true })).map((a) => a.address));
 	const addresses = isIP(host)
 		? [host]
-		: await (
-				scope.resolve ?? (async (h) => (await lookup(h, { all: true })).map((a) => a.address))
-			)(host);
+		: await withDeadline(`Looking up ${host}`, LOOKUP_DEADLINE_MS, () => resolve(host));
 	const inside = addresses.find(isPrivateAddress);
 	return inside
 		? `${host} resolves to ${inside}, an address on this machine or a private network: not fetched`

@@ -242,93 +242,7 @@ export class SqlStore implements Store {
 				const entries = inserted.map(toLedger);
 				out.push(...entries);
 
-				// Current state: the ledger folded in the order the time rule gives (consent-fold.ts).
-				// Events that count after the stored state apply on top of it; a withdrawal, or an event
-				// that counts no later than the state (a late re-delivery), refolds that key's whole
-				// ledger, so arrival order never decides and a withdrawal wins over all before it.
-				const byKey = new Map<
-					string,
-					{ key: ConsentKey; events: Array<FoldEvent & { recordedAt: number }> }
-				>();
-				chunk.forEach((e, n) => {
-					const k = consentKeyString(e);
-					const entry = byKey.get(k) ?? {
-						key: { contactId: e.contactId, channel: e.channel, purpose: e.purpose },
-						events: [],
-					};
-					entry.events.push({
-						action: e.action,
-						keyword: e.keyword,
-						occurredAt: dated[n],
-						recordedAt: now,
-						address: e.address,
-						seq: entries[n].id,
-					});
-					byKey.set(k, entry);
-				});
-				const current = await this.consentStatesTx(
-					tx,
-					[...byKey.values()].map((v) => v.key),
-				);
-				const refold = [...byKey].filter(([k, v]) => {
-					const cur = current.get(k);
-					return (
-						cur &&
-						v.events.some(
-							(e) =>
-								e.action === 'withdraw' ||
-								Math.floor(e.occurredAt / 1000) <= Math.floor(cur.updatedAt / 1000),
-						)
-					);
-				});
-				const ledger = refold.length
-					? await this.ledgerFoldEvents(
-							tx,
-							refold.map(([, v]) => v.key),
-						)
-					: new Map<string, FoldEvent[]>();
-				const upserts: SqlParam[][] = [];
-				const entryById = new Map(entries.map((e) => [e.id, e]));
-				for (const [k, v] of byKey) {
-					const cur = current.get(k);
-					const counted = ledger.get(k) ?? countedFrom(v.events);
-					const state = ledger.has(k)
-						? foldConsent(counted)
-						: foldConsent(
-								counted,
-								cur
-									? {
-											status: cur.status,
-											restorable: cur.restorable === true,
-											updatedAt: cur.updatedAt,
-											addresses: cur.addresses ?? [],
-										}
-									: undefined,
-							);
-					// An event that an event counted after it outweighs says so (its item tells the user).
-					for (const e of counted) {
-						const entry = entryById.get(e.seq);
-						const by = entry && supersededBy(e, state);
-						if (by) entry.supersededBy = by;
-					}
-					if (!state.status) continue;
-					upserts.push([
-						v.key.contactId,
-						v.key.channel,
-						v.key.purpose,
-						state.status,
-						state.updatedAt,
-						state.restorable ? 1 : 0,
-						encodeAddresses(state.addresses),
-					]);
-				}
-				await insertRows(
-					tx,
-					'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at, restorable, addresses)',
-					7,
-					upserts,
-					'ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, restorable = excluded.restorable, addresses = excluded.addresses',
-				);
+				await this.foldIntoState(tx, chunk, dated, entries, now);
 				const tokens = chunk.filter((e) => e.action === 'request' && e.confirmTokenHash);
 				if (tokens.length) {
 					const params: SqlParam[] = [];
@@ -352,6 +266,105 @@ export class SqlStore implements Store {
 			});
 		}
 		return out;
+	}
+
+	/**
+	 * Current state: the ledger folded in the order the time rule gives (consent-fold.ts). Events
+	 * that count after the stored state apply on top of it; a withdrawal, or an event that counts no
+	 * later than the state (a late re-delivery), refolds that key's whole ledger, so arrival order
+	 * never decides and a withdrawal wins over all before it. An entry an event counted after it
+	 * outweighs is marked (supersededBy).
+	 */
+	private async foldIntoState(
+		tx: SqlDb,
+		chunk: ConsentEventInput[],
+		dated: number[],
+		entries: ConsentLedgerEntry[],
+		now: number,
+	): Promise<void> {
+		const byKey = new Map<
+			string,
+			{ key: ConsentKey; events: Array<FoldEvent & { recordedAt: number }> }
+		>();
+		chunk.forEach((e, n) => {
+			const k = consentKeyString(e);
+			const entry = byKey.get(k) ?? {
+				key: { contactId: e.contactId, channel: e.channel, purpose: e.purpose },
+				events: [],
+			};
+			entry.events.push({
+				action: e.action,
+				keyword: e.keyword,
+				occurredAt: dated[n],
+				recordedAt: now,
+				address: e.address,
+				seq: entries[n].id,
+			});
+			byKey.set(k, entry);
+		});
+		const current = await this.consentStatesTx(
+			tx,
+			[...byKey.values()].map((v) => v.key),
+		);
+		const refold = [...byKey].filter(([k, v]) => {
+			const cur = current.get(k);
+			return (
+				cur &&
+				v.events.some(
+					(e) =>
+						e.action === 'withdraw' ||
+						Math.floor(e.occurredAt / 1000) <= Math.floor(cur.updatedAt / 1000),
+				)
+			);
+		});
+		const ledger = refold.length
+			? await this.ledgerFoldEvents(
+					tx,
+					refold.map(([, v]) => v.key),
+				)
+			: new Map<string, FoldEvent[]>();
+		const upserts: SqlParam[][] = [];
+		const entryById = new Map(entries.map((e) => [e.id, e]));
+		for (const [k, v] of byKey) {
+			const cur = current.get(k);
+			const counted = ledger.get(k) ?? countedFrom(v.events);
+			const state = ledger.has(k)
+				? foldConsent(counted)
+				: foldConsent(
+						counted,
+						cur
+							? {
+									status: cur.status,
+									restorable: cur.restorable === true,
+									updatedAt: cur.updatedAt,
+									addresses: cur.addresses ?? [],
+								}
+							: undefined,
+					);
+			// An event that an event counted after it outweighs says so (its item tells the user).
+			for (const e of counted) {
+				const entry = entryById.get(e.seq);
+				const by = entry && supersededBy(e, state);
+				if (by) entry.supersededBy = by;
+			}
+			if (!state.status) continue;
+			upserts.push([
+				v.key.contactId,
+				v.key.channel,
+				v.key.purpose,
+				state.status,
+				state.updatedAt,
+				state.restorable ? 1 : 0,
+				encodeAddresses(state.addresses),
+			]);
+		}
+		await insertRows(
+			tx,
+			'INSERT INTO consent_state (contact_id, channel, purpose, status, updated_at, restorable, addresses)',
+			7,
+			upserts,
+			'ON CONFLICT (contact_id, channel, purpose) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, restorable = excluded.restorable, addresses = excluded.addresses',
+		);
 	}
 
 	/** Every ledger event of these keys, as fold input (the ledger is indexed by contact). */

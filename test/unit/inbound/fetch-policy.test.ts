@@ -2,9 +2,11 @@
  * The fetch policy for URLs a payload names: the provider's media hosts only, https, and never an
  * address on this machine or a private network after the name is resolved, unless the user named the host.
  */
+import { DeadlineError } from '../../../nodes/shared/deadline';
 import {
 	fetchRefusal,
 	isPrivateAddress,
+	LOOKUP_DEADLINE_MS,
 	MEDIA_HOSTS,
 	namedHosts,
 } from '../../../nodes/shared/inbound/fetch-policy';
@@ -78,5 +80,22 @@ describe('fetch policy', () => {
 	it('public addresses are not private', () => {
 		for (const a of ['157.240.1.35', '8.8.8.8', '2a03:2880:f10c::1'])
 			expect(isPrivateAddress(a)).toBe(false);
+	});
+
+	it('a resolver that never answers is ended at the lookup deadline', async () => {
+		jest.useFakeTimers({ now: 1_800_000_000_000 });
+		try {
+			const outcome = fetchRefusal('https://scontent.xx.fbcdn.net/x.jpg', {
+				...meta,
+				resolve: () => new Promise<string[]>(() => undefined),
+			}).then(
+				(v) => v,
+				(e: unknown) => e,
+			);
+			await jest.advanceTimersByTimeAsync(LOOKUP_DEADLINE_MS);
+			expect(await outcome).toBeInstanceOf(DeadlineError);
+		} finally {
+			jest.useRealTimers();
+		}
 	});
 });

@@ -45,4 +45,23 @@ describe('withDeadline', () => {
 		);
 		await expect(listening).rejects.toBeInstanceOf(DeadlineError);
 	});
+
+	it('a deadline longer than a timer can hold is not a timer that fires after 1 ms (Node would): the call is still running', async () => {
+		jest.useFakeTimers({ now: 1_800_000_000_000 });
+		try {
+			let settled = false;
+			void withDeadline(
+				'The patient provider',
+				2 ** 40,
+				() => new Promise<string>(() => undefined),
+			).then(
+				() => (settled = true),
+				() => (settled = true),
+			);
+			await jest.advanceTimersByTimeAsync(60_000);
+			expect(settled).toBe(false);
+		} finally {
+			jest.useRealTimers();
+		}
+	});
 });
