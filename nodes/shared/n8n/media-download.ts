@@ -4,6 +4,7 @@
  * the item's binary data. The Touchpoint Trigger uses it as messages arrive, Touchpoint Inbox's
  * Replay for the events it emits again.
  */
+import { GRAPH_URL, GRAPH_VERSION } from '../channels/graph';
 import type {
 	IBinaryKeyData,
 	ICredentialDataDecryptedObject,
@@ -105,8 +106,8 @@ export async function withDownloadedMedia(
 		const wa = await credentialsOf('whatsAppCloudApi').catch(() => undefined);
 		if (wa?.accessToken)
 			keys.whatsapp = {
-				baseUrl: String(wa.baseUrl || 'https://graph.facebook.com'),
-				apiVersion: String(wa.apiVersion || 'v21.0'),
+				baseUrl: String(wa.baseUrl || GRAPH_URL),
+				apiVersion: String(wa.apiVersion || GRAPH_VERSION),
 				accessToken: String(wa.accessToken),
 			};
 	}

@@ -11,18 +11,18 @@ import { auth as googleAuth, fcm as fcmClient, type fcm_v1 } from '@googleapis/f
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { IExecuteFunctions, IDataObject } from 'n8n-workflow';
 
-import type { Channel } from '../shared/contact';
-import { classifyError, type ProviderError } from '../shared/channels/errors';
+import type { Channel } from '../../shared/contact';
+import { classifyError, type ProviderError } from '../../shared/channels/errors';
 import {
 	backoffMs,
 	KeyClosedError,
 	localLimiter,
 	tooLongToWait,
 	type RateLimiter,
-} from '../shared/channels/limiter';
-import { CLOSED_MAX_MS, MAX_PAUSE_MS } from '../shared/rate';
-import type { BuiltRequest, MediaUploadSpec } from '../shared/channels/requests';
-import { DeadlineError, REQUEST_DEADLINE_MS, withDeadline } from '../shared/deadline';
+} from '../../shared/channels/limiter';
+import { CLOSED_MAX_MS, MAX_PAUSE_MS } from '../../shared/rate';
+import type { BuiltRequest, MediaUploadSpec } from '../../shared/channels/requests';
+import { DeadlineError, REQUEST_DEADLINE_MS, withDeadline } from '../../shared/deadline';
 
 export type SendOutcome =
 	| { ok: true; providerMessageId: string; attempts: number }
