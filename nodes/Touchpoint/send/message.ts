@@ -5,12 +5,8 @@
 import { NodeOperationError, type IDataObject, type INode } from 'n8n-workflow';
 
 import { WHATSAPP_MEDIA } from '../../shared/channels/limits';
-import {
-	parseChoices,
-	type ContactCard,
-	type MediaFile,
-	type OutboundMessage,
-} from '../../shared/channels/requests';
+import { parseChoices } from '../../shared/channels/choices';
+import type { ContactCard, MediaFile, OutboundMessage } from '../../shared/channels/message';
 import { templateComponents } from '../../shared/channels/whatsapp-templates';
 import { channelAddress, type Channel, type Contact } from '../../shared/contact';
 import { EXPIRES_PLACEHOLDER, signInboxToken } from '../../shared/insights/inapp';

@@ -3,7 +3,8 @@
  * the caps: neither this node's reservation nor Consent Guard's (a preview run twice must not cap
  * the person).
  */
-import { builtPreview, emailPreviewHtml } from '../../shared/channels/requests';
+import { emailPreviewHtml } from '../../shared/channels/email';
+import { builtPreview } from '../../shared/channels/message';
 import type { TouchRecord } from '../../shared/store/types';
 import type { SendRun } from './context';
 import { credentialLabel } from './credentials';

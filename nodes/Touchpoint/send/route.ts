@@ -5,7 +5,8 @@
  */
 import type { IDataObject } from 'n8n-workflow';
 
-import { buildRequest, builtFingerprint, type BuiltRequest } from '../../shared/channels/requests';
+import { builtFingerprint, type BuiltRequest } from '../../shared/channels/message';
+import { buildRequest } from '../../shared/channels/registry';
 import { channelAddress, type Channel } from '../../shared/contact';
 import { inAppId } from '../../shared/insights/inapp';
 import { defaultIdempotencyKey } from '../../shared/policy';

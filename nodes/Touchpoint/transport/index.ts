@@ -12,7 +12,8 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type { IExecuteFunctions, IDataObject } from 'n8n-workflow';
 
 import type { Channel } from '../../shared/contact';
-import { classifyError, type ProviderError } from '../../shared/channels/errors';
+import type { ProviderError } from '../../shared/channels/errors';
+import { classifyError } from '../../shared/channels/registry';
 import {
 	backoffMs,
 	KeyClosedError,
@@ -21,7 +22,7 @@ import {
 	type RateLimiter,
 } from '../../shared/channels/limiter';
 import { CLOSED_MAX_MS, MAX_PAUSE_MS } from '../../shared/rate';
-import type { BuiltRequest, MediaUploadSpec } from '../../shared/channels/requests';
+import type { BuiltRequest, MediaUploadSpec } from '../../shared/channels/message';
 import { DeadlineError, REQUEST_DEADLINE_MS, withDeadline } from '../../shared/deadline';
 
 export type SendOutcome =

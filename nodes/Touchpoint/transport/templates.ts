@@ -6,7 +6,7 @@
 import type { IDataObject, IExecuteFunctions, ILoadOptionsFunctions } from 'n8n-workflow';
 
 import { graphRoot } from '../../shared/channels/graph';
-import type { BuiltRequest } from '../../shared/channels/requests';
+import type { BuiltRequest } from '../../shared/channels/message';
 import {
 	listTemplates,
 	templateProblems,

@@ -2,7 +2,7 @@
  * Each channel's hard limits and the checks on a message's content, in one home: Touchpoint
  * validates before a request leaves, AI Content validates generated copy with the same code.
  */
-import { smsInfo, SMS_LIMITS } from './sms';
+import { smsInfo, SMS_LIMITS } from './sms-segments';
 import type { Violation } from './violations';
 
 export const TEXT_LIMITS = {

@@ -5,7 +5,7 @@
 import { DateTime } from 'luxon';
 
 import { normalizeEmail, normalizePhone } from '../address';
-import { numberedChoices } from '../channels/requests';
+import { numberedChoices } from '../channels/choices';
 
 export const QUESTION_TYPES = [
 	'text',

@@ -2,12 +2,9 @@
  * Item data in email HTML and headers: the unsubscribe URL is normalised and escaped (it goes into
  * a header and an href), and only http(s), mailto and tel links leave.
  */
-import {
-	buildRequest,
-	escapeHtml,
-	safeUrl,
-	type OutboundMessage,
-} from '../../../nodes/shared/channels/requests';
+import { escapeHtml, safeUrl } from '../../../nodes/shared/channels/markup';
+import type { OutboundMessage } from '../../../nodes/shared/channels/message';
+import { buildRequest } from '../../../nodes/shared/channels/registry';
 
 const base: OutboundMessage = {
 	channel: 'email',
