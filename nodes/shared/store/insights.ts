@@ -1,0 +1,226 @@
+/**
+ * Insights: blocked counts, the campaign report, A/B results and AI usage, read from the touches as they stand.
+ */
+import { chunks, insertRows, type SqlDb, type SqlParam } from './db';
+import { CHUNK, type Row } from './sql-rows';
+import type { AbMetric, AiUsageRow, AiUsageTotal, CampaignReport } from './types';
+
+/**
+ * What a send led to, as SQL over the touches row `t` (Campaign Report and Pick A/B Winner share
+ * them): a reply on its channel within the window, the journey's goal within the window, each
+ * measured from when the message left (LEFT_AT), never before it.
+ */
+const LEFT_AT = 'COALESCE(t.sent_at, t.created_at)';
+
+const REPLIED_WITHIN = (window: string) =>
+	`t.replied_at >= ${LEFT_AT} AND t.replied_at <= ${LEFT_AT} + ${window}`;
+
+const CONVERTED_WITHIN = (journey: string, window: string) =>
+	`EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = ${journey} AND j.contact_id = t.contact_id AND j.goal_reached_at >= ${LEFT_AT} AND j.goal_reached_at <= ${LEFT_AT} + ${window})`;
+
+export async function countBlocked(
+	db: SqlDb,
+	rows: Array<{ campaign?: string; channel: string; reason: string; at: number }>,
+): Promise<void> {
+	const counts = new Map<
+		string,
+		{ campaign: string; channel: string; reason: string; day: number; count: number }
+	>();
+	for (const r of rows) {
+		const day = Math.floor(r.at / 86_400_000) * 86_400_000;
+		const k = JSON.stringify([r.campaign ?? '', r.channel, r.reason, day]);
+		const c = counts.get(k) ?? {
+			campaign: r.campaign ?? '',
+			channel: r.channel,
+			reason: r.reason,
+			day,
+			count: 0,
+		};
+		c.count++;
+		counts.set(k, c);
+	}
+	for (const chunk of chunks([...counts.values()], CHUNK)) {
+		await insertRows(
+			db,
+			'INSERT INTO blocked_counts (campaign, channel, reason, day, count)',
+			5,
+			chunk.map((c) => [c.campaign, c.channel, c.reason, c.day, c.count]),
+			'ON CONFLICT (campaign, channel, reason, day) DO UPDATE SET count = blocked_counts.count + excluded.count',
+		);
+	}
+}
+
+export async function campaignReport(
+	db: SqlDb,
+	options: {
+		since: number;
+		campaign?: string;
+		replyWindowMs: number;
+		conversionWindowMs: number;
+		journey: string;
+	},
+): Promise<CampaignReport> {
+	const only = options.campaign !== undefined;
+	// One pass over the campaign's touches: statuses by CASE, replies, conversions and opt-outs by
+	// an indexed EXISTS each (inbound by person and channel, journey_state by journey and person,
+	// consent_events by person and time).
+	const params: SqlParam[] = [
+		options.since,
+		options.replyWindowMs,
+		options.conversionWindowMs,
+		options.journey,
+		...(only ? [options.campaign!] : []),
+	];
+	const where = `t.created_at >= $1${only ? " AND COALESCE(t.campaign, '') = $5" : ''}`;
+	const rows = await db.query<Row>(
+		`SELECT COALESCE(t.campaign, '') AS campaign, t.channel AS channel, COALESCE(t.variant, '') AS variant,
+			SUM(CASE WHEN t.status IN ('reserved', 'sending') THEN 1 ELSE 0 END) AS reserved,
+			SUM(CASE WHEN t.status = 'sent' THEN 1 ELSE 0 END) AS sent,
+			SUM(CASE WHEN t.status = 'sent' AND t.delivery_status IN ('delivered', 'read', 'clicked') THEN 1 ELSE 0 END) AS delivered,
+			SUM(CASE WHEN t.status = 'sent' AND t.delivery_status IN ('read', 'clicked') THEN 1 ELSE 0 END) AS read_count,
+			SUM(CASE WHEN t.status = 'sent' AND t.delivery_status = 'clicked' THEN 1 ELSE 0 END) AS clicked,
+			SUM(CASE WHEN t.status IN ('failed', 'unknown') OR t.delivery_status IN ('failed', 'undelivered', 'bounced') THEN 1 ELSE 0 END) AS failed,
+			SUM(CASE WHEN t.status = 'sent' AND ${REPLIED_WITHIN('$2')} THEN 1 ELSE 0 END) AS replied,
+			SUM(CASE WHEN t.status = 'sent' AND ${CONVERTED_WITHIN('$4', '$3')} THEN 1 ELSE 0 END) AS converted,
+			SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM consent_events c WHERE c.contact_id = t.contact_id AND c.channel = t.channel AND c.action = 'withdraw' AND c.occurred_at >= ${LEFT_AT} AND c.occurred_at <= ${LEFT_AT} + $3) THEN 1 ELSE 0 END) AS opt_outs,
+			SUM(CASE WHEN t.complained_at IS NOT NULL THEN 1 ELSE 0 END) AS complaints,
+			SUM(CASE WHEN t.bounced_at IS NOT NULL THEN 1 ELSE 0 END) AS bounces
+		FROM touches t WHERE ${where}
+		GROUP BY COALESCE(t.campaign, ''), t.channel, COALESCE(t.variant, '') ORDER BY 1, 2, 3`,
+		params,
+	);
+	const failures = await db.query<Row>(
+		`SELECT COALESCE(t.campaign, '') AS campaign, t.channel AS channel, COALESCE(t.variant, '') AS variant,
+			CASE WHEN t.status IN ('failed', 'unknown') THEN COALESCE(t.error_code, t.status) ELSE t.delivery_status END AS why, COUNT(*) AS n
+		FROM touches t WHERE ${where.replace('$5', '$2')} AND (t.status IN ('failed', 'unknown') OR t.delivery_status IN ('failed', 'undelivered', 'bounced'))
+		GROUP BY 1, 2, 3, 4`,
+		[options.since, ...(only ? [options.campaign!] : [])],
+	);
+	const blockedRows = await db.query<Row>(
+		`SELECT campaign, channel, reason, SUM(count) AS n FROM blocked_counts WHERE day >= $1${only ? ' AND campaign = $2' : ''} GROUP BY campaign, channel, reason ORDER BY campaign, channel, reason`,
+		[Math.floor(options.since / 86_400_000) * 86_400_000, ...(only ? [options.campaign!] : [])],
+	);
+	const key = (r: Row) =>
+		JSON.stringify([String(r.campaign), String(r.channel), String(r.variant)]);
+	const failedBy = new Map<string, Record<string, number>>();
+	for (const f of failures) {
+		const m = failedBy.get(key(f)) ?? {};
+		m[String(f.why ?? 'unknown')] = Number(f.n);
+		failedBy.set(key(f), m);
+	}
+	const blocked = new Map<
+		string,
+		{ campaign: string; channel: string; byReason: Record<string, number>; total: number }
+	>();
+	for (const b of blockedRows) {
+		const k = JSON.stringify([String(b.campaign), String(b.channel)]);
+		const e = blocked.get(k) ?? {
+			campaign: String(b.campaign),
+			channel: String(b.channel),
+			byReason: {},
+			total: 0,
+		};
+		e.byReason[String(b.reason)] = Number(b.n);
+		e.total += Number(b.n);
+		blocked.set(k, e);
+	}
+	return {
+		rows: rows.map((r) => ({
+			campaign: String(r.campaign),
+			channel: String(r.channel),
+			variant: String(r.variant),
+			reserved: Number(r.reserved),
+			sent: Number(r.sent),
+			delivered: Number(r.delivered),
+			read: Number(r.read_count),
+			clicked: Number(r.clicked),
+			failed: Number(r.failed),
+			failedBy: failedBy.get(key(r)) ?? {},
+			replied: Number(r.replied),
+			converted: Number(r.converted),
+			optOuts: Number(r.opt_outs),
+			complaints: Number(r.complaints),
+			bounces: Number(r.bounces),
+		})),
+		blocked: [...blocked.values()],
+	};
+}
+
+export async function abTestResults(
+	db: SqlDb,
+	campaign: string,
+	metric: AbMetric,
+	options: { windowMs: number; journey?: string },
+): Promise<Array<{ variant: string; sent: number; successes: number }>> {
+	const success: Record<AbMetric, string> = {
+		delivered: "t.delivery_status IN ('delivered', 'read', 'clicked')",
+		read: "t.delivery_status IN ('read', 'clicked')",
+		clicked: "t.delivery_status = 'clicked'",
+		replied: REPLIED_WITHIN('$2'),
+		converted: CONVERTED_WITHIN('$3', '$2'),
+	};
+	// Only the parameters the metric uses (PostgreSQL types every one it is given).
+	const params: SqlParam[] =
+		metric === 'replied'
+			? [campaign, options.windowMs]
+			: metric === 'converted'
+				? [campaign, options.windowMs, options.journey ?? '']
+				: [campaign];
+	const rows = await db.query<Row>(
+		`SELECT t.variant AS variant, COUNT(*) AS sent, SUM(CASE WHEN ${success[metric]} THEN 1 ELSE 0 END) AS successes
+		FROM touches t WHERE t.campaign = $1 AND t.status = 'sent' AND t.variant IS NOT NULL
+		GROUP BY t.variant ORDER BY t.variant`,
+		params,
+	);
+	return rows.map((r) => ({
+		variant: String(r.variant),
+		sent: Number(r.sent),
+		successes: Number(r.successes ?? 0),
+	}));
+}
+
+export async function recordAiUsage(db: SqlDb, rows: AiUsageRow[]): Promise<void> {
+	for (const chunk of chunks(rows, CHUNK)) {
+		await insertRows(
+			db,
+			'INSERT INTO ai_usage (at, workflow_id, execution_id, node, operation, model, campaign, items, calls, input_tokens, output_tokens, cache_hits)',
+			12,
+			chunk.map((r) => [
+				r.at,
+				r.workflowId ?? null,
+				r.executionId ?? null,
+				r.node,
+				r.operation,
+				r.model,
+				r.campaign,
+				r.items,
+				r.calls,
+				r.inputTokens,
+				r.outputTokens,
+				r.cacheHits,
+			]),
+		);
+	}
+}
+
+export async function aiUsageReport(db: SqlDb, since: number): Promise<AiUsageTotal[]> {
+	const rows = await db.query<Row>(
+		`SELECT campaign, model, operation, COUNT(*) AS runs, SUM(items) AS items, SUM(calls) AS calls, SUM(input_tokens) AS input_tokens,
+			SUM(output_tokens) AS output_tokens, SUM(cache_hits) AS cache_hits, MIN(at) AS first_at, MAX(at) AS last_at
+		FROM ai_usage WHERE at >= $1 GROUP BY campaign, model, operation ORDER BY campaign, model, operation`,
+		[since],
+	);
+	return rows.map((r) => ({
+		campaign: String(r.campaign),
+		model: String(r.model),
+		operation: String(r.operation),
+		runs: Number(r.runs),
+		items: Number(r.items),
+		calls: Number(r.calls),
+		inputTokens: Number(r.input_tokens),
+		outputTokens: Number(r.output_tokens),
+		cacheHits: Number(r.cache_hits),
+		firstAt: Number(r.first_at),
+		lastAt: Number(r.last_at),
+	}));
+}
