@@ -77,7 +77,7 @@ export default [
 			why: 'the functional core knows nothing of n8n or of the nodes: adapters live in nodes/shared/n8n',
 		},
 		{
-			files: ['nodes/shared/*.ts', 'nodes/shared/journey/**/*.ts'],
+			files: ['nodes/shared/*.ts', 'nodes/shared/journey/**/*.ts', 'nodes/shared/domain/**/*.ts'],
 			ignores: ['nodes/shared/people.ts'],
 			forbid: [
 				'**/channels/*',
@@ -91,7 +91,7 @@ export default [
 				'**/segment/*',
 				'./people',
 			],
-			why: 'the ground floor (address, contact, rate, pool, deadline, field paths, journeys) uses nothing above it',
+			why: 'the ground floor (address, contact, rate, pool, deadline, field paths, journeys, the domain vocabulary) uses nothing above it',
 		},
 		{
 			files: ['nodes/shared/channels/**/*.ts'],

@@ -12,15 +12,15 @@ import {
 	unknownE164,
 } from './address';
 import { channelAddress, type Channel, type Contact } from './contact';
+import type { Store } from './store/types';
 import type {
 	AddressRecord,
 	ContactAddress,
 	PersonRef,
 	ResolvedPerson,
 	ResolveOptions,
-	Store,
-} from './store/types';
-import { addressKey } from './store/types';
+} from './domain';
+import { addressKey } from './domain';
 
 /** The item's email and phone that are not addresses (they do not parse), each with why: an upsert says what it did not link. */
 export function unusableAddresses(

@@ -10,7 +10,7 @@
  * run happens in a worker it cannot observe. Marking done where the run ends (each branch, or one
  * node they all flow into) makes "handled" mean what the workflow means by it.
  */
-import type { InboxEvent, InboxKey } from '../store/types';
+import type { InboxEvent, InboxKey } from '../domain';
 
 /** The node type name (without the package prefix) whose presence turns the inbox on. */
 export const INBOX_NODE = 'touchpointInbox';

@@ -25,8 +25,9 @@
  *   (see the store's consent fold). YES counts as opt-in only right after such a STOP.
  */
 import type { ConversationEvent } from '../contact';
-import type { ConsentEventInput, Store } from '../store/types';
-import { consentKeyString } from '../store/types';
+import type { Store } from '../store/types';
+import type { ConsentEventInput } from '../domain';
+import { consentKeyString } from '../domain';
 import { contactIdOf } from './sender';
 
 export type KeywordKind = 'stop' | 'start' | 'help';

@@ -6,7 +6,7 @@
  *   user id): "whatsapp:<id>"; Messenger: "messenger:<PSID>"; Instagram: "instagram:<IGSID>".
  */
 import type { ConversationChannel, ConversationEvent, MediaRef } from '../contact';
-import type { ContactAddress } from '../store/types';
+import type { ContactAddress } from '../domain';
 import { keywordMatcher, type KeywordMatch, type KeywordOptions } from './keywords';
 
 type Matcher = (text: string | undefined) => KeywordMatch | undefined;

@@ -4,7 +4,7 @@
  * failures by reason and blocked by reason.
  */
 import { escapeXml } from '../journey/report';
-import type { CampaignReport, CampaignReportRow } from '../store/types';
+import type { CampaignReport, CampaignReportRow } from '../domain';
 
 const METRICS: Array<{ key: keyof CampaignReportRow; label: string; color: string }> = [
 	{ key: 'sent', label: 'Sent', color: '#1F1147' },

@@ -16,7 +16,7 @@ import {
 	type GateSettings,
 	type QuietHoursRule,
 } from '../policy';
-import type { FrequencyCapRule } from '../store/types';
+import type { FrequencyCapRule } from '../domain';
 import { channelOptions } from './channel-options';
 import { isExpressionParameter } from './params';
 

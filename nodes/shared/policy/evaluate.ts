@@ -15,7 +15,7 @@
 import { normalizeEmail, normalizePhone } from '../address';
 import type { Channel, Contact, Purpose } from '../contact';
 import { WINDOWED_CHANNELS, channelAddress } from '../contact';
-import type { ConsentState, FrequencyCapRule, SuppressionEntry } from '../store/types';
+import type { ConsentState, FrequencyCapRule, SuppressionEntry } from '../domain';
 import { checkQuietHours, checkQuietHoursAll, type QuietHoursRule } from './quiet-hours';
 import { blocked, type BlockedResult } from './reasons';
 import { resolveZone, type ZoneSource } from './timezone';

@@ -13,14 +13,9 @@ import type { Channel, Contact, Purpose } from '../contact';
 import { WINDOWED_CHANNELS } from '../contact';
 import { rememberNormalisedPhone } from '../address';
 import { channelBookAddress, resolvePeople, type PersonError } from '../people';
-import type {
-	ConsentKey,
-	ConsentState,
-	FrequencyCapRule,
-	ReservationRequest,
-	Store,
-} from '../store/types';
-import { consentKeyString, inboundKeyString } from '../store/types';
+import type { Store } from '../store/types';
+import type { ConsentKey, ConsentState, FrequencyCapRule, ReservationRequest } from '../domain';
+import { consentKeyString, inboundKeyString } from '../domain';
 import {
 	capsFor,
 	checkAddress,

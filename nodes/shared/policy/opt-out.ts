@@ -5,7 +5,8 @@
  */
 import type { Channel } from '../contact';
 import { providerOptOut } from '../channels/errors';
-import type { ConsentEventInput, Store, SuppressionEntry } from '../store/types';
+import type { Store } from '../store/types';
+import type { ConsentEventInput, SuppressionEntry } from '../domain';
 
 export interface ReportedOptOut {
 	contactId: string;

@@ -1,7 +1,7 @@
 /**
  * Why a touch is blocked: a stable code for branching and a sentence a marketer can act on.
  */
-import type { FrequencyCapRule } from '../store/types';
+import type { FrequencyCapRule } from '../domain';
 
 export const REASON_CODES = [
 	'NO_CONSENT',
