@@ -13,7 +13,7 @@ import {
 	type TemplateDefinition,
 	type TemplateSummary,
 } from '../../shared/channels/whatsapp-templates';
-import type { ChannelCredentials } from './index';
+import type { ChannelCredentials } from './types';
 
 type Requester = IExecuteFunctions | ILoadOptionsFunctions;
 

@@ -5,6 +5,7 @@ import { encodeAddresses, foldConsent, groupLedgerRows, LEDGER_FOLD_COLUMNS } fr
 import { chunks, insertRows, type SqlDb, type SqlParam } from './db';
 import * as people from './people';
 import { CHUNK, type Row } from './sql-rows';
+import { getProfiles, upsertProfiles } from './profiles';
 
 export async function mergeContacts(
 	db: SqlDb,
@@ -86,10 +87,10 @@ export async function mergeContacts(
 			);
 		}
 		// The profile: the surviving person's values win; the other's fill the gaps.
-		const profiles = await people.getProfiles(tx, [from, into]);
+		const profiles = await getProfiles(tx, [from, into]);
 		const a = profiles.get(into);
 		const b = profiles.get(from);
-		await people.upsertProfiles(tx, [
+		await upsertProfiles(tx, [
 			{
 				contactId: into,
 				name: a?.name ?? b?.name,

@@ -9,25 +9,19 @@
  *   ids merged into the one that goes away), so an old id still resolves to the person.
  * - Lookups are batched: one query per chunk of refs, for ids and addresses together.
  */
-import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-
 import { addressOfId } from '../address';
 import { decodeAddresses, encodeAddresses } from './consent-fold';
 import { chunks, inList, insertRows, placeholders, type SqlDb } from './db';
+import { CHUNK, str, type Row } from './sql-rows';
 import {
 	addressKey,
 	type AddressRecord,
 	type ContactAddress,
-	type ContactProfile,
 	type PersonRef,
 	type ProfileInput,
 	type ResolvedPerson,
 	type ResolveOptions,
 } from './types';
-
-const CHUNK = 300;
-type Row = Record<string, unknown>;
-const str = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
 
 interface Owner {
 	owner: string;
@@ -359,86 +353,6 @@ async function linkAndCreate(
 	});
 }
 
-export async function upsertProfiles(
-	db: SqlDb,
-	rows: Array<ProfileInput & { contactId: string }>,
-): Promise<void> {
-	const now = Date.now();
-	const latest = [...new Map(rows.map((r) => [r.contactId, r])).values()];
-	for (const part of chunks(latest, CHUNK)) {
-		await db.transaction(async (tx) => {
-			const existing = await getProfiles(
-				tx,
-				part.map((r) => r.contactId),
-			);
-			await insertRows(
-				tx,
-				'INSERT INTO contacts (contact_id, name, locale, time_zone, preferred_channel, attributes, created_at, updated_at)',
-				8,
-				part.map((r) => {
-					const attributes = r.attributes
-						? { ...(existing.get(r.contactId)?.attributes ?? {}), ...r.attributes }
-						: undefined;
-					return [
-						r.contactId,
-						r.name ?? null,
-						r.locale ?? null,
-						r.timeZone ?? null,
-						r.preferredChannel ?? null,
-						attributes ? JSON.stringify(attributes) : null,
-						now,
-						now,
-					];
-				}),
-				`ON CONFLICT (contact_id) DO UPDATE SET name = COALESCE(excluded.name, contacts.name), locale = COALESCE(excluded.locale, contacts.locale),
-				time_zone = COALESCE(excluded.time_zone, contacts.time_zone), preferred_channel = COALESCE(excluded.preferred_channel, contacts.preferred_channel),
-				attributes = COALESCE(excluded.attributes, contacts.attributes), updated_at = excluded.updated_at`,
-			);
-		});
-	}
-}
-
-function toProfile(r: Row): ContactProfile {
-	return {
-		contactId: String(r.contact_id),
-		...(r.name != null ? { name: String(r.name) } : {}),
-		...(r.locale != null ? { locale: String(r.locale) } : {}),
-		...(r.time_zone != null ? { timeZone: String(r.time_zone) } : {}),
-		...(r.preferred_channel != null ? { preferredChannel: String(r.preferred_channel) } : {}),
-		...(r.attributes != null ? { attributes: JSON.parse(String(r.attributes)) } : {}),
-		createdAt: Number(r.created_at),
-		updatedAt: Number(r.updated_at),
-	};
-}
-
-export async function getProfiles(
-	db: SqlDb,
-	contactIds: string[],
-): Promise<Map<string, ContactProfile>> {
-	const map = new Map<string, ContactProfile>();
-	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
-		const rows = await db.query<Row>(
-			`SELECT * FROM contacts WHERE contact_id IN (${placeholders(part.length)})`,
-			part,
-		);
-		for (const r of rows) map.set(String(r.contact_id), toProfile(r));
-	}
-	return map;
-}
-
-export async function getTimeZones(db: SqlDb, contactIds: string[]): Promise<Map<string, string>> {
-	const map = new Map<string, string>();
-	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
-		const within = inList(db, part);
-		const rows = await db.query<Row>(
-			`SELECT contact_id, time_zone FROM contacts WHERE contact_id ${within.sql} AND time_zone IS NOT NULL`,
-			within.params,
-		);
-		for (const r of rows) map.set(String(r.contact_id), String(r.time_zone));
-	}
-	return map;
-}
-
 export async function getAddresses(db: SqlDb, contactIds: string[]): Promise<AddressRecord[]> {
 	const out: AddressRecord[] = [];
 	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
@@ -477,36 +391,4 @@ export async function personIds(
 		canonical,
 		ids: [...new Set([canonical, contactId, ...merged.map((r) => String(r.contact_id))])],
 	};
-}
-
-// ---- the store's secret: keys the erased-address tombstones ------------------------------
-
-const SECRET_NAME = 'address-secret';
-
-/** Creates the store's secret once (the first process to get there wins; the rest read it). */
-export async function ensureSecret(db: SqlDb): Promise<string> {
-	await db.run(
-		'INSERT INTO store_meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
-		[SECRET_NAME, randomBytes(32).toString('hex')],
-	);
-	const [row] = await db.query<Row>('SELECT value FROM store_meta WHERE name = $1', [SECRET_NAME]);
-	return String(row.value);
-}
-
-/**
- * The tombstone of an erased address: HMAC-SHA256 under the store's secret of the address's
- * SHA-256 (so the tombstones of stores written before 007 convert without the addresses).
- * Without the secret, a copy of the `erased_addresses` table cannot be brute-forced.
- */
-export function tombstone(secret: string, addressSha: string): string {
-	return createHmac('sha256', secretKey(secret)).update(addressSha).digest('hex');
-}
-
-// The same HMAC under a KeyObject made once per secret: with the key as a string, OpenSSL sets the
-// key up again for each address (a Check of 100,000 people spent ~0.1 s on it).
-let lastSecret: { secret: string; key: KeyObject } | undefined;
-function secretKey(secret: string): KeyObject {
-	if (lastSecret?.secret !== secret)
-		lastSecret = { secret, key: createSecretKey(Buffer.from(secret, 'utf8')) };
-	return lastSecret.key;
 }

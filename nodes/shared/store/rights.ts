@@ -10,6 +10,8 @@ import * as people from './people';
 import { CHUNK, sha256, toLedger, toTouch, type Row } from './sql-rows';
 import { findSuppressions } from './suppressions';
 import type { ConsentStatus, ContactExport } from './types';
+import { getProfiles } from './profiles';
+import { tombstone } from './secret';
 
 /** How erased addresses are remembered: a hash, never the address itself. */
 export function addressHash(address: string): string {
@@ -43,7 +45,7 @@ export async function exportContact(db: SqlDb, contactId: string): Promise<Conta
 	const result: ContactExport = {
 		contactId: canonical,
 		ids,
-		profile: (await people.getProfiles(db, [canonical])).get(canonical) ?? null,
+		profile: (await getProfiles(db, [canonical])).get(canonical) ?? null,
 		merges: await db.query(
 			`SELECT from_id, into_id, actor, at FROM contact_merges WHERE from_id IN (${list}) OR into_id IN (${list}) ORDER BY at, id`,
 			ids,
@@ -139,7 +141,7 @@ export async function eraseContact(
 				),
 			);
 			const now = Date.now();
-			const hashes = [...new Set(part.map((a) => people.tombstone(secret, addressHash(a))))];
+			const hashes = [...new Set(part.map((a) => tombstone(secret, addressHash(a))))];
 			await insertRows(
 				tx,
 				'INSERT INTO erased_addresses (address_hash, erased_at)',
@@ -165,7 +167,7 @@ export async function findErasedAddresses(
 	const secret = await addressSecret();
 	// Distinct addresses have distinct tombstones (SHA-256 under one key).
 	const byHash = new Map<string, string>();
-	for (const a of new Set(addresses)) byHash.set(people.tombstone(secret, addressHash(a)), a);
+	for (const a of new Set(addresses)) byHash.set(tombstone(secret, addressHash(a)), a);
 	for (const chunk of chunks([...byHash.keys()], CHUNK)) {
 		const within = inList(db, chunk);
 		const rows = await db.query<Row>(

@@ -50,6 +50,8 @@ import * as rateSlots from './rate-slots';
 import * as rights from './rights';
 import * as suppressions from './suppressions';
 import * as touches from './touches';
+import * as profiles from './profiles';
+import { ensureSecret } from './secret';
 
 /** How erased addresses are remembered (rights.ts); the store's tests read it from here. */
 export { addressHash } from './rights';
@@ -93,11 +95,11 @@ export class SqlStore implements Store {
 	}
 
 	upsertProfiles(rows: Array<ProfileInput & { contactId: string }>): Promise<void> {
-		return people.upsertProfiles(this.db, rows);
+		return profiles.upsertProfiles(this.db, rows);
 	}
 
 	getTimeZones(contactIds: string[]): Promise<Map<string, string>> {
-		return people.getTimeZones(this.db, contactIds);
+		return profiles.getTimeZones(this.db, contactIds);
 	}
 
 	getAddresses(contactIds: string[]): Promise<AddressRecord[]> {
@@ -107,7 +109,7 @@ export class SqlStore implements Store {
 	private secret?: Promise<string>;
 
 	private addressSecret(): Promise<string> {
-		this.secret ??= people.ensureSecret(this.db).catch((error) => {
+		this.secret ??= ensureSecret(this.db).catch((error) => {
 			this.secret = undefined;
 			throw error;
 		});

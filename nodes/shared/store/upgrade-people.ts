@@ -10,7 +10,7 @@
 import { addressKindOf, addressOfId } from '../address';
 import { encodeAddresses, foldConsent, groupLedgerRows, LEDGER_FOLD_COLUMNS } from './consent-fold';
 import { chunks, insertRows, valuesList, type SqlDb, type SqlParam } from './db';
-import { ensureSecret, tombstone } from './people';
+import { ensureSecret, tombstone } from './secret';
 
 type Row = Record<string, unknown>;
 
