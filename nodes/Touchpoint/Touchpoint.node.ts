@@ -13,16 +13,35 @@ import {
 
 import { contactMappingProperty } from '../shared/n8n/contact-mapping';
 import { isExpressionParameter } from '../shared/n8n/params';
-import { convergentStoreApiTest, getStore } from '../shared/n8n/store';
-import { failClosed } from '../shared/n8n/fail-closed';
-import { sendSummary, toolAware } from '../shared/n8n/tool-mode';
-import { conversationRefusal } from '../shared/n8n/tool-scope';
+import { convergentStoreApiTest } from '../shared/n8n/store';
+import { runOperation, type Operation } from '../shared/n8n/operation';
+import { sendSummary } from '../shared/n8n/tool-mode';
 import { policyProperties } from '../shared/n8n/policy-settings';
 import { credentialFor, optionSubtitle } from '../shared/n8n/display-options';
 import { convergentSmtpApiTest, fcmServiceAccountApiTest } from './credential-tests';
 import { properties } from './description';
 import { sendAll } from './send/run';
 import { accountTemplates } from './transport/templates';
+
+/**
+ * Output 0 is Sent: no error may reach n8n's "continue" path, which copies the input there; errors
+ * go to Not Sent. The node has the Dry Run output when the option is on or is an expression (see
+ * outputs). As a tool, it sends only to the person of the conversation (tool-scope.ts).
+ */
+const SEND: Operation = {
+	outputs: () => ['Sent', 'Not Sent', 'Dry Run'],
+	count: (fn) =>
+		(fn.getNodeParameter('options', 0, {}) as IDataObject).dryRun === true ||
+		isExpressionParameter(fn, 'options.dryRun')
+			? 3
+			: 2,
+	errorOutput: 1,
+	run: async (fn, _items, outputs) => {
+		await sendAll(fn, outputs[0], outputs[1], outputs[2] ?? []);
+		return outputs;
+	},
+	tool: { conversationContact: 'toolContact', summary: sendSummary },
+};
 
 const policyNotice: INodeProperties = {
 	displayName:
@@ -144,25 +163,6 @@ export class Touchpoint implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		// Output 0 is Sent: no error may reach n8n's "continue" path, which copies the input there.
-		// The node has the Dry Run output when the option is on or is an expression (see outputs).
-		const dryRunOutput =
-			(this.getNodeParameter('options', 0, {}) as IDataObject).dryRun === true ||
-			isExpressionParameter(this, 'options.dryRun');
-		const outputs: INodeExecutionData[][] = dryRunOutput ? [[], [], []] : [[], []];
-		// As a tool, it sends only to the person of the conversation (tool-scope.ts).
-		const outside = await conversationRefusal(
-			this,
-			async () => await getStore(this),
-			'toolContact',
-		);
-		if (outside) return outside;
-		const result = await failClosed(
-			this,
-			outputs,
-			1,
-			async () => await sendAll(this, outputs[0], outputs[1], outputs[2] ?? []),
-		);
-		return toolAware(this, result, ['Sent', 'Not Sent', 'Dry Run'], sendSummary);
+		return await runOperation(this, { send: SEND }, 'send');
 	}
 }

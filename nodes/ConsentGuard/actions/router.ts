@@ -1,11 +1,8 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
 
-import { adopt, failClosed } from '../../shared/n8n/fail-closed';
+import { runOperation, type Operation, type Operations } from '../../shared/n8n/operation';
 import { parameterReader } from '../../shared/n8n/params';
-import { getStore } from '../../shared/n8n/store';
-import { checkSummary, isToolCall, toolAware } from '../../shared/n8n/tool-mode';
-import { conversationRefusal } from '../../shared/n8n/tool-scope';
+import { checkSummary } from '../../shared/n8n/tool-mode';
 import * as check from './consent/check.operation';
 import * as contactData from './contact/contact-data.operation';
 import * as contacts from './contact/contacts.operation';
@@ -14,69 +11,9 @@ import * as sends from './consent/sends.operation';
 import * as suppression from './suppression/add-remove.operation';
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const items = this.getInputData();
 	const operation = this.getNodeParameter('operation', 0) as string;
-	// Check's output 0 is Allowed: no error may reach n8n's "continue" path, which copies the
-	// input there. Errors put every item on Blocked (or on the one output of the other operations).
-	const outputs: INodeExecutionData[][] = operation === 'check' ? [[], []] : [[]];
-	// An AI agent may withdraw consent (the person asked to stop) but never grant or request it:
-	// consent is the person's own act, through a form, a keyword or a double opt-in, not a model's reading.
-	// Nor may it do what would let a message reach someone the policy now keeps it from.
-	const refused: INodeExecutionData[] = [];
-	let work = items;
-	const toolRefusal = isToolCall(this) ? TOOL_REFUSED[operation] : undefined;
-	if (toolRefusal) {
-		return [
-			items.map((item, i) => ({
-				json: {
-					...item.json,
-					outcome: 'Refused',
-					status: 'refused',
-					message: `${toolRefusal} Nothing was changed.`,
-				},
-				pairedItem: { item: i },
-			})),
-		];
-	}
-	// As a tool, the node reads and acts only for the person of the conversation (tool-scope.ts).
-	if (CONVERSATION_SCOPED.includes(operation)) {
-		const outside = await conversationRefusal(
-			this,
-			async () => await getStore(this),
-			'toolContact',
-		);
-		if (outside) return outside;
-	}
-	if (operation === 'recordConsent' && isToolCall(this)) {
-		const actionOf = parameterReader<string>(this, 'consentAction', 'grant');
-		work = items.filter((item, i) => {
-			const action = String(actionOf(i) ?? '').trim();
-			if (action === 'withdraw') return true;
-			refused.push({
-				json: {
-					...item.json,
-					status: 'refused',
-					message: `An AI agent cannot ${action || 'grant'} consent: only the person can give it (a form, a keyword, a double opt-in). Nothing was recorded. Set this tool's Action to Withdraw to let the agent record opt-outs.`,
-				},
-				pairedItem: { item: i },
-			});
-			return false;
-		});
-	}
-	const result = await failClosed(this, outputs, outputs.length - 1, async () => {
-		adopt(outputs, work.length ? await route.call(this, operation, work) : outputs);
-	});
-	if (refused.length) result[0] = [...refused, ...result[0]];
-	return toolAware(
-		this,
-		result,
-		operation === 'check' ? ['Allowed', 'Blocked'] : [operationName(operation)],
-		operation === 'check' ? checkSummary : undefined,
-	);
+	return await runOperation(this, OPERATIONS, operation, { nothingWhenEmpty: true });
 }
-
-/** Operations an AI agent may use as a tool, about the person it talks with only. */
-const CONVERSATION_SCOPED = ['check', 'recordConsent', 'getContact', 'findContact'];
 
 /** Operations an AI agent is never given as a tool, and why (said to the agent). */
 const TOOL_REFUSED: Record<string, string> = {
@@ -96,41 +33,93 @@ const TOOL_REFUSED: Record<string, string> = {
 		'An AI agent cannot export everything held about a person: it would hand all of their data to the model. Use Contact > Get for what a conversation needs.',
 };
 
-function operationName(operation: string): string {
-	return operation.replace(/([A-Z])/g, ' $1').replace(/^./, (c) => c.toUpperCase());
+type Run = (
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+) => Promise<INodeExecutionData[][]>;
+
+/**
+ * An operation of one output named after it. An AI agent may withdraw consent (the person asked
+ * to stop) but never grant or request it: consent is the person's own act, through a form, a
+ * keyword or a double opt-in, not a model's reading. Nor may it do what would let a message reach
+ * someone the policy now keeps it from (TOOL_REFUSED); as a tool, the node reads and acts only for
+ * the person of the conversation (tool-scope.ts).
+ */
+function operation(name: string, run: Run, tool: Operation['tool'] = {}): Operation {
+	return {
+		outputs: () => [operationName(name)],
+		run: async (fn, items) => await run.call(fn, items),
+		tool: { refused: TOOL_REFUSED[name], ...tool },
+	};
 }
 
-async function route(
-	this: IExecuteFunctions,
-	operation: string,
+const person = { conversationContact: 'toolContact' };
+
+const OPERATIONS: Operations = {
+	// Check's output 0 is Allowed: errors put every item on Blocked.
+	check: {
+		outputs: () => ['Allowed', 'Blocked'],
+		run: async (fn, items) => await check.execute.call(fn, items),
+		tool: { ...person, summary: checkSummary },
+	},
+	recordConsent: operation('recordConsent', record.executeRecord, {
+		...person,
+		screen: withdrawalsOnly,
+	}),
+	confirmConsent: operation('confirmConsent', record.executeConfirm),
+	unsubscribeLink: operation('unsubscribeLink', record.executeUnsubscribe),
+	recordSends: operation('recordSends', sends.execute),
+	addSuppression: operation('addSuppression', async function (items) {
+		return await suppression.execute.call(this, items, true);
+	}),
+	removeSuppression: operation('removeSuppression', async function (items) {
+		return await suppression.execute.call(this, items, false);
+	}),
+	exportContact: operation('exportContact', async function (items) {
+		return await contactData.execute.call(this, items, false);
+	}),
+	eraseContact: operation('eraseContact', async function (items) {
+		return await contactData.execute.call(this, items, true);
+	}),
+	...Object.fromEntries(
+		(['upsertContact', 'linkAddress', 'mergeContacts', 'getContact', 'findContact'] as const).map(
+			(name) => [
+				name,
+				operation(
+					name,
+					async function (items) {
+						return await contacts.execute.call(this, items, name);
+					},
+					name === 'getContact' || name === 'findContact' ? person : {},
+				),
+			],
+		),
+	),
+};
+
+/** As a tool, Record Consent records withdrawals only; any other action is refused, item by item. */
+function withdrawalsOnly(
+	fn: IExecuteFunctions,
 	items: INodeExecutionData[],
-): Promise<INodeExecutionData[][]> {
-	switch (operation) {
-		case 'check':
-			return await check.execute.call(this, items);
-		case 'recordConsent':
-			return await record.executeRecord.call(this, items);
-		case 'confirmConsent':
-			return await record.executeConfirm.call(this, items);
-		case 'unsubscribeLink':
-			return await record.executeUnsubscribe.call(this, items);
-		case 'recordSends':
-			return await sends.execute.call(this, items);
-		case 'addSuppression':
-			return await suppression.execute.call(this, items, true);
-		case 'removeSuppression':
-			return await suppression.execute.call(this, items, false);
-		case 'exportContact':
-			return await contactData.execute.call(this, items, false);
-		case 'eraseContact':
-			return await contactData.execute.call(this, items, true);
-		case 'upsertContact':
-		case 'linkAddress':
-		case 'mergeContacts':
-		case 'getContact':
-		case 'findContact':
-			return await contacts.execute.call(this, items, operation);
-		default:
-			throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known`);
-	}
+): { work: INodeExecutionData[]; refused: INodeExecutionData[] } {
+	const actionOf = parameterReader<string>(fn, 'consentAction', 'grant');
+	const refused: INodeExecutionData[] = [];
+	const work = items.filter((item, i) => {
+		const action = String(actionOf(i) ?? '').trim();
+		if (action === 'withdraw') return true;
+		refused.push({
+			json: {
+				...item.json,
+				status: 'refused',
+				message: `An AI agent cannot ${action || 'grant'} consent: only the person can give it (a form, a keyword, a double opt-in). Nothing was recorded. Set this tool's Action to Withdraw to let the agent record opt-outs.`,
+			},
+			pairedItem: { item: i },
+		});
+		return false;
+	});
+	return { work, refused };
+}
+
+function operationName(operation: string): string {
+	return operation.replace(/([A-Z])/g, ' $1').replace(/^./, (c) => c.toUpperCase());
 }

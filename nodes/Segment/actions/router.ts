@@ -1,7 +1,6 @@
 import type { IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { adopt, failClosed } from '../../shared/n8n/fail-closed';
-import { toolAware } from '../../shared/n8n/tool-mode';
+import { runOperation, type Operation, type Operations } from '../../shared/n8n/operation';
 import * as ab from './ab-split.operation';
 import * as engagement from './engagement.operation';
 import * as nearest from './nearest-store.operation';
@@ -10,40 +9,44 @@ import * as rfm from './rfm.operation';
 import * as rules from './rules.operation';
 
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const items = this.getInputData();
 	const operation = this.getNodeParameter('operation', 0) as string;
-	// An error (a bad rule, the store) must not reach n8n's continue path, which would copy every
-	// item to output 0, the first segment: errors go to No Segment (RFM: its last output, as
-	// per-item errors do; Engagement Score: its one output).
-	const count =
-		operation === 'rfm'
-			? rfm.rfmOutputNames(this).length
-			: operation === 'engagementScore'
-				? 1
-				: operation === 'abSplit'
-					? ab.abArms(this).length + 1
-					: operation === 'nearestPlace'
-						? 2
-						: rules.segmentCount(this) + 1;
-	const outputs: INodeExecutionData[][] = Array.from({ length: count }, () => []);
-	const result = await failClosed(this, outputs, count - 1, async () => {
-		const result =
-			operation === 'rfm'
-				? rfm.rfm.call(this, items)
-				: operation === 'engagementScore'
-					? await engagement.engagement.call(this, items)
-					: operation === 'abSplit'
-						? await ab.abSplit.call(this, items)
-						: operation === 'nearestPlace'
-							? nearest.nearestStore.call(this, items)
-							: rules.routeByRules.call(this, items);
-		adopt(outputs, result);
-	});
-	return toolAware(
-		this,
-		result,
-		configuredOutputs(this.getNode().parameters).map((o) =>
-			'displayName' in o ? o.displayName : 'Engagement Score',
-		),
-	);
+	return await runOperation(this, OPERATIONS, operation);
 }
+
+/** The outputs as the panel shows them (n8n's Switch v3 way), as an agent reads them. */
+const outputNames = (fn: IExecuteFunctions) =>
+	configuredOutputs(fn.getNode().parameters).map((o) =>
+		'displayName' in o ? o.displayName : 'Engagement Score',
+	);
+
+/**
+ * An error must not reach n8n's continue path, which would copy every item to output 0, the first
+ * segment: errors go to No Segment (RFM: its last output, as per-item errors do; Engagement
+ * Score: its one output).
+ */
+function segmentation(count: (fn: IExecuteFunctions) => number, run: Operation['run']): Operation {
+	return { outputs: outputNames, count, run };
+}
+
+const OPERATIONS: Operations = {
+	routeByRules: segmentation(
+		(fn) => rules.segmentCount(fn) + 1,
+		async (fn, items) => rules.routeByRules.call(fn, items),
+	),
+	rfm: segmentation(
+		(fn) => rfm.rfmOutputNames(fn).length,
+		async (fn, items) => rfm.rfm.call(fn, items),
+	),
+	engagementScore: segmentation(
+		() => 1,
+		async (fn, items) => await engagement.engagement.call(fn, items),
+	),
+	abSplit: segmentation(
+		(fn) => ab.abArms(fn).length + 1,
+		async (fn, items) => await ab.abSplit.call(fn, items),
+	),
+	nearestPlace: segmentation(
+		() => 2,
+		async (fn, items) => nearest.nearestStore.call(fn, items),
+	),
+};
