@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// What ARCHITECTURE.md promises and lint cannot see: no import cycle under nodes/ (fails the run),
-// and the rooms still too large (files over 400 lines, functions over 80), printed so the numbers
-// only go down. The floors themselves are lint rules (eslint.config.mjs).
+// What ARCHITECTURE.md promises and lint cannot see: no import cycle under nodes/, no file over 400
+// lines and no function over 80, except the ones still listed in scripts/architecture-debt.json,
+// each at most its listed size (the list only shrinks: an entry that fits the limit again, or a
+// new room over it, fails the run). The floors themselves are lint rules (eslint.config.mjs).
 const fs = require('node:fs');
 const ts = require('typescript');
 const path = require('node:path');
@@ -72,7 +73,7 @@ function longFunctions(file) {
 		if (ts.isFunctionLike(node) && node.body) {
 			const first = lineOf(node.getStart(source));
 			const lines = lineOf(node.end) - first + 1;
-			if (lines > MAX_FUNCTION) out.push(`${rel(file)}:${first} ${nameOf(node)} ${lines} lines`);
+			if (lines > MAX_FUNCTION) out.push({ key: `${rel(file)}:${nameOf(node)}`, first, lines });
 		}
 		ts.forEachChild(node, visit);
 	};
@@ -80,22 +81,67 @@ function longFunctions(file) {
 	return out;
 }
 
+const DEBT_FILE = path.join(__dirname, 'architecture-debt.json');
+const debt = JSON.parse(fs.readFileSync(DEBT_FILE, 'utf8'));
 const bigFiles = files
-	.map((f) => [rel(f), fs.readFileSync(f, 'utf8').split('\n').length])
-	.filter(([f, n]) => n > MAX_FILE && !f.endsWith('migrations.ts'));
-const bigFunctions = files.flatMap(longFunctions);
+	.map((f) => ({ key: rel(f), lines: fs.readFileSync(f, 'utf8').split('\n').length }))
+	.filter(({ key, lines }) => lines > MAX_FILE && !key.endsWith('migrations.ts'));
+// Several anonymous functions of one file share a key: the largest counts.
+const bigFunctions = [
+	...files
+		.flatMap(longFunctions)
+		.reduce(
+			(m, f) => m.set(f.key, m.has(f.key) && m.get(f.key).lines > f.lines ? m.get(f.key) : f),
+			new Map(),
+		)
+		.values(),
+];
+
+/** What is over its limit and not allowed (new, or grown), and what the list allows but no longer needs. */
+function judge(kind, found, allowed, limit) {
+	const problems = [];
+	for (const { key, lines } of found) {
+		if (!(key in allowed)) problems.push(`${key}: ${lines} lines, over ${limit} (a new ${kind})`);
+		else if (lines > allowed[key])
+			problems.push(`${key}: ${lines} lines, grown past the ${allowed[key]} listed`);
+	}
+	const present = new Set(found.map((f) => f.key));
+	for (const key of Object.keys(allowed))
+		if (!present.has(key))
+			problems.push(
+				`${key}: within ${limit} lines now; take it off scripts/architecture-debt.json`,
+			);
+	return problems;
+}
+
+const problems = [
+	...judge('file', bigFiles, debt.files, MAX_FILE),
+	...judge('function', bigFunctions, debt.functions, MAX_FUNCTION),
+];
 console.log(
-	`architecture: ${files.length} files under nodes/ and credentials/, ${cycles.length} import cycles`,
+	`architecture: ${files.length} files under nodes/ and credentials/, ${cycles.length} import cycles; ` +
+		`still listed as too large: ${bigFiles.length} files over ${MAX_FILE} lines, ${bigFunctions.length} functions over ${MAX_FUNCTION}`,
 );
-console.log(
-	`  over ${MAX_FILE} lines (migrations' SQL excepted): ${bigFiles.length ? bigFiles.map(([f, n]) => `${f} ${n}`).join(', ') : 'none'}`,
-);
-console.log(
-	`  functions over ${MAX_FUNCTION} lines: ${bigFunctions.length ? bigFunctions.join(', ') : 'none'}`,
-);
+if (process.argv.includes('--list'))
+	console.log(
+		JSON.stringify(
+			{
+				files: Object.fromEntries(bigFiles.map((f) => [f.key, f.lines])),
+				functions: Object.fromEntries(bigFunctions.map((f) => [f.key, f.lines])),
+			},
+			null,
+			'\t',
+		),
+	);
 if (cycles.length) {
 	console.error(
 		`Import cycles (ARCHITECTURE.md: an import only goes down):\n  ${cycles.join('\n  ')}`,
+	);
+	process.exit(1);
+}
+if (problems.length) {
+	console.error(
+		`Rooms over their size (ARCHITECTURE.md "Size"; split them, or shrink scripts/architecture-debt.json):\n  ${problems.join('\n  ')}`,
 	);
 	process.exit(1);
 }
