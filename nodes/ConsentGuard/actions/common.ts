@@ -1,4 +1,4 @@
-import type { INodeProperties } from 'n8n-workflow';
+import { NodeOperationError, type IExecuteFunctions, type INodeProperties } from 'n8n-workflow';
 
 import { CHANNELS } from '../../shared/contact';
 
@@ -66,3 +66,8 @@ export const customPurposeProperty: INodeProperties = {
 	placeholder: 'product-research',
 	displayOptions: { show: { purpose: ['custom'] } },
 };
+
+/** Fails the item with a message naming the field and the value, and what to do. */
+export function fail(ctx: IExecuteFunctions, i: number, message: string, hint: string): never {
+	throw new NodeOperationError(ctx.getNode(), message, { itemIndex: i, description: hint });
+}

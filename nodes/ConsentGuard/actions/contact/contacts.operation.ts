@@ -17,25 +17,16 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { idForAddress } from '../../../shared/address';
-import {
-	compileContactReader,
-	resolveContactMapping,
-	type ContactMapping,
-} from '../../../shared/n8n/contact-mapping';
+import { compileContactReader, resolveContactMapping } from '../../../shared/n8n/contact-mapping';
 import { updateDisplayOptions } from '../../../shared/n8n/display-options';
 import { compileFieldPath } from '../../../shared/field-path';
-import { inputFromProperty, unverifiedInput } from '../../../shared/n8n/input-trust';
+import { inputFromProperty } from '../../../shared/n8n/input-trust';
 import { getStore } from '../../../shared/n8n/store';
-import {
-	contactAddresses,
-	IdentityConflictError,
-	resolvePeople,
-	unusableAddresses,
-} from '../../../shared/people';
-import { isValidZone } from '../../../shared/policy';
+import { IdentityConflictError, resolvePeople } from '../../../shared/people';
 import type { Contact } from '../../../shared/contact';
-import type { ProfileInput, Store } from '../../../shared/store/types';
+import type { Store } from '../../../shared/store/types';
+import { fail } from '../common';
+import { readUpsertSettings, upsertAll } from './contacts-upsert';
 
 const conflictProperty: INodeProperties = {
 	displayName: 'Address Belongs to Another Contact',
@@ -126,10 +117,6 @@ export const description: INodeProperties[] = [
 	...updateDisplayOptions({ show: { operation: ['getContact'] } }, [touchesProperty]),
 ];
 
-function fail(ctx: IExecuteFunctions, i: number, message: string, hint: string): never {
-	throw new NodeOperationError(ctx.getNode(), message, { itemIndex: i, description: hint });
-}
-
 async function summary(store: Store, contactId: string, touches: number): Promise<IDataObject> {
 	const data = await store.exportContact(contactId);
 	const profile = (data.profile ?? null) as IDataObject | null;
@@ -188,96 +175,37 @@ export async function execute(
 		operation === 'findContact' || operation === 'getContact' || operation === 'upsertContact';
 	const readContact = compileContactReader(mapping, { idOptional });
 	const store = await getStore(this);
-	const onConflict =
-		operation === 'upsertContact' || operation === 'linkAddress'
-			? (this.getNodeParameter('onAddressConflict', 0, 'error') as string)
-			: 'error';
-	const profileFields =
-		operation === 'upsertContact'
-			? (this.getNodeParameter('profileFields', 0, {}) as IDataObject)
-			: {};
-	const nameOf = compileFieldPath(String(profileFields.nameField ?? 'contact.name'));
-	const preferredOf = compileFieldPath(
-		String(profileFields.preferredChannelField ?? 'contact.preferredChannel'),
-	);
-	const attributesOf = compileFieldPath(
-		String(profileFields.attributesField ?? 'contact.attributes'),
-	);
+	const actor = `workflow:${this.getWorkflow().id ?? ''}`;
+	if (operation === 'upsertContact' || operation === 'linkAddress')
+		return await upsertAll(
+			this,
+			items,
+			operation,
+			store,
+			readUpsertSettings(this, operation, readContact, mapping, actor),
+		);
 	const mergeField =
 		operation === 'mergeContacts'
 			? String(this.getNodeParameter('mergeIdField', 0, 'merge.contactId'))
 			: '';
-	const mergeIdOf = compileFieldPath(mergeField || 'merge.contactId');
+	const merge = {
+		field: mergeField,
+		idOf: compileFieldPath(mergeField || 'merge.contactId'),
+		actor,
+	};
 	const touches =
 		operation === 'getContact' ? Number(this.getNodeParameter('recentTouches', 0, 20)) : 0;
-	const actor = `workflow:${this.getWorkflow().id ?? ''}`;
-
-	if (operation === 'upsertContact' || operation === 'linkAddress') {
-		return await upsertAll.call(this, items, operation, store, {
-			readContact,
-			mapping,
-			onConflict,
-			profileFields,
-			nameOf,
-			preferredOf,
-			attributesOf,
-			actor,
-		});
-	}
-
 	const out: INodeExecutionData[] = [];
 	for (let i = 0; i < items.length; i++) {
 		try {
 			const json = items[i].json;
 			const contact = readContact(json);
-			if (operation === 'mergeContacts') {
-				const raw = mergeIdOf(json);
-				const fromId =
-					typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
-				if (!fromId)
-					fail(
-						this,
-						i,
-						`Missing contact ID to merge at "${mergeField}" (found ${JSON.stringify(raw) ?? 'nothing'})`,
-						'Point Merge Contact ID Field at the ID of the duplicate contact.',
-					);
-				const [into] = await resolvePeople(store, [{ id: contact.id }]);
-				const [from] = await resolvePeople(store, [{ id: fromId }]);
-				if (from.contactId === into.contactId)
-					fail(
-						this,
-						i,
-						`"${fromId}" and "${contact.id}" are already one contact ("${into.contactId}")`,
-						'Nothing to merge.',
-					);
-				const { moved } = await store.mergeContacts(fromId, into.contactId, actor);
-				if (!moved && !from.known) {
-					fail(
-						this,
-						i,
-						`No contact "${fromId}" to merge (found at "${mergeField}")`,
-						'Check the ID of the duplicate contact; nothing is stored under it.',
-					);
-				}
-				out.push({
-					json: { ...json, merge: { from: fromId, into: into.contactId, rowsMoved: moved } },
-					pairedItem: { item: i },
-				});
-				continue;
-			}
-			if (operation === 'findContact' || operation === 'getContact') {
-				const [person] = await resolvePeople(store, [contact]);
-				if (person.error instanceof IdentityConflictError)
-					fail(this, i, person.error.message, person.error.hint);
-				const found = person.known && !person.error;
-				const data = found ? await summary(store, person.contactId, touches) : null;
-				out.push({
-					json: { ...json, contactBook: { found, ...(data ?? { id: contact.id || null }) } },
-					pairedItem: { item: i },
-				});
-				continue;
-			}
-			throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known`);
+			if (operation === 'mergeContacts')
+				out.push(await mergeOne(this, store, json, contact, i, merge));
+			else if (operation === 'findContact' || operation === 'getContact')
+				out.push(await findOne(this, store, json, contact, i, touches));
+			else
+				throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known`);
 		} catch (error) {
 			const nodeError =
 				error instanceof NodeOperationError
@@ -297,165 +225,64 @@ export async function execute(
 	return [out];
 }
 
-/**
- * Upsert Contact / Link Address for a whole batch (a CRM import): one resolution of every row, one
- * profile write, a fixed number of statements per chunk of rows. A row whose address belongs to
- * someone else fails alone (or, with Merge, takes that contact in; rare, so merged one by one).
- */
-async function upsertAll(
-	this: IExecuteFunctions,
-	items: INodeExecutionData[],
-	operation: string,
+/** Merge Contacts: the duplicate named at Merge Contact ID Field moves into the item's contact. */
+async function mergeOne(
+	fn: IExecuteFunctions,
 	store: Store,
-	p: {
-		readContact: (json: IDataObject) => Contact;
-		mapping: ContactMapping;
-		onConflict: string;
-		profileFields: IDataObject;
-		nameOf: (json: unknown) => unknown;
-		preferredOf: (json: unknown) => unknown;
-		attributesOf: (json: unknown) => unknown;
-		actor: string;
-	},
-): Promise<INodeExecutionData[][]> {
-	const results: Array<INodeExecutionData | undefined> = new Array(items.length);
-	const itemError = (i: number, error: unknown) => {
-		const nodeError =
-			error instanceof NodeOperationError
-				? error
-				: new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
-		if (!this.continueOnFail()) throw nodeError;
-		results[i] = {
-			json: {
-				...items[i].json,
-				error: nodeError.message,
-				...(nodeError.description ? { description: nodeError.description } : {}),
-			},
-			pairedItem: { item: i },
-		};
-	};
-	const rows: Array<{ i: number; contact: Contact; profile?: ProfileInput }> = [];
-	for (let i = 0; i < items.length; i++) {
-		try {
-			const json = items[i].json;
-			const contact = p.readContact(json);
-			if (contact.timeZone && !isValidZone(contact.timeZone)) {
-				fail(
-					this,
-					i,
-					`Unknown time zone "${contact.timeZone}" at "${p.mapping.timeZoneField}"`,
-					'Use an IANA name such as Europe/Madrid.',
-				);
-			}
-			let profile: ProfileInput | undefined;
-			if (operation === 'upsertContact') {
-				const name = p.nameOf(json);
-				const preferred = p.preferredOf(json);
-				const attributes = p.attributesOf(json);
-				if (
-					attributes !== undefined &&
-					attributes !== null &&
-					(typeof attributes !== 'object' || Array.isArray(attributes))
-				) {
-					fail(
-						this,
-						i,
-						`Attributes at "${String(p.profileFields.attributesField ?? 'contact.attributes')}" must be an object, not ${Array.isArray(attributes) ? 'a list' : typeof attributes}`,
-						'Point Attributes Field at an object such as { "tier": "gold" }.',
-					);
-				}
-				profile = {
-					...(typeof name === 'string' && name.trim() ? { name: name.trim().slice(0, 200) } : {}),
-					...(typeof preferred === 'string' && preferred.trim()
-						? { preferredChannel: preferred.trim() }
-						: {}),
-					...(contact.timeZone ? { timeZone: contact.timeZone } : {}),
-					...(contact.locale ? { locale: contact.locale } : {}),
-					...(attributes && typeof attributes === 'object'
-						? { attributes: attributes as Record<string, unknown> }
-						: {}),
-				};
-			}
-			rows.push({ i, contact, profile });
-		} catch (error) {
-			itemError(i, error);
-		}
+	json: IDataObject,
+	contact: Contact,
+	i: number,
+	merge: { field: string; idOf: (json: IDataObject) => unknown; actor: string },
+): Promise<INodeExecutionData> {
+	const raw = merge.idOf(json);
+	const fromId = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
+	if (!fromId)
+		fail(
+			fn,
+			i,
+			`Missing contact ID to merge at "${merge.field}" (found ${JSON.stringify(raw) ?? 'nothing'})`,
+			'Point Merge Contact ID Field at the ID of the duplicate contact.',
+		);
+	const [into] = await resolvePeople(store, [{ id: contact.id }]);
+	const [from] = await resolvePeople(store, [{ id: fromId }]);
+	if (from.contactId === into.contactId)
+		fail(
+			fn,
+			i,
+			`"${fromId}" and "${contact.id}" are already one contact ("${into.contactId}")`,
+			'Nothing to merge.',
+		);
+	const { moved } = await store.mergeContacts(fromId, into.contactId, merge.actor);
+	if (!moved && !from.known) {
+		fail(
+			fn,
+			i,
+			`No contact "${fromId}" to merge (found at "${merge.field}")`,
+			'Check the ID of the duplicate contact; nothing is stored under it.',
+		);
 	}
-	// Input nobody verified never moves an address or merges a contact, and never joins an existing one (the proof rule).
-	const unverified = unverifiedInput(this);
-	const options = {
-		create: true,
-		link: true,
-		source: operation === 'upsertContact' ? 'upsert' : 'link',
-		onConflict:
-			p.onConflict === 'move' && !rows.some((r) => unverified(r.i))
-				? ('move' as const)
-				: ('error' as const),
-		unverified: (_c: Contact, k: number) => unverified(rows[k].i),
-		// No ID: the person is whoever holds an address, or a new contact named by the first one.
-		fallbackId: (c: Contact) => {
-			const first = contactAddresses(c)[0];
-			return first ? idForAddress(first) : undefined;
-		},
+	return {
+		json: { ...json, merge: { from: fromId, into: into.contactId, rowsMoved: moved } },
+		pairedItem: { item: i },
 	};
-	const people = await resolvePeople(
-		store,
-		rows.map((r) => r.contact),
-		options,
-	);
-	const merged = new Map<number, string>();
-	if (p.onConflict === 'merge') {
-		for (const [k, person] of people.entries()) {
-			if (!person.error?.owner || unverified(rows[k].i)) continue;
-			merged.set(k, person.error.owner);
-			await store.mergeContacts(person.error.owner, person.contactId, p.actor);
-			[people[k]] = await resolvePeople(store, [rows[k].contact], options);
-		}
-	}
-	const profiles: Array<ProfileInput & { contactId: string }> = [];
-	people.forEach((person, k) => {
-		const { i, contact, profile } = rows[k];
-		if (person.error) {
-			const more =
-				person.error instanceof IdentityConflictError && !unverified(i)
-					? ' Or set "Address Belongs to Another Contact" to Merge or Move.'
-					: '';
-			itemError(
-				i,
-				new NodeOperationError(this.getNode(), person.error.message, {
-					itemIndex: i,
-					description: `${person.error.hint}${more}`,
-				}),
-			);
-			return;
-		}
-		// An existing contact's profile changes only on trusted input.
-		if (profile && Object.keys(profile).length && !person.unverified)
-			profiles.push({ contactId: person.contactId, ...profile });
-		results[i] = {
-			json: {
-				...items[i].json,
-				contactBook: {
-					id: person.contactId,
-					created: person.created,
-					...(person.unverified
-						? {
-								unverified: true,
-								note: 'An existing contact, from input nobody verified: nothing was added to it and its profile was not changed.',
-							}
-						: {}),
-					addresses: contactAddresses(contact).map((a) => ({
-						kind: a.kind,
-						value: a.kind === 'push' ? `${a.value.slice(0, 8)}…` : a.value,
-					})),
-					...(merged.has(k) ? { mergedFrom: merged.get(k)! } : {}),
-					// What was not linked, and why (a value that is not an email or a phone number).
-					...(unusableAddresses(contact).length ? { notLinked: unusableAddresses(contact) } : {}),
-				},
-			},
-			pairedItem: { item: i },
-		};
-	});
-	await store.upsertProfiles(profiles);
-	return [results.filter((r): r is INodeExecutionData => r !== undefined)];
+}
+
+/** Get Contact / Find by Address: the person who holds the item's id or address, if anyone. */
+async function findOne(
+	fn: IExecuteFunctions,
+	store: Store,
+	json: IDataObject,
+	contact: Contact,
+	i: number,
+	touches: number,
+): Promise<INodeExecutionData> {
+	const [person] = await resolvePeople(store, [contact]);
+	if (person.error instanceof IdentityConflictError)
+		fail(fn, i, person.error.message, person.error.hint);
+	const found = person.known && !person.error;
+	const data = found ? await summary(store, person.contactId, touches) : null;
+	return {
+		json: { ...json, contactBook: { found, ...(data ?? { id: contact.id || null }) } },
+		pairedItem: { item: i },
+	};
 }
