@@ -95,164 +95,178 @@ export function verifyPostmark(user: string, password: string, authorization: un
 	return safeEqual(m[1], Buffer.from(`${user}:${password}`).toString('base64'));
 }
 
+type Push = (e: Omit<EmailEvent, 'channel' | 'service' | 'email'> & { email: unknown }) => void;
+
+/** One service's request body as events, one per recipient (an address that is not one is left out). */
 export function normalizeEmailEvents(service: EmailService, body: unknown): EmailEvent[] {
 	const out: EmailEvent[] = [];
-	const push = (e: Omit<EmailEvent, 'channel' | 'service' | 'email'> & { email: unknown }) => {
+	const push: Push = (e) => {
 		const address = email(e.email);
 		if (address) out.push({ ...e, channel: 'email', service, email: address });
 	};
-	if (service === 'ses') {
-		// An SNS notification carrying an SES notification (notificationType) or event (eventType).
-		const sns = (body ?? {}) as J;
-		let ses: J;
-		try {
-			ses = JSON.parse(String(sns.Message ?? '')) as J;
-		} catch {
-			return out;
-		}
-		const t = String(ses.notificationType ?? ses.eventType ?? '');
-		const messageId = ses.mail?.commonHeaders?.messageId ?? ses.mail?.messageId;
-		const base = {
-			providerMessageId: messageId ? String(messageId) : undefined,
-			timestamp: iso(sns.Timestamp),
-		};
-		if (t === 'Bounce') {
-			const hard = ses.bounce?.bounceType === 'Permanent';
-			for (const r of (ses.bounce?.bouncedRecipients ?? []) as J[])
-				push({
-					...base,
-					eventId: `${sns.MessageId}:${r.emailAddress}`,
-					kind: 'bounce',
-					hard,
-					email: r.emailAddress,
-					type: `Bounce/${ses.bounce?.bounceType}`,
-					reason: r.diagnosticCode ? String(r.diagnosticCode) : undefined,
-				});
-		} else if (t === 'Complaint') {
-			for (const r of (ses.complaint?.complainedRecipients ?? []) as J[])
-				push({
-					...base,
-					eventId: `${sns.MessageId}:${r.emailAddress}`,
-					kind: 'complaint',
-					hard: false,
-					email: r.emailAddress,
-					type: 'Complaint',
-					reason: ses.complaint?.complaintFeedbackType
-						? String(ses.complaint.complaintFeedbackType)
-						: undefined,
-				});
-		} else {
-			for (const r of (ses.delivery?.recipients ?? ses.mail?.destination ?? []) as unknown[])
-				push({
-					...base,
-					eventId: `${sns.MessageId}:${String(r)}`,
-					kind:
-						t === 'Delivery'
-							? 'delivered'
-							: t === 'Open'
-								? 'open'
-								: t === 'Click'
-									? 'click'
-									: 'other',
-					hard: false,
-					email: r,
-					type: t,
-				});
-		}
-	} else if (service === 'sendgrid') {
-		for (const ev of Array.isArray(body) ? (body as J[]) : []) {
-			const t = String(ev.event ?? '');
-			const kind =
-				t === 'bounce'
-					? 'bounce'
-					: t === 'spamreport'
-						? 'complaint'
-						: t === 'unsubscribe' || t === 'group_unsubscribe'
-							? 'unsubscribe'
-							: t === 'delivered'
-								? 'delivered'
-								: t === 'open'
-									? 'open'
-									: t === 'click'
-										? 'click'
-										: 'other';
-			// SendGrid's "bounce" of type "blocked" is temporary; "dropped" repeats an earlier verdict.
+	const read = { ses: sesEvents, sendgrid: sendGridEvents, mailgun: mailgunEvents }[
+		service as 'ses' | 'sendgrid' | 'mailgun'
+	];
+	(read ?? postmarkEvents)(body, push);
+	return out;
+}
+
+/** An SNS notification carrying an SES notification (notificationType) or event (eventType). */
+function sesEvents(body: unknown, push: Push): void {
+	const sns = (body ?? {}) as J;
+	let ses: J;
+	try {
+		ses = JSON.parse(String(sns.Message ?? '')) as J;
+	} catch {
+		return;
+	}
+	const t = String(ses.notificationType ?? ses.eventType ?? '');
+	const messageId = ses.mail?.commonHeaders?.messageId ?? ses.mail?.messageId;
+	const base = {
+		providerMessageId: messageId ? String(messageId) : undefined,
+		timestamp: iso(sns.Timestamp),
+	};
+	if (t === 'Bounce') {
+		const hard = ses.bounce?.bounceType === 'Permanent';
+		for (const r of (ses.bounce?.bouncedRecipients ?? []) as J[])
 			push({
-				eventId: String(ev.sg_event_id ?? `${t}:${ev.sg_message_id}:${ev.email}`),
-				kind,
-				hard: kind === 'bounce' && ev.type !== 'blocked',
-				email: ev.email,
-				type: t,
-				providerMessageId: ev.sg_message_id ? String(ev.sg_message_id) : undefined,
-				reason: ev.reason ? String(ev.reason) : undefined,
-				timestamp: iso(ev.timestamp),
+				...base,
+				eventId: `${sns.MessageId}:${r.emailAddress}`,
+				kind: 'bounce',
+				hard,
+				email: r.emailAddress,
+				type: `Bounce/${ses.bounce?.bounceType}`,
+				reason: r.diagnosticCode ? String(r.diagnosticCode) : undefined,
 			});
-		}
-	} else if (service === 'mailgun') {
-		const ev = (body as J)?.['event-data'] ?? {};
+	} else if (t === 'Complaint') {
+		for (const r of (ses.complaint?.complainedRecipients ?? []) as J[])
+			push({
+				...base,
+				eventId: `${sns.MessageId}:${r.emailAddress}`,
+				kind: 'complaint',
+				hard: false,
+				email: r.emailAddress,
+				type: 'Complaint',
+				reason: ses.complaint?.complaintFeedbackType
+					? String(ses.complaint.complaintFeedbackType)
+					: undefined,
+			});
+	} else {
+		for (const r of (ses.delivery?.recipients ?? ses.mail?.destination ?? []) as unknown[])
+			push({
+				...base,
+				eventId: `${sns.MessageId}:${String(r)}`,
+				kind:
+					t === 'Delivery'
+						? 'delivered'
+						: t === 'Open'
+							? 'open'
+							: t === 'Click'
+								? 'click'
+								: 'other',
+				hard: false,
+				email: r,
+				type: t,
+			});
+	}
+}
+
+function sendGridEvents(body: unknown, push: Push): void {
+	for (const ev of Array.isArray(body) ? (body as J[]) : []) {
 		const t = String(ev.event ?? '');
 		const kind =
-			t === 'failed'
+			t === 'bounce'
 				? 'bounce'
-				: t === 'complained'
+				: t === 'spamreport'
 					? 'complaint'
-					: t === 'unsubscribed'
+					: t === 'unsubscribe' || t === 'group_unsubscribe'
 						? 'unsubscribe'
 						: t === 'delivered'
 							? 'delivered'
-							: t === 'opened'
+							: t === 'open'
 								? 'open'
-								: t === 'clicked'
+								: t === 'click'
 									? 'click'
 									: 'other';
+		// SendGrid's "bounce" of type "blocked" is temporary; "dropped" repeats an earlier verdict.
 		push({
-			eventId: String(ev.id ?? `${t}:${ev.timestamp}:${ev.recipient}`),
+			eventId: String(ev.sg_event_id ?? `${t}:${ev.sg_message_id}:${ev.email}`),
 			kind,
-			hard: kind === 'bounce' && ev.severity === 'permanent',
-			email: ev.recipient,
+			hard: kind === 'bounce' && ev.type !== 'blocked',
+			email: ev.email,
 			type: t,
-			providerMessageId: ev.message?.headers?.['message-id']
-				? String(ev.message.headers['message-id'])
-				: undefined,
-			reason:
-				ev['delivery-status']?.description ||
-				ev['delivery-status']?.message ||
-				ev.reason ||
-				undefined,
+			providerMessageId: ev.sg_message_id ? String(ev.sg_message_id) : undefined,
+			reason: ev.reason ? String(ev.reason) : undefined,
 			timestamp: iso(ev.timestamp),
 		});
-	} else {
-		const ev = (body ?? {}) as J;
-		const t = String(ev.RecordType ?? '');
-		const kind =
-			t === 'Bounce'
-				? 'bounce'
-				: t === 'SpamComplaint'
-					? 'complaint'
-					: t === 'SubscriptionChange' && ev.SuppressSending === true
-						? 'unsubscribe'
-						: t === 'Delivery'
-							? 'delivered'
-							: t === 'Open'
-								? 'open'
-								: t === 'Click'
-									? 'click'
-									: 'other';
-		push({
-			eventId: String(
-				ev.ID ??
-					`${t}:${ev.MessageID}:${ev.Email ?? ev.Recipient}:${ev.ReceivedAt ?? ev.DeliveredAt ?? ev.BouncedAt ?? ev.ChangedAt ?? ''}`,
-			),
-			kind,
-			hard: kind === 'bounce' && ev.Type === 'HardBounce',
-			email: ev.Email ?? ev.Recipient,
-			type: ev.Type ? String(ev.Type) : t,
-			providerMessageId: ev.MessageID ? String(ev.MessageID) : undefined,
-			reason: ev.Description ? String(ev.Description) : undefined,
-			timestamp: iso(ev.BouncedAt ?? ev.ReceivedAt ?? ev.DeliveredAt ?? ev.ChangedAt),
-		});
 	}
-	return out;
+}
+
+function mailgunEvents(body: unknown, push: Push): void {
+	const ev = (body as J)?.['event-data'] ?? {};
+	const t = String(ev.event ?? '');
+	const kind =
+		t === 'failed'
+			? 'bounce'
+			: t === 'complained'
+				? 'complaint'
+				: t === 'unsubscribed'
+					? 'unsubscribe'
+					: t === 'delivered'
+						? 'delivered'
+						: t === 'opened'
+							? 'open'
+							: t === 'clicked'
+								? 'click'
+								: 'other';
+	push({
+		eventId: String(ev.id ?? `${t}:${ev.timestamp}:${ev.recipient}`),
+		kind,
+		hard: kind === 'bounce' && ev.severity === 'permanent',
+		email: ev.recipient,
+		type: t,
+		providerMessageId: ev.message?.headers?.['message-id']
+			? String(ev.message.headers['message-id'])
+			: undefined,
+		reason:
+			ev['delivery-status']?.description ||
+			ev['delivery-status']?.message ||
+			ev.reason ||
+			undefined,
+		timestamp: iso(ev.timestamp),
+	});
+}
+
+function postmarkEvents(body: unknown, push: Push): void {
+	const ev = (body ?? {}) as J;
+	const t = String(ev.RecordType ?? '');
+	const kind =
+		t === 'Bounce'
+			? 'bounce'
+			: t === 'SpamComplaint'
+				? 'complaint'
+				: t === 'SubscriptionChange' && ev.SuppressSending === true
+					? 'unsubscribe'
+					: t === 'Delivery'
+						? 'delivered'
+						: t === 'Open'
+							? 'open'
+							: t === 'Click'
+								? 'click'
+								: 'other';
+	push({
+		eventId: String(
+			ev.ID ??
+				`${t}:${ev.MessageID}:${ev.Email ?? ev.Recipient}:${ev.ReceivedAt ?? ev.DeliveredAt ?? ev.BouncedAt ?? ev.ChangedAt ?? ''}`,
+		),
+		kind,
+		hard: kind === 'bounce' && ev.Type === 'HardBounce',
+		email: ev.Email ?? ev.Recipient,
+		type: ev.Type ? String(ev.Type) : t,
+		providerMessageId: ev.MessageID ? String(ev.MessageID) : undefined,
+		reason: ev.Description ? String(ev.Description) : undefined,
+		timestamp: iso(ev.BouncedAt ?? ev.ReceivedAt ?? ev.DeliveredAt ?? ev.ChangedAt),
+	});
 }
 
 /** The SNS host Amazon signs from: https://sns.<region>.amazonaws.com(.cn)/... */

@@ -91,6 +91,20 @@ const text = (v: unknown) =>
 
 type Predicate = (json: unknown) => boolean;
 
+/** A condition being compiled: its field reader, case folding, and errors that name the rule. */
+interface Compile {
+	c: Condition;
+	segment: string;
+	index: number;
+	now: number;
+	caseSensitive: boolean;
+	value: string;
+	get: (json: unknown) => unknown;
+	fold: (s: string) => string;
+	needNumber: (raw: string | undefined, label: string) => number;
+	needTime: (raw: string | undefined) => number;
+}
+
 function compileCondition(
 	c: Condition,
 	segment: string,
@@ -104,143 +118,190 @@ function compileCondition(
 			index,
 			'Field is empty: give the path to a field, e.g. contact.country',
 		);
-	const get = compileFieldPath(c.field);
-	const fold = (s: string) => (caseSensitive ? s : s.toLowerCase());
-	const needNumber = (raw: string | undefined, label: string) => {
-		const n = toNumber(raw);
-		if (n === undefined)
-			throw new RuleError(segment, index, `${label} "${raw ?? ''}" is not a number`);
-		return n;
+	const k: Compile = {
+		c,
+		segment,
+		index,
+		now,
+		caseSensitive,
+		value: c.value ?? '',
+		get: compileFieldPath(c.field),
+		fold: (s: string) => (caseSensitive ? s : s.toLowerCase()),
+		needNumber: (raw, label) => {
+			const n = toNumber(raw);
+			if (n === undefined)
+				throw new RuleError(segment, index, `${label} "${raw ?? ''}" is not a number`);
+			return n;
+		},
+		needTime: (raw) => {
+			const t = toTime(raw);
+			if (t === undefined)
+				throw new RuleError(
+					segment,
+					index,
+					`Value "${raw ?? ''}" is not a date (use ISO 8601, e.g. 2026-01-31)`,
+				);
+			return t;
+		},
 	};
-	const needTime = (raw: string | undefined) => {
-		const t = toTime(raw);
-		if (t === undefined)
-			throw new RuleError(
-				segment,
-				index,
-				`Value "${raw ?? ''}" is not a date (use ISO 8601, e.g. 2026-01-31)`,
-			);
-		return t;
-	};
-	const value = c.value ?? '';
+	const predicate =
+		textPredicate(k) ??
+		numberPredicate(k) ??
+		presencePredicate(k) ??
+		timePredicate(k) ??
+		regexPredicate(k);
+	if (!predicate) throw new RuleError(segment, index, `Unknown operator "${String(c.operator)}"`);
+	return predicate;
+}
+
+function textPredicate(k: Compile): Predicate | undefined {
+	const { c, value } = k;
 	switch (c.operator) {
 		case 'equals': {
 			const n = toNumber(value);
-			const s = fold(value);
+			const s = k.fold(value);
 			return (j) => {
-				const v = get(j);
+				const v = k.get(j);
 				if (isMissing(v)) return false;
 				if (n !== undefined && toNumber(v) !== undefined) return toNumber(v) === n;
 				if (typeof v === 'boolean') return String(v) === value.trim().toLowerCase();
-				return fold(text(v)) === s;
+				return k.fold(text(v)) === s;
 			};
 		}
 		case 'notEquals': {
-			const eq = compileCondition({ ...c, operator: 'equals' }, segment, index, now, caseSensitive);
+			const eq = compileCondition(
+				{ ...c, operator: 'equals' },
+				k.segment,
+				k.index,
+				k.now,
+				k.caseSensitive,
+			);
 			return (j) => !eq(j);
 		}
 		case 'contains': {
-			const s = fold(value);
+			const s = k.fold(value);
 			return (j) => {
-				const v = get(j);
+				const v = k.get(j);
 				if (isMissing(v)) return false;
-				if (Array.isArray(v)) return v.some((x) => fold(text(x)) === s);
-				return fold(text(v)).includes(s);
+				if (Array.isArray(v)) return v.some((x) => k.fold(text(x)) === s);
+				return k.fold(text(v)).includes(s);
 			};
 		}
 		case 'startsWith': {
-			const s = fold(value);
+			const s = k.fold(value);
 			return (j) => {
-				const v = get(j);
-				return !isMissing(v) && fold(text(v)).startsWith(s);
+				const v = k.get(j);
+				return !isMissing(v) && k.fold(text(v)).startsWith(s);
 			};
 		}
 		case 'inList': {
 			const list = new Set(
 				value
 					.split(',')
-					.map((x) => fold(x.trim()))
+					.map((x) => k.fold(x.trim()))
 					.filter((x) => x !== ''),
 			);
 			return (j) => {
-				const v = get(j);
-				return !isMissing(v) && list.has(fold(text(v)));
+				const v = k.get(j);
+				return !isMissing(v) && list.has(k.fold(text(v)));
 			};
 		}
+	}
+	return undefined;
+}
+
+function numberPredicate(k: Compile): Predicate | undefined {
+	const { c } = k;
+	switch (c.operator) {
 		case 'gt':
 		case 'gte':
 		case 'lt':
 		case 'lte': {
-			const n = needNumber(c.value, 'Value');
+			const n = k.needNumber(c.value, 'Value');
 			const op = c.operator;
 			return (j) => {
-				const v = toNumber(get(j));
+				const v = toNumber(k.get(j));
 				if (v === undefined) return false;
 				return op === 'gt' ? v > n : op === 'gte' ? v >= n : op === 'lt' ? v < n : v <= n;
 			};
 		}
 		case 'between': {
-			const lo = needNumber(c.value, 'Value');
-			const hi = needNumber(c.value2, 'Upper Value');
+			const lo = k.needNumber(c.value, 'Value');
+			const hi = k.needNumber(c.value2, 'Upper Value');
 			return (j) => {
-				const v = toNumber(get(j));
+				const v = toNumber(k.get(j));
 				return v !== undefined && v >= lo && v <= hi;
 			};
 		}
+	}
+	return undefined;
+}
+
+function presencePredicate(k: Compile): Predicate | undefined {
+	switch (k.c.operator) {
 		case 'exists':
-			return (j) => !isMissing(get(j));
+			return (j) => !isMissing(k.get(j));
 		case 'notExists':
-			return (j) => isMissing(get(j));
+			return (j) => isMissing(k.get(j));
 		case 'isEmpty':
 			return (j) => {
-				const v = get(j);
+				const v = k.get(j);
 				if (isMissing(v)) return true;
 				if (typeof v === 'string') return v.trim() === '';
 				if (Array.isArray(v)) return v.length === 0;
 				if (typeof v === 'object') return Object.keys(v as object).length === 0;
 				return false;
 			};
+	}
+	return undefined;
+}
+
+function timePredicate(k: Compile): Predicate | undefined {
+	const { c, now } = k;
+	switch (c.operator) {
 		case 'dateBefore':
 		case 'dateAfter': {
-			const t = needTime(c.value);
+			const t = k.needTime(c.value);
 			const before = c.operator === 'dateBefore';
 			return (j) => {
-				const v = toTime(get(j));
+				const v = toTime(k.get(j));
 				return v !== undefined && (before ? v < t : v > t);
 			};
 		}
 		case 'withinLastDays':
 		case 'olderThanDays': {
-			const days = needNumber(c.value, 'Days');
+			const days = k.needNumber(c.value, 'Days');
 			const limit = now - days * 86400_000;
 			const within = c.operator === 'withinLastDays';
 			return (j) => {
-				const v = toTime(get(j));
+				const v = toTime(k.get(j));
 				return v !== undefined && (within ? v >= limit && v <= now : v < limit);
 			};
 		}
-		case 'regex': {
-			// RE2 (re2js, pure JavaScript): matching time is linear in the value's length, so a
-			// pattern such as ^(\w+\s?)*$ cannot stall n8n on hostile item data, as JavaScript's
-			// backtracking engine does. RE2 has no lookaround and no backreferences.
-			let re: RE2JS;
-			try {
-				re = RE2JS.compile(value, caseSensitive ? 0 : RE2JS.CASE_INSENSITIVE);
-			} catch (error) {
-				throw new RuleError(
-					segment,
-					index,
-					`Regex "${value}" is invalid: ${(error as Error).message}. Patterns use RE2 syntax (no lookahead, lookbehind or backreferences).`,
-				);
-			}
-			return (j) => {
-				const v = get(j);
-				return !isMissing(v) && re.matcher(text(v)).find();
-			};
-		}
-		default:
-			throw new RuleError(segment, index, `Unknown operator "${String(c.operator)}"`);
 	}
+	return undefined;
+}
+
+function regexPredicate(k: Compile): Predicate | undefined {
+	const { value, caseSensitive, segment, index } = k;
+	if (k.c.operator !== 'regex') return undefined;
+	// RE2 (re2js, pure JavaScript): matching time is linear in the value's length, so a
+	// pattern such as ^(\w+\s?)*$ cannot stall n8n on hostile item data, as JavaScript's
+	// backtracking engine does. RE2 has no lookaround and no backreferences.
+	let re: RE2JS;
+	try {
+		re = RE2JS.compile(value, caseSensitive ? 0 : RE2JS.CASE_INSENSITIVE);
+	} catch (error) {
+		throw new RuleError(
+			segment,
+			index,
+			`Regex "${value}" is invalid: ${(error as Error).message}. Patterns use RE2 syntax (no lookahead, lookbehind or backreferences).`,
+		);
+	}
+	return (j) => {
+		const v = k.get(j);
+		return !isMissing(v) && re.matcher(text(v)).find();
+	};
 }
 
 /**
