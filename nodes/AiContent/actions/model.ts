@@ -88,15 +88,7 @@ export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<M
 					// A deadline that ends the request (the client's default is 10 minutes): a model that never answers cannot hold the run.
 					timeout: AI_DEADLINE_MS,
 				});
-	const apiKey = String(credentials.apiKey ?? '');
-	const redact = (text: string) => {
-		let out = apiKey.length >= 8 ? text.split(apiKey).join('***') : text;
-		// Also a recognisable part of it (servers often show the first and last characters).
-		if (apiKey.length >= 16)
-			for (const part of [apiKey.slice(0, 12), apiKey.slice(-12)])
-				out = out.split(part).join('***');
-		return out;
-	};
+	const redact = redactor(String(credentials.apiKey ?? ''));
 	const concurrency = Math.max(1, Number(options.concurrency ?? 4));
 	const usage = meter.usage;
 	meter.sample = sample;
@@ -106,95 +98,14 @@ export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<M
 		? `${chatModel._llmType?.() ?? 'chat-model'}:${chatModel.model ?? chatModel.modelName ?? ''}`
 		: model;
 	meter.model = modelName;
-	const completeWithChatModel = async (
-		messages: Msg[],
-		schema: Record<string, unknown>,
-	): Promise<{ data: unknown; usage: Usage }> => {
-		const [first, ...rest] = messages;
-		const prompt: Msg[] =
-			first?.role === 'system'
-				? [{ role: 'system', content: `${first.content}\n\n${jsonInstruction(schema)}` }, ...rest]
-				: [{ role: 'system', content: jsonInstruction(schema) }, ...messages];
-		let res: Awaited<ReturnType<ChatModel['invoke']>>;
-		try {
-			res = await chatModel!.invoke(prompt);
-		} catch (error) {
-			const e = error as { status?: number; message?: string };
-			throw new NodeApiError(
-				node,
-				{ message: e.message ?? String(error) },
-				{
-					httpCode: e.status ? String(e.status) : undefined,
-					message: `The Chat Model failed${e.status ? ` (${e.status})` : ''}: ${e.message ?? String(error)}`,
-					description: 'Check the Chat Model sub-node: its credential and model name.',
-				},
-			);
-		}
-		const u = {
-			inputTokens: res.usage_metadata?.input_tokens ?? 0,
-			outputTokens: res.usage_metadata?.output_tokens ?? 0,
-			calls: 1,
-		};
-		usage.inputTokens += u.inputTokens;
-		usage.outputTokens += u.outputTokens;
-		usage.calls++;
-		try {
-			return { data: jsonFromAnswer(answerText(res.content)), usage: u };
-		} catch (error) {
-			throw new NodeOperationError(node, (error as Error).message, {
-				description: 'Choose a model that follows instructions, or lower its temperature.',
-			});
-		}
-	};
 	const complete = async (
 		messages: Msg[],
 		schema: Record<string, unknown>,
 		name: string,
 	): Promise<{ data: unknown; usage: Usage }> => {
 		if (sample) throw new NodeOperationError(node, 'No model is called with Sample Copy on');
-		if (chatModel) return await completeWithChatModel(messages, schema);
-		try {
-			const res = await client!.chat.completions.create({
-				model,
-				messages,
-				response_format: { type: 'json_schema', json_schema: { name, schema, strict: true } },
-			});
-			const u = {
-				inputTokens: res.usage?.prompt_tokens ?? 0,
-				outputTokens: res.usage?.completion_tokens ?? 0,
-				calls: 1,
-			};
-			usage.inputTokens += u.inputTokens;
-			usage.outputTokens += u.outputTokens;
-			usage.calls++;
-			const content = res.choices[0]?.message?.content ?? '';
-			try {
-				return { data: JSON.parse(content), usage: u };
-			} catch {
-				throw new NodeOperationError(node, 'The model did not answer with JSON', {
-					description: `It answered: ${content.slice(0, 200)}`,
-				});
-			}
-		} catch (error) {
-			if (error instanceof NodeOperationError)
-				throw new NodeOperationError(node, error.message, {
-					description: error.description ?? undefined,
-				});
-			const e = error as { status?: number; message?: string };
-			// A compatible server may echo the key (whole or in part, several times): every
-			// occurrence is masked, in the message and in the response kept on the error.
-			const raw = redact(e.message ?? String(error));
-			throw new NodeApiError(
-				node,
-				{ message: raw },
-				{
-					httpCode: e.status ? String(e.status) : undefined,
-					message: `The model API failed${e.status ? ` (${e.status})` : ''}: ${raw}`,
-					description:
-						'Check the OpenAI-Compatible API credential (key, base URL) and the model name.',
-				},
-			);
-		}
+		if (chatModel) return await completeWithChatModel(node, chatModel, usage, messages, schema);
+		return await completeWithApi(node, client!, model, redact, usage, messages, schema, name);
 	};
 	return {
 		items,
@@ -209,4 +120,116 @@ export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<M
 		meter,
 		complete,
 	};
+}
+
+/** Masks the API key in text: whole, and a recognisable part of it. */
+function redactor(apiKey: string): (text: string) => string {
+	return (text: string) => {
+		let out = apiKey.length >= 8 ? text.split(apiKey).join('***') : text;
+		// Also a recognisable part of it (servers often show the first and last characters).
+		if (apiKey.length >= 16)
+			for (const part of [apiKey.slice(0, 12), apiKey.slice(-12)])
+				out = out.split(part).join('***');
+		return out;
+	};
+}
+
+/** A connected Chat Model sub-node, asked for JSON by instruction (it has no response format). */
+async function completeWithChatModel(
+	node: INode,
+	chatModel: ChatModel,
+	usage: Usage,
+	messages: Msg[],
+	schema: Record<string, unknown>,
+): Promise<{ data: unknown; usage: Usage }> {
+	const [first, ...rest] = messages;
+	const prompt: Msg[] =
+		first?.role === 'system'
+			? [{ role: 'system', content: `${first.content}\n\n${jsonInstruction(schema)}` }, ...rest]
+			: [{ role: 'system', content: jsonInstruction(schema) }, ...messages];
+	let res: Awaited<ReturnType<ChatModel['invoke']>>;
+	try {
+		res = await chatModel.invoke(prompt);
+	} catch (error) {
+		const e = error as { status?: number; message?: string };
+		throw new NodeApiError(
+			node,
+			{ message: e.message ?? String(error) },
+			{
+				httpCode: e.status ? String(e.status) : undefined,
+				message: `The Chat Model failed${e.status ? ` (${e.status})` : ''}: ${e.message ?? String(error)}`,
+				description: 'Check the Chat Model sub-node: its credential and model name.',
+			},
+		);
+	}
+	const u = {
+		inputTokens: res.usage_metadata?.input_tokens ?? 0,
+		outputTokens: res.usage_metadata?.output_tokens ?? 0,
+		calls: 1,
+	};
+	usage.inputTokens += u.inputTokens;
+	usage.outputTokens += u.outputTokens;
+	usage.calls++;
+	try {
+		return { data: jsonFromAnswer(answerText(res.content)), usage: u };
+	} catch (error) {
+		throw new NodeOperationError(node, (error as Error).message, {
+			description: 'Choose a model that follows instructions, or lower its temperature.',
+		});
+	}
+}
+
+/** The OpenAI-compatible API with a JSON schema response format; the key never in an error. */
+async function completeWithApi(
+	node: INode,
+	client: OpenAI,
+	model: string,
+	redact: (text: string) => string,
+	usage: Usage,
+	messages: Msg[],
+	schema: Record<string, unknown>,
+	name: string,
+): Promise<{ data: unknown; usage: Usage }> {
+	try {
+		const res = await client.chat.completions.create({
+			model,
+			messages,
+			response_format: { type: 'json_schema', json_schema: { name, schema, strict: true } },
+		});
+		const u = {
+			inputTokens: res.usage?.prompt_tokens ?? 0,
+			outputTokens: res.usage?.completion_tokens ?? 0,
+			calls: 1,
+		};
+		usage.inputTokens += u.inputTokens;
+		usage.outputTokens += u.outputTokens;
+		usage.calls++;
+		const content = res.choices[0]?.message?.content ?? '';
+		try {
+			return { data: JSON.parse(content), usage: u };
+		} catch {
+			throw new NodeOperationError(node, 'The model did not answer with JSON', {
+				description: `It answered: ${content.slice(0, 200)}`,
+			});
+		}
+	} catch (error) {
+		if (error instanceof NodeOperationError)
+			throw new NodeOperationError(node, error.message, {
+				description: error.description ?? undefined,
+			});
+		const e = error as { status?: number; message?: string };
+		// A compatible server may echo the key (whole or in part, several times): every
+		// occurrence is masked, in the message and in the response kept on the error.
+		const raw = redact(e.message ?? String(error));
+		throw new NodeApiError(
+			node,
+			{ message: raw },
+			{
+				httpCode: e.status ? String(e.status) : undefined,
+				message: `The model API failed${e.status ? ` (${e.status})` : ''}: ${raw}`,
+				description:
+					'Check the OpenAI-Compatible API credential (key, base URL) and the model name.',
+			},
+		);
+	}
 }
