@@ -20,7 +20,8 @@ import { compileFieldPath } from '../../../shared/field-path';
 import { getStore } from '../../../shared/n8n/store';
 import { resolvePeople } from '../../../shared/people';
 import { toTime } from '../../../shared/segment/rules';
-import type { ReservationRequest } from '../../../shared/store/types';
+import type { ReservationRequest } from '../../../shared/domain';
+import type { Store } from '../../../shared/store/types';
 
 const properties: INodeProperties[] = [
 	{
@@ -38,6 +39,8 @@ export const description = updateDisplayOptions(
 	{ show: { operation: ['recordSends'] } },
 	properties,
 );
+
+type Send = Omit<ReservationRequest, 'caps' | 'contactId'> & { at: number };
 
 export async function execute(
 	this: IExecuteFunctions,
@@ -61,7 +64,6 @@ export async function execute(
 			pairedItem: { item: i },
 		});
 	};
-	type Send = Omit<ReservationRequest, 'caps' | 'contactId'> & { at: number };
 	const parsed: Array<{ i: number; contact: ReturnType<typeof readContact>; sends: Send[] }> = [];
 	for (let i = 0; i < items.length; i++) {
 		let contact;
@@ -84,24 +86,7 @@ export async function execute(
 			);
 			continue;
 		}
-		const sends: Send[] = [];
-		const problem = list
-			.map((s: IDataObject, k) => {
-				const channel = String(s?.channel ?? '');
-				if (!isChannel(channel))
-					return `${field}[${k}]: channel "${channel}" is not one of ${CHANNELS.join(', ')}`;
-				const at = toTime(s.sentAt);
-				if (at === undefined || at > now + 5 * 60_000)
-					return `${field}[${k}]: sentAt "${String(s.sentAt ?? '')}" is not a past date and time`;
-				const purpose = String(s.purpose ?? 'marketing');
-				const campaign =
-					s.campaign === undefined || s.campaign === null || s.campaign === ''
-						? undefined
-						: String(s.campaign);
-				sends.push({ idempotencyKey: '', channel: channel as Channel, purpose, campaign, at });
-				return undefined;
-			})
-			.find(Boolean);
+		const { sends, problem } = readSends(list as IDataObject[], field, now);
 		if (problem) {
 			fail(
 				i,
@@ -123,42 +108,69 @@ export async function execute(
 			fail(p.i, person.error.message, person.error.hint ?? '');
 			continue;
 		}
-		let recorded = 0;
-		// Each send is logged at its own time (the window of a cap counts from it).
-		for (const s of p.sends) {
-			const idempotencyKey = `elsewhere:${createHash('sha256')
-				.update(JSON.stringify([person.contactId, s.channel, s.purpose, s.campaign ?? '', s.at]))
-				.digest('hex')
-				.slice(0, 40)}`;
-			const [r] = await store.reserveTouches(
-				[
-					{
-						idempotencyKey,
-						contactId: person.contactId,
-						channel: s.channel,
-						purpose: s.purpose,
-						campaign: s.campaign,
-						caps: [],
-					},
-				],
-				s.at,
-			);
-			if (r.outcome === 'reserved') {
-				await store.completeTouch(idempotencyKey, { status: 'sent' });
-				recorded++;
-			}
-		}
-		out.push({
-			json: {
-				...items[p.i].json,
-				sendsRecorded: {
-					contactId: person.contactId,
-					recorded,
-					alreadyKnown: p.sends.length - recorded,
-				},
-			},
-			pairedItem: { item: p.i },
-		});
+		const recorded = await recordSends(store, person.contactId, p.sends);
+		const sendsRecorded = {
+			contactId: person.contactId,
+			recorded,
+			alreadyKnown: p.sends.length - recorded,
+		};
+		out.push({ json: { ...items[p.i].json, sendsRecorded }, pairedItem: { item: p.i } });
 	}
 	return [out];
+}
+
+/** The item's list of sends, each checked; the first problem names its entry. */
+function readSends(
+	list: IDataObject[],
+	field: string,
+	now: number,
+): { sends: Send[]; problem?: string } {
+	const sends: Send[] = [];
+	const problem = list
+		.map((s: IDataObject, k) => {
+			const channel = String(s?.channel ?? '');
+			if (!isChannel(channel))
+				return `${field}[${k}]: channel "${channel}" is not one of ${CHANNELS.join(', ')}`;
+			const at = toTime(s.sentAt);
+			if (at === undefined || at > now + 5 * 60_000)
+				return `${field}[${k}]: sentAt "${String(s.sentAt ?? '')}" is not a past date and time`;
+			const purpose = String(s.purpose ?? 'marketing');
+			const campaign =
+				s.campaign === undefined || s.campaign === null || s.campaign === ''
+					? undefined
+					: String(s.campaign);
+			sends.push({ idempotencyKey: '', channel: channel as Channel, purpose, campaign, at });
+			return undefined;
+		})
+		.find(Boolean);
+	return { sends, problem };
+}
+
+/** Each send logged at its own time (the window of a cap counts from it); returns how many were new. */
+async function recordSends(store: Store, contactId: string, sends: Send[]): Promise<number> {
+	let recorded = 0;
+	for (const s of sends) {
+		const idempotencyKey = `elsewhere:${createHash('sha256')
+			.update(JSON.stringify([contactId, s.channel, s.purpose, s.campaign ?? '', s.at]))
+			.digest('hex')
+			.slice(0, 40)}`;
+		const [r] = await store.reserveTouches(
+			[
+				{
+					idempotencyKey,
+					contactId,
+					channel: s.channel,
+					purpose: s.purpose,
+					campaign: s.campaign,
+					caps: [],
+				},
+			],
+			s.at,
+		);
+		if (r.outcome === 'reserved') {
+			await store.completeTouch(idempotencyKey, { status: 'sent' });
+			recorded++;
+		}
+	}
+	return recorded;
 }
