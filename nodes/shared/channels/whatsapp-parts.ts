@@ -97,31 +97,7 @@ export function whatsappChoices(
 ): { json: Record<string, unknown> } | { violations: Violation[] } {
 	const L = TEXT_LIMITS;
 	const len = (s: string) => [...s].length;
-	const violations: Violation[] = [];
-	if (!text.trim())
-		violations.push({ code: 'EMPTY_TEXT', field: 'text', message: 'The message text is empty' });
-	const ids = new Set<string>();
-	for (const c of choices) {
-		if (!c.id || len(c.id) > L.whatsappReplyId)
-			violations.push({
-				code: 'BAD_CHOICE_ID',
-				field: 'choices',
-				message: `Choice "${c.title.slice(0, 30)}" needs an id of 1 to ${L.whatsappReplyId} characters`,
-			});
-		if (ids.has(c.id))
-			violations.push({
-				code: 'DUPLICATE_CHOICE',
-				field: 'choices',
-				message: `Two choices have the id "${c.id.slice(0, 40)}"`,
-			});
-		ids.add(c.id);
-		if (!c.title.trim())
-			violations.push({
-				code: 'EMPTY_CHOICE',
-				field: 'choices',
-				message: `Choice "${c.id.slice(0, 40)}" has no title`,
-			});
-	}
+	const violations = choiceProblems(text, choices);
 	if (violations.length) return { violations };
 	const fits = (max: number) => choices.every((c) => len(c.title) <= max);
 	if (
@@ -184,4 +160,36 @@ export function whatsappChoices(
 	return v.length
 		? { violations: v }
 		: { json: { type: 'text', text: { preview_url: false, body: numbered } } };
+}
+
+/** A choice needs an id of WhatsApp's length, unique, and a title; the text must not be empty. */
+function choiceProblems(text: string, choices: Choice[]): Violation[] {
+	const L = TEXT_LIMITS;
+	const len = (s: string) => [...s].length;
+	const violations: Violation[] = [];
+	if (!text.trim())
+		violations.push({ code: 'EMPTY_TEXT', field: 'text', message: 'The message text is empty' });
+	const ids = new Set<string>();
+	for (const c of choices) {
+		if (!c.id || len(c.id) > L.whatsappReplyId)
+			violations.push({
+				code: 'BAD_CHOICE_ID',
+				field: 'choices',
+				message: `Choice "${c.title.slice(0, 30)}" needs an id of 1 to ${L.whatsappReplyId} characters`,
+			});
+		if (ids.has(c.id))
+			violations.push({
+				code: 'DUPLICATE_CHOICE',
+				field: 'choices',
+				message: `Two choices have the id "${c.id.slice(0, 40)}"`,
+			});
+		ids.add(c.id);
+		if (!c.title.trim())
+			violations.push({
+				code: 'EMPTY_CHOICE',
+				field: 'choices',
+				message: `Choice "${c.id.slice(0, 40)}" has no title`,
+			});
+	}
+	return violations;
 }

@@ -131,6 +131,21 @@ export function normaliseAnswer(
 			const ids = [...new Set(picked.map((c) => c!.id))];
 			return { ok: true, value: ids, display: ids.join(', ') };
 		}
+		case 'date':
+		case 'time':
+		case 'dateTime':
+			return normaliseWhen(q.type, raw, ctx);
+	}
+	return { ok: false, problem: 'unknown question type' };
+}
+
+/** A date, a time of day, or both, read in the form's zone. */
+function normaliseWhen(
+	type: 'date' | 'time' | 'dateTime',
+	raw: string,
+	ctx: { zone: string; now: number },
+): Normalised {
+	switch (type) {
 		case 'date': {
 			const d = parseDate(raw, ctx);
 			return d
@@ -166,7 +181,6 @@ export function normaliseAnswer(
 			};
 		}
 	}
-	return { ok: false, problem: 'unknown question type' };
 }
 
 function matchChoice(choices: Choice[], raw: string): Choice | undefined {

@@ -158,14 +158,12 @@ function fieldReader(key: keyof ContactMapping, path: string): (json: unknown) =
 	};
 }
 
-export function compileContactReader(
+/** One mapped field as text (a number as text, a blank as missing), checked before it goes on. */
+function valueReader(
 	mapping: ContactMapping,
-	options: { idOptional?: boolean } = {},
-): (json: IDataObject) => Contact {
-	const get = Object.fromEntries(
-		FIELDS.map(([key]) => [key, fieldReader(key, mapping[key])]),
-	) as Record<keyof ContactMapping, (json: unknown) => unknown>;
-	const read = (key: keyof ContactMapping, json: IDataObject): string | undefined => {
+	get: Record<keyof ContactMapping, (json: unknown) => unknown>,
+): (key: keyof ContactMapping, json: IDataObject) => string | undefined {
+	return (key, json) => {
 		const v = get[key](json);
 		let s: string | undefined;
 		if (typeof v === 'string') s = v.trim() === '' ? undefined : v.trim();
@@ -188,6 +186,16 @@ export function compileContactReader(
 		}
 		return s;
 	};
+}
+
+export function compileContactReader(
+	mapping: ContactMapping,
+	options: { idOptional?: boolean } = {},
+): (json: IDataObject) => Contact {
+	const get = Object.fromEntries(
+		FIELDS.map(([key]) => [key, fieldReader(key, mapping[key])]),
+	) as Record<keyof ContactMapping, (json: unknown) => unknown>;
+	const read = valueReader(mapping, get);
 	const ADDRESS_FIELDS: Array<keyof ContactMapping> = [
 		'emailField',
 		'phoneField',
