@@ -96,10 +96,6 @@ export async function campaignReport(
 		GROUP BY 1, 2, 3, 4`,
 		[options.since, ...(only ? [options.campaign!] : [])],
 	);
-	const blockedRows = await db.query<Row>(
-		`SELECT campaign, channel, reason, SUM(count) AS n FROM blocked_counts WHERE day >= $1${only ? ' AND campaign = $2' : ''} GROUP BY campaign, channel, reason ORDER BY campaign, channel, reason`,
-		[Math.floor(options.since / 86_400_000) * 86_400_000, ...(only ? [options.campaign!] : [])],
-	);
 	const key = (r: Row) =>
 		JSON.stringify([String(r.campaign), String(r.channel), String(r.variant)]);
 	const failedBy = new Map<string, Record<string, number>>();
@@ -108,22 +104,7 @@ export async function campaignReport(
 		m[String(f.why ?? 'unknown')] = Number(f.n);
 		failedBy.set(key(f), m);
 	}
-	const blocked = new Map<
-		string,
-		{ campaign: string; channel: string; byReason: Record<string, number>; total: number }
-	>();
-	for (const b of blockedRows) {
-		const k = JSON.stringify([String(b.campaign), String(b.channel)]);
-		const e = blocked.get(k) ?? {
-			campaign: String(b.campaign),
-			channel: String(b.channel),
-			byReason: {},
-			total: 0,
-		};
-		e.byReason[String(b.reason)] = Number(b.n);
-		e.total += Number(b.n);
-		blocked.set(k, e);
-	}
+	const blocked = await blockedByCampaign(db, options.since, options.campaign);
 	return {
 		rows: rows.map((r) => ({
 			campaign: String(r.campaign),
@@ -142,8 +123,38 @@ export async function campaignReport(
 			complaints: Number(r.complaints),
 			bounces: Number(r.bounces),
 		})),
-		blocked: [...blocked.values()],
+		blocked,
 	};
+}
+
+/** Who was blocked and why, per campaign and channel, from the daily counts since `since`'s day. */
+async function blockedByCampaign(
+	db: SqlDb,
+	since: number,
+	campaign: string | undefined,
+): Promise<CampaignReport['blocked']> {
+	const only = campaign !== undefined;
+	const blockedRows = await db.query<Row>(
+		`SELECT campaign, channel, reason, SUM(count) AS n FROM blocked_counts WHERE day >= $1${only ? ' AND campaign = $2' : ''} GROUP BY campaign, channel, reason ORDER BY campaign, channel, reason`,
+		[Math.floor(since / 86_400_000) * 86_400_000, ...(only ? [campaign!] : [])],
+	);
+	const blocked = new Map<
+		string,
+		{ campaign: string; channel: string; byReason: Record<string, number>; total: number }
+	>();
+	for (const b of blockedRows) {
+		const k = JSON.stringify([String(b.campaign), String(b.channel)]);
+		const e = blocked.get(k) ?? {
+			campaign: String(b.campaign),
+			channel: String(b.channel),
+			byReason: {},
+			total: 0,
+		};
+		e.byReason[String(b.reason)] = Number(b.n);
+		e.total += Number(b.n);
+		blocked.set(k, e);
+	}
+	return [...blocked.values()];
 }
 
 export async function abTestResults(
