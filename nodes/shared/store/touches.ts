@@ -62,26 +62,7 @@ async function reserveChunk(
 	)) {
 		existing.set(String(r.idempotency_key), toTouch(r));
 	}
-	const maxWindow = Math.max(0, ...chunk.flatMap((r) => r.caps.map((c) => c.windowMs)));
-	// Touches counted by caps, per contact: reserved or sent (failed ones do not count).
-	const counted = new Map<string, Array<{ channel: string; purpose: string; at: number }>>();
-	if (maxWindow > 0) {
-		const byContact = inList(tx, contacts, 2);
-		const rows = await tx.query<Row>(
-			`SELECT contact_id, channel, purpose, created_at FROM touches
-			WHERE created_at > $1 AND contact_id ${byContact.sql} AND status IN ('reserved', 'sending', 'sent', 'unknown')`,
-			[now - maxWindow, ...byContact.params],
-		);
-		for (const r of rows) {
-			const list = counted.get(String(r.contact_id)) ?? [];
-			list.push({
-				channel: String(r.channel),
-				purpose: String(r.purpose),
-				at: Number(r.created_at),
-			});
-			counted.set(String(r.contact_id), list);
-		}
-	}
+	const counted = await countedTouches(tx, chunk, contacts, now);
 	const results: ReservationResult[] = [];
 	const inserts: SqlParam[][] = [];
 	for (const req of chunk) {
@@ -98,30 +79,7 @@ async function reserveChunk(
 			continue;
 		}
 		const touches = counted.get(req.contactId) ?? [];
-		let capped: ReservationResult | undefined;
-		for (const cap of req.caps) {
-			const inWindow = touches
-				.filter(
-					(t) =>
-						t.at > now - cap.windowMs &&
-						(cap.channel === undefined || t.channel === cap.channel) &&
-						(cap.purpose === undefined || t.purpose === cap.purpose),
-				)
-				.map((t) => t.at)
-				.sort((a, b) => a - b);
-			if (inWindow.length >= cap.max) {
-				// Room again when enough of the oldest touches have left the window.
-				const retryAt = inWindow[inWindow.length - cap.max] + cap.windowMs;
-				if (!capped || retryAt > (capped as { retryAt: number }).retryAt) {
-					capped = {
-						idempotencyKey: req.idempotencyKey,
-						outcome: 'capped',
-						capId: cap.id,
-						retryAt,
-					};
-				}
-			}
-		}
+		const capped = capOf(req, touches, now);
 		if (capped) {
 			results.push(capped);
 			continue;
@@ -160,6 +118,70 @@ async function reserveChunk(
 		['text', 'text', 'text', 'text', 'text', 'text', 'int8', 'int8'],
 	);
 	return results;
+}
+
+type Counted = Map<string, Array<{ channel: string; purpose: string; at: number }>>;
+
+/** Touches counted by caps, per contact, over the longest window: reserved or sent (failed ones do not count). */
+async function countedTouches(
+	tx: SqlDb,
+	chunk: ReservationRequest[],
+	contacts: string[],
+	now: number,
+): Promise<Counted> {
+	const maxWindow = Math.max(0, ...chunk.flatMap((r) => r.caps.map((c) => c.windowMs)));
+	const counted: Counted = new Map();
+	if (maxWindow > 0) {
+		const byContact = inList(tx, contacts, 2);
+		const rows = await tx.query<Row>(
+			`SELECT contact_id, channel, purpose, created_at FROM touches
+			WHERE created_at > $1 AND contact_id ${byContact.sql} AND status IN ('reserved', 'sending', 'sent', 'unknown')`,
+			[now - maxWindow, ...byContact.params],
+		);
+		for (const r of rows) {
+			const list = counted.get(String(r.contact_id)) ?? [];
+			list.push({
+				channel: String(r.channel),
+				purpose: String(r.purpose),
+				at: Number(r.created_at),
+			});
+			counted.set(String(r.contact_id), list);
+		}
+	}
+	return counted;
+}
+
+/** The cap a new touch would break (the one with room again the latest), if any. */
+function capOf(
+	req: ReservationRequest,
+	touches: Array<{ channel: string; purpose: string; at: number }>,
+	now: number,
+): ReservationResult | undefined {
+	let capped: ReservationResult | undefined;
+	for (const cap of req.caps) {
+		const inWindow = touches
+			.filter(
+				(t) =>
+					t.at > now - cap.windowMs &&
+					(cap.channel === undefined || t.channel === cap.channel) &&
+					(cap.purpose === undefined || t.purpose === cap.purpose),
+			)
+			.map((t) => t.at)
+			.sort((a, b) => a - b);
+		if (inWindow.length >= cap.max) {
+			// Room again when enough of the oldest touches have left the window.
+			const retryAt = inWindow[inWindow.length - cap.max] + cap.windowMs;
+			if (!capped || retryAt > (capped as { retryAt: number }).retryAt) {
+				capped = {
+					idempotencyKey: req.idempotencyKey,
+					outcome: 'capped',
+					capId: cap.id,
+					retryAt,
+				};
+			}
+		}
+	}
+	return capped;
 }
 
 export async function completeTouch(
