@@ -15,7 +15,6 @@ import { chunks, inList, insertRows, placeholders, type SqlDb } from './db';
 import { CHUNK, str, type Row } from './sql-rows';
 import {
 	addressKey,
-	type AddressRecord,
 	type ContactAddress,
 	type PersonRef,
 	type ProfileInput,
@@ -246,6 +245,57 @@ async function markSeen(db: SqlDb, refs: PersonRef[], now: number): Promise<void
 	);
 }
 
+/** An address moved to another contact (onConflict: move): the old holder's consent no longer covers it. */
+async function moveAddress(
+	tx: SqlDb,
+	m: { a: ContactAddress; contactId: string; from: string },
+	source: string | null,
+	now: number,
+): Promise<void> {
+	await tx.run(
+		'UPDATE contact_addresses SET contact_id = $1, source = $2, last_seen = $3 WHERE kind = $4 AND value = $5',
+		[m.contactId, source, now, m.a.kind, m.a.value],
+	);
+	// The address is no longer the old holder's: their consent no longer covers it.
+	const states = await tx.query<Row>(
+		'SELECT channel, purpose, addresses FROM consent_state WHERE contact_id = $1 AND addresses IS NOT NULL',
+		[m.from],
+	);
+	for (const st of states) {
+		const list = decodeAddresses(st.addresses);
+		if (!list.includes(m.a.value)) continue;
+		await tx.run(
+			'UPDATE consent_state SET addresses = $1 WHERE contact_id = $2 AND channel = $3 AND purpose = $4',
+			[
+				encodeAddresses(list.filter((v) => v !== m.a.value)),
+				m.from,
+				st.channel as string,
+				st.purpose as string,
+			],
+		);
+	}
+}
+
+/** A name learned from a channel (a WhatsApp profile name) fills an empty profile, never overwrites. */
+async function fillNames(
+	tx: SqlDb,
+	refs: PersonRef[],
+	decided: ResolvedPerson[],
+	now: number,
+): Promise<void> {
+	const names = decided.flatMap((d, i) =>
+		d.known && d.contactId && !d.conflict && refs[i].profile?.name
+			? [[d.contactId, refs[i].profile!.name!]]
+			: [],
+	);
+	for (const [id, name] of names) {
+		await tx.run(
+			'UPDATE contacts SET name = $1, updated_at = $2 WHERE contact_id = $3 AND name IS NULL',
+			[name, now, id],
+		);
+	}
+}
+
 async function linkAndCreate(
 	tx: SqlDb,
 	refs: PersonRef[],
@@ -284,42 +334,8 @@ async function linkAndCreate(
 		]),
 		'ON CONFLICT (contact_id) DO NOTHING',
 	);
-	// A name learned from a channel (a WhatsApp profile name) fills an empty profile, never overwrites.
-	const names = decided.flatMap((d, i) =>
-		d.known && d.contactId && !d.conflict && refs[i].profile?.name
-			? [[d.contactId, refs[i].profile!.name!]]
-			: [],
-	);
-	for (const [id, name] of names) {
-		await tx.run(
-			'UPDATE contacts SET name = $1, updated_at = $2 WHERE contact_id = $3 AND name IS NULL',
-			[name, now, id],
-		);
-	}
-	for (const m of moves) {
-		await tx.run(
-			'UPDATE contact_addresses SET contact_id = $1, source = $2, last_seen = $3 WHERE kind = $4 AND value = $5',
-			[m.contactId, source, now, m.a.kind, m.a.value],
-		);
-		// The address is no longer the old holder's: their consent no longer covers it.
-		const states = await tx.query<Row>(
-			'SELECT channel, purpose, addresses FROM consent_state WHERE contact_id = $1 AND addresses IS NOT NULL',
-			[m.from],
-		);
-		for (const st of states) {
-			const list = decodeAddresses(st.addresses);
-			if (!list.includes(m.a.value)) continue;
-			await tx.run(
-				'UPDATE consent_state SET addresses = $1 WHERE contact_id = $2 AND channel = $3 AND purpose = $4',
-				[
-					encodeAddresses(list.filter((v) => v !== m.a.value)),
-					m.from,
-					st.channel as string,
-					st.purpose as string,
-				],
-			);
-		}
-	}
+	await fillNames(tx, refs, decided, now);
+	for (const m of moves) await moveAddress(tx, m, source, now);
 	const linkRows = [...links.values()];
 	for (const part of chunks(linkRows, CHUNK)) {
 		await insertRows(
@@ -351,27 +367,6 @@ async function linkAndCreate(
 		}
 		return res;
 	});
-}
-
-export async function getAddresses(db: SqlDb, contactIds: string[]): Promise<AddressRecord[]> {
-	const out: AddressRecord[] = [];
-	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
-		const rows = await db.query<Row>(
-			`SELECT * FROM contact_addresses WHERE contact_id IN (${placeholders(part.length)}) ORDER BY first_seen, kind, value`,
-			part,
-		);
-		for (const r of rows) {
-			out.push({
-				kind: r.kind as AddressRecord['kind'],
-				value: String(r.value),
-				contactId: String(r.contact_id),
-				...(r.source != null ? { source: String(r.source) } : {}),
-				firstSeen: Number(r.first_seen),
-				lastSeen: Number(r.last_seen),
-			});
-		}
-	}
-	return out;
 }
 
 /** The person's id and every id merged into it (erase and export work on all of them). */

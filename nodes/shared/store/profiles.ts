@@ -1,6 +1,6 @@
-/** Profiles of people in the store: name, locale, time zone, preferred channel, attributes. */
+/** What the store holds about a person besides consent: profile (name, locale, time zone, preferred channel, attributes) and addresses. */
 import { chunks, inList, insertRows, placeholders, type SqlDb } from './db';
-import type { ContactProfile, ProfileInput } from './types';
+import type { AddressRecord, ContactProfile, ProfileInput } from './types';
 import { CHUNK, type Row } from './sql-rows';
 
 export async function upsertProfiles(
@@ -81,4 +81,25 @@ export async function getTimeZones(db: SqlDb, contactIds: string[]): Promise<Map
 		for (const r of rows) map.set(String(r.contact_id), String(r.time_zone));
 	}
 	return map;
+}
+
+export async function getAddresses(db: SqlDb, contactIds: string[]): Promise<AddressRecord[]> {
+	const out: AddressRecord[] = [];
+	for (const part of chunks([...new Set(contactIds)], CHUNK)) {
+		const rows = await db.query<Row>(
+			`SELECT * FROM contact_addresses WHERE contact_id IN (${placeholders(part.length)}) ORDER BY first_seen, kind, value`,
+			part,
+		);
+		for (const r of rows) {
+			out.push({
+				kind: r.kind as AddressRecord['kind'],
+				value: String(r.value),
+				contactId: String(r.contact_id),
+				...(r.source != null ? { source: String(r.source) } : {}),
+				firstSeen: Number(r.first_seen),
+				lastSeen: Number(r.last_seen),
+			});
+		}
+	}
+	return out;
 }

@@ -10,7 +10,7 @@ import * as people from './people';
 import { CHUNK, sha256, toLedger, toTouch, type Row } from './sql-rows';
 import { findSuppressions } from './suppressions';
 import type { ConsentStatus, ContactExport } from './types';
-import { getProfiles } from './profiles';
+import { getAddresses, getProfiles } from './profiles';
 import { tombstone } from './secret';
 
 /** How erased addresses are remembered: a hash, never the address itself. */
@@ -34,7 +34,7 @@ export async function exportContact(db: SqlDb, contactId: string): Promise<Conta
 		ids,
 	);
 	const inbound = await db.query<Row>(`SELECT * FROM inbound WHERE contact_id IN (${list})`, ids);
-	const book = await people.getAddresses(db, ids);
+	const book = await getAddresses(db, ids);
 	const addresses = [
 		...new Set(
 			[...ledger.map((r) => r.address), ...book.map((a) => a.value)].filter(

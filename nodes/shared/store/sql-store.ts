@@ -103,7 +103,7 @@ export class SqlStore implements Store {
 	}
 
 	getAddresses(contactIds: string[]): Promise<AddressRecord[]> {
-		return people.getAddresses(this.db, contactIds);
+		return profiles.getAddresses(this.db, contactIds);
 	}
 
 	private secret?: Promise<string>;
