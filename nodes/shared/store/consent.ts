@@ -102,17 +102,19 @@ export async function recordConsent(
  * never decides and a withdrawal wins over all before it. An entry an event counted after it
  * outweighs is marked (supersededBy).
  */
-async function foldIntoState(
-	tx: SqlDb,
+type KeyedEvents = Map<
+	string,
+	{ key: ConsentKey; events: Array<FoldEvent & { recordedAt: number }> }
+>;
+
+/** The chunk's events grouped by person, channel and purpose, each at the time it counts from. */
+function eventsByKey(
 	chunk: ConsentEventInput[],
 	dated: number[],
 	entries: ConsentLedgerEntry[],
 	now: number,
-): Promise<void> {
-	const byKey = new Map<
-		string,
-		{ key: ConsentKey; events: Array<FoldEvent & { recordedAt: number }> }
-	>();
+): KeyedEvents {
+	const byKey: KeyedEvents = new Map();
 	chunk.forEach((e, n) => {
 		const k = consentKeyString(e);
 		const entry = byKey.get(k) ?? {
@@ -129,6 +131,17 @@ async function foldIntoState(
 		});
 		byKey.set(k, entry);
 	});
+	return byKey;
+}
+
+async function foldIntoState(
+	tx: SqlDb,
+	chunk: ConsentEventInput[],
+	dated: number[],
+	entries: ConsentLedgerEntry[],
+	now: number,
+): Promise<void> {
+	const byKey = eventsByKey(chunk, dated, entries, now);
 	const current = await consentStatesTx(
 		tx,
 		[...byKey.values()].map((v) => v.key),

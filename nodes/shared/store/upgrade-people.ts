@@ -31,19 +31,7 @@ export async function upgradeToPeople(tx: SqlDb): Promise<void> {
 	const now = Date.now();
 	const secret = await ensureSecret(tx);
 
-	const old = await tx.query<Row>('SELECT address_hash, erased_at FROM erased_addresses');
-	if (old.length) {
-		await tx.run('DELETE FROM erased_addresses');
-		for (const part of chunks(old, 300)) {
-			await insertRows(
-				tx,
-				'INSERT INTO erased_addresses (address_hash, erased_at)',
-				2,
-				part.map((r) => [tombstone(secret, String(r.address_hash)), Number(r.erased_at)]),
-				'ON CONFLICT (address_hash) DO NOTHING',
-			);
-		}
-	}
+	await rekeyTombstones(tx, secret);
 
 	await tx.run(
 		`INSERT INTO contacts (contact_id, created_at, updated_at)
@@ -115,5 +103,22 @@ export async function upgradeToPeople(tx: SqlDb): Promise<void> {
 			WHERE consent_state.contact_id = v.column1 AND consent_state.channel = v.column2 AND consent_state.purpose = v.column3`,
 			part.flat(),
 		);
+	}
+}
+
+/** Tombstones written before the store had a secret, keyed under it (tombstone()). */
+async function rekeyTombstones(tx: SqlDb, secret: string): Promise<void> {
+	const old = await tx.query<Row>('SELECT address_hash, erased_at FROM erased_addresses');
+	if (old.length) {
+		await tx.run('DELETE FROM erased_addresses');
+		for (const part of chunks(old, 300)) {
+			await insertRows(
+				tx,
+				'INSERT INTO erased_addresses (address_hash, erased_at)',
+				2,
+				part.map((r) => [tombstone(secret, String(r.address_hash)), Number(r.erased_at)]),
+				'ON CONFLICT (address_hash) DO NOTHING',
+			);
+		}
 	}
 }
