@@ -10,6 +10,7 @@ import { mapLimit } from '../../shared/pool';
 import { compileFieldPath } from '../../shared/field-path';
 import { getStore } from '../../shared/n8n/store';
 import { personIdsOf } from '../../shared/people';
+import type { Store } from '../../shared/store/types';
 import { chatSetup } from './classify.operation';
 import type { ModelRun, Usage } from './model';
 
@@ -20,30 +21,8 @@ export async function reply(this: IExecuteFunctions, m: ModelRun): Promise<INode
 	const idOf = compileFieldPath(this.getNodeParameter('contactIdField', 0) as string);
 	const turns = Number(this.getNodeParameter('historyTurns', 0, 10));
 	const store = await getStore(this);
-	const ids: Array<string | undefined> = [];
 	const failed = new Map<number, { message: string; description?: string | null }>();
-	for (let i = 0; i < items.length; i++) {
-		const id = idOf(items[i].json);
-		if (id === undefined || id === null || id === '') {
-			const e = new NodeOperationError(
-				node,
-				`No contact ID at "${this.getNodeParameter('contactIdField', 0)}"`,
-				{ itemIndex: i, description: 'Replies thread by contact: set Contact ID Field.' },
-			);
-			if (!this.continueOnFail()) throw e;
-			failed.set(i, e);
-			ids.push(undefined);
-		} else ids.push(String(id));
-	}
-	// One conversation per person: a merged id, or the id of another channel the person was
-	// linked under, threads into the same history.
-	const person = await personIdsOf(
-		store,
-		ids.filter((id): id is string => id !== undefined),
-	);
-	ids.forEach((id, i) => {
-		if (id !== undefined) ids[i] = person.get(id) ?? id;
-	});
+	const ids = await threadIds(this, store, items, idOf, failed);
 	const history = await store.getTurns(
 		ids.filter((id): id is string => id !== undefined),
 		turns,
@@ -113,4 +92,39 @@ export async function reply(this: IExecuteFunctions, m: ModelRun): Promise<INode
 					},
 		),
 	];
+}
+
+/** Each item's person (replies thread by person); an item without a contact ID is its error. */
+async function threadIds(
+	fn: IExecuteFunctions,
+	store: Store,
+	items: INodeExecutionData[],
+	idOf: (json: IDataObject) => unknown,
+	failed: Map<number, { message: string; description?: string | null }>,
+): Promise<Array<string | undefined>> {
+	const node = fn.getNode();
+	const ids: Array<string | undefined> = [];
+	for (let i = 0; i < items.length; i++) {
+		const id = idOf(items[i].json);
+		if (id === undefined || id === null || id === '') {
+			const e = new NodeOperationError(
+				node,
+				`No contact ID at "${fn.getNodeParameter('contactIdField', 0)}"`,
+				{ itemIndex: i, description: 'Replies thread by contact: set Contact ID Field.' },
+			);
+			if (!fn.continueOnFail()) throw e;
+			failed.set(i, e);
+			ids.push(undefined);
+		} else ids.push(String(id));
+	}
+	// One conversation per person: a merged id, or the id of another channel the person was
+	// linked under, threads into the same history.
+	const person = await personIdsOf(
+		store,
+		ids.filter((id): id is string => id !== undefined),
+	);
+	ids.forEach((id, i) => {
+		if (id !== undefined) ids[i] = person.get(id) ?? id;
+	});
+	return ids;
 }

@@ -92,20 +92,15 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-export async function engagement(
-	this: IExecuteFunctions,
-	items: INodeExecutionData[],
-): Promise<INodeExecutionData[][]> {
-	const eventsOf = compileFieldPath(this.getNodeParameter('eventsField', 0) as string);
-	const typeKey = this.getNodeParameter('eventTypeKey', 0) as string;
-	const timeKey = this.getNodeParameter('eventTimeKey', 0) as string;
+/** Weights: "type=number" pairs, comma-separated; a pair that is not one names itself. */
+function readWeights(fn: IExecuteFunctions): Map<string, number> {
 	const weights = new Map<string, number>();
-	for (const pair of String(this.getNodeParameter('weights', 0, '')).split(',')) {
+	for (const pair of String(fn.getNodeParameter('weights', 0, '')).split(',')) {
 		if (!pair.trim()) continue;
 		const [k, v] = pair.split('=').map((x) => x.trim());
 		const w = Number(v);
 		if (!k || !Number.isFinite(w)) {
-			throw new NodeOperationError(this.getNode(), `Weights: "${pair.trim()}" is not type=number`, {
+			throw new NodeOperationError(fn.getNode(), `Weights: "${pair.trim()}" is not type=number`, {
 				description: `Write pairs like ${Object.entries(DEFAULT_WEIGHTS)
 					.map(([a, b]) => `${a}=${b}`)
 					.join(', ')}`,
@@ -113,6 +108,17 @@ export async function engagement(
 		}
 		weights.set(k, w);
 	}
+	return weights;
+}
+
+export async function engagement(
+	this: IExecuteFunctions,
+	items: INodeExecutionData[],
+): Promise<INodeExecutionData[][]> {
+	const eventsOf = compileFieldPath(this.getNodeParameter('eventsField', 0) as string);
+	const typeKey = this.getNodeParameter('eventTypeKey', 0) as string;
+	const timeKey = this.getNodeParameter('eventTimeKey', 0) as string;
+	const weights = readWeights(this);
 	const halfLife = this.getNodeParameter('halfLifeDays', 0) as number;
 	const warmFrom = this.getNodeParameter('warmFrom', 0) as number;
 	const hotFrom = this.getNodeParameter('hotFrom', 0) as number;
