@@ -72,6 +72,26 @@ export interface TransitionResult {
 	ignored?: 'already-exited' | 'backwards-not-allowed' | 'unmapped-event';
 }
 
+/** The person stays where they are (an event that moves nothing), and why when it is ignored. */
+function stay(
+	state: JourneyState,
+	overdue: boolean,
+	ignored?: TransitionResult['ignored'],
+	exited = false,
+): TransitionResult {
+	return {
+		state,
+		previousStage: state.stage,
+		currentStage: state.stage,
+		moved: false,
+		goalReached: false,
+		exited,
+		timeInPreviousStageMs: null,
+		overdue,
+		...(ignored ? { ignored } : {}),
+	};
+}
+
 export function applyEvent(
 	def: JourneyDefinition,
 	state: JourneyState | undefined,
@@ -83,19 +103,7 @@ export function applyEvent(
 	const overdueOf = (st: JourneyState) =>
 		def.maxDaysInStage > 0 && at - st.enteredAt > def.maxDaysInStage * 86400_000;
 
-	if (state?.exitedAt !== undefined) {
-		return {
-			state,
-			previousStage: state.stage,
-			currentStage: state.stage,
-			moved: false,
-			goalReached: false,
-			exited: true,
-			timeInPreviousStageMs: null,
-			overdue: false,
-			ignored: 'already-exited',
-		};
-	}
+	if (state?.exitedAt !== undefined) return stay(state, false, 'already-exited', true);
 	if (def.exitEvents.includes(event)) {
 		const base = state ?? { stage: def.stages[0], enteredAt: at };
 		const next = { ...base, exitedAt: at };
@@ -129,32 +137,10 @@ export function applyEvent(
 		};
 	}
 	const overdue = overdueOf(state);
-	if (target === undefined || target === state.stage) {
-		return {
-			state,
-			previousStage: state.stage,
-			currentStage: state.stage,
-			moved: false,
-			goalReached: false,
-			exited: false,
-			timeInPreviousStageMs: null,
-			overdue,
-			...(target === undefined ? { ignored: 'unmapped-event' as const } : {}),
-		};
-	}
-	if (index(target) < index(state.stage) && !def.allowBackwards) {
-		return {
-			state,
-			previousStage: state.stage,
-			currentStage: state.stage,
-			moved: false,
-			goalReached: false,
-			exited: false,
-			timeInPreviousStageMs: null,
-			overdue,
-			ignored: 'backwards-not-allowed',
-		};
-	}
+	if (target === undefined || target === state.stage)
+		return stay(state, overdue, target === undefined ? 'unmapped-event' : undefined);
+	if (index(target) < index(state.stage) && !def.allowBackwards)
+		return stay(state, overdue, 'backwards-not-allowed');
 	const next: JourneyState = { ...state, stage: target, enteredAt: at };
 	let goalReached = false;
 	if (goalIndex >= 0 && index(target) >= goalIndex && state.goalReachedAt === undefined) {
