@@ -253,6 +253,49 @@ export async function resolveRequests(
 	return { requests: index.map((i) => resolved[i]!), index, errors, preloaded };
 }
 
+/**
+ * Every allowed touch counted under the caps, in one store call: a cap it breaks makes it Blocked
+ * (FREQUENCY_CAP), a key already taken makes it a duplicate; a probe's reservation is released.
+ */
+async function reserve(
+	store: Store,
+	requests: GateRequest[],
+	settings: GateSettings,
+	keys: string[],
+	toReserve: Array<{ index: number; probe: boolean; request: ReservationRequest }>,
+	decisions: GateDecision[],
+): Promise<void> {
+	const results = await store.reserveTouches(
+		toReserve.map((t) => t.request),
+		settings.now,
+	);
+	results.forEach((res, j) => {
+		const { index } = toReserve[j];
+		const previous = decisions[index];
+		if (res.outcome === 'capped') {
+			const cap = settings.caps.find((c) => c.id === res.capId);
+			decisions[index] = {
+				...blocked('FREQUENCY_CAP', {
+					channel: requests[index].channel,
+					purpose: requests[index].purpose,
+					contactId: requests[index].contact.id,
+					cap,
+					retryAt: res.retryAt,
+				}),
+				allowed: false,
+				idempotencyKey: keys[index],
+			};
+		} else if (res.outcome === 'duplicate' && previous.allowed && !toReserve[j].probe) {
+			previous.deduplicated = true;
+			previous.previousStatus = res.existing.status;
+		}
+	});
+	const probes = results
+		.filter((res, j) => toReserve[j].probe && res.outcome === 'reserved')
+		.map((res) => res.idempotencyKey);
+	if (probes.length) await store.releaseTouches(probes);
+}
+
 export async function checkBatch(
 	store: Store,
 	requests: GateRequest[],
@@ -324,36 +367,6 @@ export async function checkBatch(
 		});
 	});
 
-	if (toReserve.length) {
-		const results = await store.reserveTouches(
-			toReserve.map((t) => t.request),
-			settings.now,
-		);
-		results.forEach((res, j) => {
-			const { index } = toReserve[j];
-			const previous = decisions[index];
-			if (res.outcome === 'capped') {
-				const cap = settings.caps.find((c) => c.id === res.capId);
-				decisions[index] = {
-					...blocked('FREQUENCY_CAP', {
-						channel: requests[index].channel,
-						purpose: requests[index].purpose,
-						contactId: requests[index].contact.id,
-						cap,
-						retryAt: res.retryAt,
-					}),
-					allowed: false,
-					idempotencyKey: keys[index],
-				};
-			} else if (res.outcome === 'duplicate' && previous.allowed && !toReserve[j].probe) {
-				previous.deduplicated = true;
-				previous.previousStatus = res.existing.status;
-			}
-		});
-		const probes = results
-			.filter((res, j) => toReserve[j].probe && res.outcome === 'reserved')
-			.map((res) => res.idempotencyKey);
-		if (probes.length) await store.releaseTouches(probes);
-	}
+	if (toReserve.length) await reserve(store, requests, settings, keys, toReserve, decisions);
 	return decisions;
 }
