@@ -1183,7 +1183,8 @@ describe("npm start (the README's run command), then the editor as a marketer us
 				.locator('[data-test-id="canvas-node"][data-node-name="Send Best Channel"]')
 				.dblclick();
 			// Before, the editor took Channel for the node's authentication and showed it only in the credential dialog.
-			const channel = page.locator('[data-test-id="parameter-input-channel"]');
+			// The node's Channel is the panel's first field of that name (a frequency cap row has one too).
+			const channel = page.locator('[data-test-id="parameter-input-channel"]').first();
 			await channel.waitFor({ timeout: 20_000 });
 			expect(await channel.isVisible()).toBe(true);
 			await page.screenshot({ path: path.join(ARTIFACTS, 'touchpoint-channel-field.png') });
