@@ -8,12 +8,21 @@ import { idForAddress } from '../address';
 import type { ConversationEvent } from '../contact';
 import type { EmailEvent } from './email-events';
 import { resolvePeople, type Person } from '../people';
-import type { Store } from '../store/types';
+import type {
+	ConsentStore,
+	InboxStore,
+	PeopleStore,
+	SuppressionStore,
+	TouchStore,
+} from '../store/types';
 import type { ConsentEventInput, SuppressionEntry } from '../domain';
 import { supersededJson } from '../store/consent-fold';
 import { keywordConsentEvents } from './keywords';
 import { eventAddresses } from './normalize';
 import { contactIdOf } from './sender';
+
+/** The roles of the store an inbound request is recorded in (a status updates its send). */
+type InboundStore = ConsentStore & SuppressionStore & InboxStore & PeopleStore & TouchStore;
 
 export interface RecordedMessages {
 	personOf: Map<ConversationEvent, Person>;
@@ -22,7 +31,7 @@ export interface RecordedMessages {
 }
 
 export async function recordMessages(
-	tx: Store,
+	tx: InboundStore,
 	messages: ConversationEvent[],
 	purposes: string,
 ): Promise<RecordedMessages> {
@@ -83,7 +92,7 @@ export async function recordMessages(
  * otherwise, so the withdrawal is kept). Returns each event's person.
  */
 export async function recordEmailEvents(
-	tx: Store,
+	tx: InboundStore,
 	events: EmailEvent[],
 ): Promise<Map<EmailEvent, string>> {
 	const suppressions: SuppressionEntry[] = events

@@ -11,7 +11,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n
 import { normalizeEmail, normalizePhone } from '../address';
 import type { Contact } from '../contact';
 import { resolvePeople } from '../people';
-import type { Store } from '../store/types';
+import type { PeopleStore } from '../store/types';
 import { isToolCall, TOOL_ONLY } from './tool-mode';
 
 export const CONVERSATION_CONTACT = 'toolConversationContact';
@@ -39,7 +39,7 @@ function namedContact(value: string): Contact {
 }
 
 /** The person a string names (the store's id), or the string itself, normalised, when nobody holds it. */
-async function personsOf(store: Store, values: string[]): Promise<string[]> {
+async function personsOf(store: PeopleStore, values: string[]): Promise<string[]> {
 	const contacts = values.map(namedContact);
 	const people = await resolvePeople(store, contacts, { create: false });
 	return people.map(
@@ -58,7 +58,7 @@ async function personsOf(store: Store, values: string[]): Promise<string[]> {
  */
 export async function outsideConversation(
 	ctx: IExecuteFunctions,
-	store: Store,
+	store: PeopleStore,
 	items: INodeExecutionData[],
 	requested: (i: number) => string,
 ): Promise<Array<string | undefined>> {
@@ -86,7 +86,7 @@ export async function outsideConversation(
  */
 export async function conversationRefusal(
 	ctx: IExecuteFunctions,
-	store: () => Promise<Store>,
+	store: () => Promise<PeopleStore>,
 	requestedParam: string,
 ): Promise<INodeExecutionData[][] | undefined> {
 	if (!isToolCall(ctx)) return undefined;

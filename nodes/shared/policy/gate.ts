@@ -13,7 +13,22 @@ import type { Channel, Contact, Purpose } from '../contact';
 import { WINDOWED_CHANNELS } from '../contact';
 import { rememberNormalisedPhone } from '../address';
 import { channelBookAddress, resolvePeople, type PersonError } from '../people';
-import type { Store } from '../store/types';
+import type {
+	ConsentStore,
+	InboxStore,
+	PeopleStore,
+	RightsStore,
+	SuppressionStore,
+	TouchStore,
+} from '../store/types';
+
+/** The roles of the store the gate reads and reserves in: it takes nothing else. */
+export type GateStore = ConsentStore &
+	SuppressionStore &
+	RightsStore &
+	InboxStore &
+	PeopleStore &
+	TouchStore;
 import type { ConsentKey, ConsentState, FrequencyCapRule, ReservationRequest } from '../domain';
 import { consentKeyString, inboundKeyString } from '../domain';
 import {
@@ -83,7 +98,7 @@ export interface PreloadedConsent {
 
 /** The store facts the policy needs for a batch, in one query of each kind. */
 async function loadFacts(
-	store: Store,
+	store: GateStore,
 	requests: Array<Pick<GateRequest, 'contact' | 'channel' | 'purpose'>>,
 	withInbound: boolean,
 	preloaded?: PreloadedConsent,
@@ -133,7 +148,7 @@ async function loadFacts(
  * Caps were taken by the reservation and quiet hours by the Check's own settings; neither is redone.
  */
 export async function recheckStanding(
-	store: Store,
+	store: GateStore,
 	requests: Array<Pick<GateRequest, 'contact' | 'channel' | 'purpose' | 'addressOwned'>>,
 	settings: PolicySettings,
 ): Promise<PolicyResult[]> {
@@ -167,7 +182,10 @@ export async function recheckStanding(
  * Their covered phone numbers were normalised when the consent was recorded: remembered as valid, so
  * validating the batch's own numbers parses only those the store does not already hold.
  */
-export async function preloadConsent(store: Store, keys: ConsentKey[]): Promise<PreloadedConsent> {
+export async function preloadConsent(
+	store: GateStore,
+	keys: ConsentKey[],
+): Promise<PreloadedConsent> {
 	const states = keys.length ? await store.getConsentStates(keys) : new Map<string, ConsentState>();
 	for (const state of states.values())
 		for (const a of state.addresses ?? []) rememberNormalisedPhone(a);
@@ -175,7 +193,7 @@ export async function preloadConsent(store: Store, keys: ConsentKey[]): Promise<
 }
 
 export async function resolveRequests(
-	store: Store,
+	store: GateStore,
 	requests: GateRequest[],
 	options: {
 		/** The Contact ID Field path, named in the error for an item nobody holds. */
@@ -258,7 +276,7 @@ export async function resolveRequests(
  * (FREQUENCY_CAP), a key already taken makes it a duplicate; a probe's reservation is released.
  */
 async function reserve(
-	store: Store,
+	store: GateStore,
 	requests: GateRequest[],
 	settings: GateSettings,
 	keys: string[],
@@ -297,7 +315,7 @@ async function reserve(
 }
 
 export async function checkBatch(
-	store: Store,
+	store: GateStore,
 	requests: GateRequest[],
 	settings: GateSettings,
 	preloaded?: PreloadedConsent,
