@@ -12,6 +12,16 @@ export type TouchStatus = 'reserved' | 'sending' | 'sent' | 'failed' | 'unknown'
 
 export type ClaimResult = 'claimed' | 'sending' | 'sent' | 'failed' | 'unknown' | 'missing';
 
+/** What became of a claimed touch: sent, or failed / unknown with the provider's error. */
+export type TouchOutcome =
+	| { status: 'sent'; providerMessageId?: string; variant?: string }
+	| {
+			status: 'failed' | 'unknown';
+			errorCode?: string;
+			errorMessage?: string;
+			variant?: string;
+	  };
+
 export interface TouchRecord {
 	idempotencyKey: string;
 	contactId: string;

@@ -5,40 +5,10 @@
  * layer. Every list method works in chunks: a fixed number of statements per chunk, never per item.
  */
 import { createHmac } from 'node:crypto';
-import type { Channel } from '../contact';
 import type { SqlDb } from './db';
 import { migrate } from './migrations';
 import * as people from './people';
-import type {
-	AbMetric,
-	AddressRecord,
-	AiUsageRow,
-	AiUsageTotal,
-	CampaignReport,
-	ClaimResult,
-	ConsentEventInput,
-	ConsentEvidence,
-	ConsentKey,
-	ConsentLedgerEntry,
-	ConsentState,
-	ContactExport,
-	FormSession,
-	InAppMessage,
-	InboundRecord,
-	InboxKey,
-	JourneyStateRow,
-	JourneyTransitionRow,
-	PersonRef,
-	ProfileInput,
-	ReservationRequest,
-	ReservationResult,
-	ResolveOptions,
-	ResolvedPerson,
-	Store,
-	SuppressionEntry,
-	TouchRecord,
-	TrackedLink,
-} from './types';
+import type { JourneyStateRow, Store } from './types';
 import * as consent from './consent';
 import * as conversations from './conversations';
 import * as engagement from './engagement';
@@ -86,24 +56,24 @@ export class SqlStore implements Store {
 		});
 	}
 
-	resolveContacts(refs: PersonRef[], options?: ResolveOptions): Promise<ResolvedPerson[]> {
-		return people.resolveContacts(this.db, refs, options);
+	resolveContacts(...a: Parameters<Store['resolveContacts']>) {
+		return people.resolveContacts(this.db, ...a);
 	}
 
-	knownPhones(values: string[]): Promise<Set<string>> {
-		return people.knownPhones(this.db, values);
+	knownPhones(...a: Parameters<Store['knownPhones']>) {
+		return people.knownPhones(this.db, ...a);
 	}
 
-	upsertProfiles(rows: Array<ProfileInput & { contactId: string }>): Promise<void> {
-		return profiles.upsertProfiles(this.db, rows);
+	upsertProfiles(...a: Parameters<Store['upsertProfiles']>) {
+		return profiles.upsertProfiles(this.db, ...a);
 	}
 
-	getTimeZones(contactIds: string[]): Promise<Map<string, string>> {
-		return profiles.getTimeZones(this.db, contactIds);
+	getTimeZones(...a: Parameters<Store['getTimeZones']>) {
+		return profiles.getTimeZones(this.db, ...a);
 	}
 
-	getAddresses(contactIds: string[]): Promise<AddressRecord[]> {
-		return profiles.getAddresses(this.db, contactIds);
+	getAddresses(...a: Parameters<Store['getAddresses']>) {
+		return profiles.getAddresses(this.db, ...a);
 	}
 
 	private secret?: Promise<string>;
@@ -122,217 +92,168 @@ export class SqlStore implements Store {
 			.digest('hex');
 	}
 
-	recordConsent(events: ConsentEventInput[]): Promise<ConsentLedgerEntry[]> {
-		return consent.recordConsent(this.db, events);
+	recordConsent(...a: Parameters<Store['recordConsent']>) {
+		return consent.recordConsent(this.db, ...a);
 	}
 
-	getConsentStates(keys: ConsentKey[]): Promise<Map<string, ConsentState>> {
-		return consent.getConsentStates(this.db, keys);
+	getConsentStates(...a: Parameters<Store['getConsentStates']>) {
+		return consent.getConsentStates(this.db, ...a);
 	}
 
-	confirmConsent(tokenHash: string, evidence: ConsentEvidence, now = Date.now()) {
-		return consent.confirmConsent(this.db, tokenHash, evidence, now);
+	confirmConsent(...a: Parameters<Store['confirmConsent']>) {
+		return consent.confirmConsent(this.db, ...a);
 	}
 
-	addSuppressions(entries: SuppressionEntry[]): Promise<void> {
-		return suppressions.addSuppressions(this.db, entries);
+	addSuppressions(...a: Parameters<Store['addSuppressions']>) {
+		return suppressions.addSuppressions(this.db, ...a);
 	}
 
-	removeSuppressions(entries: Array<{ address: string; channel?: Channel }>): Promise<number> {
-		return suppressions.removeSuppressions(this.db, entries);
+	removeSuppressions(...a: Parameters<Store['removeSuppressions']>) {
+		return suppressions.removeSuppressions(this.db, ...a);
 	}
 
-	findSuppressions(addresses: string[]): Promise<SuppressionEntry[]> {
-		return suppressions.findSuppressions(this.db, addresses);
+	findSuppressions(...a: Parameters<Store['findSuppressions']>) {
+		return suppressions.findSuppressions(this.db, ...a);
 	}
 
-	reserveTouches(requests: ReservationRequest[], now = Date.now()): Promise<ReservationResult[]> {
-		return touches.reserveTouches(this.db, requests, now);
+	reserveTouches(...a: Parameters<Store['reserveTouches']>) {
+		return touches.reserveTouches(this.db, ...a);
 	}
 
-	completeTouch(
-		idempotencyKey: string,
-		outcome:
-			| { status: 'sent'; providerMessageId?: string; variant?: string }
-			| {
-					status: 'failed' | 'unknown';
-					errorCode?: string;
-					errorMessage?: string;
-					variant?: string;
-			  },
-	): Promise<void> {
-		return touches.completeTouch(this.db, idempotencyKey, outcome);
+	completeTouch(...a: Parameters<Store['completeTouch']>) {
+		return touches.completeTouch(this.db, ...a);
 	}
 
-	claimTouches(idempotencyKeys: string[], now = Date.now()): Promise<Map<string, ClaimResult>> {
-		return touches.claimTouches(this.db, idempotencyKeys, now);
+	claimTouches(...a: Parameters<Store['claimTouches']>) {
+		return touches.claimTouches(this.db, ...a);
 	}
 
-	releaseTouches(idempotencyKeys: string[]): Promise<void> {
-		return touches.releaseTouches(this.db, idempotencyKeys);
+	releaseTouches(...a: Parameters<Store['releaseTouches']>) {
+		return touches.releaseTouches(this.db, ...a);
 	}
 
-	getTouches(idempotencyKeys: string[]): Promise<Map<string, TouchRecord>> {
-		return touches.getTouches(this.db, idempotencyKeys);
+	getTouches(...a: Parameters<Store['getTouches']>) {
+		return touches.getTouches(this.db, ...a);
 	}
 
-	updateDeliveryStatus(
-		providerMessageId: string,
-		deliveryStatus: string,
-	): Promise<TouchRecord | undefined> {
-		return touches.updateDeliveryStatus(this.db, providerMessageId, deliveryStatus);
+	updateDeliveryStatus(...a: Parameters<Store['updateDeliveryStatus']>) {
+		return touches.updateDeliveryStatus(this.db, ...a);
 	}
 
-	recordInbound(records: InboundRecord[]): Promise<void> {
-		return inboxes.recordInbound(this.db, records);
+	recordInbound(...a: Parameters<Store['recordInbound']>) {
+		return inboxes.recordInbound(this.db, ...a);
 	}
 
-	getLastInbound(
-		keys: Array<{ contactId: string; channel: Channel }>,
-	): Promise<Map<string, number>> {
-		return inboxes.getLastInbound(this.db, keys);
+	getLastInbound(...a: Parameters<Store['getLastInbound']>) {
+		return inboxes.getLastInbound(this.db, ...a);
 	}
 
-	findProcessed(scope: string, ids: string[]): Promise<Set<string>> {
-		return inboxes.findProcessed(this.db, scope, ids);
+	findProcessed(...a: Parameters<Store['findProcessed']>) {
+		return inboxes.findProcessed(this.db, ...a);
 	}
 
-	markProcessed(
-		scope: string,
-		ids: string[],
-		contactOf?: Map<string, string>,
-		inbox?: { workflowId: string; events: Map<string, string> },
-	): Promise<Set<string>> {
-		return inboxes.markProcessed(this.db, scope, ids, contactOf, inbox);
+	markProcessed(...a: Parameters<Store['markProcessed']>) {
+		return inboxes.markProcessed(this.db, ...a);
 	}
 
-	markInboxDone(events: InboxKey[], now = Date.now()): Promise<Set<string>> {
-		return inboxes.markInboxDone(this.db, events, now);
+	markInboxDone(...a: Parameters<Store['markInboxDone']>) {
+		return inboxes.markInboxDone(this.db, ...a);
 	}
 
-	claimInboxReplay(
-		workflowId: string,
-		options: { olderThan: number; limit: number; maxAttempts: number; now?: number },
-	) {
-		return inboxes.claimInboxReplay(this.db, workflowId, options);
+	claimInboxReplay(...a: Parameters<Store['claimInboxReplay']>) {
+		return inboxes.claimInboxReplay(this.db, ...a);
 	}
 
-	takeRateSlot(key: string, intervalUs: number, nowUs: number): Promise<number> {
-		return rateSlots.takeRateSlot(this.db, key, intervalUs, nowUs);
+	takeRateSlot(...a: Parameters<Store['takeRateSlot']>) {
+		return rateSlots.takeRateSlot(this.db, ...a);
 	}
 
-	slowRate(key: string, intervalUs: number, nowUs: number): Promise<void> {
-		return rateSlots.slowRate(this.db, key, intervalUs, nowUs);
+	slowRate(...a: Parameters<Store['slowRate']>) {
+		return rateSlots.slowRate(this.db, ...a);
 	}
 
-	clockOffsetMs(): Promise<number> {
-		return rateSlots.clockOffsetMs(this.db);
+	clockOffsetMs(...a: Parameters<Store['clockOffsetMs']>) {
+		return rateSlots.clockOffsetMs(this.db, ...a);
 	}
 
-	pauseRate(key: string, untilUs: number): Promise<void> {
-		return rateSlots.pauseRate(this.db, key, untilUs);
+	pauseRate(...a: Parameters<Store['pauseRate']>) {
+		return rateSlots.pauseRate(this.db, ...a);
 	}
 
-	getEngagement(contactIds: string[]): Promise<Map<string, { score: number; updatedAt: number }>> {
-		return engagement.getEngagement(this.db, contactIds);
+	getEngagement(...a: Parameters<Store['getEngagement']>) {
+		return engagement.getEngagement(this.db, ...a);
 	}
 
-	saveEngagement(
-		rows: Array<{ contactId: string; score: number; updatedAt: number }>,
-	): Promise<void> {
-		return engagement.saveEngagement(this.db, rows);
+	saveEngagement(...a: Parameters<Store['saveEngagement']>) {
+		return engagement.saveEngagement(this.db, ...a);
 	}
 
-	addInAppMessages(rows: InAppMessage[]): Promise<void> {
-		return engagement.addInAppMessages(this.db, rows);
+	addInAppMessages(...a: Parameters<Store['addInAppMessages']>) {
+		return engagement.addInAppMessages(this.db, ...a);
 	}
 
-	saveTrackedLinks(links: TrackedLink[]): Promise<void> {
-		return engagement.saveTrackedLinks(this.db, links);
+	saveTrackedLinks(...a: Parameters<Store['saveTrackedLinks']>) {
+		return engagement.saveTrackedLinks(this.db, ...a);
 	}
 
-	findTrackedLinks(codes: string[]): Promise<Map<string, TrackedLink>> {
-		return engagement.findTrackedLinks(this.db, codes);
+	findTrackedLinks(...a: Parameters<Store['findTrackedLinks']>) {
+		return engagement.findTrackedLinks(this.db, ...a);
 	}
 
-	listInAppMessages(contactId: string, now: number, limit: number): Promise<InAppMessage[]> {
-		return engagement.listInAppMessages(this.db, contactId, now, limit);
+	listInAppMessages(...a: Parameters<Store['listInAppMessages']>) {
+		return engagement.listInAppMessages(this.db, ...a);
 	}
 
-	markInAppRead(contactId: string, ids: string[], now: number): Promise<number> {
-		return engagement.markInAppRead(this.db, contactId, ids, now);
+	markInAppRead(...a: Parameters<Store['markInAppRead']>) {
+		return engagement.markInAppRead(this.db, ...a);
 	}
 
-	recordClick(
-		contactId: string,
-		channel: string,
-		campaign: string,
-	): Promise<TouchRecord | undefined> {
-		return engagement.recordClick(this.db, contactId, channel, campaign);
+	recordClick(...a: Parameters<Store['recordClick']>) {
+		return engagement.recordClick(this.db, ...a);
 	}
 
-	getCached(hashes: string[]): Promise<Map<string, string>> {
-		return conversations.getCached(this.db, hashes);
+	getCached(...a: Parameters<Store['getCached']>) {
+		return conversations.getCached(this.db, ...a);
 	}
 
-	putCached(entries: Array<{ hash: string; response: string; contactId?: string }>): Promise<void> {
-		return conversations.putCached(this.db, entries);
+	putCached(...a: Parameters<Store['putCached']>) {
+		return conversations.putCached(this.db, ...a);
 	}
 
-	addTurns(
-		turns: Array<{ contactId: string; role: 'user' | 'assistant'; text: string; at: number }>,
-	): Promise<void> {
-		return conversations.addTurns(this.db, turns);
+	addTurns(...a: Parameters<Store['addTurns']>) {
+		return conversations.addTurns(this.db, ...a);
 	}
 
-	getTurns(
-		contactIds: string[],
-		limit: number,
-	): Promise<Map<string, Array<{ role: 'user' | 'assistant'; text: string; at: number }>>> {
-		return conversations.getTurns(this.db, contactIds, limit);
+	getTurns(...a: Parameters<Store['getTurns']>) {
+		return conversations.getTurns(this.db, ...a);
 	}
 
-	getFormSessions(form: string, contactIds: string[]): Promise<Map<string, FormSession>> {
-		return conversations.getFormSessions(this.db, form, contactIds);
+	getFormSessions(...a: Parameters<Store['getFormSessions']>) {
+		return conversations.getFormSessions(this.db, ...a);
 	}
 
-	saveFormSessions(
-		form: string,
-		sessions: Array<FormSession & { contactId: string }>,
-	): Promise<void> {
-		return conversations.saveFormSessions(this.db, form, sessions);
+	saveFormSessions(...a: Parameters<Store['saveFormSessions']>) {
+		return conversations.saveFormSessions(this.db, ...a);
 	}
 
-	countBlocked(
-		rows: Array<{ campaign?: string; channel: string; reason: string; at: number }>,
-	): Promise<void> {
-		return insights.countBlocked(this.db, rows);
+	countBlocked(...a: Parameters<Store['countBlocked']>) {
+		return insights.countBlocked(this.db, ...a);
 	}
 
-	campaignReport(options: {
-		since: number;
-		campaign?: string;
-		replyWindowMs: number;
-		conversionWindowMs: number;
-		journey: string;
-	}): Promise<CampaignReport> {
-		return insights.campaignReport(this.db, options);
+	campaignReport(...a: Parameters<Store['campaignReport']>) {
+		return insights.campaignReport(this.db, ...a);
 	}
 
-	abTestResults(
-		campaign: string,
-		metric: AbMetric,
-		options: { windowMs: number; journey?: string },
-	): Promise<Array<{ variant: string; sent: number; successes: number }>> {
-		return insights.abTestResults(this.db, campaign, metric, options);
+	abTestResults(...a: Parameters<Store['abTestResults']>) {
+		return insights.abTestResults(this.db, ...a);
 	}
 
-	recordAiUsage(rows: AiUsageRow[]): Promise<void> {
-		return insights.recordAiUsage(this.db, rows);
+	recordAiUsage(...a: Parameters<Store['recordAiUsage']>) {
+		return insights.recordAiUsage(this.db, ...a);
 	}
 
-	aiUsageReport(since: number): Promise<AiUsageTotal[]> {
-		return insights.aiUsageReport(this.db, since);
+	aiUsageReport(...a: Parameters<Store['aiUsageReport']>) {
+		return insights.aiUsageReport(this.db, ...a);
 	}
 
 	trackJourneyEvents<R extends { state: JourneyStateRow }>(
@@ -343,43 +264,31 @@ export class SqlStore implements Store {
 		return journeys.trackJourneyEvents(this.db, journey, events, apply);
 	}
 
-	getJourneyStates(journey: string, contactIds: string[]): Promise<Map<string, JourneyStateRow>> {
-		return journeys.getJourneyStates(this.db, journey, contactIds);
+	getJourneyStates(...a: Parameters<Store['getJourneyStates']>) {
+		return journeys.getJourneyStates(this.db, ...a);
 	}
 
-	getAllJourneyStates(journey: string): Promise<Array<JourneyStateRow & { contactId: string }>> {
-		return journeys.getAllJourneyStates(this.db, journey);
+	getAllJourneyStates(...a: Parameters<Store['getAllJourneyStates']>) {
+		return journeys.getAllJourneyStates(this.db, ...a);
 	}
 
-	getJourneyTransitions(journey: string, contactId?: string): Promise<JourneyTransitionRow[]> {
-		return journeys.getJourneyTransitions(this.db, journey, contactId);
+	getJourneyTransitions(...a: Parameters<Store['getJourneyTransitions']>) {
+		return journeys.getJourneyTransitions(this.db, ...a);
 	}
 
-	mergeContacts(fromId: string, intoId: string, actor?: string): Promise<{ moved: number }> {
-		return merge.mergeContacts(this.db, fromId, intoId, actor);
+	mergeContacts(...a: Parameters<Store['mergeContacts']>) {
+		return merge.mergeContacts(this.db, ...a);
 	}
 
-	exportContact(contactId: string): Promise<ContactExport> {
-		return rights.exportContact(this.db, contactId);
+	exportContact(...a: Parameters<Store['exportContact']>) {
+		return rights.exportContact(this.db, ...a);
 	}
 
-	async eraseContact(
-		contactId: string,
-		addresses: string[],
-	): Promise<{ tablesTouched: number; ids: string[] }> {
-		return await rights.eraseContact(
-			this.db,
-			async () => await this.addressSecret(),
-			contactId,
-			addresses,
-		);
+	async eraseContact(...a: Parameters<Store['eraseContact']>) {
+		return await rights.eraseContact(this.db, async () => await this.addressSecret(), ...a);
 	}
 
-	async findErasedAddresses(addresses: string[]): Promise<Set<string>> {
-		return await rights.findErasedAddresses(
-			this.db,
-			async () => await this.addressSecret(),
-			addresses,
-		);
+	async findErasedAddresses(...a: Parameters<Store['findErasedAddresses']>) {
+		return await rights.findErasedAddresses(this.db, async () => await this.addressSecret(), ...a);
 	}
 }

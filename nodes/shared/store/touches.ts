@@ -4,7 +4,13 @@
 import { mapLimit } from '../pool';
 import { chunks, inList, insertRows, type SqlDb, type SqlParam } from './db';
 import { CHUNK, DELIVERY_RANK_SQL, deliveryRank, toTouch, type Row } from './sql-rows';
-import type { ClaimResult, ReservationRequest, ReservationResult, TouchRecord } from './types';
+import type {
+	ClaimResult,
+	ReservationRequest,
+	ReservationResult,
+	TouchOutcome,
+	TouchRecord,
+} from './types';
 
 /**
  * SQLite reservations per write transaction. Idempotency keys are hashes, so each chunk's inserts
@@ -187,14 +193,7 @@ function capOf(
 export async function completeTouch(
 	db: SqlDb,
 	idempotencyKey: string,
-	outcome:
-		| { status: 'sent'; providerMessageId?: string; variant?: string }
-		| {
-				status: 'failed' | 'unknown';
-				errorCode?: string;
-				errorMessage?: string;
-				variant?: string;
-		  },
+	outcome: TouchOutcome,
 ): Promise<void> {
 	const now = Date.now();
 	if (outcome.status === 'sent') {

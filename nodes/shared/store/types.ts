@@ -34,6 +34,7 @@ import type {
 	ResolveOptions,
 	ResolvedPerson,
 	SuppressionEntry,
+	TouchOutcome,
 	TouchRecord,
 	TrackedLink,
 } from '../domain';
@@ -77,17 +78,7 @@ export interface SuppressionStore {
 /** Touch log: atomic cap and idempotency reservation, the claim, then the outcome. */
 export interface TouchStore {
 	reserveTouches(requests: ReservationRequest[], now?: number): Promise<ReservationResult[]>;
-	completeTouch(
-		idempotencyKey: string,
-		outcome:
-			| { status: 'sent'; providerMessageId?: string; variant?: string }
-			| {
-					status: 'failed' | 'unknown';
-					errorCode?: string;
-					errorMessage?: string;
-					variant?: string;
-			  },
-	): Promise<void>;
+	completeTouch(idempotencyKey: string, outcome: TouchOutcome): Promise<void>;
 	/**
 	 * Claims reserved touches for sending: 'reserved' -> 'sending', atomically, so that of several
 	 * executions holding the same key (n8n queue mode, a retried execution) exactly one sends.
