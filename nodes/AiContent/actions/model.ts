@@ -7,7 +7,13 @@ import OpenAI from 'openai';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INode } from 'n8n-workflow';
 import { NodeApiError, NodeConnectionTypes, NodeOperationError } from 'n8n-workflow';
 
-import { answerText, jsonFromAnswer, jsonInstruction } from '../../shared/ai/model-json';
+import {
+	answerText,
+	chatModelName,
+	jsonFromAnswer,
+	jsonInstruction,
+	type ChatModel,
+} from '../../shared/ai/model-json';
 import { AI_DEADLINE_MS } from '../../shared/deadline';
 
 export type Msg = { role: 'system' | 'user' | 'assistant'; content: string };
@@ -15,17 +21,6 @@ export interface Usage {
 	inputTokens: number;
 	outputTokens: number;
 	calls: number;
-}
-
-/** What AI Content needs of a Chat Model sub-node's model (a LangChain chat model). */
-export interface ChatModel {
-	invoke(messages: Msg[]): Promise<{
-		content: unknown;
-		usage_metadata?: { input_tokens?: number; output_tokens?: number };
-	}>;
-	_llmType?(): string;
-	model?: string;
-	modelName?: string;
 }
 
 export interface Meter {
@@ -94,9 +89,7 @@ export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<M
 	meter.sample = sample;
 
 	// The model's name as the cache and the usage report know it.
-	const modelName = chatModel
-		? `${chatModel._llmType?.() ?? 'chat-model'}:${chatModel.model ?? chatModel.modelName ?? ''}`
-		: model;
+	const modelName = chatModel ? chatModelName(chatModel) : model;
 	meter.model = modelName;
 	const complete = async (
 		messages: Msg[],

@@ -4,18 +4,14 @@
  */
 import { NodeConnectionTypes, NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 
-import { answerText, jsonFromAnswer, jsonInstruction } from '../../shared/ai/model-json';
+import {
+	answerText,
+	chatModelName,
+	jsonFromAnswer,
+	jsonInstruction,
+	type ChatModel,
+} from '../../shared/ai/model-json';
 import { EXTRACTION_SCHEMA, extractionMessages, type Question } from '../../shared/form/form';
-
-interface ChatModel {
-	invoke(m: Array<{ role: string; content: string }>): Promise<{
-		content: unknown;
-		usage_metadata?: { input_tokens?: number; output_tokens?: number };
-	}>;
-	_llmType?(): string;
-	model?: string;
-	modelName?: string;
-}
 
 type Usage = { calls: number; inputTokens: number; outputTokens: number };
 
@@ -48,8 +44,7 @@ export async function connectReader(
 	const spent: Usage = { calls: 0, inputTokens: 0, outputTokens: 0 };
 	return {
 		spent,
-		modelName: () =>
-			`${model._llmType?.() ?? 'chat-model'}:${model.model ?? model.modelName ?? ''}`,
+		modelName: () => chatModelName(model),
 		extract: async (q, text) => {
 			const [system, user] = extractionMessages(q, text, { zone, now });
 			const res = await model.invoke([

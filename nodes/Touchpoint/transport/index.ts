@@ -178,17 +178,11 @@ export async function send(
  */
 function sentOutcome(providerMessageId: string, n: number): SendOutcome {
 	if (providerMessageId) return { ok: true, providerMessageId, attempts: n + 1 };
-	return {
-		ok: false,
-		attempts: n + 1,
-		error: {
-			retryable: false,
-			code: 'NO_MESSAGE_ID',
-			reason: 'UNKNOWN_OUTCOME',
-			message:
-				"The provider answered success without a message id: the message may or may not have been sent. Not retried, to avoid a duplicate; check the provider's message log.",
-		},
-	};
+	return unknownOutcome(
+		'NO_MESSAGE_ID',
+		"The provider answered success without a message id: the message may or may not have been sent. Not retried, to avoid a duplicate; check the provider's message log.",
+		n,
+	);
 }
 
 /**
@@ -237,32 +231,22 @@ async function requestFailed(
 ): Promise<Step> {
 	if (error instanceof DeadlineError) {
 		return {
-			outcome: {
-				ok: false,
-				attempts: n + 1,
-				error: {
-					retryable: false,
-					code: error.code,
-					reason: 'UNKNOWN_OUTCOME',
-					message: `${error.message}: the message may have been delivered. Not retried, to avoid a duplicate; check the provider's message log.`,
-				},
-			},
+			outcome: unknownOutcome(
+				error.code,
+				`${error.message}: the message may have been delivered. Not retried, to avoid a duplicate; check the provider's message log.`,
+				n,
+			),
 		};
 	}
 	const { status, body, retryAfter, netCode } = statusAndBody(error);
 	if (status === undefined && !NEVER_SENT.has(netCode)) {
 		// The request may have reached the provider (reset, timeout): retrying could send twice.
 		return {
-			outcome: {
-				ok: false,
-				attempts: n + 1,
-				error: {
-					retryable: false,
-					code: netCode || 'UNKNOWN_OUTCOME',
-					reason: 'UNKNOWN_OUTCOME',
-					message: `The connection failed after the request may have been delivered (${netCode || 'unknown error'}); not retried to avoid a duplicate. Check the provider's message log.`,
-				},
-			},
+			outcome: unknownOutcome(
+				netCode || 'UNKNOWN_OUTCOME',
+				`The connection failed after the request may have been delivered (${netCode || 'unknown error'}); not retried to avoid a duplicate. Check the provider's message log.`,
+				n,
+			),
 		};
 	}
 	const classified = classifyError(channel, status, body);
@@ -282,4 +266,13 @@ async function afterFailure(
 		return { outcome: { ok: false, error, attempts: n + 1 } };
 	const answered = await waitToRetry(limiter, creds, answer.status, answer.retryAfter, n);
 	return answered ? { outcome: answered } : { retry: true };
+}
+
+/** The message may have reached the person: never retried, never sent again (the touch is unknown). */
+function unknownOutcome(code: string, message: string, n: number): SendOutcome {
+	return {
+		ok: false,
+		attempts: n + 1,
+		error: { retryable: false, code, reason: 'UNKNOWN_OUTCOME', message },
+	};
 }

@@ -5,6 +5,22 @@
  * prose around the object is taken off). What it holds is checked afterwards as on both paths.
  */
 
+/** What this package needs of a Chat Model sub-node's model (a LangChain chat model). */
+export interface ChatModel {
+	invoke(messages: Array<{ role: string; content: string }>): Promise<{
+		content: unknown;
+		usage_metadata?: { input_tokens?: number; output_tokens?: number };
+	}>;
+	_llmType?(): string;
+	model?: string;
+	modelName?: string;
+}
+
+/** A Chat Model as the cache and the usage report name it: its type and model. */
+export function chatModelName(m: ChatModel): string {
+	return `${m._llmType?.() ?? 'chat-model'}:${m.model ?? m.modelName ?? ''}`;
+}
+
 /** The system instruction that asks for the schema, appended to the first system message. */
 export function jsonInstruction(schema: Record<string, unknown>): string {
 	return `Answer with one JSON object and nothing else (no prose, no code fence). It must match this JSON Schema: ${JSON.stringify(schema)}`;

@@ -6,7 +6,6 @@ import type { Channel } from '../contact';
 import {
 	LEDGER_FOLD_COLUMNS,
 	countedFrom,
-	decodeAddresses,
 	encodeAddresses,
 	foldConsent,
 	groupLedgerRows,
@@ -14,7 +13,7 @@ import {
 	type FoldEvent,
 } from './consent-fold';
 import { chunks, inList, insertRows, valuesList, type SqlDb, type SqlParam } from './db';
-import { CHUNK, sha256, str, toLedger, type Row } from './sql-rows';
+import { CHUNK, sha256, str, toConsentState, toLedger, type Row } from './sql-rows';
 import {
 	consentKeyString,
 	type ConsentEventInput,
@@ -22,7 +21,6 @@ import {
 	type ConsentKey,
 	type ConsentLedgerEntry,
 	type ConsentState,
-	type ConsentStatus,
 } from './types';
 
 export async function recordConsent(
@@ -243,16 +241,7 @@ async function consentStatesTx(db: SqlDb, keys: ConsentKey[]): Promise<Map<strin
 				purpose: String(r.purpose),
 			});
 			if (!wanted.has(key)) continue;
-			const state: ConsentState = {
-				contactId: String(r.contact_id),
-				channel: r.channel as Channel,
-				purpose: String(r.purpose),
-				status: r.status as ConsentStatus,
-				updatedAt: Number(r.updated_at),
-				addresses: decodeAddresses(r.addresses),
-			};
-			if (Number(r.restorable) === 1) state.restorable = true;
-			map.set(key, state);
+			map.set(key, toConsentState(r));
 		}
 	}
 	return map;

@@ -3,13 +3,12 @@
  */
 import { addressOfId } from '../address';
 import type { Channel } from '../contact';
-import { decodeAddresses } from './consent-fold';
 import { chunks, inList, insertRows, placeholders, type SqlDb } from './db';
 import { CONTACT_TABLES } from './migrations';
 import * as people from './people';
-import { CHUNK, sha256, toLedger, toTouch, type Row } from './sql-rows';
+import { CHUNK, sha256, toConsentState, toLedger, toTouch, type Row } from './sql-rows';
 import { findSuppressions } from './suppressions';
-import type { ConsentStatus, ContactExport } from './types';
+import type { ContactExport } from './types';
 import { getAddresses, getProfiles } from './profiles';
 import { tombstone } from './secret';
 
@@ -51,14 +50,7 @@ export async function exportContact(db: SqlDb, contactId: string): Promise<Conta
 			ids,
 		),
 		consentLedger: ledger.map(toLedger),
-		consentStates: states.map((r) => ({
-			contactId: String(r.contact_id),
-			channel: r.channel as Channel,
-			purpose: String(r.purpose),
-			status: r.status as ConsentStatus,
-			updatedAt: Number(r.updated_at),
-			addresses: decodeAddresses(r.addresses),
-		})),
+		consentStates: states.map(toConsentState),
 		suppressions: addresses.length ? await findSuppressions(db, addresses) : [],
 		touches: touches.map(toTouch),
 		inbound: inbound.map((r) => ({

@@ -3,7 +3,15 @@
  */
 import { hash } from 'node:crypto';
 import type { Channel } from '../contact';
-import type { ConsentEventInput, ConsentEvidence, ConsentLedgerEntry, TouchRecord } from './types';
+import { decodeAddresses } from './consent-fold';
+import type {
+	ConsentEventInput,
+	ConsentEvidence,
+	ConsentLedgerEntry,
+	ConsentState,
+	ConsentStatus,
+	TouchRecord,
+} from './types';
 
 export const CHUNK = 300;
 
@@ -83,3 +91,17 @@ export const DELIVERY_RANK_SQL = `(CASE COALESCE(delivery_status, '') ${Object.e
 )
 	.map(([k, v]) => `WHEN '${k}' THEN ${v}`)
 	.join(' ')} WHEN '' THEN 0 ELSE 1 END)`;
+
+/** A consent_state row: the current consent of one person, channel and purpose. */
+export function toConsentState(r: Row): ConsentState {
+	const state: ConsentState = {
+		contactId: String(r.contact_id),
+		channel: r.channel as Channel,
+		purpose: String(r.purpose),
+		status: r.status as ConsentStatus,
+		updatedAt: Number(r.updated_at),
+		addresses: decodeAddresses(r.addresses),
+	};
+	if (Number(r.restorable) === 1) state.restorable = true;
+	return state;
+}
