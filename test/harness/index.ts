@@ -169,6 +169,9 @@ export async function runWorkflow(
 		? workflow.getNode(options.startNode)
 		: (workflow.getStartNode() ?? undefined);
 	if (!startNode) throw new Error('The workflow has no start node');
+	// As in n8n: a trigger that is switched off never starts a run.
+	if (startNode.disabled)
+		throw new Error(`"${startNode.name}" is disabled: enable it to run from it`);
 
 	let pinData = json.pinData;
 	if (options.startItems) pinData = { ...(pinData ?? {}), [startNode.name]: options.startItems };

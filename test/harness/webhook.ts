@@ -50,6 +50,8 @@ export async function startWebhookServer(
 	const registry = await getRegistry(options.extraPackages);
 	const triggerNode = workflowJson.nodes.find((n) => n.name === options.trigger) as INode;
 	if (!triggerNode) throw new Error(`No node "${options.trigger}" in the workflow`);
+	if (triggerNode.disabled)
+		throw new Error(`"${triggerNode.name}" is disabled: enable it to serve it`);
 	triggerNode.webhookId ??= 'harness-webhook';
 	let queue = Promise.resolve();
 	const state: WebhookServer = {

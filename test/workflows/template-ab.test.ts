@@ -14,7 +14,7 @@ import { openStore } from '../../nodes/shared/store';
 import { runWorkflow, type WorkflowJson } from '../harness';
 import { grantConsent } from '../helpers/people';
 import { SmtpMock } from '../mocks';
-import { JsonApi, loadTemplate, zoneAt } from './template-helpers';
+import { JsonApi, loadLive, zoneAt } from './template-helpers';
 
 const smtp = new SmtpMock();
 const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-ab-')), 'store.sqlite');
@@ -45,7 +45,7 @@ afterAll(async () => Promise.all([smtp.stop(), shop.stop()]));
 
 /** The template pointed at the loopback shop, sends paced for a test, and 50 sends per arm as the minimum. */
 function template(): WorkflowJson {
-	const wf = loadTemplate('ab-test-then-winner.json') as WorkflowJson;
+	const wf = loadLive('ab-test-then-winner.json') as WorkflowJson;
 	for (const n of wf.nodes) {
 		if (n.name === 'Get Customers') n.parameters.url = `${shop.baseUrl}/api/customers`;
 		if (n.type.endsWith('.touchpoint'))

@@ -16,7 +16,7 @@ import { openStore } from '../../nodes/shared/store';
 import { runWorkflow } from '../harness';
 import { startWebhookServer } from '../harness/webhook';
 import { MetaGraphMock, OpenAIMock } from '../mocks';
-import { loadTemplate } from './template-helpers';
+import { loadLive } from './template-helpers';
 
 const FILE = 'consultation-booking.json';
 const APP_SECRET = 'fedcbafedcbafedcbafedcbafedcba98';
@@ -66,7 +66,7 @@ describe('template: In-store consultation booking over chat', () => {
 	afterAll(async () => Promise.all([meta.stop(), ai.stop()]));
 
 	it('answers questions, books over chat, confirms, waits for the day before and reminds only those who said yes', async () => {
-		const server = await startWebhookServer(loadTemplate(FILE), {
+		const server = await startWebhookServer(loadLive(FILE), {
 			trigger: 'WhatsApp Inbound',
 			credentials: credentials as never,
 		});
@@ -183,7 +183,7 @@ describe('template: In-store consultation booking over chat', () => {
 
 			// The day before: both waiting runs resume (here: from the Wait node with the items it held).
 			const before = meta.requests.length;
-			const resumed = await runWorkflow(loadTemplate(FILE), {
+			const resumed = await runWorkflow(loadLive(FILE), {
 				startNode: 'Wait Until Day Before',
 				startItems: [
 					...done.run.items('Confirm Booking'),

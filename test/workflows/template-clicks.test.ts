@@ -14,7 +14,7 @@ import { openStore } from '../../nodes/shared/store';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { grantConsent } from '../helpers/people';
 import { SmtpMock, TwilioMock } from '../mocks';
-import { loadTemplate, zoneAt } from './template-helpers';
+import { loadLive, zoneAt } from './template-helpers';
 
 const twilio = new TwilioMock();
 const smtp = new SmtpMock();
@@ -141,7 +141,7 @@ describe('template: Click tracking', () => {
 		// The person taps the SMS link (the Webhook node's item: the query string in "query"): the
 		// Redirect answer goes to the shop, the send is clicked, the score grows.
 		const tap = (url: string) =>
-			runWorkflow(loadTemplate('click-tracking.json'), {
+			runWorkflow(loadLive('click-tracking.json'), {
 				startNode: 'Tracked Link',
 				startItems: [
 					{

@@ -16,7 +16,7 @@ import type { WorkflowJson } from '../harness';
 import { startWebhookServer } from '../harness/webhook';
 import { grantConsent } from '../helpers/people';
 import { MetaGraphMock } from '../mocks';
-import { loadTemplate } from './template-helpers';
+import { loadLive } from './template-helpers';
 
 const AI_FIXTURES = path.join(__dirname, '..', 'fixtures', 'ai-package');
 const APP_SECRET = 'abcdefabcdefabcdefabcdefabcdef34';
@@ -47,7 +47,7 @@ function withAgent(
 	calls: Array<{ tool: string; args: IDataObject }>,
 	answer: string,
 ): WorkflowJson {
-	const wf = loadTemplate('whatsapp-ai-concierge.json') as WorkflowJson;
+	const wf = loadLive('whatsapp-ai-concierge.json') as WorkflowJson;
 	const agent = wf.nodes.find((n) => n.name === 'Concierge')!;
 	Object.assign(agent, {
 		type: 'harness-ai-fixture-nodes.harnessAgent',

@@ -6,8 +6,18 @@ import path from 'node:path';
 
 import { PROJECT_ROOT, type WorkflowJson } from '../harness';
 
+/** A template as it ships: its real triggers off, so the editor's Execute workflow runs Try It. */
 export const loadTemplate = (file: string) =>
 	JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'workflows', file), 'utf8')) as WorkflowJson;
+
+/** What a user does to go live: every trigger the template ships off is switched on. */
+export function goLive(wf: WorkflowJson): WorkflowJson {
+	for (const node of wf.nodes) if (node.disabled) node.disabled = false;
+	return wf;
+}
+
+/** A template with its triggers on, as it runs once published. */
+export const loadLive = (file: string) => goLive(loadTemplate(file));
 
 /** Points a template's HTTP Request node at a loopback server (templates ship with example.com URLs). */
 export function retarget(

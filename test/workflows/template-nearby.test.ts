@@ -14,7 +14,7 @@ import { openStore } from '../../nodes/shared/store';
 import { startWebhookServer } from '../harness/webhook';
 import { grantConsent } from '../helpers/people';
 import { MetaGraphMock } from '../mocks';
-import { loadTemplate, zoneAt } from './template-helpers';
+import { loadLive, zoneAt } from './template-helpers';
 
 const APP_SECRET = 'abcdefabcdefabcdefabcdefabcdef56';
 const meta = new MetaGraphMock();
@@ -53,7 +53,7 @@ describe('template: Nearby store', () => {
 			},
 			convergentStoreApi: { storageType: 'embedded', databasePath },
 		};
-		const server = await startWebhookServer(loadTemplate('nearby-store.json'), {
+		const server = await startWebhookServer(loadLive('nearby-store.json'), {
 			trigger: 'WhatsApp Inbound',
 			credentials: credentials as never,
 		});

@@ -14,7 +14,7 @@ import type { Store } from '../../nodes/shared/store/types';
 import { manualWorkflow, runWorkflow } from '../harness';
 import { SmtpMock } from '../mocks';
 import { grantConsent } from '../helpers/people';
-import { loadTemplate } from './template-helpers';
+import { loadLive } from './template-helpers';
 
 const smtp = new SmtpMock();
 const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-unsub-')), 'store.sqlite');
@@ -84,7 +84,7 @@ const oneClickPost = (url: URL) => ({
 	body: { 'List-Unsubscribe': 'One-Click' },
 });
 const post = (url: URL) =>
-	runWorkflow(loadTemplate('one-click-unsubscribe.json'), {
+	runWorkflow(loadLive('one-click-unsubscribe.json'), {
 		startNode: 'One-Click Unsubscribe',
 		startItems: [{ json: oneClickPost(url) }],
 		credentials: credentials as never,

@@ -14,7 +14,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { openStore } from '../../nodes/shared/store';
 import { runWorkflow } from '../harness';
 import { SmtpMock, TwilioMock } from '../mocks';
-import { JsonApi, loadTemplate, mailText, retarget, zoneAt } from './template-helpers';
+import { JsonApi, loadLive, mailText, retarget, zoneAt } from './template-helpers';
 
 const FILE = 'welcome-double-opt-in.json';
 
@@ -54,7 +54,7 @@ describe('template: Welcome series with double opt-in', () => {
 	const crm = new JsonApi((p) => people[p.replace('/api/contacts/', '')]);
 	let credentials: Record<string, IDataObject>;
 	const template = () =>
-		retarget(loadTemplate(FILE), 'Get Contact', 'https://crm.example.com', crm.baseUrl);
+		retarget(loadLive(FILE), 'Get Contact', 'https://crm.example.com', crm.baseUrl);
 	const click = (token: string) => [
 		{
 			json: {

@@ -14,7 +14,7 @@ import { runWorkflow } from '../harness';
 import { OpenAIMock, SmtpMock } from '../mocks';
 import {
 	JsonApi,
-	loadTemplate,
+	loadLive,
 	mailText,
 	retarget,
 	winBackCopy,
@@ -37,12 +37,7 @@ describe('template: Win-back', () => {
 	const shop = new JsonApi((p) => (p === '/api/customers' ? customers : undefined));
 	let credentials: Record<string, IDataObject>;
 	const template = () =>
-		retarget(
-			loadTemplate('win-back.json'),
-			'Get Customers',
-			'https://shop.example.com',
-			shop.baseUrl,
-		);
+		retarget(loadLive('win-back.json'), 'Get Customers', 'https://shop.example.com', shop.baseUrl);
 
 	beforeAll(async () => {
 		await Promise.all([smtp.start(), ai.start(), shop.start()]);

@@ -11,15 +11,16 @@ import type { IDataObject, INode, INodeProperties } from 'n8n-workflow';
 
 import { metaSignature } from '../../nodes/shared/inbound/signatures';
 import { openStore } from '../../nodes/shared/store';
-import { getRegistry, PROJECT_ROOT, runWorkflow, type WorkflowJson } from '../harness';
+import { getRegistry, PROJECT_ROOT, runWorkflow } from '../harness';
 import { startWebhookServer } from '../harness/webhook';
 import { FcmMock, MetaGraphMock, OpenAIMock, SmtpMock, TwilioMock } from '../mocks';
 import { grantConsent } from '../helpers/people';
+import { loadLive } from './template-helpers';
 
 const DIR = path.join(PROJECT_ROOT, 'workflows');
 const LANGCHAIN = '@n8n/n8n-nodes-langchain.';
 const templates = fs.readdirSync(DIR).filter((f) => f.endsWith('.json'));
-const load = (f: string) => JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as WorkflowJson;
+const load = (f: string) => loadLive(f);
 
 function unknownParameters(props: INodeProperties[], params: IDataObject, where: string): string[] {
 	const out: string[] = [];
