@@ -78,6 +78,12 @@ describe("a marketer's first flow", () => {
 		expect(String(blocked[0].message)).toMatch(
 			/no contact holds email ana\.first@example\.com or phone \+34600555001: no marketing consent on email is recorded for them\. Record their consent first/,
 		);
+		// The Table view's first column is what was decided, before the fields the item came with.
+		expect(run.json('Check', 1).map((j) => Object.keys(j)[0])).toEqual([
+			'blocked',
+			'blocked',
+			'blocked',
+		]);
 	});
 
 	it('with Record Consent: Check allows the three and Touchpoint previews three emails, from items with no contact object and no ID', async () => {
@@ -106,5 +112,19 @@ describe("a marketer's first flow", () => {
 			['dry_run', 'email'],
 		]);
 		expect(JSON.stringify(previews)).toContain('ana.first@example.com');
+		expect(Object.keys(run.json('Check', 0)[0])[0]).toBe('consent');
+		expect(Object.keys(run.json('Send Email', 2)[0])[0]).toBe('touchpoint');
+	});
+
+	it('an item that already carries a decision gets the new one first, never both', async () => {
+		const wf = flow([check]);
+		const old = { reason: 'OLD', message: 'from an earlier Check' };
+		const dee = { name: 'Dee', email: 'dee.first@example.com', phone: '+34600555004' };
+		wf.pinData = { Start: [{ json: { blocked: old, ...dee } }] } as never;
+		const run = await runWorkflow(wf, { credentials: credentials as never });
+		expect(run.error).toBeUndefined();
+		const item = run.json('Check', 1)[0];
+		expect(Object.keys(item)).toEqual(['blocked', 'name', 'email', 'phone']);
+		expect((item.blocked as IDataObject).reason).toBe('NO_CONSENT');
 	});
 });

@@ -4,6 +4,8 @@
  */
 import type { IBinaryKeyData, IDataObject, INodeExecutionData } from 'n8n-workflow';
 
+import { resultFirst } from '../../shared/n8n/result-first';
+
 export class Outcomes {
 	constructor(
 		private readonly items: INodeExecutionData[],
@@ -14,7 +16,7 @@ export class Outcomes {
 
 	private item(i: number, touchpoint: IDataObject, binary?: IBinaryKeyData): INodeExecutionData {
 		return {
-			json: { ...this.items[i].json, touchpoint },
+			json: resultFirst({ touchpoint }, this.items[i].json),
 			...(binary ? { binary } : {}),
 			pairedItem: { item: i },
 		};
@@ -40,7 +42,10 @@ export class Outcomes {
 	/** An item that could not be read (continue-on-fail): the error beside its fields, on Not Sent. */
 	itemError(i: number, message: string, description?: string): void {
 		this.notSent.push({
-			json: { ...this.items[i].json, error: message, ...(description ? { description } : {}) },
+			json: resultFirst(
+				{ error: message, ...(description ? { description } : {}) },
+				this.items[i].json,
+			),
 			pairedItem: { item: i },
 		});
 	}

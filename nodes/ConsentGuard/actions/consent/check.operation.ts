@@ -11,6 +11,7 @@ import { isChannel, type Channel, type Contact } from '../../../shared/contact';
 import type { ContactMappingError } from '../../../shared/n8n/contact-mapping';
 import { updateDisplayOptions } from '../../../shared/n8n/display-options';
 import { policyProperties } from '../../../shared/n8n/policy-settings';
+import { resultFirst } from '../../../shared/n8n/result-first';
 import { getStore } from '../../../shared/n8n/store';
 import { isToolCall } from '../../../shared/n8n/tool-mode';
 import { UnknownPersonError, withBookAddresses } from '../../../shared/people';
@@ -211,11 +212,10 @@ function toRequests(
 			if (!fn.continueOnFail()) throw nodeError;
 			// Fail closed: an item we could not check goes to Blocked, never to Allowed.
 			blockedOut.push({
-				json: {
-					...items[i].json,
-					error: nodeError.message,
-					description: nodeError.description ?? '',
-				},
+				json: resultFirst(
+					{ error: nodeError.message, description: nodeError.description ?? '' },
+					items[i].json,
+				),
 				pairedItem: { item: i },
 			});
 		}
@@ -248,10 +248,10 @@ function placeUnresolved(
 				? `${error.message}: a transactional message goes only to an address the person holds. Add the person first (Consent Guard > Contact > Upsert), or give the contact ID your store knows them by.`
 				: `${error.message}: no ${r.purpose} consent on ${r.channel} is recorded for them. Record their consent first (Consent Guard > Record Consent), or give the contact ID your store knows them by.`;
 			blockedOut.push({
-				json: {
-					...items[i].json,
-					blocked: { reason, message, retryAt: null, channel: r.channel, purpose: r.purpose },
-				},
+				json: resultFirst(
+					{ blocked: { reason, message, retryAt: null, channel: r.channel, purpose: r.purpose } },
+					items[i].json,
+				),
 				pairedItem: { item: i },
 			});
 			unknown.push({
@@ -268,7 +268,7 @@ function placeUnresolved(
 		});
 		if (!fn.continueOnFail()) throw nodeError;
 		blockedOut.push({
-			json: { ...items[i].json, error: nodeError.message, description: error.hint },
+			json: resultFirst({ error: nodeError.message, description: error.hint }, items[i].json),
 			pairedItem: { item: i },
 		});
 	}
@@ -283,22 +283,24 @@ function allowedItem(
 	reserved: boolean,
 ): INodeExecutionData {
 	return {
-		json: {
-			...item.json,
-			consent: {
-				allowed: true,
-				contactId: r.contact.id,
-				channel: r.channel,
-				purpose: r.purpose,
-				campaign: r.campaign ?? null,
-				idempotencyKey: d.idempotencyKey,
-				reserved,
-				addressLinked: r.addressOwned === true,
-				deduplicated: d.deduplicated,
-				...(d.previousStatus ? { previousStatus: d.previousStatus } : {}),
-				...(d.zone ? { timeZone: d.zone, timeZoneSource: d.zoneSource } : {}),
+		json: resultFirst(
+			{
+				consent: {
+					allowed: true,
+					contactId: r.contact.id,
+					channel: r.channel,
+					purpose: r.purpose,
+					campaign: r.campaign ?? null,
+					idempotencyKey: d.idempotencyKey,
+					reserved,
+					addressLinked: r.addressOwned === true,
+					deduplicated: d.deduplicated,
+					...(d.previousStatus ? { previousStatus: d.previousStatus } : {}),
+					...(d.zone ? { timeZone: d.zone, timeZoneSource: d.zoneSource } : {}),
+				},
 			},
-		},
+			item.json,
+		),
 		pairedItem: { item: i },
 	};
 }
@@ -310,16 +312,18 @@ function blockedItem(
 	d: Extract<GateDecision, { allowed: false }>,
 ): INodeExecutionData {
 	return {
-		json: {
-			...item.json,
-			blocked: {
-				reason: d.reason,
-				message: d.message,
-				retryAt: d.retryAt ?? null,
-				channel: r.channel,
-				purpose: r.purpose,
+		json: resultFirst(
+			{
+				blocked: {
+					reason: d.reason,
+					message: d.message,
+					retryAt: d.retryAt ?? null,
+					channel: r.channel,
+					purpose: r.purpose,
+				},
 			},
-		},
+			item.json,
+		),
 		pairedItem: { item: i },
 	};
 }
