@@ -519,7 +519,11 @@ describe('Consent Guard: Check', () => {
 			.blocked as IDataObject;
 		expect(blocked.reason).toBe('QUIET_HOURS');
 		expect(DateTime.fromISO(String(blocked.retryAt)).setZone(zone).toFormat('HH:mm')).toBe('07:00');
-		expect(String(blocked.message)).toContain(zone);
+		// Said as a marketer reads it: her clock and zone first, then UTC with the day.
+		const utc = DateTime.fromISO(String(blocked.retryAt)).toUTC();
+		expect(String(blocked.message)).toContain(
+			`next allowed 07:00 their time (UTC${offset < 0 ? '-' : '+'}${Math.abs(offset)}, ${zone}), ${utc.toFormat('HH:mm')} UTC on ${utc.toFormat('d LLL yyyy')}`,
+		);
 	});
 
 	it('WINDOW_CLOSED for free-form WhatsApp without a recent inbound message; a template passes', async () => {

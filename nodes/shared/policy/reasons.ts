@@ -1,6 +1,8 @@
 /**
  * Why a touch is blocked: a stable code for branching and a sentence a marketer can act on.
  */
+import { DateTime } from 'luxon';
+
 import type { FrequencyCapRule } from '../domain';
 
 export const REASON_CODES = [
@@ -55,9 +57,31 @@ function describeWindow(ms: number): string {
 	return hours === 1 ? 'hour' : `${hours} hours`;
 }
 
+/** "+5:30", "-12", "+0" from minutes east of UTC. */
+function offsetText(minutes: number): string {
+	const sign = minutes < 0 ? '-' : '+';
+	const abs = Math.abs(minutes);
+	const mm = abs % 60;
+	return `${sign}${Math.floor(abs / 60)}${mm ? `:${String(mm).padStart(2, '0')}` : ''}`;
+}
+
+/**
+ * An instant as a marketer reads it: the person's own clock and zone when the zone is known, then
+ * UTC with the day ("09:00 their time (UTC-12, Etc/GMT+12), 21:00 UTC on 7 Dec 2026").
+ */
+export function readableInstant(ms: number, zone?: string): string {
+	const utc = DateTime.fromMillis(ms, { zone: 'utc' });
+	const inUtc = `${utc.toFormat('HH:mm')} UTC on ${utc.toFormat('d LLL yyyy')}`;
+	const local = zone ? DateTime.fromMillis(ms, { zone }) : undefined;
+	if (!local?.isValid || zone === 'UTC') return inUtc;
+	const day = local.toISODate() === utc.toISODate() ? '' : ` on ${local.toFormat('d LLL')}`;
+	return `${local.toFormat('HH:mm')}${day} their time (UTC${offsetText(local.offset)}, ${zone}), ${inUtc}`;
+}
+
 export function blocked(reason: ReasonCode, ctx: ReasonContext): BlockedResult {
 	const ch = label(ctx.channel);
 	const retryAt = ctx.retryAt !== undefined ? new Date(ctx.retryAt).toISOString() : undefined;
+	const when = ctx.retryAt !== undefined ? readableInstant(ctx.retryAt, ctx.zone) : undefined;
 	let message: string;
 	switch (reason) {
 		case 'NO_CONSENT':
@@ -74,14 +98,18 @@ export function blocked(reason: ReasonCode, ctx: ReasonContext): BlockedResult {
 			break;
 		case 'FREQUENCY_CAP':
 			message = ctx.cap
-				? `Frequency cap "${ctx.cap.id}" reached: at most ${ctx.cap.max} ${ctx.cap.purpose ?? ''} message(s)${ctx.cap.channel ? ` on ${label(ctx.cap.channel)}` : ''} per ${describeWindow(ctx.cap.windowMs)} for contact ${ctx.contactId}. Next allowed ${retryAt}.`.replace(
+				? `Frequency cap "${ctx.cap.id}" reached: at most ${ctx.cap.max} ${ctx.cap.purpose ?? ''} message(s)${ctx.cap.channel ? ` on ${label(ctx.cap.channel)}` : ''} per ${describeWindow(ctx.cap.windowMs)} for contact ${ctx.contactId}. Next allowed ${when}.`.replace(
 						/\s+/g,
 						' ',
 					)
-				: `Frequency cap reached for contact ${ctx.contactId}. Next allowed ${retryAt}.`;
+				: `Frequency cap reached for contact ${ctx.contactId}. Next allowed ${when}.`;
 			break;
 		case 'QUIET_HOURS':
-			message = ctx.problem ?? `Quiet hours on ${ch} in ${ctx.zone}: next allowed ${retryAt}.`;
+			message =
+				ctx.problem ??
+				(DateTime.local().setZone(ctx.zone ?? '').isValid
+					? `Quiet hours on ${ch} for contact ${ctx.contactId}: next allowed ${when}.`
+					: `Quiet hours on ${ch} in ${ctx.zone}: next allowed ${when}.`);
 			break;
 		case 'WINDOW_CLOSED':
 			message =
