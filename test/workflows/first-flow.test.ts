@@ -113,7 +113,13 @@ describe("a marketer's first flow", () => {
 		]);
 		expect(JSON.stringify(previews)).toContain('ana.first@example.com');
 		expect(Object.keys(run.json('Check', 0)[0])[0]).toBe('consent');
-		expect(Object.keys(run.json('Send Email', 2)[0])[0]).toBe('touchpoint');
+		expect(Object.keys(run.json('Send Email', 2)[0]).slice(0, 2)).toEqual([
+			'preview',
+			'touchpoint',
+		]);
+		expect(String(run.json('Send Email', 2)[0].preview)).toMatch(
+			/^To ana\.first@example\.com\nFrom: .+\nSubject: Hello\n\nOur spring offers are here\./,
+		);
 	});
 
 	it('an item that already carries a decision gets the new one first, never both', async () => {

@@ -836,7 +836,6 @@ describe('Touchpoint', () => {
 			Body: 'Hola, 20 % off',
 		});
 		expect(twilio.requests).toHaveLength(0);
-		// An email preview is a page n8n's binary view renders: envelope, then the body.
 		const mail = await runWorkflow(
 			manualWorkflow({
 				items: [a],
@@ -857,18 +856,17 @@ describe('Touchpoint', () => {
 			}),
 			{ credentials: { convergentStoreApi: credentials.convergentStoreApi } as never },
 		);
-		const page = mail.items('Send', 2)[0].binary!.preview;
-		expect(page).toMatchObject({
-			mimeType: 'text/html',
-			fileName: 'email-preview.html',
-			fileType: 'html',
-		});
-		const html = Buffer.from(page.data, 'base64').toString('utf8');
-		expect(html).toContain('<title>Offer &lt;20 %&gt;</title>');
-		expect(html).toContain(
-			`<th style="text-align:left;padding-right:12px">To</th><td>${a.contact.email}</td>`,
+		// The item opens on the message as the person reads it (no file card: n8n only offers to
+		// download one): the envelope, then the text.
+		const item = mail.items('Send', 2)[0];
+		expect(item.binary).toBeUndefined();
+		expect(Object.keys(item.json)[0]).toBe('preview');
+		expect(String(item.json.preview)).toMatch(
+			new RegExp(`^To ${a.contact.email}\\nFrom: .+\\nSubject: Offer <20 %>\\n\\nHola`),
 		);
-		expect(html).toContain('<p>Hola <b>Ana</b></p>');
+		expect(String(run.json('Send', 2)[0].preview)).toBe(
+			`To ${a.contact.phone} by SMS\nHola, 20 % off\n(1 SMS segment, GSM-7, 14 characters)`,
+		);
 		// Without Dry Run the missing credential is named as the editor shows it.
 		const live = await runWorkflow(
 			manualWorkflow({

@@ -2,7 +2,7 @@
  * Where an item's outcome is written: Sent, Not Sent or Dry Run, each the input item with a
  * `touchpoint` object beside its fields and paired to it. One place, so every outcome has one shape.
  */
-import type { IBinaryKeyData, IDataObject, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { resultFirst } from '../../shared/n8n/result-first';
 
@@ -14,12 +14,8 @@ export class Outcomes {
 		readonly previews: INodeExecutionData[] = [],
 	) {}
 
-	private item(i: number, touchpoint: IDataObject, binary?: IBinaryKeyData): INodeExecutionData {
-		return {
-			json: resultFirst({ touchpoint }, this.items[i].json),
-			...(binary ? { binary } : {}),
-			pairedItem: { item: i },
-		};
+	private item(i: number, touchpoint: IDataObject): INodeExecutionData {
+		return { json: resultFirst({ touchpoint }, this.items[i].json), pairedItem: { item: i } };
 	}
 
 	sentItem(i: number, touchpoint: IDataObject): void {
@@ -35,8 +31,15 @@ export class Outcomes {
 		this.notSent.push(this.item(i, { status: 'not_sent', ...info }));
 	}
 
-	preview(i: number, touchpoint: IDataObject, binary?: IBinaryKeyData): void {
-		this.previews.push(this.item(i, { status: 'dry_run', ...touchpoint }, binary));
+	/** A Dry Run: the message as the person would read it first, then what would be sent. */
+	preview(i: number, reads: string, touchpoint: IDataObject): void {
+		this.previews.push({
+			json: resultFirst(
+				{ preview: reads, touchpoint: { status: 'dry_run', ...touchpoint } },
+				this.items[i].json,
+			),
+			pairedItem: { item: i },
+		});
 	}
 
 	/** An item that could not be read (continue-on-fail): the error beside its fields, on Not Sent. */

@@ -1,10 +1,12 @@
 /**
- * Dry Run: what would be sent, on its own output. Nothing is sent, so nothing holds a place under
- * the caps: neither this node's reservation nor Consent Guard's (a preview run twice must not cap
- * the person).
+ * Dry Run: what would be sent, on its own output. The item's first field, `preview`, is the message
+ * as the person would read it (the email's envelope and text, the WhatsApp template with its
+ * parameters filled in, the SMS with its segments); the provider request follows in `touchpoint`.
+ * Nothing is sent, so nothing holds a place under the caps: neither this node's reservation nor
+ * Consent Guard's (a preview run twice must not cap the person).
  */
-import { emailPreviewHtml } from '../../shared/channels/email';
 import { builtPreview } from '../../shared/channels/message';
+import { readMessage } from '../../shared/channels/registry';
 import type { TouchRecord } from '../../shared/store/types';
 import type { SendRun } from './context';
 import { credentialLabel } from './credentials';
@@ -23,27 +25,12 @@ export async function placePreviews(
 	);
 	for (const r of ready) {
 		const placeholder = (await run.creds.for(r.channel))?.placeholder === true;
-		// An email is also attached as a page, so n8n's binary view shows it rendered.
-		const binary =
-			r.built.kind === 'email'
-				? {
-						preview: await run.fn.helpers.prepareBinaryData(
-							Buffer.from(emailPreviewHtml(r.built.email), 'utf8'),
-							'email-preview.html',
-							'text/html',
-						),
-					}
-				: undefined;
-		round.out.preview(
-			r.pd.i,
-			{
-				channel: r.channel,
-				idempotencyKey: r.key,
-				...(placeholder ? { credential: `not set: ${credentialLabel(r.channel)}` } : {}),
-				...builtPreview(r.built),
-				...(r.info ?? {}),
-			},
-			binary,
-		);
+		round.out.preview(r.pd.i, readMessage(r.channel, r.built), {
+			channel: r.channel,
+			idempotencyKey: r.key,
+			...(placeholder ? { credential: `not set: ${credentialLabel(r.channel)}` } : {}),
+			...builtPreview(r.built),
+			...(r.info ?? {}),
+		});
 	}
 }

@@ -1,7 +1,7 @@
 /**
  * Email (SMTP through nodemailer): the message with its text and HTML parts, copies only on
  * transactional mail, and for marketing the one-click unsubscribe headers (RFC 8058) and the postal
- * footer (CAN-SPAM); what SMTP reply codes mean; the preview page a Dry Run attaches.
+ * footer (CAN-SPAM); what SMTP reply codes mean; how the email reads in a Dry Run.
  */
 import { convert } from 'html-to-text';
 
@@ -11,13 +11,25 @@ import {
 	fail,
 	type BuildContext,
 	type BuildResult,
+	type BuiltRequest,
 	type ChannelModule,
-	type EmailSpec,
 	type OutboundMessage,
 } from './message';
+import { lines } from './readable';
 import type { Violation } from './violations';
 
-export const email: ChannelModule = { build: buildEmail, classify: classifySmtpReply };
+export const email: ChannelModule = {
+	build: buildEmail,
+	classify: classifySmtpReply,
+	read: readEmail,
+};
+
+/** The email as a mail app lists it: who it is from, its subject, then its text. */
+function readEmail(built: BuiltRequest): string {
+	if (built.kind !== 'email') return '';
+	const e = built.email;
+	return `${lines(`To ${e.to}`, `From: ${e.from}`, `Subject: ${e.subject}`)}\n\n${e.text}`;
+}
 
 function buildEmail(m: OutboundMessage, ctx: BuildContext): BuildResult {
 	const v: Violation[] = [];
@@ -117,17 +129,6 @@ function marketingParts(
 		if (parts.html)
 			parts.html = `${parts.html}\n<p style="font-size:12px;color:#666">${escapeHtml(m.postalAddress)}${unsubscribe ? ` · <a href="${escapeHtml(unsubscribe)}">Unsubscribe</a>` : ''}</p>`;
 	}
-}
-
-/** One page showing an email as the person would see it: the envelope, then the HTML body (or the text part). */
-export function emailPreviewHtml(email: EmailSpec): string {
-	const row = (name: string, value: string) =>
-		`<tr><th style="text-align:left;padding-right:12px">${name}</th><td>${escapeHtml(value)}</td></tr>`;
-	const envelope = `<table style="font:13px sans-serif;color:#444;border-bottom:1px solid #ddd;margin-bottom:12px;padding-bottom:8px">${row('From', email.from)}${row('To', email.to)}${row('Subject', email.subject)}</table>`;
-	const body =
-		email.html ??
-		`<pre style="white-space:pre-wrap;font:14px sans-serif">${escapeHtml(email.text)}</pre>`;
-	return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(email.subject)}</title></head><body>${envelope}${body}</body></html>`;
 }
 
 /**

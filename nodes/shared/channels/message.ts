@@ -173,6 +173,8 @@ export interface ChannelModule {
 	build(m: OutboundMessage, ctx: BuildContext): BuildResult;
 	/** A provider answer with an HTTP (or SMTP) status, after the common gateway rule (errors.ts). */
 	classify(status: number, body: ProviderBody): ProviderError;
+	/** What the built message reads like to the person (readable.ts): a Dry Run shows it first. */
+	read(built: BuiltRequest): string;
 }
 
 /**

@@ -8,11 +8,24 @@ import {
 	fail,
 	type BuildContext,
 	type BuildResult,
+	type BuiltRequest,
 	type ChannelModule,
 	type OutboundMessage,
 } from './message';
+import { buttons, httpRequest, lines, list, obj, str } from './readable';
 
-export const metaPage: ChannelModule = { build: buildPageMessage, classify: classifyGraphError };
+export const metaPage: ChannelModule = {
+	build: buildPageMessage,
+	classify: classifyGraphError,
+	read: readPageMessage,
+};
+
+function readPageMessage(built: BuiltRequest): string {
+	const body = obj(httpRequest(built)?.json);
+	const message = obj(body.message);
+	const replies = list(message.quick_replies).map((r) => str(obj(r).title));
+	return lines(`To ${str(obj(body.recipient).id)}`, str(message.text), buttons(replies));
+}
 
 function buildPageMessage(m: OutboundMessage, ctx: BuildContext): BuildResult {
 	const v = checkText(m.channel as 'messenger' | 'instagram', m.text ?? '');

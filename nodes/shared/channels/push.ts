@@ -9,13 +9,38 @@ import { safeUrl } from './markup';
 import {
 	fail,
 	type BuildResult,
+	type BuiltRequest,
 	type ChannelModule,
 	type OutboundMessage,
 	type ProviderBody,
 } from './message';
+import { lines, obj, str } from './readable';
 import type { Violation } from './violations';
 
-export const push: ChannelModule = { build: buildPush, classify: classifyFcmError };
+export const push: ChannelModule = { build: buildPush, classify: classifyFcmError, read: readPush };
+
+/** A notification as the phone shows it (title, body), or an in-app message as the app shows it. */
+function readPush(built: BuiltRequest): string {
+	const message = built.kind === 'fcm' ? built.message : {};
+	const to = str(message.topic)
+		? `To everyone on topic "${str(message.topic)}"`
+		: "To the person's device";
+	const data = obj(message.data);
+	if (str(data.type) === 'in_app')
+		return lines(
+			"In the person's app (in-app message)",
+			str(data.title),
+			str(data.body),
+			str(data.ctaLabel) && `[${str(data.ctaLabel)}] ${str(data.ctaUrl)}`,
+		);
+	const n = obj(message.notification);
+	return lines(
+		`${to} (push notification)`,
+		str(n.title),
+		str(n.body),
+		str(n.image) && `Image: ${str(n.image)}`,
+	);
+}
 
 function buildPush(m: OutboundMessage): BuildResult {
 	if (m.inApp) return buildInApp(m, m.inApp);

@@ -11,6 +11,7 @@ import {
 	fail,
 	type BuildContext,
 	type BuildResult,
+	type BuiltRequest,
 	type ChannelModule,
 	type OutboundMessage,
 	type ProviderBody,
@@ -52,4 +53,9 @@ export function classifyError(
 	if (common || status === undefined) return common!;
 	const b = (typeof body === 'string' ? parseProviderBody(body) : body) as ProviderBody;
 	return CHANNEL_MODULES[channel].classify(status, b);
+}
+
+/** What a built message reads like to the person, for the Dry Run item's first field. */
+export function readMessage(channel: Channel, built: BuiltRequest): string {
+	return CHANNEL_MODULES[channel].read(built);
 }

@@ -11,12 +11,28 @@ import {
 	fail,
 	type BuildContext,
 	type BuildResult,
+	type BuiltRequest,
 	type ChannelModule,
 	type OutboundMessage,
 	type ProviderBody,
 } from './message';
+import { httpRequest, lines } from './readable';
 
-export const sms: ChannelModule = { build: buildSms, classify: classifySmsError };
+export const sms: ChannelModule = { build: buildSms, classify: classifySmsError, read: readSms };
+
+/** The text as the phone shows it, and what it costs: its segments and encoding. */
+function readSms(built: BuiltRequest): string {
+	const form = httpRequest(built)?.form ?? {};
+	const text = String(form.Body ?? '');
+	const info = smsInfo(text);
+	const media = ([] as string[]).concat(form.MediaUrl ?? []);
+	const cost = `${info.segments} SMS segment${info.segments === 1 ? '' : 's'}, ${info.encoding}, ${info.characters} characters`;
+	return lines(
+		`To ${String(form.To ?? '')} by SMS`,
+		text,
+		`(${cost}${media.length ? `; MMS with ${media.length} file${media.length === 1 ? '' : 's'}` : ''})`,
+	);
+}
 
 function buildSms(m: OutboundMessage, ctx: BuildContext): BuildResult {
 	if (m.choices?.length)

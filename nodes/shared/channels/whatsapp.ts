@@ -11,10 +11,12 @@ import {
 	fail,
 	type BuildContext,
 	type BuildResult,
+	type BuiltRequest,
 	type ChannelModule,
 	type MediaUploadSpec,
 	type OutboundMessage,
 } from './message';
+import { buttons, httpRequest, lines, list, obj, str, type Json } from './readable';
 import type { Violation } from './violations';
 import { mediaFileProblems, whatsappChoices, whatsappContacts } from './whatsapp-parts';
 
@@ -23,7 +25,60 @@ type Body =
 	| { violations: Violation[] };
 type MediaType = keyof typeof WHATSAPP_MEDIA;
 
-export const whatsapp: ChannelModule = { build: buildWhatsApp, classify: classifyGraphError };
+export const whatsapp: ChannelModule = {
+	build: buildWhatsApp,
+	classify: classifyGraphError,
+	read: readWhatsApp,
+};
+
+/** A template shows its name and each parameter as it fills the placeholder ({{1}} = Ana). */
+function readTemplate(t: Json): string {
+	const filled = list(t.components).flatMap((c) =>
+		list(obj(c).parameters).map((p, k) => {
+			const v = obj(p);
+			const value = str(v.text) || str(obj(v.currency).fallback_value) || str(v.type);
+			return `${str(obj(c).type)} {{${k + 1}}} = ${value}`;
+		}),
+	);
+	return lines(
+		`Approved template "${str(t.name)}" (${str(obj(t.language).code)})`,
+		filled.length ? filled.join(', ') : 'no parameters',
+	);
+}
+
+function readWhatsApp(built: BuiltRequest): string {
+	const body = obj(httpRequest(built)?.json);
+	const type = str(body.type);
+	const part = obj(body[type]);
+	const to = `To +${str(body.to)} on WhatsApp`;
+	if (type === 'text') return lines(to, str(part.body));
+	if (type === 'template') return lines(to, readTemplate(part));
+	if (type === 'interactive') {
+		const action = obj(part.action);
+		const choices = [
+			...list(action.buttons).map((b) => str(obj(obj(b).reply).title)),
+			...list(action.sections).flatMap((s) => list(obj(s).rows).map((r) => str(obj(r).title))),
+		];
+		return lines(to, str(obj(part.body).text), buttons(choices));
+	}
+	if (type === 'location')
+		return lines(
+			to,
+			`Location: ${[str(part.name), str(part.address)].filter(Boolean).join(', ')} (${String(part.latitude)}, ${String(part.longitude)})`,
+		);
+	if (type === 'contacts')
+		return lines(
+			to,
+			`Contact cards: ${list(body.contacts)
+				.map((c) => str(obj(obj(c).name).formatted_name))
+				.join(', ')}`,
+		);
+	return lines(
+		to,
+		`[${type}${str(part.filename) ? `: ${str(part.filename)}` : ''}]`,
+		str(part.caption),
+	);
+}
 
 function buildWhatsApp(m: OutboundMessage, ctx: BuildContext): BuildResult {
 	const type = m.whatsappType ?? 'text';

@@ -396,3 +396,76 @@ describe('Email', () => {
 		expect(email.classify(421, undefined).retryable).toBe(true);
 	});
 });
+
+describe('how each channel reads a built message to the person (a Dry Run shows it first)', () => {
+	const base = { to: '+34600111222', purpose: 'marketing' } as const;
+	const read = (m: OutboundMessage) => CHANNEL_MODULES[m.channel].read(built(buildRequest(m, ctx)));
+
+	it('WhatsApp: a template with its parameters filled in, a text, reply buttons', () => {
+		expect(
+			read({
+				...base,
+				channel: 'whatsapp',
+				whatsappType: 'template',
+				templateName: 'cart_reminder',
+				templateLanguage: 'es',
+				templateBodyParameters: ['Ana', '49,90 €'],
+			}),
+		).toBe(
+			'To +34600111222 on WhatsApp\nApproved template "cart_reminder" (es)\nbody {{1}} = Ana, body {{2}} = 49,90 €',
+		);
+		expect(read({ ...base, channel: 'whatsapp', text: 'Hola Ana' })).toBe(
+			'To +34600111222 on WhatsApp\nHola Ana',
+		);
+		expect(
+			read({
+				...base,
+				channel: 'whatsapp',
+				text: 'Which store?',
+				choices: [
+					{ id: 'sol', title: 'Sol' },
+					{ id: 'sal', title: 'Salamanca' },
+				],
+			}),
+		).toBe('To +34600111222 on WhatsApp\nWhich store?\n[Sol] [Salamanca]');
+	});
+
+	it('SMS: the text and what it costs (segments, encoding)', () => {
+		expect(read({ ...base, channel: 'sms', text: 'Hola ' + 'x'.repeat(200) })).toMatch(
+			/^To \+34600111222 by SMS\nHola x+\n\(2 SMS segments, GSM-7, 205 characters\)$/,
+		);
+		expect(read({ ...base, channel: 'sms', text: 'Olá 😀' })).toMatch(/1 SMS segment, UCS-2/);
+	});
+
+	it('Messenger: the text and its quick replies', () => {
+		expect(
+			read({
+				...base,
+				channel: 'messenger',
+				to: 'PSID1',
+				text: 'Book now?',
+				messagingType: 'RESPONSE',
+				quickReplies: ['Yes', 'No'],
+			}),
+		).toBe('To PSID1\nBook now?\n[Yes] [No]');
+	});
+
+	it('push: the notification as the phone shows it', () => {
+		expect(
+			read({ ...base, channel: 'push', to: 'tok', title: 'Your cart', text: 'Still there' }),
+		).toBe("To the person's device (push notification)\nYour cart\nStill there");
+	});
+
+	it('email: the envelope, then the text', () => {
+		expect(
+			read({
+				...base,
+				channel: 'email',
+				to: 'ana@example.com',
+				subject: 'Hello',
+				text: 'Our offers',
+				purpose: 'transactional',
+			}),
+		).toBe('To ana@example.com\nFrom: news@shop.example\nSubject: Hello\n\nOur offers');
+	});
+});
