@@ -305,6 +305,25 @@ export class AiContent implements INodeType {
 						description:
 							"Whether to return labelled sample copy instead of calling the model, so the workflow can be tried without an API key or cost. Read once per run: an expression such as {{ $('Try It').isExecuted }} turns it on for runs started by that trigger.",
 					},
+					{
+						displayName: 'Sample Text',
+						name: 'sampleText',
+						type: 'string',
+						typeOptions: { rows: 3 },
+						default: '',
+						placeholder:
+							'e.g. {{firstName}}, your cart is still waiting. Free delivery until midnight.',
+						description:
+							'What Sample Copy writes (labelled [Sample]), so a try shows a message that reads like the real one. Placeholders such as {{firstName}} are filled per person like real copy. Empty: a generic sample line.',
+					},
+					{
+						displayName: 'Sample Title or Subject',
+						name: 'sampleTitle',
+						type: 'string',
+						default: '',
+						placeholder: 'e.g. Still thinking it over?',
+						description: "Sample Copy's push title or email subject",
+					},
 				],
 			},
 		],

@@ -376,19 +376,47 @@ describe('AI Content: Reply and Classify', () => {
 
 describe('AI Content: Sample Copy (no model call)', () => {
 	// No AI credential on the node at all: what a marketer has after importing a template.
-	const sample = (items: IDataObject[], parameters: IDataObject) =>
+	const sample = (items: IDataObject[], parameters: IDataObject, options: IDataObject = {}) =>
 		runWorkflow(
 			manualWorkflow({
 				items,
 				node: {
 					type: 'aiContent',
 					name: 'AI',
-					parameters: { ...parameters, options: { sampleCopy: '={{ true }}' } },
+					parameters: { ...parameters, options: { sampleCopy: '={{ true }}', ...options } },
 					credentials: { convergentStoreApi: 'Store' },
 				},
 			}),
 			{ credentials: { convergentStoreApi: credentials.convergentStoreApi } as never },
 		);
+
+	it("writes the workflow author's sample, labelled, with placeholders filled per person; one that differs per item is an error naming the field", async () => {
+		const brief = {
+			operation: 'generateCopy',
+			channel: 'email',
+			brief: 'Win them back',
+			variants: 2,
+			placeholders: 'contact.firstName',
+		};
+		const written = {
+			sampleText: 'Hi {{contact.firstName}}, we missed you. Here is 20% off this week.',
+			sampleTitle: 'We miss you',
+		};
+		const res = await sample(contacts.slice(0, 2), brief, written);
+		expect(res.error).toBeUndefined();
+		expect(ai.received).toBe(0);
+		const copy = res.json('AI', 0)[1].copy as IDataObject;
+		expect(copy).toMatchObject({ sample: true });
+		expect(JSON.stringify(copy)).toContain('[Sample A] Hi Name1, we missed you.');
+		expect(JSON.stringify(copy)).toContain('We miss you (B)');
+		const differs = await sample(contacts.slice(0, 2), brief, {
+			sampleText: '={{ $json.contact.firstName }}, hello',
+		});
+		expect(String(differs.error?.message)).toBe('Sample Text differs between items');
+		expect(String(differs.error?.description)).toContain(
+			'Item 0 gives "Name0, hello", item 1 "Name1, hello"',
+		);
+	});
 
 	it('writes labelled copy per segment that fits the channel, calls nothing and caches nothing', async () => {
 		const res = await sample(contacts, {

@@ -89,7 +89,10 @@ describe('templates: Try It, with no provider credential', () => {
 			});
 			expect(previewed(run, 'Send Best Channel')).toEqual([['sample-ana', 'email']]);
 			const tp = run.json('Send Best Channel', 2)[0].touchpoint as IDataObject;
-			expect(JSON.stringify(tp.email)).toContain('[Sample copy: no model was called]');
+			// The preview reads like the reminder Ana would get: written sample copy, labelled.
+			expect(String(run.json('Send Best Channel', 2)[0].preview)).toMatch(
+				/^To ana@example\.com\nFrom: <From email>\nSubject: Still thinking it over\?\n\n\[Sample\] Ana, your cart is waiting for you\./,
+			);
 			expect(tp.credential).toBe('not set: Convergent SMTP API');
 			// A preview is not a send: nothing reaches the journey.
 			expect(run.runData.Reminded).toBeUndefined();
@@ -242,7 +245,7 @@ describe('templates: Try It, with no provider credential', () => {
 			run
 				.json('Send AI Reply', 2)
 				.map((j) => [nameOf(j), String((j.ai as IDataObject).reply).slice(0, 34)]),
-		).toEqual([['Chloe', '[Sample reply: no model was called']]);
+		).toEqual([['Chloe', '[Sample reply] Happy to help! Some']]);
 		expect(run.json('Record Sample Messages', 0).find((j) => nameOf(j) === 'Ben')).toMatchObject({
 			keyword: 'stop',
 		});

@@ -143,7 +143,7 @@ export async function generateCopy(
 	const results = await mapLimit(briefs, concurrency, async (b, k): Promise<Generated> => {
 		if (sample)
 			return {
-				variants: sampleCopy(s.channel, s.variants, b.audience),
+				variants: sampleCopy(s.channel, s.variants, b.audience, m.sampleWriting),
 				calls: 0,
 				cached: false,
 				usage: { inputTokens: 0, outputTokens: 0, calls: 0 },

@@ -49,7 +49,7 @@ export async function reply(this: IExecuteFunctions, m: ModelRun): Promise<INode
 			const r = await perItem(i, async () =>
 				sample
 					? {
-							data: { ...sampleReply(), sample: true } as IDataObject,
+							data: { ...sampleReply(m.sampleWriting.text), sample: true } as IDataObject,
 							usage: { inputTokens: 0, outputTokens: 0, calls: 0 },
 						}
 					: complete(replyMessages(brief, h, text), schema, 'reply'),

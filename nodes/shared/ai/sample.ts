@@ -7,12 +7,23 @@ import type { CopyChannel, Variant } from './copy';
 
 export const SAMPLE_LABEL = '[Sample copy: no model was called]';
 
-/** Copy variants for a brief, naming the audience it was written for (e.g. the segment). */
+/** A sample the workflow's author wrote (AI Content's Sample Text and Sample Title or Subject). */
+export interface SampleWriting {
+	text: string;
+	title: string;
+}
+
+/**
+ * Copy variants for a brief: the author's sample text, labelled "[Sample]" (and the variant's
+ * letter), or a generic line naming the audience it was written for (e.g. the segment).
+ */
 export function sampleCopy(
 	channel: CopyChannel,
 	variants: number,
 	audience: Record<string, unknown>,
+	written: SampleWriting = { text: '', title: '' },
 ): Variant[] {
+	if (written.text.trim()) return writtenSample(channel, variants, written);
 	const who = Object.values(audience)
 		.filter((v) => v !== null && v !== undefined && v !== '')
 		.map(String)
@@ -30,6 +41,23 @@ export function sampleCopy(
 		if (channel === 'email') {
 			v.subject = `Sample subject${tag}`;
 			v.preheader = 'Sample preheader: connect an AI credential for real copy';
+		}
+		return v;
+	});
+}
+
+function writtenSample(channel: CopyChannel, variants: number, written: SampleWriting): Variant[] {
+	return Array.from({ length: variants }, (_, n) => {
+		const label = variants > 1 ? `[Sample ${String.fromCharCode(65 + n)}]` : '[Sample]';
+		const v: Variant = { text: `${label} ${written.text.trim()}` };
+		const title = written.title.trim() || 'Sample';
+		if (channel === 'push') v.title = title;
+		if (channel === 'email') {
+			v.subject = variants > 1 ? `${title} (${String.fromCharCode(65 + n)})` : title;
+			v.preheader = written.text
+				.trim()
+				.split(/(?<=[.!?])\s/)[0]
+				.slice(0, 100);
 		}
 		return v;
 	});
@@ -64,7 +92,7 @@ export function sampleClassification(
 	};
 }
 
-export function sampleReply(): {
+export function sampleReply(written = ''): {
 	reply: string;
 	intent: string;
 	sentiment: string;
@@ -72,8 +100,9 @@ export function sampleReply(): {
 	handoffReason: string;
 } {
 	return {
-		reply:
-			'[Sample reply: no model was called] The AI answer appears here once an AI credential is connected.',
+		reply: written.trim()
+			? `[Sample reply] ${written.trim()}`
+			: '[Sample reply: no model was called] The AI answer appears here once an AI credential is connected.',
 		intent: 'other',
 		sentiment: 'neutral',
 		handoff: false,
