@@ -21,64 +21,9 @@ export const properties: INodeProperties[] = [
 			{
 				displayName: 'Question',
 				name: 'question',
+				// In the order a marketer fills a question in: the question, its key and type, then the rest.
+				// eslint-disable-next-line n8n-nodes-base/node-param-fixed-collection-type-unsorted-items
 				values: [
-					{
-						displayName: 'Ask Only If Answer Is',
-						name: 'askIfValue',
-						type: 'string',
-						default: '',
-					},
-					{
-						displayName: 'Ask Only If Answer To',
-						name: 'askIfKey',
-						type: 'string',
-						default: '',
-						description: 'Key of an earlier question (skip logic)',
-					},
-					{
-						displayName: 'Choices',
-						name: 'choices',
-						type: 'string',
-						default: '',
-						placeholder: 'madrid:Madrid Centro, bcn:Barcelona',
-						description: 'For choice questions:\tlabels or ID:label pairs, comma-separated',
-					},
-					{
-						displayName: 'Consent Purpose',
-						name: 'consentPurpose',
-						type: 'options',
-						options: [
-							{
-								name: 'Marketing',
-								value: 'marketing',
-								description: 'Offers and news',
-							},
-							{
-								name: 'Service',
-								value: 'service',
-								description:
-									'Reminders and updates the person asked for, e.g. an appointment reminder',
-							},
-						],
-						default: 'marketing',
-						description: "What a consent question's yes/no is recorded for",
-					},
-					{
-						displayName: 'Is Consent Question',
-						name: 'consent',
-						type: 'boolean',
-						default: false,
-						description:
-							'Whether a yes/no answer records consent on this channel (for the Consent Purpose), with the question as evidence',
-					},
-					{
-						displayName: 'Key',
-						name: 'key',
-						type: 'string',
-						default: '',
-						placeholder: 'email',
-						description: 'Name of the answer in the output',
-					},
 					{
 						displayName: 'Question',
 						name: 'text',
@@ -87,11 +32,12 @@ export const properties: INodeProperties[] = [
 						placeholder: 'What is your email?',
 					},
 					{
-						displayName: 'Re-Ask Message',
-						name: 'reAsk',
+						displayName: 'Key',
+						name: 'key',
 						type: 'string',
-						default: 'Sorry, I did not get that.',
-						description: 'Sent before the question again when an answer is not valid',
+						default: '',
+						placeholder: 'email',
+						description: 'Name of the answer in the output',
 					},
 					{
 						displayName: 'Type',
@@ -140,6 +86,62 @@ export const properties: INodeProperties[] = [
 							},
 						],
 						default: 'text',
+					},
+					{
+						displayName: 'Choices',
+						name: 'choices',
+						type: 'string',
+						default: '',
+						placeholder: 'madrid:Madrid Centro, bcn:Barcelona',
+						description: 'For choice questions:\tlabels or ID:label pairs, comma-separated',
+					},
+					{
+						displayName: 'Is Consent Question',
+						name: 'consent',
+						type: 'boolean',
+						default: false,
+						description:
+							'Whether a yes/no answer records consent on this channel (for the Consent Purpose), with the question as evidence',
+					},
+					{
+						displayName: 'Consent Purpose',
+						name: 'consentPurpose',
+						type: 'options',
+						options: [
+							{
+								name: 'Marketing',
+								value: 'marketing',
+								description: 'Offers and news',
+							},
+							{
+								name: 'Service',
+								value: 'service',
+								description:
+									'Reminders and updates the person asked for, e.g. an appointment reminder',
+							},
+						],
+						default: 'marketing',
+						description: "What a consent question's yes/no is recorded for",
+					},
+					{
+						displayName: 'Ask Only If Answer To',
+						name: 'askIfKey',
+						type: 'string',
+						default: '',
+						description: 'Key of an earlier question (skip logic)',
+					},
+					{
+						displayName: 'Ask Only If Answer Is',
+						name: 'askIfValue',
+						type: 'string',
+						default: '',
+					},
+					{
+						displayName: 'Re-Ask Message',
+						name: 'reAsk',
+						type: 'string',
+						default: 'Sorry, I did not get that.',
+						description: 'Sent before the question again when an answer is not valid',
 					},
 				],
 			},
@@ -209,7 +211,7 @@ export const properties: INodeProperties[] = [
 		displayName: 'Fields',
 		name: 'fields',
 		type: 'collection',
-		placeholder: 'Change field path',
+		placeholder: 'Add Field Path',
 		default: {},
 		description: 'Where the inbound event keeps its parts (defaults fit Touchpoint Trigger events)',
 		options: [

@@ -28,7 +28,8 @@ export const optionsProperty: INodeProperties = {
 			displayName: 'Dry Run',
 			name: 'dryRun',
 			type: 'boolean',
-			default: false,
+			// On when added: a marketer adds it to try a send, not to turn it off.
+			default: true,
 			description:
 				"Whether to build and validate the exact requests and return them on a third output, Dry Run (secrets redacted), without sending or logging anything as sent. Works without the channel's credential: the preview then shows where its sender values go. Read once per run: an expression such as {{ $('Try It').isExecuted }} makes every run started by that trigger a dry run, and the node keeps its Dry Run output.",
 		},

@@ -77,10 +77,10 @@ export const contactMappingProperty: INodeProperties = {
 	displayName: 'Contact Fields',
 	name: 'contactFields',
 	type: 'collection',
-	placeholder: 'Change field path',
+	placeholder: 'Add Field Path',
 	default: {},
 	description:
-		'Where each contact field is in the incoming items. Defaults expect a "contact" object, e.g. contact.phone, contact.email.',
+		'Only needed when your items keep the contact elsewhere. Without it, each field is found in a "contact" object (contact.email, contact.phone...) or, when there is none, at the top of the item (email, phone, name, contactId or id).',
 	// The rule cannot see the defaults computed from the table above.
 	// eslint-disable-next-line n8n-nodes-base/node-param-default-missing
 	options: FIELDS.map(([name, displayName, description]) => ({
