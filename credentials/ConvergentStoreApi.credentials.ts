@@ -1,5 +1,7 @@
 import type { Icon, ICredentialType, INodeProperties } from 'n8n-workflow';
 
+import { helpNotice } from './help';
+
 /**
  * Where the Convergent store lives: the embedded SQLite file (one n8n instance) or PostgreSQL
  * (n8n queue mode: every worker must see the same consent, caps and send log). Nodes without
@@ -13,9 +15,12 @@ export class ConvergentStoreApi implements ICredentialType {
 	icon: Icon = { light: 'file:../icons/store.svg', dark: 'file:../icons/store.dark.svg' };
 
 	documentationUrl =
-		'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#readme';
+		'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#credentials-where-each-value-comes-from';
 
 	properties: INodeProperties[] = [
+		helpNotice(
+			'Where every node of this package keeps consent, contacts and the send log. Leave it Embedded (SQLite, a file in the n8n folder) on one n8n; queue mode needs PostgreSQL, shared by all workers.',
+		),
 		{
 			displayName: 'Storage Type',
 			name: 'storageType',

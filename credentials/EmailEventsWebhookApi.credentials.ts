@@ -1,5 +1,7 @@
 import type { Icon, ICredentialType, INodeProperties } from 'n8n-workflow';
 
+import { helpNotice } from './help';
+
 /** What an email service's event webhook is verified with: SendGrid's key, Mailgun's signing key, or Postmark's Basic Auth. */
 export class EmailEventsWebhookApi implements ICredentialType {
 	name = 'emailEventsWebhookApi';
@@ -9,9 +11,12 @@ export class EmailEventsWebhookApi implements ICredentialType {
 	icon: Icon = { light: 'file:../icons/email.svg', dark: 'file:../icons/email.dark.svg' };
 
 	documentationUrl =
-		'https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features';
+		'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#credentials-where-each-value-comes-from';
 
 	properties: INodeProperties[] = [
+		helpNotice(
+			"For the Touchpoint Trigger's Email Service Events. SES: the SNS Topic ARN your configuration set publishes to. SendGrid: Settings > Mail Settings > Event Webhook > Signature Verification public key. Mailgun: Sending > Webhooks > HTTP webhook signing key. Postmark: a user and password you choose and put in the webhook URL.",
+		),
 		{
 			displayName: 'Email Service',
 			name: 'service',

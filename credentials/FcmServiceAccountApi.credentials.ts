@@ -1,5 +1,7 @@
 import type { Icon, ICredentialType, INodeProperties } from 'n8n-workflow';
 
+import { helpNotice } from './help';
+
 /** Firebase Cloud Messaging HTTP v1 with a service-account JSON (tested by the Touchpoint node). */
 export class FcmServiceAccountApi implements ICredentialType {
 	name = 'fcmServiceAccountApi';
@@ -8,9 +10,13 @@ export class FcmServiceAccountApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:../icons/firebase.svg', dark: 'file:../icons/firebase.dark.svg' };
 
-	documentationUrl = 'https://firebase.google.com/docs/cloud-messaging/auth-server';
+	documentationUrl =
+		'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#credentials-where-each-value-comes-from';
 
 	properties: INodeProperties[] = [
+		helpNotice(
+			"For this package's Touchpoint (push). Firebase console > Project settings > Service accounts > Generate new private key: paste the whole JSON file.",
+		),
 		// The key file holds the service account's private key: a secret, whatever the field name says to the rule.
 		// eslint-disable-next-line @n8n/community-nodes/credential-unnecessary-password
 		{

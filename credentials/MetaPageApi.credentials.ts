@@ -6,6 +6,8 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
+import { helpNotice } from './help';
+
 /** Messenger and Instagram Direct send through the Page's access token (Graph Send API). */
 export class MetaPageApi implements ICredentialType {
 	name = 'metaPageApi';
@@ -14,9 +16,13 @@ export class MetaPageApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:../icons/meta.svg', dark: 'file:../icons/meta.dark.svg' };
 
-	documentationUrl = 'https://developers.facebook.com/docs/messenger-platform/send-messages';
+	documentationUrl =
+		'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#credentials-where-each-value-comes-from';
 
 	properties: INodeProperties[] = [
+		helpNotice(
+			"For this package's Touchpoint (Messenger, Instagram). The Facebook Page's Page Access Token (Meta for Developers > your app > Messenger > Settings > Access Tokens) with pages_messaging, and instagram_manage_messages for Instagram.",
+		),
 		{
 			displayName: 'Page Access Token',
 			name: 'pageAccessToken',

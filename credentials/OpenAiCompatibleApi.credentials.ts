@@ -6,6 +6,8 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
+import { helpNotice } from './help';
+
 /** OpenAI, or any server that speaks its API (Ollama, vLLM, LM Studio...). */
 export class OpenAiCompatibleApi implements ICredentialType {
 	name = 'openAiCompatibleApi';
@@ -14,9 +16,13 @@ export class OpenAiCompatibleApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:../icons/ai.svg', dark: 'file:../icons/ai.dark.svg' };
 
-	documentationUrl = 'https://platform.openai.com/docs/api-reference/authentication';
+	documentationUrl =
+		'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#credentials-where-each-value-comes-from';
 
 	properties: INodeProperties[] = [
+		helpNotice(
+			'For AI Content when no Chat Model sub-node is connected. An API Key and the Base URL of OpenAI (https://api.openai.com/v1) or any compatible server (Ollama, vLLM, LM Studio).',
+		),
 		{
 			displayName: 'API Key',
 			name: 'apiKey',

@@ -6,6 +6,8 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
+import { helpNotice } from './help';
+
 export class TwilioMessagingApi implements ICredentialType {
 	name = 'twilioMessagingApi';
 
@@ -13,9 +15,13 @@ export class TwilioMessagingApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:../icons/twilio.svg', dark: 'file:../icons/twilio.dark.svg' };
 
-	documentationUrl = 'https://www.twilio.com/docs/messaging/api/message-resource';
+	documentationUrl =
+		'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#credentials-where-each-value-comes-from';
 
 	properties: INodeProperties[] = [
+		helpNotice(
+			"For this package's Touchpoint (SMS), not n8n's Twilio node. Account SID and Auth Token from the Twilio Console home page; a From Number you bought (Phone Numbers > Manage) or a Messaging Service SID (Messaging > Services).",
+		),
 		{ displayName: 'Account SID', name: 'accountSid', type: 'string', default: '' },
 		{
 			displayName: 'Auth Token',

@@ -6,6 +6,8 @@ import type {
 	INodeProperties,
 } from 'n8n-workflow';
 
+import { helpNotice } from './help';
+
 export class WhatsAppCloudApi implements ICredentialType {
 	name = 'whatsAppCloudApi';
 
@@ -13,9 +15,13 @@ export class WhatsAppCloudApi implements ICredentialType {
 
 	icon: Icon = { light: 'file:../icons/whatsapp.svg', dark: 'file:../icons/whatsapp.dark.svg' };
 
-	documentationUrl = 'https://developers.facebook.com/docs/whatsapp/cloud-api/get-started';
+	documentationUrl =
+		'https://github.com/convergent-marketing/n8n-nodes-convergent-marketing#credentials-where-each-value-comes-from';
 
 	properties: INodeProperties[] = [
+		helpNotice(
+			"For this package's Touchpoint (WhatsApp) and Touchpoint Trigger (Download Media), not n8n's WhatsApp nodes. Meta for Developers > your app > WhatsApp > API Setup: the Phone Number ID and the WhatsApp Business Account ID. Access Token: a system user's (Business Settings > System users > Generate new token) with whatsapp_business_messaging and whatsapp_business_management, <b>not the temporary 24-hour token</b>.",
+		),
 		{
 			displayName: 'Access Token',
 			name: 'accessToken',
