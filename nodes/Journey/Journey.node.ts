@@ -38,7 +38,7 @@ export class Journey implements INodeType {
 		version: 1,
 		subtitle: optionSubtitle(OPERATIONS, 'operation', ' + ": " + $parameter["journeyName"]'),
 		description:
-			"Track each contact's customer-journey stage, route by stage and report the funnel",
+			"Track each person's journey stage, report campaigns and the funnel, and pick the A/B winner",
 		defaults: { name: 'Journey' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],

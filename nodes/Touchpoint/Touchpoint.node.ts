@@ -77,7 +77,7 @@ export class Touchpoint implements INodeType {
 			'channel',
 		),
 		description:
-			"Send over WhatsApp, Messenger, Instagram, SMS, push or email with consent, caps, windows and each channel's rules enforced; idempotent",
+			"Send a message on WhatsApp, Messenger, Instagram, SMS, push or email, with consent, caps, quiet hours and each channel's rules applied; never the same message twice",
 		defaults: { name: 'Touchpoint' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],

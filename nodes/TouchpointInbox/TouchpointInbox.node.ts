@@ -66,7 +66,7 @@ export class TouchpointInbox implements INodeType {
 		version: 1,
 		subtitle: optionSubtitle(OPERATIONS),
 		description:
-			'Inbound events: mark them handled, replay the ones a run never finished, record messages and link clicks, serve the in-app inbox',
+			"Record link clicks and messages from elsewhere, serve each person's in-app inbox, and replay messages a run never finished",
 		defaults: { name: 'Touchpoint Inbox' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],

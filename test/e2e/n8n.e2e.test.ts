@@ -1148,7 +1148,7 @@ describe("npm start (the README's run command), then the editor as a marketer us
 		},
 	);
 
-	it('the nodes panel finds every node by its name, and all of them by "marketing"', async () => {
+	it('the nodes panel finds every node by its name, all of them by "marketing", and the right one by the words a marketer types', async () => {
 		const page = await context.newPage();
 		try {
 			await page.goto(`${base}/workflow/${rt.templateId('win-back.json')}`, {
@@ -1186,6 +1186,24 @@ describe("npm start (the README's run command), then the editor as a marketer us
 			const marketing = await search('marketing');
 			expect(displayNames.filter((name) => !marketing.some((t) => t.startsWith(name)))).toEqual([]);
 			expect((await search('copywriting')).some((t) => t.startsWith('AI Content'))).toBe(true);
+			// The words a marketer types. n8n ranks a node whose own name holds the word (its Send
+			// Email, ActiveCampaign, WhatsApp Business Cloud) above any alias, so for those words the
+			// right node is the first of this package's.
+			const nameOf = (t: string) =>
+				displayNames.filter((n) => t.startsWith(n)).sort((a, b) => b.length - a.length)[0];
+			const words: Array<[string, string, 'first' | 'first of ours']> = [
+				['send message', 'Touchpoint', 'first'],
+				['unsubscribe', 'Consent Guard', 'first'],
+				['AI copy', 'AI Content', 'first'],
+				['send', 'Touchpoint', 'first of ours'],
+				['campaign', 'Journey', 'first of ours'],
+				['whatsapp', 'Touchpoint', 'first of ours'],
+			];
+			for (const [q, node, rank] of words) {
+				const found = await search(q);
+				const first = rank === 'first' ? nameOf(found[0] ?? '') : found.map(nameOf).find(Boolean);
+				expect({ q, first }).toEqual({ q, first: node });
+			}
 		} finally {
 			await page.close();
 		}
