@@ -36,7 +36,12 @@ export class Journey implements INodeType {
 		icon: { light: 'file:journey.svg', dark: 'file:journey.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: optionSubtitle(OPERATIONS, 'operation', ' + ": " + $parameter["journeyName"]'),
+		// Pick A/B Winner is about a campaign's test, so its subtitle names the campaign.
+		subtitle: optionSubtitle(
+			OPERATIONS,
+			'operation',
+			' + ": " + ($parameter["operation"] === "pickWinner" ? $parameter["abCampaign"] : $parameter["journeyName"])',
+		),
 		description:
 			"Track each person's journey stage, report campaigns and the funnel, and pick the A/B winner",
 		defaults: { name: 'Journey' },
@@ -61,7 +66,8 @@ export class Journey implements INodeType {
 				type: 'string',
 				default: 'Customer Journey',
 				required: true,
-				description: 'Several journeys can live in one store, by name',
+				description:
+					'Several journeys can live in one store, by name. For a report or an A/B test: the journey whose goal counts as a conversion.',
 			},
 			{
 				displayName: 'Stages',
@@ -69,6 +75,8 @@ export class Journey implements INodeType {
 				type: 'string',
 				default: DEFAULT_STAGES.join(', '),
 				description: 'Stage names in order, comma-separated',
+				// A campaign report and an A/B test count sends, not stages.
+				displayOptions: { hide: { operation: ['campaignReport', 'pickWinner'] } },
 			},
 			{
 				displayName: 'Moves',

@@ -127,6 +127,23 @@ describe('template: A/B test, then the winner', () => {
 			['A', armA.length, Math.round(armA.length * 0.4)],
 			['B', armB.length, Math.round(armB.length * 0.1)],
 		]);
+		// Read first: the sentence and one row per arm, in the metric's own word.
+		expect(Object.keys(decision).slice(0, 4)).toEqual(['summary', 'decision', 'winner', 'table']);
+		expect(String(decision.summary)).toMatch(/^A /);
+		expect(decision.table).toEqual([
+			{
+				arm: 'A',
+				sends: armA.length,
+				clicks: Math.round(armA.length * 0.4),
+				rate: `${((100 * Math.round(armA.length * 0.4)) / armA.length).toFixed(1)} %`,
+			},
+			{
+				arm: 'B',
+				sends: armB.length,
+				clicks: Math.round(armB.length * 0.1),
+				rate: `${((100 * Math.round(armB.length * 0.1)) / armB.length).toFixed(1)} %`,
+			},
+		]);
 		expect(Number((decision.arms as IDataObject[])[0].rate)).toBeCloseTo(
 			rate(Math.round(armA.length * 0.4), armA.length),
 			10,

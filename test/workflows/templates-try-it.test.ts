@@ -128,8 +128,10 @@ describe('templates: Try It, with no provider credential', () => {
 			});
 			expect(run.json('A/B Split', 2).map(idOf)).toEqual(['sample-ben', 'sample-eva']);
 			expect(run.json('Pick Winner')[0]).toMatchObject({
+				summary: 'Not enough data yet: no arm has sends (previews do not count)',
 				decision: 'not_enough_data',
 				winner: null,
+				table: [],
 			});
 			expect(run.json('No Clear Winner').map(idOf)).toEqual(['sample-ben', 'sample-eva']);
 		}

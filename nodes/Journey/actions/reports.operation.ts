@@ -152,16 +152,38 @@ export async function abWinner(ctx: IExecuteFunctions, store: Store, journey: st
 		confidence: Number(ctx.getNodeParameter('abConfidence', 0, 0.95)),
 		minPerArm: Number(ctx.getNodeParameter('abMinPerArm', 0, 100)),
 	});
+	// What a marketer reads first: the sentence, then one row per arm; the details after them.
+	const { decision: outcome, winner, message, ...details } = decision;
+	const counted = METRIC_WORD[metric];
 	return {
+		summary: message,
+		decision: outcome,
+		winner,
+		table: decision.arms.map((a) => ({
+			arm: a.variant,
+			sends: a.sent,
+			[counted]: a.successes,
+			rate: `${(Math.round(a.rate * 1000) / 10).toFixed(1)} %`,
+		})),
 		campaign,
 		metric,
 		...(metric === 'converted' ? { journey } : {}),
 		...(metric === 'replied' || metric === 'converted'
 			? { windowHours: windowMs / 3_600_000 }
 			: {}),
-		...decision,
+		message,
+		...details,
 	};
 }
+
+/** The column a metric's successes go under in the arms table. */
+const METRIC_WORD: Record<AbMetric, string> = {
+	delivered: 'delivered',
+	read: 'read',
+	clicked: 'clicks',
+	replied: 'replies',
+	converted: 'conversions',
+};
 
 /** Campaign Report: JSON, the SVG chart and, optionally, the HTML report. */
 export async function campaignReport(

@@ -115,7 +115,9 @@ export function pickWinner(
 		return {
 			decision: 'not_enough_data',
 			winner: null,
-			message: `Only ${arms.length} arm has sends: a test needs at least two`,
+			message: arms.length
+				? `Not enough data yet: only arm ${arms[0].variant} has sends; a test needs two (previews do not count)`
+				: 'Not enough data yet: no arm has sends (previews do not count)',
 			arms,
 			comparisons: [],
 			rule,

@@ -160,3 +160,17 @@ describe('A/B winner (two-sided two-proportion z-test, pooled)', () => {
 		expect(d.message).toMatch(/^A leads, but not at 95 % confidence against B \(p = 0\.5/);
 	});
 });
+
+describe('pickWinner in plain words when there is nothing to compare', () => {
+	it('no arm, or a single arm, says what is missing and that previews do not count', () => {
+		const none = pickWinner([], { confidence: 0.95, minPerArm: 100 });
+		expect(none.message).toBe('Not enough data yet: no arm has sends (previews do not count)');
+		const one = pickWinner([{ variant: 'B', sent: 3, successes: 1 }], {
+			confidence: 0.95,
+			minPerArm: 100,
+		});
+		expect(one.message).toBe(
+			'Not enough data yet: only arm B has sends; a test needs two (previews do not count)',
+		);
+	});
+});

@@ -5,6 +5,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { ConversationalForm } from '../../../nodes/ConversationalForm/ConversationalForm.node';
+import { Journey } from '../../../nodes/Journey/Journey.node';
 import { Touchpoint } from '../../../nodes/Touchpoint/Touchpoint.node';
 
 const prop = (props: INodeProperties[], name: string) => props.find((p) => p.name === name)!;
@@ -37,5 +38,15 @@ describe('the panels', () => {
 			'Ask Only If Answer Is',
 			'Re-Ask Message',
 		]);
+	});
+
+	it('Pick A/B Winner shows what a test needs: no Stages, and the campaign in the subtitle', () => {
+		const d = new Journey().description;
+		expect(prop(d.properties, 'stages').displayOptions).toEqual({
+			hide: { operation: ['campaignReport', 'pickWinner'] },
+		});
+		expect(d.subtitle).toContain(
+			'$parameter["operation"] === "pickWinner" ? $parameter["abCampaign"]',
+		);
 	});
 });
