@@ -17,7 +17,7 @@ import { convergentStoreApiTest } from '../shared/n8n/store';
 import { runOperation, type Operation } from '../shared/n8n/operation';
 import { sendSummary } from '../shared/n8n/tool-mode';
 import { policyProperties } from '../shared/n8n/policy-settings';
-import { credentialFor, optionSubtitle } from '../shared/n8n/display-options';
+import { credentialFor, unlessListed, optionSubtitle } from '../shared/n8n/display-options';
 import { convergentSmtpApiTest, fcmServiceAccountApiTest } from './credential-tests';
 import { properties } from './description';
 import { sendAll } from './send/run';
@@ -87,36 +87,56 @@ export class Touchpoint implements INodeType {
 		credentials: [
 			{
 				name: 'whatsAppCloudApi',
+				// Best Available shows several: each says which channel it is for.
+				displayName: 'WhatsApp Credential',
 				required: false,
-				displayOptions: credentialFor('channel', ['whatsapp', 'bestAvailable'], CHANNEL_VALUES),
+				displayOptions: credentialFor('channel', ['whatsapp', 'bestAvailable'], CHANNEL_VALUES, {
+					channelPriority: [unlessListed(['whatsapp'])],
+				}),
 			},
 			{
 				name: 'metaPageApi',
+				displayName: 'Messenger / Instagram Credential',
 				required: false,
 				displayOptions: credentialFor(
 					'channel',
 					['messenger', 'instagram', 'bestAvailable'],
 					CHANNEL_VALUES,
+					{ channelPriority: [unlessListed(['messenger', 'instagram'])] },
 				),
 			},
 			{
 				name: 'twilioMessagingApi',
+				displayName: 'SMS (Twilio) Credential',
 				required: false,
-				displayOptions: credentialFor('channel', ['sms', 'bestAvailable'], CHANNEL_VALUES),
+				displayOptions: credentialFor('channel', ['sms', 'bestAvailable'], CHANNEL_VALUES, {
+					channelPriority: [unlessListed(['sms'])],
+				}),
 			},
 			{
 				name: 'fcmServiceAccountApi',
+				displayName: 'Push (Firebase) Credential',
 				required: false,
 				testedBy: 'fcmServiceAccountApiTest',
-				displayOptions: credentialFor('channel', ['push', 'bestAvailable'], CHANNEL_VALUES),
+				displayOptions: credentialFor('channel', ['push', 'bestAvailable'], CHANNEL_VALUES, {
+					channelPriority: [unlessListed(['push'])],
+				}),
 			},
 			{
 				name: 'convergentSmtpApi',
+				displayName: 'Email (SMTP) Credential',
 				required: false,
 				testedBy: 'convergentSmtpApiTest',
-				displayOptions: credentialFor('channel', ['email', 'bestAvailable'], CHANNEL_VALUES),
+				displayOptions: credentialFor('channel', ['email', 'bestAvailable'], CHANNEL_VALUES, {
+					channelPriority: [unlessListed(['email'])],
+				}),
 			},
-			{ name: 'convergentStoreApi', required: false, testedBy: 'convergentStoreApiTest' },
+			{
+				name: 'convergentStoreApi',
+				required: false,
+				displayName: 'Store Credential',
+				testedBy: 'convergentStoreApiTest',
+			},
 		],
 		properties: [
 			...properties.slice(0, 3),

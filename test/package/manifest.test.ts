@@ -180,27 +180,54 @@ const nodeFiles = (pkg.n8n.nodes as string[]).map((file) => [
 );
 
 describe('Touchpoint credentials panel', () => {
-	it('shows only the credential the channel sends with (and the store); Best Available shows them all', () => {
+	it('shows only the credential the channel sends with (and the store); Best Available those of the channels it will try', () => {
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		const { Touchpoint } = require(
 			path.join(PROJECT_ROOT, 'dist/nodes/Touchpoint/Touchpoint.node.js'),
 		);
 		const description = new Touchpoint().description as INodeTypeDescription;
-		const shown = (channel: string) =>
-			(description.credentials ?? [])
+		const shown = (channel: string, channelPriority?: string) => {
+			const parameters = channelPriority === undefined ? { channel } : { channel, channelPriority };
+			return (description.credentials ?? [])
 				.filter((c) =>
-					NodeHelpers.displayParameter(
-						{ channel },
-						c,
-						{ parameters: { channel } } as never,
-						description,
-					),
+					NodeHelpers.displayParameter(parameters, c, { parameters } as never, description),
 				)
 				.map((c) => c.name);
+		};
 		expect(shown('sms')).toEqual(['twilioMessagingApi', 'convergentStoreApi']);
 		expect(shown('whatsapp')).toEqual(['whatsAppCloudApi', 'convergentStoreApi']);
 		expect(shown('instagram')).toEqual(['metaPageApi', 'convergentStoreApi']);
 		expect(shown('bestAvailable')).toHaveLength(6);
+		// Best Available asks only for the channels its Channel Priority will try.
+		expect(shown('bestAvailable', 'push, whatsapp, sms, email')).toEqual([
+			'whatsAppCloudApi',
+			'twilioMessagingApi',
+			'fcmServiceAccountApi',
+			'convergentSmtpApi',
+			'convergentStoreApi',
+		]);
+		expect(shown('bestAvailable', 'SMS,Email')).toEqual([
+			'twilioMessagingApi',
+			'convergentSmtpApi',
+			'convergentStoreApi',
+		]);
+		expect(shown('bestAvailable', 'instagram, email')).toEqual([
+			'metaPageApi',
+			'convergentSmtpApi',
+			'convergentStoreApi',
+		]);
+		// Each says which channel it is for (the editor labels the dropdown with it).
+		expect((description.credentials ?? []).map((c) => c.displayName ?? null).slice(0, 5)).toEqual([
+			'WhatsApp Credential',
+			'Messenger / Instagram Credential',
+			'SMS (Twilio) Credential',
+			'Push (Firebase) Credential',
+			'Email (SMTP) Credential',
+		]);
+		// An expression is known only when the node runs: every channel's credential stays.
+		expect(shown('bestAvailable', '={{ $json.preferredChannel }}, email')).toHaveLength(6);
+		// A word inside another is not the channel ("smsx" is not sms).
+		expect(shown('bestAvailable', 'smsx, email')).not.toContain('twilioMessagingApi');
 	});
 });
 

@@ -1,4 +1,9 @@
-import type { IDisplayOptions, INodeProperties } from 'n8n-workflow';
+import type {
+	DisplayCondition,
+	ICredentialsDisplayOptions,
+	IDisplayOptions,
+	INodeProperties,
+} from 'n8n-workflow';
 
 function mergeDeep<T extends object>(target: T, source: object): T {
 	const out: Record<string, unknown> = { ...(target as Record<string, unknown>) };
@@ -74,7 +79,23 @@ export function credentialFor(
 	parameter: string,
 	values: string[],
 	all: string[],
-	more: Record<string, Array<string | boolean>> = {},
-): { hide: Record<string, Array<string | boolean>> } {
-	return { hide: { [parameter]: all.filter((v) => !values.includes(v)), ...more } };
+	more: Record<string, Array<string | boolean | DisplayCondition>> = {},
+): ICredentialsDisplayOptions {
+	const hide = { [parameter]: all.filter((v) => !values.includes(v)), ...more };
+	// The editor checks a credential's conditions with the same displayParameter as a parameter's
+	// (n8n-workflow's node-helpers), conditions included; its credential type names only values.
+	return { hide } as ICredentialsDisplayOptions;
+}
+
+/**
+ * Hides a credential while a comma-separated list (Touchpoint's Channel Priority) names none of
+ * the words, so Best Available asks only for the channels it will try. Never while the list is an
+ * expression: what it gives is known only when the node runs.
+ */
+export function unlessListed(words: string[]): DisplayCondition {
+	const anyCase = (w: string) =>
+		[...w].map((c) => (/[a-z]/i.test(c) ? `[${c.toLowerCase()}${c.toUpperCase()}]` : c)).join('');
+	return {
+		_cnd: { regex: `^(?!=)(?![\\s\\S]*\\b(?:${words.map(anyCase).join('|')})\\b)` },
+	};
 }
