@@ -1209,6 +1209,24 @@ describe("npm start (the README's run command), then the editor as a marketer us
 		}
 	});
 
+	it("the concierge's Try It runs n8n's real AI Agent with the Sample Chat Model and the package's tools: Ana books, Ben's friend is refused", async () => {
+		const page = await runTryIt('whatsapp-ai-concierge.json', 'Concierge (Sample Model)');
+		try {
+			await page
+				.locator('[data-test-id="canvas-node"][data-node-name="Concierge (Sample Model)"]')
+				.dblclick();
+			const out = page.locator('[data-test-id="output-panel"]');
+			await out.waitFor();
+			await page.waitForTimeout(800);
+			const text = String(await out.textContent());
+			expect(text).toContain('[Sample] Booked: Saturday at 11:00 for a facial. See you at Glow!');
+			expect(text).toContain("[Sample] I can't send the offer to your friend");
+			await page.screenshot({ path: path.join(ARTIFACTS, 'try-it-concierge-agent.png') });
+		} finally {
+			await page.close();
+		}
+	});
+
 	it("Touchpoint's Channel is an ordinary field of its panel, not a dropdown in the credential dialog", async () => {
 		const page = await runTryIt('abandoned-cart.json', 'Send Best Channel');
 		try {

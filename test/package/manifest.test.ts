@@ -112,11 +112,14 @@ const nodeFiles = (pkg.n8n.nodes as string[]).map((file) => [
 			expect(json.categories.length).toBeGreaterThan(0);
 		});
 
-		it('is found in the main nodes panel: by its name, "marketing" and "convergent"', () => {
+		it('is found where it is used: a node in the main nodes panel, a Chat Model sub-node among the language models; by "marketing" and "convergent"', () => {
 			const json = JSON.parse(fs.readFileSync(abs.replace(/\.js$/, '.json'), 'utf8'));
 			// n8n's node creator leaves a node whose codex category is AI (other than an agent) out of the
-			// regular panel and its search: it is listed only inside the AI view.
-			expect(json.categories).not.toContain('AI');
+			// regular panel and its search: it is listed only inside the AI view. That is where a Chat
+			// Model belongs: the agent's Chat Model connector opens the language models.
+			if (JSON.stringify(description.outputs) === JSON.stringify(['ai_languageModel']))
+				expect(json.subcategories?.AI).toEqual(['Language Models']);
+			else expect(json.categories).not.toContain('AI');
 			expect(json.alias.map((a: string) => a.toLowerCase())).toEqual(
 				expect.arrayContaining(['marketing', 'convergent']),
 			);

@@ -17,8 +17,9 @@ const credentials = { convergentStoreApi: { storageType: 'embedded', databasePat
 
 /**
  * The template as `npm start` imports it: every credential but the store's removed. n8n's own AI
- * nodes are left out here (the harness has not got them; they are not on a Try It path): the
- * browser test runs Try It in the real n8n with them on the canvas.
+ * nodes are left out here (the harness has not got them): the browser test runs Try It in the real
+ * n8n with them, the concierge's AI Agent answering with the Sample Chat Model, and
+ * unit/ai/sample-chat-model.test.ts runs that model in LangChain's own tool-calling agent.
  */
 function asImported(file: string) {
 	const wf = loadTemplate(file);
