@@ -1113,11 +1113,14 @@ describe("npm start (the README's run command), then the editor as a marketer us
 				expect(state.filter(([, s]) => s === 'error')).toEqual([]);
 				// Every node of the Try It path ran and succeeded, the previewing Touchpoints included.
 				const template = JSON.parse(fs.readFileSync(path.join(ROOT, 'workflows', file), 'utf8'));
+				// A sub-node (the Sample Chat Model) answers its agent, which has its own test below.
+				const subNode = (name: string) =>
+					Object.keys(template.connections[name] ?? {}).some((t) => t !== 'main');
 				const onPath = template.nodes
 					.filter(
 						(n: { name: string }) =>
 							['Try It', node].includes(n.name) ||
-							/^(Sample|One Item per|Record Sample)/.test(n.name),
+							(/^(Sample|One Item per|Record Sample)/.test(n.name) && !subNode(n.name)),
 					)
 					.map((n: { name: string }) => n.name);
 				expect(
@@ -1298,5 +1301,118 @@ describe("npm start (the README's run command), then the editor as a marketer us
 		} finally {
 			await page.close();
 		}
+	});
+
+	it("a marketer's first flow from an empty canvas, with only the fields a marketer fills: three previews; without Record Consent the three are Blocked NO_CONSENT saying what to do", async () => {
+		// Three people as a marketer types them into the trigger's mock data (name, email, phone: no
+		// contact object, no ID of ours), then only this package's nodes the flow needs. Every
+		// parameter below is one the marketer set in a panel; everything else is at its default.
+		const people = [
+			{ name: 'Ana', email: 'ana.walk@example.com', phone: '+34600777001' },
+			{ name: 'Ben', email: 'ben.walk@example.com', phone: '+34600777002' },
+			{ name: 'Cai', email: 'cai.walk@example.com', phone: '+34600777003' },
+		];
+		const store = { convergentStoreApi: { ...rt.STORE_CREDENTIAL } };
+		let k = 0;
+		const node = (name: string, type: string, typeVersion: number, parameters: object) => ({
+			id: `walk-${name.toLowerCase().replace(/\W+/g, '-')}`,
+			name,
+			type,
+			typeVersion,
+			parameters,
+			position: [240 * k++, 0],
+			...(type.startsWith(pkg.name) ? { credentials: store } : {}),
+		});
+		const filled = {
+			'Record Consent': { operation: 'recordConsent', channel: 'email', source: 'signup form' },
+			Check: { operation: 'check', channel: 'email' },
+			'Send Email': {
+				channel: 'email',
+				subject: 'Hello {{ $json.name }}',
+				text: 'Our spring offers are here.',
+				unsubscribeUrl: 'https://shop.example/unsubscribe',
+				postalAddress: 'Shop SL, Calle Mayor 1, Madrid',
+				options: { dryRun: true },
+			},
+		};
+		const flow = (name: string, steps: Array<keyof typeof filled>) => {
+			k = 0;
+			const nodes = [
+				node('When clicking Execute workflow', 'n8n-nodes-base.manualTrigger', 1, {}),
+				...steps.map((step) =>
+					node(
+						step,
+						`${pkg.name}.${step === 'Send Email' ? 'touchpoint' : 'consentGuard'}`,
+						step === 'Send Email' ? 1 : 2,
+						filled[step],
+					),
+				),
+			];
+			const connections = Object.fromEntries(
+				nodes
+					.slice(0, -1)
+					.map((n, i) => [
+						n.name,
+						{ main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] },
+					]),
+			);
+			return {
+				name,
+				nodes,
+				connections,
+				settings: { executionOrder: 'v1' },
+				pinData: { 'When clicking Execute workflow': people.map((json) => ({ json })) },
+			};
+		};
+		const create = async (wf: object) => {
+			const res = await fetch(`${base}/rest/workflows`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', cookie },
+				body: JSON.stringify(wf),
+			});
+			expect(res.status).toBe(200);
+			return ((await res.json()) as { data: { id: string } }).data.id;
+		};
+		const fieldsFilled = Object.values(filled)
+			.flatMap((p) => Object.entries(p))
+			.reduce((n, [key, v]) => n + (key === 'options' ? Object.keys(v as object).length : 1), 0);
+		// Three of this package's nodes and the fields above; no mapping, no node nobody planned.
+		expect(fieldsFilled).toBe(11);
+		const run = async (id: string, node: string, branch: string, shot: string) => {
+			const page = await context.newPage();
+			await page.goto(`${base}/workflow/${id}`, { waitUntil: 'domcontentloaded' });
+			await page.waitForSelector('[data-test-id="canvas-node"]', { timeout: 60_000 });
+			await page.waitForTimeout(1000);
+			await page.locator('[data-test-id="execute-workflow-button"]').first().click();
+			await page.getByText('Workflow executed successfully').first().waitFor({ timeout: 60_000 });
+			await page.locator(`[data-test-id="canvas-node"][data-node-name="${node}"]`).dblclick();
+			const out = page.locator('[data-test-id="output-panel"]');
+			await out.waitFor();
+			await out
+				.getByText(new RegExp(`^${branch}`))
+				.first()
+				.click();
+			await page.waitForTimeout(800);
+			const text = String(await out.textContent());
+			await page.screenshot({ path: path.join(ARTIFACTS, shot) });
+			await page.close();
+			return text;
+		};
+		const sent = await run(
+			await create(flow("Marketer's first flow", ['Record Consent', 'Check', 'Send Email'])),
+			'Send Email',
+			'Dry Run',
+			'first-flow-previews.png',
+		);
+		for (const p of people) expect(sent).toContain(`To ${p.email}`);
+		expect(sent).toContain(`Subject: Hello Ana`);
+		const blocked = await run(
+			await create(flow("Marketer's first flow, no consent", ['Check', 'Send Email'])),
+			'Check',
+			'Blocked',
+			'first-flow-no-consent.png',
+		);
+		expect(blocked.match(/NO_CONSENT/g)?.length).toBeGreaterThanOrEqual(3);
+		expect(blocked).toContain('Record their consent first');
 	});
 });
