@@ -54,8 +54,15 @@ function withAgent(
 		typeVersion: 1,
 		parameters: { calls: JSON.stringify(calls), answer },
 	});
-	wf.nodes = wf.nodes.filter((n) => n.name !== 'Chat Model');
-	delete wf.connections['Chat Model'];
+	// The Try It agent (n8n's, with the Sample Chat Model) is not in the harness: left out, with
+	// the tools' connections to it.
+	const gone = new Set(['Chat Model', 'Concierge (Sample Model)', 'Sample Chat Model']);
+	wf.nodes = wf.nodes.filter((n) => !gone.has(n.name));
+	for (const name of gone) delete wf.connections[name];
+	for (const byType of Object.values(wf.connections))
+		for (const outputs of Object.values(byType))
+			for (const out of outputs)
+				if (out) out.splice(0, out.length, ...out.filter((c) => !gone.has(c.node)));
 	return wf;
 }
 
