@@ -1328,7 +1328,8 @@ describe("npm start (the README's run command), then the editor as a marketer us
 			Check: { operation: 'check', channel: 'email' },
 			'Send Email': {
 				channel: 'email',
-				subject: 'Hello {{ $json.name }}',
+				// Typing {{ }} in a field makes it an expression in the editor.
+				subject: '=Hello {{ $json.name }}',
 				text: 'Our spring offers are here.',
 				unsubscribeUrl: 'https://shop.example/unsubscribe',
 				postalAddress: 'Shop SL, Calle Mayor 1, Madrid',
