@@ -24,6 +24,7 @@ const rt = require('../../scripts/n8n-runtime.js');
 const ROOT = path.resolve(__dirname, '../..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const SHOP_TOKEN = 'e2e-shop-token-5f1c';
+const REPORT_PASSWORD = 'e2e-report-9b2d';
 const APP_SECRET = 'e2e0e2e0e2e0e2e0e2e0e2e0e2e0e2e0';
 const OWNER = {
 	email: 'owner@example.com',
@@ -40,6 +41,7 @@ const LIVE = new Set([
 	'whatsapp-ai-concierge.json',
 	'click-tracking.json',
 	'in-app-inbox.json',
+	'campaign-report-page.json',
 ]);
 const lowerFirst = (s: string) => s[0].toLowerCase() + s.slice(1);
 const expectedNodes = (pkg.n8n.nodes as string[]).map(
@@ -143,6 +145,12 @@ describe('in a real n8n', () => {
 				name: 'Shop Webhook Header',
 				type: 'httpHeaderAuth',
 				data: { name: 'X-Shop-Token', value: SHOP_TOKEN },
+			},
+			{
+				id: 'report-page-login',
+				name: 'Report Page Login',
+				type: 'httpBasicAuth',
+				data: { user: 'marketing', password: REPORT_PASSWORD },
 			},
 		];
 		const credFile = path.join(userFolder, 'credentials.json');
@@ -557,6 +565,26 @@ describe('in a real n8n', () => {
 			headers: { 'x-inbox-code': code.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) },
 		});
 		expect(forged.status).toBe(401);
+	});
+
+	it('the campaign report page: the published page answers only with the login, as HTML, for the campaign its query names', async () => {
+		const url = `${baseUrl}/webhook/campaign-report?campaign=spring-sale&days=30`;
+		const anonymous = await fetch(url);
+		expect([401, 403]).toContain(anonymous.status);
+		const wrong = await fetch(url, {
+			headers: { authorization: `Basic ${Buffer.from('marketing:guess').toString('base64')}` },
+		});
+		expect([401, 403]).toContain(wrong.status);
+		const page = await fetch(url, {
+			headers: {
+				authorization: `Basic ${Buffer.from(`marketing:${REPORT_PASSWORD}`).toString('base64')}`,
+			},
+		});
+		expect(page.status).toBe(200);
+		expect(page.headers.get('content-type')).toContain('text/html');
+		const html = await page.text();
+		expect(html).toContain('<html');
+		expect(html).toContain('Campaign spring-sale');
 	});
 
 	it("the abandoned-cart webhook refuses a call without the shop's header secret", async () => {
@@ -1092,6 +1120,7 @@ describe("npm start (the README's run command), then the editor as a marketer us
 		['nearby-store.json', 'Send Offer', 'Not Sent', ['QUIET_HOURS', 'FREQUENCY_CAP', 'WITHDRAWN']],
 		['click-tracking.json', 'Valid Link?', 'No Segment', ['Not a valid tracked link']],
 		['in-app-inbox.json', 'Valid Code?', 'No Segment', ['Not a valid inbox code']],
+		['campaign-report-page.json', 'Check Spring Sale', 'Blocked', ['WITHDRAWN', 'NO_CONSENT']],
 	];
 	it.each(tryIts)(
 		'%s: Try It runs green from the editor, and %s shows each %s reason in its output panel',
