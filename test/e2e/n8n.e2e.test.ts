@@ -1365,7 +1365,7 @@ describe("npm start (the README's run command), then the editor as a marketer us
 				options: { dryRun: true },
 			},
 		};
-		const flow = (name: string, steps: Array<keyof typeof filled>) => {
+		const flow = (name: string, steps: Array<keyof typeof filled>, who = people) => {
 			k = 0;
 			const nodes = [
 				node('When clicking Execute workflow', 'n8n-nodes-base.manualTrigger', 1, {}),
@@ -1391,7 +1391,7 @@ describe("npm start (the README's run command), then the editor as a marketer us
 				nodes,
 				connections,
 				settings: { executionOrder: 'v1' },
-				pinData: { 'When clicking Execute workflow': people.map((json) => ({ json })) },
+				pinData: { 'When clicking Execute workflow': who.map((json) => ({ json })) },
 			};
 		};
 		const create = async (wf: object) => {
@@ -1437,7 +1437,18 @@ describe("npm start (the README's run command), then the editor as a marketer us
 		for (const p of people) expect(sent).toContain(`To ${p.email}`);
 		expect(sent).toContain(`Subject: Hello Ana`);
 		const blocked = await run(
-			await create(flow("Marketer's first flow, no consent", ['Check', 'Send Email'])),
+			// Three other people: the first flow recorded consent for its three.
+			await create(
+				flow(
+					"Marketer's first flow, no consent",
+					['Check', 'Send Email'],
+					people.map((p) => ({
+						...p,
+						email: p.email.replace('.walk', '.new'),
+						phone: p.phone.replace('+34600777', '+34600888'),
+					})),
+				),
+			),
 			'Check',
 			'Blocked',
 			'first-flow-no-consent.png',
