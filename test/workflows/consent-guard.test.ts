@@ -824,6 +824,22 @@ describe('Consent Guard version 2: resources Consent, Suppression List, Contact'
 		);
 	});
 
+	it("a Contact ID Field given the ID instead of its path says so: the item's fields and what a path is", async () => {
+		const s = freshStore();
+		const error = await run(
+			[{ name: 'Ben', city: 'Madrid' }],
+			'getContact',
+			{ resource: 'contact', contactFields: { idField: 'sample-ben' } },
+			s,
+		).catch((e: Error & { description?: string }) => e);
+		expect(String((error as Error).message)).toBe(
+			'Missing contact ID at "sample-ben" (found nothing; the item\'s fields: name, city)',
+		);
+		expect(String((error as Error & { description?: string }).description)).toContain(
+			'A field path names where the value is, such as contact.id or id, not the value itself.',
+		);
+	});
+
 	it('Suppression List > Add blocks the address (SUPPRESSED) and Remove lifts it; a version 1 workflow doing the same still runs', async () => {
 		const s = freshStore();
 		const v2 = (operation: string, parameters: IDataObject) =>

@@ -12,6 +12,7 @@ import { getStore } from '../../shared/n8n/store';
 import { isChannel, type Channel } from '../../shared/contact';
 import { personIdsOf } from '../../shared/people';
 import { recordFreeTextOptOuts } from '../../shared/policy/opt-out';
+import { asNodeError } from '../../shared/n8n/fail-closed';
 import type { ModelRun } from './model';
 
 export async function classify(
@@ -78,10 +79,7 @@ export function chatSetup(this: IExecuteFunctions, node: INode, items: INodeExec
 		try {
 			return await fn();
 		} catch (error) {
-			const e =
-				error instanceof NodeOperationError || error instanceof NodeApiError
-					? error
-					: new NodeOperationError(node, error as Error, { itemIndex: i });
+			const e = asNodeError(node, error, i);
 			if (!this.continueOnFail()) throw e;
 			return { error: e };
 		}

@@ -10,6 +10,7 @@ import type { Operation } from '../../shared/n8n/operation';
 import { getStore } from '../../shared/n8n/store';
 import { personIdsOf, resolvePeople } from '../../shared/people';
 import type { Store } from '../../shared/store/types';
+import { asNodeError } from '../../shared/n8n/fail-closed';
 import { readFormSettings, type FormSettings } from './settings';
 import { FormRun } from './step';
 import { connectReader, type Reader } from './understand';
@@ -31,10 +32,7 @@ async function converse(
 	const store = await getStore(fn);
 	const run = new FormRun(settings, reader, Date.now());
 	const itemError = (i: number, error: unknown) => {
-		const e =
-			error instanceof NodeOperationError
-				? error
-				: new NodeOperationError(fn.getNode(), error as Error, { itemIndex: i });
+		const e = asNodeError(fn.getNode(), error, i);
 		if (!fn.continueOnFail()) throw e;
 		run.ask.push({
 			json: {

@@ -8,6 +8,7 @@ import {
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
+	type NodeApiError,
 } from 'n8n-workflow';
 
 import type { JourneyStateRow } from '../../shared/domain';
@@ -18,6 +19,7 @@ import {
 	validateDefinition,
 	type JourneyDefinition,
 } from '../../shared/journey/journey';
+import { asNodeError } from '../../shared/n8n/fail-closed';
 import { isToolCall } from '../../shared/n8n/tool-mode';
 import { personIdsOf } from '../../shared/people';
 import { toTime } from '../../shared/segment/rules';
@@ -38,7 +40,7 @@ export async function personItems(
 	store: Store,
 	items: INodeExecutionData[],
 ): Promise<PersonItems> {
-	const errors = new Map<number, NodeOperationError>();
+	const errors = new Map<number, NodeOperationError | NodeApiError>();
 	const tool = isToolCall(fn);
 	const idField = tool ? 'Contact ID' : (fn.getNodeParameter('contactIdField', 0) as string);
 	const idOf = tool ? undefined : compileFieldPath(idField || 'contact.id');
@@ -74,10 +76,7 @@ export async function personItems(
 			return personOf.get(id) ?? id;
 		},
 		itemError: (i, error) => {
-			const e =
-				error instanceof NodeOperationError
-					? error
-					: new NodeOperationError(fn.getNode(), error as Error, { itemIndex: i });
+			const e = asNodeError(fn.getNode(), error, i);
 			if (!fn.continueOnFail()) throw e;
 			errors.set(i, e);
 		},

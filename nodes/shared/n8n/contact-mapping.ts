@@ -223,13 +223,15 @@ export function compileContactReader(
 			return readRest({ id: '' }, json);
 		}
 		if (id === undefined) {
+			const fields = Object.keys(json).slice(0, 8).join(', ') || 'none';
 			throw new ContactMappingError(
 				mapping.idField,
 				get.idField(json),
-				`Missing contact ID at "${mapping.idField}" (found ${JSON.stringify(get.idField(json)) ?? 'nothing'})`,
-				options.idOptional
+				`Missing contact ID at "${mapping.idField}" (found ${JSON.stringify(get.idField(json)) ?? 'nothing'}; the item's fields: ${fields})`,
+				(options.idOptional
 					? 'Every item needs a contact ID or an address (email, phone, WhatsApp ID, PSID, Instagram ID or push token). Set "Contact Fields" to the paths where your data keeps them.'
-					: 'Every item needs a stable contact ID. Set "Contact Fields > Contact ID Field" to the path where your data keeps it.',
+					: 'Every item needs a stable contact ID. Set "Contact Fields > Contact ID Field" to the path where your data keeps it.') +
+					' A field path names where the value is, such as contact.id or id, not the value itself.',
 			);
 		}
 		return readRest({ id }, json);

@@ -9,7 +9,13 @@
  * - with it, puts every input item that has no output yet on `errorOutput` (Blocked, Not Sent,
  *   No Segment...) with the error, and keeps the items already placed where they are.
  */
-import type { IDataObject, IExecuteFunctions, INode, INodeExecutionData } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INode,
+	INodeExecutionData,
+	NodeApiError,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 export function errorJson(error: unknown): IDataObject {
@@ -24,16 +30,27 @@ export function errorJson(error: unknown): IDataObject {
 /**
  * n8n shows and routes its own error types: anything else is wrapped, never thrown raw, keeping its
  * message also when it is not an Error of this realm (n8n-workflow reads the message of an
- * `instanceof Error` only; node:sqlite's errors under a test runner's vm context are not).
+ * `instanceof Error` only; node:sqlite's errors under a test runner's vm context are not), and its
+ * `hint` (what to do: a contact mapping's, a person's) as the description n8n shows under it.
  */
-export function asNodeError(node: INode, error: unknown): Error {
+export function asNodeError(
+	node: INode,
+	error: unknown,
+	itemIndex?: number,
+): NodeOperationError | NodeApiError {
 	if (error instanceof NodeOperationError || (error as { name?: string })?.name === 'NodeApiError')
-		return error as Error;
-	if (error instanceof Error) return new NodeOperationError(node, error);
+		return error as NodeOperationError | NodeApiError;
+	const hint = (error as { hint?: unknown })?.hint;
+	const options = {
+		...(itemIndex !== undefined ? { itemIndex } : {}),
+		...(typeof hint === 'string' && hint ? { description: hint } : {}),
+	};
+	if (error instanceof Error) return new NodeOperationError(node, error, options);
 	const message = (error as { message?: unknown })?.message;
 	return new NodeOperationError(
 		node,
 		typeof message === 'string' && message ? message : String(error),
+		options,
 	);
 }
 

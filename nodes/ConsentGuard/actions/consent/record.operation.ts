@@ -17,6 +17,7 @@ import { channelBookAddress, personIdsOf, resolvePeople } from '../../../shared/
 import { verifyUnsubscribeToken } from '../../../shared/policy/unsubscribe';
 import { supersededJson } from '../../../shared/store/consent-fold';
 import type { Store } from '../../../shared/store/types';
+import { asNodeError } from '../../../shared/n8n/fail-closed';
 import { hashToken, readEvent, readEvidence, readRecordSettings } from './record-read';
 
 export { description } from './record.description';
@@ -47,10 +48,7 @@ export async function executeRecord(
 			read.tokens.push(token);
 			read.indexOf.push(i);
 		} catch (error) {
-			const nodeError =
-				error instanceof NodeOperationError
-					? error
-					: new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+			const nodeError = asNodeError(this.getNode(), error, i);
 			if (!this.continueOnFail()) throw nodeError;
 			out.push({ json: { ...items[i].json, error: nodeError.message }, pairedItem: { item: i } });
 		}

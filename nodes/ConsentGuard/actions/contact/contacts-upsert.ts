@@ -21,6 +21,7 @@ import {
 } from '../../../shared/people';
 import { isValidZone } from '../../../shared/policy';
 import type { Store } from '../../../shared/store/types';
+import { asNodeError } from '../../../shared/n8n/fail-closed';
 import { fail } from '../common';
 
 export interface UpsertSettings {
@@ -70,10 +71,7 @@ export async function upsertAll(
 ): Promise<INodeExecutionData[][]> {
 	const results: Array<INodeExecutionData | undefined> = new Array(items.length);
 	const itemError = (i: number, error: unknown) => {
-		const nodeError =
-			error instanceof NodeOperationError
-				? error
-				: new NodeOperationError(fn.getNode(), error as Error, { itemIndex: i });
+		const nodeError = asNodeError(fn.getNode(), error, i);
 		if (!fn.continueOnFail()) throw nodeError;
 		results[i] = {
 			json: {

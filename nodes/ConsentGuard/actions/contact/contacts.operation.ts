@@ -25,6 +25,7 @@ import { getStore } from '../../../shared/n8n/store';
 import { IdentityConflictError, resolvePeople } from '../../../shared/people';
 import type { Contact } from '../../../shared/contact';
 import type { Store } from '../../../shared/store/types';
+import { asNodeError } from '../../../shared/n8n/fail-closed';
 import { fail } from '../common';
 import { readUpsertSettings, upsertAll } from './contacts-upsert';
 
@@ -207,10 +208,7 @@ export async function execute(
 			else
 				throw new NodeOperationError(this.getNode(), `The operation "${operation}" is not known`);
 		} catch (error) {
-			const nodeError =
-				error instanceof NodeOperationError
-					? error
-					: new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+			const nodeError = asNodeError(this.getNode(), error, i);
 			if (!this.continueOnFail()) throw nodeError;
 			out.push({
 				json: {
