@@ -54,5 +54,12 @@ describe('template: Campaign report page', () => {
 		expect([...new Set((report.rows as Row[]).map((r) => r.campaign))]).toEqual(['win-back']);
 		expect(run.runData['Show the Page']).toBeDefined();
 		expect(run.items('Show the Page')[0].binary?.report?.mimeType).toBe('text/html');
+		// It answers with the HTML page, not the first file of the item (the chart).
+		const show = loadLive(FILE).nodes.find((n) => n.name === 'Show the Page')!.parameters;
+		expect(show).toMatchObject({
+			respondWith: 'binary',
+			responseDataSource: 'set',
+			inputFieldName: 'report',
+		});
 	});
 });
