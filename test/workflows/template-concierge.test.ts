@@ -16,7 +16,7 @@ import type { WorkflowJson } from '../harness';
 import { startWebhookServer } from '../harness/webhook';
 import { grantConsent } from '../helpers/people';
 import { MetaGraphMock } from '../mocks';
-import { loadLive } from './template-helpers';
+import { dropNodes, loadLive } from './template-helpers';
 
 const AI_FIXTURES = path.join(__dirname, '..', 'fixtures', 'ai-package');
 const APP_SECRET = 'abcdefabcdefabcdefabcdefabcdef34';
@@ -56,13 +56,7 @@ function withAgent(
 	});
 	// The Try It agent (n8n's, with the Sample Chat Model) is not in the harness: left out, with
 	// the tools' connections to it.
-	const gone = new Set(['Chat Model', 'Concierge (Sample Model)', 'Sample Chat Model']);
-	wf.nodes = wf.nodes.filter((n) => !gone.has(n.name));
-	for (const name of gone) delete wf.connections[name];
-	for (const byType of Object.values(wf.connections))
-		for (const outputs of Object.values(byType))
-			for (const out of outputs)
-				if (out) out.splice(0, out.length, ...out.filter((c) => !gone.has(c.node)));
+	dropNodes(wf, new Set(['Chat Model', 'Concierge (Sample Model)', 'Sample Chat Model']));
 	return wf;
 }
 

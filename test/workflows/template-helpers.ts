@@ -16,6 +16,17 @@ export function goLive(wf: WorkflowJson): WorkflowJson {
 	return wf;
 }
 
+/** The workflow without these nodes and every connection to or from them. */
+export function dropNodes(wf: WorkflowJson, names: Set<string>): WorkflowJson {
+	wf.nodes = wf.nodes.filter((n) => !names.has(n.name));
+	for (const name of names) delete wf.connections[name];
+	for (const byType of Object.values(wf.connections))
+		for (const outputs of Object.values(byType))
+			for (const out of outputs)
+				if (out) out.splice(0, out.length, ...out.filter((c) => !names.has(c.node)));
+	return wf;
+}
+
 /** A template with its triggers on, as it runs once published. */
 export const loadLive = (file: string) => goLive(loadTemplate(file));
 

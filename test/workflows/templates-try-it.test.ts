@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { IDataObject } from 'n8n-workflow';
 
 import { runWorkflow, type RunResult } from '../harness';
-import { loadTemplate } from './template-helpers';
+import { dropNodes, loadTemplate } from './template-helpers';
 
 const databasePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cm-try-')), 'store.sqlite');
 const credentials = { convergentStoreApi: { storageType: 'embedded', databasePath } };
@@ -26,12 +26,7 @@ function asImported(file: string) {
 	const ai = new Set(
 		wf.nodes.filter((n) => n.type.startsWith('@n8n/n8n-nodes-langchain.')).map((n) => n.name),
 	);
-	wf.nodes = wf.nodes.filter((n) => !ai.has(n.name));
-	for (const name of ai) delete wf.connections[name];
-	for (const c of Object.values(wf.connections))
-		for (const outputs of Object.values(c))
-			for (const out of outputs)
-				if (out) out.splice(0, out.length, ...out.filter((l) => !ai.has(l.node)));
+	dropNodes(wf, ai);
 	for (const n of wf.nodes) {
 		if (!n.credentials) continue;
 		n.credentials = Object.fromEntries(
