@@ -293,4 +293,23 @@ describe('templates: Try It, with no provider credential', () => {
 		).toEqual([['Dan', 'WINDOW_CLOSED']]);
 		expect(previewed(run, 'Send AI Reply', nameOf)).toEqual([['Ben', 'whatsapp']]);
 	});
+
+	it('Campaign report page, after every other template tried in the same store: Kim WITHDRAWN, Lou NO_CONSENT, the report counting them; the same on a second run', async () => {
+		// Its sample people are its own: another template's person of the same ID (win-back's
+		// recent customers had email consent) would change its answers.
+		for (const attempt of [1, 2]) {
+			const run = await tryIt('campaign-report-page.json');
+			expectClean(run);
+			expect({ attempt, blocked: reasons(run, 'Check Spring Sale', 1) }).toEqual({
+				attempt,
+				blocked: { 'sample-report-kim': 'WITHDRAWN', 'sample-report-lou': 'NO_CONSENT' },
+			});
+			const rows = run.json('Campaign Report')[0].rows as IDataObject[];
+			expect(rows.find((r) => r.campaign === 'spring-sale' && r.channel === 'email')).toMatchObject(
+				{
+					sent: 2,
+				},
+			);
+		}
+	});
 });
