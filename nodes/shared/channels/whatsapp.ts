@@ -36,8 +36,14 @@ function readTemplate(t: Json): string {
 	const filled = list(t.components).flatMap((c) =>
 		list(obj(c).parameters).map((p, k) => {
 			const v = obj(p);
-			const value = str(v.text) || str(obj(v.currency).fallback_value) || str(v.type);
-			return `${str(obj(c).type)} {{${k + 1}}} = ${value}`;
+			const value =
+				str(v.text) ||
+				str(obj(v.currency).fallback_value) ||
+				str(obj(v.date_time).fallback_value) ||
+				str(v.payload) ||
+				str(v.type);
+			// Named templates fill {{first_name}}; positional ones {{1}}, {{2}}...
+			return `${str(obj(c).type)} {{${str(v.parameter_name) || k + 1}}} = ${value}`;
 		}),
 	);
 	return lines(

@@ -469,3 +469,33 @@ describe('how each channel reads a built message to the person (a Dry Run shows 
 		).toBe('To ana@example.com\nFrom: news@shop.example\nSubject: Hello\n\nOur offers');
 	});
 });
+
+describe('a WhatsApp template read with named parameters and other components', () => {
+	it('names each placeholder as the template does, and a header parameter as the header', () => {
+		const text = CHANNEL_MODULES.whatsapp.read(
+			built(
+				buildRequest(
+					{
+						to: '+34600111222',
+						purpose: 'marketing',
+						channel: 'whatsapp',
+						whatsappType: 'template',
+						templateName: 'welcome',
+						templateLanguage: 'es',
+						templateComponents: [
+							{ type: 'header', parameters: [{ type: 'text', text: 'Glow' }] },
+							{
+								type: 'body',
+								parameters: [{ type: 'text', parameter_name: 'first_name', text: 'Ana' }],
+							},
+						],
+					},
+					ctx,
+				),
+			),
+		);
+		expect(text).toBe(
+			'To +34600111222 on WhatsApp\nApproved template "welcome" (es)\nheader {{1}} = Glow, body {{first_name}} = Ana',
+		);
+	});
+});
