@@ -100,22 +100,40 @@ export async function withBookAddresses(
 	});
 }
 
-/** The book address a channel uses (normalised), when the contact has a valid one. */
-export function channelBookAddress(contact: Contact, channel: Channel): ContactAddress | undefined {
+/**
+ * The address a channel uses, in the form the store keeps it (an email lower-cased, a phone in
+ * E.164; other ids as given), or which field does not parse and why. One rule for Check, Record
+ * Consent and the contact book.
+ */
+export function normalisedChannelAddress(
+	contact: Contact,
+	channel: Channel,
+):
+	| { ok: true; address: string | undefined }
+	| { ok: false; field: 'email' | 'phone'; value: string; message: string } {
 	const raw = channelAddress(contact, channel);
-	if (!raw) return undefined;
-	let value = raw;
+	if (!raw) return { ok: true, address: undefined };
 	if (channel === 'email') {
 		const e = normalizeEmail(raw);
-		if (!e.ok) return undefined;
-		value = e.email;
-	} else if (channel === 'sms' || (channel === 'whatsapp' && contact.phone)) {
-		const p = normalizePhone(raw);
-		if (!p.ok) return undefined;
-		value = p.e164;
+		return e.ok
+			? { ok: true, address: e.email }
+			: { ok: false, field: 'email', value: raw, message: e.message };
 	}
-	const kind = addressKindOf(channel, value);
-	return kind ? { kind, value } : undefined;
+	if (channel === 'sms' || (channel === 'whatsapp' && contact.phone)) {
+		const p = normalizePhone(raw);
+		return p.ok
+			? { ok: true, address: p.e164 }
+			: { ok: false, field: 'phone', value: raw, message: p.message };
+	}
+	return { ok: true, address: raw };
+}
+
+/** The book address a channel uses (normalised), when the contact has a valid one. */
+export function channelBookAddress(contact: Contact, channel: Channel): ContactAddress | undefined {
+	const n = normalisedChannelAddress(contact, channel);
+	if (!n.ok || !n.address) return undefined;
+	const kind = addressKindOf(channel, n.address);
+	return kind ? { kind, value: n.address } : undefined;
 }
 
 const KIND_LABEL: Record<ContactAddress['kind'], string> = {

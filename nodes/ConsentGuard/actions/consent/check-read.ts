@@ -5,7 +5,7 @@
  */
 import { NodeOperationError, type IDataObject, type IExecuteFunctions } from 'n8n-workflow';
 
-import { normalizeEmail, normalizePhone } from '../../../shared/address';
+import { normalisedChannelAddress } from '../../../shared/people';
 import { isChannel, type Contact } from '../../../shared/contact';
 import { compileFieldPath } from '../../../shared/field-path';
 import {
@@ -94,28 +94,12 @@ export function validateInput(contact: Contact, channel: string): void {
 			'Use one of whatsapp, messenger, instagram, sms, push, email.',
 		);
 	}
-	if (contact.phone && (channel === 'sms' || channel === 'whatsapp')) {
-		const p = normalizePhone(contact.phone);
-		if (!p.ok)
-			throw new ContactMappingError(
-				'phone',
-				contact.phone,
-				`Invalid phone "${contact.phone}"`,
-				p.message,
-			);
-		contact.phone = p.e164;
-	}
-	if (contact.email && channel === 'email') {
-		const e = normalizeEmail(contact.email);
-		if (!e.ok)
-			throw new ContactMappingError(
-				'email',
-				contact.email,
-				`Invalid email "${contact.email}"`,
-				e.message,
-			);
-		contact.email = e.email;
-	}
+	const n = normalisedChannelAddress(contact, channel);
+	if (!n.ok)
+		throw new ContactMappingError(n.field, n.value, `Invalid ${n.field} "${n.value}"`, n.message);
+	if (n.address && channel === 'email') contact.email = n.address;
+	else if (n.address && contact.phone && (channel === 'sms' || channel === 'whatsapp'))
+		contact.phone = n.address;
 	if (contact.timeZone && !isValidZone(contact.timeZone)) {
 		throw new ContactMappingError(
 			'timeZone',

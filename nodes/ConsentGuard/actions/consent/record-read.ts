@@ -11,12 +11,12 @@ import {
 	type INodeExecutionData,
 } from 'n8n-workflow';
 
-import { normalizeEmail, normalizePhone } from '../../../shared/address';
-import { channelAddress, isChannel, type Channel, type Contact } from '../../../shared/contact';
+import { isChannel, type Channel, type Contact } from '../../../shared/contact';
 import type { ConsentEventInput, ConsentEvidence } from '../../../shared/domain';
 import { compileFieldPath } from '../../../shared/field-path';
 import { compileContactReader, resolveContactMapping } from '../../../shared/n8n/contact-mapping';
 import { parameterReader } from '../../../shared/n8n/params';
+import { normalisedChannelAddress } from '../../../shared/people';
 import { toTime } from '../../../shared/segment/rules';
 import { CONSENT_ACTIONS } from './record.description';
 
@@ -124,26 +124,13 @@ function normalisedAddress(
 	channel: Channel,
 	i: number,
 ): string | undefined {
-	const address = channelAddress(contact, channel);
-	if (address && channel === 'email') {
-		const e = normalizeEmail(address);
-		if (!e.ok)
-			throw new NodeOperationError(fn.getNode(), `Invalid email "${address}"`, {
-				itemIndex: i,
-				description: e.message,
-			});
-		return e.email;
-	}
-	if (address && (channel === 'sms' || (channel === 'whatsapp' && contact.phone))) {
-		const p = normalizePhone(address);
-		if (!p.ok)
-			throw new NodeOperationError(fn.getNode(), `Invalid phone "${address}"`, {
-				itemIndex: i,
-				description: p.message,
-			});
-		return p.e164;
-	}
-	return address;
+	const n = normalisedChannelAddress(contact, channel);
+	if (!n.ok)
+		throw new NodeOperationError(fn.getNode(), `Invalid ${n.field} "${n.value}"`, {
+			itemIndex: i,
+			description: n.message,
+		});
+	return n.address;
 }
 
 /** The item's own time (Occurred At Field), never in the future; else now. */
