@@ -183,14 +183,7 @@ async function completeWithChatModel(
 			},
 		);
 	}
-	const u = {
-		inputTokens: res.usage_metadata?.input_tokens ?? 0,
-		outputTokens: res.usage_metadata?.output_tokens ?? 0,
-		calls: 1,
-	};
-	usage.inputTokens += u.inputTokens;
-	usage.outputTokens += u.outputTokens;
-	usage.calls++;
+	const u = counted(usage, res.usage_metadata?.input_tokens, res.usage_metadata?.output_tokens);
 	try {
 		return { data: jsonFromAnswer(answerText(res.content)), usage: u };
 	} catch (error) {
@@ -198,6 +191,14 @@ async function completeWithChatModel(
 			description: 'Choose a model that follows instructions, or lower its temperature.',
 		});
 	}
+}
+
+/** One call's tokens, added to the run's usage. */
+function counted(usage: Usage, input = 0, output = 0): Usage {
+	usage.inputTokens += input;
+	usage.outputTokens += output;
+	usage.calls++;
+	return { inputTokens: input, outputTokens: output, calls: 1 };
 }
 
 /** The OpenAI-compatible API with a JSON schema response format; the key never in an error. */
@@ -217,14 +218,7 @@ async function completeWithApi(
 			messages,
 			response_format: { type: 'json_schema', json_schema: { name, schema, strict: true } },
 		});
-		const u = {
-			inputTokens: res.usage?.prompt_tokens ?? 0,
-			outputTokens: res.usage?.completion_tokens ?? 0,
-			calls: 1,
-		};
-		usage.inputTokens += u.inputTokens;
-		usage.outputTokens += u.outputTokens;
-		usage.calls++;
+		const u = counted(usage, res.usage?.prompt_tokens, res.usage?.completion_tokens);
 		const content = res.choices[0]?.message?.content ?? '';
 		try {
 			return { data: JSON.parse(content), usage: u };
