@@ -52,6 +52,15 @@ describe('template: Campaign report page', () => {
 		expect(run.error).toBeUndefined();
 		const [report] = run.json('Campaign Report');
 		expect([...new Set((report.rows as Row[]).map((r) => r.campaign))]).toEqual(['win-back']);
+		// A window past a year is a year; one that is not a number is the default 30 days.
+		expect(report.sinceDays).toBe(365);
+		const odd = await runWorkflow(loadLive(FILE), {
+			startNode: 'Report Page',
+			startItems: [{ json: { query: { days: 'all; DROP TABLE touches' } } }],
+			credentials: credentials as never,
+		});
+		expect(odd.error).toBeUndefined();
+		expect(odd.json('Campaign Report')[0].sinceDays).toBe(30);
 		expect(run.runData['Show the Page']).toBeDefined();
 		expect(run.items('Show the Page')[0].binary?.report?.mimeType).toBe('text/html');
 		// It answers with the HTML page, not the first file of the item (the chart).

@@ -195,8 +195,10 @@ export async function campaignReport(
 	// One item for the whole report, read once per run.
 	const campaign = String(this.getNodeParameter('reportCampaign', 0, '')).trim();
 	const generatedAt = new Date().toISOString();
+	const sinceDays = Number(this.getNodeParameter('reportSinceDays', 0, 30));
+	const since = Date.now() - sinceDays * 86_400_000;
 	const report = await store.campaignReport({
-		since: Date.now() - Number(this.getNodeParameter('reportSinceDays', 0, 30)) * 86_400_000,
+		since,
 		...(campaign ? { campaign } : {}),
 		replyWindowMs: Number(this.getNodeParameter('replyWindowHours', 0, 48)) * 3_600_000,
 		conversionWindowMs: Number(this.getNodeParameter('conversionWindowDays', 0, 7)) * 86_400_000,
@@ -222,6 +224,9 @@ export async function campaignReport(
 			{
 				json: {
 					generatedAt,
+					// The window read, so a reader of the report (or the page) knows what it covers.
+					sinceDays,
+					since: new Date(since).toISOString(),
 					campaign: campaign || null,
 					journey: name,
 					rows: report.rows as unknown as IDataObject[],
