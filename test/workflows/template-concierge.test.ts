@@ -229,4 +229,79 @@ describe('template: WhatsApp AI concierge', () => {
 			await server.stop();
 		}
 	});
+
+	it("Send Follow-Up sends for real to the person of the conversation when the run did not start from Try It (its Dry Run reads $('Try It'))", async () => {
+		const store = await openStore({ type: 'embedded', path: databasePath });
+		await grantConsent(
+			store,
+			[{ id: '+34611000444', phone: '+34611000444' } as never],
+			['whatsapp'],
+		);
+		const wf = withAgent(
+			[
+				{
+					tool: 'Send_Follow-Up',
+					args: { contact: '+34611000444', text: 'Your facial is on Friday at 17:00.' },
+				},
+			],
+			'I have sent you the details.',
+		);
+		// What this checks is Dry Run, not the clock: quiet hours off for this one send.
+		const tool = wf.nodes.find((n) => n.name === 'Send Follow-Up')!;
+		tool.parameters.quietHours = { enabled: false };
+		const server = await startWebhookServer(wf, {
+			trigger: 'WhatsApp Inbound',
+			credentials: credentials as never,
+			extraPackages: [AI_FIXTURES],
+		});
+		try {
+			meta.setLastInbound('34611000444', Date.now());
+			const body = JSON.stringify({
+				object: 'whatsapp_business_account',
+				entry: [
+					{
+						id: 'W',
+						changes: [
+							{
+								field: 'messages',
+								value: {
+									metadata: { phone_number_id: meta.phoneNumberId },
+									contacts: [{ profile: { name: 'Cai' }, wa_id: '34611000444' }],
+									messages: [
+										{
+											from: '34611000444',
+											id: 'wamid.concierge.3',
+											timestamp: String(Math.floor(Date.now() / 1000)),
+											type: 'text',
+											text: { body: 'Can you send me the details?' },
+										},
+									],
+								},
+							},
+						],
+					},
+				],
+			});
+			await fetch(server.url, {
+				method: 'POST',
+				headers: {
+					'content-type': 'application/json',
+					'x-hub-signature-256': metaSignature(APP_SECRET, body),
+				},
+				body,
+			});
+			await server.settled();
+			const run = server.runs.at(-1)!;
+			expect(run.error).toBeUndefined();
+			const [step] = run.json('Concierge')[0].steps as IDataObject[];
+			expect(((step.result as IDataObject[]) ?? [])[0]?.status).toBe('sent');
+			expect(
+				meta.requests
+					.filter((r) => r.path.endsWith('/messages') && r.body.to === '34611000444')
+					.map((r) => r.body.text?.body),
+			).toEqual(['Your facial is on Friday at 17:00.', 'I have sent you the details.']);
+		} finally {
+			await server.stop();
+		}
+	});
 });
