@@ -45,6 +45,19 @@ export function sslOptions(config: PostgresConfig): PoolConfig['ssl'] {
 	};
 }
 
+/**
+ * Settings every connection starts with, before any query runs: the schema, and no sequential
+ * scan where an index serves. Every statement of the store looks rows up by an index (a key, a
+ * person, a window); the planner otherwise picks a scan whenever its statistics say a table is
+ * small or empty (a new store, after a truncate or a bulk load, before autovacuum), and a list of
+ * a few thousand keys looks cheaper to scan for. With this it still scans where no index serves.
+ */
+function connectionOptions(config: PostgresConfig): string {
+	const options = ['-c enable_seqscan=off'];
+	if (config.schema) options.push(`-c search_path=${quoteIdent(config.schema)}`);
+	return options.join(' ');
+}
+
 abstract class PgBase implements SqlDb {
 	readonly dialect = 'postgres' as const;
 	abstract queryCount: number;
@@ -113,8 +126,7 @@ export class PostgresDb extends PgBase {
 			max: config.max ?? 5,
 			connectionTimeoutMillis: 10000,
 			types: typeParser,
-			// The schema is set for every connection at connect time, before any query runs.
-			options: config.schema ? `-c search_path=${quoteIdent(config.schema)}` : undefined,
+			options: connectionOptions(config),
 		};
 		this.pool = new Pool(poolConfig);
 		// An idle client that errors (server restart) must not crash the n8n process.
