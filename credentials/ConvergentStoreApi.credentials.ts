@@ -122,5 +122,14 @@ export class ConvergentStoreApi implements ICredentialType {
 			description: 'PostgreSQL schema for the store tables. Leave empty for the default (public).',
 			displayOptions: { show: { storageType: ['postgres'] } },
 		},
+		{
+			displayName: 'Keep Send Detail (Months)',
+			name: 'keepSendDetailMonths',
+			type: 'number',
+			default: 13,
+			typeOptions: { minValue: 0 },
+			description:
+				'How long each send keeps its detail (campaign, A/B arm, provider ID, errors, delivery, replies). Older sends stay in the reports as daily totals; of each one only what keeps it from going twice and the caps exact is kept. 0 keeps everything.',
+		},
 	];
 }

@@ -15,6 +15,9 @@ const NO_PERSONAL_DATA: Record<string, string> = {
 	rate_slots: 'one row per credential and sender: the shared rate clock',
 	ai_usage: 'counts of calls and tokens per node, model and campaign',
 	blocked_counts: 'counts of blocked sends per campaign, channel and reason',
+	touch_rollups: 'daily counts of sends per campaign, channel and A/B arm (retention)',
+	touch_rollup_counts:
+		'daily counts of conversions per journey and failures per error code (retention)',
 	schema_migrations: 'the migrations applied',
 };
 
@@ -79,6 +82,23 @@ async function fillEveryTable(store: SqlStore): Promise<void> {
 		],
 		{ create: true, link: true },
 	);
+	// A send older than the kept detail: rolled up, its key kept under the person (moved by the merge).
+	const longAgo = now - 800 * 86_400_000;
+	await store.reserveTouches(
+		[
+			{
+				idempotencyKey: `old-${DUP}`,
+				contactId: DUP,
+				channel: 'whatsapp',
+				purpose: 'marketing',
+				campaign: 'winter',
+				caps: [],
+			},
+		],
+		longAgo,
+	);
+	await store.completeTouch(`old-${DUP}`, { status: 'sent', providerMessageId: 'wamid.erase-old' });
+	expect(await store.applyRetention({ keepMs: 396 * 86_400_000, now })).toBe(1);
 	await store.mergeContacts(DUP, ID, 'test');
 	await store.recordConsent([
 		{

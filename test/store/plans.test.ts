@@ -21,7 +21,7 @@ const phone = (i: number) => `+3461${String(1000000 + i).padStart(7, '0')}`;
 async function seed(store: SqlStore, now: number): Promise<void> {
 	const people = Array.from({ length: PEOPLE }, (_, i) => ({ id: `p${i}`, phone: phone(i) }));
 	await store.resolveContacts(
-		people.map((p) => ({ id: p.id, addresses: [channelBookAddress(p, 'sms')] })),
+		people.map((p) => ({ id: p.id, addresses: [channelBookAddress(p, 'sms')!] })),
 		{ create: true, link: true, source: 'plans' },
 	);
 	await store.recordConsent(

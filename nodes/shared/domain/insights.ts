@@ -34,6 +34,12 @@ export interface CampaignReport {
 		byReason: Record<string, number>;
 		total: number;
 	}>;
+	/**
+	 * Present when sends older than the store keeps their detail for were counted from its daily
+	 * rollups: their replies, conversions and opt-outs are counted within these windows, whatever
+	 * the report asked, and by whole days.
+	 */
+	rolledUp?: { replyWindowMs: number; conversionWindowMs: number };
 }
 
 export type AbMetric = 'delivered' | 'read' | 'clicked' | 'replied' | 'converted';

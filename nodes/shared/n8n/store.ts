@@ -13,7 +13,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { openStore, storeConfigFromCredential } from '../store';
+import { keepSendDetailMs, openStore, storeConfigFromCredential } from '../store';
 import type { Store } from '../store/types';
 
 export const STORE_CREDENTIAL = 'convergentStoreApi';
@@ -35,13 +35,41 @@ export async function getStore(
 	if (ctx.getNode().credentials?.[STORE_CREDENTIAL]) {
 		data = await credentials(STORE_CREDENTIAL);
 	}
+	let store: Store;
 	try {
-		return await openStore(storeConfigFromCredential(data));
+		store = await openStore(storeConfigFromCredential(data));
 	} catch (error) {
 		throw new NodeOperationError(ctx.getNode(), (error as Error).message, {
 			description:
 				'Nothing was checked or sent: the consent policy fails closed when its store cannot be reached.',
 		});
+	}
+	await keepSendDetail(ctx, store, keepSendDetailMs(data));
+	return store;
+}
+
+const RETENTION_EVERY_MS = 86_400_000;
+const retentionRunAt = new WeakMap<Store, number>();
+
+/**
+ * Retention, at most once a day per store and process, on the first run that opens the store: one
+ * batch of the oldest expired sends (a day's expiry; a backlog clears over several days). It never
+ * fails the run that carries it: the sends stay as they are until the next day's try, and the log says why.
+ */
+async function keepSendDetail(
+	ctx: IExecuteFunctions | IWebhookFunctions,
+	store: Store,
+	keepMs: number | undefined,
+): Promise<void> {
+	const now = Date.now();
+	if (keepMs === undefined || now - (retentionRunAt.get(store) ?? 0) < RETENTION_EVERY_MS) return;
+	retentionRunAt.set(store, now);
+	try {
+		await store.applyRetention({ keepMs, now });
+	} catch (error) {
+		ctx.logger?.warn(
+			`Convergent store: rolling up sends older than the kept detail failed (${(error as Error).message}); tried again tomorrow`,
+		);
 	}
 }
 

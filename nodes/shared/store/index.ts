@@ -139,5 +139,15 @@ export function storeConfigFromCredential(
 	};
 }
 
+/** Keep Send Detail (Months) of the credential (13 without one), in ms; undefined keeps everything. */
+export function keepSendDetailMs(
+	data: ICredentialDataDecryptedObject | undefined,
+): number | undefined {
+	const raw = data?.keepSendDetailMonths;
+	const months = raw === undefined || raw === null || raw === '' ? 13 : Number(raw);
+	if (!Number.isFinite(months) || months <= 0) return undefined;
+	return Math.round(months * 30.44 * 86_400_000);
+}
+
 export { SqlStore } from './sql-store';
 export type { Store } from './types';

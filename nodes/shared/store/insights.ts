@@ -2,21 +2,17 @@
  * Insights: blocked counts, the campaign report, A/B results and AI usage, read from the touches as they stand.
  */
 import { chunks, insertRows, type SqlDb, type SqlParam } from './db';
+import { readRollups, rollupArms } from './retention';
 import { CHUNK, type Row } from './sql-rows';
+import {
+	CONVERTED_WITHIN,
+	FAILED,
+	FAILED_WHY,
+	METRIC_COLUMNS,
+	REPLIED_WITHIN,
+	touchMetrics,
+} from './touch-metrics';
 import type { AbMetric, AiUsageRow, AiUsageTotal, CampaignReport } from './types';
-
-/**
- * What a send led to, as SQL over the touches row `t` (Campaign Report and Pick A/B Winner share
- * them): a reply on its channel within the window, the journey's goal within the window, each
- * measured from when the message left (LEFT_AT), never before it.
- */
-const LEFT_AT = 'COALESCE(t.sent_at, t.created_at)';
-
-const REPLIED_WITHIN = (window: string) =>
-	`t.replied_at >= ${LEFT_AT} AND t.replied_at <= ${LEFT_AT} + ${window}`;
-
-const CONVERTED_WITHIN = (journey: string, window: string) =>
-	`EXISTS (SELECT 1 FROM journey_state j WHERE j.journey = ${journey} AND j.contact_id = t.contact_id AND j.goal_reached_at >= ${LEFT_AT} AND j.goal_reached_at <= ${LEFT_AT} + ${window})`;
 
 export async function countBlocked(
 	db: SqlDb,
@@ -75,39 +71,39 @@ export async function campaignReport(
 	const where = `t.created_at >= $1${only ? (options.campaign ? ' AND t.campaign = $5' : ' AND (t.campaign IS NULL OR t.campaign = $5)') : ''}`;
 	const rows = await db.query<Row>(
 		`SELECT COALESCE(t.campaign, '') AS campaign, t.channel AS channel, COALESCE(t.variant, '') AS variant,
-			SUM(CASE WHEN t.status IN ('reserved', 'sending') THEN 1 ELSE 0 END) AS reserved,
-			SUM(CASE WHEN t.status = 'sent' THEN 1 ELSE 0 END) AS sent,
-			SUM(CASE WHEN t.status = 'sent' AND t.delivery_status IN ('delivered', 'read', 'clicked') THEN 1 ELSE 0 END) AS delivered,
-			SUM(CASE WHEN t.status = 'sent' AND t.delivery_status IN ('read', 'clicked') THEN 1 ELSE 0 END) AS read_count,
-			SUM(CASE WHEN t.status = 'sent' AND t.delivery_status = 'clicked' THEN 1 ELSE 0 END) AS clicked,
-			SUM(CASE WHEN t.status IN ('failed', 'unknown') OR t.delivery_status IN ('failed', 'undelivered', 'bounced') THEN 1 ELSE 0 END) AS failed,
-			SUM(CASE WHEN t.status = 'sent' AND ${REPLIED_WITHIN('$2')} THEN 1 ELSE 0 END) AS replied,
-			SUM(CASE WHEN t.status = 'sent' AND ${CONVERTED_WITHIN('$4', '$3')} THEN 1 ELSE 0 END) AS converted,
-			SUM(CASE WHEN t.status = 'sent' AND EXISTS (SELECT 1 FROM consent_events c WHERE c.contact_id = t.contact_id AND c.channel = t.channel AND c.action = 'withdraw' AND c.occurred_at >= ${LEFT_AT} AND c.occurred_at <= ${LEFT_AT} + $3) THEN 1 ELSE 0 END) AS opt_outs,
-			SUM(CASE WHEN t.complained_at IS NOT NULL THEN 1 ELSE 0 END) AS complaints,
-			SUM(CASE WHEN t.bounced_at IS NOT NULL THEN 1 ELSE 0 END) AS bounces
+			${touchMetrics('$2', '$3', '$4')}
 		FROM touches t WHERE ${where}
 		GROUP BY COALESCE(t.campaign, ''), t.channel, COALESCE(t.variant, '') ORDER BY 1, 2, 3`,
 		params,
 	);
 	const failures = await db.query<Row>(
 		`SELECT COALESCE(t.campaign, '') AS campaign, t.channel AS channel, COALESCE(t.variant, '') AS variant,
-			CASE WHEN t.status IN ('failed', 'unknown') THEN COALESCE(t.error_code, t.status) ELSE t.delivery_status END AS why, COUNT(*) AS n
-		FROM touches t WHERE ${where.replace('$5', '$2')} AND (t.status IN ('failed', 'unknown') OR t.delivery_status IN ('failed', 'undelivered', 'bounced'))
+			${FAILED_WHY} AS why, COUNT(*) AS n
+		FROM touches t WHERE ${where.replace('$5', '$2')} AND (${FAILED})
 		GROUP BY 1, 2, 3, 4`,
 		[options.since, ...(only ? [options.campaign!] : [])],
 	);
+	// Sends older than the store keeps their detail for are counted from the daily rollups.
+	const rolled = await readRollups(db, options);
 	const key = (r: Row) =>
 		JSON.stringify([String(r.campaign), String(r.channel), String(r.variant)]);
 	const failedBy = new Map<string, Record<string, number>>();
-	for (const f of failures) {
+	for (const f of [...failures, ...rolled.failures]) {
 		const m = failedBy.get(key(f)) ?? {};
-		m[String(f.why ?? 'unknown')] = Number(f.n);
+		const why = String(f.why ?? 'unknown');
+		m[why] = (m[why] ?? 0) + Number(f.n);
 		failedBy.set(key(f), m);
 	}
+	const sums = new Map<string, Row>();
+	for (const r of [...rows, ...rolled.rows]) {
+		const sum = sums.get(key(r));
+		if (!sum) sums.set(key(r), { ...r });
+		else for (const c of METRIC_COLUMNS) sum[c] = Number(sum[c]) + Number(r[c]);
+	}
+	const merged = [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 	const blocked = await blockedByCampaign(db, options.since, options.campaign);
 	return {
-		rows: rows.map((r) => ({
+		rows: merged.map(([k, r]) => ({
 			campaign: String(r.campaign),
 			channel: String(r.channel),
 			variant: String(r.variant),
@@ -117,7 +113,7 @@ export async function campaignReport(
 			read: Number(r.read_count),
 			clicked: Number(r.clicked),
 			failed: Number(r.failed),
-			failedBy: failedBy.get(key(r)) ?? {},
+			failedBy: failedBy.get(k) ?? {},
 			replied: Number(r.replied),
 			converted: Number(r.converted),
 			optOuts: Number(r.opt_outs),
@@ -125,6 +121,7 @@ export async function campaignReport(
 			bounces: Number(r.bounces),
 		})),
 		blocked,
+		...(rolled.rows.length ? { rolledUp: rolled.windows } : {}),
 	};
 }
 
@@ -196,11 +193,17 @@ export async function abTestResults(
 		GROUP BY t.variant ORDER BY t.variant`,
 		params,
 	);
-	return rows.map((r) => ({
-		variant: String(r.variant),
-		sent: Number(r.sent),
-		successes: Number(r.successes ?? 0),
-	}));
+	// Arms whose older sends were rolled up: theirs are added (counted within the rollups' windows).
+	const arms = await rollupArms(db, campaign, metric, options);
+	for (const r of rows) {
+		const arm = arms.get(String(r.variant)) ?? { sent: 0, successes: 0 };
+		arm.sent += Number(r.sent);
+		arm.successes += Number(r.successes ?? 0);
+		arms.set(String(r.variant), arm);
+	}
+	return [...arms.entries()]
+		.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+		.map(([variant, arm]) => ({ variant, ...arm }));
 }
 
 export async function recordAiUsage(db: SqlDb, rows: AiUsageRow[]): Promise<void> {

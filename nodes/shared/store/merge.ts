@@ -53,6 +53,7 @@ async function moveRows(tx: SqlDb, from: string, into: string): Promise<number> 
 		'consent_events',
 		'consent_tokens',
 		'touches',
+		'sent_keys',
 		'journey_events',
 		'journey_transitions',
 		'conversation_turns',

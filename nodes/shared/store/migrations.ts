@@ -399,6 +399,56 @@ CREATE INDEX IF NOT EXISTS touches_campaign ON touches (campaign, created_at);
 CREATE INDEX IF NOT EXISTS blocked_counts_day ON blocked_counts (day);
 `,
 	},
+	{
+		// Retention: a send older than the store keeps detail for is counted into daily rollups (the
+		// report's counts per day, campaign, channel and A/B arm; beside them failures by why, and
+		// replies, opt-outs and each journey's conversions within 1 hour ... 30 days) and only its key, person, channel, purpose, status and time are kept,
+		// so it is never sent twice and caps still count it.
+		id: '020_retention',
+		sql: `
+CREATE TABLE IF NOT EXISTS touch_rollups (
+	day BIGINT NOT NULL,
+	campaign TEXT NOT NULL,
+	channel TEXT NOT NULL,
+	variant TEXT NOT NULL,
+	reserved BIGINT NOT NULL,
+	sent BIGINT NOT NULL,
+	delivered BIGINT NOT NULL,
+	read_count BIGINT NOT NULL,
+	clicked BIGINT NOT NULL,
+	failed BIGINT NOT NULL,
+	replied BIGINT NOT NULL,
+	converted BIGINT NOT NULL,
+	opt_outs BIGINT NOT NULL,
+	complaints BIGINT NOT NULL,
+	bounces BIGINT NOT NULL,
+	PRIMARY KEY (day, campaign, channel, variant)
+);
+CREATE INDEX IF NOT EXISTS touch_rollups_campaign ON touch_rollups (campaign, day);
+CREATE TABLE IF NOT EXISTS touch_rollup_counts (
+	day BIGINT NOT NULL,
+	campaign TEXT NOT NULL,
+	channel TEXT NOT NULL,
+	variant TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	name TEXT NOT NULL,
+	within_hours BIGINT NOT NULL,
+	n BIGINT NOT NULL,
+	PRIMARY KEY (day, campaign, channel, variant, kind, name, within_hours)
+);
+CREATE INDEX IF NOT EXISTS touch_rollup_counts_campaign ON touch_rollup_counts (campaign, day);
+CREATE TABLE IF NOT EXISTS sent_keys (
+	idempotency_key TEXT PRIMARY KEY,
+	contact_id TEXT NOT NULL,
+	channel TEXT NOT NULL,
+	purpose TEXT NOT NULL,
+	status TEXT NOT NULL,
+	created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sent_keys_contact_time ON sent_keys (contact_id, created_at);
+CREATE INDEX IF NOT EXISTS journey_state_contact ON journey_state (contact_id);
+`,
+	},
 ];
 
 /** Tables holding personal data by contact: export reads them, erase deletes from them. */
@@ -407,6 +457,7 @@ export const CONTACT_TABLES: Array<{ table: string; column: string; exportAs: st
 	{ table: 'consent_state', column: 'contact_id', exportAs: 'consentStateRows' },
 	{ table: 'consent_tokens', column: 'contact_id', exportAs: 'consentTokens' },
 	{ table: 'touches', column: 'contact_id', exportAs: 'touchRows' },
+	{ table: 'sent_keys', column: 'contact_id', exportAs: 'sentKeys' },
 	{ table: 'inbound', column: 'contact_id', exportAs: 'inboundRows' },
 	{ table: 'engagement', column: 'contact_id', exportAs: 'engagement' },
 	{ table: 'journey_state', column: 'contact_id', exportAs: 'journeyStates' },

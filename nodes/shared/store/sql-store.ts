@@ -17,6 +17,7 @@ import * as insights from './insights';
 import * as journeys from './journeys';
 import * as merge from './merge';
 import * as rateSlots from './rate-slots';
+import * as retention from './retention';
 import * as rights from './rights';
 import * as suppressions from './suppressions';
 import * as touches from './touches';
@@ -242,6 +243,10 @@ export class SqlStore implements Store {
 
 	campaignReport(...a: Parameters<Store['campaignReport']>) {
 		return insights.campaignReport(this.db, ...a);
+	}
+
+	applyRetention(...a: Parameters<Store['applyRetention']>) {
+		return retention.applyRetention(this.db, ...a);
 	}
 
 	abTestResults(...a: Parameters<Store['abTestResults']>) {

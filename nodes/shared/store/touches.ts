@@ -3,6 +3,7 @@
  */
 import { mapLimit } from '../pool';
 import { chunks, inList, insertRows, type SqlDb, type SqlParam } from './db';
+import { MIN_KEEP_MS } from './retention';
 import { CHUNK, DELIVERY_RANK_SQL, deliveryRank, toTouch, type Row } from './sql-rows';
 import type {
 	ClaimResult,
@@ -59,15 +60,10 @@ async function reserveChunk(
 			[contacts as unknown as SqlParam],
 		);
 	}
-	const keys = chunk.map((r) => r.idempotencyKey);
-	const existing = new Map<string, TouchRecord>();
-	const byKey = inList(tx, keys);
-	for (const r of await tx.query<Row>(
-		`SELECT * FROM touches WHERE idempotency_key ${byKey.sql}`,
-		byKey.params,
-	)) {
-		existing.set(String(r.idempotency_key), toTouch(r));
-	}
+	const existing = await existingTouches(
+		tx,
+		chunk.map((r) => r.idempotencyKey),
+	);
 	const counted = await countedTouches(tx, chunk, contacts, now);
 	const results: ReservationResult[] = [];
 	const inserts: SqlParam[][] = [];
@@ -126,6 +122,35 @@ async function reserveChunk(
 	return results;
 }
 
+/** The touches these keys name; a send whose detail retention removed still says it went (retention.ts). */
+async function existingTouches(tx: SqlDb, keys: string[]): Promise<Map<string, TouchRecord>> {
+	const existing = new Map<string, TouchRecord>();
+	const all = inList(tx, keys);
+	for (const r of await tx.query<Row>(
+		`SELECT * FROM touches WHERE idempotency_key ${all.sql}`,
+		all.params,
+	))
+		existing.set(String(r.idempotency_key), toTouch(r));
+	const rest = keys.filter((k) => !existing.has(k));
+	if (!rest.length) return existing;
+	const byKey = inList(tx, rest);
+	for (const r of await tx.query<Row>(
+		`SELECT * FROM sent_keys WHERE idempotency_key ${byKey.sql}`,
+		byKey.params,
+	)) {
+		existing.set(String(r.idempotency_key), {
+			idempotencyKey: String(r.idempotency_key),
+			contactId: String(r.contact_id),
+			channel: r.channel as TouchRecord['channel'],
+			purpose: String(r.purpose) as TouchRecord['purpose'],
+			status: r.status as TouchRecord['status'],
+			createdAt: Number(r.created_at),
+			updatedAt: Number(r.created_at),
+		});
+	}
+	return existing;
+}
+
 type Counted = Map<string, Array<{ channel: string; purpose: string; at: number }>>;
 
 /** Touches counted by caps, per contact, over the longest window: reserved or sent (failed ones do not count). */
@@ -139,9 +164,14 @@ async function countedTouches(
 	const counted: Counted = new Map();
 	if (maxWindow > 0) {
 		const byContact = inList(tx, contacts, 2);
+		// A window longer than the shortest retention also counts the sends whose detail is gone.
+		const kept =
+			maxWindow > MIN_KEEP_MS
+				? ` UNION ALL SELECT contact_id, channel, purpose, created_at FROM sent_keys WHERE created_at > $1 AND contact_id ${byContact.sql}`
+				: '';
 		const rows = await tx.query<Row>(
 			`SELECT contact_id, channel, purpose, created_at FROM touches
-			WHERE created_at > $1 AND contact_id ${byContact.sql} AND status IN ('reserved', 'sending', 'sent', 'unknown')`,
+			WHERE created_at > $1 AND contact_id ${byContact.sql} AND status IN ('reserved', 'sending', 'sent', 'unknown')${kept}`,
 			[now - maxWindow, ...byContact.params],
 		);
 		for (const r of rows) {

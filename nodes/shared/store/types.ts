@@ -89,6 +89,12 @@ export interface TouchStore {
 	/** Frees reservations that were never attempted (a later node blocked them, a preview, a Check that only looked). */
 	releaseTouches(idempotencyKeys: string[]): Promise<void>;
 	getTouches(idempotencyKeys: string[]): Promise<Map<string, TouchRecord>>;
+	/**
+	 * Rolls the sends created more than `keepMs` ago (at least a month) into the report's daily
+	 * rollups, keeping only what keeps them from going twice and caps exact (retention.ts). At most
+	 * one batch per call, oldest first; returns how many were rolled up.
+	 */
+	applyRetention(options: { keepMs: number; now?: number }): Promise<number>;
 	/** Records delivery state (delivered/read/failed) from a status webhook. */
 	/** The touch the status is about (its person, campaign, key), or undefined when no send has that id. */
 	updateDeliveryStatus(
