@@ -60,16 +60,17 @@ async function seed(store: SqlStore): Promise<void> {
 			'INSERT INTO journey_state (journey, contact_id, stage, entered_at, goal_reached_at) VALUES ($1, $2, $3, $4, $5)',
 			['Shop', person, 'Customer', at, at],
 		);
-	await store.recordConsent([
-		{
+	// Two withdrawals on the channel within the week (two purposes): still one opt-out per send.
+	await store.recordConsent(
+		(['marketing', 'service'] as const).map((purpose, k) => ({
 			contactId: 'r2',
-			channel: 'sms',
-			purpose: 'marketing',
-			action: 'withdraw',
+			channel: 'sms' as const,
+			purpose,
+			action: 'withdraw' as const,
 			evidence: { source: 'test' },
-			occurredAt: OLD + 3 * DAY,
-		},
-	]);
+			occurredAt: OLD + (3 + k) * DAY,
+		})),
+	);
 }
 
 async function reports(store: SqlStore) {
@@ -115,6 +116,14 @@ describe.each(backends())('retention on %s', (_name, makeBackend) => {
 			replyWindowMs: 48 * 3_600_000,
 			conversionWindowMs: 7 * DAY,
 		});
+
+		// A window between the kept ones counts rolled-up replies within the kept one under it, and says so.
+		const wider = await store.campaignReport({
+			since: NOW - 600 * DAY,
+			...WINDOWS,
+			replyWindowMs: 60 * 3_600_000,
+		});
+		expect(wider.rolledUp?.replyWindowMs).toBe(48 * 3_600_000);
 
 		// The old rows' detail is gone; what is kept names no campaign, arm, provider or error.
 		const left = await store.db.query<{ n: number }>(

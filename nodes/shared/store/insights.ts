@@ -71,7 +71,7 @@ export async function campaignReport(
 	const where = `t.created_at >= $1${only ? (options.campaign ? ' AND t.campaign = $5' : ' AND (t.campaign IS NULL OR t.campaign = $5)') : ''}`;
 	const rows = await db.query<Row>(
 		`SELECT COALESCE(t.campaign, '') AS campaign, t.channel AS channel, COALESCE(t.variant, '') AS variant,
-			${touchMetrics('$2', '$3', '$4')}
+			${touchMetrics({ replyWindow: '$2', conversionWindow: '$3', journey: '$4' })}
 		FROM touches t WHERE ${where}
 		GROUP BY COALESCE(t.campaign, ''), t.channel, COALESCE(t.variant, '') ORDER BY 1, 2, 3`,
 		params,

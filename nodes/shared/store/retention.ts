@@ -50,10 +50,11 @@ export async function applyRetention(
 async function rollUp(tx: SqlDb, keys: string[]): Promise<void> {
 	const within = inList(tx, keys);
 	const add = METRIC_COLUMNS.map((c) => `${c} = touch_rollups.${c} + excluded.${c}`).join(', ');
-	// Replies, conversions and opt-outs are counted per window below; here they are 0.
+	// Replies, conversions and opt-outs are counted per window below (once per send each, however
+	// many of the person's rows meet it: two withdrawals are one opt-out); here they are 0.
 	await tx.run(
 		`INSERT INTO touch_rollups (${KEY}, ${METRIC_COLUMNS.join(', ')})
-		SELECT ${GROUP}, ${touchMetrics('0', '0', null)}
+		SELECT ${GROUP}, ${touchMetrics(null)}
 		FROM touches t WHERE t.idempotency_key ${within.sql} GROUP BY ${GROUP}
 		ON CONFLICT (${KEY}) DO UPDATE SET ${add}`,
 		within.params,
@@ -61,7 +62,7 @@ async function rollUp(tx: SqlDb, keys: string[]): Promise<void> {
 	for (const [kind, name, join, when] of OUTCOMES)
 		await tx.run(
 			`INSERT INTO touch_rollup_counts (${KEY}, kind, name, within_hours, n)
-			SELECT ${GROUP}, '${kind}', ${name}, b.h, COUNT(*) FROM touches t ${join}
+			SELECT ${GROUP}, '${kind}', ${name}, b.h, COUNT(DISTINCT t.idempotency_key) FROM touches t ${join}
 			JOIN (${WINDOW_HOURS.map((h) => `SELECT ${h} AS h`).join(' UNION ALL ')}) b ON ${when} <= ${LEFT_AT} + b.h * CAST(3600000 AS BIGINT)
 			WHERE t.status = 'sent' AND t.idempotency_key ${within.sql} GROUP BY ${GROUP}${name.startsWith("'") ? '' : `, ${name}`}, b.h
 			ON CONFLICT (${KEY}, kind, name, within_hours) DO UPDATE SET n = touch_rollup_counts.n + excluded.n`,

@@ -37,14 +37,18 @@ export const METRIC_COLUMNS = [
 const OUTCOME_COLUMNS: readonly string[] = ['replied', 'converted', 'opt_outs'];
 
 /**
- * One SUM per metric column; the windows and the journey are SQL (parameters or constants). Without
- * a journey (null), replies, conversions and opt-outs are 0 here: the rollups count them per window apart.
+ * One SUM per metric column, over touches `t`. `outcomes` gives the windows and the journey as SQL
+ * (parameters or constants); without it (null) replies, conversions and opt-outs are 0 here: the
+ * rollups count them per window apart.
  */
 export function touchMetrics(
-	replyWindow: string,
-	conversionWindow: string,
-	journey: string | null,
+	outcomes: { replyWindow: string; conversionWindow: string; journey: string } | null,
 ): string {
+	const { replyWindow, conversionWindow, journey } = outcomes ?? {
+		replyWindow: '0',
+		conversionWindow: '0',
+		journey: "''",
+	};
 	const when: Record<(typeof METRIC_COLUMNS)[number], string> = {
 		reserved: "t.status IN ('reserved', 'sending')",
 		sent: "t.status = 'sent'",
@@ -53,13 +57,13 @@ export function touchMetrics(
 		clicked: "t.status = 'sent' AND t.delivery_status = 'clicked'",
 		failed: FAILED,
 		replied: `t.status = 'sent' AND ${REPLIED_WITHIN(replyWindow)}`,
-		converted: `t.status = 'sent' AND ${CONVERTED_WITHIN(journey ?? "''", conversionWindow)}`,
+		converted: `t.status = 'sent' AND ${CONVERTED_WITHIN(journey, conversionWindow)}`,
 		opt_outs: `t.status = 'sent' AND EXISTS (SELECT 1 FROM consent_events c WHERE c.contact_id = t.contact_id AND c.channel = t.channel AND c.action = 'withdraw' AND c.occurred_at >= ${LEFT_AT} AND c.occurred_at <= ${LEFT_AT} + ${conversionWindow})`,
 		complaints: 't.complained_at IS NOT NULL',
 		bounces: 't.bounced_at IS NOT NULL',
 	};
 	return METRIC_COLUMNS.map((c) =>
-		journey === null && OUTCOME_COLUMNS.includes(c)
+		outcomes === null && OUTCOME_COLUMNS.includes(c)
 			? `0 AS ${c}`
 			: `SUM(CASE WHEN ${when[c]} THEN 1 ELSE 0 END) AS ${c}`,
 	).join(',\n\t\t\t');
