@@ -44,15 +44,20 @@ export async function getStore(
 				'Nothing was checked or sent: the consent policy fails closed when its store cannot be reached.',
 		});
 	}
-	await keepSendDetail(ctx, store, keepSendDetailMs(data));
+	// Never inside a webhook's answer: the provider waits for it and retries what takes too long.
+	if (!isWebhook(ctx)) await keepSendDetail(ctx, store, keepSendDetailMs(data));
 	return store;
+}
+
+function isWebhook(ctx: IExecuteFunctions | IWebhookFunctions): ctx is IWebhookFunctions {
+	return typeof (ctx as IWebhookFunctions).getWebhookName === 'function';
 }
 
 const RETENTION_EVERY_MS = 86_400_000;
 const retentionRunAt = new WeakMap<Store, number>();
 
 /**
- * Retention, at most once a day per store and process, on the first run that opens the store: one
+ * Retention, at most once a day per store and process, on the first node run that opens the store: one
  * batch of the oldest expired sends (a day's expiry; a backlog clears over several days). It never
  * fails the run that carries it: the sends stay as they are until the next day's try, and the log says why.
  */
