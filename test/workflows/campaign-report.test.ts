@@ -129,4 +129,27 @@ describe('Journey > Campaign Report', () => {
 		);
 		expect(html).toContain('NO_CONSENT: 1');
 	});
+
+	it('a setting the whole report reads once is one value: items that give different windows are an error naming the field, never item 0 for all', async () => {
+		const report = (days: string) =>
+			runWorkflow(
+				manualWorkflow({
+					items: [{ days: 7 }, { days: 90 }],
+					node: {
+						type: 'journey',
+						name: 'Report',
+						parameters: { operation: 'campaignReport', reportSinceDays: days },
+						credentials: { convergentStoreApi: 'Store' },
+					},
+				}),
+				{ credentials: credentials as never },
+			);
+		const differs = await report('={{ $json.days }}');
+		expect(differs.error?.message).toBe('Since (Days) differs between items');
+		expect(String(differs.error?.description)).toContain('Item 0 gives 7, item 1 90');
+		// One value for every item (an expression or not) is read once: one report.
+		const same = await report('={{ 14 }}');
+		expect(same.error).toBeUndefined();
+		expect(same.json('Report').map((j) => j.sinceDays)).toEqual([14]);
+	});
 });

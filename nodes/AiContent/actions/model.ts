@@ -16,7 +16,7 @@ import {
 } from '../../shared/ai/model-json';
 import type { SampleWriting } from '../../shared/ai/sample';
 import { AI_DEADLINE_MS } from '../../shared/deadline';
-import { parameterReader } from '../../shared/n8n/params';
+import { runParameter } from '../../shared/n8n/params';
 
 export type Msg = { role: 'system' | 'user' | 'assistant'; content: string };
 export interface Usage {
@@ -112,7 +112,7 @@ export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<M
 		modelName,
 		options,
 		sample,
-		sampleWriting: sample ? readSampleWriting(this, items.length) : { text: '', title: '' },
+		sampleWriting: sample ? readSampleWriting(this) : { text: '', title: '' },
 		concurrency,
 		usage,
 		meter,
@@ -121,22 +121,12 @@ export async function modelRun(this: IExecuteFunctions, meter: Meter): Promise<M
 }
 
 /**
- * Sample Text and Sample Title or Subject, read once for the run: a sample is written once per
- * segment like real copy, so an expression that gives items different samples is an error naming
- * the field, never item 0's value for everyone. What differs per person goes in placeholders.
+ * Sample Text and Sample Title or Subject, one for the run: a sample is written once per segment
+ * like real copy; what differs per person goes in placeholders such as {{firstName}}.
  */
-function readSampleWriting(fn: IExecuteFunctions, count: number): SampleWriting {
-	const read = (field: string, label: string): string => {
-		const at = parameterReader<string>(fn, `options.${field}`, '');
-		const first = String(at(0) ?? '');
-		for (let i = 1; i < count; i++)
-			if (String(at(i) ?? '') !== first)
-				throw new NodeOperationError(fn.getNode(), `${label} differs between items`, {
-					itemIndex: i,
-					description: `Item 0 gives "${first.slice(0, 60)}", item ${i} "${String(at(i)).slice(0, 60)}". A sample is written once per segment like real copy: write one ${label}, and put what differs per person in placeholders such as {{firstName}}.`,
-				});
-		return first;
-	};
+function readSampleWriting(fn: IExecuteFunctions): SampleWriting {
+	const read = (field: string, label: string) =>
+		String(runParameter(fn, `options.${field}`, '', label) ?? '');
 	return {
 		text: read('sampleText', 'Sample Text'),
 		title: read('sampleTitle', 'Sample Title or Subject'),

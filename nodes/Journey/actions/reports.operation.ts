@@ -11,6 +11,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { runParameter } from '../../shared/n8n/params';
 import { pickWinner } from '../../shared/insights/ab';
 import { campaignHtml, campaignSvg } from '../../shared/insights/report';
 import { funnel } from '../../shared/journey/journey';
@@ -140,17 +141,17 @@ export const description: INodeProperties[] = [
 
 /** Pick A/B Winner: the arms' results from the send log, decided by the stated rule (shared/insights/ab.ts). Read once per run. */
 export async function abWinner(ctx: IExecuteFunctions, store: Store, journey: string) {
-	const campaign = String(ctx.getNodeParameter('abCampaign', 0, '')).trim();
+	const campaign = String(runParameter(ctx, 'abCampaign', '', 'Campaign')).trim();
 	if (!campaign)
 		throw new NodeOperationError(ctx.getNode(), 'Campaign is empty', {
 			description: "Name the campaign the test's sends were made under (Touchpoint > Campaign).",
 		});
-	const metric = ctx.getNodeParameter('abMetric', 0, 'converted') as AbMetric;
-	const windowMs = Number(ctx.getNodeParameter('abWindowHours', 0, 72)) * 3_600_000;
+	const metric = runParameter(ctx, 'abMetric', 'converted', 'Metric') as AbMetric;
+	const windowMs = Number(runParameter(ctx, 'abWindowHours', 72, 'Window (Hours)')) * 3_600_000;
 	const results = await store.abTestResults(campaign, metric, { windowMs, journey });
 	const decision = pickWinner(results, {
-		confidence: Number(ctx.getNodeParameter('abConfidence', 0, 0.95)),
-		minPerArm: Number(ctx.getNodeParameter('abMinPerArm', 0, 100)),
+		confidence: Number(runParameter(ctx, 'abConfidence', 0.95, 'Confidence')),
+		minPerArm: Number(runParameter(ctx, 'abMinPerArm', 100, 'Minimum Sends per Arm')),
 	});
 	// What a marketer reads first: the sentence, then one row per arm; the details after them.
 	const { decision: outcome, winner, message, ...details } = decision;
@@ -193,15 +194,18 @@ export async function campaignReport(
 	items: INodeExecutionData[],
 ): Promise<INodeExecutionData[][]> {
 	// One item for the whole report, read once per run.
-	const campaign = String(this.getNodeParameter('reportCampaign', 0, '')).trim();
+	const campaign = String(runParameter(this, 'reportCampaign', '', 'Campaign Name or All')).trim();
 	const generatedAt = new Date().toISOString();
-	const sinceDays = Number(this.getNodeParameter('reportSinceDays', 0, 30));
+	const sinceDays = Number(runParameter(this, 'reportSinceDays', 30, 'Since (Days)'));
 	const since = Date.now() - sinceDays * 86_400_000;
 	const report = await store.campaignReport({
 		since,
 		...(campaign ? { campaign } : {}),
-		replyWindowMs: Number(this.getNodeParameter('replyWindowHours', 0, 48)) * 3_600_000,
-		conversionWindowMs: Number(this.getNodeParameter('conversionWindowDays', 0, 7)) * 86_400_000,
+		replyWindowMs:
+			Number(runParameter(this, 'replyWindowHours', 48, 'Reply Window (Hours)')) * 3_600_000,
+		conversionWindowMs:
+			Number(runParameter(this, 'conversionWindowDays', 7, 'Conversion Window (Days)')) *
+			86_400_000,
 		journey: name,
 	});
 	const title = campaign ? `Campaign ${campaign}` : 'Campaigns';
@@ -213,7 +217,7 @@ export async function campaignReport(
 			'image/svg+xml',
 		),
 	};
-	if (this.getNodeParameter('includeHtml', 0, false))
+	if (runParameter(this, 'includeHtml', false, 'Include HTML Report'))
 		binary.report = await this.helpers.prepareBinaryData(
 			Buffer.from(campaignHtml(title, report, svg, generatedAt), 'utf8'),
 			'campaigns.html',
@@ -268,7 +272,7 @@ export async function funnelReport(
 			'image/svg+xml',
 		),
 	};
-	if (this.getNodeParameter('includeHtml', 0, false)) {
+	if (runParameter(this, 'includeHtml', false, 'Include HTML Report')) {
 		binary.report = await this.helpers.prepareBinaryData(
 			Buffer.from(funnelHtml(name, report, generatedAt), 'utf8'),
 			'funnel.html',

@@ -1,6 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { runOperation, type Operation, type Operations } from '../../shared/n8n/operation';
+import { runParameter } from '../../shared/n8n/params';
 import { getStore } from '../../shared/n8n/store';
 import type { Store } from '../../shared/store/types';
 import * as contact from './contact.operation';
@@ -15,7 +16,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 
 /** The journey's stages, in order (Route by Stage has one output per stage). */
 const stagesOf = (fn: IExecuteFunctions) =>
-	String(fn.getNodeParameter('stages', 0))
+	String(runParameter(fn, 'stages', '', 'Stages'))
 		.split(',')
 		.map((s) => s.trim())
 		.filter((s) => s !== '');
@@ -38,7 +39,7 @@ function journeyOperation(operation: string, run: Run): Operation {
 			await run(
 				fn,
 				await getStore(fn),
-				String(fn.getNodeParameter('journeyName', 0)).trim(),
+				String(runParameter(fn, 'journeyName', '', 'Journey Name')).trim(),
 				items,
 			),
 		...(PERSON_OPERATIONS.includes(operation)

@@ -5,7 +5,7 @@
  * per-item work. So: read a parameter once when its raw value holds no expression, and per item
  * only when the marketer wrote one.
  */
-import type { IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError, type IExecuteFunctions } from 'n8n-workflow';
 
 function getRaw(parameters: unknown, name: string): unknown {
 	let value: unknown = parameters;
@@ -42,4 +42,31 @@ export function parameterReader<T>(
 		return () => value;
 	}
 	return (itemIndex) => ctx.getNodeParameter(name, itemIndex, fallback) as T;
+}
+
+/**
+ * A setting the node applies once for the whole run (a report, a test's decision, a sample written
+ * once): read once when it holds no expression; with one, evaluated for every item, and the items
+ * must agree. Never item 0's value silently applied to all: a difference is an error naming the
+ * field, the two items and their values.
+ */
+export function runParameter<T>(
+	ctx: IExecuteFunctions,
+	name: string,
+	fallback: T,
+	label: string,
+): T {
+	const at = parameterReader(ctx, name, fallback);
+	const first = at(0);
+	if (!isExpressionParameter(ctx, name)) return first;
+	const count = ctx.getInputData().length;
+	for (let i = 1; i < count; i++) {
+		const value = at(i);
+		if (JSON.stringify(value) !== JSON.stringify(first))
+			throw new NodeOperationError(ctx.getNode(), `${label} differs between items`, {
+				itemIndex: i,
+				description: `Item 0 gives ${JSON.stringify(first).slice(0, 80)}, item ${i} ${JSON.stringify(value).slice(0, 80)}. ${label} applies to the whole run: give it one value, or split the items into separate runs.`,
+			});
+	}
+	return first;
 }
