@@ -212,4 +212,32 @@ describe.each(backends())('retention on %s', (_name, makeBackend) => {
 		expect(await store.applyRetention({ keepMs: DAY, now: NOW })).toBe(0);
 		expect((await store.getTouches(['month-old'])).get('month-old')?.status).toBe('sent');
 	});
+
+	it('reports keep their rows in campaign, channel and arm order (a name that another begins with comes first)', async () => {
+		const { store } = s();
+		const at = NOW - DAY;
+		await insertRows(
+			store.db,
+			'INSERT INTO touches (idempotency_key, contact_id, channel, purpose, campaign, status, variant, created_at, updated_at)',
+			9,
+			[
+				['order-1', 'o1', 'sms', 'marketing', 'spring sale', 'sent', 'A', at, at],
+				['order-2', 'o2', 'sms', 'marketing', 'spring', 'sent', 'B', at, at],
+				['order-3', 'o3', 'email', 'marketing', 'spring', 'sent', 'A', at, at],
+			],
+		);
+		await store.countBlocked([
+			{ campaign: 'spring sale', channel: 'sms', reason: 'QUIET_HOURS', at },
+			{ campaign: 'spring', channel: 'sms', reason: 'NO_CONSENT', at },
+		]);
+		const report = await store.campaignReport({ since: NOW - 2 * DAY, ...WINDOWS });
+		// (the store is shared with the tests above: only this test's campaigns)
+		const spring = report.rows.filter((r) => r.campaign.startsWith('spring'));
+		expect(spring.map((r) => [r.campaign, r.channel, r.variant])).toEqual([
+			['spring', 'email', 'A'],
+			['spring', 'sms', 'B'],
+			['spring sale', 'sms', 'A'],
+		]);
+		expect(report.blocked.map((b) => b.campaign)).toEqual(['spring', 'spring sale']);
+	});
 });

@@ -100,7 +100,9 @@ export async function campaignReport(
 		if (!sum) sums.set(key(r), { ...r });
 		else for (const c of METRIC_COLUMNS) sum[c] = Number(sum[c]) + Number(r[c]);
 	}
-	const merged = [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+	const merged = [...sums.entries()].sort(([, a], [, b]) =>
+		byFields(a, b, ['campaign', 'channel', 'variant']),
+	);
 	const blocked = await blockedByCampaign(db, options.since, options.campaign);
 	return {
 		rows: merged.map(([k, r]) => ({
@@ -138,30 +140,20 @@ async function blockedByCampaign(
 		`SELECT campaign, channel, reason, count AS n FROM blocked_counts WHERE day >= $1${only ? ' AND campaign = $2' : ''}`,
 		[Math.floor(since / 86_400_000) * 86_400_000, ...(only ? [campaign!] : [])],
 	);
-	const sums = new Map<string, Row>();
-	for (const r of dayRows) {
-		const k = JSON.stringify([String(r.campaign), String(r.channel), String(r.reason)]);
-		const sum = sums.get(k) ?? { ...r, n: 0 };
-		sum.n = Number(sum.n) + Number(r.n);
-		sums.set(k, sum);
-	}
-	const blockedRows = [...sums.entries()]
-		.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-		.map(([, r]) => r);
 	const blocked = new Map<
 		string,
 		{ campaign: string; channel: string; byReason: Record<string, number>; total: number }
 	>();
-	for (const b of blockedRows) {
-		const k = JSON.stringify([String(b.campaign), String(b.channel)]);
+	for (const r of [...dayRows].sort((a, b) => byFields(a, b, ['campaign', 'channel', 'reason']))) {
+		const k = JSON.stringify([String(r.campaign), String(r.channel)]);
 		const e = blocked.get(k) ?? {
-			campaign: String(b.campaign),
-			channel: String(b.channel),
+			campaign: String(r.campaign),
+			channel: String(r.channel),
 			byReason: {},
 			total: 0,
 		};
-		e.byReason[String(b.reason)] = Number(b.n);
-		e.total += Number(b.n);
+		e.byReason[String(r.reason)] = (e.byReason[String(r.reason)] ?? 0) + Number(r.n);
+		e.total += Number(r.n);
 		blocked.set(k, e);
 	}
 	return [...blocked.values()];
@@ -202,8 +194,8 @@ export async function abTestResults(
 		arms.set(String(r.variant), arm);
 	}
 	return [...arms.entries()]
-		.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-		.map(([variant, arm]) => ({ variant, ...arm }));
+		.map(([variant, arm]) => ({ variant, ...arm }))
+		.sort((a, b) => byFields(a, b, ['variant']));
 }
 
 export async function recordAiUsage(db: SqlDb, rows: AiUsageRow[]): Promise<void> {
@@ -250,4 +242,14 @@ export async function aiUsageReport(db: SqlDb, since: number): Promise<AiUsageTo
 		firstAt: Number(r.first_at),
 		lastAt: Number(r.last_at),
 	}));
+}
+
+/** Rows in the order of their fields, compared as text the way SQL's ORDER BY does ('a' before 'a b'). */
+function byFields(a: object, b: object, fields: string[]): number {
+	for (const f of fields) {
+		const x = String((a as Record<string, unknown>)[f]);
+		const y = String((b as Record<string, unknown>)[f]);
+		if (x !== y) return x < y ? -1 : 1;
+	}
+	return 0;
 }
