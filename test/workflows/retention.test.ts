@@ -13,6 +13,7 @@ import { insertRows } from '../../nodes/shared/store/db';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import { makeNode, manualWorkflow, runWorkflow } from '../harness';
 import { startWebhookServer } from '../harness/webhook';
+import { waText, waWebhookBody } from '../helpers/whatsapp';
 
 const APP_SECRET = 'abcdef0123456789abcdef0123456789';
 const databasePath = path.join(
@@ -57,32 +58,11 @@ it('a webhook answer never rolls up old sends; the first node run of the day doe
 		{ trigger: 'Inbound', credentials },
 	);
 	try {
-		const raw = JSON.stringify({
-			object: 'whatsapp_business_account',
-			entry: [
-				{
-					id: 'WABA',
-					changes: [
-						{
-							field: 'messages',
-							value: {
-								messaging_product: 'whatsapp',
-								metadata: { display_phone_number: '15550100000', phone_number_id: '1065' },
-								contacts: [{ profile: { name: 'Ana' }, wa_id: '34600111222' }],
-								messages: [
-									{
-										from: '34600111222',
-										id: 'wamid.retention-1',
-										timestamp: String(Math.floor(Date.now() / 1000)),
-										type: 'text',
-										text: { body: 'hola' },
-									},
-								],
-							},
-						},
-					],
-				},
-			],
+		const raw = waWebhookBody({
+			phoneNumberId: '1065',
+			name: 'Ana',
+			waId: '34600111222',
+			messages: [waText('34600111222', 'wamid.retention-1', 'hola')],
 		});
 		const res = await fetch(server.url, {
 			method: 'POST',

@@ -17,6 +17,7 @@ import { runWorkflow } from '../harness';
 import { startWebhookServer } from '../harness/webhook';
 import { MetaGraphMock, OpenAIMock } from '../mocks';
 import { loadLive } from './template-helpers';
+import { waText, waWebhookBody } from '../helpers/whatsapp';
 
 const FILE = 'consultation-booking.json';
 const APP_SECRET = 'fedcbafedcbafedcbafedcbafedcba98';
@@ -73,31 +74,11 @@ describe('template: In-store consultation booking over chat', () => {
 		let n = 0;
 		const write = async (waId: string, text: string) => {
 			meta.setLastInbound(waId, Date.now());
-			const body = JSON.stringify({
-				object: 'whatsapp_business_account',
-				entry: [
-					{
-						id: 'W',
-						changes: [
-							{
-								field: 'messages',
-								value: {
-									metadata: { phone_number_id: meta.phoneNumberId },
-									contacts: [{ profile: { name: 'Lia' }, wa_id: waId }],
-									messages: [
-										{
-											from: waId,
-											id: `wamid.b.${++n}`,
-											timestamp: String(Math.floor(Date.now() / 1000)),
-											type: 'text',
-											text: { body: text },
-										},
-									],
-								},
-							},
-						],
-					},
-				],
+			const body = waWebhookBody({
+				phoneNumberId: meta.phoneNumberId,
+				name: 'Lia',
+				waId,
+				messages: [waText(waId, `wamid.b.${++n}`, text)],
 			});
 			const res = await fetch(server.url, {
 				method: 'POST',

@@ -17,6 +17,7 @@ import { startWebhookServer } from '../harness/webhook';
 import { grantConsent } from '../helpers/people';
 import { MetaGraphMock } from '../mocks';
 import { dropNodes, loadLive } from './template-helpers';
+import { waText, waWebhookBody } from '../helpers/whatsapp';
 
 const AI_FIXTURES = path.join(__dirname, '..', 'fixtures', 'ai-package');
 const APP_SECRET = 'abcdefabcdefabcdefabcdefabcdef34';
@@ -88,32 +89,16 @@ describe('template: WhatsApp AI concierge', () => {
 		});
 		try {
 			meta.setLastInbound('34611000222', Date.now());
-			const message = {
-				from: '34611000222',
-				id: 'wamid.concierge.1',
-				timestamp: String(Math.floor(Date.now() / 1000)),
-				type: 'text',
-				text: {
-					body: 'Book me a facial on Friday at 5pm, and send the spring offer to my friend +34 622 000 111',
-				},
-			};
-			const body = JSON.stringify({
-				object: 'whatsapp_business_account',
-				entry: [
-					{
-						id: 'W',
-						changes: [
-							{
-								field: 'messages',
-								value: {
-									metadata: { phone_number_id: meta.phoneNumberId },
-									contacts: [{ profile: { name: 'Ana' }, wa_id: '34611000222' }],
-									messages: [message],
-								},
-							},
-						],
-					},
-				],
+			const message = waText(
+				'34611000222',
+				'wamid.concierge.1',
+				'Book me a facial on Friday at 5pm, and send the spring offer to my friend +34 622 000 111',
+			);
+			const body = waWebhookBody({
+				phoneNumberId: meta.phoneNumberId,
+				name: 'Ana',
+				waId: '34611000222',
+				messages: [message],
 			});
 			const res = await fetch(server.url, {
 				method: 'POST',
@@ -183,30 +168,16 @@ describe('template: WhatsApp AI concierge', () => {
 		});
 		try {
 			meta.setLastInbound('34611000333', Date.now());
-			const message = {
-				from: '34611000333',
-				id: 'wamid.concierge.2',
-				timestamp: String(Math.floor(Date.now() / 1000)),
-				type: 'text',
-				text: { body: 'por favor no me mandéis más ofertas' },
-			};
-			const body = JSON.stringify({
-				object: 'whatsapp_business_account',
-				entry: [
-					{
-						id: 'W',
-						changes: [
-							{
-								field: 'messages',
-								value: {
-									metadata: { phone_number_id: meta.phoneNumberId },
-									contacts: [{ profile: { name: 'Eva' }, wa_id: '34611000333' }],
-									messages: [message],
-								},
-							},
-						],
-					},
-				],
+			const message = waText(
+				'34611000333',
+				'wamid.concierge.2',
+				'por favor no me mandéis más ofertas',
+			);
+			const body = waWebhookBody({
+				phoneNumberId: meta.phoneNumberId,
+				name: 'Eva',
+				waId: '34611000333',
+				messages: [message],
 			});
 			await fetch(server.url, {
 				method: 'POST',
@@ -256,31 +227,11 @@ describe('template: WhatsApp AI concierge', () => {
 		});
 		try {
 			meta.setLastInbound('34611000444', Date.now());
-			const body = JSON.stringify({
-				object: 'whatsapp_business_account',
-				entry: [
-					{
-						id: 'W',
-						changes: [
-							{
-								field: 'messages',
-								value: {
-									metadata: { phone_number_id: meta.phoneNumberId },
-									contacts: [{ profile: { name: 'Cai' }, wa_id: '34611000444' }],
-									messages: [
-										{
-											from: '34611000444',
-											id: 'wamid.concierge.3',
-											timestamp: String(Math.floor(Date.now() / 1000)),
-											type: 'text',
-											text: { body: 'Can you send me the details?' },
-										},
-									],
-								},
-							},
-						],
-					},
-				],
+			const body = waWebhookBody({
+				phoneNumberId: meta.phoneNumberId,
+				name: 'Cai',
+				waId: '34611000444',
+				messages: [waText('34611000444', 'wamid.concierge.3', 'Can you send me the details?')],
 			});
 			await fetch(server.url, {
 				method: 'POST',

@@ -15,6 +15,7 @@ import { startWebhookServer } from '../harness/webhook';
 import { grantConsent } from '../helpers/people';
 import { MetaGraphMock } from '../mocks';
 import { loadLive, zoneAt } from './template-helpers';
+import { waWebhookBody } from '../helpers/whatsapp';
 
 const APP_SECRET = 'abcdefabcdefabcdefabcdefabcdef56';
 const meta = new MetaGraphMock();
@@ -67,23 +68,11 @@ describe('template: Nearby store', () => {
 				type: 'location',
 				location: { latitude, longitude },
 			};
-			const body = JSON.stringify({
-				object: 'whatsapp_business_account',
-				entry: [
-					{
-						id: 'W',
-						changes: [
-							{
-								field: 'messages',
-								value: {
-									metadata: { phone_number_id: meta.phoneNumberId },
-									contacts: [{ profile: { name }, wa_id: waId }],
-									messages: [message],
-								},
-							},
-						],
-					},
-				],
+			const body = waWebhookBody({
+				phoneNumberId: meta.phoneNumberId,
+				name: name,
+				waId,
+				messages: [message],
 			});
 			const res = await fetch(server.url, {
 				method: 'POST',

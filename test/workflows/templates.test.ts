@@ -16,6 +16,7 @@ import { startWebhookServer } from '../harness/webhook';
 import { FcmMock, MetaGraphMock, OpenAIMock, SmtpMock, TwilioMock } from '../mocks';
 import { grantConsent } from '../helpers/people';
 import { loadLive } from './template-helpers';
+import { waWebhookBody } from '../helpers/whatsapp';
 
 const DIR = path.join(PROJECT_ROOT, 'workflows');
 const LANGCHAIN = '@n8n/n8n-nodes-langchain.';
@@ -132,23 +133,11 @@ describe('template: WhatsApp lead capture', () => {
 						type: 'text',
 						text: { body: text },
 					};
-			const body = JSON.stringify({
-				object: 'whatsapp_business_account',
-				entry: [
-					{
-						id: 'W',
-						changes: [
-							{
-								field: 'messages',
-								value: {
-									metadata: { phone_number_id: meta.phoneNumberId },
-									contacts: [{ profile: { name: 'Lia' }, wa_id: '34611222333' }],
-									messages: [message],
-								},
-							},
-						],
-					},
-				],
+			const body = waWebhookBody({
+				phoneNumberId: meta.phoneNumberId,
+				name: 'Lia',
+				waId: '34611222333',
+				messages: [message],
 			});
 			const res = await fetch(server.url, {
 				method: 'POST',
