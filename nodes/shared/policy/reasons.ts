@@ -4,6 +4,7 @@
 import { DateTime } from 'luxon';
 
 import type { FrequencyCapRule } from '../domain';
+import { isValidZone } from './timezone';
 
 export const REASON_CODES = [
 	'NO_CONSENT',
@@ -72,8 +73,8 @@ function offsetText(minutes: number): string {
 export function readableInstant(ms: number, zone?: string): string {
 	const utc = DateTime.fromMillis(ms, { zone: 'utc' });
 	const inUtc = `${utc.toFormat('HH:mm')} UTC on ${utc.toFormat('d LLL yyyy')}`;
-	const local = zone ? DateTime.fromMillis(ms, { zone }) : undefined;
-	if (!local?.isValid || zone === 'UTC') return inUtc;
+	if (!zone || zone === 'UTC' || !isValidZone(zone)) return inUtc;
+	const local = DateTime.fromMillis(ms, { zone });
 	const day = local.toISODate() === utc.toISODate() ? '' : ` on ${local.toFormat('d LLL')}`;
 	return `${local.toFormat('HH:mm')}${day} their time (UTC${offsetText(local.offset)}, ${zone}), ${inUtc}`;
 }
@@ -107,7 +108,7 @@ export function blocked(reason: ReasonCode, ctx: ReasonContext): BlockedResult {
 		case 'QUIET_HOURS':
 			message =
 				ctx.problem ??
-				(DateTime.local().setZone(ctx.zone ?? '').isValid
+				(isValidZone(ctx.zone ?? '')
 					? `Quiet hours on ${ch} for contact ${ctx.contactId}: next allowed ${when}.`
 					: `Quiet hours on ${ch} in ${ctx.zone}: next allowed ${when}.`);
 			break;
