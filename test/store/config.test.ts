@@ -13,6 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { NodeOperationError, type INode } from 'n8n-workflow';
 
 import { closeAllStores, openStore, storeConfigFromCredential } from '../../nodes/shared/store';
+import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import { resolveSqlitePath } from '../../nodes/shared/store/sqlite';
 import { dropSchema, PG_AVAILABLE, PG_BASE } from './helpers';
 
@@ -134,6 +135,70 @@ async function tlsProxy(certDir: string): Promise<{ port: number; close: () => v
 	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 	return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
 }
+
+/**
+ * A connection pooler that refuses startup options, as PgBouncer does ("unsupported startup
+ * parameter: options"): a StartupMessage naming `options` is answered with an ErrorResponse,
+ * anything else is relayed to the real server.
+ */
+async function strictPooler(): Promise<{ port: number; close: () => void }> {
+	const server = net.createServer((client) => {
+		client.once('data', (first) => {
+			const params = first.subarray(8).toString('latin1').split('\0');
+			if (params.filter((_, k) => k % 2 === 0).includes('options')) {
+				const fields = Buffer.from(
+					'SFATAL\0C08P01\0Munsupported startup parameter: options\0\0',
+					'latin1',
+				);
+				const head = Buffer.alloc(5);
+				head.write('E', 0, 'latin1');
+				head.writeInt32BE(fields.length + 4, 1);
+				client.end(Buffer.concat([head, fields]));
+				return;
+			}
+			const upstream = net.connect(PG_BASE.port, PG_BASE.host, () => upstream.write(first));
+			client.pipe(upstream).pipe(client);
+			const end = () => {
+				client.destroy();
+				upstream.destroy();
+			};
+			client.on('error', end);
+			upstream.on('error', end);
+		});
+		client.on('error', () => client.destroy());
+	});
+	await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+	return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+(PG_AVAILABLE ? describe : describe.skip)(
+	'PostgreSQL behind a pooler that refuses startup options',
+	() => {
+		it('connects, keeps its tables in its schema and plans by index (both set on the connection)', async () => {
+			const pooler = await strictPooler();
+			try {
+				const store = (await openStore({
+					type: 'postgres',
+					...PG_BASE,
+					port: pooler.port,
+					schema: 'cm_pooler_test',
+				})) as SqlStore;
+				const [row] = await store.db.query<{ enable_seqscan: string; schema: string }>(
+					"SELECT current_setting('enable_seqscan') AS enable_seqscan, current_schema() AS schema",
+				);
+				expect(row).toEqual({ enable_seqscan: 'off', schema: 'cm_pooler_test' });
+				const [tables] = await store.db.query<{ n: number }>(
+					"SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'cm_pooler_test' AND table_name = 'touches'",
+				);
+				expect(Number(tables.n)).toBe(1);
+			} finally {
+				await closeAllStores();
+				pooler.close();
+				await dropSchema('cm_pooler_test');
+			}
+		});
+	},
+);
 
 (PG_AVAILABLE ? describe : describe.skip)('PostgreSQL over TLS', () => {
 	const certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-tls-'));

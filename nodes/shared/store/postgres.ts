@@ -46,16 +46,18 @@ export function sslOptions(config: PostgresConfig): PoolConfig['ssl'] {
 }
 
 /**
- * Settings every connection starts with, before any query runs: the schema, and no sequential
+ * What every connection is set to before its first query: the store's schema, and no sequential
  * scan where an index serves. Every statement of the store looks rows up by an index (a key, a
  * person, a window); the planner otherwise picks a scan whenever its statistics say a table is
  * small or empty (a new store, after a truncate or a bulk load, before autovacuum), and a list of
  * a few thousand keys looks cheaper to scan for. With this it still scans where no index serves.
+ * SETs rather than startup options, so a connection pooler that refuses startup options
+ * (PgBouncer: "unsupported startup parameter") still connects.
  */
-function connectionOptions(config: PostgresConfig): string {
-	const options = ['-c enable_seqscan=off'];
-	if (config.schema) options.push(`-c search_path=${quoteIdent(config.schema)}`);
-	return options.join(' ');
+function connectionSettings(config: PostgresConfig): string {
+	const settings = ['SET enable_seqscan = off'];
+	if (config.schema) settings.push(`SET search_path = ${quoteIdent(config.schema)}`);
+	return settings.join('; ');
 }
 
 abstract class PgBase implements SqlDb {
@@ -126,11 +128,15 @@ export class PostgresDb extends PgBase {
 			max: config.max ?? 5,
 			connectionTimeoutMillis: 10000,
 			types: typeParser,
-			options: connectionOptions(config),
 		};
 		this.pool = new Pool(poolConfig);
 		// An idle client that errors (server restart) must not crash the n8n process.
 		this.pool.on('error', () => {});
+		// Queued before anything the pool's user sends on this connection.
+		const settings = connectionSettings(config);
+		this.pool.on('connect', (client) => {
+			client.query(settings).catch(() => {});
+		});
 	}
 
 	protected async exec_(sql: string, params: SqlParam[]) {
