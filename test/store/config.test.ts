@@ -11,6 +11,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { NodeOperationError, type INode } from 'n8n-workflow';
+import { Client } from 'pg';
 
 import { closeAllStores, openStore, storeConfigFromCredential } from '../../nodes/shared/store';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
@@ -174,27 +175,32 @@ async function strictPooler(): Promise<{ port: number; close: () => void }> {
 (PG_AVAILABLE ? describe : describe.skip)(
 	'PostgreSQL behind a pooler that refuses startup options',
 	() => {
-		it('connects, keeps its tables in its schema and plans by index (both set on the connection)', async () => {
+		it('connects without a schema and plans by index (set on the connection); with a schema it refuses rather than guess', async () => {
 			const pooler = await strictPooler();
+			const database = `cm_pooler_${Date.now()}`;
+			const admin = new Client(PG_BASE);
+			await admin.connect();
+			await admin.query(`CREATE DATABASE ${database}`);
 			try {
 				const store = (await openStore({
 					type: 'postgres',
 					...PG_BASE,
+					database,
 					port: pooler.port,
-					schema: 'cm_pooler_test',
 				})) as SqlStore;
-				const [row] = await store.db.query<{ enable_seqscan: string; schema: string }>(
-					"SELECT current_setting('enable_seqscan') AS enable_seqscan, current_schema() AS schema",
+				const [row] = await store.db.query<{ enable_seqscan: string }>(
+					"SELECT current_setting('enable_seqscan') AS enable_seqscan",
 				);
-				expect(row).toEqual({ enable_seqscan: 'off', schema: 'cm_pooler_test' });
-				const [tables] = await store.db.query<{ n: number }>(
-					"SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'cm_pooler_test' AND table_name = 'touches'",
-				);
-				expect(Number(tables.n)).toBe(1);
+				expect(row.enable_seqscan).toBe('off');
+				// A schema a pooler could not keep would have the store read another schema's consent.
+				await expect(
+					openStore({ type: 'postgres', ...PG_BASE, database, port: pooler.port, schema: 'x' }),
+				).rejects.toThrow(/unsupported startup parameter: options/);
 			} finally {
 				await closeAllStores();
 				pooler.close();
-				await dropSchema('cm_pooler_test');
+				await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+				await admin.end();
 			}
 		});
 	},

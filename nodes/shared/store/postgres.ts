@@ -46,19 +46,16 @@ export function sslOptions(config: PostgresConfig): PoolConfig['ssl'] {
 }
 
 /**
- * What every connection is set to before its first query: the store's schema, and no sequential
- * scan where an index serves. Every statement of the store looks rows up by an index (a key, a
- * person, a window); the planner otherwise picks a scan whenever its statistics say a table is
- * small or empty (a new store, after a truncate or a bulk load, before autovacuum), and a list of
- * a few thousand keys looks cheaper to scan for. With this it still scans where no index serves.
- * SETs rather than startup options, so a connection pooler that refuses startup options
- * (PgBouncer: "unsupported startup parameter") still connects.
+ * No sequential scan where an index serves, SET on every new connection before its first query.
+ * Every statement of the store looks rows up by an index (a key, a person, a window); the planner
+ * otherwise picks a scan whenever its statistics say a table is small or empty (a new store, after
+ * a truncate or a bulk load, before autovacuum), and a list of a few thousand keys looks cheaper to
+ * scan for. With this it still scans where no index serves. A SET, not a startup option, so a
+ * pooler that refuses startup options (PgBouncer) still connects; a pooler that drops it only
+ * changes plans. The schema stays a startup option: a pooler that cannot keep it refuses the
+ * connection rather than let the store read another schema's consent.
  */
-function connectionSettings(config: PostgresConfig): string {
-	const settings = ['SET enable_seqscan = off'];
-	if (config.schema) settings.push(`SET search_path = ${quoteIdent(config.schema)}`);
-	return settings.join('; ');
-}
+const PLAN_BY_INDEX = 'SET enable_seqscan = off';
 
 abstract class PgBase implements SqlDb {
 	readonly dialect = 'postgres' as const;
@@ -127,15 +124,16 @@ export class PostgresDb extends PgBase {
 			ssl: sslOptions(config),
 			max: config.max ?? 5,
 			connectionTimeoutMillis: 10000,
+			// The schema is set for every connection at connect time, before any query runs.
+			options: config.schema ? `-c search_path=${quoteIdent(config.schema)}` : undefined,
 			types: typeParser,
 		};
 		this.pool = new Pool(poolConfig);
 		// An idle client that errors (server restart) must not crash the n8n process.
 		this.pool.on('error', () => {});
 		// Queued before anything the pool's user sends on this connection.
-		const settings = connectionSettings(config);
 		this.pool.on('connect', (client) => {
-			client.query(settings).catch(() => {});
+			client.query(PLAN_BY_INDEX).catch(() => {});
 		});
 	}
 
