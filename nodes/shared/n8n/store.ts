@@ -58,7 +58,7 @@ const retentionRunAt = new WeakMap<Store, number>();
 
 /**
  * Retention, at most once a day per store and process, on the first node run that opens the store: one
- * batch of the oldest expired sends (a day's expiry; a backlog clears over several days). It never
+ * batch of the oldest expired sends (a day's expiry; a backlog clears at that pace, a batch a day). It never
  * fails the run that carries it: the sends stay as they are until the next day's try, and the log says why.
  */
 async function keepSendDetail(

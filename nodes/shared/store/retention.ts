@@ -13,7 +13,7 @@ import { FAILED, FAILED_WHY, LEFT_AT, METRIC_COLUMNS, touchMetrics } from './tou
 const DAY = 86_400_000;
 /** The shortest retention: longer than any window the hot path reads detail for (replies are matched over 30 days). */
 export const MIN_KEEP_MS = 31 * DAY;
-/** Sends rolled up per call: a store's daily expiry in one go, a backlog over several runs. */
+/** Sends rolled up per call: a day of expiry in one go; a backlog (years of history on upgrade) at this pace a day. */
 const BATCH = 20_000;
 
 const DAY_OF = `(t.created_at / ${DAY}) * ${DAY}`;
