@@ -17,6 +17,7 @@ import { closeAllStores, openStore } from '../../nodes/shared/store';
 import { MetaGraphMock, OpenAIMock, SmtpMock } from '../mocks';
 import { JsonApi, winBackCopy, winBackCustomers, zoneAt } from '../workflows/template-helpers';
 import { grantConsent } from '../helpers/people';
+import { waText, waWebhookBody } from '../helpers/whatsapp';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const rt = require('../../scripts/n8n-runtime.js');
@@ -244,31 +245,11 @@ describe('in a real n8n', () => {
 		);
 		expect(await verify.text()).toBe('4711');
 
-		const body = JSON.stringify({
-			object: 'whatsapp_business_account',
-			entry: [
-				{
-					id: 'W',
-					changes: [
-						{
-							field: 'messages',
-							value: {
-								metadata: { phone_number_id: meta.phoneNumberId },
-								contacts: [{ profile: { name: 'Lia' }, wa_id: '34611777000' }],
-								messages: [
-									{
-										from: '34611777000',
-										id: 'wamid.e2e.1',
-										timestamp: String(Math.floor(Date.now() / 1000)),
-										type: 'text',
-										text: { body: 'Hola' },
-									},
-								],
-							},
-						},
-					],
-				},
-			],
+		const body = waWebhookBody({
+			phoneNumberId: meta.phoneNumberId,
+			name: 'Lia',
+			waId: '34611777000',
+			messages: [waText('34611777000', 'wamid.e2e.1', 'Hola')],
 		});
 		meta.setLastInbound('34611777000', Date.now());
 		const forged = await fetch(url, {

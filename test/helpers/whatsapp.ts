@@ -2,6 +2,7 @@
  * WhatsApp Cloud API webhook bodies as Meta posts them: one person's messages to a business
  * number. The tests that drive a template or the trigger with a message build it here.
  */
+import { metaSignature } from '../../nodes/shared/inbound/signatures';
 
 /** A text message from `from` (a WhatsApp ID), stamped now. */
 export function waText(from: string, id: string, body: string): object {
@@ -39,5 +40,21 @@ export function waWebhookBody(p: {
 				],
 			},
 		],
+	});
+}
+
+/** POSTs a webhook body to `url` signed as Meta signs it (X-Hub-Signature-256 with the app secret). */
+export async function postSignedByMeta(
+	url: string,
+	raw: string,
+	appSecret: string,
+): Promise<Response> {
+	return await fetch(url, {
+		method: 'POST',
+		headers: {
+			'content-type': 'application/json',
+			'x-hub-signature-256': metaSignature(appSecret, raw),
+		},
+		body: raw,
 	});
 }

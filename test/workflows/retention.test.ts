@@ -7,13 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 
-import { metaSignature } from '../../nodes/shared/inbound/signatures';
 import { openStore } from '../../nodes/shared/store';
 import { insertRows } from '../../nodes/shared/store/db';
 import type { SqlStore } from '../../nodes/shared/store/sql-store';
 import { makeNode, manualWorkflow, runWorkflow } from '../harness';
 import { startWebhookServer } from '../harness/webhook';
-import { waText, waWebhookBody } from '../helpers/whatsapp';
+import { postSignedByMeta, waText, waWebhookBody } from '../helpers/whatsapp';
 
 const APP_SECRET = 'abcdef0123456789abcdef0123456789';
 const databasePath = path.join(
@@ -64,14 +63,7 @@ it('a webhook answer never rolls up old sends; the first node run of the day doe
 			waId: '34600111222',
 			messages: [waText('34600111222', 'wamid.retention-1', 'hola')],
 		});
-		const res = await fetch(server.url, {
-			method: 'POST',
-			headers: {
-				'content-type': 'application/json',
-				'x-hub-signature-256': metaSignature(APP_SECRET, raw),
-			},
-			body: raw,
-		});
+		const res = await postSignedByMeta(server.url, raw, APP_SECRET);
 		expect(res.status).toBe(200);
 		await server.settled();
 	} finally {
